@@ -1,0 +1,46 @@
+# The two commands of the README: `make demo` (the main job on local defaults) and
+# `make test` (the whole suite). Both build what they need from scratch.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+
+PYTHON ?= python3
+VENV := .venv
+VENV39 := .venv39
+PY := $(VENV)/bin/python
+PY39 := $(VENV39)/bin/python
+
+.PHONY: demo test lint typecheck unit39 pytest clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+$(VENV39)/.installed: pyproject.toml
+	$$(devtools/find-python39) -m venv $(VENV39)
+	$(PY39) -m pip install -q --upgrade pip
+	$(PY39) -m pip install -q -e '.[test]'
+	touch $@
+
+demo: $(VENV)/.installed
+	$(PY) -m devtools.demo
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(VENV)/.installed
+	$(VENV)/bin/mypy
+
+# Unit tests under Python 3.9, the EMR 7.x runtime (no Spark, no servers).
+unit39: $(VENV39)/.installed
+	$(PY39) -m pytest -q tests/unit
+
+pytest: $(VENV)/.installed
+	$(PY) -m pytest -q
+
+test: lint typecheck unit39 pytest
+
+clean:
+	rm -rf $(VENV) $(VENV39) dist .pytest_cache .mypy_cache .ruff_cache
