@@ -1,0 +1,39 @@
+"""The exceptions sparkpg raises. Each message names the bad value, what was expected and the fix.
+
+No message ever contains a secret value: credentials are only ever referred to by their source
+(a secret ARN, a file path, an environment variable name).
+"""
+
+from __future__ import annotations
+
+
+class SparkPgError(Exception):
+    """Base class of every error sparkpg raises on purpose."""
+
+
+class SettingsError(SparkPgError, ValueError):
+    """The settings file (or an override of it) is missing, unreadable or invalid."""
+
+
+class ConnectionNotFoundError(SettingsError, LookupError):
+    """A connection name that the settings do not define, or that is disabled."""
+
+
+class IdentifierError(SparkPgError, ValueError):
+    """A schema, table or column name that cannot be used safely."""
+
+
+class CredentialsError(SparkPgError):
+    """Credentials could not be obtained from their source (Secrets Manager, a file, the environment)."""
+
+
+class SecretAccessDeniedError(CredentialsError, PermissionError):
+    """Secrets Manager refused GetSecretValue (seed troubleshooting item 3)."""
+
+
+class SecretNotFoundError(CredentialsError, LookupError):
+    """The secret does not exist in that account and region."""
+
+
+class AwsEndpointUnreachableError(CredentialsError, ConnectionError):
+    """An AWS endpoint could not be reached (typically a missing VPC endpoint or NAT route)."""

@@ -1,0 +1,232 @@
+"""Pure functions that turn a connection's settings into a pgjdbc URL and Spark JDBC options.
+
+Credentials go in the options (``user``/``password``), never in the URL. Identifiers are quoted
+for PostgreSQL or rejected.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Dict, List, Optional
+from urllib.parse import quote
+
+from connectors.errors import IdentifierError, SettingsError
+from connectors.secrets import Credentials
+from connectors.settings import ConnectionSettings, is_local_host, is_reader_endpoint
+
+DRIVER_CLASS = "org.postgresql.Driver"
+DEFAULT_PORT = 5432
+DEFAULT_DATABASE = "postgres"
+DEFAULT_SCHEMA = "public"
+_MAX_IDENTIFIER_BYTES = 63
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where a connection points once settings and the secret are combined (settings win)."""
+
+    host: str
+    port: int
+    database: str
+
+    @property
+    def is_reader(self) -> bool:
+        """True for an Aurora ``cluster-ro`` reader endpoint."""
+        return is_reader_endpoint(self.host)
+
+
+def resolve_endpoint(
+    connection: ConnectionSettings, credentials: Optional[Credentials] = None
+) -> Endpoint:
+    """Host, port and database: from the settings, else from an RDS-format secret, else defaults."""
+    secret_host = credentials.host if credentials else None
+    host = connection.host or secret_host
+    if not host:
+        raise SettingsError(
+            f"connection {connection.name!r} has no host: set postgres.connections[].host in the "
+            "settings or use a secret in AWS's RDS format (with host, port, dbname)"
+        )
+    port = connection.port or (credentials.port if credentials else None) or DEFAULT_PORT
+    database = (
+        connection.database or (credentials.database if credentials else None) or DEFAULT_DATABASE
+    )
+    return Endpoint(host=host, port=port, database=database)
+
+
+def effective_ssl_mode(connection: ConnectionSettings, host: str) -> str:
+    """The sslmode to use: the configured one, else ``verify-full`` with a root certificate,
+    ``require`` for any non-local host, ``prefer`` only for loopback."""
+    if connection.ssl_mode is not None:
+        return connection.ssl_mode
+    if connection.ssl_root_cert:
+        return "verify-full"
+    return "prefer" if is_local_host(host) else "require"
+
+
+def jdbc_url_parameters(connection: ConnectionSettings, endpoint: Endpoint) -> Dict[str, str]:
+    """The pgjdbc parameters of the URL (never credentials), in a stable order."""
+    params: Dict[str, str] = {"sslmode": effective_ssl_mode(connection, endpoint.host)}
+    if connection.ssl_root_cert:
+        params["sslrootcert"] = connection.ssl_root_cert
+    params.update(
+        connectTimeout=str(connection.connect_timeout_seconds),
+        loginTimeout=str(connection.login_timeout_seconds),
+        socketTimeout=str(connection.socket_timeout_seconds),
+        tcpKeepAlive="true",
+        ApplicationName=connection.application_name,
+    )
+    if connection.read_only:
+        params["readOnly"] = "true"
+    # Aurora: a reader endpoint may resolve to the writer on a one-instance cluster, so prefer
+    # (not require) a secondary; a cluster (writer) endpoint must reach the primary even right
+    # after a failover, while DNS still points at the old writer.
+    if endpoint.is_reader:
+        params["targetServerType"] = "preferSecondary"
+    elif ".cluster-" in endpoint.host.lower():
+        params["targetServerType"] = "primary"
+    params.update(connection.jdbc_properties)
+    return params
+
+
+def jdbc_url(connection: ConnectionSettings, credentials: Optional[Credentials] = None) -> str:
+    """``jdbc:postgresql://host:port/database?params`` with IPv6 hosts bracketed and values encoded.
+
+    >>> from connectors.settings import ConnectionSettings
+    >>> c = ConnectionSettings(name="db", host="::1", port=5433, database="my db", credentials_env="DB")
+    >>> jdbc_url(c)
+    'jdbc:postgresql://[::1]:5433/my%20db?sslmode=prefer&connectTimeout=10&loginTimeout=30&socketTimeout=0&tcpKeepAlive=true&ApplicationName=sparkpg&readOnly=true'
+    """
+    endpoint = resolve_endpoint(connection, credentials)
+    host = endpoint.host
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    query = "&".join(
+        f"{quote(key, safe='')}={quote(value, safe='')}"
+        for key, value in jdbc_url_parameters(connection, endpoint).items()
+    )
+    return f"jdbc:postgresql://{host}:{endpoint.port}/{quote(endpoint.database, safe='')}?{query}"
+
+
+def jdbc_options(connection: ConnectionSettings, credentials: Credentials) -> Dict[str, str]:
+    """The Spark JDBC options for ``connection``: url, driver, user, password, fetchsize.
+
+    The password appears here only. Spark redacts option values whose key matches
+    ``spark.redaction.regex`` (``password`` does) in plans and the UI.
+    """
+    return {
+        "url": jdbc_url(connection, credentials),
+        "driver": DRIVER_CLASS,
+        "user": credentials.username,
+        "password": credentials.password.get_secret_value(),
+        "fetchsize": str(connection.fetch_size),
+    }
+
+
+def quote_ident(name: str) -> str:
+    """Quote a PostgreSQL identifier: ``MixedCase Table`` -> ``"MixedCase Table"``, ``a"b`` -> ``"a""b"``.
+
+    Rejects what PostgreSQL cannot store: empty names, NUL, more than 63 bytes.
+    """
+    if not name:
+        raise IdentifierError("empty identifier: give a schema, table or column name")
+    if "\x00" in name:
+        raise IdentifierError(f"identifier {name!r} contains a NUL character")
+    if len(name.encode("utf-8")) > _MAX_IDENTIFIER_BYTES:
+        raise IdentifierError(
+            f"identifier {name!r} is longer than PostgreSQL's {_MAX_IDENTIFIER_BYTES} bytes"
+        )
+    return '"' + name.replace('"', '""') + '"'
+
+
+def quote_literal(value: str) -> str:
+    """Quote a SQL string literal (standard_conforming_strings, PostgreSQL's default since 9.1)."""
+    if "\x00" in value:
+        raise IdentifierError("a string literal may not contain a NUL character")
+    return "'" + value.replace("'", "''") + "'"
+
+
+@dataclass(frozen=True)
+class TableRef:
+    """``connection.schema.table`` as the user wrote it; parts may be double-quoted."""
+
+    connection: str
+    schema: str
+    table: str
+
+    @classmethod
+    def parse(cls, ref: str, *, default_schema: str = DEFAULT_SCHEMA) -> TableRef:
+        """Parse ``conn.schema.table`` or ``conn.table``; ``"My.Schema"`` and ``"a""b"`` are allowed.
+
+        Unquoted parts keep their case (they name the table exactly as stored, like ``pg_class``).
+
+        >>> TableRef.parse('aurora."Sales Data"."Orders"')
+        TableRef(connection='aurora', schema='Sales Data', table='Orders')
+        >>> TableRef.parse("aurora.orders").schema
+        'public'
+        """
+        parts = _split_dotted(ref)
+        if len(parts) == 2:
+            parts.insert(1, default_schema)
+        if len(parts) != 3:
+            raise IdentifierError(
+                f"table reference {ref!r} must be connection.schema.table or connection.table "
+                '(quote parts that contain dots: aurora."my.schema".orders)'
+            )
+        return cls(*parts)
+
+    @property
+    def qualified_name(self) -> str:
+        """``"schema"."table"``, safe to interpolate into SQL."""
+        return f"{quote_ident(self.schema)}.{quote_ident(self.table)}"
+
+    @property
+    def view_name(self) -> str:
+        """The table name alone, for temp views and summaries."""
+        return self.table
+
+    def __str__(self) -> str:
+        return ".".join(_display_part(part) for part in (self.connection, self.schema, self.table))
+
+
+_PLAIN_PART = re.compile(r"[A-Za-z_][A-Za-z0-9_$-]*")
+
+
+def _display_part(part: str) -> str:
+    return part if _PLAIN_PART.fullmatch(part) else quote_ident(part)
+
+
+def _split_dotted(ref: str) -> List[str]:
+    parts: List[str] = []
+    i = 0
+    while True:
+        if i < len(ref) and ref[i] == '"':
+            j, buf = i + 1, []
+            while True:
+                end = ref.find('"', j)
+                if end < 0:
+                    raise IdentifierError(f"unterminated quote in table reference {ref!r}")
+                buf.append(ref[j:end])
+                if ref.startswith('""', end):
+                    buf.append('"')
+                    j = end + 2
+                    continue
+                i = end + 1
+                break
+            part = "".join(buf)
+        else:
+            end = ref.find(".", i)
+            end = len(ref) if end < 0 else end
+            part = ref[i:end].strip()
+            if '"' in part:
+                raise IdentifierError(f"misplaced quote in table reference {ref!r}")
+            i = end
+        if not part:
+            raise IdentifierError(f"empty part in table reference {ref!r}")
+        quote_ident(part)  # validates length and characters
+        parts.append(part)
+        if i == len(ref):
+            return parts
+        if ref[i] != ".":
+            raise IdentifierError(f"expected '.' after {part!r} in table reference {ref!r}")
+        i += 1

@@ -1,0 +1,373 @@
+"""Typed settings: the backend's ``settings.json`` (seed section 5.1) plus sparkpg's optional extensions.
+
+Precedence, lowest to highest (each edge is tested):
+
+1. defaults of the models below;
+2. the settings file (a local path or ``s3://bucket/key``);
+3. environment variables ``SPARKPG__<PATH>``: ``__`` separates levels, connections are addressed by
+   name, values are parsed as JSON when they are valid JSON (``5433``, ``true``, ``null``) and
+   taken as text otherwise. Example: ``SPARKPG__POSTGRES__CONNECTIONS__AURORA__HOST=localhost``;
+4. the ``overrides`` mapping passed to :func:`load_settings` (same nested shape as the file).
+
+Secret *ids* live in settings; secret *values* never do, so dumping settings is always safe.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import os
+import re
+from pathlib import Path
+from typing import Any, Dict, List, Literal, Mapping, Optional, Union
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from connectors.errors import ConnectionNotFoundError, SettingsError
+
+ENV_PREFIX = "SPARKPG__"
+_ENV_DELIMITER = "__"
+_SENSITIVE_FIELD = re.compile(r"pass|pwd|token|private|secret_string", re.IGNORECASE)
+_LOCAL_HOSTS = {"localhost", "localhost.localdomain"}
+# JDBC properties that sparkpg sets itself from typed fields or credentials.
+_RESERVED_JDBC_PROPERTIES = {"user", "password"}
+
+logger = logging.getLogger(__name__)
+
+SslMode = Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
+
+
+def is_local_host(host: str) -> bool:
+    """True for loopback hosts (``localhost``, ``127.0.0.0/8``, ``::1``), where TLS may be optional."""
+    if host.lower() in _LOCAL_HOSTS:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def is_reader_endpoint(host: str) -> bool:
+    """True for an Aurora reader endpoint (``<cluster>.cluster-ro-<id>.<region>.rds.amazonaws.com``)."""
+    return ".cluster-ro-" in host.lower()
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SparkSettings(BaseModel):
+    """The ``spark`` section. Other keys the backend keeps here are allowed and kept."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    emr_application_id: Optional[str] = None
+    emr_postgres_application_id: Optional[str] = None
+    supervisor_arn: Optional[str] = None
+
+
+class ConnectionSettings(_Model):
+    """One PostgreSQL connection: where the database is, and where its credentials come from.
+
+    Exactly one credential source: ``secret_arn`` (a Secrets Manager ARN or name),
+    ``credentials_file`` (a local JSON file in the same format, for local runs) or
+    ``credentials_env`` (a prefix: ``<PREFIX>_USERNAME`` and ``<PREFIX>_PASSWORD`` are read).
+    ``host``, ``port`` and ``database`` may be left out when the secret carries them (AWS's RDS
+    secret format); when both have them, the settings win.
+    """
+
+    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_-]{0,62}$")
+    secret_arn: Optional[str] = Field(default=None, min_length=1)
+    credentials_file: Optional[Path] = None
+    credentials_env: Optional[str] = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    host: Optional[str] = Field(default=None, min_length=1)
+    port: Optional[int] = Field(default=None, ge=1, le=65535)
+    database: Optional[str] = Field(default=None, min_length=1)
+    auth_method: Literal["user_password"] = "user_password"
+    enabled: bool = True
+
+    # Extensions (all optional).
+    ssl_mode: Optional[SslMode] = None
+    ssl_root_cert: Optional[str] = None
+    connect_timeout_seconds: int = Field(default=10, ge=0)
+    login_timeout_seconds: int = Field(default=30, ge=0)
+    socket_timeout_seconds: int = Field(default=0, ge=0)
+    max_connections: int = Field(default=8, ge=1, le=1024)
+    fetch_size: int = Field(default=10_000, ge=1)
+    read_only: bool = True
+    application_name: str = Field(default="sparkpg", max_length=63)
+    jdbc_properties: Dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("host")
+    @classmethod
+    def _host_is_a_host(cls, host: Optional[str]) -> Optional[str]:
+        if host is not None and (re.search(r"[\s/?#@]", host) or host.startswith("jdbc:")):
+            raise ValueError(
+                "must be a bare host name or IP address (no scheme, port, path or credentials)"
+            )
+        return host
+
+    @field_validator("jdbc_properties")
+    @classmethod
+    def _no_credentials_in_properties(cls, props: Dict[str, str]) -> Dict[str, str]:
+        reserved = sorted(k for k in props if k.lower() in _RESERVED_JDBC_PROPERTIES)
+        if reserved:
+            raise ValueError(
+                f"{reserved} may not be set here: credentials come from secret_arn, "
+                "credentials_file or credentials_env"
+            )
+        return props
+
+    @model_validator(mode="after")
+    def _one_credential_source(self) -> ConnectionSettings:
+        sources = [
+            name
+            for name in ("secret_arn", "credentials_file", "credentials_env")
+            if getattr(self, name) is not None
+        ]
+        if len(sources) != 1:
+            found = ", ".join(sources) if sources else "none"
+            raise ValueError(
+                f"connection {self.name!r} needs exactly one credential source "
+                f"(secret_arn, credentials_file or credentials_env); found: {found}"
+            )
+        if self.ssl_mode == "verify-full" and self.ssl_root_cert is None:
+            logger.info(
+                "connection %r: ssl_mode verify-full without ssl_root_cert uses the JVM's "
+                "default ~/.postgresql/root.crt",
+                self.name,
+            )
+        if (
+            self.host
+            and self.ssl_mode in ("disable", "allow", "prefer")
+            and not is_local_host(self.host)
+        ):
+            logger.warning(
+                "connection %r: ssl_mode=%s for the non-local host %s sends credentials without "
+                "verified TLS; use require or verify-full",
+                self.name,
+                self.ssl_mode,
+                self.host,
+            )
+        return self
+
+    @property
+    def credential_source(self) -> str:
+        """A printable description of where the credentials come from (never the credentials)."""
+        if self.secret_arn is not None:
+            return f"secretsmanager:{self.secret_arn}"
+        if self.credentials_file is not None:
+            return f"file:{self.credentials_file}"
+        return f"env:{self.credentials_env}_USERNAME/{self.credentials_env}_PASSWORD"
+
+
+class PostgresSettings(_Model):
+    """The ``postgres`` section: the JDBC driver and the connections."""
+
+    jdbc_driver_path: Optional[str] = None
+    connections: List[ConnectionSettings] = Field(default_factory=list)
+
+    @field_validator("connections")
+    @classmethod
+    def _unique_names(cls, connections: List[ConnectionSettings]) -> List[ConnectionSettings]:
+        seen: Dict[str, int] = {}
+        for index, connection in enumerate(connections):
+            key = connection.name.lower()
+            if key in seen:
+                raise ValueError(
+                    f"connection name {connection.name!r} is used by connections[{seen[key]}] and "
+                    f"connections[{index}]; names must be unique (case-insensitive)"
+                )
+            seen[key] = index
+        return connections
+
+
+class Settings(BaseModel):
+    """The whole settings file. Top-level sections other than ``spark`` and ``postgres`` are ignored."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    spark: SparkSettings = Field(default_factory=SparkSettings)
+    postgres: PostgresSettings = Field(default_factory=PostgresSettings)
+    source: Optional[str] = Field(default=None, exclude=True)
+
+    def connection(self, name: str) -> ConnectionSettings:
+        """The enabled connection called ``name`` (case-insensitive), or a clear error."""
+        for connection in self.postgres.connections:
+            if connection.name.lower() == name.lower():
+                if not connection.enabled:
+                    raise ConnectionNotFoundError(
+                        f"connection {name!r} is disabled in {self.source or 'the settings'}; "
+                        f'set "enabled": true to use it. Enabled connections: {self._names(True)}'
+                    )
+                return connection
+        raise ConnectionNotFoundError(
+            f"no connection named {name!r} in {self.source or 'the settings'}; "
+            f"enabled connections: {self._names(True)}, disabled: {self._names(False)}"
+        )
+
+    @property
+    def enabled_connections(self) -> List[ConnectionSettings]:
+        """The connections with ``enabled: true``."""
+        return [c for c in self.postgres.connections if c.enabled]
+
+    def _names(self, enabled: bool) -> str:
+        names = [c.name for c in self.postgres.connections if c.enabled == enabled]
+        return ", ".join(names) if names else "(none)"
+
+
+def load_settings(
+    source: Union[str, Path],
+    *,
+    environ: Optional[Mapping[str, str]] = None,
+    overrides: Optional[Mapping[str, Any]] = None,
+) -> Settings:
+    """Load settings from a local path or ``s3://bucket/key``, apply env and explicit overrides.
+
+    >>> settings = load_settings("examples/settings.json")  # doctest: +SKIP
+    >>> settings.connection("aurora").host  # doctest: +SKIP
+    'pg-database.cluster-ro-c8lobwtocefp.us-east-1.rds.amazonaws.com'
+    """
+    text = _read_source(str(source))
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SettingsError(
+            f"{source}: not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+        ) from None
+    if not isinstance(data, dict):
+        raise SettingsError(f"{source}: expected a JSON object at the top level")
+    data = _apply_env_overrides(data, os.environ if environ is None else environ, str(source))
+    if overrides:
+        data = _deep_merge(data, dict(overrides))
+    return settings_from_dict(data, source=str(source))
+
+
+def settings_from_dict(data: Mapping[str, Any], *, source: str = "<settings>") -> Settings:
+    """Validate an already-parsed settings mapping; errors name ``source`` and the field path."""
+    try:
+        return Settings.model_validate({**data, "source": source})
+    except ValidationError as exc:
+        raise SettingsError(_describe_validation_error(exc, source)) from None
+
+
+def _read_source(source: str) -> str:
+    if source.startswith("s3://"):
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        from connectors.aws import parse_s3_uri, s3_client
+
+        try:
+            bucket, key = parse_s3_uri(source)
+            body = s3_client().get_object(Bucket=bucket, Key=key)["Body"].read()
+            return str(body.decode("utf-8"))
+        except ValueError as exc:
+            raise SettingsError(str(exc)) from None
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "Unknown")
+            raise SettingsError(
+                f"cannot read settings from {source}: {code}; check the URI and that the caller "
+                "may s3:GetObject on it"
+            ) from None
+        except BotoCoreError as exc:
+            raise SettingsError(f"cannot read settings from {source}: {exc}") from None
+    path = Path(source)
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SettingsError(
+            f"settings file not found: {path} (give a local path or an s3:// URI)"
+        ) from None
+    except OSError as exc:
+        raise SettingsError(f"cannot read settings file {path}: {exc.strerror}") from None
+
+
+def _apply_env_overrides(
+    data: Dict[str, Any], environ: Mapping[str, str], source: str
+) -> Dict[str, Any]:
+    result = json.loads(json.dumps(data))  # a deep copy of plain JSON data
+    for name in sorted(environ):
+        if not name.upper().startswith(ENV_PREFIX):
+            continue
+        path = [part.lower() for part in name[len(ENV_PREFIX) :].split(_ENV_DELIMITER)]
+        if not all(path):
+            raise SettingsError(f"environment variable {name}: empty path segment")
+        _set_path(result, path, _parse_env_value(environ[name]), name, source)
+    return result
+
+
+def _parse_env_value(raw: str) -> Any:
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError:
+        return raw
+
+
+def _set_path(data: Dict[str, Any], path: List[str], value: Any, var: str, source: str) -> None:
+    node: Dict[str, Any] = data
+    if path[:2] == ["postgres", "connections"]:
+        node = _connection_node(data.setdefault("postgres", {}), path, var, source)
+        path = path[3:]
+    for depth, key in enumerate(path[:-1]):
+        node = node.setdefault(key, {})
+        if not isinstance(node, dict):
+            raise SettingsError(
+                f"environment variable {var}: {'.'.join(path[: depth + 1])} is not an object"
+            )
+    node[path[-1]] = value
+
+
+def _connection_node(
+    postgres: Dict[str, Any], path: List[str], var: str, source: str
+) -> Dict[str, Any]:
+    if len(path) < 4:
+        raise SettingsError(
+            f"environment variable {var}: expected "
+            f"{ENV_PREFIX}POSTGRES__CONNECTIONS__<NAME>__<FIELD>"
+        )
+    name = path[2]
+    connections = postgres.setdefault("connections", [])
+    for connection in connections:
+        if str(connection.get("name", "")).lower() == name:
+            return connection
+    names = ", ".join(str(c.get("name")) for c in connections) or "(none)"
+    raise SettingsError(
+        f"environment variable {var} names connection {name!r}, which {source} does not define; "
+        f"connections: {names}"
+    )
+
+
+def _deep_merge(base: Dict[str, Any], extra: Dict[str, Any]) -> Dict[str, Any]:
+    merged = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _describe_validation_error(exc: ValidationError, source: str) -> str:
+    lines = [f"{source}: {exc.error_count()} invalid setting(s):"]
+    for error in exc.errors():
+        loc = error["loc"]
+        path = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc)
+        path = path.lstrip(".") or "(top level)"
+        shown = _shown_input(error.get("input"), loc)
+        if error["type"] == "missing":
+            lines.append(f"  {path}: required field is missing")
+        elif error["type"] == "extra_forbidden":
+            lines.append(f"  {path}: unknown field (check the spelling; value {shown})")
+        else:
+            lines.append(f"  {path}: {error['msg']} (got {shown})")
+    return "\n".join(lines)
+
+
+def _shown_input(value: Any, loc: Any) -> str:
+    """The bad value for an error message: scalars only, and never for a secret-looking field."""
+    if any(_SENSITIVE_FIELD.search(str(part)) for part in loc):
+        return "<redacted>"
+    if isinstance(value, (dict, list)):
+        return "an object" if isinstance(value, dict) else "a list"
+    return repr(value)

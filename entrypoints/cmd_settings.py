@@ -1,0 +1,42 @@
+"""``sparkpg settings check FILE``: validate a settings file and show what it resolves to."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from connectors.jdbc import effective_ssl_mode
+from connectors.settings import load_settings
+from entrypoints.errors import EXIT_OK
+
+
+def register(subcommands: Any) -> None:
+    """Add the ``settings`` command group."""
+    parser = subcommands.add_parser("settings", help="inspect settings files")
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    check = actions.add_parser("check", help="validate a settings file (local path or s3://)")
+    check.add_argument("file", help="settings.json path or s3://bucket/key")
+    check.add_argument("--json", action="store_true", help="print the resolved settings as JSON")
+    check.set_defaults(handler=check_settings)
+
+
+def check_settings(args: argparse.Namespace) -> int:
+    """Load the file (environment overrides applied) and print a summary; errors exit non-zero."""
+    settings = load_settings(args.file)
+    if args.json:
+        print(json.dumps(settings.model_dump(mode="json"), indent=2))
+        return EXIT_OK
+    print(f"{args.file}: valid")
+    print(f"  emr_application_id:          {settings.spark.emr_application_id or '-'}")
+    print(f"  emr_postgres_application_id: {settings.spark.emr_postgres_application_id or '-'}")
+    print(f"  jdbc_driver_path:            {settings.postgres.jdbc_driver_path or '-'}")
+    for connection in settings.postgres.connections:
+        state = "enabled" if connection.enabled else "disabled"
+        where = f"{connection.host or '(host from secret)'}:{connection.port or 5432}"
+        ssl = effective_ssl_mode(connection, connection.host) if connection.host else "-"
+        print(
+            f"  connection {connection.name} ({state}): {where}/{connection.database or '-'} "
+            f"sslmode={ssl} credentials={connection.credential_source}"
+        )
+    return EXIT_OK

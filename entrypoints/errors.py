@@ -1,0 +1,62 @@
+"""Exit codes: the one place that turns sparkpg's exceptions into process exit statuses.
+
+| code | meaning |
+|------|---------|
+| 0 | success |
+| 1 | unexpected error (a bug: the traceback is printed) |
+| 2 | bad command line (argparse) |
+| 3 | invalid settings, unknown or disabled connection, bad identifier |
+| 4 | credentials could not be obtained (Secrets Manager, file, environment) |
+| 5 | the database or the JDBC driver failed (connection, permission, missing table) |
+| 6 | a submitted job failed, was cancelled or timed out |
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Callable, Dict, Type
+
+from connectors.errors import CredentialsError, IdentifierError, SettingsError, SparkPgError
+
+EXIT_OK = 0
+EXIT_UNEXPECTED = 1
+EXIT_USAGE = 2
+EXIT_SETTINGS = 3
+EXIT_CREDENTIALS = 4
+EXIT_DATABASE = 5
+EXIT_JOB_FAILED = 6
+
+_EXIT_CODES: Dict[Type[BaseException], int] = {
+    SettingsError: EXIT_SETTINGS,
+    IdentifierError: EXIT_SETTINGS,
+    CredentialsError: EXIT_CREDENTIALS,
+}
+
+
+def register_exit_code(error: Type[BaseException], code: int) -> None:
+    """Map an exception class (and its subclasses) to an exit code."""
+    _EXIT_CODES[error] = code
+
+
+def exit_code_for(error: BaseException) -> int:
+    """The exit code for ``error``: the most specific registered class wins."""
+    for cls in type(error).__mro__:
+        if cls in _EXIT_CODES:
+            return _EXIT_CODES[cls]
+    return EXIT_UNEXPECTED
+
+
+def run_main(main: Callable[[], int]) -> int:
+    """Run ``main``; print a one-line error (no traceback) for sparkpg's own errors."""
+    try:
+        return main()
+    except SparkPgError as error:
+        print(f"sparkpg: error: {error}", file=sys.stderr)
+        return exit_code_for(error)
+    except KeyboardInterrupt:
+        print("sparkpg: interrupted", file=sys.stderr)
+        return 130
+    except Exception:
+        logging.getLogger("sparkpg").exception("unexpected error")
+        return EXIT_UNEXPECTED
