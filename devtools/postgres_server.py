@@ -30,6 +30,7 @@ import hashlib
 import os
 import pwd
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -739,6 +740,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, terminate)
+    signal.signal(signal.SIGINT, terminate)  # also when started in the background (SIG_IGN)
     started = time.monotonic()
     try:
         with postgres_server(
@@ -753,10 +755,10 @@ def main(argv: Optional[List[str]] = None) -> int:
             print(f"  database  {pg.database}")
             print(f"  CA        {pg.ca_cert_path or '-'}")
             print(f"  data dir  {pg.data_dir or '-'}")
-            print(f'  psql      psql "{pg.conninfo()}"')
-            print(f"  {ENV_URL}={pg.url()}")
+            print(f"  psql      psql {shlex.quote(pg.conninfo())}")
+            print(f"  export {ENV_URL}={shlex.quote(pg.url())}")
             if pg.ca_cert_path:
-                print(f"  {ENV_CA}={pg.ca_cert_path}")
+                print(f"  export {ENV_CA}={shlex.quote(str(pg.ca_cert_path))}")
             print("Press Ctrl-C to stop.", flush=True)
             while True:
                 time.sleep(3600)
