@@ -60,3 +60,18 @@ def pg_admin(postgres: PostgresServer) -> Iterator[psycopg.Connection[Any]]:
     """A superuser connection (autocommit) for setting up test data."""
     with psycopg.connect(postgres.conninfo(), autocommit=True) as conn:
         yield conn
+
+
+@pytest.fixture(scope="session")
+def jdbc_jar() -> Path:
+    """The PostgreSQL JDBC JAR the tests use: ``SPARKPG_JDBC_JAR`` or the newest in ``~/.m2``."""
+    from_env = os.environ.get("SPARKPG_JDBC_JAR")
+    if from_env:
+        return Path(from_env)
+    jars = sorted(
+        (Path.home() / ".m2/repository/org/postgresql/postgresql").glob("*/postgresql-*.jar"),
+        key=lambda p: tuple(int(x) for x in p.parent.name.split(".") if x.isdigit()),
+    )
+    if not jars:
+        pytest.fail("no PostgreSQL JDBC JAR: set SPARKPG_JDBC_JAR or populate ~/.m2", pytrace=False)
+    return jars[-1]
