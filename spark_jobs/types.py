@@ -22,7 +22,7 @@ This module imports on Python 3.9 without pyspark or a database driver.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from connectors.errors import SparkPgError
@@ -50,10 +50,11 @@ _NATIVE_ARRAY_ELEMENTS: Dict[str, str] = {
     "float8": "DOUBLE",
     "text": "STRING",
     "varchar": "STRING",
-    "bpchar": "STRING",
     "bytea": "BINARY",
     "uuid": "STRING",
 }
+# Not bpchar: Spark 3.5 pads char(n)[] elements to the driver's reported length (2^31 - 1) and runs
+# out of memory ("Requested array size exceeds VM limit"), with or without customSchema.
 
 # Scalar types read natively with Spark's own (exact) getter.
 _NATIVE_SCALARS: Dict[str, str] = {
@@ -150,6 +151,7 @@ class ColumnPlan:
     ``null_when`` is a SQL condition over the source column that is true exactly for the values
     the plan reads as NULL because the native Spark type cannot hold them (None: no such values).
     It makes the documented rules auditable: see :func:`unrepresentable_counts_sql`.
+    ``read_as`` is set only for names Spark cannot quote (see :attr:`spark_name`).
     """
 
     name: str
@@ -157,6 +159,17 @@ class ColumnPlan:
     spark_type: Optional[str]
     policy: str
     null_when: Optional[str] = None
+    read_as: Optional[str] = None
+
+    @property
+    def spark_name(self) -> str:
+        """The column's name in the JDBC result Spark reads (``read_as`` when set, else ``name``).
+
+        Spark 3.5's PostgreSQL dialect wraps column names in double quotes without doubling the
+        ones inside, so a name containing ``"`` is read under a placeholder name and must be
+        renamed back after the load (see :func:`renames`).
+        """
+        return self.read_as or self.name
 
 
 # --------------------------------------------------------------------------------------------------
@@ -359,7 +372,21 @@ def plan_columns(columns: List[PgColumn], *, unrepresentable: str = "null") -> L
         raise ValueError(
             f"unrepresentable={unrepresentable!r}: expected one of {', '.join(UNREPRESENTABLE_MODES)}"
         )
-    return [_plan(column, unrepresentable) for column in columns]
+    plans = [_plan(column, unrepresentable) for column in columns]
+    return [
+        _read_as(plan, f"_sparkpg_col_{position}") if '"' in plan.name else plan
+        for position, plan in enumerate(plans, start=1)
+    ]
+
+
+def _read_as(plan: ColumnPlan, alias: str) -> ColumnPlan:
+    quoted = quote_ident(plan.name)
+    select = plan.select_sql
+    if select.endswith(f" AS {quoted}"):
+        select = select[: -len(quoted)] + quote_ident(alias)
+    else:
+        select = f"{select} AS {quote_ident(alias)}"
+    return replace(plan, select_sql=select, read_as=alias)
 
 
 def _numeric_name(column: PgColumn) -> Optional[str]:
@@ -504,11 +531,19 @@ def custom_schema(plans: Sequence[ColumnPlan]) -> Optional[str]:
     '`Mixed Case` INT, `a``b` STRING'
     """
     parts = [
-        f"`{plan.name.replace('`', '``')}` {plan.spark_type}"
+        f"`{plan.spark_name.replace('`', '``')}` {plan.spark_type}"
         for plan in plans
         if plan.spark_type is not None
     ]
     return ", ".join(parts) if parts else None
+
+
+def renames(plans: Sequence[ColumnPlan]) -> Dict[str, str]:
+    """``{name read by Spark: PostgreSQL name}`` for the plans read under a placeholder name.
+
+    Apply after the load: ``for old, new in renames(plans).items(): df = df.withColumnRenamed(old, new)``.
+    """
+    return {plan.read_as: plan.name for plan in plans if plan.read_as}
 
 
 def select_list(plans: Sequence[ColumnPlan]) -> str:
