@@ -37,7 +37,7 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     with postgres_server(tls=True) as server, tempfile.TemporaryDirectory() as tmp:
         with psycopg.connect(server.conninfo(), autocommit=True) as conn:
-            conn.execute(SCHEMA.read_text(encoding="utf-8"))  # type: ignore[arg-type,unused-ignore]
+            conn.execute(SCHEMA.read_text(encoding="utf-8"))
         credentials = Path(tmp) / "credentials.json"
         credentials.write_text(json.dumps({"username": server.user, "password": server.password}))
         credentials.chmod(0o600)
