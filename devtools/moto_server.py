@@ -14,6 +14,13 @@ corrected here, in this one file, never in production code:
 3. moto drops ``architecture``, so ``GetApplication`` returns none and every second
    ``terraform plan`` shows a change. Patched: the requested architecture (service default
    ``X86_64``) is stored on create and update and returned by ``GetApplication``.
+4. S3 bucket policies: moto evaluates them without the request's context, and treats a condition
+   it cannot evaluate (anything but ``StringEquals``) as met. So the usual "Deny s3:* if
+   ``aws:SecureTransport`` is false" policy denies every request, TLS or not. Patched: in bucket
+   policies a conditional Deny statement does not apply (moto cannot tell whether it would).
+5. EC2 ``DescribeSecurityGroupRules`` drops the description of a rule that references another
+   security group (moto reads it only from CIDR ranges), so a second ``terraform plan`` wants to
+   set it again. Patched: the description is also read from the referenced group.
 
 Run it::
 
@@ -29,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import socket
 import subprocess
@@ -93,7 +101,46 @@ def apply_patches() -> None:
     backend_cls.create_application = create_application
     response_cls.create_application = create_application_response
     response_cls.update_application = update_application_response
+    _patch_s3_bucket_policy()
+    _patch_security_group_rule_description()
     backend_cls._sparkpg_patched = True
+
+
+def _patch_security_group_rule_description() -> None:
+    """Patch 5: a rule's description, whether it names a CIDR range or a security group."""
+    from moto.ec2.models import security_groups
+
+    def description(self: Any) -> Optional[str]:
+        found = self.ip_range.get("Description") or (self.source_group or {}).get("Description")
+        return str(found) if found is not None else None
+
+    rule_cls: Any = security_groups.SecurityGroupRule
+    rule_cls.description = property(description)
+
+
+def _patch_s3_bucket_policy() -> None:
+    """Patch 4: a conditional Deny in a bucket policy does not apply."""
+    from moto.iam.access_control import IAMPolicyStatement, PermissionResult
+    from moto.s3 import models as s3_models
+
+    def get_permission(self: Any, action: str, resource: str) -> Any:
+        if self.policy is None:
+            return PermissionResult.NEUTRAL
+        statements = json.loads(self.policy.decode())["Statement"]
+        if isinstance(statements, dict):
+            statements = [statements]
+        permitted = False
+        for raw in statements:
+            if raw.get("Condition") and raw.get("Effect") == "Deny":
+                continue
+            result = IAMPolicyStatement(raw).is_action_permitted(action, resource)
+            if result == PermissionResult.DENIED:
+                return result
+            permitted = permitted or result == PermissionResult.PERMITTED
+        return PermissionResult.PERMITTED if permitted else PermissionResult.NEUTRAL
+
+    bucket_cls: Any = s3_models.FakeBucket
+    bucket_cls.get_permission = get_permission
 
 
 def free_port(host: str = "127.0.0.1") -> int:

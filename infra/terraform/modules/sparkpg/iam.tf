@@ -20,7 +20,7 @@ data "aws_iam_policy_document" "execution_trust" {
 }
 
 resource "aws_iam_role" "execution" {
-  count = local.create_execution_role ? 1 : 0
+  count = var.create_execution_role ? 1 : 0
 
   name               = coalesce(var.execution_role_name, "${var.name_prefix}-emr-serverless-execution")
   description        = "EMR Serverless job execution role of ${var.name_prefix}"
@@ -33,7 +33,7 @@ data "aws_iam_policy_document" "secrets" {
   statement {
     sid       = "ReadPostgresSecrets"
     actions   = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
-    resources = distinct(compact([local.secret_prefix_arn, var.secret_arn]))
+    resources = var.create_secret ? [local.secret_prefix_arn] : distinct([local.secret_prefix_arn, var.secret_arn])
   }
 
   dynamic "statement" {

@@ -6,19 +6,18 @@ locals {
   tags = merge({ "sparkpg:module" = "sparkpg" }, var.tags)
 
   # Network: the EMR security group is either created here or given.
-  emr_security_group_id = var.security_group_id != null ? var.security_group_id : aws_security_group.emr[0].id
+  emr_security_group_id = var.create_security_group ? aws_security_group.emr[0].id : var.security_group_id
   endpoint_security_group_ids = (
     var.endpoint_security_group_ids != null ? var.endpoint_security_group_ids : [local.emr_security_group_id]
   )
 
   # IAM: the execution role is either created here or given by ARN.
-  create_execution_role = var.execution_role_arn == null
   execution_role_name = (
-    local.create_execution_role
+    var.create_execution_role
     ? aws_iam_role.execution[0].name
     : element(split("/", var.execution_role_arn), length(split("/", var.execution_role_arn)) - 1)
   )
-  execution_role_arn = local.create_execution_role ? aws_iam_role.execution[0].arn : var.execution_role_arn
+  execution_role_arn = var.create_execution_role ? aws_iam_role.execution[0].arn : var.execution_role_arn
 
   # S3: the artifacts bucket is either created here or given by name.
   bucket_name = (
@@ -32,9 +31,8 @@ locals {
   jdbc_jar_s3_uri = "s3://${local.bucket_name}/${aws_s3_object.jdbc_jar.key}"
 
   # Secrets Manager: the credentials secret is either created here or given by ARN.
-  create_secret = var.secret_arn == null
-  secret_arn    = local.create_secret ? aws_secretsmanager_secret.postgres[0].arn : var.secret_arn
-  secret_name   = coalesce(var.secret_name, "${var.secret_prefix}${var.connection.name}")
+  secret_arn  = var.create_secret ? aws_secretsmanager_secret.postgres[0].arn : var.secret_arn
+  secret_name = coalesce(var.secret_name, "${var.secret_prefix}${var.connection.name}")
   secret_prefix_arn = join(":", [
     "arn", local.partition, "secretsmanager", local.region, local.account_id, "secret", "${var.secret_prefix}*"
   ])

@@ -1,7 +1,7 @@
 # Seed section 6: the EMR security group and its rules; section 1: the VPC endpoints.
 
 resource "aws_security_group" "emr" {
-  count = var.security_group_id == null ? 1 : 0
+  count = var.create_security_group ? 1 : 0
 
   name_prefix = "${var.name_prefix}-emr-"
   description = "EMR Serverless jobs of ${var.name_prefix} (PostgreSQL, VPC endpoints)"
@@ -34,7 +34,7 @@ resource "aws_vpc_security_group_egress_rule" "emr_all" {
 }
 
 resource "aws_vpc_security_group_ingress_rule" "database_from_emr" {
-  count = var.database_security_group_id != null ? 1 : 0
+  count = var.create_database_ingress_rule ? 1 : 0
 
   security_group_id            = var.database_security_group_id
   description                  = "PostgreSQL from the EMR Serverless jobs of ${var.name_prefix}"

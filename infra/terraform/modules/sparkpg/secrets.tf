@@ -2,7 +2,7 @@
 
 resource "aws_secretsmanager_secret" "postgres" {
   #checkov:skip=CKV2_AWS_57:Rotation needs a rotation Lambda that knows the database; use an RDS-managed secret (secret_arn) for rotation.
-  count = local.create_secret ? 1 : 0
+  count = var.create_secret ? 1 : 0
 
   name                    = local.secret_name
   description             = "PostgreSQL credentials of connection ${var.connection.name} for Spark on EMR Serverless (${var.name_prefix})"
@@ -12,7 +12,7 @@ resource "aws_secretsmanager_secret" "postgres" {
 }
 
 resource "aws_secretsmanager_secret_version" "postgres" {
-  count = local.create_secret ? 1 : 0
+  count = var.create_secret ? 1 : 0
 
   secret_id = aws_secretsmanager_secret.postgres[0].id
   secret_string = jsonencode({

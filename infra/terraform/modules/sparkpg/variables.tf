@@ -41,14 +41,25 @@ variable "subnet_ids" {
   }
 }
 
+variable "create_security_group" {
+  description = "Create the EMR Serverless application's security group in vpc_id. false: use security_group_id."
+  type        = bool
+  default     = true
+}
+
 variable "security_group_id" {
-  description = "An existing security group for the EMR Serverless application. null: the module creates one in vpc_id."
+  description = "An existing security group for the EMR Serverless application (with create_security_group = false)."
   type        = string
   default     = null
 
   validation {
-    condition     = var.security_group_id == null || can(regex("^sg-[0-9a-f]+$", var.security_group_id))
+    condition     = var.security_group_id == null || can(regex("^sg-[0-9a-f]+$", coalesce(var.security_group_id, "x")))
     error_message = "security_group_id must look like sg-0123456789abcdef0, or be null."
+  }
+
+  validation {
+    condition     = var.create_security_group || var.security_group_id != null
+    error_message = "create_security_group = false needs the existing group in security_group_id."
   }
 }
 
@@ -69,14 +80,25 @@ variable "egress_cidr_ipv4" {
   }
 }
 
+variable "create_database_ingress_rule" {
+  description = "Give database_security_group_id an ingress rule for connection.port from the EMR security group. false: no rule (for example when the database shares the EMR security group, whose self rule already admits it)."
+  type        = bool
+  default     = true
+}
+
 variable "database_security_group_id" {
-  description = "Security group of the PostgreSQL database (RDS/Aurora). When set, it gets an ingress rule for database_port from the EMR security group. null: no rule (for example when the database shares the EMR security group, whose self rule already covers it)."
+  description = "Security group of the PostgreSQL database (RDS/Aurora); needed with create_database_ingress_rule."
   type        = string
   default     = null
 
   validation {
-    condition     = var.database_security_group_id == null || can(regex("^sg-[0-9a-f]+$", var.database_security_group_id))
+    condition     = var.database_security_group_id == null || can(regex("^sg-[0-9a-f]+$", coalesce(var.database_security_group_id, "x")))
     error_message = "database_security_group_id must look like sg-0123456789abcdef0, or be null."
+  }
+
+  validation {
+    condition     = !var.create_database_ingress_rule || var.database_security_group_id != null
+    error_message = "create_database_ingress_rule = true needs the database's security group in database_security_group_id."
   }
 }
 
@@ -128,14 +150,25 @@ variable "endpoint_security_group_ids" {
 # ---------------------------------------------------------------------------------------------
 # IAM (seed section 2)
 # ---------------------------------------------------------------------------------------------
+variable "create_execution_role" {
+  description = "Create the EMR Serverless execution role, trusted by emr-serverless.amazonaws.com. false: use execution_role_arn. Either way the module attaches its inline policies (see manage_execution_role_policies)."
+  type        = bool
+  default     = true
+}
+
 variable "execution_role_arn" {
-  description = "An existing EMR Serverless execution role. null: the module creates one trusted by emr-serverless.amazonaws.com. Either way the module attaches its inline policies (see manage_execution_role_policies)."
+  description = "An existing EMR Serverless execution role (with create_execution_role = false)."
   type        = string
   default     = null
 
   validation {
-    condition     = var.execution_role_arn == null || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$", var.execution_role_arn))
+    condition     = var.execution_role_arn == null || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$", coalesce(var.execution_role_arn, "x")))
     error_message = "execution_role_arn must be an IAM role ARN (arn:aws:iam::<account>:role/<name>), or null."
+  }
+
+  validation {
+    condition     = var.create_execution_role || var.execution_role_arn != null
+    error_message = "create_execution_role = false needs the existing role in execution_role_arn."
   }
 }
 
@@ -409,14 +442,25 @@ variable "connection" {
   }
 }
 
+variable "create_secret" {
+  description = "Create the secret <secret_prefix><connection.name> from postgres_username and postgres_password. false: use the existing secret_arn (for example the RDS-managed master secret)."
+  type        = bool
+  default     = true
+}
+
 variable "secret_arn" {
-  description = "An existing secret holding the credentials (for example the RDS-managed master secret). null: the module creates <secret_prefix><connection.name> from postgres_username and postgres_password."
+  description = "An existing secret holding the credentials (with create_secret = false); the execution role may read it even outside secret_prefix."
   type        = string
   default     = null
 
   validation {
-    condition     = var.secret_arn == null || can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+$", var.secret_arn))
+    condition     = var.secret_arn == null || can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+$", coalesce(var.secret_arn, "x")))
     error_message = "secret_arn must be a Secrets Manager secret ARN, or null."
+  }
+
+  validation {
+    condition     = var.create_secret || var.secret_arn != null
+    error_message = "create_secret = false needs the existing secret in secret_arn."
   }
 }
 
@@ -432,26 +476,26 @@ variable "secret_name" {
 }
 
 variable "postgres_username" {
-  description = "User name stored in the created secret. Ignored when secret_arn is set."
+  description = "User name stored in the created secret. Ignored with create_secret = false."
   type        = string
   default     = null
   sensitive   = true
 
   validation {
-    condition     = var.secret_arn != null || try(length(var.postgres_username) > 0, false)
-    error_message = "postgres_username is required when the module creates the secret (secret_arn = null)."
+    condition     = !var.create_secret || try(length(var.postgres_username) > 0, false)
+    error_message = "postgres_username is required when the module creates the secret (create_secret = true)."
   }
 }
 
 variable "postgres_password" {
-  description = "Password stored in the created secret. Ignored when secret_arn is set. It ends up in the Terraform state: keep the state encrypted."
+  description = "Password stored in the created secret. Ignored with create_secret = false. It ends up in the Terraform state: keep the state encrypted."
   type        = string
   default     = null
   sensitive   = true
 
   validation {
-    condition     = var.secret_arn != null || try(length(var.postgres_password) > 0, false)
-    error_message = "postgres_password is required when the module creates the secret (secret_arn = null)."
+    condition     = !var.create_secret || try(length(var.postgres_password) > 0, false)
+    error_message = "postgres_password is required when the module creates the secret (create_secret = true)."
   }
 }
 
