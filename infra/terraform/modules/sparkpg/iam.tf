@@ -1,21 +1,92 @@
-# Seed section 2: the execution role and its inline policies.
+# Seed section 2: the execution role and its inline policies. The documents are plain jsonencode
+# so that the module's tests can read them back (jsondecode) and check their scope.
 
-data "aws_iam_policy_document" "execution_trust" {
-  statement {
-    sid     = "EMRServerlessAssumeRole"
-    actions = ["sts:AssumeRole"]
+locals {
+  execution_trust_policy = {
+    Version = "2012-10-17"
+    Statement = [{
+      Sid       = "EMRServerlessAssumeRole"
+      Effect    = "Allow"
+      Action    = "sts:AssumeRole"
+      Principal = { Service = "emr-serverless.amazonaws.com" }
+      # Only EMR Serverless acting for this account may assume the role (confused deputy).
+      Condition = { StringEquals = { "aws:SourceAccount" = local.account_id } }
+    }]
+  }
 
-    principals {
-      type        = "Service"
-      identifiers = ["emr-serverless.amazonaws.com"]
-    }
+  # The seed's EMRSecretsManagerPolicy: the secrets under the prefix, and a given secret.
+  secrets_policy = {
+    Version = "2012-10-17"
+    Statement = concat(
+      [{
+        Sid      = "ReadPostgresSecrets"
+        Effect   = "Allow"
+        Action   = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
+        Resource = var.create_secret ? [local.secret_prefix_arn] : distinct([local.secret_prefix_arn, var.secret_arn])
+      }],
+      var.secret_kms_key_arn == null ? [] : [{
+        Sid       = "DecryptSecretsThroughSecretsManager"
+        Effect    = "Allow"
+        Action    = ["kms:Decrypt"]
+        Resource  = [var.secret_kms_key_arn]
+        Condition = { StringEquals = { "kms:ViaService" = "secretsmanager.${local.region}.amazonaws.com" } }
+      }],
+    )
+  }
 
-    # Only EMR Serverless acting for this account may assume the role (confused deputy).
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account_id]
-    }
+  # S3: list and read the artifacts bucket; write only under the log and writable prefixes.
+  s3_policy = {
+    Version = "2012-10-17"
+    Statement = concat(
+      [
+        {
+          Sid      = "ListArtifactsBucket"
+          Effect   = "Allow"
+          Action   = ["s3:ListBucket", "s3:GetBucketLocation"]
+          Resource = [local.bucket_arn]
+        },
+        {
+          Sid      = "ReadArtifacts"
+          Effect   = "Allow"
+          Action   = ["s3:GetObject"]
+          Resource = ["${local.bucket_arn}/*"]
+        },
+        {
+          Sid      = "WriteLogsAndOutput"
+          Effect   = "Allow"
+          Action   = ["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]
+          Resource = [for p in distinct(concat([var.job_log_prefix], var.s3_writable_prefixes)) : "${local.bucket_arn}/${p}*"]
+        },
+      ],
+      var.bucket_kms_key_arn == null ? [] : [{
+        Sid      = "UseBucketKey"
+        Effect   = "Allow"
+        Action   = ["kms:Decrypt", "kms:GenerateDataKey"]
+        Resource = [var.bucket_kms_key_arn]
+      }],
+    )
+  }
+
+  # CloudWatch Logs: write the driver and executor logs of this one log group.
+  logs_policy = {
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid      = "FindLogGroup"
+        Effect   = "Allow"
+        Action   = ["logs:DescribeLogGroups"]
+        Resource = ["arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:*"]
+      },
+      {
+        Sid    = "WriteJobLogs"
+        Effect = "Allow"
+        Action = concat(
+          ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
+          var.create_log_group ? [] : ["logs:CreateLogGroup"],
+        )
+        Resource = [local.log_group_arn, "${local.log_group_arn}:*"]
+      },
+    ]
   }
 }
 
@@ -24,32 +95,8 @@ resource "aws_iam_role" "execution" {
 
   name               = coalesce(var.execution_role_name, "${var.name_prefix}-emr-serverless-execution")
   description        = "EMR Serverless job execution role of ${var.name_prefix}"
-  assume_role_policy = data.aws_iam_policy_document.execution_trust.json
+  assume_role_policy = jsonencode(local.execution_trust_policy)
   tags               = local.tags
-}
-
-# The seed's EMRSecretsManagerPolicy: read the secrets under the prefix, and the given secret.
-data "aws_iam_policy_document" "secrets" {
-  statement {
-    sid       = "ReadPostgresSecrets"
-    actions   = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
-    resources = var.create_secret ? [local.secret_prefix_arn] : distinct([local.secret_prefix_arn, var.secret_arn])
-  }
-
-  dynamic "statement" {
-    for_each = var.secret_kms_key_arn == null ? [] : [var.secret_kms_key_arn]
-    content {
-      sid       = "DecryptSecretsThroughSecretsManager"
-      actions   = ["kms:Decrypt"]
-      resources = [statement.value]
-
-      condition {
-        test     = "StringEquals"
-        variable = "kms:ViaService"
-        values   = ["secretsmanager.${local.region}.amazonaws.com"]
-      }
-    }
-  }
 }
 
 resource "aws_iam_role_policy" "secrets" {
@@ -57,37 +104,7 @@ resource "aws_iam_role_policy" "secrets" {
 
   name   = "EMRSecretsManagerPolicy"
   role   = local.execution_role_name
-  policy = data.aws_iam_policy_document.secrets.json
-}
-
-# S3: list and read the artifacts bucket, write only under the writable prefixes.
-data "aws_iam_policy_document" "s3" {
-  statement {
-    sid       = "ListArtifactsBucket"
-    actions   = ["s3:ListBucket", "s3:GetBucketLocation"]
-    resources = [local.bucket_arn]
-  }
-
-  statement {
-    sid       = "ReadArtifacts"
-    actions   = ["s3:GetObject"]
-    resources = ["${local.bucket_arn}/*"]
-  }
-
-  statement {
-    sid       = "WriteLogsAndOutput"
-    actions   = ["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]
-    resources = [for p in distinct(concat([var.job_log_prefix], var.s3_writable_prefixes)) : "${local.bucket_arn}/${p}*"]
-  }
-
-  dynamic "statement" {
-    for_each = var.bucket_kms_key_arn == null ? [] : [var.bucket_kms_key_arn]
-    content {
-      sid       = "UseBucketKey"
-      actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
-      resources = [statement.value]
-    }
-  }
+  policy = jsonencode(local.secrets_policy)
 }
 
 resource "aws_iam_role_policy" "s3" {
@@ -95,25 +112,7 @@ resource "aws_iam_role_policy" "s3" {
 
   name   = "EMRServerlessS3Policy"
   role   = local.execution_role_name
-  policy = data.aws_iam_policy_document.s3.json
-}
-
-# CloudWatch Logs: write the driver and executor logs of this log group, nothing else.
-data "aws_iam_policy_document" "logs" {
-  statement {
-    sid       = "FindLogGroup"
-    actions   = ["logs:DescribeLogGroups"]
-    resources = ["arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:*"]
-  }
-
-  statement {
-    sid = "WriteJobLogs"
-    actions = concat(
-      ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
-      var.create_log_group ? [] : ["logs:CreateLogGroup"],
-    )
-    resources = [local.log_group_arn, "${local.log_group_arn}:*"]
-  }
+  policy = jsonencode(local.s3_policy)
 }
 
 resource "aws_iam_role_policy" "logs" {
@@ -121,7 +120,7 @@ resource "aws_iam_role_policy" "logs" {
 
   name   = "EMRServerlessCloudWatchLogsPolicy"
   role   = local.execution_role_name
-  policy = data.aws_iam_policy_document.logs.json
+  policy = jsonencode(local.logs_policy)
 }
 
 resource "aws_iam_role_policy_attachment" "additional" {

@@ -14,7 +14,7 @@ resource "aws_s3_bucket" "artifacts" {
 resource "aws_s3_bucket_public_access_block" "artifacts" {
   count = var.create_bucket ? 1 : 0
 
-  bucket                  = aws_s3_bucket.artifacts[0].id
+  bucket                  = aws_s3_bucket.artifacts[0].bucket
   block_public_acls       = true
   block_public_policy     = true
   ignore_public_acls      = true
@@ -24,7 +24,7 @@ resource "aws_s3_bucket_public_access_block" "artifacts" {
 resource "aws_s3_bucket_ownership_controls" "artifacts" {
   count = var.create_bucket ? 1 : 0
 
-  bucket = aws_s3_bucket.artifacts[0].id
+  bucket = aws_s3_bucket.artifacts[0].bucket
   rule {
     object_ownership = "BucketOwnerEnforced"
   }
@@ -33,7 +33,7 @@ resource "aws_s3_bucket_ownership_controls" "artifacts" {
 resource "aws_s3_bucket_versioning" "artifacts" {
   count = var.create_bucket ? 1 : 0
 
-  bucket = aws_s3_bucket.artifacts[0].id
+  bucket = aws_s3_bucket.artifacts[0].bucket
   versioning_configuration {
     status = "Enabled"
   }
@@ -43,7 +43,7 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "artifacts" {
   #checkov:skip=CKV2_AWS_67:A customer managed key is optional (bucket_kms_key_arn); SSE-S3 is the default.
   count = var.create_bucket ? 1 : 0
 
-  bucket = aws_s3_bucket.artifacts[0].id
+  bucket = aws_s3_bucket.artifacts[0].bucket
   rule {
     apply_server_side_encryption_by_default {
       sse_algorithm     = var.bucket_kms_key_arn == null ? "AES256" : "aws:kms"
@@ -56,7 +56,7 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "artifacts" {
 resource "aws_s3_bucket_lifecycle_configuration" "artifacts" {
   count = var.create_bucket ? 1 : 0
 
-  bucket = aws_s3_bucket.artifacts[0].id
+  bucket = aws_s3_bucket.artifacts[0].bucket
 
   rule {
     id     = "abort-incomplete-uploads-and-expire-old-versions"
@@ -74,37 +74,31 @@ resource "aws_s3_bucket_lifecycle_configuration" "artifacts" {
   }
 }
 
-data "aws_iam_policy_document" "artifacts_bucket" {
-  statement {
-    sid       = "DenyInsecureTransport"
-    effect    = "Deny"
-    actions   = ["s3:*"]
-    resources = [local.bucket_arn, "${local.bucket_arn}/*"]
-
-    principals {
-      type        = "*"
-      identifiers = ["*"]
-    }
-
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
-    }
+locals {
+  artifacts_bucket_policy = {
+    Version = "2012-10-17"
+    Statement = [{
+      Sid       = "DenyInsecureTransport"
+      Effect    = "Deny"
+      Principal = "*"
+      Action    = "s3:*"
+      Resource  = [local.bucket_arn, "${local.bucket_arn}/*"]
+      Condition = { Bool = { "aws:SecureTransport" = "false" } }
+    }]
   }
 }
 
 resource "aws_s3_bucket_policy" "artifacts" {
   count = var.create_bucket ? 1 : 0
 
-  bucket = aws_s3_bucket.artifacts[0].id
-  policy = data.aws_iam_policy_document.artifacts_bucket.json
+  bucket = aws_s3_bucket.artifacts[0].bucket
+  policy = jsonencode(local.artifacts_bucket_policy)
 
   depends_on = [aws_s3_bucket_public_access_block.artifacts]
 }
 
 resource "aws_s3_object" "jdbc_jar" {
-  bucket       = var.create_bucket ? aws_s3_bucket.artifacts[0].id : local.bucket_name
+  bucket       = var.create_bucket ? aws_s3_bucket.artifacts[0].bucket : local.bucket_name
   key          = local.jdbc_jar_key
   source       = var.jdbc_jar_source
   source_hash  = filemd5(var.jdbc_jar_source)
