@@ -172,7 +172,7 @@ run "existing_plain_application_and_no_auto_stop" {
   }
   assert {
     condition = (
-      !aws_emrserverless_application.postgres.auto_stop_configuration[0].enabled
+      aws_emrserverless_application.postgres.auto_stop_configuration[0].enabled == false
       && length(aws_emrserverless_application.postgres.initial_capacity) == 0
     )
     error_message = "auto-stop and pre-initialised capacity can be switched off"
