@@ -26,152 +26,116 @@ run "valid_input_plans" {
   command = plan
 }
 
-run "architecture" {
-  command = plan
-  variables { architecture = "x86" }
-  expect_failures = [var.architecture]
-}
+# Several bad variables per run keep the suite fast: each run starts the provider once, and every
+# variable listed in expect_failures must fail its own validation.
 
-run "release_label" {
+run "malformed_scalars" {
   command = plan
-  variables { release_label = "7.0.0" }
-  expect_failures = [var.release_label]
-}
 
-run "name_prefix" {
-  command = plan
-  variables { name_prefix = "Spark_PG" }
-  expect_failures = [var.name_prefix]
-}
-
-run "no_subnets" {
-  command = plan
-  variables { subnet_ids = [] }
-  expect_failures = [var.subnet_ids]
-}
-
-run "secret_prefix_wildcard" {
-  command = plan
-  variables { secret_prefix = "spark/*" }
-  expect_failures = [var.secret_prefix]
-}
-
-run "secret_name_outside_prefix" {
-  command = plan
-  variables { secret_name = "other/aurora" }
-  expect_failures = [var.secret_name]
-}
-
-run "password_required_for_a_created_secret" {
-  command = plan
-  variables { postgres_password = null }
-  expect_failures = [var.postgres_password]
-}
-
-run "existing_secret_needs_its_arn" {
-  command = plan
-  variables { create_secret = false }
-  expect_failures = [var.secret_arn]
-}
-
-run "existing_role_needs_its_arn" {
-  command = plan
-  variables { create_execution_role = false }
-  expect_failures = [var.execution_role_arn]
-}
-
-run "existing_role_arn_format" {
-  command = plan
   variables {
-    create_execution_role = false
-    execution_role_arn    = "EMRServerlessExecutionRole"
+    name_prefix                    = "Spark_PG"   # upper case and '_' cannot go into a bucket name
+    architecture                   = "x86"        # X86_64 or ARM64
+    release_label                  = "7.0.0"      # emr-7.0.0
+    auto_stop_idle_timeout_minutes = 0            # 1..10080
+    log_retention_in_days          = 42           # not a CloudWatch retention value
+    jdbc_jar_source                = "driver.zip" # a .jar
+    secret_prefix                  = "spark/*"    # no wildcards; ends with '/'
+    job_log_prefix                 = "/logs"      # relative, ends with '/'
+    egress_cidr_ipv4               = "everywhere" # a CIDR block
   }
-  expect_failures = [var.execution_role_arn]
+
+  expect_failures = [
+    var.name_prefix,
+    var.architecture,
+    var.release_label,
+    var.auto_stop_idle_timeout_minutes,
+    var.log_retention_in_days,
+    var.jdbc_jar_source,
+    var.secret_prefix,
+    var.job_log_prefix,
+    var.egress_cidr_ipv4,
+  ]
 }
 
-run "existing_bucket_needs_its_name" {
+run "malformed_lists_and_objects" {
   command = plan
-  variables { create_bucket = false }
-  expect_failures = [var.bucket_name]
-}
 
-run "existing_security_group_needs_its_id" {
-  command = plan
-  variables { create_security_group = false }
-  expect_failures = [var.security_group_id]
-}
-
-run "database_rule_needs_the_database_group" {
-  command = plan
-  variables { database_security_group_id = null }
-  expect_failures = [var.database_security_group_id]
-}
-
-run "s3_endpoint_needs_route_tables" {
-  command = plan
-  variables { create_s3_endpoint = true }
-  expect_failures = [var.s3_route_table_ids]
-}
-
-run "host_with_scheme" {
-  command = plan
-  variables { connection = { host = "jdbc:postgresql://db.example.internal:5432/postgres" } }
-  expect_failures = [var.connection]
-}
-
-run "port_out_of_range" {
-  command = plan
   variables {
-    connection = { host = "db.example.internal", port = 70000 }
+    vpc_id               = "vpc-XYZ"
+    subnet_ids           = []
+    s3_writable_prefixes = ["*"]
+    initial_capacity     = { Worker = { worker_count = 1, cpu = "2 vCPU", memory = "4 GB" } }
+    maximum_capacity     = { cpu = "400", memory = "1000 GB" }
+    connection           = { host = "jdbc:postgresql://db.example.internal:5432/postgres" }
   }
-  expect_failures = [var.connection]
+
+  expect_failures = [
+    var.vpc_id,
+    var.subnet_ids,
+    var.s3_writable_prefixes,
+    var.initial_capacity,
+    var.maximum_capacity,
+    var.connection,
+  ]
 }
 
-run "initial_capacity_type" {
+run "out_of_range_numbers" {
   command = plan
+
   variables {
-    initial_capacity = { Worker = { worker_count = 1, cpu = "2 vCPU", memory = "4 GB" } }
+    initial_capacity               = { Driver = { worker_count = 0.5, cpu = "2 vCPU", memory = "4 GB" } }
+    connection                     = { host = "db.example.internal", port = 70000 }
+    secret_recovery_window_in_days = 3
   }
-  expect_failures = [var.initial_capacity]
+
+  expect_failures = [
+    var.initial_capacity,
+    var.connection,
+    var.secret_recovery_window_in_days,
+  ]
 }
 
-run "initial_capacity_units" {
+run "existing_resources_need_their_ids" {
   command = plan
+
   variables {
-    initial_capacity = { Driver = { worker_count = 1, cpu = "2", memory = "4096" } }
+    create_secret              = false
+    create_execution_role      = false
+    create_bucket              = false
+    create_security_group      = false
+    create_s3_endpoint         = true
+    database_security_group_id = null
+    postgres_username          = null
+    postgres_password          = null
   }
-  expect_failures = [var.initial_capacity]
+
+  expect_failures = [
+    var.secret_arn,
+    var.execution_role_arn,
+    var.bucket_name,
+    var.security_group_id,
+    var.s3_route_table_ids,
+    var.database_security_group_id,
+  ]
 }
 
-run "auto_stop_timeout" {
+run "inconsistent_choices" {
   command = plan
-  variables { auto_stop_idle_timeout_minutes = 0 }
-  expect_failures = [var.auto_stop_idle_timeout_minutes]
-}
 
-run "plain_application_twice" {
-  command = plan
   variables {
+    secret_name              = "other/aurora" # outside secret_prefix: the role could not read it
+    postgres_password        = null           # the module creates the secret, so it needs one
     create_plain_application = true
     emr_application_id       = "00fexistingapp01"
+    execution_role_arn       = "EMRServerlessExecutionRole" # a name, not an ARN
+    secret_arn               = "spark/postgres/aurora"      # a name, not an ARN
   }
-  expect_failures = [var.emr_application_id]
-}
 
-run "log_retention" {
-  command = plan
-  variables { log_retention_in_days = 42 }
-  expect_failures = [var.log_retention_in_days]
-}
-
-run "jar_path" {
-  command = plan
-  variables { jdbc_jar_source = "tests/fixtures/postgresql-test.zip" }
-  expect_failures = [var.jdbc_jar_source]
-}
-
-run "writable_prefix_wildcard" {
-  command = plan
-  variables { s3_writable_prefixes = ["*"] }
-  expect_failures = [var.s3_writable_prefixes]
+  expect_failures = [
+    var.secret_name,
+    var.postgres_password,
+    var.emr_application_id,
+    var.execution_role_arn,
+    var.secret_arn,
+  ]
 }
