@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -108,3 +109,24 @@ def test_checkov_has_no_failed_checks() -> None:
         for skipped in r.get("results", {}).get("skipped_checks", []):
             reason = (skipped.get("check_result") or {}).get("suppress_comment") or ""
             assert len(reason) > 20, f"{skipped['check_id']} is skipped without a reason"
+
+
+def _declared(kind: str) -> List[str]:
+    """Names of the module's `variable` or `output` blocks, from its .tf files."""
+    pattern = re.compile(rf'^{kind} "([A-Za-z0-9_]+)"', re.MULTILINE)
+    return sorted(
+        name
+        for path in (TERRAFORM_ROOT / MODULE_DIR).glob("*.tf")
+        for name in pattern.findall(path.read_text(encoding="utf-8"))
+    )
+
+
+@pytest.mark.parametrize("kind", ["variable", "output"])
+def test_module_readme_lists_every_input_and_output(kind: str) -> None:
+    readme = (TERRAFORM_ROOT / MODULE_DIR / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Inputs" if kind == "variable" else "## Outputs", 1)[1]
+    documented = set(re.findall(r"^\| `([A-Za-z0-9_]+)` \|", section, re.MULTILINE))
+    declared = _declared(kind)
+    assert declared, f"no {kind} blocks found"
+    missing = [name for name in declared if name not in documented]
+    assert not missing, f"module README does not document these {kind}s: {missing}"

@@ -40,7 +40,6 @@ resource "aws_s3_bucket_versioning" "artifacts" {
 }
 
 resource "aws_s3_bucket_server_side_encryption_configuration" "artifacts" {
-  #checkov:skip=CKV2_AWS_67:A customer managed key is optional (bucket_kms_key_arn); SSE-S3 is the default.
   count = var.create_bucket ? 1 : 0
 
   bucket = aws_s3_bucket.artifacts[0].bucket
