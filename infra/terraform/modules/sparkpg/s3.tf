@@ -9,6 +9,13 @@ resource "aws_s3_bucket" "artifacts" {
   bucket        = local.bucket_name
   force_destroy = var.force_destroy_bucket
   tags          = local.tags
+
+  lifecycle {
+    precondition {
+      condition     = length(local.bucket_name) <= 63
+      error_message = "The artifacts bucket name ${local.bucket_name} is longer than 63 characters: shorten name_prefix or set bucket_name."
+    }
+  }
 }
 
 resource "aws_s3_bucket_public_access_block" "artifacts" {

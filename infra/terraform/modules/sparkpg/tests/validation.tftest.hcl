@@ -139,3 +139,13 @@ run "inconsistent_choices" {
     var.secret_arn,
   ]
 }
+
+run "bucket_name_too_long" {
+  command = plan
+
+  variables {
+    name_prefix = "sparkpg-team-analytics-prod-eu01" # valid (32 characters), but the bucket name gets 65
+  }
+
+  expect_failures = [aws_s3_bucket.artifacts]
+}
