@@ -11,7 +11,7 @@ import difflib
 from dataclasses import dataclass
 from typing import Any, Callable, List, Optional, Sequence, Tuple
 
-from connectors.errors import ColumnNotFoundError, TableNotFoundError
+from connectors.errors import ColumnNotFoundError, PartitioningError, TableNotFoundError
 from connectors.jdbc import TableRef, quote_ident
 from spark_jobs.partitioning import KeyBounds, KeyCandidate, KeyDistribution, RelationStats
 
@@ -178,7 +178,7 @@ def column_key(run_query: RunQuery, relation: Relation, column: str) -> KeyCandi
         )
     type_name = str(rows[0][0])
     if type_name not in _KIND_OF_TYPE:
-        raise ColumnNotFoundError(
+        raise PartitioningError(
             f"partition key column {column!r} of {relation.ref} has type {type_name}; a key must "
             "be smallint, integer, bigint, date, timestamp or timestamptz"
         )
@@ -191,7 +191,7 @@ def query_column_key(columns: Sequence[Tuple[str, str]], column: str, what: str)
         if name == column:
             kind = _KIND_OF_JDBC_TYPE.get(type_name.lower())
             if kind is None:
-                raise ColumnNotFoundError(
+                raise PartitioningError(
                     f"partition key column {column!r} of {what} has type {type_name}; a key "
                     "must be smallint, integer, bigint, date, timestamp or timestamptz"
                 )
