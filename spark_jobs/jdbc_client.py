@@ -248,16 +248,38 @@ def _connect_once(spark: SparkSession, target: JdbcTarget, binary_transfer: bool
             f"the PostgreSQL JDBC driver ({DRIVER_CLASS}) is not on the Spark driver's classpath. "
             f"{DRIVER_NOT_FOUND_ADVICE}"
         ) from None
-    props = jvm.java.util.Properties()
-    for key, value in target.properties(binary_transfer=binary_transfer).items():
-        props.setProperty(key, value)
     try:
-        jconn = driver.connect(target.url, props)
+        with py4j_quiet():
+            props = jvm.java.util.Properties()
+            for key, value in target.properties(binary_transfer=binary_transfer).items():
+                props.setProperty(key, value)
+            jconn = driver.connect(target.url, props)
+            props.clear()
     except Py4JJavaError as exc:
         raise translate_error(exc, target, what="connecting") from None
     if jconn is None:  # pragma: no cover - the driver refuses URLs it does not handle
         raise DatabaseError(f"pgjdbc did not accept the URL of connection {target.name!r}")
     return JdbcSource(spark, target, jconn)
+
+
+_PY4J_LOGGERS = ("py4j", "py4j.clientserver", "py4j.java_gateway", "py4j.protocol")
+
+
+@contextmanager
+def py4j_quiet() -> Iterator[None]:
+    """Silence py4j's DEBUG logging (it logs every command sent to the JVM, arguments included)
+    while a password crosses the bridge; levels are restored afterwards."""
+    saved = []
+    for name in _PY4J_LOGGERS:
+        log = logging.getLogger(name)
+        saved.append((log, log.level))
+        if log.getEffectiveLevel() < logging.INFO:
+            log.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        for log, level in saved:
+            log.setLevel(level)
 
 
 # --- errors -------------------------------------------------------------------------------------

@@ -45,7 +45,7 @@ from connectors.errors import (
 )
 from connectors.jdbc import TableRef, quote_ident, quote_literal, resolve_endpoint
 from spark_jobs import catalog
-from spark_jobs.jdbc_client import JdbcSource, JdbcTarget, connect, translate_error
+from spark_jobs.jdbc_client import JdbcSource, JdbcTarget, connect, py4j_quiet, translate_error
 from spark_jobs.partitioning import (
     KeyCandidate,
     PartitionOverrides,
@@ -139,15 +139,18 @@ class TableRead:
 
         reader = spark.read
         try:
-            if self.plan.predicates:
-                df = reader.jdbc(
-                    self.target.url,
-                    self.dbtable,
-                    predicates=list(self.plan.predicates),
-                    properties=self.jdbc_properties(),
-                )
-            else:
-                df = reader.jdbc(self.target.url, self.dbtable, properties=self.jdbc_properties())
+            with py4j_quiet():
+                if self.plan.predicates:
+                    df = reader.jdbc(
+                        self.target.url,
+                        self.dbtable,
+                        predicates=list(self.plan.predicates),
+                        properties=self.jdbc_properties(),
+                    )
+                else:
+                    df = reader.jdbc(
+                        self.target.url, self.dbtable, properties=self.jdbc_properties()
+                    )
         except Py4JJavaError as exc:
             raise translate_error(exc, self.target, what="reading", table=self.source) from None
         hidden = [name for name in _RESERVED if name in df.columns]
