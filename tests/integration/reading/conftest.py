@@ -36,15 +36,15 @@ class ReadDb:
     conninfo: str
     tmp: Path
 
-    def settings(
+    def settings_data(
         self,
         *,
         password: str = PASSWORD,
         user: str = ROLE,
         name: str = "creds",
         **connection: Any,
-    ) -> Settings:
-        """Settings with one connection ``it`` reading credentials from a file in ``tmp``."""
+    ) -> Dict[str, Any]:
+        """Settings (as JSON data) with one connection ``it``; credentials in a file in ``tmp``."""
         creds = self.tmp / f"{name}.json"
         creds.write_text(json.dumps({"username": user, "password": password}))
         fields: Dict[str, Any] = {
@@ -61,7 +61,17 @@ class ReadDb:
         else:
             fields.update(ssl_mode="disable")
         fields.update(connection)
-        return settings_from_dict({"postgres": {"connections": [fields]}}, source="test")
+        return {"postgres": {"connections": [fields]}}
+
+    def settings(self, **kwargs: Any) -> Settings:
+        """:meth:`settings_data` validated."""
+        return settings_from_dict(self.settings_data(**kwargs), source="test")
+
+    def settings_file(self, **kwargs: Any) -> Path:
+        """:meth:`settings_data` written to ``tmp/settings.json``."""
+        path = self.tmp / "settings.json"
+        path.write_text(json.dumps(self.settings_data(**kwargs)))
+        return path
 
     def execute(self, statement: str, params: Optional[Tuple[Any, ...]] = None) -> None:
         """Run SQL as the superuser in the test database (autocommit)."""
