@@ -274,3 +274,26 @@ def test_binary_transfer_is_the_default_and_can_be_switched_off(spark: Any, tabl
     assert on.jdbc_properties()["fetchsize"] == "10000"
     assert off.jdbc_properties()["fetchsize"] == "123"
     assert spark_rows(off.load(spark), "id") == spark_rows(on.load(spark), "id")
+
+
+def test_partitioned_table_and_view(spark: Any, tables: ReadDb) -> None:
+    tables.execute("DROP TABLE IF EXISTS parted CASCADE")
+    tables.execute("CREATE TABLE parted (id int PRIMARY KEY, v text) PARTITION BY RANGE (id)")
+    for lo, hi in ((0, 1000), (1000, 1500), (1500, 10000)):
+        tables.execute(
+            f"CREATE TABLE parted_{lo} PARTITION OF parted FOR VALUES FROM ({lo}) TO ({hi})"
+        )
+    tables.execute("INSERT INTO parted SELECT g, 'v' || g FROM generate_series(0, 2999) g")
+    tables.execute("CREATE VIEW parted_view AS SELECT id, v FROM parted WHERE id % 2 = 0")
+    tables.execute("GRANT SELECT ON parted, parted_view TO sparkpg_reader")
+    settings = tables.settings()
+    expected = tables.rows("SELECT id, v FROM parted ORDER BY id")
+    for overrides in ({"strategy": "page_range", "num_partitions": 3}, {"num_partitions": 3}):
+        planned = plan_table(spark, settings, "it.parted", partitioning=overrides)
+        assert planned.plan.num_partitions == 3
+        assert spark_rows(planned.load(spark), "id") == expected
+    view = plan_table(spark, settings, "it.parted_view")
+    assert view.plan.strategy == "single" and "a view" in view.plan.reason
+    split = plan_table(spark, settings, "it.parted_view", partitioning={"key_column": "id"})
+    assert split.plan.strategy == "key_range"
+    assert spark_rows(split.load(spark), "id") == expected[::2]
