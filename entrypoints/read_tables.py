@@ -89,6 +89,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="read every table and partition in one consistent snapshot (writer endpoint only)",
     )
     parser.add_argument(
+        "--unrepresentable",
+        choices=("null", "text"),
+        default="null",
+        help="values a native Spark type cannot hold (NaN, infinity, ...): NULL, or the whole "
+        "column as exact text (docs/types.md)",
+    )
+    parser.add_argument(
         "--no-binary-transfer",
         action="store_true",
         help="use pgjdbc's text protocol (prepareThreshold default) instead of binary transfer",
@@ -183,6 +190,7 @@ def run_job(
             fetch_size=args.fetch_size,
             snapshots=snapshots,
             binary_transfer=not args.no_binary_transfer,
+            unrepresentable=args.unrepresentable,
         )
         if args.sql:
             outcomes += [_plan_outcome(t) for t in loaded]

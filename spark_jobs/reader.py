@@ -59,9 +59,7 @@ from spark_jobs.partitioning import (
     single_plan,
 )
 from spark_jobs.sqltext import check_fragment
-
-# The type policy: the ONE line to change when spark_jobs/types.py lands (see type_standin.py).
-from spark_jobs.type_standin import ColumnPlan, describe_source, plan_columns
+from spark_jobs.types import ColumnPlan, custom_schema, describe_source, plan_columns, renames
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -118,10 +116,7 @@ class TableRead:
     @property
     def custom_schema(self) -> Optional[str]:
         """Spark's ``customSchema`` option from the type policy, or None."""
-        typed = [c for c in self.columns if c.spark_type]
-        if not typed:
-            return None
-        return ", ".join(f"{_spark_ident(c.name)} {c.spark_type}" for c in typed)
+        return custom_schema(self.columns)
 
     def jdbc_properties(self) -> Dict[str, str]:
         """Spark JDBC options and pgjdbc properties of the read, PASSWORD INCLUDED: never log."""
@@ -154,7 +149,11 @@ class TableRead:
         except Py4JJavaError as exc:
             raise translate_error(exc, self.target, what="reading", table=self.source) from None
         hidden = [name for name in _RESERVED if name in df.columns]
-        return df.drop(*hidden) if hidden else df
+        if hidden:
+            df = df.drop(*hidden)
+        for spark_name, name in renames(self.columns).items():
+            df = df.withColumnRenamed(spark_name, name)
+        return df
 
     def describe(self) -> str:
         """One line: the source and how it is read."""
@@ -185,6 +184,7 @@ def read_table(
     fetch_size: Optional[int] = None,
     snapshot: Optional[Snapshot] = None,
     binary_transfer: bool = True,
+    unrepresentable: str = "null",
 ) -> DataFrame:
     """Read ``connection.schema.table`` (``schema`` defaults to ``public``) into a DataFrame.
 
@@ -193,6 +193,8 @@ def read_table(
     mapping with ``strategy``, ``key_column``, ``num_partitions``, ``lower_bound``,
     ``upper_bound``); ``fetch_size`` overrides the connection's rows per round trip;
     ``snapshot`` (from :func:`consistent_snapshot`) makes every partition read one snapshot.
+    ``unrepresentable`` is the type policy's choice for values a native Spark type cannot hold
+    (``"null"``, the default, or ``"text"``: see ``docs/types.md``).
     """
     return plan_table(
         spark,
@@ -204,6 +206,7 @@ def read_table(
         fetch_size=fetch_size,
         snapshot=snapshot,
         binary_transfer=binary_transfer,
+        unrepresentable=unrepresentable,
     ).load(spark)
 
 
@@ -217,6 +220,7 @@ def read_query(
     fetch_size: Optional[int] = None,
     snapshot: Optional[Snapshot] = None,
     binary_transfer: bool = True,
+    unrepresentable: str = "null",
 ) -> DataFrame:
     """Run a ``SELECT`` on ``connection`` and return its result as a DataFrame.
 
@@ -233,6 +237,7 @@ def read_query(
         fetch_size=fetch_size,
         snapshot=snapshot,
         binary_transfer=binary_transfer,
+        unrepresentable=unrepresentable,
     ).load(spark)
 
 
@@ -261,6 +266,7 @@ def read_tables(
     snapshots: Optional[Mapping[str, Snapshot]] = None,
     snapshot: Optional[Snapshot] = None,
     binary_transfer: bool = True,
+    unrepresentable: str = "null",
 ) -> List[LoadedTable]:
     """Plan and load ``tables`` with one metadata connection per database connection; register
     temp views by table name. ``snapshots`` maps connection names to snapshots (or give one
@@ -299,6 +305,7 @@ def read_tables(
                 fetch_size=fetch_size,
                 snapshot=_snapshot_for(snaps, conn_name, snapshot),
                 binary_transfer=binary_transfer,
+                unrepresentable=unrepresentable,
             )
             df = read.load(spark)
             if register_views:
@@ -318,6 +325,7 @@ def plan_table(
     fetch_size: Optional[int] = None,
     snapshot: Optional[Snapshot] = None,
     binary_transfer: bool = True,
+    unrepresentable: str = "null",
 ) -> TableRead:
     """Plan a :func:`read_table` without creating the DataFrame (see :class:`TableRead`)."""
     ref = table if isinstance(table, TableRef) else TableRef.parse(table)
@@ -334,6 +342,7 @@ def plan_table(
             fetch_size=fetch_size,
             snapshot=_snapshot_for({}, connection.name, snapshot),
             binary_transfer=binary_transfer,
+            unrepresentable=unrepresentable,
         )
     finally:
         source.close()
@@ -349,6 +358,7 @@ def plan_query(
     fetch_size: Optional[int] = None,
     snapshot: Optional[Snapshot] = None,
     binary_transfer: bool = True,
+    unrepresentable: str = "null",
     name: str = "query",
 ) -> TableRead:
     """Plan a :func:`read_query` without creating the DataFrame."""
@@ -374,7 +384,7 @@ def plan_query(
         )
         if choice.strategy == "page_range":  # pragma: no cover - refused by choose_strategy
             raise PartitioningError("a query has no pages to split on")
-        plans = _column_plans(source, from_sql, None, what)
+        plans = _column_plans(source, from_sql, None, what, unrepresentable)
         dbtable = _dbtable(plans, from_sql, None, choice)
         plan = _finish_plan(source, choice, from_sql, overrides, None, pages=None)
         _probe(source, dbtable, what)
@@ -462,6 +472,7 @@ def _plan_table(
     fetch_size: Optional[int],
     snapshot: Optional[Snapshot],
     binary_transfer: bool,
+    unrepresentable: str = "null",
 ) -> TableRead:
     started = time.monotonic()
     conn_settings = source.target.connection
@@ -480,7 +491,7 @@ def _plan_table(
         overrides=overrides,
         parallelism=_parallelism(spark),
     )
-    plans = _column_plans(source, table_sql, columns, f"table {ref}")
+    plans = _column_plans(source, table_sql, columns, f"table {ref}", unrepresentable)
     dbtable = _dbtable(plans, table_sql, filter_sql, choice)
     plan = _finish_plan(source, choice, table_sql, overrides, relation, pages=relation.stats.pages)
     _probe(source, dbtable, f"reading table {ref}")
@@ -530,7 +541,11 @@ def _finish_plan(
 
 
 def _column_plans(
-    source: JdbcSource, from_sql: str, columns: Optional[Sequence[str]], what: str
+    source: JdbcSource,
+    from_sql: str,
+    columns: Optional[Sequence[str]],
+    what: str,
+    unrepresentable: str = "null",
 ) -> List[ColumnPlan]:
     described = describe_source(source, from_sql)
     names = [c.name for c in described]
@@ -563,7 +578,7 @@ def _column_plans(
         wanted = list(dict.fromkeys(columns))
         by_name = {c.name: c for c in described}
         described = [by_name[name] for name in wanted]
-    return list(plan_columns(list(described)))
+    return list(plan_columns(list(described), unrepresentable=unrepresentable))
 
 
 def _dbtable(

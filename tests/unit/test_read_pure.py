@@ -20,7 +20,7 @@ from spark_jobs.reader import (
     _snapshot_for,
 )
 from spark_jobs.session import JAR_ENV, find_jdbc_jar
-from spark_jobs.type_standin import ColumnPlan
+from spark_jobs.types import ColumnPlan
 
 PASSWORD = "pa'ss;word"
 

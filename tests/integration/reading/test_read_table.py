@@ -297,3 +297,25 @@ def test_partitioned_table_and_view(spark: Any, tables: ReadDb) -> None:
     split = plan_table(spark, settings, "it.parted_view", partitioning={"key_column": "id"})
     assert split.plan.strategy == "key_range"
     assert spark_rows(split.load(spark), "id") == expected[::2]
+
+
+def test_type_policy_applies_to_every_strategy(spark: Any, tables: ReadDb) -> None:
+    tables.execute("DROP TABLE IF EXISTS typed")
+    tables.execute(
+        'CREATE TABLE typed (id int PRIMARY KEY, amount numeric, "we""ird" date, at time(6))'
+    )
+    tables.execute(
+        "INSERT INTO typed VALUES (1, 12345678901234567890.123456789012345, '2024-02-29', "
+        "'23:59:59.999999'), (2, 'NaN', 'infinity', NULL), (3, NULL, NULL, '00:00:00.000001')"
+    )
+    tables.execute("GRANT SELECT ON typed TO sparkpg_reader")
+    settings = tables.settings()
+    for overrides in ({}, {"num_partitions": 2}, {"strategy": "page_range", "num_partitions": 2}):
+        df = read_table(spark, settings, "it.typed", partitioning=overrides)
+        assert df.columns == ["id", "amount", 'we"ird', "at"]
+        rows = spark_rows(df, "id")
+        assert rows[0][1] == "12345678901234567890.123456789012345"  # exact, as text
+        assert rows[1][1] == "NaN"
+        assert rows[0][2] == dt.date(2024, 2, 29) and rows[1][2] is None  # infinity -> NULL
+    as_text = read_table(spark, settings, "it.typed", unrepresentable="text")
+    assert spark_rows(as_text, "id")[1][2] == "infinity"
