@@ -5,10 +5,11 @@
 | 0 | success |
 | 1 | unexpected error (a bug: the traceback is printed) |
 | 2 | bad command line (argparse) |
-| 3 | invalid settings, unknown or disabled connection, bad identifier |
+| 3 | invalid settings, unknown or disabled connection, bad identifier, impossible partitioning override |
 | 4 | credentials could not be obtained (Secrets Manager, file, environment) |
 | 5 | the database or the JDBC driver failed (connection, permission, missing table) |
 | 6 | a submitted job failed, was cancelled or timed out |
+| 7 | the job's output could not be written |
 """
 
 from __future__ import annotations
@@ -17,7 +18,15 @@ import logging
 import sys
 from typing import Callable, Dict, Type
 
-from connectors.errors import CredentialsError, IdentifierError, SettingsError, SparkPgError
+from connectors.errors import (
+    CredentialsError,
+    DatabaseError,
+    IdentifierError,
+    OutputError,
+    PartitioningError,
+    SettingsError,
+    SparkPgError,
+)
 
 EXIT_OK = 0
 EXIT_UNEXPECTED = 1
@@ -26,11 +35,15 @@ EXIT_SETTINGS = 3
 EXIT_CREDENTIALS = 4
 EXIT_DATABASE = 5
 EXIT_JOB_FAILED = 6
+EXIT_OUTPUT = 7
 
 _EXIT_CODES: Dict[Type[BaseException], int] = {
     SettingsError: EXIT_SETTINGS,
     IdentifierError: EXIT_SETTINGS,
+    PartitioningError: EXIT_SETTINGS,
     CredentialsError: EXIT_CREDENTIALS,
+    DatabaseError: EXIT_DATABASE,
+    OutputError: EXIT_OUTPUT,
 }
 
 
