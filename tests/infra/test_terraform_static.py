@@ -73,7 +73,9 @@ def _checkov_command() -> List[str]:
         return [str(sibling)]
     found = shutil.which("checkov")
     if found is None:
-        skip_or_fail("checkov is not installed (make .venv-checkov/.installed, or set SPARKPG_CHECKOV)")
+        skip_or_fail(
+            "checkov is not installed (make .venv-checkov/.installed, or set SPARKPG_CHECKOV)"
+        )
         raise AssertionError("unreachable")
     return [found]
 
