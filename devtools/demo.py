@@ -24,7 +24,7 @@ SCHEMA = ROOT / "examples" / "sample_schema.sql"
 OUTPUT = ROOT / ".sparkpg" / "demo-output"
 TABLES = ["demo.public.customers", "demo.public.orders", 'demo."Sales"."Daily Totals"']
 QUERY = (
-    "SELECT c.name, count(*) AS orders, sum(o.amount) AS total "
+    "SELECT c.name, count(*) AS orders, sum(CAST(o.amount AS DECIMAL(38, 2))) AS total "
     "FROM orders o JOIN customers c ON c.id = o.customer_id "
     "GROUP BY c.name ORDER BY orders DESC, c.name LIMIT 5"
 )
