@@ -9,6 +9,7 @@
 | 4 | credentials could not be obtained (Secrets Manager, file, environment) |
 | 5 | the database or the JDBC driver failed (connection, permission, missing table) |
 | 6 | a submitted job failed, was cancelled or timed out |
+| 7 | ``sparkpg doctor`` found at least one failing check |
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ EXIT_SETTINGS = 3
 EXIT_CREDENTIALS = 4
 EXIT_DATABASE = 5
 EXIT_JOB_FAILED = 6
+EXIT_CHECKS_FAILED = 7
 
 _EXIT_CODES: Dict[Type[BaseException], int] = {
     SettingsError: EXIT_SETTINGS,
