@@ -46,8 +46,23 @@ def region_from_arn(arn: Optional[str]) -> Optional[str]:
 @functools.cache
 def aws_client(service: str, region: Optional[str] = None, profile: Optional[str] = None) -> Any:
     """A cached boto3 client for ``service``; region/profile default to boto3's own resolution."""
-    session = boto3.Session(profile_name=profile, region_name=region)
-    return session.client(service, config=CLIENT_CONFIG)  # type: ignore[call-overload]
+    return _session(region, profile).client(service, config=CLIENT_CONFIG)  # type: ignore[call-overload]
+
+
+@functools.lru_cache(maxsize=8)
+def _session(region: Optional[str], profile: Optional[str]) -> boto3.Session:
+    # One session per (region, profile): its loader parses botocore's endpoint and service JSON
+    # once (about 0.4 s per client otherwise). Cleared with the client cache.
+    return boto3.Session(profile_name=profile, region_name=region)
+
+
+def _clear_cache() -> None:
+    _session.cache_clear()
+    _clear_clients()
+
+
+_clear_clients = aws_client.cache_clear
+aws_client.cache_clear = _clear_cache  # type: ignore[method-assign]
 
 
 def secretsmanager_client(

@@ -24,7 +24,7 @@ import json
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Sequence
 
 import boto3
 
@@ -107,7 +107,7 @@ def build_healthy(
     endpoint_url: str,
     directory: Path,
     *,
-    private_dns: bool = True,
+    private_dns_off: Sequence[str] = (),
     postgres_app_network: bool = True,
 ) -> Environment:
     """Create the healthy deployment (see the module docstring); returns its ids."""
@@ -151,7 +151,7 @@ def build_healthy(
             VpcEndpointType="Interface",
             SubnetIds=subnet_ids,
             SecurityGroupIds=[endpoint_sgs[service]],
-            PrivateDnsEnabled=private_dns,
+            PrivateDnsEnabled=service not in private_dns_off,
         )["VpcEndpoint"]["VpcEndpointId"]
     endpoints["s3"] = ec2.create_vpc_endpoint(
         VpcId=vpc_id,
