@@ -335,14 +335,14 @@ def write_environment_tar(
         (lib, None, None, None),
         ("pyvenv.cfg", None, None, pyvenv_cfg(interpreter, python_version).encode()),
     ]
-    for path in site_packages.rglob("*"):
-        name = f"{lib}/{path.relative_to(site_packages).as_posix()}"
-        if path.is_symlink():
-            members.append((name, None, os.readlink(path), None))
-        elif path.is_dir():
+    for found in site_packages.rglob("*"):
+        name = f"{lib}/{found.relative_to(site_packages).as_posix()}"
+        if found.is_symlink():
+            members.append((name, None, os.readlink(found), None))
+        elif found.is_dir():
             members.append((name, None, None, None))
         else:
-            members.append((name, path, None, None))
+            members.append((name, found, None, None))
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.GNU_FORMAT) as archive:
         for name, path, link, data in sorted(members, key=lambda m: m[0]):
