@@ -8,6 +8,7 @@ rotated (Aurora-managed secrets rotate every 7 days by default).
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 from typing import Any, Dict, Mapping, Optional, Tuple
@@ -34,6 +35,18 @@ _KEY_ALIASES: Dict[str, Tuple[str, ...]] = {
 }
 
 _cache: Dict[str, Credentials] = {}
+
+
+class _RedactSecretResponses(logging.Filter):
+    """botocore logs response bodies at DEBUG, GetSecretValue's SecretString included: drop them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "SecretString" in record.getMessage() or "SecretBinary" in record.getMessage():
+            record.msg, record.args = "Response body: <redacted by sparkpg: secret value>", ()
+        return True
+
+
+logging.getLogger("botocore.parsers").addFilter(_RedactSecretResponses())
 _cache_lock = threading.Lock()
 
 
@@ -147,7 +160,8 @@ def _from_secrets_manager(secret_id: str) -> Credentials:
 
 def _client_error(exc: Any, secret_id: str) -> CredentialsError:
     code = exc.response.get("Error", {}).get("Code", "Unknown")
-    if code == "AccessDeniedException":
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    if code == "AccessDeniedException" or status == 403:
         return SecretAccessDeniedError(
             f"access denied reading {secret_id}: the caller (on EMR, the job's execution role) needs "
             "secretsmanager:GetSecretValue on it, e.g. the EMRSecretsManagerPolicy inline policy "

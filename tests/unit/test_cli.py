@@ -1,0 +1,62 @@
+"""The operator CLI, called with explicit argv: exit codes and output."""
+
+from __future__ import annotations
+
+import doctest
+import json
+from pathlib import Path
+
+import pytest
+
+import connectors.aws
+import connectors.jdbc
+from entrypoints.cli import main
+from entrypoints.errors import EXIT_OK, EXIT_SETTINGS
+
+SEED = Path(__file__).resolve().parents[2] / "examples" / "settings.json"
+
+
+def test_settings_check_accepts_the_seed_file(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["settings", "check", str(SEED)]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert f"{SEED}: valid" in out
+    assert "emr_postgres_application_id: 00g0oddl52n83r09" in out
+    assert (
+        "connection aurora (enabled): pg-database.cluster-ro-c8lobwtocefp.us-east-1.rds.amazonaws.com"
+        ":5432/postgres sslmode=require credentials=secretsmanager:arn:aws:secretsmanager:us-east-1:"
+        "260005718447:secret:spark/postgres/aurora-e9d9d867-9Bxwrf"
+    ) in out
+
+
+def test_settings_check_json_applies_environment_overrides(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SPARKPG__POSTGRES__CONNECTIONS__AURORA__PORT", "6432")
+    assert main(["settings", "check", "--json", str(SEED)]) == EXIT_OK
+    dumped = json.loads(capsys.readouterr().out)
+    assert dumped["postgres"]["connections"][0]["port"] == 6432
+    assert "source" not in dumped
+
+
+def test_settings_check_rejects_invalid_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "settings.json"
+    bad.write_text(json.dumps({"postgres": {"connections": [{"name": "x", "port": 0}]}}))
+    assert main(["settings", "check", str(bad)]) == EXIT_SETTINGS
+    err = capsys.readouterr().err
+    assert f"sparkpg: error: {bad}: 1 invalid setting(s):" in err
+    assert "postgres.connections[0].port: Input should be greater than or equal to 1 (got 0)" in err
+    assert "Traceback" not in err
+
+
+def test_usage_error_exits_2() -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["settings"])
+    assert info.value.code == 2
+
+
+@pytest.mark.parametrize("module", [connectors.aws, connectors.jdbc])
+def test_docstring_examples(module: object) -> None:
+    result = doctest.testmod(module)  # type: ignore[arg-type]
+    assert result.attempted > 0 and result.failed == 0
