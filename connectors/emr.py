@@ -453,3 +453,80 @@ def build_start_job_run_request(
     request["tags"] = {**request["tags"], SPEC_TAG: digest, ATTEMPT_TAG: str(attempt)}
     request["clientToken"] = client_token(digest, attempt)
     return request
+
+
+def with_attempt(request: Mapping[str, Any], attempt: int) -> Dict[str, Any]:
+    """The same request as attempt ``attempt`` of its spec (new token and attempt tag)."""
+    tags = dict(request.get("tags") or {})
+    digest = tags.get(SPEC_TAG) or spec_id(request)
+    tags.update({SPEC_TAG: digest, ATTEMPT_TAG: str(attempt)})
+    return {**request, "tags": tags, "clientToken": client_token(digest, attempt)}
+
+
+_TRACEBACK_START = "Traceback (most recent call last):"
+_JAVA_EXCEPTION = re.compile(
+    r"^(?:Exception in thread \"[^\"]*\" )?(?:[a-z_$][\w$]*\.)+[A-Z][\w$]*(?:Exception|Error)\b.*$"
+)
+
+
+def driver_error(log_text: str, *, max_lines: int = 60) -> Optional[str]:
+    """The interesting part of a driver log: the last Python traceback, else the first Java exception.
+
+    A Python traceback runs from ``Traceback (most recent call last):`` to its first unindented
+    line (the exception). A Java exception is its line, the ``at ...`` frames (first 10) and the
+    ``Caused by:`` lines. None when the log has neither.
+    """
+    lines = log_text.splitlines()
+    starts = [i for i, line in enumerate(lines) if line.strip() == _TRACEBACK_START]
+    if starts:
+        start = starts[-1]
+        block = [lines[start]]
+        end = len(lines)
+        for offset, line in enumerate(lines[start + 1 :], start + 1):
+            block.append(line)
+            if line and not line[0].isspace():
+                end = offset
+                break
+        if "Py4JJavaError" in block[-1]:
+            # py4j puts the Java exception (the real error) on the lines after its own.
+            for line in lines[end + 1 : end + 15]:
+                text = line.strip()
+                if not text.startswith(
+                    (":", "at ", "Caused by:", "...")
+                ) and not _JAVA_EXCEPTION.match(text):
+                    break
+                block.append(line)
+        chained = _chained_cause(lines, start)
+        return "\n".join((chained + block)[-max_lines:])
+    for index, line in enumerate(lines):
+        stripped = _strip_log_prefix(line)
+        if _JAVA_EXCEPTION.match(stripped):
+            block = [stripped]
+            frames = 0
+            for follow in lines[index + 1 :]:
+                text = follow.strip()
+                if text.startswith("at "):
+                    frames += 1
+                    if frames <= 10:
+                        block.append("\t" + text)
+                elif text.startswith("Caused by:") or text.startswith("..."):
+                    block.append(text)
+                else:
+                    break
+            return "\n".join(block[:max_lines])
+    return None
+
+
+def _chained_cause(lines: List[str], start: int) -> List[str]:
+    """The exception line that a ``During handling...``/``The above exception...`` chain names."""
+    if start >= 2 and lines[start - 2].startswith(("The above exception", "During handling")):
+        for line in reversed(lines[: start - 2]):
+            if line and not line[0].isspace() and ":" in line:
+                return [line, ""]
+    return []
+
+
+def _strip_log_prefix(line: str) -> str:
+    """``25/11/26 02:13:18 ERROR ApplicationMaster: java.lang.X`` -> ``java.lang.X``."""
+    match = re.match(r"^\S+ \S+ (?:ERROR|WARN|INFO) [\w.$]+: (.*)$", line)
+    return match.group(1) if match else line.strip()
