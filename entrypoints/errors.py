@@ -8,8 +8,13 @@
 | 3 | invalid settings, unknown or disabled connection, bad identifier |
 | 4 | credentials could not be obtained (Secrets Manager, file, environment) |
 | 5 | the database or the JDBC driver failed (connection, permission, missing table) |
-| 6 | a submitted job failed, was cancelled or timed out |
-| 7 | ``sparkpg doctor`` found at least one failing check |
+| 6 | a submitted job run ended FAILED (`sparkpg submit --wait`, `sparkpg status`) |
+| 7 | a submitted job run ended CANCELLED (by the deadline, Ctrl-C or someone else) |
+| 8 | stopped waiting (deadline or Ctrl-C) and left the job run running, as asked |
+| 9 | an AWS API refused a request (EMR Serverless, S3, CloudWatch Logs) |
+| 10 | the deployment bundle is missing or invalid (build/upload it with ./build.sh) |
+| 11 | `sparkpg doctor` found at least one failing check |
+| 130 | interrupted (Ctrl-C) outside a job wait |
 """
 
 from __future__ import annotations
@@ -18,7 +23,17 @@ import logging
 import sys
 from typing import Callable, Dict, Type
 
-from connectors.errors import CredentialsError, IdentifierError, SettingsError, SparkPgError
+from connectors.errors import (
+    AwsRequestError,
+    BundleError,
+    CredentialsError,
+    IdentifierError,
+    JobRunCancelledError,
+    JobRunDetachedError,
+    JobRunFailedError,
+    SettingsError,
+    SparkPgError,
+)
 
 EXIT_OK = 0
 EXIT_UNEXPECTED = 1
@@ -27,12 +42,21 @@ EXIT_SETTINGS = 3
 EXIT_CREDENTIALS = 4
 EXIT_DATABASE = 5
 EXIT_JOB_FAILED = 6
-EXIT_CHECKS_FAILED = 7
+EXIT_JOB_CANCELLED = 7
+EXIT_JOB_DETACHED = 8
+EXIT_AWS = 9
+EXIT_BUNDLE = 10
+EXIT_CHECKS_FAILED = 11
 
 _EXIT_CODES: Dict[Type[BaseException], int] = {
     SettingsError: EXIT_SETTINGS,
     IdentifierError: EXIT_SETTINGS,
     CredentialsError: EXIT_CREDENTIALS,
+    JobRunFailedError: EXIT_JOB_FAILED,
+    JobRunCancelledError: EXIT_JOB_CANCELLED,
+    JobRunDetachedError: EXIT_JOB_DETACHED,
+    AwsRequestError: EXIT_AWS,
+    BundleError: EXIT_BUNDLE,
 }
 
 
