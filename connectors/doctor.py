@@ -140,7 +140,8 @@ class AwsReader:
         self.region = region
         self.profile = profile
 
-    def _client(self, service: str) -> Any:
+    def client(self, service: str) -> Any:
+        """A client of the reader's region and profile (:func:`connectors.aws.aws_client`)."""
         from connectors.aws import aws_client
 
         return aws_client(service, self.region, self.profile)
@@ -166,7 +167,7 @@ class AwsReader:
             ) from None
 
     def _pages(self, service: str, operation: str, key: str, **kwargs: Any) -> List[Any]:
-        client = self._client(service)
+        client = self.client(service)
         api_to_method = {api: py for py, api in client.meta.method_to_api_mapping.items()}
         paginator = client.get_paginator(api_to_method[operation])
         items: List[Any] = []
@@ -181,28 +182,28 @@ class AwsReader:
     @property
     def region_name(self) -> str:
         """The region the clients talk to."""
-        return str(self._client("sts").meta.region_name)
+        return str(self.client("sts").meta.region_name)
 
     def caller_arn(self) -> str:
         """The ARN of the caller (sts:GetCallerIdentity)."""
-        client = self._client("sts")
+        client = self.client("sts")
         return str(self._call("sts:GetCallerIdentity", client.get_caller_identity)["Arn"])
 
     def read_s3_object(self, bucket: str, key: str) -> bytes:
         """The object's bytes (s3:GetObject)."""
-        client = self._client("s3")
+        client = self.client("s3")
         response = self._call("s3:GetObject", client.get_object, Bucket=bucket, Key=key)
         return bytes(response["Body"].read())
 
     def bucket_region(self, bucket: str) -> str:
         """The bucket's region (s3:GetBucketLocation; ``None`` means us-east-1)."""
-        client = self._client("s3")
+        client = self.client("s3")
         response = self._call("s3:GetBucketLocation", client.get_bucket_location, Bucket=bucket)
         return str(response.get("LocationConstraint") or "us-east-1")
 
     def secret_arn(self, secret_id: str) -> str:
         """The full ARN of a secret given by name or ARN (secretsmanager:DescribeSecret)."""
-        client = self._client("secretsmanager")
+        client = self.client("secretsmanager")
         response = self._call(
             "secretsmanager:DescribeSecret", client.describe_secret, SecretId=secret_id
         )
@@ -210,12 +211,12 @@ class AwsReader:
 
     def role(self, role_name: str) -> Dict[str, Any]:
         """The role (iam:GetRole), trust policy included."""
-        client = self._client("iam")
+        client = self.client("iam")
         return dict(self._call("iam:GetRole", client.get_role, RoleName=role_name)["Role"])
 
     def role_policies(self, role_name: str) -> List[NamedPolicy]:
         """The role's inline and attached managed policy documents, by name."""
-        client = self._client("iam")
+        client = self.client("iam")
         policies: List[NamedPolicy] = []
         names = self._pages("iam", "ListRolePolicies", "PolicyNames", RoleName=role_name)
         for name in names:
@@ -242,7 +243,7 @@ class AwsReader:
 
     def simulate(self, role_arn: str, action: str, resource: str) -> List[Dict[str, Any]]:
         """iam:SimulatePrincipalPolicy for one action on one resource; its EvaluationResults."""
-        client = self._client("iam")
+        client = self.client("iam")
         response = self._call(
             "iam:SimulatePrincipalPolicy",
             client.simulate_principal_policy,
@@ -254,7 +255,7 @@ class AwsReader:
 
     def application(self, application_id: str) -> Dict[str, Any]:
         """The EMR Serverless application (emr-serverless:GetApplication)."""
-        client = self._client("emr-serverless")
+        client = self.client("emr-serverless")
         response = self._call(
             "emr-serverless:GetApplication", client.get_application, applicationId=application_id
         )

@@ -41,7 +41,7 @@ from connectors.emr import Artifact, BundleManifest, Runtime
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CODE_PACKAGES = ("connectors", "spark_jobs", "entrypoints")
-DEFAULT_ENTRYPOINTS = ("entrypoints/read_tables.py",)
+DEFAULT_ENTRYPOINTS = ("entrypoints/read_tables.py", "entrypoints/probe.py")
 LOCK_DIR = REPO_ROOT / "devtools" / "locks"
 
 JDBC_VERSION = "42.7.13"
@@ -541,7 +541,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         type=Path,
         action="append",
         default=[],
-        help="entry-point script (repeatable; default entrypoints/read_tables.py)",
+        help="entry-point script (repeatable; default entrypoints/read_tables.py and entrypoints/probe.py)",
     )
     parser.add_argument(
         "--lock",

@@ -36,6 +36,9 @@ Job runs (the submission tests, ``tests/deploy``; :func:`apply_job_run_patches`)
 8. ``ListJobRuns`` fails with ResourceNotFoundException for an application that has no runs yet,
    and compares ``createdAtAfter``/``createdAtBefore`` (strings on the wire) with datetimes.
    Patched: an empty list, and the times are parsed first.
+9. A run's driver runs no code, so its stdout says nothing the client could read. Patched: a test
+   scripts the driver's stdout with the run tag ``moto:stdout`` (at most 256 characters, like any
+   tag value; the ``doctor --probe`` tests put the probe's result line there).
 
 Run it::
 
@@ -120,6 +123,7 @@ def apply_patches() -> None:
 
 JOB_STATES_TAG = "moto:states"
 JOB_FAILURE_TAG = "moto:failure"
+JOB_STDOUT_TAG = "moto:stdout"
 DEFAULT_JOB_STATES = ("SUBMITTED", "SCHEDULED", "RUNNING", "SUCCESS")
 _TERMINAL = ("SUCCESS", "FAILED", "CANCELLED")
 
@@ -152,7 +156,9 @@ def _driver_logs(job_run: Any) -> Dict[str, str]:
     if job_run.state == "FAILED":
         java = (job_run.tags or {}).get(JOB_FAILURE_TAG) == "java"
         stderr += _JAVA_FAILURE if java else _PYTHON_FAILURE
-    return {"stdout": _DRIVER_STDOUT, "stderr": stderr + _DRIVER_LOG_TAIL}
+    stdout = (job_run.tags or {}).get(JOB_STDOUT_TAG)  # patch 9
+    stdout = f"{stdout.rstrip()}\n" if stdout else _DRIVER_STDOUT
+    return {"stdout": stdout, "stderr": stderr + _DRIVER_LOG_TAIL}
 
 
 def _write_driver_logs(backend: Any, job_run: Any) -> None:

@@ -33,6 +33,17 @@ def register(subcommands: Any) -> None:
         action="store_true",
         help="also submit a tiny job that connects to each enabled connection, and wait for it",
     )
+    parser.add_argument(
+        "--bundle",
+        help="deployed manifest for --probe (s3:// or path; default spark.emr_bundle_uri)",
+    )
+    parser.add_argument(
+        "--probe-timeout",
+        type=float,
+        default=20.0,
+        metavar="MINUTES",
+        help="cancel the probe job after this many minutes (default 20)",
+    )
     parser.add_argument("--json", action="store_true", help="print the report as JSON (for CI)")
     parser.add_argument("--region", help="AWS region (default: boto3's resolution)")
     parser.add_argument("--profile", help="AWS profile (default: boto3's resolution)")
@@ -46,7 +57,9 @@ def doctor(args: argparse.Namespace) -> int:
     if args.probe:
         from connectors.probe import probe_runner
 
-        probe = probe_runner(reader)
+        probe = probe_runner(
+            reader, bundle_location=args.bundle, timeout_minutes=args.probe_timeout
+        )
     results = run_doctor(args.settings, role_arn=args.role_arn, reader=reader, probe=probe)
     print(render_json(results) if args.json else render_table(results))
     return EXIT_OK if passed(results) else EXIT_CHECKS_FAILED

@@ -446,3 +446,89 @@ def test_policy_simulation_is_used_when_available(healthy: Environment) -> None:
     assert "[evidence: IAM policy simulation (iam:SimulatePrincipalPolicy)]" in secret.evidence
     assert "implicit-deny" in secret.evidence
     assert results["role-jar"].status == "pass"
+
+
+# --- --probe ----------------------------------------------------------------------------------
+
+
+def deploy_probe_bundle(env: Environment, entry_points: tuple[str, ...] = ("probe",)) -> str:
+    """A deployed bundle manifest in S3 (artifacts need not exist: moto runs no code)."""
+    root = f"s3://{BUCKET}/sparkpg"
+
+    def artifact(name: str) -> Dict[str, Any]:
+        return {"file": name, "sha256": "0" * 64, "size": 1, "uri": f"{root}/{name}"}
+
+    manifest = {
+        "format": 1,
+        "version": "0.1.0",
+        "code": artifact("sparkpg-0.1.0-code.zip"),
+        "environment": artifact("sparkpg-0.1.0-env.tar.gz"),
+        "jdbc_driver": artifact("postgresql-42.7.13.jar"),
+        "entrypoints": {name: artifact(f"{name}.py") for name in entry_points},
+        "artifact_root": root,
+    }
+    key = "sparkpg/deployment.json"
+    env.client("s3").put_object(Bucket=BUCKET, Key=key, Body=json.dumps(manifest).encode())
+    return f"s3://{BUCKET}/{key}"
+
+
+def run_probe(env: Environment, tags: Dict[str, str], **kwargs: Any) -> Dict[str, Any]:
+    from connectors.probe import probe_runner
+
+    reader = AwsReader()
+    probe = probe_runner(reader, tags=tags, sleep=lambda seconds: None, **kwargs)
+    results = run_doctor(str(env.settings_path), role_arn=env.role_arn, reader=reader, probe=probe)
+    return {r.name: r for r in results}
+
+
+def test_probe_reports_each_connection(healthy: Environment) -> None:
+    from connectors.probe import ConnectionProbe
+
+    bundle = deploy_probe_bundle(healthy)
+    line = ConnectionProbe("aurora", True, "connect", "connected to the reader as spark").to_line()
+    results = run_probe(healthy, {"moto:stdout": line}, bundle_location=bundle)
+    probe = results["probe:aurora"]
+    assert probe.status == "pass", probe
+    assert "connected to the reader as spark" in probe.evidence
+    assert all(r.status != "fail" for r in results.values())
+    runs = healthy.client("emr-serverless").list_job_runs(applicationId=healthy.postgres_app)
+    [run] = runs["jobRuns"]
+    assert run["name"] == "sparkpg-doctor-probe"
+    job = healthy.client("emr-serverless").get_job_run(
+        applicationId=healthy.postgres_app, jobRunId=run["id"]
+    )["jobRun"]
+    arguments = job["jobDriver"]["sparkSubmit"]["entryPointArguments"]
+    assert arguments[0] == "--settings-b64"
+    assert job["jobDriver"]["sparkSubmit"]["entryPoint"].endswith("/probe.py")
+    assert (
+        f"--jars s3://{BUCKET}/{JAR_KEY}"
+        in job["jobDriver"]["sparkSubmit"]["sparkSubmitParameters"]
+    )
+    assert job["executionRole"] == healthy.role_arn
+
+
+def test_probe_failure_names_the_exact_error_and_the_seed_fix(healthy: Environment) -> None:
+    _settings(healthy, lambda s: s["spark"].update(emr_bundle_uri=deploy_probe_bundle(healthy)))
+    results = run_probe(
+        healthy, {"moto:states": "SUBMITTED,RUNNING,FAILED", "moto:failure": "java"}
+    )
+    probe = results["probe:aurora"]
+    assert probe.status == "fail"
+    assert "ClassNotFoundException: org.postgresql.Driver" in probe.evidence
+    assert "Verify JDBC JAR exists in S3" in probe.fix
+    assert [r.name for r in results.values() if r.status == "fail"] == ["probe:aurora"]
+
+
+def test_probe_needs_the_probe_entry_point(healthy: Environment) -> None:
+    bundle = deploy_probe_bundle(healthy, entry_points=("read_tables",))
+    results = run_probe(healthy, {}, bundle_location=bundle)
+    assert results["probe"].status == "fail"
+    assert "no 'probe' entry point" in results["probe"].evidence
+
+
+def test_probe_is_not_submitted_when_a_check_fails(healthy: Environment) -> None:
+    close_db_sg(healthy)
+    results = run_probe(healthy, {}, bundle_location=deploy_probe_bundle(healthy))
+    assert results["probe"].status == "skip"
+    runs = healthy.client("emr-serverless").list_job_runs(applicationId=healthy.postgres_app)
+    assert runs["jobRuns"] == []
