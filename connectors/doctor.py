@@ -662,6 +662,8 @@ def _rule_covers_port(rule: Mapping[str, Any], port: int) -> bool:
 def _cidrs_within(cidrs: Sequence[str], rule_cidr: str) -> bool:
     try:
         network = ipaddress.ip_network(rule_cidr, strict=False)
+        if network.prefixlen == 0:
+            return True  # 0.0.0.0/0 covers any peer, even one whose addresses are unknown
         return bool(cidrs) and all(
             ipaddress.ip_network(c, strict=False).subnet_of(network)  # type: ignore[arg-type]
             for c in cidrs
