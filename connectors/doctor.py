@@ -1483,7 +1483,9 @@ def render_table(results: Sequence[CheckResult], width: int = 110) -> str:
     lines = [f"{'STATUS':<7}{'CHECK':<{name_width + 2}}EVIDENCE"]
     for r in results:
         status = r.status.upper() if r.status in (FAIL, WARN) else r.status
-        evidence = textwrap.wrap(r.evidence, text_width, break_on_hyphens=False) or [""]
+        evidence = textwrap.wrap(
+            r.evidence, text_width, break_long_words=False, break_on_hyphens=False
+        ) or [""]
         lines.append(f"{status:<7}{r.name:<{name_width + 2}}{evidence[0]}")
         lines.extend(indent + line for line in evidence[1:])
         if r.fix and r.status in (FAIL, WARN):
