@@ -56,7 +56,7 @@ _ERROR_FIXES = (
     ),
     (
         r"SocketTimeoutException|connect timed out|Connection attempt timed out|"
-        r"Connection refused|UnknownHostException",
+        r"The connection attempt failed|Connection (to \S+ )?refused|UnknownHostException",
         "Verify RDS security group allows inbound from EMR security group; Check network "
         "connectivity between VPC subnets (seed 10.4)",
     ),
