@@ -14,10 +14,14 @@ import boto3
 from botocore.config import Config
 
 if TYPE_CHECKING:
+    from mypy_boto3_ec2 import EC2Client
     from mypy_boto3_emr_serverless import EMRServerlessClient
+    from mypy_boto3_iam import IAMClient
     from mypy_boto3_logs import CloudWatchLogsClient
+    from mypy_boto3_rds import RDSClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_secretsmanager import SecretsManagerClient
+    from mypy_boto3_sts import STSClient
 
 _ARN_REGION = re.compile(r"^arn:aws[a-zA-Z-]*:[a-z0-9-]+:([a-z0-9-]+):")
 
@@ -42,8 +46,23 @@ def region_from_arn(arn: Optional[str]) -> Optional[str]:
 @functools.cache
 def aws_client(service: str, region: Optional[str] = None, profile: Optional[str] = None) -> Any:
     """A cached boto3 client for ``service``; region/profile default to boto3's own resolution."""
-    session = boto3.Session(profile_name=profile, region_name=region)
-    return session.client(service, config=CLIENT_CONFIG)  # type: ignore[call-overload]
+    return _session(region, profile).client(service, config=CLIENT_CONFIG)  # type: ignore[call-overload]
+
+
+@functools.lru_cache(maxsize=8)
+def _session(region: Optional[str], profile: Optional[str]) -> boto3.Session:
+    # One session per (region, profile): its loader parses botocore's endpoint and service JSON
+    # once (about 0.4 s per client otherwise). Cleared with the client cache.
+    return boto3.Session(profile_name=profile, region_name=region)
+
+
+def _clear_cache() -> None:
+    _session.cache_clear()
+    _clear_clients()
+
+
+_clear_clients = aws_client.cache_clear
+aws_client.cache_clear = _clear_cache  # type: ignore[method-assign]
 
 
 def secretsmanager_client(
@@ -70,6 +89,26 @@ def logs_client(
 ) -> CloudWatchLogsClient:
     """A CloudWatch Logs client (see :func:`aws_client`)."""
     return aws_client("logs", region, profile)
+
+
+def ec2_client(region: Optional[str] = None, profile: Optional[str] = None) -> EC2Client:
+    """An EC2 client (VPCs, subnets, security groups, VPC endpoints; see :func:`aws_client`)."""
+    return aws_client("ec2", region, profile)
+
+
+def iam_client(region: Optional[str] = None, profile: Optional[str] = None) -> IAMClient:
+    """An IAM client (see :func:`aws_client`)."""
+    return aws_client("iam", region, profile)
+
+
+def rds_client(region: Optional[str] = None, profile: Optional[str] = None) -> RDSClient:
+    """An RDS client (clusters and instances; see :func:`aws_client`)."""
+    return aws_client("rds", region, profile)
+
+
+def sts_client(region: Optional[str] = None, profile: Optional[str] = None) -> STSClient:
+    """An STS client (see :func:`aws_client`)."""
+    return aws_client("sts", region, profile)
 
 
 def parse_s3_uri(uri: str) -> tuple[str, str]:

@@ -90,3 +90,32 @@ class SnapshotError(DatabaseError):
 
 class OutputError(SparkPgError):
     """The job's output could not be written (path exists with mode error, bad format, ...)."""
+
+
+class BundleError(SparkPgError):
+    """The deployment bundle (dist/, manifest.json, an uploaded manifest) is missing or invalid."""
+
+
+class AwsRequestError(SparkPgError):
+    """An AWS API (EMR Serverless, S3, CloudWatch Logs) refused or failed a request."""
+
+
+class JobRunError(SparkPgError):
+    """A submitted job run did not succeed; ``state`` says how it ended."""
+
+    def __init__(self, message: str, *, state: str, job_run_id: str = "") -> None:
+        super().__init__(message)
+        self.state = state
+        self.job_run_id = job_run_id
+
+
+class JobRunFailedError(JobRunError):
+    """The job run ended in FAILED."""
+
+
+class JobRunCancelledError(JobRunError):
+    """The job run ended in CANCELLED (by us on a deadline or Ctrl-C, or by someone else)."""
+
+
+class JobRunDetachedError(JobRunError):
+    """We stopped waiting (deadline, Ctrl-C) and left the job run running, as asked."""

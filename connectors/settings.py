@@ -66,6 +66,15 @@ class SparkSettings(BaseModel):
     emr_postgres_application_id: Optional[str] = None
     supervisor_arn: Optional[str] = None
 
+    # Extensions for job submission (connectors/emr.py); all optional. The Terraform module's
+    # outputs give the values: execution_role_arn, job_monitoring_configuration, log_group_name.
+    emr_execution_role_arn: Optional[str] = Field(default=None, pattern=r"^arn:aws[a-zA-Z-]*:iam::")
+    emr_log_uri: Optional[str] = Field(default=None, pattern=r"^s3://[^/]+")
+    emr_cloudwatch_logging: bool = True
+    emr_cloudwatch_log_group: Optional[str] = Field(default=None, min_length=1)
+    emr_cloudwatch_log_stream_prefix: Optional[str] = Field(default=None, min_length=1)
+    emr_bundle_uri: Optional[str] = Field(default=None, min_length=1)
+
 
 class ConnectionSettings(_Model):
     """One PostgreSQL connection: where the database is, and where its credentials come from.

@@ -8,8 +8,14 @@
 | 3 | invalid settings, unknown or disabled connection, bad identifier, impossible partitioning override |
 | 4 | credentials could not be obtained (Secrets Manager, file, environment) |
 | 5 | the database or the JDBC driver failed (connection, permission, missing table) |
-| 6 | a submitted job failed, was cancelled or timed out |
+| 6 | a submitted job run ended FAILED (`sparkpg submit --wait`, `sparkpg status`) |
 | 7 | the job's output could not be written |
+| 8 | a submitted job run ended CANCELLED (by the deadline, Ctrl-C or someone else) |
+| 9 | stopped waiting (deadline or Ctrl-C) and left the job run running, as asked |
+| 10 | an AWS API refused a request (EMR Serverless, S3, CloudWatch Logs) |
+| 11 | the deployment bundle is missing or invalid (build/upload it with ./build.sh) |
+| 12 | `sparkpg doctor` found at least one failing check |
+| 130 | interrupted (Ctrl-C) outside a job wait |
 """
 
 from __future__ import annotations
@@ -19,9 +25,14 @@ import sys
 from typing import Callable, Dict, Type
 
 from connectors.errors import (
+    AwsRequestError,
+    BundleError,
     CredentialsError,
     DatabaseError,
     IdentifierError,
+    JobRunCancelledError,
+    JobRunDetachedError,
+    JobRunFailedError,
     OutputError,
     PartitioningError,
     SettingsError,
@@ -36,6 +47,11 @@ EXIT_CREDENTIALS = 4
 EXIT_DATABASE = 5
 EXIT_JOB_FAILED = 6
 EXIT_OUTPUT = 7
+EXIT_JOB_CANCELLED = 8
+EXIT_JOB_DETACHED = 9
+EXIT_AWS = 10
+EXIT_BUNDLE = 11
+EXIT_CHECKS_FAILED = 12
 
 _EXIT_CODES: Dict[Type[BaseException], int] = {
     SettingsError: EXIT_SETTINGS,
@@ -44,6 +60,11 @@ _EXIT_CODES: Dict[Type[BaseException], int] = {
     CredentialsError: EXIT_CREDENTIALS,
     DatabaseError: EXIT_DATABASE,
     OutputError: EXIT_OUTPUT,
+    JobRunFailedError: EXIT_JOB_FAILED,
+    JobRunCancelledError: EXIT_JOB_CANCELLED,
+    JobRunDetachedError: EXIT_JOB_DETACHED,
+    AwsRequestError: EXIT_AWS,
+    BundleError: EXIT_BUNDLE,
 }
 
 

@@ -1,0 +1,381 @@
+"""``sparkpg doctor --probe``: a tiny EMR Serverless job that connects to each enabled connection.
+
+Two halves that share a line format:
+
+- on EMR, ``entrypoints/probe.py`` calls :func:`probe_connections`: for every enabled connection
+  it reads the credentials (Secrets Manager through the VPC endpoint, as a real job does) and runs
+  ``SELECT 1`` through Spark's JDBC source (the JAR from ``--jars``, the executors' network path),
+  printing one ``SPARKPG-PROBE {json}`` line per connection to the driver's stdout;
+- on the operator's machine, :func:`probe_runner` submits that job to the PostgreSQL-enabled
+  application with the submission client (:mod:`connectors.emr`, :mod:`connectors.emr_runs`),
+  waits for it, reads the driver log and turns it into one :class:`CheckResult` per connection
+  (:func:`evaluate_probe`, pure).
+
+The job's settings travel as base64 JSON in its arguments: the settings the doctor checked
+(environment overrides applied), which hold secret *ids* only, never secret values.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import time
+from dataclasses import asdict, dataclass
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
+
+from connectors.doctor import FAIL, PASS, SKIP, AwsReader, CheckResult, ProbeRunner
+from connectors.errors import SparkPgError
+from connectors.settings import ConnectionSettings, Settings, settings_from_dict
+
+PROBE_MARKER = "SPARKPG-PROBE "
+PROBE_ENTRY_POINT = "probe"
+PROBE_JOB_NAME = "sparkpg-doctor-probe"
+PROBE_QUERY = "SELECT 1 AS sparkpg_probe"
+
+# Error text -> the seed's fix (section 10), most specific first.
+_ERROR_FIXES = (
+    (
+        r"ClassNotFoundException: org\.postgresql\.Driver|No suitable driver",
+        "Ensure `jdbc_driver_path` is configured in backend settings; Verify JDBC JAR exists in "
+        "S3 (seed 10.1)",
+    ),
+    (
+        r"AccessDeniedException|SecretAccessDeniedError",
+        "Verify EMR execution role has `EMRSecretsManagerPolicy`; Ensure Secrets Manager VPC "
+        "endpoint exists (seed 10.3)",
+    ),
+    (
+        r"secretsmanager.*(timed out|Could not connect)|AwsEndpointUnreachableError",
+        "Ensure Secrets Manager VPC endpoint exists (seed 10.3, 1.2)",
+    ),
+    (
+        r"logs\..*(timed out|Could not connect)",
+        "Verify CloudWatch Logs VPC endpoint exists and is available; Check security group "
+        "allows traffic to VPC endpoint (seed 10.2)",
+    ),
+    (
+        r"SocketTimeoutException|connect timed out|Connection attempt timed out|"
+        r"The connection attempt failed|Connection (to \S+ )?refused|UnknownHostException",
+        "Verify RDS security group allows inbound from EMR security group; Check network "
+        "connectivity between VPC subnets (seed 10.4)",
+    ),
+    (
+        r"28P01|password authentication failed",
+        "the secret's username/password were refused by the database: update the secret (an "
+        "Aurora-managed secret may have just rotated: retry) (seed 7.1)",
+    ),
+    (
+        r"SSL|PKIX|certificate",
+        "TLS failed: set ssl_mode/ssl_root_cert for the connection (the RDS CA bundle must be on "
+        "driver and executors)",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class ConnectionProbe:
+    """One connection's probe outcome: ``stage`` is ``credentials`` or ``connect``."""
+
+    connection: str
+    ok: bool
+    stage: str
+    detail: str
+
+    def to_line(self) -> str:
+        """The driver-stdout line the doctor parses."""
+        return PROBE_MARKER + json.dumps(asdict(self), sort_keys=True)
+
+
+Connector = Callable[[ConnectionSettings, Any], str]
+
+
+def _first_line(error: BaseException) -> str:
+    text = f"{type(error).__name__}: {error}"
+    # py4j wraps the Java exception; its first "Caused by"/exception line is the useful one.
+    match = re.search(r"((?:[a-z]+\.)+[A-Za-z]*(?:Exception|Error)\b[^\n]*)", str(error))
+    if match:
+        text = match.group(1)
+    return text.strip()[:1000]
+
+
+def probe_connections(
+    settings: Settings, connect: Connector, names: Sequence[str] = ()
+) -> List[ConnectionProbe]:
+    """Read credentials and connect for every enabled connection (or those in ``names``).
+
+    ``connect(connection, credentials)`` returns a description of the session or raises; on EMR
+    it runs a query through Spark's JDBC source.
+    """
+    from connectors.secrets import resolve_credentials
+
+    wanted = {n.lower() for n in names}
+    results: List[ConnectionProbe] = []
+    for connection in settings.enabled_connections:
+        if wanted and connection.name.lower() not in wanted:
+            continue
+        try:
+            credentials = resolve_credentials(connection, refresh=True)
+        except SparkPgError as exc:
+            results.append(ConnectionProbe(connection.name, False, "credentials", _first_line(exc)))
+            continue
+        try:
+            detail = connect(connection, credentials)
+        except Exception as exc:
+            results.append(ConnectionProbe(connection.name, False, "connect", _first_line(exc)))
+            continue
+        results.append(ConnectionProbe(connection.name, True, "connect", detail))
+    return results
+
+
+def spark_connector(spark: Any) -> Connector:
+    """A connector that runs :data:`PROBE_QUERY` through Spark's JDBC source (on an executor)."""
+
+    def connect(connection: ConnectionSettings, credentials: Any) -> str:
+        from connectors.jdbc import jdbc_options, resolve_endpoint
+
+        endpoint = resolve_endpoint(connection, credentials)
+        started = time.monotonic()
+        options = dict(jdbc_options(connection, credentials), query=PROBE_QUERY)
+        rows = spark.read.format("jdbc").options(**options).load().collect()
+        elapsed = time.monotonic() - started
+        return (
+            f"connected to {endpoint.host}:{endpoint.port}/{endpoint.database} as "
+            f"{credentials.username}; {PROBE_QUERY} returned {len(rows)} row(s) in {elapsed:.1f} s"
+        )
+
+    return connect
+
+
+def parse_probe_output(text: str) -> Dict[str, ConnectionProbe]:
+    """The probe lines of a driver stdout, by connection name (later lines win)."""
+    found: Dict[str, ConnectionProbe] = {}
+    for line in text.splitlines():
+        index = line.find(PROBE_MARKER)
+        if index < 0:
+            continue
+        try:
+            data = json.loads(line[index + len(PROBE_MARKER) :])
+            probe = ConnectionProbe(
+                str(data["connection"]), bool(data["ok"]), str(data["stage"]), str(data["detail"])
+            )
+        except (ValueError, KeyError, TypeError):
+            continue
+        found[probe.connection] = probe
+    return found
+
+
+def fix_for_error(text: str) -> str:
+    """The seed's fix for an error text (section 10), or a pointer to the driver log."""
+    for pattern, fix in _ERROR_FIXES:
+        if re.search(pattern, text, re.IGNORECASE):
+            return fix
+    return "read the driver log (sparkpg logs) for the full error"
+
+
+def last_error_line(log: Optional[str]) -> Optional[str]:
+    """The last exception line of a driver log (Python or Java), if any."""
+    if not log:
+        return None
+    lines = [
+        line.strip()
+        for line in log.splitlines()
+        if re.search(r"(Exception|Error)\b", line) and not line.lstrip().startswith("at ")
+    ]
+    return lines[-1] if lines else None
+
+
+def evaluate_probe(
+    run: str,
+    state: str,
+    state_details: str,
+    connections: Sequence[str],
+    stdout: Optional[str],
+    stderr: Optional[str],
+    log_location: str,
+) -> List[CheckResult]:
+    """One result per connection from the probe run's end state and driver logs. Pure."""
+    probes = parse_probe_output(stdout or "")
+    results: List[CheckResult] = []
+    for name in connections:
+        check = f"probe:{name}"
+        probe = probes.get(name)
+        if probe is not None and probe.ok:
+            results.append(CheckResult(check, PASS, f"{run}: {probe.detail}", ref="10"))
+        elif probe is not None:
+            results.append(
+                CheckResult(
+                    check,
+                    FAIL,
+                    f"{run} ({state}): {probe.stage} failed: {probe.detail}",
+                    fix_for_error(probe.detail),
+                    "10",
+                )
+            )
+        elif state == "SUCCESS":
+            results.append(
+                CheckResult(
+                    check,
+                    FAIL,
+                    f"{run} ended SUCCESS but its driver stdout ({log_location or 'not found'}) "
+                    f"has no probe line for {name}",
+                    "check that the deployed bundle's probe entry point is sparkpg's "
+                    "(rebuild with ./build.sh and sparkpg deploy)",
+                    "10",
+                )
+            )
+        else:
+            error = last_error_line(stderr) or state_details or "(no details)"
+            results.append(
+                CheckResult(
+                    check,
+                    FAIL,
+                    f"{run} ended {state} before probing {name}: {error}"
+                    + (f" (driver log: {log_location})" if log_location else ""),
+                    fix_for_error(f"{error} {state_details}"),
+                    "10",
+                )
+            )
+    return results
+
+
+def encode_settings(settings: Settings) -> str:
+    """The settings as compact base64 JSON for the job's arguments (secret ids only)."""
+    data = settings.model_dump(mode="json", exclude_none=True)
+    text = json.dumps(data, separators=(",", ":"), sort_keys=True)
+    return base64.urlsafe_b64encode(text.encode("utf-8")).decode("ascii")
+
+
+def decode_settings(payload: str) -> Settings:
+    """The inverse of :func:`encode_settings`."""
+    data = json.loads(base64.urlsafe_b64decode(payload.encode("ascii")).decode("utf-8"))
+    return settings_from_dict(data, source="sparkpg doctor --probe")
+
+
+def probe_runner(
+    reader: AwsReader,
+    *,
+    bundle_location: Optional[str] = None,
+    timeout_minutes: float = 20.0,
+    tags: Optional[Mapping[str, str]] = None,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+    initial_interval: float = 5.0,
+) -> ProbeRunner:
+    """The probe as :func:`connectors.doctor.run_doctor` calls it: submit, wait, read, evaluate.
+
+    The bundle comes from ``bundle_location`` or ``spark.emr_bundle_uri`` and must hold the
+    ``probe`` entry point (``./build.sh`` includes it). Past ``timeout_minutes`` the run is
+    cancelled and reported as failed.
+    """
+
+    def run(settings: Settings, role_arn: Optional[str]) -> List[CheckResult]:
+        from connectors.emr import JobSpec, build_start_job_run_request
+        from connectors.emr_runs import (
+            DeadlineReached,
+            cancel_run,
+            fetch_driver_log,
+            load_bundle,
+            start_or_attach,
+            wait_for_run,
+        )
+
+        if not role_arn:
+            return [
+                CheckResult(
+                    "probe",
+                    FAIL,
+                    "no execution role to run the probe job as",
+                    "pass --role-arn or set spark.emr_execution_role_arn",
+                )
+            ]
+        location = bundle_location or settings.spark.emr_bundle_uri
+        if not location:
+            return [
+                CheckResult(
+                    "probe",
+                    FAIL,
+                    "no deployed bundle to run the probe from",
+                    "build and deploy it (./build.sh, sparkpg deploy) and set "
+                    "spark.emr_bundle_uri, or pass --bundle",
+                )
+            ]
+        emr = reader.client("emr-serverless")
+        try:
+            bundle = load_bundle(location, reader.client("s3"))
+            if PROBE_ENTRY_POINT not in bundle.entrypoints:
+                return [
+                    CheckResult(
+                        "probe",
+                        FAIL,
+                        f"the bundle {location} has no '{PROBE_ENTRY_POINT}' entry point "
+                        f"(it has: {', '.join(sorted(bundle.entrypoints)) or 'none'})",
+                        "rebuild with ./build.sh (it ships entrypoints/probe.py) and sparkpg deploy",
+                    )
+                ]
+            spec = JobSpec(
+                name=PROBE_JOB_NAME,
+                entry_point=PROBE_ENTRY_POINT,
+                arguments=["--settings-b64", encode_settings(settings)],
+                reads_postgres=True,
+                execution_timeout_minutes=max(5, int(timeout_minutes)),
+                tags=dict(tags or {}),
+            )
+            request = build_start_job_run_request(
+                settings, spec, bundle, execution_role_arn=role_arn
+            )
+            status, _ = start_or_attach(emr, request, new_run=True)
+        except SparkPgError as exc:
+            return [CheckResult("probe", FAIL, f"could not submit the probe job: {exc}", str(exc))]
+        run_id = f"probe run {status.application_id}/{status.job_run_id}"
+        try:
+            final = wait_for_run(
+                emr,
+                status.application_id,
+                status.job_run_id,
+                deadline=clock() + timeout_minutes * 60,
+                initial_interval=initial_interval,
+                sleep=sleep,
+                clock=clock,
+            )
+        except DeadlineReached as exc:
+            cancel_run(emr, status.application_id, status.job_run_id)
+            return [
+                CheckResult(
+                    "probe",
+                    FAIL,
+                    f"{run_id} still {exc.status.state} after {timeout_minutes:g} min; cancelled",
+                    "check the application's capacity and state (sparkpg status), then re-run",
+                )
+            ]
+        except KeyboardInterrupt:
+            cancel_run(emr, status.application_id, status.job_run_id)
+            raise
+        except SparkPgError as exc:
+            return [CheckResult("probe", FAIL, f"{run_id}: {exc}", str(exc))]
+        s3, logs = reader.client("s3"), reader.client("logs")
+        try:
+            stdout = fetch_driver_log(final, s3=s3, logs=logs, stream="stdout")
+            stderr = (
+                fetch_driver_log(final, s3=s3, logs=logs, stream="stderr")
+                if final.state != "SUCCESS"
+                else None
+            )
+        except SparkPgError as exc:
+            return [
+                CheckResult(
+                    "probe", SKIP, f"{run_id} ended {final.state}; driver log unreadable: {exc}"
+                )
+            ]
+        shown = stderr or stdout
+        return evaluate_probe(
+            run_id,
+            final.state,
+            final.state_details,
+            [c.name for c in settings.enabled_connections],
+            stdout.text if stdout else None,
+            stderr.text if stderr else None,
+            shown.source if shown else "",
+        )
+
+    return run

@@ -1,0 +1,382 @@
+"""``sparkpg submit``, ``status``, ``logs`` and ``cancel``: EMR Serverless job runs from the shell.
+
+``submit`` builds the StartJobRun request with :func:`connectors.emr.build_start_job_run_request`
+(the backend's function), starts the run or re-attaches to the run of the same spec, and with
+``--wait`` follows it: state changes (QUEUED included) on stderr, exponential backoff, a
+``--timeout`` deadline; at the deadline or on Ctrl-C it offers to cancel the run (``--yes``
+cancels without asking; declining leaves it running, exit 8). When the run fails it prints the
+Python traceback or Java exception from the driver's stderr (S3, else CloudWatch), not the
+256-character ``stateDetails``. Exit codes: ``entrypoints/errors.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import time
+from typing import Any, Dict, List, Optional, Tuple
+
+from connectors.aws import emr_serverless_client, logs_client, s3_client
+from connectors.emr import JobSpec, build_start_job_run_request, driver_error
+from connectors.emr_runs import (
+    DeadlineReached,
+    JobRunStatus,
+    cancel_run,
+    dumps,
+    fetch_driver_log,
+    get_run,
+    load_bundle,
+    start_or_attach,
+    wait_for_run,
+)
+from connectors.errors import (
+    JobRunCancelledError,
+    JobRunDetachedError,
+    JobRunFailedError,
+    SettingsError,
+)
+from connectors.settings import Settings, load_settings
+from entrypoints.errors import EXIT_OK
+
+_RUN_ARN = re.compile(
+    r"^arn:aws[\w-]*:emr-serverless:[\w-]+:\d+:/applications/(\w+)/jobruns/(\w+)$"
+)
+DEFAULT_BUNDLE = "dist/deployment.json"
+CANCEL_WAIT_SECONDS = 300.0
+
+
+def register(subcommands: Any) -> None:
+    """Add ``submit``, ``status``, ``logs`` and ``cancel``."""
+    submit = subcommands.add_parser("submit", help="run a job on EMR Serverless")
+    submit.add_argument("--settings", required=True, help="settings.json (local path or s3://)")
+    submit.add_argument(
+        "--job-settings",
+        help="settings URI the job reads on EMR (default: --settings when it is s3://)",
+    )
+    submit.add_argument(
+        "--bundle",
+        help=f"deployed manifest (s3:// or path; default spark.emr_bundle_uri, else {DEFAULT_BUNDLE})",
+    )
+    submit.add_argument("--entry-point", default="read_tables", help="entry point in the bundle")
+    submit.add_argument("--table", action="append", default=[], help="connection.schema.table")
+    submit.add_argument("--output", help="output URI passed to the job")
+    submit.add_argument("--format", help="output format passed to the job")
+    submit.add_argument(
+        "--arg", action="append", default=[], help="extra entry-point argument (repeatable)"
+    )
+    submit.add_argument("--name", help="job run name (default: entry point and first table)")
+    submit.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE")
+    submit.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE")
+    submit.add_argument("--execution-timeout-minutes", type=int, default=180)
+    submit.add_argument("--role", help="execution role ARN (default spark.emr_execution_role_arn)")
+    submit.add_argument("--new-run", action="store_true", help="start a new run even if one exists")
+    submit.add_argument("--dry-run", action="store_true", help="print the request, start nothing")
+    _waiting_options(submit)
+    _aws_options(submit)
+    submit.set_defaults(handler=submit_command)
+
+    for name, handler, text in (
+        ("status", status_command, "show a job run's state (exit code by state)"),
+        ("logs", logs_command, "print a job run's driver log"),
+        ("cancel", cancel_command, "cancel a job run"),
+    ):
+        parser = subcommands.add_parser(name, help=text)
+        parser.add_argument("run", help="job run id or ARN")
+        parser.add_argument("--application-id", help="default: from the ARN or the settings")
+        parser.add_argument("--settings", help="settings.json, to find the application id")
+        _aws_options(parser)
+        if name == "logs":
+            parser.add_argument("--stream", choices=("stderr", "stdout"), default="stderr")
+            parser.add_argument("--source", choices=("auto", "s3", "cloudwatch"), default="auto")
+            parser.add_argument(
+                "--error", action="store_true", help="only the traceback or Java exception"
+            )
+        if name == "cancel":
+            parser.add_argument("--wait", action="store_true", help="wait until CANCELLED")
+        parser.set_defaults(handler=handler)
+
+
+def _waiting_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--wait", action="store_true", help="follow the run to its end")
+    parser.add_argument(
+        "--timeout", type=float, help="with --wait: seconds until the run is cancelled"
+    )
+    parser.add_argument("--yes", action="store_true", help="cancel without asking")
+    parser.add_argument("--poll-interval", type=float, default=2.0, help=argparse.SUPPRESS)
+    parser.add_argument("--max-poll-interval", type=float, default=30.0, help=argparse.SUPPRESS)
+
+
+def _aws_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--region", help="AWS region (default: the environment's)")
+    parser.add_argument("--profile", help="AWS profile")
+    parser.add_argument("--json", action="store_true", help="machine-readable output on stdout")
+
+
+def _pairs(items: List[str], option: str) -> Dict[str, str]:
+    result: Dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise SettingsError(f"{option} {item!r}: expected KEY=VALUE")
+        result[key] = value
+    return result
+
+
+def job_spec_from_args(args: argparse.Namespace) -> JobSpec:
+    """The :class:`JobSpec` of a ``sparkpg submit`` command line."""
+    job_settings = args.job_settings or (
+        args.settings if args.settings.startswith("s3://") else None
+    )
+    if job_settings is None and args.entry_point in ("read_tables", "read_tables.py"):
+        raise SettingsError(
+            f"--settings {args.settings} is a local file, which the job on EMR cannot read; "
+            "upload it and pass --job-settings s3://bucket/key (or give --settings as s3://)"
+        )
+    try:
+        return JobSpec(
+            name=args.name,
+            entry_point=args.entry_point,
+            settings_uri=job_settings,
+            tables=args.table,
+            output=args.output,
+            format=args.format,
+            arguments=args.arg,
+            tags=_pairs(args.tag, "--tag"),
+            spark_conf=_pairs(args.conf, "--conf"),
+            execution_timeout_minutes=args.execution_timeout_minutes,
+        )
+    except ValueError as exc:  # pydantic's ValidationError is a ValueError
+        raise SettingsError(f"invalid job: {exc}") from None
+
+
+def submit_command(args: argparse.Namespace) -> int:
+    """``sparkpg submit``."""
+    settings = load_settings(args.settings)
+    spec = job_spec_from_args(args)
+    bundle_location = args.bundle or settings.spark.emr_bundle_uri or DEFAULT_BUNDLE
+    bundle = load_bundle(bundle_location, s3_client(args.region, args.profile))
+    request = build_start_job_run_request(settings, spec, bundle, execution_role_arn=args.role)
+    if args.dry_run:
+        print(dumps(request))
+        return EXIT_OK
+    client = emr_serverless_client(args.region, args.profile)
+    status, attached = start_or_attach(client, request, new_run=args.new_run)
+    verb = "re-attached to" if attached else "started"
+    _say(
+        args,
+        f"{verb} job run {status.job_run_id} ({status.name}) on application "
+        f"{status.application_id}: {status.state}",
+    )
+    if attached:
+        _say(args, "  same spec as an earlier submit; --new-run starts another run")
+    result: Dict[str, Any] = {**status.to_dict(), "attached": attached}
+    if not args.wait:
+        if args.json:
+            print(dumps(result))
+        return EXIT_OK
+    final = follow(args, status)
+    return finish(args, final, {"attached": attached})
+
+
+def follow(args: argparse.Namespace, status: JobRunStatus) -> JobRunStatus:
+    """Wait for the run; on the deadline or Ctrl-C offer to cancel it."""
+    client = emr_serverless_client(args.region, args.profile)
+    deadline = time.monotonic() + args.timeout if args.timeout else None
+    printed = [status.state]
+
+    def on_change(current: JobRunStatus) -> None:
+        if current.state != printed[-1]:
+            detail = f" ({current.state_details})" if current.state_details else ""
+            _say(args, f"{time.strftime('%H:%M:%S')} {current.job_run_id}: {current.state}{detail}")
+            printed.append(current.state)
+
+    try:
+        return wait_for_run(
+            client,
+            status.application_id,
+            status.job_run_id,
+            on_change=on_change,
+            deadline=deadline,
+            initial_interval=args.poll_interval,
+            max_interval=args.max_poll_interval,
+        )
+    except DeadlineReached as reached:
+        why, last = f"--timeout {args.timeout:g} s reached", reached.status
+    except KeyboardInterrupt:
+        why, last = "interrupted", get_run(client, status.application_id, status.job_run_id)
+    return _cancel_or_detach(args, last, why)
+
+
+def _cancel_or_detach(args: argparse.Namespace, status: JobRunStatus, why: str) -> JobRunStatus:
+    client = emr_serverless_client(args.region, args.profile)
+    if not args.yes and not _confirm(f"{why}: cancel job run {status.job_run_id}? [y/N] "):
+        raise JobRunDetachedError(
+            f"{why}; job run {status.job_run_id} left {status.state} on application "
+            f"{status.application_id}. Follow it with: sparkpg status {status.arn or status.job_run_id}",
+            state=status.state,
+            job_run_id=status.job_run_id,
+        )
+    _say(args, f"{why}: cancelling job run {status.job_run_id}")
+    cancel_run(client, status.application_id, status.job_run_id)
+    try:
+        return wait_for_run(
+            client,
+            status.application_id,
+            status.job_run_id,
+            on_change=lambda s: _say(
+                args, f"{time.strftime('%H:%M:%S')} {s.job_run_id}: {s.state}"
+            ),
+            deadline=time.monotonic() + CANCEL_WAIT_SECONDS,
+            initial_interval=args.poll_interval,
+            max_interval=args.max_poll_interval,
+        )
+    except (DeadlineReached, KeyboardInterrupt):
+        raise JobRunDetachedError(
+            f"cancel requested for job run {status.job_run_id}, not confirmed yet; check with "
+            f"sparkpg status {status.job_run_id} --application-id {status.application_id}",
+            state="CANCELLING",
+            job_run_id=status.job_run_id,
+        ) from None
+
+
+def _confirm(question: str) -> bool:
+    if not sys.stdin or not sys.stdin.isatty():
+        print(f"{question}(no terminal to ask: not cancelling; --yes cancels)", file=sys.stderr)
+        return False
+    try:
+        return input(question).strip().lower() in ("y", "yes")
+    except (EOFError, KeyboardInterrupt):
+        return False
+
+
+def finish(args: argparse.Namespace, status: JobRunStatus, extra: Dict[str, Any]) -> int:
+    """Print the outcome (and the driver's error when the run failed); raise for non-success."""
+    result: Dict[str, Any] = {**status.to_dict(), **extra}
+    if status.state == "FAILED":
+        error, source = _driver_error(args, status)
+        result.update({"driverError": error, "driverLog": source})
+        if not args.json:
+            print(f"job run {status.job_run_id} FAILED: {status.state_details}", file=sys.stderr)
+            if error:
+                print(f"driver error (from {source}):\n{error}", file=sys.stderr)
+            else:
+                where = ", ".join(status.driver_log_locations().values()) or "no log location"
+                print(f"no driver log found yet ({where})", file=sys.stderr)
+    if args.json:
+        print(dumps(result))
+    elif status.state == "SUCCESS":
+        print(f"job run {status.job_run_id} SUCCESS")
+    if status.state == "FAILED":
+        raise JobRunFailedError(
+            f"job run {status.job_run_id} failed", state=status.state, job_run_id=status.job_run_id
+        )
+    if status.state == "CANCELLED":
+        raise JobRunCancelledError(
+            f"job run {status.job_run_id} was cancelled{': ' + status.state_details if status.state_details else ''}",
+            state=status.state,
+            job_run_id=status.job_run_id,
+        )
+    return EXIT_OK
+
+
+def _driver_error(args: argparse.Namespace, status: JobRunStatus) -> Tuple[Optional[str], str]:
+    log = fetch_driver_log(
+        status,
+        s3=s3_client(args.region, args.profile),
+        logs=logs_client(args.region, args.profile),
+    )
+    if log is None:
+        return None, ""
+    return driver_error(log.text) or log.text[-3000:], log.source
+
+
+def _say(args: argparse.Namespace, message: str) -> None:
+    """Progress for humans: stdout normally, stderr with --json (stdout is for the JSON)."""
+    print(message, file=sys.stderr if args.json else sys.stdout, flush=True)
+
+
+def resolve_run(args: argparse.Namespace) -> Tuple[str, str]:
+    """``(application id, job run id)`` from an ARN, ``--application-id`` or the settings."""
+    match = _RUN_ARN.match(args.run)
+    if match:
+        return match.group(1), match.group(2)
+    if args.application_id:
+        return args.application_id, args.run
+    if args.settings:
+        settings: Settings = load_settings(args.settings)
+        candidates = [
+            a
+            for a in (settings.spark.emr_postgres_application_id, settings.spark.emr_application_id)
+            if a
+        ]
+        client = emr_serverless_client(args.region, args.profile)
+        for application_id in candidates:
+            try:
+                get_run(client, application_id, args.run)
+            except Exception:  # not in this application; try the next
+                continue
+            return application_id, args.run
+        raise SettingsError(
+            f"job run {args.run} is in none of the applications of {args.settings}: {candidates}"
+        )
+    raise SettingsError(
+        f"which application is job run {args.run} in? Give its ARN, --application-id or --settings"
+    )
+
+
+def status_command(args: argparse.Namespace) -> int:
+    """``sparkpg status RUN``: exit code 0 running/succeeded, 6 failed, 7 cancelled."""
+    application_id, run_id = resolve_run(args)
+    status = get_run(emr_serverless_client(args.region, args.profile), application_id, run_id)
+    if not status.terminal:
+        if args.json:
+            print(dumps(status.to_dict()))
+        else:
+            print(f"job run {run_id} ({status.name}) on {application_id}: {status.state}")
+        return EXIT_OK
+    if not args.json:
+        print(f"job run {run_id} ({status.name}) on {application_id}: {status.state}")
+    return finish(args, status, {})
+
+
+def logs_command(args: argparse.Namespace) -> int:
+    """``sparkpg logs RUN``: the driver's stderr (or stdout), or just its error with --error."""
+    application_id, run_id = resolve_run(args)
+    status = get_run(emr_serverless_client(args.region, args.profile), application_id, run_id)
+    log = fetch_driver_log(
+        status,
+        s3=s3_client(args.region, args.profile),
+        logs=logs_client(args.region, args.profile),
+        stream=args.stream,
+        source=args.source,
+    )
+    if log is None:
+        where = ", ".join(status.driver_log_locations(args.stream).values())
+        raise SettingsError(
+            f"no driver {args.stream} for job run {run_id} (state {status.state}) at "
+            f"{where or 'any location: the run has neither S3 nor CloudWatch logging'}; "
+            "logs appear once the driver has started"
+        )
+    text = driver_error(log.text) if args.error else log.text
+    if args.json:
+        print(dumps({**status.to_dict(), "source": log.source, "log": text}))
+    else:
+        print(f"# {log.source}", file=sys.stderr)
+        sys.stdout.write((text or "(no traceback or Java exception in the log)") + "\n")
+    return EXIT_OK
+
+
+def cancel_command(args: argparse.Namespace) -> int:
+    """``sparkpg cancel RUN``."""
+    application_id, run_id = resolve_run(args)
+    client = emr_serverless_client(args.region, args.profile)
+    cancel_run(client, application_id, run_id)
+    print(f"cancel requested for job run {run_id}", file=sys.stderr)
+    if not args.wait:
+        return EXIT_OK
+    status = wait_for_run(
+        client, application_id, run_id, deadline=time.monotonic() + CANCEL_WAIT_SECONDS
+    )
+    print(f"job run {run_id}: {status.state}")
+    return EXIT_OK

@@ -1,0 +1,100 @@
+"""Fixtures of the deployment tests: one build of dist/ per session, a moto server, AWS setup."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from pathlib import Path
+from typing import Any, Dict, Iterator
+
+import boto3
+import pytest
+
+from connectors import aws
+from devtools.build_bundle import REPO_ROOT, build
+from devtools.moto_server import moto_server
+
+ACCOUNT = "123456789012"  # moto's account: the execution role must be in it
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/EMRServerlessExecutionRole"
+ARTIFACT_BUCKET = "sparkpg-artifacts"
+LOG_BUCKET = "sparkpg-logs"
+
+
+@pytest.fixture(scope="session")
+def built_dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``./build.sh`` output for the seed's runtime (Python 3.9, x86_64), built once."""
+    out = tmp_path_factory.mktemp("dist-x86_64")
+    main_job = REPO_ROOT / "entrypoints" / "read_tables.py"
+    if not main_job.exists():  # TEMPORARY until the read layer's main job is merged
+        main_job = tmp_path_factory.mktemp("placeholder") / "read_tables.py"
+        main_job.write_text('"""placeholder main job"""\n')
+    build(out, entrypoints=[main_job], log=False)
+    return out
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """A patched moto server (devtools/moto_server.py) for the whole session."""
+    with moto_server() as url:
+        yield url
+
+
+@pytest.fixture()
+def aws_env(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """AWS clients of sparkpg and of the test talk to the moto server (AWS_ENDPOINT_URL)."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
+    aws.aws_client.cache_clear()
+    yield moto_endpoint
+    aws.aws_client.cache_clear()
+
+
+def client(service: str) -> Any:
+    """A test-side boto3 client (reads AWS_ENDPOINT_URL like sparkpg's)."""
+    return boto3.client(service, region_name="us-east-1")
+
+
+@pytest.fixture()
+def emr_setup(aws_env: str) -> Dict[str, str]:
+    """Two EMR Serverless applications (plain and PostgreSQL) and the buckets, as in the seed.
+
+    The moto server is reset first: every test starts from an empty account.
+    """
+    request = urllib.request.Request(f"{aws_env}/moto-api/reset", method="POST")
+    with urllib.request.urlopen(request, timeout=10):
+        pass
+    emr = client("emr-serverless")
+    s3 = client("s3")
+    for bucket in (ARTIFACT_BUCKET, LOG_BUCKET):
+        s3.create_bucket(Bucket=bucket)
+    ids = {}
+    for key, name in (("plain", "spark-app"), ("postgres", "spark-postgres-interpreter-app")):
+        ids[key] = emr.create_application(
+            name=name, releaseLabel="emr-7.0.0", type="Spark", clientToken=f"{name}-token"
+        )["applicationId"]
+    return ids
+
+
+@pytest.fixture()
+def deployed(built_dist: Path, emr_setup: Dict[str, str]) -> str:
+    """``sparkpg deploy`` of the session's build; returns the deployed manifest's S3 URI."""
+    from entrypoints.cmd_deploy import deploy
+
+    _, manifest_uri = deploy(built_dist, f"s3://{ARTIFACT_BUCKET}/sparkpg", s3=client("s3"))
+    return manifest_uri
+
+
+def write_settings(path: Path, apps: Dict[str, str], bundle_uri: str, **spark: Any) -> Path:
+    """A settings file like examples/settings.json, pointing at the moto resources."""
+    data = json.loads((REPO_ROOT / "examples" / "settings.json").read_text())
+    data["spark"].update(
+        {
+            "emr_application_id": apps["plain"],
+            "emr_postgres_application_id": apps["postgres"],
+            "emr_execution_role_arn": ROLE,
+            "emr_log_uri": f"s3://{LOG_BUCKET}/emr-logs",
+            "emr_bundle_uri": bundle_uri,
+            **spark,
+        }
+    )
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
