@@ -9,10 +9,10 @@
 | 4 | credentials could not be obtained (Secrets Manager, file, environment) |
 | 5 | the database or the JDBC driver failed (connection, permission, missing table) |
 | 6 | a submitted job run ended FAILED (`sparkpg submit --wait`, `sparkpg status`) |
-| 7 | a submitted job run ended CANCELLED (by the deadline, Ctrl-C or someone else) |
-| 8 | stopped waiting (deadline or Ctrl-C) and left the job run running, as asked |
-| 9 | an AWS API refused a request (EMR Serverless, S3, CloudWatch Logs) |
-| 10 | the deployment bundle is missing or invalid (build/upload it with ./build.sh) |
+| 8 | a submitted job run ended CANCELLED (by the deadline, Ctrl-C or someone else) |
+| 9 | stopped waiting (deadline or Ctrl-C) and left the job run running, as asked |
+| 10 | an AWS API refused a request (EMR Serverless, S3, CloudWatch Logs) |
+| 11 | the deployment bundle is missing or invalid (build/upload it with ./build.sh) |
 | 130 | interrupted (Ctrl-C) outside a job wait |
 """
 
@@ -41,10 +41,10 @@ EXIT_SETTINGS = 3
 EXIT_CREDENTIALS = 4
 EXIT_DATABASE = 5
 EXIT_JOB_FAILED = 6
-EXIT_JOB_CANCELLED = 7
-EXIT_JOB_DETACHED = 8
-EXIT_AWS = 9
-EXIT_BUNDLE = 10
+EXIT_JOB_CANCELLED = 8
+EXIT_JOB_DETACHED = 9
+EXIT_AWS = 10
+EXIT_BUNDLE = 11
 
 _EXIT_CODES: Dict[Type[BaseException], int] = {
     SettingsError: EXIT_SETTINGS,
