@@ -1,0 +1,47 @@
+"""``sparkpg run --emr-like`` turns the parsed job options back into the job's command line."""
+
+from __future__ import annotations
+
+import argparse
+
+from entrypoints.emr_local import add_options, job_argv
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--settings", required=True)
+    parser.add_argument("--table", action="append", required=True)
+    parser.add_argument("--format", choices=("parquet", "json"), default="parquet")
+    parser.add_argument("--show", type=int, default=0)
+    parser.add_argument("--snapshot", action="store_true")
+    parser.add_argument("--conf", action="append", default=[])
+    add_options(parser)
+    return parser
+
+
+def test_job_argv_round_trips_and_drops_our_own_options() -> None:
+    parser = _parser()
+    argv = ["--settings", "s.json", "--table", "a.b.c", "--table", "a.d", "--format", "json"]
+    argv += [
+        "--snapshot",
+        "--show",
+        "5",
+        "--conf",
+        "k=v",
+        "--emr-like",
+        "--python-for-bundle",
+        "/p",
+    ]
+    args = parser.parse_args(argv)
+    assert args.emr_like == "dist"
+    rebuilt = job_argv(parser, args)
+    assert "--emr-like" not in rebuilt and "/p" not in rebuilt
+    again = parser.parse_args(rebuilt)
+    for name in ("settings", "table", "format", "snapshot", "show", "conf"):
+        assert getattr(again, name) == getattr(args, name)
+
+
+def test_defaults_are_not_repeated() -> None:
+    parser = _parser()
+    args = parser.parse_args(["--settings", "s.json", "--table", "a.b"])
+    assert job_argv(parser, args) == ["--settings", "s.json", "--table", "a.b"]
