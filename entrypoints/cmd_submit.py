@@ -31,6 +31,7 @@ from connectors.emr_runs import (
     wait_for_run,
 )
 from connectors.errors import (
+    AwsRequestError,
     JobRunCancelledError,
     JobRunDetachedError,
     JobRunFailedError,
@@ -314,7 +315,7 @@ def resolve_run(args: argparse.Namespace) -> Tuple[str, str]:
         for application_id in candidates:
             try:
                 get_run(client, application_id, args.run)
-            except Exception:  # not in this application; try the next
+            except AwsRequestError:  # not in this application; try the next
                 continue
             return application_id, args.run
         raise SettingsError(
