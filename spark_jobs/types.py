@@ -1,0 +1,565 @@
+"""The PostgreSQL -> Spark type policy: every built-in type reads without an error and without
+silent loss.
+
+Two steps, both pure except for the catalog queries:
+
+1. :func:`describe_source` reads the columns of a table (from the catalog) or of a query (from a
+   one-row probe that never executes the query) into :class:`PgColumn` objects;
+2. :func:`plan_columns` turns each column into a :class:`ColumnPlan`: the SQL expression to select
+   (``"amount"::text AS "amount"``) and the Spark type to force with the JDBC ``customSchema``
+   option (see :func:`custom_schema`).
+
+Where Spark has an exact type it is used; where it has none the value is read as exact text or an
+exact decimal. Values that a native Spark type cannot hold exactly (``NaN`` in ``numeric(p,s)``,
+``±infinity`` dates and timestamps, dates Spark's JDBC path would shift, arrays whose shape Spark
+cannot carry) become NULL by default, and every such rule is visible in
+:attr:`ColumnPlan.null_when`; ``plan_columns(..., unrepresentable="text")`` reads those columns as
+exact text instead. The full table, with examples, is in ``docs/types.md``.
+
+This module imports on Python 3.9 without pyspark or a database driver.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+
+from connectors.errors import SparkPgError
+from connectors.jdbc import quote_ident, quote_literal
+
+RunQuery = Callable[[str, Sequence[Any]], List[Tuple[Any, ...]]]
+
+UNREPRESENTABLE_MODES = ("null", "text")
+
+# Spark's TimestampType holds microseconds since the epoch in a signed 64-bit integer; PostgreSQL
+# timestamps go 32 years further (294276 AD).
+SPARK_MAX_TIMESTAMP = "294247-01-10 04:00:54.775807"
+# pgjdbc builds java.sql.Date/Timestamp with the hybrid Julian/Gregorian calendar, where these
+# proleptic Gregorian days do not exist; Spark then reads them 10 days later (measured on Spark
+# 3.5 + pgjdbc 42.7, text and binary transfer). Every other date PostgreSQL can store reads exactly.
+GREGORIAN_GAP = ("1582-10-05", "1582-10-15")  # [start, end)
+
+# Array element types Spark 3.5 reads as a native ARRAY exactly, in text and binary transfer.
+_NATIVE_ARRAY_ELEMENTS: Dict[str, str] = {
+    "bool": "BOOLEAN",
+    "int2": "SMALLINT",
+    "int4": "INT",
+    "int8": "BIGINT",
+    "float4": "FLOAT",
+    "float8": "DOUBLE",
+    "text": "STRING",
+    "varchar": "STRING",
+    "bytea": "BINARY",
+    "uuid": "STRING",
+}
+# Not bpchar: reading char(n)[] with customSchema ARRAY<STRING> kills the task with
+# "OutOfMemoryError: Requested array size exceeds VM limit" (Spark 3.5.9, pgjdbc 42.7.13).
+
+# Scalar types read natively with Spark's own (exact) getter.
+_NATIVE_SCALARS: Dict[str, str] = {
+    "bool": "BOOLEAN",
+    "int2": "SMALLINT",
+    "int4": "INT",
+    "int8": "BIGINT",
+    "float4": "FLOAT",
+    "float8": "DOUBLE",
+    "text": "STRING",
+    "varchar": "STRING",
+    "bpchar": "STRING",
+    "bytea": "BINARY",
+    "oid": "BIGINT",
+}
+
+# Built-in types that look like arrays in pg_type (category A) but are read as text.
+_VECTOR_TYPES = frozenset({"int2vector", "oidvector"})
+
+_MAX_SPARK_DECIMAL_PRECISION = 38
+# money is an int8 count of the locale's smallest unit (lc_monetary: 0 to 3 fraction digits in
+# practice): 19 integer digits and 3 fraction digits hold every value in every such locale.
+MONEY_SPARK_TYPE = "DECIMAL(22,3)"
+
+
+class TypePolicyError(SparkPgError, ValueError):
+    """A source whose columns cannot be described (missing table, unusable query)."""
+
+
+@dataclass(frozen=True)
+class PgColumn:
+    """One column of a PostgreSQL table or query, with its type resolved through domains.
+
+    ``base_type`` and ``element_type`` are ``pg_type.typname`` values (``int4``, ``numeric``,
+    ``_int4``, ``timestamptz``, ``mood``); ``*_schema`` says where the type lives, so a user type
+    that happens to be called ``int4`` in another schema is not mistaken for the built-in one.
+
+    >>> c = PgColumn(name="amount", formatted_type="numeric(12,2)", base_type="numeric",
+    ...              base_typmod=786438)
+    >>> (c.numeric_precision, c.numeric_scale)
+    (12, 2)
+    """
+
+    name: str
+    formatted_type: (
+        str  # format_type(atttypid, atttypmod): 'numeric(12,2)', 'public.mood', 'posint'
+    )
+    base_type: str  # typname after resolving domains: 'numeric', '_int4', 'mood'
+    base_schema: str = "pg_catalog"
+    base_typmod: int = -1  # of the base type, or of the array elements for arrays
+    typtype: str = (
+        "b"  # of the base type: b base, c composite, e enum, r range, m multirange, p pseudo
+    )
+    typcategory: str = (
+        "U"  # of the base type: A array, N numeric, D datetime, S string, U user, ...
+    )
+    domain: Optional[str] = None  # formatted name of the domain the column was declared with
+    element_type: Optional[str] = None  # arrays: typname of the element after resolving domains
+    element_schema: Optional[str] = None
+    element_typtype: Optional[str] = None
+    element_is_domain: bool = False
+    dimensions: int = 0  # arrays: declared dimensions (pg_attribute.attndims; 0 = not declared)
+    type_oid: int = 0  # as declared (the domain's oid for a domain column)
+
+    @property
+    def is_array(self) -> bool:
+        """True for a PostgreSQL array (``int4[]``, ``numeric[][]``), false for int2vector/oidvector."""
+        return self.element_type is not None
+
+    @property
+    def is_builtin(self) -> bool:
+        """True when the base type is one of PostgreSQL's own (schema ``pg_catalog``)."""
+        return self.base_schema == "pg_catalog"
+
+    @property
+    def numeric_precision(self) -> Optional[int]:
+        """Declared precision of a ``numeric`` (or ``numeric[]``) column, else None."""
+        if _numeric_name(self) is None or self.base_typmod < 4:
+            return None
+        return ((self.base_typmod - 4) >> 16) & 0xFFFF
+
+    @property
+    def numeric_scale(self) -> Optional[int]:
+        """Declared scale (PostgreSQL 15 allows negative scales and scales above the precision)."""
+        if _numeric_name(self) is None or self.base_typmod < 4:
+            return None
+        return (((self.base_typmod - 4) & 0x7FF) ^ 1024) - 1024
+
+
+@dataclass(frozen=True)
+class ColumnPlan:
+    """How one column is read: the SELECT expression and the Spark type forced by customSchema.
+
+    ``null_when`` is a SQL condition over the source column that is true exactly for the values
+    the plan reads as NULL because the native Spark type cannot hold them (None: no such values).
+    It makes the documented rules auditable: see :func:`unrepresentable_counts_sql`.
+    ``read_as`` is set only for names Spark cannot quote (see :attr:`spark_name`).
+    """
+
+    name: str
+    select_sql: str
+    spark_type: Optional[str]
+    policy: str
+    null_when: Optional[str] = None
+    read_as: Optional[str] = None
+
+    @property
+    def spark_name(self) -> str:
+        """The column's name in the JDBC result Spark reads (``read_as`` when set, else ``name``).
+
+        Spark 3.5's PostgreSQL dialect wraps column names in double quotes without doubling the
+        ones inside, so a name containing ``"`` is read under a placeholder name and must be
+        renamed back after the load (see :func:`renames`).
+        """
+        return self.read_as or self.name
+
+
+# --------------------------------------------------------------------------------------------------
+# describe_source
+
+
+_COLUMNS_OF_TABLE = """
+SELECT a.attname::text, a.atttypid::int8, a.atttypmod::int8, a.attndims::int8
+FROM pg_catalog.pg_attribute a
+WHERE a.attrelid = {regclass} AND a.attnum > 0 AND NOT a.attisdropped
+ORDER BY a.attnum
+"""
+
+_TYPE_CLOSURE = """
+WITH RECURSIVE closure(oid) AS (
+    SELECT unnest({oids}::oid[])
+    UNION
+    SELECT x.next
+    FROM closure c
+    JOIN pg_catalog.pg_type t ON t.oid = c.oid
+    CROSS JOIN LATERAL (VALUES (t.typbasetype), (t.typelem)) AS x(next)
+    WHERE x.next <> 0
+)
+SELECT t.oid::int8, t.typname::text, n.nspname::text, t.typtype::text, t.typcategory::text,
+       t.typelem::int8, t.typbasetype::int8, t.typtypmod::int8, t.typlen::int8,
+       pg_catalog.format_type(t.oid, NULL)
+FROM closure c
+JOIN pg_catalog.pg_type t ON t.oid = c.oid
+JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+"""
+
+
+@dataclass(frozen=True)
+class _TypeRow:
+    oid: int
+    name: str
+    schema: str
+    typtype: str
+    category: str
+    elem: int
+    basetype: int
+    typtypmod: int
+    typlen: int
+    formatted: str
+
+
+def describe_source(run_query: RunQuery, source_sql: str) -> List[PgColumn]:
+    """The columns of ``source_sql``: a table ``'"schema"."table"'`` or a query ``'(select ...) q'``.
+
+    Tables (also views, materialized views, foreign tables) come from ``pg_attribute`` in
+    ``attnum`` order, without dropped or system columns. Queries are described by a one-row probe
+    that joins them ``ON false`` (PostgreSQL plans the query but never runs it), so a read-only
+    connection or a hot standby works; their type modifiers are not visible that way, so a
+    ``numeric`` query column is planned as unconstrained (exact text).
+
+    ``run_query(sql, params)`` runs one statement and returns its rows; this function passes no
+    parameters (literals are quoted inline), so callers need not translate placeholder styles.
+    """
+    if source_sql.lstrip().startswith("("):
+        raw = _describe_query(run_query, source_sql)
+    else:
+        raw = _describe_table(run_query, source_sql)
+    if not raw:
+        return []
+    types = _type_closure(run_query, {oid for _, oid, _, _ in raw})
+    return [_column(name, oid, typmod, ndims, types) for name, oid, typmod, ndims in raw]
+
+
+def _describe_table(run_query: RunQuery, table_sql: str) -> List[Tuple[str, int, int, int]]:
+    found = run_query(f"SELECT pg_catalog.to_regclass({quote_literal(table_sql)})::oid::int8", [])
+    if not found or found[0][0] is None:
+        raise TypePolicyError(
+            f"table {table_sql} does not exist or is not visible to this user: check the schema "
+            "and table names (they are case-sensitive once quoted) and the user's USAGE/SELECT grants"
+        )
+    sql = _COLUMNS_OF_TABLE.format(regclass=f"{int(found[0][0])}::oid")
+    return [(str(n), int(o), int(m), int(d)) for n, o, m, d in run_query(sql, [])]
+
+
+def _describe_query(run_query: RunQuery, query_sql: str) -> List[Tuple[str, int, int, int]]:
+    # One row whatever the query returns, and the query itself is never executed.
+    probe = (
+        f"SELECT * FROM (SELECT 1 AS _sparkpg_probe) AS _sparkpg_one LEFT JOIN {query_sql} ON false"
+    )
+    rows = run_query(f"SELECT row_to_json(_sparkpg_row)::text FROM ({probe}) AS _sparkpg_row", [])
+    if len(rows) != 1 or rows[0][0] is None:
+        raise TypePolicyError(
+            f"could not describe the query {query_sql!r}: the probe returned no row"
+        )
+    # json (not jsonb) keeps the column order and duplicate names; the first key is the probe's.
+    names = [str(key) for key, _ in json.loads(str(rows[0][0]), object_pairs_hook=list)][1:]
+    if not names:
+        return []
+    aliases = ", ".join(f"c{i}" for i in range(len(names) + 1))
+    typeofs = ", ".join(f"pg_catalog.pg_typeof(c{i})::oid::int8" for i in range(1, len(names) + 1))
+    type_rows = run_query(f"SELECT {typeofs} FROM ({probe}) AS _sparkpg_row({aliases})", [])
+    return [(name, int(oid), -1, 0) for name, oid in zip(names, type_rows[0])]
+
+
+def _type_closure(run_query: RunQuery, oids: Iterable[int]) -> Dict[int, _TypeRow]:
+    literal = quote_literal("{" + ",".join(str(o) for o in sorted(oids)) + "}")
+    rows = run_query(_TYPE_CLOSURE.format(oids=literal), [])
+    return {
+        int(r[0]): _TypeRow(
+            oid=int(r[0]),
+            name=str(r[1]),
+            schema=str(r[2]),
+            typtype=str(r[3]),
+            category=str(r[4]),
+            elem=int(r[5]),
+            basetype=int(r[6]),
+            typtypmod=int(r[7]),
+            typlen=int(r[8]),
+            formatted=str(r[9]),
+        )
+        for r in rows
+    }
+
+
+def _resolve_domain(oid: int, typmod: int, types: Dict[int, _TypeRow]) -> Tuple[_TypeRow, int]:
+    """Follow domains down to the base type; the first typmod found on the way wins."""
+    row = types[oid]
+    while row.typtype == "d":
+        if typmod < 0:
+            typmod = row.typtypmod
+        row = types[row.basetype]
+    return row, typmod
+
+
+def _is_array(row: _TypeRow) -> bool:
+    return (
+        row.category == "A"
+        and row.elem != 0
+        and row.typlen == -1
+        and not (row.schema == "pg_catalog" and row.name in _VECTOR_TYPES)
+    )
+
+
+def _column(name: str, oid: int, typmod: int, ndims: int, types: Dict[int, _TypeRow]) -> PgColumn:
+    declared = types[oid]
+    base, base_typmod = _resolve_domain(oid, typmod, types)
+    element: Optional[_TypeRow] = None
+    element_is_domain = False
+    if _is_array(base):
+        element_is_domain = types[base.elem].typtype == "d"
+        element, base_typmod = _resolve_domain(base.elem, base_typmod, types)
+    return PgColumn(
+        name=name,
+        formatted_type=declared.formatted if typmod < 0 else _format_with_typmod(declared, typmod),
+        base_type=base.name,
+        base_schema=base.schema,
+        base_typmod=base_typmod,
+        typtype=base.typtype,
+        typcategory=base.category,
+        domain=declared.formatted if declared.typtype == "d" else None,
+        element_type=element.name if element else None,
+        element_schema=element.schema if element else None,
+        element_typtype=element.typtype if element else None,
+        element_is_domain=element_is_domain,
+        dimensions=ndims,
+        type_oid=oid,
+    )
+
+
+def _format_with_typmod(row: _TypeRow, typmod: int) -> str:
+    # format_type(oid, typmod) without another round trip, for the common modifiers.
+    if row.schema == "pg_catalog":
+        if row.name in ("numeric", "_numeric") and typmod >= 4:
+            p, s = ((typmod - 4) >> 16) & 0xFFFF, (((typmod - 4) & 0x7FF) ^ 1024) - 1024
+            return row.formatted.replace("numeric", f"numeric({p},{s})", 1)
+        if row.name in ("varchar", "bpchar", "_varchar", "_bpchar") and typmod >= 4:
+            word = row.formatted.split("[")[0]
+            return row.formatted.replace(word, f"{word}({typmod - 4})", 1)
+        if row.name in ("bit", "varbit", "_bit", "_varbit"):
+            word = row.formatted.split("[")[0]
+            return row.formatted.replace(word, f"{word}({typmod})", 1)
+        if row.name.lstrip("_") in ("timestamp", "timestamptz", "time", "timetz") and typmod >= 0:
+            return f"{row.formatted} ({typmod})"
+    return row.formatted
+
+
+# --------------------------------------------------------------------------------------------------
+# plan_columns
+
+
+def plan_columns(columns: List[PgColumn], *, unrepresentable: str = "null") -> List[ColumnPlan]:
+    """One :class:`ColumnPlan` per column, in order. See ``docs/types.md`` for the table.
+
+    ``unrepresentable`` decides what happens to columns of a native type that may hold values
+    the Spark type cannot (``numeric(p,s)`` NaN, ``±infinity`` dates and timestamps, dates in the
+    1582 Gregorian gap, timestamps after 294247-01-10, arrays of other shapes):
+    ``"null"`` (default) keeps the native type and reads those values as NULL (``null_when`` says
+    which); ``"text"`` reads the whole column as PostgreSQL's exact text instead.
+
+    >>> [p.select_sql for p in plan_columns([PgColumn(name="n", formatted_type="numeric",
+    ...                                               base_type="numeric")])]
+    ['"n"::text AS "n"']
+    """
+    if unrepresentable not in UNREPRESENTABLE_MODES:
+        raise ValueError(
+            f"unrepresentable={unrepresentable!r}: expected one of {', '.join(UNREPRESENTABLE_MODES)}"
+        )
+    plans = [_plan(column, unrepresentable) for column in columns]
+    return [
+        _read_as(plan, f"_sparkpg_col_{position}") if '"' in plan.name else plan
+        for position, plan in enumerate(plans, start=1)
+    ]
+
+
+def _read_as(plan: ColumnPlan, alias: str) -> ColumnPlan:
+    quoted = quote_ident(plan.name)
+    select = plan.select_sql
+    if select.endswith(f" AS {quoted}"):
+        select = select[: -len(quoted)] + quote_ident(alias)
+    else:
+        select = f"{select} AS {quote_ident(alias)}"
+    return replace(plan, select_sql=select, read_as=alias)
+
+
+def _numeric_name(column: PgColumn) -> Optional[str]:
+    name = column.element_type if column.is_array else column.base_type
+    schema = column.element_schema if column.is_array else column.base_schema
+    return name if name == "numeric" and schema == "pg_catalog" else None
+
+
+def _plan(column: PgColumn, unrepresentable: str) -> ColumnPlan:
+    q = quote_ident(column.name)
+
+    def text(policy: str, expr: str = f"{q}::text") -> ColumnPlan:
+        return ColumnPlan(column.name, f"{expr} AS {q}", "STRING", policy)
+
+    def guarded(policy: str, spark_type: str, null_when: str, value: str = q) -> ColumnPlan:
+        if unrepresentable == "text":
+            return text(f"{policy}-as-text")
+        select = f"CASE WHEN {null_when} THEN NULL ELSE {value} END AS {q}"
+        return ColumnPlan(column.name, select, spark_type, policy, null_when)
+
+    if column.is_array:
+        return _plan_array(column, q, text, guarded)
+    if not column.is_builtin or column.typtype != "b":
+        # enum, composite, range, multirange, pseudo types and extension types (hstore, citext...)
+        return text(_KIND_POLICY.get(column.typtype, "text"))
+
+    name = column.base_type
+    if name in _NATIVE_SCALARS:
+        return ColumnPlan(column.name, q, _NATIVE_SCALARS[name], "native")
+    if name == "numeric":
+        return _plan_numeric(column, q, text, guarded)
+    if name == "money":
+        return ColumnPlan(column.name, f"{q}::numeric AS {q}", MONEY_SPARK_TYPE, "money-decimal")
+    if name == "date":
+        null_when = (
+            f"NOT pg_catalog.isfinite({q}) OR ({q} >= DATE '{GREGORIAN_GAP[0]}' "
+            f"AND {q} < DATE '{GREGORIAN_GAP[1]}')"
+        )
+        return guarded("date", "DATE", null_when)
+    if name in ("timestamp", "timestamptz"):
+        literal = "TIMESTAMP" if name == "timestamp" else "TIMESTAMPTZ"
+        zone = "" if name == "timestamp" else "+00"
+        null_when = (
+            f"NOT pg_catalog.isfinite({q}) OR {q} > {literal} '{SPARK_MAX_TIMESTAMP}{zone}' "
+            f"OR ({q} >= {literal} '{GREGORIAN_GAP[0]}{zone}' "
+            f"AND {q} < {literal} '{GREGORIAN_GAP[1]}{zone}')"
+        )
+        return guarded(name, "TIMESTAMP", null_when)
+    if name in ("time", "timetz"):
+        return text("time-text")
+    if name == "interval":
+        return text("interval-iso8601", interval_iso8601_sql(q))
+    if name in ("bit", "varbit"):
+        return text("bit-text")
+    if name in ("json", "jsonb"):
+        return text("json-text")
+    return text("text")
+
+
+_KIND_POLICY = {"e": "enum-text", "c": "composite-text", "r": "range-text", "m": "range-text"}
+
+
+def _plan_numeric(
+    column: PgColumn,
+    q: str,
+    text: Callable[..., ColumnPlan],
+    guarded: Callable[..., ColumnPlan],
+) -> ColumnPlan:
+    spark_type = _decimal_for(column.numeric_precision, column.numeric_scale)
+    if spark_type is None:
+        return text("numeric-text")
+    return guarded("decimal", spark_type, f"{q} = 'NaN'::numeric")
+
+
+def _decimal_for(precision: Optional[int], scale: Optional[int]) -> Optional[str]:
+    """The Spark DECIMAL that holds every value of numeric(precision, scale) exactly, if any."""
+    if precision is None or scale is None or precision < 1:
+        return None
+    if scale < 0:  # numeric(5,-2): up to 7 integer digits, no fraction
+        precision, scale = precision - scale, 0
+    elif scale > precision:  # numeric(2,5): |x| < 0.01 with 5 fraction digits
+        precision = scale
+    if precision > _MAX_SPARK_DECIMAL_PRECISION:
+        return None
+    return f"DECIMAL({precision},{scale})"
+
+
+def _plan_array(
+    column: PgColumn,
+    q: str,
+    text: Callable[..., ColumnPlan],
+    guarded: Callable[..., ColumnPlan],
+) -> ColumnPlan:
+    element = column.element_type or ""
+    native = (
+        column.element_schema == "pg_catalog"
+        and column.element_typtype == "b"
+        and element in _NATIVE_ARRAY_ELEMENTS
+        and column.dimensions <= 1
+    )
+    if not native:
+        return text("array-text")
+    # Spark reads one-dimensional arrays with lower bound 1 only; PostgreSQL does not enforce the
+    # declared dimensions, so other shapes are guarded like any other unrepresentable value.
+    null_when = f"pg_catalog.array_ndims({q}) > 1 OR pg_catalog.array_lower({q}, 1) <> 1"
+    value = f"{q}::pg_catalog.{quote_ident(element)}[]" if column.element_is_domain else q
+    return guarded("array", f"ARRAY<{_NATIVE_ARRAY_ELEMENTS[element]}>", null_when, value)
+
+
+def interval_iso8601_sql(expr: str) -> str:
+    """SQL for ``interval`` -> ISO 8601 duration text, independent of the session's IntervalStyle.
+
+    Every field is written, signed as PostgreSQL stores it (months, days and microseconds are
+    independent), e.g. ``'1 year 2 mons -3 days 04:05:06.789'`` -> ``'P1Y2M-3DT4H5M6.789000S'``.
+    Hours are not folded into days (PostgreSQL does not either).
+    """
+    fields = [("YEAR", "Y"), ("MONTH", "M"), ("DAY", "D"), ("HOUR", "H"), ("MINUTE", "M")]
+    pieces = ["'P'"]
+    for field, unit in fields:
+        if field == "HOUR":
+            pieces.append("'T'")
+        pieces += [f"EXTRACT({field} FROM {expr})::text", f"'{unit}'"]
+    # EXTRACT returns numeric (exact microseconds) from PostgreSQL 14 on.
+    pieces += [f"EXTRACT(SECOND FROM {expr})::text", "'S'"]
+    return "(" + " || ".join(pieces) + ")"
+
+
+# --------------------------------------------------------------------------------------------------
+# helpers for the reader
+
+
+def custom_schema(plans: Sequence[ColumnPlan]) -> Optional[str]:
+    """The ``customSchema`` option for ``plans``, or None when no plan forces a type.
+
+    Spark parses customSchema as SQL DDL (``CatalystSqlParser.parseTableSchema``): names are
+    back-quoted with a back-quote doubled; double quotes are not identifier quotes there. Spark
+    matches the names to the columns it reads case-insensitively (``spark.sql.caseSensitive``).
+
+    >>> custom_schema([ColumnPlan("Mixed Case", '"Mixed Case"', "INT", "native"),
+    ...                ColumnPlan("a`b", '"a`b"', "STRING", "text"),
+    ...                ColumnPlan("c", '"c"', None, "native")])
+    '`Mixed Case` INT, `a``b` STRING'
+    """
+    parts = [
+        f"`{plan.spark_name.replace('`', '``')}` {plan.spark_type}"
+        for plan in plans
+        if plan.spark_type is not None
+    ]
+    return ", ".join(parts) if parts else None
+
+
+def renames(plans: Sequence[ColumnPlan]) -> Dict[str, str]:
+    """``{name read by Spark: PostgreSQL name}`` for the plans read under a placeholder name.
+
+    Apply after the load: ``for old, new in renames(plans).items(): df = df.withColumnRenamed(old, new)``.
+    """
+    return {plan.read_as: plan.name for plan in plans if plan.read_as}
+
+
+def select_list(plans: Sequence[ColumnPlan]) -> str:
+    """The SELECT list of ``plans``: ``'"id", "amount"::text AS "amount"'``."""
+    return ", ".join(plan.select_sql for plan in plans)
+
+
+def unrepresentable_counts_sql(plans: Sequence[ColumnPlan], source_sql: str) -> Optional[str]:
+    """One query counting, per guarded column, the rows the plan reads as NULL (None if none).
+
+    An explicit audit (it scans the source once); nothing runs it implicitly.
+    """
+    guarded = [plan for plan in plans if plan.null_when]
+    if not guarded:
+        return None
+    counts = ", ".join(
+        f"count(*) FILTER (WHERE {plan.null_when}) AS {quote_ident(plan.name)}" for plan in guarded
+    )
+    return f"SELECT {counts} FROM {source_sql}"
