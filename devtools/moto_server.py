@@ -14,26 +14,33 @@ corrected here, in this one file, never in production code:
 3. moto drops ``architecture``, so ``GetApplication`` returns none and every second
    ``terraform plan`` shows a change. Patched: the requested architecture (service default
    ``X86_64``) is stored on create and update and returned by ``GetApplication``.
+4. S3 bucket policies: moto evaluates them without the request's context, and treats a condition
+   it cannot evaluate (anything but ``StringEquals``) as met. So the usual "Deny s3:* if
+   ``aws:SecureTransport`` is false" policy denies every request, TLS or not. Patched: in bucket
+   policies a conditional Deny statement does not apply (moto cannot tell whether it would).
+5. EC2 ``DescribeSecurityGroupRules`` drops the description of a rule that references another
+   security group (moto reads it only from CIDR ranges), so a second ``terraform plan`` wants to
+   set it again. Patched: the description is also read from the referenced group.
 
 Job runs (the submission tests, ``tests/deploy``; :func:`apply_job_run_patches`):
 
-4. ``StartJobRun`` ignores ``clientToken`` and starts a duplicate on every call; the service is
+6. ``StartJobRun`` ignores ``clientToken`` and starts a duplicate on every call; the service is
    idempotent on it. Patched: a token already used on the application returns that run.
-5. Runs are born ``SUCCESS``; the service walks SUBMITTED -> SCHEDULED -> RUNNING -> SUCCESS or
+7. Runs are born ``SUCCESS``; the service walks SUBMITTED -> SCHEDULED -> RUNNING -> SUCCESS or
    FAILED (QUEUED first when the application's concurrency is exhausted). Patched: each run
    follows a state script, one step per ``GetJobRun`` (the first call shows the first state,
    every later call the next one; the last state sticks); the default is
    ``SUBMITTED,SCHEDULED,RUNNING,SUCCESS``; a test scripts another with the run tag
    ``moto:states`` (e.g. ``QUEUED,RUNNING,FAILED``; a script ending in ``RUNNING`` stays there).
    A FAILED run gets the service's ``stateDetails``, cut at 256 characters.
-6. ``CancelJobRun`` jumps to ``CANCELLED``; the service goes ``CANCELLING`` first. Patched: the
+8. ``CancelJobRun`` jumps to ``CANCELLED``; the service goes ``CANCELLING`` first. Patched: the
    next ``GetJobRun`` after ``CANCELLING`` shows ``CANCELLED``.
-7. No driver logs exist. Patched: when a run ends, its driver ``stdout``/``stderr`` are written
+9. No driver logs exist. Patched: when a run ends, its driver ``stdout``/``stderr`` are written
    where the run's ``monitoringConfiguration`` says: ``<logUri>/applications/<app>/jobs/<run>/
    SPARK_DRIVER/stderr.gz`` in S3 (if the bucket exists) and the CloudWatch stream
    ``[prefix/]applications/<app>/jobs/<run>/SPARK_DRIVER/stderr``. A FAILED run's stderr holds a
    Python traceback, or a Java exception when the run has the tag ``moto:failure=java``.
-8. ``ListJobRuns`` fails with ResourceNotFoundException for an application that has no runs yet,
+10. ``ListJobRuns`` fails with ResourceNotFoundException for an application that has no runs yet,
    and compares ``createdAtAfter``/``createdAtBefore`` (strings on the wire) with datetimes.
    Patched: an empty list, and the times are parsed first.
 
@@ -51,6 +58,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import socket
 import subprocess
@@ -115,6 +123,8 @@ def apply_patches() -> None:
     backend_cls.create_application = create_application
     response_cls.create_application = create_application_response
     response_cls.update_application = update_application_response
+    _patch_s3_bucket_policy()
+    _patch_security_group_rule_description()
     backend_cls._sparkpg_patched = True
 
 
@@ -147,7 +157,7 @@ _JAVA_FAILURE = (
 
 
 def _driver_logs(job_run: Any) -> Dict[str, str]:
-    """The driver's stdout/stderr of a finished run (see patch 7)."""
+    """The driver's stdout/stderr of a finished run (see patch 9)."""
     stderr = _DRIVER_LOG_HEAD
     if job_run.state == "FAILED":
         java = (job_run.tags or {}).get(JOB_FAILURE_TAG) == "java"
@@ -216,7 +226,7 @@ def _advance(backend: Any, job_run: Any) -> None:
 
 
 def apply_job_run_patches() -> None:
-    """Job-run behaviour of the service that moto lacks (module docstring, 4-8). Idempotent."""
+    """Job-run behaviour of the service that moto lacks (module docstring, 6-10). Idempotent."""
     from moto.emrserverless import models
 
     backend_cls: Any = models.EMRServerlessBackend
@@ -231,7 +241,7 @@ def apply_job_run_patches() -> None:
         application_id, token = kwargs["application_id"], kwargs["client_token"]
         for existing in self.job_runs.get(application_id, []):
             if token and existing.client_token == token:
-                return existing  # patch 4
+                return existing  # patch 6
         job_run = original_start(self, **kwargs)
         tags = job_run.tags or {}
         script = [
@@ -259,14 +269,14 @@ def apply_job_run_patches() -> None:
         if job_run.state in _TERMINAL:
             return application_id, job_run_id
         result = original_cancel(self, application_id=application_id, job_run_id=job_run_id)
-        job_run.state = "CANCELLING"  # patch 6
+        job_run.state = "CANCELLING"  # patch 8
         job_run._sparkpg_seen = False
         return result
 
     def list_job_runs(self: Any, **kwargs: Any) -> Any:
         from datetime import datetime, timezone
 
-        for name in ("created_at_after", "created_at_before"):  # patch 8
+        for name in ("created_at_after", "created_at_before"):  # patch 10
             value = kwargs.get(name)
             if isinstance(value, str):
                 parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -276,7 +286,7 @@ def apply_job_run_patches() -> None:
         application_id = kwargs["application_id"]
         self.get_application(application_id)  # raises for an unknown application
         if application_id not in self.job_runs:
-            return []  # patch 8: an application without runs lists none
+            return []  # patch 10: an application without runs lists none
         return original_list(self, **kwargs)
 
     backend_cls.start_job_run = start_job_run
@@ -284,6 +294,43 @@ def apply_job_run_patches() -> None:
     backend_cls.cancel_job_run = cancel_job_run
     backend_cls.list_job_runs = list_job_runs
     backend_cls._sparkpg_job_runs_patched = True
+
+
+def _patch_security_group_rule_description() -> None:
+    """Patch 5: a rule's description, whether it names a CIDR range or a security group."""
+    from moto.ec2.models import security_groups
+
+    def description(self: Any) -> Optional[str]:
+        found = self.ip_range.get("Description") or (self.source_group or {}).get("Description")
+        return str(found) if found is not None else None
+
+    rule_cls: Any = security_groups.SecurityGroupRule
+    rule_cls.description = property(description)
+
+
+def _patch_s3_bucket_policy() -> None:
+    """Patch 4: a conditional Deny in a bucket policy does not apply."""
+    from moto.iam.access_control import IAMPolicyStatement, PermissionResult
+    from moto.s3 import models as s3_models
+
+    def get_permission(self: Any, action: str, resource: str) -> Any:
+        if self.policy is None:
+            return PermissionResult.NEUTRAL
+        statements = json.loads(self.policy.decode())["Statement"]
+        if isinstance(statements, dict):
+            statements = [statements]
+        permitted = False
+        for raw in statements:
+            if raw.get("Condition") and raw.get("Effect") == "Deny":
+                continue
+            result = IAMPolicyStatement(raw).is_action_permitted(action, resource)
+            if result == PermissionResult.DENIED:
+                return result
+            permitted = permitted or result == PermissionResult.PERMITTED
+        return PermissionResult.PERMITTED if permitted else PermissionResult.NEUTRAL
+
+    bucket_cls: Any = s3_models.FakeBucket
+    bucket_cls.get_permission = get_permission
 
 
 def free_port(host: str = "127.0.0.1") -> int:

@@ -1,0 +1,78 @@
+locals {
+  region     = data.aws_region.current.name
+  account_id = data.aws_caller_identity.current.account_id
+  partition  = data.aws_partition.current.partition
+
+  tags = merge({ "sparkpg:module" = "sparkpg" }, var.tags)
+
+  # Network: the EMR security group is either created here or given.
+  emr_security_group_id = var.create_security_group ? aws_security_group.emr[0].id : var.security_group_id
+  endpoint_security_group_ids = (
+    var.endpoint_security_group_ids != null ? var.endpoint_security_group_ids : [local.emr_security_group_id]
+  )
+
+  # IAM: the execution role is either created here or given by ARN.
+  execution_role_name = (
+    var.create_execution_role
+    ? aws_iam_role.execution[0].name
+    : element(split("/", var.execution_role_arn), length(split("/", var.execution_role_arn)) - 1)
+  )
+  execution_role_arn = var.create_execution_role ? aws_iam_role.execution[0].arn : var.execution_role_arn
+
+  # S3: the artifacts bucket is either created here or given by name.
+  bucket_name = (
+    var.create_bucket
+    ? coalesce(var.bucket_name, "${var.name_prefix}-artifacts-${local.account_id}-${local.region}")
+    : var.bucket_name
+  )
+  bucket_arn = "arn:${local.partition}:s3:::${local.bucket_name}"
+
+  jdbc_jar_key    = coalesce(var.jdbc_jar_key, "jars/${basename(var.jdbc_jar_source)}")
+  jdbc_jar_s3_uri = "s3://${local.bucket_name}/${aws_s3_object.jdbc_jar.key}"
+
+  # Secrets Manager: the credentials secret is either created here or given by ARN.
+  secret_arn  = var.create_secret ? aws_secretsmanager_secret.postgres[0].arn : var.secret_arn
+  secret_name = coalesce(var.secret_name, "${var.secret_prefix}${var.connection.name}")
+  secret_prefix_arn = join(":", [
+    "arn", local.partition, "secretsmanager", local.region, local.account_id, "secret", "${var.secret_prefix}*"
+  ])
+
+  # CloudWatch Logs: the log group of the jobs' driver and executor logs.
+  log_group_name = coalesce(var.log_group_name, "/aws/emr-serverless/${var.name_prefix}")
+  log_group_arn  = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${local.log_group_name}"
+
+  postgres_application_name = coalesce(var.postgres_application_name, "${var.name_prefix}-postgres")
+  plain_application_name    = coalesce(var.plain_application_name, "${var.name_prefix}-spark")
+
+  # settings.spark.emr_application_id: the plain application if created, else one given, else the
+  # PostgreSQL application (it runs jobs without PostgreSQL tables just as well).
+  emr_application_id = (
+    var.create_plain_application ? aws_emrserverless_application.plain[0].id
+    : coalesce(var.emr_application_id, aws_emrserverless_application.postgres.id)
+  )
+}
+
+locals {
+  # settings.json in the seed's format (section 5.1), exactly these keys.
+  settings = {
+    spark = {
+      emr_application_id          = local.emr_application_id
+      emr_postgres_application_id = aws_emrserverless_application.postgres.id
+      supervisor_arn              = var.supervisor_arn
+    }
+    postgres = {
+      jdbc_driver_path = local.jdbc_jar_s3_uri
+      connections = [
+        {
+          name        = var.connection.name
+          secret_arn  = local.secret_arn
+          host        = var.connection.host
+          port        = var.connection.port
+          database    = var.connection.database
+          auth_method = "user_password"
+          enabled     = true
+        },
+      ]
+    }
+  }
+}

@@ -1,0 +1,81 @@
+# Seed section 6: the EMR security group and its rules; section 1: the VPC endpoints.
+
+resource "aws_security_group" "emr" {
+  #checkov:skip=CKV2_AWS_5:Attached to the EMR Serverless application and the VPC endpoints through local.emr_security_group_id, which checkov's graph does not follow.
+  count = var.create_security_group ? 1 : 0
+
+  name_prefix = "${var.name_prefix}-emr-"
+  description = "EMR Serverless jobs of ${var.name_prefix} (PostgreSQL, VPC endpoints)"
+  vpc_id      = var.vpc_id
+  tags        = merge(local.tags, { Name = "${var.name_prefix}-emr" })
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+resource "aws_vpc_security_group_ingress_rule" "emr_self" {
+  count = var.create_security_group_rules ? 1 : 0
+
+  security_group_id            = local.emr_security_group_id
+  description                  = "All traffic between members (Spark driver/executors, VPC endpoints)"
+  ip_protocol                  = "-1"
+  referenced_security_group_id = local.emr_security_group_id
+  tags                         = local.tags
+}
+
+resource "aws_vpc_security_group_egress_rule" "emr_all" {
+  count = var.create_security_group_rules ? 1 : 0
+
+  security_group_id = local.emr_security_group_id
+  description       = "All outbound traffic (seed section 6.1)"
+  ip_protocol       = "-1"
+  cidr_ipv4         = var.egress_cidr_ipv4
+  tags              = local.tags
+}
+
+resource "aws_vpc_security_group_ingress_rule" "database_from_emr" {
+  count = var.create_database_ingress_rule ? 1 : 0
+
+  security_group_id            = var.database_security_group_id
+  description                  = "PostgreSQL from the EMR Serverless jobs of ${var.name_prefix}"
+  ip_protocol                  = "tcp"
+  from_port                    = var.connection.port
+  to_port                      = var.connection.port
+  referenced_security_group_id = local.emr_security_group_id
+  tags                         = local.tags
+}
+
+resource "aws_vpc_endpoint" "logs" {
+  count = var.create_logs_endpoint ? 1 : 0
+
+  vpc_id              = var.vpc_id
+  service_name        = "${data.aws_partition.current.reverse_dns_prefix}.${local.region}.logs"
+  vpc_endpoint_type   = "Interface"
+  private_dns_enabled = true
+  subnet_ids          = var.subnet_ids
+  security_group_ids  = local.endpoint_security_group_ids
+  tags                = merge(local.tags, { Name = "${var.name_prefix}-cloudwatch-logs" })
+}
+
+resource "aws_vpc_endpoint" "secretsmanager" {
+  count = var.create_secretsmanager_endpoint ? 1 : 0
+
+  vpc_id              = var.vpc_id
+  service_name        = "${data.aws_partition.current.reverse_dns_prefix}.${local.region}.secretsmanager"
+  vpc_endpoint_type   = "Interface"
+  private_dns_enabled = true
+  subnet_ids          = var.subnet_ids
+  security_group_ids  = local.endpoint_security_group_ids
+  tags                = merge(local.tags, { Name = "${var.name_prefix}-secretsmanager" })
+}
+
+resource "aws_vpc_endpoint" "s3" {
+  count = var.create_s3_endpoint ? 1 : 0
+
+  vpc_id            = var.vpc_id
+  service_name      = "${data.aws_partition.current.reverse_dns_prefix}.${local.region}.s3"
+  vpc_endpoint_type = "Gateway"
+  route_table_ids   = var.s3_route_table_ids
+  tags              = merge(local.tags, { Name = "${var.name_prefix}-s3" })
+}
