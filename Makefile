@@ -17,6 +17,13 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $@
 
+# checkov pins old boto3 releases: it gets a venv of its own so it cannot downgrade ours.
+CHECKOV_VERSION := 3.3.30
+.venv-checkov/.installed: Makefile
+	$(PYTHON) -m venv .venv-checkov
+	.venv-checkov/bin/python -m pip install -q 'checkov==$(CHECKOV_VERSION)'
+	touch $@
+
 $(VENV39)/.installed: pyproject.toml
 	$$(devtools/find-python39) -m venv $(VENV39)
 	$(PY39) -m pip install -q --upgrade pip
@@ -37,10 +44,10 @@ typecheck: $(VENV)/.installed
 unit39: $(VENV39)/.installed
 	$(PY39) -m pytest -q tests/unit
 
-pytest: $(VENV)/.installed
-	$(PY) -m pytest -q
+pytest: $(VENV)/.installed .venv-checkov/.installed
+	SPARKPG_CHECKOV=$(CURDIR)/.venv-checkov/bin/checkov $(PY) -m pytest -q
 
 test: lint typecheck unit39 pytest
 
 clean:
-	rm -rf $(VENV) $(VENV39) dist .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(VENV39) .venv-checkov dist .pytest_cache .mypy_cache .ruff_cache

@@ -6,6 +6,8 @@ No message ever contains a secret value: credentials are only ever referred to b
 
 from __future__ import annotations
 
+from typing import Optional
+
 
 class SparkPgError(Exception):
     """Base class of every error sparkpg raises on purpose."""
@@ -37,6 +39,57 @@ class SecretNotFoundError(CredentialsError, LookupError):
 
 class AwsEndpointUnreachableError(CredentialsError, ConnectionError):
     """An AWS endpoint could not be reached (typically a missing VPC endpoint or NAT route)."""
+
+
+class DatabaseError(SparkPgError):
+    """PostgreSQL or the JDBC driver failed: connection, authentication, permission, missing table.
+
+    ``sqlstate`` is PostgreSQL's five-character SQLSTATE when the server (or pgjdbc) gave one.
+    """
+
+    def __init__(self, message: str, *, sqlstate: Optional[str] = None) -> None:
+        super().__init__(message)
+        self.sqlstate = sqlstate
+
+
+class JdbcDriverNotFoundError(DatabaseError):
+    """The PostgreSQL JDBC JAR is not on the classpath (``ClassNotFoundException: org.postgresql.Driver``)."""
+
+
+class DatabaseConnectionError(DatabaseError, ConnectionError):
+    """The server could not be reached: refused, timed out, TLS failure (seed troubleshooting 4)."""
+
+
+class DatabaseAuthenticationError(DatabaseError, PermissionError):
+    """The server rejected the user name or password, even after re-reading the secret once."""
+
+
+class DatabasePermissionError(DatabaseError, PermissionError):
+    """The user may connect but not read the table or column (SQLSTATE 42501)."""
+
+
+class TableNotFoundError(DatabaseError, LookupError):
+    """The schema or table does not exist (or is not visible to the user)."""
+
+
+class ColumnNotFoundError(DatabaseError, LookupError):
+    """A requested column (or partition key) does not exist in the table."""
+
+
+class QueryError(DatabaseError, ValueError):
+    """A user-supplied SQL query or filter is malformed or was rejected by the server."""
+
+
+class PartitioningError(SparkPgError, ValueError):
+    """Partitioning overrides that cannot be honoured (unknown key, unsupported strategy, ...)."""
+
+
+class SnapshotError(DatabaseError):
+    """A consistent snapshot was requested where the endpoint cannot provide one, or it expired."""
+
+
+class OutputError(SparkPgError):
+    """The job's output could not be written (path exists with mode error, bad format, ...)."""
 
 
 class BundleError(SparkPgError):

@@ -7,10 +7,10 @@ import logging
 import sys
 from typing import List, Optional
 
-from entrypoints import cmd_deploy, cmd_settings, cmd_submit
+from entrypoints import cmd_deploy, cmd_run, cmd_settings, cmd_submit
 from entrypoints.errors import run_main
 
-COMMANDS = [cmd_settings, cmd_deploy, cmd_submit]
+COMMANDS = [cmd_settings, cmd_run, cmd_deploy, cmd_submit]
 
 
 def build_parser() -> argparse.ArgumentParser:

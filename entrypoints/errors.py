@@ -5,10 +5,11 @@
 | 0 | success |
 | 1 | unexpected error (a bug: the traceback is printed) |
 | 2 | bad command line (argparse) |
-| 3 | invalid settings, unknown or disabled connection, bad identifier |
+| 3 | invalid settings, unknown or disabled connection, bad identifier, impossible partitioning override |
 | 4 | credentials could not be obtained (Secrets Manager, file, environment) |
 | 5 | the database or the JDBC driver failed (connection, permission, missing table) |
 | 6 | a submitted job run ended FAILED (`sparkpg submit --wait`, `sparkpg status`) |
+| 7 | the job's output could not be written |
 | 8 | a submitted job run ended CANCELLED (by the deadline, Ctrl-C or someone else) |
 | 9 | stopped waiting (deadline or Ctrl-C) and left the job run running, as asked |
 | 10 | an AWS API refused a request (EMR Serverless, S3, CloudWatch Logs) |
@@ -26,10 +27,13 @@ from connectors.errors import (
     AwsRequestError,
     BundleError,
     CredentialsError,
+    DatabaseError,
     IdentifierError,
     JobRunCancelledError,
     JobRunDetachedError,
     JobRunFailedError,
+    OutputError,
+    PartitioningError,
     SettingsError,
     SparkPgError,
 )
@@ -41,6 +45,7 @@ EXIT_SETTINGS = 3
 EXIT_CREDENTIALS = 4
 EXIT_DATABASE = 5
 EXIT_JOB_FAILED = 6
+EXIT_OUTPUT = 7
 EXIT_JOB_CANCELLED = 8
 EXIT_JOB_DETACHED = 9
 EXIT_AWS = 10
@@ -49,7 +54,10 @@ EXIT_BUNDLE = 11
 _EXIT_CODES: Dict[Type[BaseException], int] = {
     SettingsError: EXIT_SETTINGS,
     IdentifierError: EXIT_SETTINGS,
+    PartitioningError: EXIT_SETTINGS,
     CredentialsError: EXIT_CREDENTIALS,
+    DatabaseError: EXIT_DATABASE,
+    OutputError: EXIT_OUTPUT,
     JobRunFailedError: EXIT_JOB_FAILED,
     JobRunCancelledError: EXIT_JOB_CANCELLED,
     JobRunDetachedError: EXIT_JOB_DETACHED,

@@ -17,6 +17,7 @@ from typing import Any, Dict, Iterator
 import boto3
 import pytest
 
+from connectors.settings import load_settings
 from devtools.moto_server import moto_server
 from tests.infra.conftest import EXAMPLE_DIR, Terraform
 
@@ -309,8 +310,7 @@ def test_rendered_settings_json(stack: Stack, tmp_path: Path) -> None:
     assert PASSWORD not in path.read_text(encoding="utf-8")
 
     # The project's own loader accepts it as it is.
-    settings_module = pytest.importorskip("connectors.settings")
-    settings = settings_module.load_settings(path)
+    settings = load_settings(path, environ={})
     assert settings.spark.emr_postgres_application_id == stack.outputs["postgres_application_id"]
     assert settings.spark.emr_application_id == stack.outputs["emr_application_id"]
     assert settings.postgres.jdbc_driver_path == stack.outputs["jdbc_driver_s3_uri"]

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import subprocess
+from pathlib import Path
+from typing import Any, List
 
+import pytest
+
+from entrypoints import emr_local
+from entrypoints.cli import main
 from entrypoints.emr_local import add_options, job_argv
 
 
@@ -45,3 +52,19 @@ def test_defaults_are_not_repeated() -> None:
     parser = _parser()
     args = parser.parse_args(["--settings", "s.json", "--table", "a.b"])
     assert job_argv(parser, args) == ["--settings", "s.json", "--table", "a.b"]
+
+
+def test_sparkpg_run_emr_like_runs_the_bundle(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: List[Any] = []
+
+    def fake(dist: Path, entry: str, argv: List[str], **kwargs: Any) -> Any:
+        calls.append((dist, entry, argv, kwargs))
+        return subprocess.CompletedProcess(argv, 0)
+
+    monkeypatch.setattr(emr_local, "run_emr_like", fake)
+    code = main(["run", "--emr-like", "--settings", "s.json", "--table", "it.public.t"])
+    assert code == 0
+    ((dist, entry, argv, kwargs),) = calls
+    assert (dist, entry) == (Path("dist"), "read_tables")
+    assert argv[:4] == ["--settings", "s.json", "--table", "it.public.t"]
+    assert kwargs["master"] == "local[2]"

@@ -1,0 +1,630 @@
+"""Partition planning: pure functions from catalog facts to the WHERE predicates of a Spark read.
+
+No Spark and no database here: :mod:`spark_jobs.catalog` gathers the facts, this module decides.
+
+The rules (``docs/reading.md`` explains them to users):
+
+* a relation smaller than :data:`SMALL_TABLE_BYTES` (``pg_relation_size``) is read in **one**
+  partition; so are views and queries, whose size is unknown, unless the caller overrides;
+* a larger one is split by a **key**: an integer, date or timestamp column that leads a valid
+  b-tree index (primary key first, then unique indexes, then other indexes), between bounds from
+  one ``min``/``max`` query, at quantiles from ``pg_stats`` when they exist (skewed keys give
+  balanced partitions). The first predicate also takes ``key IS NULL`` and everything below the
+  first cut, the last everything from the last cut up, so NULL keys and rows outside stale bounds
+  are read exactly once;
+* without a suitable key (or when the key is not in physical order, ``pg_stats.correlation``), on
+  PostgreSQL 14+ by **page ranges** (``ctid``, TID range scans), the last range open-ended;
+* never a plan in which every partition scans the whole table: on PostgreSQL < 14 without a key
+  the read is one partition, and the plan says why;
+* the number of partitions is capped by the connection's ``max_connections`` (each partition is a
+  connection to the database) and rounded to a multiple of the Spark task slots when known.
+
+Key values are handled as integer *ordinals*: the integer itself, days since 1970-01-01 for
+``date``, microseconds since 1970-01-01 00:00 for ``timestamp``/``timestamptz``. Predicates render
+them back as typed literals.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+from typing import Any, List, Optional, Sequence, Tuple
+
+from connectors.errors import PartitioningError
+from connectors.jdbc import quote_ident
+
+SMALL_TABLE_BYTES = 64 * 1024 * 1024
+"""Relations below this size (main fork, ``pg_relation_size``) are read in one partition."""
+
+TARGET_PARTITION_BYTES = 128 * 1024 * 1024
+"""The size of table one partition should read when the planner picks the count."""
+
+MIN_PHYSICAL_CORRELATION = 0.5
+"""A key whose ``pg_stats.correlation`` is below this (in absolute value) is not in physical
+order: each key range would touch most pages, so page ranges win on PostgreSQL 14+."""
+
+TID_RANGE_SCAN_VERSION = 140000
+"""``server_version_num`` from which PostgreSQL has TID range scans (``ctid`` ranges)."""
+
+STRATEGIES = ("single", "key_range", "page_range")
+KEY_KINDS = ("integer", "date", "timestamp", "timestamptz")
+_EPOCH_DATE = dt.date(1970, 1, 1)
+_EPOCH = dt.datetime(1970, 1, 1)
+_MICROS = 1_000_000
+
+
+@dataclass(frozen=True)
+class RelationStats:
+    """What the catalog says about the relation being read.
+
+    ``kind`` is ``pg_class.relkind`` (``r`` table, ``p`` partitioned, ``m`` materialized view,
+    ``v`` view, ``f`` foreign table) or ``"query"`` for :func:`spark_jobs.reader.read_query`.
+    ``size_bytes`` and ``pages`` are None when unknown (views, queries). For a partitioned table
+    ``size_bytes`` is the sum over its leaf partitions and ``pages`` the largest leaf's page count
+    (ctid ranges apply to each leaf).
+    """
+
+    kind: str
+    size_bytes: Optional[int] = None
+    pages: Optional[int] = None
+    estimated_rows: Optional[int] = None
+
+    @property
+    def has_ctid(self) -> bool:
+        """True when rows have a stable physical address (``ctid``) to split on."""
+        return self.kind in ("r", "p", "m") and self.pages is not None
+
+
+@dataclass(frozen=True)
+class KeyCandidate:
+    """A column that may split the read: its kind and why it qualifies.
+
+    ``index`` is ``"primary key"``, ``"unique index"``, ``"index"`` or ``None`` when the column
+    leads no usable index (only ever the case for a user-chosen key).
+    """
+
+    column: str
+    kind: str
+    index: Optional[str] = "primary key"
+    correlation: Optional[float] = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in KEY_KINDS:
+            raise PartitioningError(
+                f"column {self.column!r} has kind {self.kind!r}; a partition key must be one of "
+                f"{', '.join(KEY_KINDS)}"
+            )
+
+    @property
+    def in_physical_order(self) -> bool:
+        """False when pg_stats says the column is far from the table's physical order."""
+        return self.correlation is None or abs(self.correlation) >= MIN_PHYSICAL_CORRELATION
+
+
+@dataclass(frozen=True)
+class KeyBounds:
+    """The smallest and largest finite key values, as ordinals (both inclusive)."""
+
+    low: int
+    high: int
+
+    def __post_init__(self) -> None:
+        if self.high < self.low:
+            raise PartitioningError(f"lower bound {self.low} is above upper bound {self.high}")
+
+
+@dataclass(frozen=True)
+class KeyDistribution:
+    """``pg_stats`` of the key, as ordinals: fraction of NULLs, equi-depth histogram bounds (which
+    exclude the most common values) and the most common values with their frequencies."""
+
+    null_frac: float = 0.0
+    histogram: Tuple[int, ...] = ()
+    most_common: Tuple[Tuple[int, float], ...] = ()
+
+    @property
+    def useful(self) -> bool:
+        """True when there is something beyond a uniform guess."""
+        return len(self.histogram) >= 2 or bool(self.most_common)
+
+
+@dataclass(frozen=True)
+class PartitionOverrides:
+    """What the user fixed; None leaves the choice to the planner.
+
+    ``lower_bound``/``upper_bound`` take values of the key's type (``int``, ``datetime.date``,
+    ``datetime.datetime``) or ISO strings; they replace the ``min``/``max`` query (rows outside
+    them are still read, by the first and last partitions).
+    """
+
+    strategy: Optional[str] = None
+    key_column: Optional[str] = None
+    num_partitions: Optional[int] = None
+    lower_bound: Any = None
+    upper_bound: Any = None
+
+    def __post_init__(self) -> None:
+        if self.strategy is not None and self.strategy not in (*STRATEGIES, "auto"):
+            raise PartitioningError(
+                f"unknown partitioning strategy {self.strategy!r}; use auto, "
+                + ", ".join(STRATEGIES)
+            )
+        if self.num_partitions is not None and self.num_partitions < 1:
+            raise PartitioningError(f"num_partitions must be >= 1, got {self.num_partitions}")
+        if self.strategy in ("single", "page_range") and (
+            self.key_column is not None
+            or self.lower_bound is not None
+            or self.upper_bound is not None
+        ):
+            raise PartitioningError(
+                f"strategy {self.strategy} takes no key column or bounds; use key_range"
+            )
+
+    @property
+    def wants_key(self) -> bool:
+        """True when the user asked for a key-range read, explicitly or by giving a key/bounds."""
+        return (
+            self.strategy == "key_range"
+            or self.key_column is not None
+            or self.lower_bound is not None
+            or self.upper_bound is not None
+        )
+
+
+@dataclass(frozen=True)
+class StrategyChoice:
+    """The first planning step: which strategy, which key, how many partitions, and why."""
+
+    strategy: str
+    num_partitions: int
+    reason: str
+    key: Optional[KeyCandidate] = None
+    notes: Tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PartitionPlan:
+    """How a read is split: the strategy, the WHERE predicate of each partition, and why.
+
+    ``predicates`` is empty for a single-partition read. ``bounds`` holds the rendered key bounds
+    of a key-range plan.
+    """
+
+    strategy: str
+    predicates: Tuple[str, ...] = ()
+    reason: str = ""
+    key_column: Optional[str] = None
+    bounds: Optional[Tuple[str, str]] = None
+    notes: Tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def num_partitions(self) -> int:
+        """The number of Spark partitions (= database connections) of the read."""
+        return max(1, len(self.predicates))
+
+    def describe(self) -> str:
+        """One line for logs and the job summary."""
+        text = f"{self.strategy}, {self.num_partitions} partition(s)"
+        if self.key_column is not None:
+            text += f" on {self.key_column}"
+            if self.bounds is not None:
+                text += f" [{self.bounds[0]} .. {self.bounds[1]}]"
+        return f"{text}: {self.reason}" if self.reason else text
+
+
+def choose_strategy(
+    stats: RelationStats,
+    candidates: Sequence[KeyCandidate],
+    *,
+    server_version_num: int,
+    max_connections: int,
+    overrides: Optional[PartitionOverrides] = None,
+    parallelism: Optional[int] = None,
+) -> StrategyChoice:
+    """Pick the strategy, key and partition count (bounds come later, from one query).
+
+    ``candidates`` are ordered best first (primary key, unique index, other index); when the user
+    named a key column, pass exactly that column. ``parallelism`` is the number of Spark task
+    slots (``defaultParallelism``), used to round the automatic count.
+    """
+    ov = overrides or PartitionOverrides()
+    notes: List[str] = []
+    requested = ov.num_partitions
+    if requested is not None and requested > max_connections:
+        notes.append(
+            f"{requested} partitions requested, capped at max_connections={max_connections} "
+            "(raise it in the connection settings to allow more connections)"
+        )
+        requested = max_connections
+    key = _user_key(candidates, ov) if ov.key_column is not None else None
+
+    if ov.strategy == "single" or requested == 1:
+        return StrategyChoice("single", 1, "single partition requested", notes=tuple(notes))
+    if ov.strategy == "page_range":
+        _check_page_range_possible(stats, server_version_num)
+        n = requested or _auto_count(stats, max_connections, parallelism)
+        return StrategyChoice(
+            "page_range", _cap_pages(n, stats), "page ranges requested", notes=tuple(notes)
+        )
+    if ov.wants_key:
+        key = key or _first_key(candidates)
+        if key is None:
+            raise PartitioningError(
+                "a key-range read needs a key column: none of the columns is an integer, date or "
+                "timestamp leading a b-tree index; name one with key_column"
+            )
+        if key.index is None:
+            notes.append(
+                f"{key.column} leads no index: each partition may scan the whole table; "
+                "consider an index on it, or page ranges"
+            )
+        n = requested or _auto_count(stats, max_connections, parallelism)
+        return StrategyChoice("key_range", n, "key range requested", key, tuple(notes))
+
+    # Automatic choice.
+    size = stats.size_bytes
+    if requested is None:
+        if stats.kind in ("v", "f", "query") or size is None:
+            what = {"v": "a view", "f": "a foreign table", "query": "a query"}.get(
+                stats.kind, "a relation of unknown size"
+            )
+            return StrategyChoice(
+                "single",
+                1,
+                f"{what}: size unknown; pass key_column and num_partitions to split it",
+                notes=tuple(notes),
+            )
+        if size < SMALL_TABLE_BYTES:
+            return StrategyChoice(
+                "single",
+                1,
+                f"small table ({_mib(size)} < {_mib(SMALL_TABLE_BYTES)})",
+                notes=tuple(notes),
+            )
+        if max_connections == 1:
+            return StrategyChoice("single", 1, "max_connections is 1", notes=tuple(notes))
+    n = requested or _auto_count(stats, max_connections, parallelism)
+    size_text = f"{_mib(size)} table" if size is not None else "table"
+    tid_ranges = server_version_num >= TID_RANGE_SCAN_VERSION and stats.has_ctid
+    key = _first_key(candidates)
+    if key is not None and (key.in_physical_order or not tid_ranges):
+        if not key.in_physical_order:
+            notes.append(
+                f"{key.column} is not in physical order (correlation {key.correlation:.2f}) and "
+                "PostgreSQL < 14 has no TID range scans: partitions may read overlapping pages"
+            )
+        return StrategyChoice(
+            "key_range",
+            n,
+            f"{size_text}, split on {key.index} column {key.column}",
+            key,
+            tuple(notes),
+        )
+    if tid_ranges:
+        why = (
+            f"key {key.column} is not in physical order (correlation {key.correlation:.2f})"
+            if key is not None
+            else "no integer/date/timestamp column leads a b-tree index"
+        )
+        return StrategyChoice(
+            "page_range",
+            _cap_pages(n, stats),
+            f"{size_text}, {why}: page ranges",
+            notes=tuple(notes),
+        )
+    if stats.kind not in ("r", "p", "m"):
+        reason = f"{size_text} of kind {stats.kind!r} without a key: one partition"
+    else:
+        reason = (
+            f"{size_text} without an indexed integer/date/timestamp key on PostgreSQL "
+            f"{_version_text(server_version_num)} (< 14, no TID range scans): every split would "
+            "scan the whole table, so one partition; add such an index or pass key_column"
+        )
+    return StrategyChoice("single", 1, reason, notes=tuple(notes))
+
+
+def plan_key_ranges(
+    choice: StrategyChoice,
+    bounds: Optional[KeyBounds],
+    *,
+    distribution: Optional[KeyDistribution] = None,
+    column_sql: Optional[str] = None,
+) -> PartitionPlan:
+    """The predicates of a key-range read of ``choice.num_partitions`` partitions.
+
+    ``bounds`` None means the key has no finite non-NULL value (empty table): one partition.
+    ``column_sql`` is how predicates name the key (default: the quoted column).
+    """
+    key = choice.key
+    if key is None:
+        raise PartitioningError("plan_key_ranges needs a choice with a key")
+    col = column_sql or quote_ident(key.column)
+    if bounds is None:
+        return PartitionPlan(
+            "single",
+            (),
+            f"{key.column} has no finite non-NULL values: one partition",
+            key.column,
+            notes=choice.notes,
+        )
+    cuts = cut_points(bounds, choice.num_partitions, distribution)
+    rendered = (render_literal(bounds.low, key.kind), render_literal(bounds.high, key.kind))
+    if not cuts:
+        return PartitionPlan(
+            "single",
+            (),
+            f"{key.column} spans one value: one partition",
+            key.column,
+            rendered,
+            choice.notes,
+        )
+    lits = [render_literal(c, key.kind) for c in cuts]
+    predicates = [f"({col} < {lits[0]} OR {col} IS NULL)"]
+    predicates += [f"{col} >= {a} AND {col} < {b}" for a, b in zip(lits, lits[1:])]
+    predicates.append(f"{col} >= {lits[-1]}")
+    reason = choice.reason
+    if distribution is not None and distribution.useful:
+        reason += ", cuts at pg_stats quantiles"
+    return PartitionPlan("key_range", tuple(predicates), reason, key.column, rendered, choice.notes)
+
+
+def plan_page_ranges(
+    choice: StrategyChoice, pages: int, *, ctid_sql: str = "ctid"
+) -> PartitionPlan:
+    """The predicates of a page-range read: ``ctid`` ranges of about ``pages / n`` pages each.
+
+    The first range is open below and the last open above, so rows on pages added while the read
+    runs are still read (once).
+    """
+    n = max(1, min(choice.num_partitions, pages))
+    if n == 1:
+        return PartitionPlan("single", (), f"{choice.reason} (one page)", notes=choice.notes)
+    cuts = [(pages * i) // n for i in range(1, n)]
+    tids = [f"'({c},0)'::tid" for c in cuts]
+    predicates = [f"{ctid_sql} < {tids[0]}"]
+    predicates += [f"{ctid_sql} >= {a} AND {ctid_sql} < {b}" for a, b in zip(tids, tids[1:])]
+    predicates.append(f"{ctid_sql} >= {tids[-1]}")
+    return PartitionPlan("page_range", tuple(predicates), choice.reason, notes=choice.notes)
+
+
+def single_plan(choice: StrategyChoice) -> PartitionPlan:
+    """The plan of a one-partition read."""
+    return PartitionPlan("single", (), choice.reason, notes=choice.notes)
+
+
+# --- cut points -----------------------------------------------------------------------------
+
+
+def cut_points(
+    bounds: KeyBounds, n: int, distribution: Optional[KeyDistribution] = None
+) -> List[int]:
+    """Up to ``n - 1`` strictly increasing cuts in ``(low, high]`` splitting the key domain.
+
+    Partition ``i`` holds ``cut[i-1] <= key < cut[i]``. Without statistics the cuts are equally
+    spaced; with them each partition gets about the same share of rows (NULLs count towards the
+    first partition, which reads them).
+    """
+    low, high = bounds.low, bounds.high
+    span = high - low + 1
+    n = max(1, min(n, span))
+    if n == 1:
+        return []
+    if distribution is None or not distribution.useful:
+        return [low + (span * i) // n for i in range(1, n)]
+    cdf = _Cdf(distribution, bounds)
+    cuts: List[int] = []
+    for i in range(1, n):
+        cut = cdf.smallest_at_least(cdf.total * i / n, low + 1, high)
+        if cut > low and (not cuts or cut > cuts[-1]):
+            cuts.append(cut)
+    return cuts
+
+
+class _Cdf:
+    """F(x) = estimated fraction of rows with key < x (NULLs sort first), from pg_stats."""
+
+    def __init__(self, dist: KeyDistribution, bounds: KeyBounds) -> None:
+        self.null_frac = min(max(dist.null_frac, 0.0), 1.0)
+        self.points = sorted((v, max(f, 0.0)) for v, f in dist.most_common)
+        mcv_mass = sum(f for _, f in self.points)
+        hist = sorted(dist.histogram)
+        buckets: List[Tuple[int, int, float]] = []
+        remaining = max(0.0, 1.0 - self.null_frac - mcv_mass)
+        if len(hist) >= 2:
+            mass = remaining / (len(hist) - 1)
+            buckets = [(a, b, mass) for a, b in zip(hist, hist[1:])]
+        elif remaining > 0:
+            # MCVs only (few distinct values): spread the rest uniformly over the bounds.
+            buckets = [(bounds.low, bounds.high + 1, remaining)]
+        self.buckets = buckets
+        self.total = self.null_frac + mcv_mass + sum(m for _, _, m in buckets)
+
+    def __call__(self, x: int) -> float:
+        value = self.null_frac
+        value += sum(f for v, f in self.points if v < x)
+        for a, b, mass in self.buckets:
+            if x >= b:
+                value += mass
+            elif x > a:
+                value += mass * (x - a) / (b - a)
+        return value
+
+    def smallest_at_least(self, target: float, lo: int, hi: int) -> int:
+        """The smallest integer x in [lo, hi] with F(x) >= target (hi if none)."""
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self(mid) >= target:
+                hi = mid
+            else:
+                lo = mid + 1
+        return lo
+
+
+# --- literals and ordinals ------------------------------------------------------------------
+
+
+def render_literal(ordinal: int, kind: str) -> str:
+    """A typed SQL literal for a key ordinal: ``42``, ``'2024-01-31'::date``,
+    ``'2024-01-31 12:00:00'::timestamp``, ``'2024-01-31 12:00:00+00'::timestamptz``."""
+    if kind == "integer":
+        return str(ordinal)
+    if kind == "date":
+        try:
+            return f"'{(_EPOCH_DATE + dt.timedelta(days=ordinal)).isoformat()}'::date"
+        except OverflowError:
+            return f"(DATE '1970-01-01' + {ordinal})"
+    if kind in ("timestamp", "timestamptz"):
+        try:
+            text = (_EPOCH + dt.timedelta(microseconds=ordinal)).isoformat(sep=" ")
+        except OverflowError:
+            base = "TIMESTAMP" if kind == "timestamp" else "TIMESTAMPTZ"
+            return f"({base} '1970-01-01 00:00:00+00' + {ordinal} * INTERVAL '1 microsecond')"
+        if kind == "timestamp":
+            return f"'{text}'::timestamp"
+        return f"'{text}+00'::timestamptz"
+    raise PartitioningError(f"unknown key kind {kind!r}")
+
+
+def to_ordinal(value: Any, kind: str) -> int:
+    """A user-given bound as an ordinal: ints, dates, datetimes (naive = UTC for timestamptz) or
+    their ISO strings."""
+    try:
+        if kind == "integer":
+            if isinstance(value, bool):
+                raise TypeError
+            if isinstance(value, str):
+                return int(value.strip())
+            if isinstance(value, float) and not value.is_integer():
+                raise TypeError
+            return int(value)
+        if kind == "date":
+            if isinstance(value, str):
+                value = dt.date.fromisoformat(value.strip())
+            if isinstance(value, dt.datetime):
+                value = value.date()
+            if not isinstance(value, dt.date):
+                raise TypeError
+            return (value - _EPOCH_DATE).days
+        if kind in ("timestamp", "timestamptz"):
+            if isinstance(value, str):
+                value = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+            elif isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+                value = dt.datetime(value.year, value.month, value.day)
+            if not isinstance(value, dt.datetime):
+                raise TypeError
+            if value.tzinfo is not None:
+                value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+            delta = value - _EPOCH
+            return (delta.days * 86400 + delta.seconds) * _MICROS + delta.microseconds
+    except (TypeError, ValueError):
+        raise PartitioningError(
+            f"bound {value!r} is not a valid {kind} value (give an int, date, datetime or ISO text)"
+        ) from None
+    raise PartitioningError(f"unknown key kind {kind!r}")
+
+
+def override_bounds(
+    overrides: PartitionOverrides, kind: str, queried: Optional[KeyBounds]
+) -> Optional[KeyBounds]:
+    """The user's bounds where given, else the queried ones (None: no finite key values)."""
+    low = to_ordinal(overrides.lower_bound, kind) if overrides.lower_bound is not None else None
+    high = to_ordinal(overrides.upper_bound, kind) if overrides.upper_bound is not None else None
+    if queried is not None:
+        low = queried.low if low is None else low
+        high = queried.high if high is None else high
+    if low is None and high is None:
+        return None
+    low = high if low is None else low
+    high = low if high is None else high
+    assert low is not None and high is not None
+    if high < low:
+        raise PartitioningError(
+            f"partition bounds are inverted: lower {render_literal(low, kind)} is above "
+            f"upper {render_literal(high, kind)}"
+        )
+    return KeyBounds(low, high)
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+def _user_key(candidates: Sequence[KeyCandidate], ov: PartitionOverrides) -> KeyCandidate:
+    for candidate in candidates:
+        if candidate.column == ov.key_column:
+            return candidate
+    raise PartitioningError(
+        f"key column {ov.key_column!r} is not a usable partition key (integer, date or timestamp)"
+    )
+
+
+def _first_key(candidates: Sequence[KeyCandidate]) -> Optional[KeyCandidate]:
+    indexed = [c for c in candidates if c.index is not None]
+    return indexed[0] if indexed else None
+
+
+def _auto_count(
+    stats: RelationStats,
+    max_connections: int,
+    parallelism: Optional[int],
+) -> int:
+    """ceil(size / TARGET_PARTITION_BYTES), at least 2, rounded up to a multiple of the task slots,
+    at most ``max_connections``. Unknown size: ``max_connections``."""
+    if stats.size_bytes is None:
+        return max_connections
+    n = max(2, math.ceil(stats.size_bytes / TARGET_PARTITION_BYTES))
+    slots = min(parallelism or 1, max_connections)
+    if slots > 1:
+        n = slots * math.ceil(n / slots)
+    return max(1, min(n, max_connections))
+
+
+def _cap_pages(n: int, stats: RelationStats) -> int:
+    return max(1, min(n, stats.pages or 1))
+
+
+def _check_page_range_possible(stats: RelationStats, server_version_num: int) -> None:
+    if not stats.has_ctid:
+        raise PartitioningError(
+            f"page ranges need a table or materialized view (relkind r, p or m), not {stats.kind!r}"
+        )
+    if server_version_num < TID_RANGE_SCAN_VERSION:
+        raise PartitioningError(
+            f"page ranges need PostgreSQL 14+ (TID range scans); this server is "
+            f"{_version_text(server_version_num)}, where every range would scan the whole table. "
+            "Use key_range with an indexed column, or single"
+        )
+
+
+def _mib(size: Optional[int]) -> str:
+    if size is None:
+        return "? MiB"
+    return f"{size / (1024 * 1024):.1f} MiB"
+
+
+def _version_text(num: int) -> str:
+    major = num // 10000
+    return f"{major}" if major >= 10 else f"{num // 10000}.{(num // 100) % 100}"
+
+
+__all__ = [
+    "KEY_KINDS",
+    "SMALL_TABLE_BYTES",
+    "STRATEGIES",
+    "TARGET_PARTITION_BYTES",
+    "KeyBounds",
+    "KeyCandidate",
+    "KeyDistribution",
+    "PartitionOverrides",
+    "PartitionPlan",
+    "RelationStats",
+    "StrategyChoice",
+    "choose_strategy",
+    "cut_points",
+    "override_bounds",
+    "plan_key_ranges",
+    "plan_page_ranges",
+    "render_literal",
+    "single_plan",
+    "to_ordinal",
+]

@@ -1,0 +1,138 @@
+"""Fixtures of the read-layer tests: one local Spark session, a database and a reader role.
+
+Spark: ``local[2]``, two shuffle partitions, no UI, UTC everywhere, the JDBC JAR from ``jdbc_jar``.
+The database ``sparkpg_read`` belongs to these tests; the role ``sparkpg_reader`` has an awkward
+password (quotes, ``;``, ``%``, non-ASCII) that must never show up in plans, logs or errors.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Optional, Tuple
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from connectors.secrets import clear_credentials_cache
+from connectors.settings import Settings, settings_from_dict
+from devtools.postgres_server import PostgresServer
+
+DATABASE = "sparkpg_read"
+ROLE = "sparkpg_reader"
+PASSWORD = "s3cr;t 'pa\"ss' %20 é/?&="
+CONNECTION = "it"
+
+
+@dataclass(frozen=True)
+class ReadDb:
+    """The test database: admin conninfo and a factory of settings for the reader role."""
+
+    server: PostgresServer
+    conninfo: str
+    tmp: Path
+
+    def settings_data(
+        self,
+        *,
+        password: str = PASSWORD,
+        user: str = ROLE,
+        name: str = "creds",
+        **connection: Any,
+    ) -> Dict[str, Any]:
+        """Settings (as JSON data) with one connection ``it``; credentials in a file in ``tmp``."""
+        creds = self.tmp / f"{name}.json"
+        creds.write_text(json.dumps({"username": user, "password": password}))
+        fields: Dict[str, Any] = {
+            "name": CONNECTION,
+            "host": "localhost",
+            "port": self.server.port,
+            "database": DATABASE,
+            "credentials_file": str(creds),
+            "max_connections": 4,
+            "connect_timeout_seconds": 5,
+        }
+        if self.server.ca_cert_path is not None:
+            fields.update(ssl_mode="verify-full", ssl_root_cert=str(self.server.ca_cert_path))
+        else:
+            fields.update(ssl_mode="disable")
+        fields.update(connection)
+        return {"postgres": {"connections": [fields]}}
+
+    def settings(self, **kwargs: Any) -> Settings:
+        """:meth:`settings_data` validated."""
+        return settings_from_dict(self.settings_data(**kwargs), source="test")
+
+    def settings_file(self, **kwargs: Any) -> Path:
+        """:meth:`settings_data` written to ``tmp/settings.json``."""
+        path = self.tmp / "settings.json"
+        path.write_text(json.dumps(self.settings_data(**kwargs)))
+        return path
+
+    def execute(self, statement: str, params: Optional[Tuple[Any, ...]] = None) -> None:
+        """Run SQL as the superuser in the test database (autocommit)."""
+        with psycopg.connect(self.conninfo, autocommit=True) as conn:
+            conn.execute(statement, params)  # type: ignore[arg-type]
+
+    def rows(self, query: str) -> List[Tuple[Any, ...]]:
+        """Rows of ``query`` through psycopg (the reference the Spark reads are compared with)."""
+        with psycopg.connect(self.conninfo, autocommit=True) as conn:
+            return [tuple(r) for r in conn.execute(query).fetchall()]  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def read_db(
+    postgres: PostgresServer, pg_admin: psycopg.Connection[Any], tmp_path_factory: Any
+) -> ReadDb:
+    pg_admin.execute(
+        sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(DATABASE))
+    )
+    pg_admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DATABASE)))
+    pg_admin.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(ROLE)))
+    pg_admin.execute(
+        sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
+            sql.Identifier(ROLE), sql.Literal(PASSWORD)
+        )
+    )
+    conninfo = postgres.conninfo(dbname=DATABASE)
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(sql.Identifier(ROLE)))
+        conn.execute(
+            sql.SQL(
+                "ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO {}"
+            ).format(sql.Identifier(ROLE))
+        )
+    return ReadDb(postgres, conninfo, tmp_path_factory.mktemp("read"))
+
+
+@pytest.fixture(autouse=True)
+def _fresh_credentials() -> Iterator[None]:
+    clear_credentials_cache()
+    yield
+    clear_credentials_cache()
+
+
+@pytest.fixture(scope="session")
+def spark(jdbc_jar: Path) -> Iterator[Any]:
+    """One local Spark session for all read tests (2 cores, UTC)."""
+    os.environ["TZ"] = "UTC"  # Python-side datetimes of collect() use the process's zone
+    time.tzset()
+    from spark_jobs.session import local_session
+
+    session = local_session(
+        master="local[2]",
+        jar=jdbc_jar,
+        app_name="sparkpg-tests",
+        conf={
+            "spark.sql.shuffle.partitions": "2",
+            "spark.ui.enabled": "false",
+            "spark.default.parallelism": "2",
+        },
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
