@@ -279,8 +279,12 @@ class JobSpec(_Frozen):
     @classmethod
     def _qualified(cls, tables: List[str]) -> List[str]:
         for table in tables:
-            if len(table.split(".")) != 3 or not all(table.split(".")):
-                raise ValueError(f"table {table!r} must be written connection.schema.table")
+            connection, dot, rest = table.partition(".")
+            if not dot or not connection.strip() or not rest.strip():
+                raise ValueError(
+                    f"table {table!r} must be written connection.schema.table "
+                    "(or connection.table for the public schema)"
+                )
         return tables
 
     @field_validator("tags")

@@ -269,7 +269,7 @@ def _advance(backend: Any, job_run: Any) -> None:
 
 
 def apply_job_run_patches() -> None:
-    """Job-run behaviour of the service that moto lacks (module docstring, 4-8). Idempotent."""
+    """Job-run behaviour of the service that moto lacks (module docstring, 6-10). Idempotent."""
     from moto.emrserverless import models
 
     backend_cls: Any = models.EMRServerlessBackend

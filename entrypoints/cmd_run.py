@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from entrypoints import read_tables
+from entrypoints import emr_local, read_tables
 
 
 def register(subcommands: Any) -> None:
@@ -15,4 +15,5 @@ def register(subcommands: Any) -> None:
         description=(read_tables.__doc__ or "").split("\n\n")[0],
     )
     read_tables.add_arguments(parser)
-    parser.set_defaults(handler=read_tables.run)
+    emr_local.add_options(parser)  # --emr-like [DIST]: the built bundle, run as EMR would
+    parser.set_defaults(handler=emr_local.with_emr_like(read_tables.run, parser))

@@ -4,7 +4,7 @@
 (the backend's function), starts the run or re-attaches to the run of the same spec, and with
 ``--wait`` follows it: state changes (QUEUED included) on stderr, exponential backoff, a
 ``--timeout`` deadline; at the deadline or on Ctrl-C it offers to cancel the run (``--yes``
-cancels without asking; declining leaves it running, exit 8). When the run fails it prints the
+cancels without asking; declining leaves it running, exit 9). When the run fails it prints the
 Python traceback or Java exception from the driver's stderr (S3, else CloudWatch), not the
 256-character ``stateDetails``. Exit codes: ``entrypoints/errors.py``.
 """
@@ -31,6 +31,7 @@ from connectors.emr_runs import (
     wait_for_run,
 )
 from connectors.errors import (
+    AwsRequestError,
     JobRunCancelledError,
     JobRunDetachedError,
     JobRunFailedError,
@@ -314,7 +315,7 @@ def resolve_run(args: argparse.Namespace) -> Tuple[str, str]:
         for application_id in candidates:
             try:
                 get_run(client, application_id, args.run)
-            except Exception:  # not in this application; try the next
+            except AwsRequestError:  # not in this application; try the next
                 continue
             return application_id, args.run
         raise SettingsError(

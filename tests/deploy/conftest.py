@@ -24,11 +24,7 @@ LOG_BUCKET = "sparkpg-logs"
 def built_dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """``./build.sh`` output for the seed's runtime (Python 3.9, x86_64), built once."""
     out = tmp_path_factory.mktemp("dist-x86_64")
-    main_job = REPO_ROOT / "entrypoints" / "read_tables.py"
-    if not main_job.exists():  # TEMPORARY until the read layer's main job is merged
-        main_job = tmp_path_factory.mktemp("placeholder") / "read_tables.py"
-        main_job.write_text('"""placeholder main job"""\n')
-    build(out, entrypoints=[main_job], log=False)
+    build(out, log=False)
     return out
 
 

@@ -296,3 +296,30 @@ def test_ctrl_c_cancels_after_asking_nothing_with_yes(
     assert process.returncode == EXIT_JOB_CANCELLED, (out, err)
     assert "interrupted: cancelling job run" in out
     assert [r["state"] for r in _runs(emr_setup["postgres"])] == ["CANCELLED"]
+
+
+def test_build_sh_upload_builds_then_uploads(
+    built_dist: Path, emr_setup: Dict[str, str], aws_env: str, tmp_path: Path
+) -> None:
+    entry = tmp_path / "read_tables.py"
+    entry.write_bytes((built_dist / "read_tables.py").read_bytes())
+    result = subprocess.run(
+        [
+            str(REPO_ROOT / "build.sh"),
+            "--out",
+            str(tmp_path / "dist"),
+            "--entrypoint",
+            str(entry),
+            "--upload",
+            f"s3://{ARTIFACT_BUCKET}/from-build-sh",
+        ],
+        env={**os.environ, "AWS_ENDPOINT_URL": aws_env},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "built " in result.stdout
+    assert f'"jdbc_driver_path": "s3://{ARTIFACT_BUCKET}/from-build-sh/artifacts/' in result.stdout
+    deployed = json.loads((tmp_path / "dist" / "deployment.json").read_text())
+    assert deployed["artifact_root"] == f"s3://{ARTIFACT_BUCKET}/from-build-sh"

@@ -218,7 +218,7 @@ def test_user_tags_and_confs_are_kept_and_checked(bundle: BundleManifest) -> Non
     with pytest.raises(ValueError, match="spaces"):
         JobSpec(spark_conf={"spark.driver.extraJavaOptions": "-Da=1 -Db=2"})
     with pytest.raises(ValueError, match=r"connection\.schema\.table"):
-        JobSpec(tables=["public.orders"])
+        JobSpec(tables=["orders"])
     with pytest.raises(ValueError):
         JobSpec(execution_timeout_minutes=3)
 
