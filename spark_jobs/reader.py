@@ -312,6 +312,11 @@ class TableRead:
                     )
         except Py4JJavaError as exc:
             raise translate_error(exc, self.target, what="reading", table=self.source) from None
+        # The key/ctid aliases go first: dropped right above the scan, Spark prunes them from the
+        # SELECT it sends (the partition predicates still use them inside the subquery).
+        hidden = [name for name in _RESERVED if name in df.columns]
+        if hidden:
+            df = df.drop(*hidden)
         observation = None
         if self.lost_masks:
             from pyspark.sql import Observation
@@ -324,9 +329,7 @@ class TableRead:
                 for bit in range(len(mask.columns))
             ]
             df = df.observe(observation, *(m.alias(f"c{i}") for i, m in enumerate(metrics)))
-        hidden = [n for n in (*_RESERVED, *(m.alias for m in self.lost_masks)) if n in df.columns]
-        if hidden:
-            df = df.drop(*hidden)
+            df = df.drop(*(mask.alias for mask in self.lost_masks))
         for spark_name, name in renames(self.columns).items():
             df = df.withColumnRenamed(spark_name, name)
         masks = self.lost_masks or tuple(lost_masks(self.columns))
