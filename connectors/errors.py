@@ -80,6 +80,11 @@ class QueryError(DatabaseError, ValueError):
     """A user-supplied SQL query or filter is malformed or was rejected by the server."""
 
 
+class UnrepresentableValuesError(DatabaseError):
+    """Strict mode: PostgreSQL returned values no native Spark type of the read can hold (NaN,
+    ±infinity, ...), which the type policy read as NULL. ``--unrepresentable text`` keeps them."""
+
+
 class PartitioningError(SparkPgError, ValueError):
     """Partitioning overrides that cannot be honoured (unknown key, unsupported strategy, ...)."""
 

@@ -12,6 +12,13 @@ Without ``--sql`` every table is read in full (to ``--output``/<table> when give
 ``noop`` sink) and a summary line per table is printed: rows, partitions, strategy, seconds. With
 ``--sql`` the tables are temp views named after the table and the query's result is written to
 ``--output`` itself. Exit codes: see ``entrypoints/errors.py``.
+
+Values the type policy reads as NULL because their Spark type cannot hold them (``numeric`` NaN,
+``±infinity`` dates and timestamps, ...) are counted during each table's read (no extra scan) and
+reported with a ``WARNING`` line per table and the summary's ``nulled`` column; ``--strict`` makes
+them fail the job (exit 5), ``--unrepresentable text`` keeps them exactly as text. With ``--sql``
+they are not counted (observing a table stops Spark pushing the query's filters into PostgreSQL)
+unless ``--strict`` is given.
 """
 
 from __future__ import annotations
@@ -57,6 +64,7 @@ class Outcome:
     key: str
     seconds: float
     output: str = ""
+    nulled: Optional[int] = None  # values read as NULL (unrepresentable); None: not counted
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -92,8 +100,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--unrepresentable",
         choices=("null", "text"),
         default="null",
-        help="values a native Spark type cannot hold (NaN, infinity, ...): NULL, or the whole "
-        "column as exact text (docs/types.md)",
+        help="values a native Spark type cannot hold (NaN, infinity, ...): NULL (counted and "
+        "reported with a WARNING), or the whole column as exact text (docs/types.md)",
+    )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="fail (exit 5) after a table's read when any value was read as NULL because its "
+        "Spark type cannot hold it; with --sql this also counts them (Spark then no longer "
+        "pushes the query's filters into PostgreSQL)",
     )
     parser.add_argument(
         "--no-binary-transfer",
@@ -157,12 +172,13 @@ def run(args: argparse.Namespace) -> int:
         spark = local_session(settings, master=args.master, conf=conf)
     else:
         spark = get_session(settings, conf=conf)
+    notes: List[str] = []
     try:
-        outcomes = run_job(spark, settings, refs, overrides, args)
+        outcomes = run_job(spark, settings, refs, overrides, args, notes)
     finally:
         if owned:
             spark.stop()
-    print_summary(outcomes)
+    print_summary(outcomes, notes)
     return EXIT_OK
 
 
@@ -172,11 +188,18 @@ def run_job(
     refs: List[TableRef],
     overrides: PartitionOverrides,
     args: argparse.Namespace,
+    notes: Optional[List[str]] = None,
 ) -> List[Outcome]:
-    """Read the tables, run the actions; returns the summary lines."""
+    """Read the tables, run the actions; returns the summary lines (``notes`` gets the summary's
+    notes)."""
     from spark_jobs.reader import consistent_snapshot, read_tables
 
     outcomes: List[Outcome] = []
+    notes = notes if notes is not None else []
+    strict = bool(getattr(args, "strict", False))
+    # Counting observes each table; with --sql that would stop Spark pushing the query's filters
+    # into PostgreSQL (as for the row counts, which --sql skips too), so only --strict counts there.
+    report = not args.sql or strict
     with ExitStack() as stack:
         snapshots = {}
         if args.snapshot:
@@ -191,13 +214,26 @@ def run_job(
             snapshots=snapshots,
             binary_transfer=not args.no_binary_transfer,
             unrepresentable=args.unrepresentable,
+            report_unrepresentable=report,
         )
         if args.sql:
-            outcomes += [_plan_outcome(t) for t in loaded]
+            table_outcomes = [_plan_outcome(t) for t in loaded]
+            outcomes += table_outcomes
             query_started = time.monotonic()
             result = _guard(loaded, lambda: spark.sql(args.sql), "running --sql")
             rows = _materialize(result, args, args.output, loaded)
             seconds = time.monotonic() - query_started
+            if report:
+                for table, outcome in zip(loaded, table_outcomes):
+                    outcome.nulled = _report_lost(table, strict)
+            elif any(t.report is not None and t.report.columns for t in loaded):
+                notes.append(
+                    "values read as NULL because their Spark type cannot hold them (numeric NaN, "
+                    "date/timestamp infinity, ...) are not counted with --sql: observing the "
+                    "tables would stop Spark pushing the query's filters into PostgreSQL. Run "
+                    "without --sql (or with --strict) to count them, or with --unrepresentable "
+                    "text to keep them"
+                )
             outcomes.append(Outcome("--sql result", rows, None, "", "", seconds, args.output or ""))
             _show(result, args.show, "--sql result", loaded)
         else:
@@ -210,8 +246,28 @@ def run_job(
                 outcome.seconds += time.monotonic() - action_started
                 outcome.output = path or ""
                 outcomes.append(outcome)
+                outcome.nulled = _report_lost(table, strict)
                 _show(table.dataframe, args.show, str(table.read.source), [table])
     return outcomes
+
+
+def _report_lost(table: LoadedTable, strict: bool) -> Optional[int]:
+    """After the table's action: print and log a WARNING naming the columns that had values read
+    as NULL, and raise in strict mode. Returns the total (None when not counted)."""
+    report = table.report
+    if report is None:
+        return None
+    # The action has returned: its observation is delivered on Spark's listener bus right after.
+    lost = report.lost(wait_seconds=2.0)
+    if lost is None:
+        return None
+    if lost:
+        message = report.message(lost)
+        print(f"WARNING: {message}")
+        logger.warning("%s", message)
+        if strict:
+            report.raise_if_lost(wait_seconds=0.0)
+    return sum(lost.values())
 
 
 def _plan_outcome(table: LoadedTable) -> Outcome:
@@ -281,9 +337,11 @@ def _java_message(exc: Any) -> str:
     return str(java.toString()) if java is not None else str(exc).splitlines()[0]
 
 
-def print_summary(outcomes: List[Outcome]) -> None:
-    """The per-table summary: rows, partitions, strategy, key, seconds (and where it went)."""
-    headers = ("table", "rows", "partitions", "strategy", "key", "seconds")
+def print_summary(outcomes: List[Outcome], notes: Sequence[str] = ()) -> None:
+    """The per-table summary: rows, partitions, strategy, key, seconds, values read as NULL
+    because their Spark type cannot hold them (``nulled``; ``-``: not counted), where it went;
+    then ``notes``."""
+    headers = ("table", "rows", "partitions", "strategy", "key", "seconds", "nulled")
     lines = [
         (
             o.name,
@@ -292,6 +350,7 @@ def print_summary(outcomes: List[Outcome]) -> None:
             o.strategy or "-",
             o.key or "-",
             f"{o.seconds:.2f}",
+            "-" if o.nulled is None else str(o.nulled),
         )
         for o in outcomes
     ]
@@ -299,10 +358,12 @@ def print_summary(outcomes: List[Outcome]) -> None:
     print("  ".join(h.ljust(w) for h, w in zip(headers, widths)))
     for outcome, line in zip(outcomes, lines):
         text = "  ".join(
-            cell.rjust(w) if i in (1, 2, 5) else cell.ljust(w)
+            cell.rjust(w) if i in (1, 2, 5, 6) else cell.ljust(w)
             for i, (cell, w) in enumerate(zip(line, widths))
         )
         print(text + (f"  -> {outcome.output}" if outcome.output else ""))
+    for note in notes:
+        print(f"note: {note}")
 
 
 def _join(base: str, name: str) -> str:

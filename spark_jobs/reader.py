@@ -14,6 +14,13 @@ partitions, key, why) is a :class:`TableRead`: :func:`plan_table` / :func:`plan_
 Defaults (see ``docs/reading.md``): ``fetchsize`` from the connection (10,000 rows) so memory is
 bounded whatever the table size; binary transfer (``prepareThreshold=-1``), switched off with
 ``binary_transfer=False``; partitioning by :mod:`spark_jobs.partitioning`.
+
+Values the type policy reads as NULL because no native Spark type holds them (``numeric`` NaN,
+``±infinity`` dates, ...) are counted while Spark reads: PostgreSQL computes one extra integer
+column per read (a bit per guarded column), an :class:`pyspark.sql.Observation` sums it during the
+caller's first action, and the column is dropped from the DataFrame. No extra query, no extra
+action; :meth:`TableRead.unrepresentable_counts` / :meth:`LoadedTable.unrepresentable_counts` give
+the counts once that action has run (``report_unrepresentable=False`` switches it off).
 """
 
 from __future__ import annotations
@@ -42,6 +49,7 @@ from connectors.errors import (
     PartitioningError,
     QueryError,
     SnapshotError,
+    UnrepresentableValuesError,
 )
 from connectors.jdbc import TableRef, quote_ident, quote_literal, resolve_endpoint
 from spark_jobs import catalog
@@ -62,7 +70,7 @@ from spark_jobs.sqltext import check_fragment
 from spark_jobs.types import ColumnPlan, custom_schema, describe_source, plan_columns, renames
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import DataFrame, Observation, SparkSession
 
     from connectors.settings import Settings
 
@@ -72,9 +80,23 @@ CTID_ALIAS = "__sparkpg_ctid"
 """Reserved column name under which a page-range read exposes ``ctid`` to its predicates."""
 KEY_ALIAS = "__sparkpg_key"
 """Reserved column name under which a key-range read exposes the raw key to its predicates."""
+LOST_ALIAS = "__sparkpg_lost"
+"""Reserved column name (prefix) of the per-row bit mask of values read as NULL (see
+:func:`lost_masks`); computed by PostgreSQL, observed by Spark, dropped from the DataFrame."""
+LOST_BITS = 31
+"""Guarded columns per mask column: bits 0..30 of an ``integer`` (more columns, more masks)."""
 SOURCE_ALIAS = "__sparkpg_src"
 QUERY_ALIAS = "__sparkpg_query"
 _RESERVED = (CTID_ALIAS, KEY_ALIAS)
+
+# What a guarded column's NULLs stand for, by ColumnPlan.policy (for messages).
+_LOST_VALUES = {
+    "decimal": "numeric NaN",
+    "date": "date infinity or 1582-10-05..14",
+    "timestamp": "timestamp infinity, 1582-10-05..14 or after 294247",
+    "timestamptz": "timestamptz infinity, 1582-10-05..14 or after 294247",
+    "array": "array with more dimensions or a lower bound other than 1",
+}
 
 Partitioning = Union[PartitionOverrides, Mapping[str, Any], None]
 
@@ -96,6 +118,125 @@ class Snapshot:
 
 
 @dataclass(frozen=True)
+class LostMask:
+    """One extra integer column of a read: bit ``i`` is set when ``columns[i]`` was read as NULL
+    because its value cannot be held by the column's Spark type (``ColumnPlan.null_when``)."""
+
+    alias: str
+    columns: Tuple[ColumnPlan, ...]
+
+    @property
+    def select_sql(self) -> str:
+        """``(CASE WHEN <null_when> THEN 1 ELSE 0 END + CASE WHEN ... THEN 2 ...) AS "alias"``."""
+        terms = [
+            f"CASE WHEN {plan.null_when} THEN {1 << bit} ELSE 0 END"
+            for bit, plan in enumerate(self.columns)
+        ]
+        return f"({' + '.join(terms)}) AS {quote_ident(self.alias)}"
+
+
+def lost_masks(plans: Sequence[ColumnPlan]) -> List[LostMask]:
+    """The mask columns that count the values ``plans`` read as NULL (none when nothing can be).
+
+    One ``integer`` per :data:`LOST_BITS` guarded columns, named ``__sparkpg_lost``,
+    ``__sparkpg_lost_2``, ...
+    """
+    guarded = [plan for plan in plans if plan.null_when]
+    chunks = [tuple(guarded[i : i + LOST_BITS]) for i in range(0, len(guarded), LOST_BITS)]
+    return [
+        LostMask(LOST_ALIAS if n == 0 else f"{LOST_ALIAS}_{n + 1}", chunk)
+        for n, chunk in enumerate(chunks)
+    ]
+
+
+class UnrepresentableReport:
+    """Per-column counts of the values one load of a read returned as NULL because its Spark type
+    cannot hold them, observed during the first Spark action over the DataFrame (or over anything
+    built on it). Nothing here runs an action.
+
+    The counts cover every row that action read from PostgreSQL, whatever the caller filtered or
+    selected afterwards in Spark (a ``show()`` that stops early covers the partitions it read).
+    """
+
+    def __init__(
+        self, source: str, masks: Sequence[LostMask], observation: Optional[Observation]
+    ) -> None:
+        self.source = source
+        self.columns: Tuple[ColumnPlan, ...] = tuple(p for m in masks for p in m.columns)
+        self._observation = observation
+
+    @property
+    def enabled(self) -> bool:
+        """False when the read was planned with ``report_unrepresentable=False``."""
+        return self._observation is not None or not self.columns
+
+    def counts(self, wait_seconds: float = 1.0) -> Optional[Dict[str, int]]:
+        """``{column: values read as NULL}`` for every column that can lose values (zeros
+        included; ``{}`` when none can), or None when not known: reporting switched off, or no
+        action over the DataFrame has finished yet (waits at most ``wait_seconds`` for one that
+        is finishing: Spark delivers observations on its listener bus, just after the action)."""
+        if not self.columns:
+            return {}
+        if self._observation is None:
+            return None
+        metrics = _observed_metrics(self._observation, wait_seconds)
+        if metrics is None:
+            return None
+        return {plan.name: int(metrics.get(f"c{i}") or 0) for i, plan in enumerate(self.columns)}
+
+    def lost(self, wait_seconds: float = 1.0) -> Optional[Dict[str, int]]:
+        """Only the columns with values read as NULL (``{}``: none), or None when not known."""
+        counts = self.counts(wait_seconds)
+        return None if counts is None else {k: v for k, v in counts.items() if v}
+
+    def message(self, counts: Mapping[str, int]) -> str:
+        """The warning for ``counts`` (from :meth:`lost`): table, columns, counts and the fix."""
+        policies = {plan.name: plan.policy for plan in self.columns}
+        parts = ", ".join(
+            f"{quote_ident(name)} {count} ({_LOST_VALUES.get(policies.get(name, ''), 'unrepresentable')})"
+            for name, count in counts.items()
+        )
+        total = sum(counts.values())
+        return (
+            f"{self.source}: {total} value(s) read as NULL because their Spark type cannot hold "
+            f'them: {parts}. Read with --unrepresentable text (unrepresentable="text") to keep '
+            "them exactly as PostgreSQL text"
+        )
+
+    def raise_if_lost(self, wait_seconds: float = 1.0) -> None:
+        """Raise :class:`UnrepresentableValuesError` when values were read as NULL (strict mode)."""
+        lost = self.lost(wait_seconds)
+        if lost:
+            raise UnrepresentableValuesError(self.message(lost))
+
+
+def _observed_metrics(observation: Observation, wait_seconds: float) -> Optional[Dict[str, Any]]:
+    """The observation's metrics without ever blocking for long: Spark 3.5's ``Observation.get``
+    waits until the first action over the observed DataFrame completes, forever if none does."""
+    jo = getattr(observation, "_jo", None)
+    if jo is None:  # pragma: no cover - observe() always sets it on classic (non-Connect) Spark
+        return None
+    deadline = time.monotonic() + max(wait_seconds, 0.0)
+    while True:
+        try:
+            done = bool(jo.future().isCompleted())
+        except Exception:  # pragma: no cover - Spark 3.5 builds whose Observation has no future
+            try:
+                found = dict(jo.getOrEmpty().items())  # waits at most 100 ms
+            except Exception:
+                return None
+            return found or None
+        if done:
+            try:
+                return {k: v for k, v in jo.getAsJava().items()}
+            except Exception:  # pragma: no cover - the action failed
+                return None
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(0.02)
+
+
+@dataclass(frozen=True)
 class TableRead:
     """A planned read: what to select, how it is split and why. No data has been read.
 
@@ -112,6 +253,16 @@ class TableRead:
     target: JdbcTarget = field(repr=False)
     snapshot: Optional[Snapshot] = None
     planning_seconds: float = 0.0
+    lost_masks: Tuple[LostMask, ...] = ()
+    """Mask columns of ``dbtable`` that count values read as NULL (empty: not reported)."""
+    _reports: List[UnrepresentableReport] = field(
+        default_factory=list, init=False, repr=False, compare=False
+    )
+
+    @property
+    def report_unrepresentable(self) -> bool:
+        """True when the read counts the values it reads as NULL (or none can be)."""
+        return bool(self.lost_masks) or not any(p.null_when for p in self.columns)
 
     @property
     def custom_schema(self) -> Optional[str]:
@@ -129,7 +280,20 @@ class TableRead:
         return props
 
     def load(self, spark: SparkSession) -> DataFrame:
-        """The DataFrame of this read (lazy: Spark reads when an action runs)."""
+        """The DataFrame of this read (lazy: Spark reads when an action runs).
+
+        The counts of values read as NULL of the latest load are :meth:`unrepresentable_counts`.
+        """
+        return self.load_reported(spark)[0]
+
+    def unrepresentable_counts(self, wait_seconds: float = 1.0) -> Optional[Dict[str, int]]:
+        """``{column: values read as NULL}`` of the latest :meth:`load`, after its first action
+        (see :meth:`UnrepresentableReport.counts`); None before that, or when not reported."""
+        report = self._reports[-1] if self._reports else None
+        return None if report is None else report.counts(wait_seconds)
+
+    def load_reported(self, spark: SparkSession) -> Tuple[DataFrame, UnrepresentableReport]:
+        """:meth:`load`, and the :class:`UnrepresentableReport` of that DataFrame."""
         from py4j.protocol import Py4JJavaError
 
         reader = spark.read
@@ -148,12 +312,30 @@ class TableRead:
                     )
         except Py4JJavaError as exc:
             raise translate_error(exc, self.target, what="reading", table=self.source) from None
+        # The key/ctid aliases go first: dropped right above the scan, Spark prunes them from the
+        # SELECT it sends (the partition predicates still use them inside the subquery).
         hidden = [name for name in _RESERVED if name in df.columns]
         if hidden:
             df = df.drop(*hidden)
+        observation = None
+        if self.lost_masks:
+            from pyspark.sql import Observation
+            from pyspark.sql import functions as F
+
+            observation = Observation()  # a unique name: several reads may meet in one query
+            metrics = [
+                F.count(F.when(F.col(mask.alias).bitwiseAND(F.lit(1 << bit)) != 0, F.lit(1)))
+                for mask in self.lost_masks
+                for bit in range(len(mask.columns))
+            ]
+            df = df.observe(observation, *(m.alias(f"c{i}") for i, m in enumerate(metrics)))
+            df = df.drop(*(mask.alias for mask in self.lost_masks))
         for spark_name, name in renames(self.columns).items():
             df = df.withColumnRenamed(spark_name, name)
-        return df
+        masks = self.lost_masks or tuple(lost_masks(self.columns))
+        report = UnrepresentableReport(self.source, masks, observation)
+        self._reports[:] = [report]
+        return df, report
 
     def describe(self) -> str:
         """One line: the source and how it is read."""
@@ -168,6 +350,12 @@ class LoadedTable:
     name: str
     read: TableRead
     dataframe: DataFrame
+    report: Optional[UnrepresentableReport] = None
+
+    def unrepresentable_counts(self, wait_seconds: float = 1.0) -> Optional[Dict[str, int]]:
+        """``{column: values read as NULL}`` once an action over ``dataframe`` has finished
+        (see :meth:`UnrepresentableReport.counts`); None before, or when not reported."""
+        return None if self.report is None else self.report.counts(wait_seconds)
 
 
 # --- public API ---------------------------------------------------------------------------------
@@ -185,6 +373,7 @@ def read_table(
     snapshot: Optional[Snapshot] = None,
     binary_transfer: bool = True,
     unrepresentable: str = "null",
+    report_unrepresentable: bool = True,
 ) -> DataFrame:
     """Read ``connection.schema.table`` (``schema`` defaults to ``public``) into a DataFrame.
 
@@ -194,7 +383,10 @@ def read_table(
     ``upper_bound``); ``fetch_size`` overrides the connection's rows per round trip;
     ``snapshot`` (from :func:`consistent_snapshot`) makes every partition read one snapshot.
     ``unrepresentable`` is the type policy's choice for values a native Spark type cannot hold
-    (``"null"``, the default, or ``"text"``: see ``docs/types.md``).
+    (``"null"``, the default, or ``"text"``: see ``docs/types.md``). With
+    ``report_unrepresentable`` (default) the values read as NULL are counted during the first
+    action (use :func:`plan_table` + :meth:`TableRead.load` to get the counts); Spark does not
+    push filters through that observation, so filter with ``where=`` (or switch it off).
     """
     return plan_table(
         spark,
@@ -207,6 +399,7 @@ def read_table(
         snapshot=snapshot,
         binary_transfer=binary_transfer,
         unrepresentable=unrepresentable,
+        report_unrepresentable=report_unrepresentable,
     ).load(spark)
 
 
@@ -221,6 +414,7 @@ def read_query(
     snapshot: Optional[Snapshot] = None,
     binary_transfer: bool = True,
     unrepresentable: str = "null",
+    report_unrepresentable: bool = True,
 ) -> DataFrame:
     """Run a ``SELECT`` on ``connection`` and return its result as a DataFrame.
 
@@ -238,6 +432,7 @@ def read_query(
         snapshot=snapshot,
         binary_transfer=binary_transfer,
         unrepresentable=unrepresentable,
+        report_unrepresentable=report_unrepresentable,
     ).load(spark)
 
 
@@ -267,6 +462,7 @@ def read_tables(
     snapshot: Optional[Snapshot] = None,
     binary_transfer: bool = True,
     unrepresentable: str = "null",
+    report_unrepresentable: bool = True,
 ) -> List[LoadedTable]:
     """Plan and load ``tables`` with one metadata connection per database connection; register
     temp views by table name. ``snapshots`` maps connection names to snapshots (or give one
@@ -306,11 +502,12 @@ def read_tables(
                 snapshot=_snapshot_for(snaps, conn_name, snapshot),
                 binary_transfer=binary_transfer,
                 unrepresentable=unrepresentable,
+                report_unrepresentable=report_unrepresentable,
             )
-            df = read.load(spark)
+            df, report = read.load_reported(spark)
             if register_views:
                 df.createOrReplaceTempView(_spark_ident(ref.view_name))
-            loaded.append(LoadedTable(ref.view_name, read, df))
+            loaded.append(LoadedTable(ref.view_name, read, df, report))
     return loaded
 
 
@@ -326,6 +523,7 @@ def plan_table(
     snapshot: Optional[Snapshot] = None,
     binary_transfer: bool = True,
     unrepresentable: str = "null",
+    report_unrepresentable: bool = True,
 ) -> TableRead:
     """Plan a :func:`read_table` without creating the DataFrame (see :class:`TableRead`)."""
     ref = table if isinstance(table, TableRef) else TableRef.parse(table)
@@ -343,6 +541,7 @@ def plan_table(
             snapshot=_snapshot_for({}, connection.name, snapshot),
             binary_transfer=binary_transfer,
             unrepresentable=unrepresentable,
+            report_unrepresentable=report_unrepresentable,
         )
     finally:
         source.close()
@@ -359,6 +558,7 @@ def plan_query(
     snapshot: Optional[Snapshot] = None,
     binary_transfer: bool = True,
     unrepresentable: str = "null",
+    report_unrepresentable: bool = True,
     name: str = "query",
 ) -> TableRead:
     """Plan a :func:`read_query` without creating the DataFrame."""
@@ -385,7 +585,8 @@ def plan_query(
         if choice.strategy == "page_range":  # pragma: no cover - refused by choose_strategy
             raise PartitioningError("a query has no pages to split on")
         plans = _column_plans(source, from_sql, None, what, unrepresentable)
-        dbtable = _dbtable(plans, from_sql, None, choice)
+        masks = lost_masks(plans) if report_unrepresentable else []
+        dbtable = _dbtable(plans, from_sql, None, choice, masks)
         plan = _finish_plan(source, choice, from_sql, overrides, None, pages=None)
         _probe(source, dbtable, what)
         return TableRead(
@@ -399,6 +600,7 @@ def plan_query(
             target=source.target,
             snapshot=_snapshot_for({}, conn_settings.name, snapshot),
             planning_seconds=time.monotonic() - started,
+            lost_masks=tuple(masks),
         )
     finally:
         source.close()
@@ -473,6 +675,7 @@ def _plan_table(
     snapshot: Optional[Snapshot],
     binary_transfer: bool,
     unrepresentable: str = "null",
+    report_unrepresentable: bool = True,
 ) -> TableRead:
     started = time.monotonic()
     conn_settings = source.target.connection
@@ -492,7 +695,8 @@ def _plan_table(
         parallelism=_parallelism(spark),
     )
     plans = _column_plans(source, table_sql, columns, f"table {ref}", unrepresentable)
-    dbtable = _dbtable(plans, table_sql, filter_sql, choice)
+    masks = lost_masks(plans) if report_unrepresentable else []
+    dbtable = _dbtable(plans, table_sql, filter_sql, choice, masks)
     plan = _finish_plan(source, choice, table_sql, overrides, relation, pages=relation.stats.pages)
     _probe(source, dbtable, f"reading table {ref}")
     read = TableRead(
@@ -506,6 +710,7 @@ def _plan_table(
         target=source.target,
         snapshot=snapshot,
         planning_seconds=time.monotonic() - started,
+        lost_masks=tuple(masks),
     )
     logger.info("%s", read.describe())
     for note in plan.notes:
@@ -549,7 +754,7 @@ def _column_plans(
 ) -> List[ColumnPlan]:
     described = describe_source(source, from_sql)
     names = [c.name for c in described]
-    clash = [n for n in names if n in _RESERVED]
+    clash = [n for n in names if n in _RESERVED or n.startswith(LOST_ALIAS)]
     if clash:
         raise QueryError(f"{what} has a column named {clash[0]!r}, a name sparkpg reserves")
     duplicates = sorted({n for n in names if names.count(n) > 1})
@@ -586,8 +791,9 @@ def _dbtable(
     from_sql: str,
     filter_sql: Optional[str],
     choice: StrategyChoice,
+    masks: Sequence[LostMask] = (),
 ) -> str:
-    select = [p.select_sql for p in plans]
+    select = [p.select_sql for p in plans] + [m.select_sql for m in masks]
     if choice.strategy == "page_range":
         select.insert(0, f"ctid AS {quote_ident(CTID_ALIAS)}")
     elif choice.strategy == "key_range" and choice.key is not None:

@@ -14,10 +14,13 @@ from spark_jobs.partitioning import KeyCandidate, StrategyChoice
 from spark_jobs.reader import (
     CTID_ALIAS,
     KEY_ALIAS,
+    LOST_ALIAS,
     Snapshot,
     TableRead,
+    UnrepresentableReport,
     _dbtable,
     _snapshot_for,
+    lost_masks,
 )
 from spark_jobs.session import JAR_ENV, find_jdbc_jar
 from spark_jobs.types import ColumnPlan
@@ -135,3 +138,58 @@ def test_snapshot_statement_and_connection_check() -> None:
     assert _snapshot_for({}, "DB", snap) == snap
     with pytest.raises(SnapshotError, match="exported on connection 'db'"):
         _snapshot_for({}, "other", snap)
+
+
+def test_lost_masks_set_one_bit_per_guarded_column_in_chunks_of_31() -> None:
+    plans = [ColumnPlan("id", '"id"', None, "native")] + [
+        ColumnPlan(f"c{i}", f'"c{i}"', "DATE", "date", null_when=f'"c{i}" = 0') for i in range(33)
+    ]
+    masks = lost_masks(plans)
+    assert [m.alias for m in masks] == [LOST_ALIAS, f"{LOST_ALIAS}_2"]
+    assert [len(m.columns) for m in masks] == [31, 2]
+    assert masks[1].select_sql == (
+        '(CASE WHEN "c31" = 0 THEN 1 ELSE 0 END + CASE WHEN "c32" = 0 THEN 2 ELSE 0 END) '
+        f'AS "{LOST_ALIAS}_2"'
+    )
+    assert f"THEN {1 << 30} ELSE 0 END) AS" in masks[0].select_sql  # still an integer
+    assert lost_masks(plans[:1]) == []
+    single = StrategyChoice("single", 1, "")
+    assert _dbtable(plans[:2], '"s"."t"', None, single, masks=lost_masks(plans[:2])) == (
+        '(SELECT "id", "c0", (CASE WHEN "c0" = 0 THEN 1 ELSE 0 END) AS "__sparkpg_lost" '
+        'FROM "s"."t") AS "__sparkpg_src"'
+    )
+
+
+def test_report_without_observation_is_unknown_and_without_columns_is_empty() -> None:
+    guarded = ColumnPlan("d", '"d"', "DATE", "date", null_when='"d" = 0')
+    off = UnrepresentableReport("db.public.t", lost_masks([guarded]), None)
+    assert off.counts(wait_seconds=0) is None and not off.enabled
+    off.raise_if_lost(wait_seconds=0)  # unknown is not a failure
+    nothing = UnrepresentableReport("db.public.t", [], None)
+    assert nothing.counts() == {} and nothing.lost() == {} and nothing.enabled
+    assert off.message({"d": 2}) == (
+        'db.public.t: 2 value(s) read as NULL because their Spark type cannot hold them: "d" 2 '
+        "(date infinity or 1582-10-05..14). Read with --unrepresentable text "
+        '(unrepresentable="text") to keep them exactly as PostgreSQL text'
+    )
+
+
+def test_summary_has_a_nulled_column_and_notes(capsys: pytest.CaptureFixture[str]) -> None:
+    from entrypoints.read_tables import Outcome, print_summary
+
+    print_summary(
+        [Outcome("a", 10, 2, "key_range", "id", 1.0, nulled=3), Outcome("b", None, 1, "", "", 0)],
+        ["not counted"],
+    )
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == [
+        "table",
+        "rows",
+        "partitions",
+        "strategy",
+        "key",
+        "seconds",
+        "nulled",
+    ]
+    assert lines[1].split()[-1] == "3" and lines[2].split()[-1] == "-"
+    assert lines[3] == "note: not counted"
