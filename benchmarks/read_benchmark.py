@@ -35,6 +35,7 @@ import os
 import platform
 import select
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -48,7 +49,9 @@ TABLE = "bench_read"
 CONNECTION = "bench"
 DEFAULT_ROWS = 5_000_000
 DEFAULT_REPEAT = 3
-PLAIN_TIMEOUT_SECONDS = 600.0
+PLAIN_TIMEOUT_SECONDS = 300.0
+# Only changes how an out-of-memory error ends (at once, instead of a JVM wedged in GC).
+EXIT_ON_OOM = "-XX:+ExitOnOutOfMemoryError"
 VARIANTS = ("floor", "plain", "hand-tuned", "sparkpg", "sparkpg-text")
 DESCRIPTIONS = {
     "floor": "psql COPY (FORMAT binary) to /dev/null, one stream per partition, concurrent",
@@ -401,6 +404,7 @@ class PlainWorker:
             stderr=self._log,
             text=True,
             cwd=Path(__file__).resolve().parent.parent,
+            start_new_session=True,  # its own process group: close() ends the JVM with it
         )
         self.failed: Optional[str] = None
         self._send(json.dumps(config))
@@ -413,9 +417,19 @@ class PlainWorker:
             return {"error": self.failed}
         self._send("run")
         answer = self._receive(timeout)
-        if "error" in answer and self.proc.poll() is not None:
-            self.failed = answer["error"]
+        if "error" in answer:
+            oom = self._oom_in_log()
+            if oom or self.proc.poll() is not None:
+                self.failed = oom or answer["error"]
+                answer = {"error": self.failed}
         return answer
+
+    def _oom_in_log(self) -> Optional[str]:
+        self._log.flush()
+        for line in self.log_path.read_text(errors="replace").splitlines():
+            if "OutOfMemoryError" in line or "GC overhead limit exceeded" in line:
+                return f"the JVM ran out of memory: {line.strip()[:200]}"
+        return None
 
     def _send(self, line: str) -> None:
         assert self.proc.stdin is not None
@@ -429,8 +443,7 @@ class PlainWorker:
         assert self.proc.stdout is not None
         ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
         if not ready:
-            self.proc.kill()
-            self.proc.wait()
+            self._kill()
             return {"error": f"no answer within {timeout:.0f} s (killed)"}
         line = self.proc.stdout.readline()
         if line:
@@ -440,12 +453,10 @@ class PlainWorker:
         return {"error": self._death_cause()}
 
     def _death_cause(self) -> str:
-        self._log.flush()
+        oom = self._oom_in_log()
+        if oom:
+            return oom
         log = self.log_path.read_text(errors="replace")
-        for marker in ("java.lang.OutOfMemoryError", "GC overhead limit exceeded"):
-            for line in log.splitlines():
-                if marker in line:
-                    return f"worker JVM died: {line.strip()[:200]}"
         tail = " | ".join(log.strip().splitlines()[-3:])
         return f"worker exited with code {self.proc.returncode}: {tail[:300]}"
 
@@ -455,9 +466,17 @@ class PlainWorker:
             try:
                 self.proc.wait(timeout=60)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+                pass
+        self._kill()
         self._log.close()
+
+    def _kill(self) -> None:
+        """End the worker's process group (the worker and its JVM), which it alone holds."""
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        self.proc.wait()
 
 
 # --- the run ------------------------------------------------------------------------------------
@@ -599,7 +618,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             worker = PlainWorker(
                 {
                     "master": args.master,
-                    "conf": spark_conf,
+                    "conf": {**spark_conf, "spark.driver.extraJavaOptions": EXIT_ON_OOM},
                     "url": url,
                     "table": TABLE,
                     "properties": props,
