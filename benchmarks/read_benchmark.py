@@ -30,6 +30,7 @@ The pure helpers (page ranges, medians, formatting, ``/proc`` parsing) are unit-
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -463,19 +464,15 @@ class PlainWorker:
     def close(self) -> None:
         if self.proc.poll() is None:
             self._send("quit")
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 self.proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                pass
         self._kill()
         self._log.close()
 
     def _kill(self) -> None:
         """End the worker's process group (the worker and its JVM), which it alone holds."""
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
         self.proc.wait()
 
 
