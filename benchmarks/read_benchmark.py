@@ -354,6 +354,10 @@ def plain_worker() -> int:
     ``run`` command: ``{"seconds": s, "peak_rss_kib": k}`` or ``{"error": ...}``.
     """
     config = json.loads(sys.stdin.readline())
+    # Answers go to the original stdout; everything else (the JVM's output included) to stderr.
+    global _CHANNEL
+    _CHANNEL = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)
     from spark_jobs.session import local_session
 
     spark = local_session(
@@ -378,9 +382,13 @@ def plain_worker() -> int:
     return 0
 
 
+_CHANNEL: Optional[IO[str]] = None
+
+
 def _answer(message: Dict[str, Any]) -> None:
-    sys.stdout.write(json.dumps(message) + "\n")
-    sys.stdout.flush()
+    channel = _CHANNEL or sys.stdout
+    channel.write(json.dumps(message) + "\n")
+    channel.flush()
 
 
 def _short_error(exc: BaseException) -> str:
@@ -447,6 +455,8 @@ class PlainWorker:
             self._kill()
             return {"error": f"no answer within {timeout:.0f} s (killed)"}
         line = self.proc.stdout.readline()
+        while line and not line.startswith("{"):  # stray output: not an answer
+            line = self.proc.stdout.readline()
         if line:
             answer: Dict[str, Any] = json.loads(line)
             return answer
