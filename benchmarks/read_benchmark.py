@@ -135,6 +135,23 @@ def parse_vm_kib(status: str, field_name: str = "VmHWM") -> Optional[int]:
     return None
 
 
+def parse_stat_cpu_ticks(stat: str, *, children: bool = False) -> int:
+    """CPU clock ticks (user + system) from ``/proc/<pid>/stat``; with ``children``, those of
+    reaped children (a postmaster's ``cutime + cstime``: its finished backends) instead."""
+    fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (comm) ": field 3 is fields[0]
+    first = 15 if children else 13  # utime is field 14, cutime field 16 (1-based)
+    return int(fields[first - 2]) + int(fields[first - 1])
+
+
+def cpu_seconds(pid: int, *, children: bool = False) -> Optional[float]:
+    """CPU seconds used so far by ``pid`` (or by its reaped children), or None."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return parse_stat_cpu_ticks(stat, children=children) / os.sysconf("SC_CLK_TCK")
+
+
 @dataclass
 class VariantResult:
     """The measurements of one variant."""
@@ -143,6 +160,8 @@ class VariantResult:
     description: str
     seconds: List[float] = field(default_factory=list)
     peak_rss_kib: Optional[int] = None
+    client_cpu: List[float] = field(default_factory=list)
+    server_cpu: List[float] = field(default_factory=list)
     error: Optional[str] = None
     note: Optional[str] = None
 
@@ -188,9 +207,15 @@ def summarise(results: Sequence[VariantResult], rows: int) -> List[Dict[str, Any
                 "ratio_to_floor": _round(ratio(med, floor)),
                 "ratio_to_sparkpg": _round(ratio(med, ours)),
                 "peak_rss_mib": round(r.peak_rss_kib / 1024) if r.peak_rss_kib else None,
+                "client_cpu_seconds": _round(_median(r.client_cpu), 2),
+                "server_cpu_seconds": _round(_median(r.server_cpu), 2),
             }
         )
     return records
+
+
+def _median(values: Sequence[float]) -> Optional[float]:
+    return statistics.median(values) if values else None
 
 
 def _round(value: Optional[float], digits: int = 3) -> Optional[float]:
@@ -199,12 +224,22 @@ def _round(value: Optional[float], digits: int = 3) -> Optional[float]:
 
 def format_table(records: Sequence[Dict[str, Any]]) -> str:
     """The results as a fixed-width text table (failed variants show their error)."""
-    header = ("variant", "median s", "min s", "rows/s", "x floor", "x sparkpg", "peak RSS")
+    header = (
+        "variant",
+        "median s",
+        "min s",
+        "rows/s",
+        "x floor",
+        "x sparkpg",
+        "peak RSS",
+        "client CPU s",
+        "server CPU s",
+    )
     lines = [header]
     notes = []
     for rec in records:
         if rec["status"] != "ok":
-            lines.append((rec["variant"], "FAILED", "", "", "", "", _mib(rec["peak_rss_mib"])))
+            lines.append((rec["variant"], "FAILED", *[""] * 7))
             notes.append(f"{rec['variant']}: {rec['error']}")
             continue
         lines.append(
@@ -216,6 +251,8 @@ def format_table(records: Sequence[Dict[str, Any]]) -> str:
                 _fmt(rec["ratio_to_floor"], "{:.2f}"),
                 _fmt(rec["ratio_to_sparkpg"], "{:.2f}"),
                 _mib(rec["peak_rss_mib"]),
+                _fmt(rec.get("client_cpu_seconds"), "{:.2f}"),
+                _fmt(rec.get("server_cpu_seconds"), "{:.2f}"),
             )
         )
         if rec.get("note"):
@@ -266,6 +303,15 @@ def peak_rss_kib(pid: int) -> Optional[int]:
         return None
 
 
+def postmaster_pid(server: Any) -> Optional[int]:
+    """The pid of the server's postmaster (a local server: ``postmaster.pid``), or None."""
+    data_dir = getattr(server, "data_dir", None)
+    try:
+        return int((Path(data_dir) / "postmaster.pid").read_text().split()[0]) if data_dir else None
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def jvm_pid(spark: Any) -> int:
     """The pid of the Spark driver JVM (local mode: driver and executor share it)."""
     return int(spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid())
@@ -306,8 +352,9 @@ def build_table(conninfo: str, rows: int) -> Dict[str, Any]:
 
 def run_floor(
     server: Any, pages: int, streams: int, psql: str
-) -> Tuple[float, Optional[int], List[str]]:
-    """Time the concurrent binary COPY streams; returns seconds, psql's peak RSS, errors."""
+) -> Tuple[float, Optional[int], List[str], float]:
+    """Time the concurrent binary COPY streams; returns seconds, psql's peak RSS, errors and
+    the CPU seconds of all psql processes."""
     env = dict(os.environ)
     env.update(
         PGHOST=server.host,
@@ -330,10 +377,12 @@ def run_floor(
     ]
     peak: Optional[int] = None
     errors: List[str] = []
+    cpu = 0.0
     for proc in procs:
         _, status, usage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
         peak = max(peak or 0, int(usage.ru_maxrss))
+        cpu += usage.ru_utime + usage.ru_stime
         if proc.returncode != 0:
             assert proc.stderr is not None
             errors.append(proc.stderr.read().decode(errors="replace").strip())
@@ -341,7 +390,7 @@ def run_floor(
     for proc in procs:
         if proc.stderr is not None:
             proc.stderr.close()
-    return elapsed, peak, errors
+    return elapsed, peak, errors, cpu
 
 
 # --- the plain read, in a worker process --------------------------------------------------------
@@ -370,6 +419,7 @@ def plain_worker() -> int:
         if line.strip() != "run":
             break
         reset_peak_rss(pid)
+        cpu_before = cpu_seconds(pid) or 0.0
         started = time.monotonic()
         try:
             df = spark.read.jdbc(config["url"], config["table"], properties=config["properties"])
@@ -377,7 +427,13 @@ def plain_worker() -> int:
         except Exception as exc:  # reported to the parent, which carries on
             _answer({"error": _short_error(exc)})
             continue
-        _answer({"seconds": time.monotonic() - started, "peak_rss_kib": peak_rss_kib(pid)})
+        _answer(
+            {
+                "seconds": time.monotonic() - started,
+                "peak_rss_kib": peak_rss_kib(pid),
+                "cpu_seconds": (cpu_seconds(pid) or 0.0) - cpu_before,
+            }
+        )
     spark.stop()
     return 0
 
@@ -633,12 +689,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 Path(tmp) / "plain-worker.log",
             )
 
+        postmaster = postmaster_pid(server)
+
         def run_one(name: str, record: bool) -> None:
             result = results[name]
             if result.error:
                 return
+            server_before = cpu_seconds(postmaster, children=True) if postmaster else None
+            client_cpu: Optional[float] = None
             if name == "floor":
-                seconds, peak, errors = run_floor(server, table["pages"], partitions, psql)
+                seconds, peak, errors, client_cpu = run_floor(
+                    server, table["pages"], partitions, psql
+                )
                 if errors:
                     result.error = errors[0][:300]
                     return
@@ -651,8 +713,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                     )
                     return
                 seconds, peak = answer["seconds"], answer.get("peak_rss_kib")
+                client_cpu = answer.get("cpu_seconds")
             else:
                 reset_peak_rss(pid)
+                cpu_before = cpu_seconds(pid)
                 started = time.monotonic()
                 try:
                     in_process[name]()
@@ -660,11 +724,27 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                     result.error = _short_error(exc)
                     return
                 seconds, peak = time.monotonic() - started, peak_rss_kib(pid)
+                cpu_after = cpu_seconds(pid)
+                if cpu_before is not None and cpu_after is not None:
+                    client_cpu = cpu_after - cpu_before
             result.add_peak(peak)
+            server_cpu: Optional[float] = None
+            if server_before is not None and postmaster:
+                time.sleep(0.3)  # let the postmaster reap the read's backends
+                after = cpu_seconds(postmaster, children=True)
+                server_cpu = None if after is None else after - server_before
             if record:
                 result.seconds.append(seconds)
+                if client_cpu is not None:
+                    result.client_cpu.append(client_cpu)
+                if server_cpu is not None:
+                    result.server_cpu.append(server_cpu)
+            cpu_text = "" if client_cpu is None else f" (client CPU {client_cpu:.2f} s"
+            if cpu_text and server_cpu is not None:
+                cpu_text += f", server CPU {server_cpu:.2f} s"
             print(
-                f"  {'run ' if record else 'warm-up '}{name}: {seconds:.2f} s",
+                f"  {'run ' if record else 'warm-up '}{name}: {seconds:.2f} s"
+                f"{cpu_text}{')' if cpu_text else ''}",
                 flush=True,
             )
 

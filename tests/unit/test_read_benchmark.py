@@ -95,3 +95,12 @@ def test_format_report_and_args() -> None:
     assert args.rows == 1000 and args.repeat == rb.DEFAULT_REPEAT and args.skip == ["plain"]
     with pytest.raises(SystemExit):
         rb.parse_args(["--repeat", "0"])
+
+
+def test_parse_stat_cpu_ticks() -> None:
+    # pid (comm with ") " inside) state ppid ... utime stime cutime cstime ...
+    stat = "42 (post) gres) S 1 42 42 0 -1 4194560 100 0 0 0 250 50 7000 300 20 0 1 0"
+    assert rb.parse_stat_cpu_ticks(stat) == 300
+    assert rb.parse_stat_cpu_ticks(stat, children=True) == 7300
+    own = rb.cpu_seconds(__import__("os").getpid())
+    assert own is not None and own >= 0
