@@ -17,11 +17,14 @@ which the variants run interleaved, in a rotating order):
   ``fetchsize=10000``;
 - ``sparkpg``: ``read_table(spark, settings, "bench.public.<table>")`` with defaults (planning
   included in the time);
-- ``sparkpg-text``: the same with ``binary_transfer=False`` (the binary-transfer gain).
+- ``sparkpg-text``: the same with ``binary_transfer=False`` (the binary-transfer gain);
+- ``sparkpg-pages``: the same forced to page ranges (``ctid``, like the floor) instead of the
+  planner's choice (key ranges on the primary key for this table).
 
 It prints the median and minimum seconds, rows/s, ratios to the floor and to ``sparkpg``, peak
 RSS (the Spark driver JVM's ``VmHWM``, reset before each run through ``/proc/<pid>/clear_refs``;
-psql's ``ru_maxrss``), the plan of our read, versions and the CPU count. Ratios are the claim.
+psql's ``ru_maxrss``), CPU seconds of the client (the JVM, or all psql processes) and of the
+server (the postmaster's reaped backends), the plan of our read, versions and the CPU count. Ratios are the claim.
 
 The pure helpers (page ranges, medians, formatting, ``/proc`` parsing) are unit-tested in
 ``tests/unit/test_read_benchmark.py``; the benchmark itself is not a test.
@@ -53,13 +56,14 @@ DEFAULT_REPEAT = 3
 PLAIN_TIMEOUT_SECONDS = 300.0
 # Only changes how an out-of-memory error ends (at once, instead of a JVM wedged in GC).
 EXIT_ON_OOM = "-XX:+ExitOnOutOfMemoryError"
-VARIANTS = ("floor", "plain", "hand-tuned", "sparkpg", "sparkpg-text")
+VARIANTS = ("floor", "plain", "hand-tuned", "sparkpg", "sparkpg-text", "sparkpg-pages")
 DESCRIPTIONS = {
     "floor": "psql COPY (FORMAT binary) to /dev/null, one stream per partition, concurrent",
     "plain": "spark.read.jdbc(url, table, properties): no fetchsize, one partition",
     "hand-tuned": "spark.read.jdbc(column='id', bounds, numPartitions=ours, fetchsize=10000)",
     "sparkpg": "read_table(spark, settings, ref) with defaults (planning included)",
     "sparkpg-text": "read_table(..., binary_transfer=False): pgjdbc text protocol",
+    "sparkpg-pages": "read_table(..., partitioning={'strategy': 'page_range'}): ctid ranges",
 }
 
 CREATE_SQL = f"""
@@ -648,8 +652,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         }
         low_high = (1, args.rows)  # a careful user knows (or queries) the key's bounds
 
-        def sparkpg(binary: bool) -> None:
-            df = read_table(spark, settings, ref, binary_transfer=binary)
+        def sparkpg(binary: bool, partitioning: Optional[Dict[str, Any]] = None) -> None:
+            df = read_table(spark, settings, ref, binary_transfer=binary, partitioning=partitioning)
             df.write.format("noop").mode("overwrite").save()
 
         def hand_tuned() -> None:
@@ -667,6 +671,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         in_process = {
             "sparkpg": lambda: sparkpg(True),
             "sparkpg-text": lambda: sparkpg(False),
+            "sparkpg-pages": lambda: sparkpg(True, {"strategy": "page_range"}),
             "hand-tuned": hand_tuned,
         }
 
