@@ -155,8 +155,9 @@ def key_candidates(run_query: RunQuery, relation: Relation) -> List[KeyCandidate
             kind=_KIND_OF_TYPE[str(type_name)],
             index=str(index),
             correlation=None if corr is None else float(corr),
+            not_null=bool(not_null),
         )
-        for name, type_name, index, corr, *_ in ordered
+        for name, type_name, index, corr, _rank, not_null, _attnum in ordered
     ]
 
 

@@ -88,6 +88,7 @@ class KeyCandidate:
     kind: str
     index: Optional[str] = "primary key"
     correlation: Optional[float] = None
+    not_null: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in KEY_KINDS:
@@ -360,7 +361,9 @@ def plan_key_ranges(
             choice.notes,
         )
     lits = [render_literal(c, key.kind) for c in cuts]
-    predicates = [f"({col} < {lits[0]} OR {col} IS NULL)"]
+    # A NOT NULL key needs no IS NULL arm, which would turn the first range into a bitmap scan.
+    first = f"{col} < {lits[0]}"
+    predicates = [first if key.not_null else f"({first} OR {col} IS NULL)"]
     predicates += [f"{col} >= {a} AND {col} < {b}" for a, b in zip(lits, lits[1:])]
     predicates.append(f"{col} >= {lits[-1]}")
     reason = choice.reason

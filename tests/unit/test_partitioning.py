@@ -177,6 +177,14 @@ def test_key_ranges_read_nulls_and_out_of_bounds_rows_exactly_once() -> None:
     assert rows_per_predicate(list(plan.predicates), values) == [1] * len(values)
 
 
+def test_not_null_key_has_no_is_null_arm_and_still_reads_every_row_once() -> None:
+    choice = choose(BIG, [KeyCandidate("id", "integer", not_null=True)], max_connections=4)
+    plan = plan_key_ranges(choice, KeyBounds(100, 199))
+    assert plan.predicates[0] == '"id" < 125'
+    values: List[Optional[int]] = [-(2**62), 0, 99, 100, 124, 125, 150, 199, 200, 2**62]
+    assert rows_per_predicate(list(plan.predicates), values) == [1] * len(values)
+
+
 def test_key_ranges_exactly_once_random() -> None:
     rng = random.Random(7)
     for _ in range(200):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -125,8 +126,14 @@ def test_custom_schema_and_options_of_a_read() -> None:
     assert read.custom_schema == "`we``ird` DECIMAL(38,0)"
     props = read.jdbc_properties()
     assert props["fetchsize"] == "100" and props["customSchema"] == "`we``ird` DECIMAL(38,0)"
-    assert "sessionInitStatement" not in props
+    assert props["sessionInitStatement"] == "SET LOCAL jit = off"
     assert PASSWORD not in repr(read)
+    # With a snapshot, its statements come first (SET TRANSACTION SNAPSHOT must precede queries).
+    snapshotted = dataclasses.replace(read, snapshot=Snapshot("db", "00000003-0000001B-1"))
+    assert snapshotted.jdbc_properties()["sessionInitStatement"] == (
+        "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ; "
+        "SET TRANSACTION SNAPSHOT '00000003-0000001B-1'; SET LOCAL jit = off"
+    )
 
 
 def test_snapshot_statement_and_connection_check() -> None:
