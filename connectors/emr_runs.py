@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
+import hashlib
 import json
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -339,6 +341,25 @@ def load_bundle(location: str, s3: Optional[S3Client] = None) -> BundleManifest:
                 "./build.sh --upload s3://bucket/prefix (it writes dist/deployment.json)"
             ) from None
     return parse_manifest(text, location)
+
+
+def read_built_manifest(dist: Path) -> BundleManifest:
+    """``dist/manifest.json``, with every artifact's file checked against its sha256."""
+    path = dist / "manifest.json"
+    if not path.is_file():
+        raise BundleError(f"{path} not found; run ./build.sh first")
+    manifest = parse_manifest(path.read_text(encoding="utf-8"), str(path))
+    for name, item in manifest.artifacts.items():
+        file = dist / item.file
+        if not file.is_file():
+            raise BundleError(f"{file} ({name}) is missing; rebuild with ./build.sh")
+        digest = hashlib.sha256(file.read_bytes()).hexdigest()
+        if digest != item.sha256:
+            raise BundleError(
+                f"{file} ({name}) has sha256 {digest}, the manifest says {item.sha256}: "
+                "dist/ changed since the build; rebuild with ./build.sh"
+            )
+    return manifest
 
 
 def dumps(data: Any) -> str:

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional
 from botocore.exceptions import BotoCoreError, ClientError
 
 from connectors.aws import parse_s3_uri, s3_client
-from connectors.emr import Artifact, BundleManifest, parse_manifest
-from connectors.emr_runs import aws_error, dumps
+from connectors.emr import Artifact, BundleManifest
+from connectors.emr_runs import aws_error, dumps, read_built_manifest
 from connectors.errors import BundleError
 from entrypoints.errors import EXIT_OK
 
@@ -62,25 +62,6 @@ def deploy_command(args: argparse.Namespace) -> int:
 
 def _as_dict(manifest: BundleManifest) -> Dict[str, Any]:
     return manifest.model_dump(mode="json", by_alias=True, exclude_none=True)
-
-
-def read_built_manifest(dist: Path) -> BundleManifest:
-    """``dist/manifest.json``, with every artifact's file checked against its sha256."""
-    path = dist / "manifest.json"
-    if not path.is_file():
-        raise BundleError(f"{path} not found; run ./build.sh first")
-    manifest = parse_manifest(path.read_text(encoding="utf-8"), str(path))
-    for name, item in manifest.artifacts.items():
-        file = dist / item.file
-        if not file.is_file():
-            raise BundleError(f"{file} ({name}) is missing; rebuild with ./build.sh")
-        digest = hashlib.sha256(file.read_bytes()).hexdigest()
-        if digest != item.sha256:
-            raise BundleError(
-                f"{file} ({name}) has sha256 {digest}, the manifest says {item.sha256}: "
-                "dist/ changed after the build; rebuild with ./build.sh"
-            )
-    return manifest
 
 
 def deploy(dist: Path, root: str, *, s3: S3Client) -> tuple[BundleManifest, str]:

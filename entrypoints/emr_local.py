@@ -22,7 +22,6 @@ The process gets a clean environment: no ``PYTHONPATH`` or virtualenv of ours; `
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import shutil
 import subprocess
@@ -33,7 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
-from connectors.emr import ENVIRONMENT_ALIAS, BundleManifest, parse_manifest
+from connectors.emr import ENVIRONMENT_ALIAS
+from connectors.emr_runs import read_built_manifest
 from connectors.errors import BundleError
 
 _PASS_THROUGH = ("PATH", "HOME", "JAVA_HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "USER")
@@ -69,18 +69,6 @@ class EmrLikeRun:
     env: Dict[str, str]
 
 
-def _verified_manifest(dist: Path) -> BundleManifest:
-    path = dist / "manifest.json"
-    if not path.is_file():
-        raise BundleError(f"{path} not found; run ./build.sh first")
-    manifest = parse_manifest(path.read_text(encoding="utf-8"), str(path))
-    for name, item in manifest.artifacts.items():
-        file = dist / item.file
-        if not file.is_file() or hashlib.sha256(file.read_bytes()).hexdigest() != item.sha256:
-            raise BundleError(f"{file} ({name}) is missing or changed since the build; rebuild")
-    return manifest
-
-
 def _unpack(archive: Path, target: Path) -> None:
     with tarfile.open(archive) as tar:
         if hasattr(tarfile, "tar_filter"):  # 3.9.17+: keep absolute symlinks, refuse escapes
@@ -106,7 +94,7 @@ def prepare(
     environ: Optional[Mapping[str, str]] = None,
 ) -> EmrLikeRun:
     """Lay out ``workdir`` like an EMR Serverless job's and build the spark-submit command."""
-    manifest = _verified_manifest(dist)
+    manifest = read_built_manifest(dist)
     script = manifest.entry_point(entry_point)
     environment = workdir / ENVIRONMENT_ALIAS
     environment.mkdir(parents=True)
