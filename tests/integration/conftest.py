@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -12,23 +13,22 @@ import pytest
 
 @pytest.fixture(scope="session")
 def spark(jdbc_jar: Path) -> Iterator[Any]:
-    """A ``local[2]`` SparkSession with the PostgreSQL JDBC JAR, session and JVM time zone UTC."""
-    pyspark_sql = pytest.importorskip("pyspark.sql")
+    """One ``local[2]`` SparkSession (the product's :func:`local_session`): JDBC JAR, UTC."""
+    os.environ["TZ"] = "UTC"  # Python-side datetimes of collect() use the process's zone
+    time.tzset()
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    session = (
-        pyspark_sql.SparkSession.builder.master("local[2]")
-        .appName("sparkpg-tests")
-        .config("spark.jars", str(jdbc_jar))
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.driver.extraJavaOptions", "-Duser.timezone=UTC")
-        .config("spark.executor.extraJavaOptions", "-Duser.timezone=UTC")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "2")
-        .config("spark.driver.memory", "1g")
-        .getOrCreate()
+    from spark_jobs.session import local_session
+
+    session = local_session(
+        master="local[2]",
+        jar=jdbc_jar,
+        app_name="sparkpg-tests",
+        conf={
+            "spark.sql.shuffle.partitions": "2",
+            "spark.ui.enabled": "false",
+            "spark.default.parallelism": "2",
+        },
     )
     session.sparkContext.setLogLevel("ERROR")
-    try:
-        yield session
-    finally:
-        session.stop()
+    yield session
+    session.stop()

@@ -8,8 +8,6 @@ password (quotes, ``;``, ``%``, non-ASCII) that must never show up in plans, log
 from __future__ import annotations
 
 import json
-import os
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Tuple
@@ -114,25 +112,3 @@ def _fresh_credentials() -> Iterator[None]:
     clear_credentials_cache()
     yield
     clear_credentials_cache()
-
-
-@pytest.fixture(scope="session")
-def spark(jdbc_jar: Path) -> Iterator[Any]:
-    """One local Spark session for all read tests (2 cores, UTC)."""
-    os.environ["TZ"] = "UTC"  # Python-side datetimes of collect() use the process's zone
-    time.tzset()
-    from spark_jobs.session import local_session
-
-    session = local_session(
-        master="local[2]",
-        jar=jdbc_jar,
-        app_name="sparkpg-tests",
-        conf={
-            "spark.sql.shuffle.partitions": "2",
-            "spark.ui.enabled": "false",
-            "spark.default.parallelism": "2",
-        },
-    )
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
