@@ -171,6 +171,34 @@ class JdbcSource:
         except Py4JJavaError as exc:
             raise translate_error(exc, self.target, what=what or "a query") from None
 
+    def numeric_typmods(self, sql: str, *, what: str = "") -> List[int]:
+        """The type modifier of each ``numeric`` column of ``sql``'s result (``-1`` for other and
+        unconstrained columns), from pgjdbc's result metadata, without running the query.
+
+        pgjdbc reports a numeric column's precision (0 when unconstrained) and the raw scale bits
+        of its type modifier; PostgreSQL's modifier is ``((precision << 16) | scale_bits) + 4``.
+        """
+        from py4j.protocol import Py4JJavaError
+
+        try:
+            statement = self._conn.prepareStatement(sql)
+            try:
+                meta = statement.getMetaData()
+                if meta is None:
+                    return []
+                typmods = []
+                for i in range(1, meta.getColumnCount() + 1):
+                    precision = int(meta.getPrecision(i))
+                    if str(meta.getColumnTypeName(i)) == "numeric" and precision > 0:
+                        typmods.append(((precision << 16) | int(meta.getScale(i))) + 4)
+                    else:
+                        typmods.append(-1)
+                return typmods
+            finally:
+                statement.close()
+        except Py4JJavaError as exc:
+            raise translate_error(exc, self.target, what=what or "a query") from None
+
     @property
     def server_version_num(self) -> int:
         """``server_version_num`` of the server (e.g. 150004)."""

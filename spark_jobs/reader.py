@@ -591,7 +591,8 @@ def plan_query(
         )
         if choice.strategy == "page_range":  # pragma: no cover - refused by choose_strategy
             raise PartitioningError("a query has no pages to split on")
-        plans = _column_plans(source, from_sql, None, what, unrepresentable)
+        typmods = source.numeric_typmods(f"SELECT * FROM {from_sql}", what=what)
+        plans = _column_plans(source, from_sql, None, what, unrepresentable, typmods)
         masks = lost_masks(plans) if report_unrepresentable else []
         dbtable = _dbtable(plans, from_sql, None, choice, masks)
         plan = _finish_plan(source, choice, from_sql, overrides, None, pages=None)
@@ -758,8 +759,9 @@ def _column_plans(
     columns: Optional[Sequence[str]],
     what: str,
     unrepresentable: str = "null",
+    query_typmods: Optional[Sequence[int]] = None,
 ) -> List[ColumnPlan]:
-    described = describe_source(source, from_sql)
+    described = describe_source(source, from_sql, query_typmods=query_typmods)
     names = [c.name for c in described]
     clash = [n for n in names if n in _RESERVED or n.startswith(LOST_ALIAS)]
     if clash:

@@ -216,20 +216,25 @@ class _TypeRow:
     formatted: str
 
 
-def describe_source(run_query: RunQuery, source_sql: str) -> List[PgColumn]:
+def describe_source(
+    run_query: RunQuery, source_sql: str, *, query_typmods: Optional[Sequence[int]] = None
+) -> List[PgColumn]:
     """The columns of ``source_sql``: a table ``'"schema"."table"'`` or a query ``'(select ...) q'``.
 
     Tables (also views, materialized views, foreign tables) come from ``pg_attribute`` in
     ``attnum`` order, without dropped or system columns. Queries are described by a one-row probe
     that joins them ``ON false`` (PostgreSQL plans the query but never runs it), so a read-only
-    connection or a hot standby works; their type modifiers are not visible that way, so a
-    ``numeric`` query column is planned as unconstrained (exact text).
+    connection or a hot standby works; type modifiers are not visible that way: pass the query's
+    column typmods (``query_typmods``, e.g. from pgjdbc's result metadata), else a ``numeric``
+    query column is planned as unconstrained (exact text).
 
     ``run_query(sql, params)`` runs one statement and returns its rows; this function passes no
     parameters (literals are quoted inline), so callers need not translate placeholder styles.
     """
     if source_sql.lstrip().startswith("("):
         raw = _describe_query(run_query, source_sql)
+        if query_typmods is not None and len(query_typmods) == len(raw):
+            raw = [(n, o, int(m), d) for (n, o, _, d), m in zip(raw, query_typmods)]
     else:
         raw = _describe_table(run_query, source_sql)
     if not raw:

@@ -356,6 +356,37 @@ def test_describe_table_resolves_domains_arrays_and_typmods() -> None:
     assert '\'"public"."t"\'' in catalog.queries[0]  # the name is a quoted literal, not a param
 
 
+class FakeQueryProbe(FakeCatalog):
+    """Answers the query probe (column names, then pg_typeof) and the type closure."""
+
+    def __call__(self, query: str, params: Sequence[Any]) -> List[Tuple[Any, ...]]:
+        self.queries.append(query)
+        if "row_to_json" in query:
+            return [('{"_sparkpg_probe": 1, "amount": null, "ratio": null, "n": null}',)]
+        if "pg_typeof" in query:
+            return [(1700, 1700, 23)]
+        return super().__call__(query, params)
+
+
+@pytest.mark.parametrize(
+    ("typmods", "spark_types"),
+    [
+        (None, ["STRING", "STRING"]),  # numeric without typmods: exact text
+        ([numeric_typmod(12, 2), -1, -1], ["DECIMAL(12,2)", "STRING"]),
+        ([numeric_typmod(5, -2), -1, -1], ["DECIMAL(7,0)", "STRING"]),
+        ([numeric_typmod(12, 2)], ["STRING", "STRING"]),  # a count that does not match: ignored
+    ],
+)
+def test_query_numeric_columns_use_the_typmods_given(
+    typmods: Optional[List[int]], spark_types: List[str]
+) -> None:
+    columns = describe_source(FakeQueryProbe([], TYPES), "(select ...) q", query_typmods=typmods)
+    assert [c.name for c in columns] == ["amount", "ratio", "n"]
+    plans = plan_columns(columns)
+    assert [p.spark_type for p in plans[:2]] == spark_types
+    assert plans[1].select_sql.endswith('::text AS "ratio"')  # unconstrained stays exact text
+
+
 def test_describe_a_missing_table_says_what_to_check() -> None:
     with pytest.raises(ValueError, match="does not exist or is not visible"):
         describe_source(FakeCatalog([], TYPES), '"public"."missing"')

@@ -4,6 +4,7 @@ by row with what psycopg reads from the same tables."""
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any, List, Tuple
 
 import pytest
@@ -248,6 +249,25 @@ def test_read_query_single_and_split(spark: Any, tables: ReadDb) -> None:
     assert spark_rows(planned.load(spark), "id") == expected
     with pytest.raises(ColumnNotFoundError, match="did you mean label"):
         plan_query(spark, settings, "it", query, partitioning={"key_column": "labl"})
+
+
+def test_read_query_keeps_numeric_precision_from_the_driver_metadata(
+    spark: Any, tables: ReadDb
+) -> None:
+    query = (
+        "SELECT 1234567890.12::numeric(12,2) AS amount, 1.5::numeric AS ratio, "
+        "12345::numeric(5,-2) AS hundreds, 7 AS n"
+    )
+    df = read_query(spark, tables.settings(), "it", query)
+    assert [(f.name, f.dataType.simpleString()) for f in df.schema.fields] == [
+        ("amount", "decimal(12,2)"),
+        ("ratio", "string"),  # unconstrained: exact text
+        ("hundreds", "decimal(7,0)"),
+        ("n", "int"),
+    ]
+    assert [tuple(r) for r in df.collect()] == [
+        (Decimal("1234567890.12"), "1.5", Decimal(12300), 7)
+    ]
 
 
 def test_load_tables_registers_views_by_table_name(spark: Any, tables: ReadDb) -> None:
