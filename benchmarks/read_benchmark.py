@@ -19,7 +19,9 @@ which the variants run interleaved, in a rotating order):
   included in the time);
 - ``sparkpg-text``: the same with ``binary_transfer=False`` (the binary-transfer gain);
 - ``sparkpg-pages``: the same forced to page ranges (``ctid``, like the floor) instead of the
-  planner's choice (key ranges on the primary key for this table).
+  planner's choice (key ranges on the primary key for this table);
+- ``sparkpg-nocount``: the same with ``report_unrepresentable=False`` (the cost of counting the
+  values read as NULL).
 
 It prints the median and minimum seconds, rows/s, ratios to the floor and to ``sparkpg``, peak
 RSS (the Spark driver JVM's ``VmHWM``, reset before each run through ``/proc/<pid>/clear_refs``;
@@ -56,7 +58,15 @@ DEFAULT_REPEAT = 3
 PLAIN_TIMEOUT_SECONDS = 300.0
 # Only changes how an out-of-memory error ends (at once, instead of a JVM wedged in GC).
 EXIT_ON_OOM = "-XX:+ExitOnOutOfMemoryError"
-VARIANTS = ("floor", "plain", "hand-tuned", "sparkpg", "sparkpg-text", "sparkpg-pages")
+VARIANTS = (
+    "floor",
+    "plain",
+    "hand-tuned",
+    "sparkpg",
+    "sparkpg-text",
+    "sparkpg-pages",
+    "sparkpg-nocount",
+)
 DESCRIPTIONS = {
     "floor": "psql COPY (FORMAT binary) to /dev/null, one stream per partition, concurrent",
     "plain": "spark.read.jdbc(url, table, properties): no fetchsize, one partition",
@@ -64,6 +74,7 @@ DESCRIPTIONS = {
     "sparkpg": "read_table(spark, settings, ref) with defaults (planning included)",
     "sparkpg-text": "read_table(..., binary_transfer=False): pgjdbc text protocol",
     "sparkpg-pages": "read_table(..., partitioning={'strategy': 'page_range'}): ctid ranges",
+    "sparkpg-nocount": "read_table(..., report_unrepresentable=False): no NULL counting",
 }
 
 CREATE_SQL = f"""
@@ -652,8 +663,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         }
         low_high = (1, args.rows)  # a careful user knows (or queries) the key's bounds
 
-        def sparkpg(binary: bool, partitioning: Optional[Dict[str, Any]] = None) -> None:
-            df = read_table(spark, settings, ref, binary_transfer=binary, partitioning=partitioning)
+        def sparkpg(
+            binary: bool, partitioning: Optional[Dict[str, Any]] = None, count: bool = True
+        ) -> None:
+            df = read_table(
+                spark,
+                settings,
+                ref,
+                binary_transfer=binary,
+                partitioning=partitioning,
+                report_unrepresentable=count,
+            )
             df.write.format("noop").mode("overwrite").save()
 
         def hand_tuned() -> None:
@@ -672,6 +692,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             "sparkpg": lambda: sparkpg(True),
             "sparkpg-text": lambda: sparkpg(False),
             "sparkpg-pages": lambda: sparkpg(True, {"strategy": "page_range"}),
+            "sparkpg-nocount": lambda: sparkpg(True, count=False),
             "hand-tuned": hand_tuned,
         }
 
