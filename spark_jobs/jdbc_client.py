@@ -16,7 +16,7 @@ import decimal
 import logging
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
 from connectors.errors import (
     DatabaseAuthenticationError,
@@ -53,6 +53,14 @@ _SG_ADVICE = (
     "network_configuration security group) and that the subnets can route to it (seed "
     "troubleshooting 4)"
 )
+
+
+class ResultColumn(NamedTuple):
+    """A column of a query's result as pgjdbc describes it."""
+
+    name: str
+    type_name: str
+    typmod: int
 
 
 @dataclass(frozen=True)
@@ -152,31 +160,13 @@ class JdbcSource:
         """Run a statement that returns no rows."""
         self.query(sql, (), what=what)
 
-    def describe(self, sql: str, *, what: str = "") -> List[Tuple[str, str]]:
-        """Column names and PostgreSQL type names of ``sql``'s result, without running it."""
-        from py4j.protocol import Py4JJavaError
-
-        try:
-            statement = self._conn.prepareStatement(sql)
-            try:
-                meta = statement.getMetaData()
-                if meta is None:
-                    return []
-                return [
-                    (str(meta.getColumnLabel(i)), str(meta.getColumnTypeName(i)))
-                    for i in range(1, meta.getColumnCount() + 1)
-                ]
-            finally:
-                statement.close()
-        except Py4JJavaError as exc:
-            raise translate_error(exc, self.target, what=what or "a query") from None
-
-    def numeric_typmods(self, sql: str, *, what: str = "") -> List[int]:
-        """The type modifier of each ``numeric`` column of ``sql``'s result (``-1`` for other and
-        unconstrained columns), from pgjdbc's result metadata, without running the query.
+    def result_columns(self, sql: str, *, what: str = "") -> List[ResultColumn]:
+        """Name, PostgreSQL type name and ``numeric`` type modifier of each column of ``sql``'s
+        result, from pgjdbc's result metadata (the statement is prepared, not run).
 
         pgjdbc reports a numeric column's precision (0 when unconstrained) and the raw scale bits
         of its type modifier; PostgreSQL's modifier is ``((precision << 16) | scale_bits) + 4``.
+        Other and unconstrained columns get ``-1``.
         """
         from py4j.protocol import Py4JJavaError
 
@@ -186,14 +176,15 @@ class JdbcSource:
                 meta = statement.getMetaData()
                 if meta is None:
                     return []
-                typmods = []
+                columns = []
                 for i in range(1, meta.getColumnCount() + 1):
+                    type_name = str(meta.getColumnTypeName(i))
                     precision = int(meta.getPrecision(i))
-                    if str(meta.getColumnTypeName(i)) == "numeric" and precision > 0:
-                        typmods.append(((precision << 16) | int(meta.getScale(i))) + 4)
-                    else:
-                        typmods.append(-1)
-                return typmods
+                    typmod = -1
+                    if type_name == "numeric" and precision > 0:
+                        typmod = ((precision << 16) | int(meta.getScale(i))) + 4
+                    columns.append(ResultColumn(str(meta.getColumnLabel(i)), type_name, typmod))
+                return columns
             finally:
                 statement.close()
         except Py4JJavaError as exc:

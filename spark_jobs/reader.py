@@ -577,7 +577,8 @@ def plan_query(
     source = connect(spark, conn_settings, binary_transfer=binary_transfer)
     try:
         from_sql = f"(\n{sql}\n) AS {quote_ident(QUERY_ALIAS)}"
-        described = source.describe(f"SELECT * FROM {from_sql}", what=what)
+        result = source.result_columns(f"SELECT * FROM {from_sql}", what=what)
+        described = [(c.name, c.type_name) for c in result]
         candidates: List[KeyCandidate] = []
         if overrides.key_column is not None:
             candidates = [catalog.query_column_key(described, overrides.key_column, what)]
@@ -591,7 +592,7 @@ def plan_query(
         )
         if choice.strategy == "page_range":  # pragma: no cover - refused by choose_strategy
             raise PartitioningError("a query has no pages to split on")
-        typmods = source.numeric_typmods(f"SELECT * FROM {from_sql}", what=what)
+        typmods = [c.typmod for c in result]
         plans = _column_plans(source, from_sql, None, what, unrepresentable, typmods)
         masks = lost_masks(plans) if report_unrepresentable else []
         dbtable = _dbtable(plans, from_sql, None, choice, masks)
