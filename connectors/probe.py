@@ -270,15 +270,10 @@ def probe_runner(
     """
 
     def run(settings: Settings, role_arn: Optional[str]) -> List[CheckResult]:
-        from connectors.emr import JobSpec, build_start_job_run_request
-        from connectors.emr_runs import (
-            DeadlineReached,
-            cancel_run,
-            fetch_driver_log,
-            load_bundle,
-            start_or_attach,
-            wait_for_run,
-        )
+        from submission.request import JobSpec, build_start_job_run_request
+        from submission.bundle import load_bundle
+        from submission.logs import fetch_driver_log
+        from submission.runs import DeadlineReached, cancel_run, start_or_attach, wait_for_run
 
         if not role_arn:
             return [
