@@ -13,9 +13,10 @@ from typing import Any, Callable, Dict, Iterator, List, Optional
 import pytest
 
 from connectors.aws import aws_client
-from connectors.doctor import AwsReader, run_doctor
 from connectors.secrets import clear_credentials_cache
 from devtools.moto_server import moto_server
+from diagnostics.aws_reader import AwsReader
+from diagnostics.run import run_doctor
 from entrypoints.cli import main
 from entrypoints.errors import EXIT_CHECKS_FAILED, EXIT_OK
 from tests.aws.environment import (
@@ -473,7 +474,7 @@ def deploy_probe_bundle(env: Environment, entry_points: tuple[str, ...] = ("prob
 
 
 def run_probe(env: Environment, tags: Dict[str, str], **kwargs: Any) -> Dict[str, Any]:
-    from connectors.probe import probe_runner
+    from diagnostics.probe import probe_runner
 
     reader = AwsReader()
     probe = probe_runner(reader, tags=tags, sleep=lambda seconds: None, **kwargs)
@@ -482,7 +483,7 @@ def run_probe(env: Environment, tags: Dict[str, str], **kwargs: Any) -> Dict[str
 
 
 def test_probe_reports_each_connection(healthy: Environment) -> None:
-    from connectors.probe import ConnectionProbe
+    from spark_jobs.probe import ConnectionProbe
 
     bundle = deploy_probe_bundle(healthy)
     line = ConnectionProbe("aurora", True, "connect", "connected to the reader as spark").to_line()

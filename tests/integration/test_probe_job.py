@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from connectors.probe import fix_for_error, parse_probe_output
 from devtools.postgres_server import PostgresServer, _free_port
+from diagnostics.probe import fix_for_error, parse_probe_output
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -9,37 +9,19 @@ from typing import Any, Dict, List, Optional
 
 import pytest
 
-from connectors.doctor import (
-    AppNetwork,
-    CheckResult,
-    decision_from_simulation,
-    evaluate_application,
-    evaluate_database_ingress,
-    evaluate_interface_endpoint,
-    evaluate_jar,
-    evaluate_role_permission,
-    evaluate_s3_reachability,
-    evaluate_settings_content,
-    evaluate_trust,
-    find_database,
-    find_rule,
-    is_rds_host,
-    passed,
-    render_json,
-    render_table,
-    route_table_for,
-)
-from connectors.policy import evaluate_policies, matches, trust_allows_service
-from connectors.probe import (
-    ConnectionProbe,
-    decode_settings,
-    encode_settings,
-    evaluate_probe,
-    fix_for_error,
-    parse_probe_output,
-    probe_connections,
-)
+from connectors.endpoints import is_rds_host
 from connectors.settings import settings_from_dict
+from diagnostics.applications import evaluate_application
+from diagnostics.databases import evaluate_database_ingress, find_database
+from diagnostics.iam import decision_from_simulation, evaluate_role_permission, evaluate_trust
+from diagnostics.jar import evaluate_jar
+from diagnostics.network import evaluate_interface_endpoint, evaluate_s3_reachability
+from diagnostics.policy import evaluate_policies, matches, trust_allows_service
+from diagnostics.probe import evaluate_probe, fix_for_error, parse_probe_output
+from diagnostics.results import CheckResult, passed, render_json, render_table
+from diagnostics.run import evaluate_settings_content
+from diagnostics.vpc import AppNetwork, find_rule, route_table_for
+from spark_jobs.probe import ConnectionProbe, decode_settings, encode_settings, probe_connections
 
 REGION = "us-east-1"
 APP = AppNetwork(

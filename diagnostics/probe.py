@@ -1,37 +1,25 @@
-"""``sparkpg doctor --probe``: a tiny EMR Serverless job that connects to each enabled connection.
+"""``sparkpg doctor --probe``, operator side: submit the probe job, wait, read its log, evaluate.
 
-Two halves that share a line format:
-
-- on EMR, ``entrypoints/probe.py`` calls :func:`probe_connections`: for every enabled connection
-  it reads the credentials (Secrets Manager through the VPC endpoint, as a real job does) and runs
-  ``SELECT 1`` through Spark's JDBC source (the JAR from ``--jars``, the executors' network path),
-  printing one ``SPARKPG-PROBE {json}`` line per connection to the driver's stdout;
-- on the operator's machine, :func:`probe_runner` submits that job to the PostgreSQL-enabled
-  application with the submission client (:mod:`connectors.emr`, :mod:`connectors.emr_runs`),
-  waits for it, reads the driver log and turns it into one :class:`CheckResult` per connection
-  (:func:`evaluate_probe`, pure).
-
-The job's settings travel as base64 JSON in its arguments: the settings the doctor checked
-(environment overrides applied), which hold secret *ids* only, never secret values.
+The job itself (:mod:`spark_jobs.probe`, run by ``entrypoints/probe.py`` on EMR) prints one
+``SPARKPG-PROBE {json}`` line per connection to the driver's stdout; :func:`evaluate_probe`
+(pure) turns those lines, or the run's end state and error, into one result per connection.
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 import time
-from dataclasses import asdict, dataclass
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
+from typing import Callable, Dict, List, Mapping, Optional, Sequence
 
-from connectors.doctor import FAIL, PASS, SKIP, AwsReader, CheckResult, ProbeRunner
 from connectors.errors import SparkPgError
-from connectors.settings import ConnectionSettings, Settings, settings_from_dict
+from connectors.settings import Settings
+from diagnostics.aws_reader import AwsReader
+from diagnostics.results import FAIL, PASS, SKIP, CheckResult
+from diagnostics.run import ProbeRunner
+from spark_jobs.probe import PROBE_ENTRY_POINT, PROBE_MARKER, ConnectionProbe, encode_settings
 
-PROBE_MARKER = "SPARKPG-PROBE "
-PROBE_ENTRY_POINT = "probe"
 PROBE_JOB_NAME = "sparkpg-doctor-probe"
-PROBE_QUERY = "SELECT 1 AS sparkpg_probe"
 
 # Error text -> the seed's fix (section 10), most specific first.
 _ERROR_FIXES = (
@@ -71,80 +59,6 @@ _ERROR_FIXES = (
         "driver and executors)",
     ),
 )
-
-
-@dataclass(frozen=True)
-class ConnectionProbe:
-    """One connection's probe outcome: ``stage`` is ``credentials`` or ``connect``."""
-
-    connection: str
-    ok: bool
-    stage: str
-    detail: str
-
-    def to_line(self) -> str:
-        """The driver-stdout line the doctor parses."""
-        return PROBE_MARKER + json.dumps(asdict(self), sort_keys=True)
-
-
-Connector = Callable[[ConnectionSettings, Any], str]
-
-
-def _first_line(error: BaseException) -> str:
-    text = f"{type(error).__name__}: {error}"
-    # py4j wraps the Java exception; its first "Caused by"/exception line is the useful one.
-    match = re.search(r"((?:[a-z]+\.)+[A-Za-z]*(?:Exception|Error)\b[^\n]*)", str(error))
-    if match:
-        text = match.group(1)
-    return text.strip()[:1000]
-
-
-def probe_connections(
-    settings: Settings, connect: Connector, names: Sequence[str] = ()
-) -> List[ConnectionProbe]:
-    """Read credentials and connect for every enabled connection (or those in ``names``).
-
-    ``connect(connection, credentials)`` returns a description of the session or raises; on EMR
-    it runs a query through Spark's JDBC source.
-    """
-    from connectors.secrets import resolve_credentials
-
-    wanted = {n.lower() for n in names}
-    results: List[ConnectionProbe] = []
-    for connection in settings.enabled_connections:
-        if wanted and connection.name.lower() not in wanted:
-            continue
-        try:
-            credentials = resolve_credentials(connection, refresh=True)
-        except SparkPgError as exc:
-            results.append(ConnectionProbe(connection.name, False, "credentials", _first_line(exc)))
-            continue
-        try:
-            detail = connect(connection, credentials)
-        except Exception as exc:
-            results.append(ConnectionProbe(connection.name, False, "connect", _first_line(exc)))
-            continue
-        results.append(ConnectionProbe(connection.name, True, "connect", detail))
-    return results
-
-
-def spark_connector(spark: Any) -> Connector:
-    """A connector that runs :data:`PROBE_QUERY` through Spark's JDBC source (on an executor)."""
-
-    def connect(connection: ConnectionSettings, credentials: Any) -> str:
-        from connectors.jdbc import jdbc_options, resolve_endpoint
-
-        endpoint = resolve_endpoint(connection, credentials)
-        started = time.monotonic()
-        options = dict(jdbc_options(connection, credentials), query=PROBE_QUERY)
-        rows = spark.read.format("jdbc").options(**options).load().collect()
-        elapsed = time.monotonic() - started
-        return (
-            f"connected to {endpoint.host}:{endpoint.port}/{endpoint.database} as "
-            f"{credentials.username}; {PROBE_QUERY} returned {len(rows)} row(s) in {elapsed:.1f} s"
-        )
-
-    return connect
 
 
 def parse_probe_output(text: str) -> Dict[str, ConnectionProbe]:
@@ -239,19 +153,6 @@ def evaluate_probe(
     return results
 
 
-def encode_settings(settings: Settings) -> str:
-    """The settings as compact base64 JSON for the job's arguments (secret ids only)."""
-    data = settings.model_dump(mode="json", exclude_none=True)
-    text = json.dumps(data, separators=(",", ":"), sort_keys=True)
-    return base64.urlsafe_b64encode(text.encode("utf-8")).decode("ascii")
-
-
-def decode_settings(payload: str) -> Settings:
-    """The inverse of :func:`encode_settings`."""
-    data = json.loads(base64.urlsafe_b64decode(payload.encode("ascii")).decode("utf-8"))
-    return settings_from_dict(data, source="sparkpg doctor --probe")
-
-
 def probe_runner(
     reader: AwsReader,
     *,
@@ -270,9 +171,9 @@ def probe_runner(
     """
 
     def run(settings: Settings, role_arn: Optional[str]) -> List[CheckResult]:
-        from submission.request import JobSpec, build_start_job_run_request
         from submission.bundle import load_bundle
         from submission.logs import fetch_driver_log
+        from submission.request import JobSpec, build_start_job_run_request
         from submission.runs import DeadlineReached, cancel_run, start_or_attach, wait_for_run
 
         if not role_arn:
