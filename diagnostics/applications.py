@@ -37,27 +37,27 @@ def evaluate_application(
             name,
             FAIL,
             evidence,
-            f"the application is {state}: create a new one (seed 3.1) and put its id in the settings",
-            "3.1",
+            f"the application is {state}: create a new one (docs/troubleshooting.md#emr-application) and put its id in the settings",
+            "emr-application",
         )
     if app_type.upper() != "SPARK":
         return CheckResult(
             name,
             FAIL,
             evidence,
-            "sparkpg jobs need a Spark application (seed 3.1: Type Spark)",
-            "3.1",
+            "sparkpg jobs need a Spark application of type Spark (docs/troubleshooting.md#emr-application)",
+            "emr-application",
         )
     if needs_network and (not subnets or not groups):
         return CheckResult(
             name,
             FAIL,
             evidence + ": jobs cannot reach the database or the VPC endpoints",
-            "EMR Serverless application created with VPC configuration (seed checklist 8, 3.1): "
+            "EMR Serverless application created with VPC configuration (docs/troubleshooting.md#settings): "
             f"aws emr-serverless stop-application --application-id {app_id}; aws emr-serverless "
             f"update-application --application-id {app_id} --network-configuration "
             "'subnetIds=<private subnets>,securityGroupIds=<EMR security group>'",
-            "3.1",
+            "emr-application",
         )
     auto_start = (application.get("autoStartConfiguration") or {}).get("enabled", True)
     if not auto_start and state not in ("STARTED", "STARTING"):
@@ -66,16 +66,18 @@ def evaluate_application(
             WARN,
             evidence + "; auto-start is off, so a job run is refused until the application starts",
             f"aws emr-serverless start-application --application-id {app_id}, or enable "
-            "autoStartConfiguration (seed 3.1)",
-            "3.1",
+            "autoStartConfiguration (docs/troubleshooting.md#emr-application)",
+            "emr-application",
         )
     if state == "CREATING":
-        return CheckResult(name, WARN, evidence + "; still being created", "wait and re-run", "3.1")
-    return CheckResult(name, PASS, evidence, ref="3.1")
+        return CheckResult(
+            name, WARN, evidence + "; still being created", "wait and re-run", "emr-application"
+        )
+    return CheckResult(name, PASS, evidence, ref="emr-application")
 
 
 def check_applications(ctx: DoctorContext) -> List[CheckResult]:
-    """Both applications exist; the PostgreSQL one has a network configuration (seed 3.1)."""
+    """Both applications exist; the PostgreSQL one has a network configuration (docs/troubleshooting.md#emr-application)."""
     spark = ctx.settings.spark
     wanted: List[Tuple[str, str, bool]] = []
     if spark.emr_postgres_application_id:
@@ -95,12 +97,12 @@ def check_applications(ctx: DoctorContext) -> List[CheckResult]:
                         FAIL,
                         f"{app_id}: no such EMR Serverless application in {ctx.reader.region_name} "
                         f"({exc.code})",
-                        f"check spark.{key} in the settings, or create the application (seed 3.1)",
-                        "3.1",
+                        f"check spark.{key} in the settings, or create the application (docs/troubleshooting.md#emr-application)",
+                        "emr-application",
                     )
                 )
             else:
-                results.append(lookup_failed(name, exc, "3.1"))
+                results.append(lookup_failed(name, exc, "emr-application"))
             continue
         result = evaluate_application(name, application, needs_network=needs_network)
         results.append(result)
@@ -117,8 +119,8 @@ def check_applications(ctx: DoctorContext) -> List[CheckResult]:
                         FAIL,
                         f"{app_id}: subnets {', '.join(network['subnetIds'])}: {exc}",
                         "update the application's network configuration with private subnets of "
-                        "one VPC (seed 3.1, 6.2)",
-                        "3.1",
+                        "one VPC (docs/troubleshooting.md#emr-application)",
+                        "emr-application",
                     )
                 )
     return results

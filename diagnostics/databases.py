@@ -10,9 +10,9 @@ from diagnostics.context import DoctorContext, lookup_failed
 from diagnostics.results import FAIL, PASS, SKIP, WARN, CheckResult
 from diagnostics.vpc import AppNetwork, find_rule
 
-SEED_DB_SG = "Verify RDS security group allows inbound from EMR security group"
+FIX_DB_SG = "Verify RDS security group allows inbound from EMR security group"
 
-SEED_DB_NETWORK = "Check network connectivity between VPC subnets"
+FIX_DB_NETWORK = "Check network connectivity between VPC subnets"
 
 
 def find_database(
@@ -44,7 +44,7 @@ def evaluate_database_ingress(
     security_groups: Mapping[str, Mapping[str, Any]],
     vpc_cidrs: Sequence[str],
 ) -> CheckResult:
-    """The database's security groups admit ``port`` from the application's (seed 6.2, 10.4)."""
+    """The database's security groups admit ``port`` from the application's (docs/troubleshooting.md#postgresql-connection-timeout)."""
     name = f"db-ingress:{connection_name}"
     if database is None:
         return CheckResult(
@@ -53,8 +53,8 @@ def evaluate_database_ingress(
             f"{host} looks like an RDS endpoint but no DB cluster or instance in this account and "
             "region answers at it; its security groups were not checked",
             f"check that the host is right, or run the doctor with credentials of the database's "
-            f"account and region; then: {SEED_DB_SG} (seed 10.4)",
-            "10.4",
+            f"account and region; then: {FIX_DB_SG} (docs/troubleshooting.md#postgresql-connection-timeout)",
+            "postgresql-connection-timeout",
         )
     description, group_ids, db_port = database
     groups = [security_groups[g] for g in group_ids if g in security_groups]
@@ -76,19 +76,19 @@ def evaluate_database_ingress(
             f"{facts}; none admits tcp/{port} from the application's security groups "
             f"({', '.join(app.security_group_ids)}) or subnets: the job fails with a PostgreSQL "
             "connection timeout",
-            f"{SEED_DB_SG} (seed 10.4): aws ec2 authorize-security-group-ingress --group-id "
+            f"{FIX_DB_SG} (docs/troubleshooting.md#postgresql-connection-timeout): aws ec2 authorize-security-group-ingress --group-id "
             f"{target} --protocol tcp --port {port} --source-group {app.security_group_ids[0]}",
-            "10.4",
+            "postgresql-connection-timeout",
         )
     if egress is None:
         return CheckResult(
             name,
             FAIL,
             f"{facts}; {ingress}, but the application's security groups do not let tcp/{port} out",
-            f"{SEED_DB_NETWORK} (seed 10.4, 6.1 egress all): aws ec2 "
+            f"{FIX_DB_NETWORK} (docs/troubleshooting.md#postgresql-connection-timeout): aws ec2 "
             f"authorize-security-group-egress --group-id {app.security_group_ids[0]} --protocol "
             f"tcp --port {port} --source-group {group_ids[0] if group_ids else '<database sg>'}",
-            "10.4",
+            "postgresql-connection-timeout",
         )
     if other_vpcs:
         notes.append(
@@ -100,10 +100,12 @@ def evaluate_database_ingress(
             name,
             WARN,
             f"{facts}; {ingress}; {'; '.join(notes)}",
-            f"{SEED_DB_NETWORK} (seed 10.4)",
-            "10.4",
+            f"{FIX_DB_NETWORK} (docs/troubleshooting.md#postgresql-connection-timeout)",
+            "postgresql-connection-timeout",
         )
-    return CheckResult(name, PASS, f"{facts}; {ingress}; {egress}", ref="10.4")
+    return CheckResult(
+        name, PASS, f"{facts}; {ingress}; {egress}", ref="postgresql-connection-timeout"
+    )
 
 
 def check_databases(
@@ -133,7 +135,7 @@ def check_databases(
                     SKIP,
                     f"{host} is not an RDS/Aurora endpoint name: its security groups cannot be "
                     "looked up",
-                    ref="10.4",
+                    ref="postgresql-connection-timeout",
                 )
             )
             continue
@@ -149,7 +151,7 @@ def check_databases(
                         {str(g["GroupId"]): g for g in ctx.reader.security_groups(missing)}
                     )
         except AwsRequestError as exc:
-            results.append(lookup_failed(name, exc, "10.4"))
+            results.append(lookup_failed(name, exc, "postgresql-connection-timeout"))
             continue
         results.append(
             evaluate_database_ingress(connection.name, host, port, database, app, groups, vpc_cidrs)

@@ -19,7 +19,7 @@ logger = logging.getLogger(__name__)
 
 EMR_SERVERLESS_PRINCIPAL = "emr-serverless.amazonaws.com"
 
-SEED_SECRETS_POLICY = "Verify EMR execution role has `EMRSecretsManagerPolicy`"
+FIX_SECRETS_POLICY = "Verify EMR execution role has `EMRSecretsManagerPolicy`"
 
 
 def role_name_from_arn(role_arn: str) -> str:
@@ -28,13 +28,13 @@ def role_name_from_arn(role_arn: str) -> str:
 
 
 def evaluate_trust(role: Mapping[str, Any]) -> CheckResult:
-    """The execution role trusts EMR Serverless (seed 2.1)."""
+    """The execution role trusts EMR Serverless (docs/troubleshooting.md#execution-role)."""
     arn = role.get("Arn", role.get("RoleName", "?"))
     trusted, evidence = trust_allows_service(
         role.get("AssumeRolePolicyDocument") or {}, EMR_SERVERLESS_PRINCIPAL
     )
     if trusted:
-        return CheckResult("role-trust", PASS, f"{arn}: {evidence}", ref="2.1")
+        return CheckResult("role-trust", PASS, f"{arn}: {evidence}", ref="execution-role")
     trust = json.dumps(
         {
             "Version": "2012-10-17",
@@ -54,7 +54,7 @@ def evaluate_trust(role: Mapping[str, Any]) -> CheckResult:
         f"{arn}: {evidence}; EMR Serverless cannot run jobs as this role",
         f"aws iam update-assume-role-policy --role-name {role.get('RoleName', role_name_from_arn(str(arn)))} "
         f"--policy-document '{trust}'",
-        "2.1",
+        "execution-role",
     )
 
 
@@ -102,7 +102,7 @@ def evaluate_role_permission(
 
 
 def secrets_policy_fix(role_arn: str, secret_arn: str) -> str:
-    """The seed's EMRSecretsManagerPolicy for one secret, as an ``aws iam put-role-policy``."""
+    """The EMRSecretsManagerPolicy for one secret, as an ``aws iam put-role-policy``."""
     document = json.dumps(
         {
             "Version": "2012-10-17",
@@ -117,7 +117,7 @@ def secrets_policy_fix(role_arn: str, secret_arn: str) -> str:
         separators=(",", ":"),
     )
     return (
-        f"{SEED_SECRETS_POLICY} (seed 10.3, 2.2): aws iam put-role-policy --role-name "
+        f"{FIX_SECRETS_POLICY} (docs/troubleshooting.md#secrets-manager-access-denied): aws iam put-role-policy --role-name "
         f"{role_name_from_arn(role_arn)} --policy-name EMRSecretsManagerPolicy --policy-document "
         f"'{document}' (if the secret uses a customer-managed KMS key, also allow kms:Decrypt)"
     )
@@ -134,7 +134,7 @@ def jar_policy_fix(role_arn: str, object_arn: str) -> str:
     )
     return (
         f"aws iam put-role-policy --role-name {role_name_from_arn(role_arn)} --policy-name "
-        f"EMRServerlessS3Policy --policy-document '{document}' (seed 2.3: S3 read permissions)"
+        f"EMRServerlessS3Policy --policy-document '{document}' (S3 read permissions: docs/troubleshooting.md#execution-role)"
     )
 
 
@@ -161,7 +161,7 @@ def _decide(
 
 
 def check_role(ctx: DoctorContext) -> List[CheckResult]:
-    """Execution role: trusts EMR Serverless; may read each secret and the JAR (seed 2, 10.3)."""
+    """Execution role: trusts EMR Serverless; may read each secret and the JAR (docs/troubleshooting.md#execution-role)."""
     role_arn = ctx.role_arn
     connections = [c for c in ctx.settings.enabled_connections if c.secret_arn]
     if not role_arn:
@@ -172,7 +172,7 @@ def check_role(ctx: DoctorContext) -> List[CheckResult]:
                 "no execution role given: the role's trust and permissions were not checked",
                 "pass --role-arn arn:aws:iam::<account>:role/EMRServerlessExecutionRole (or set "
                 "spark.emr_execution_role_arn)",
-                "2.1",
+                "execution-role",
             )
         ]
     try:
@@ -186,11 +186,11 @@ def check_role(ctx: DoctorContext) -> List[CheckResult]:
                     FAIL,
                     f"{role_arn}: no such role ({exc.code})",
                     f"create the execution role {name} trusted by {EMR_SERVERLESS_PRINCIPAL} "
-                    "(seed 2.1), or fix --role-arn",
-                    "2.1",
+                    "(docs/troubleshooting.md#execution-role), or fix --role-arn",
+                    "execution-role",
                 )
             ]
-        return [lookup_failed("role-trust", exc, "2.1", "--role-arn")]
+        return [lookup_failed("role-trust", exc, "execution-role", "--role-arn")]
     results = [evaluate_trust(role)]
     try:
         for connection in connections:
@@ -203,7 +203,7 @@ def check_role(ctx: DoctorContext) -> List[CheckResult]:
                     decision,
                     method,
                     secrets_policy_fix(role_arn, secret_arn),
-                    "10.3",
+                    "secrets-manager-access-denied",
                 )
             )
         path = ctx.settings.postgres.jdbc_driver_path
@@ -220,9 +220,9 @@ def check_role(ctx: DoctorContext) -> List[CheckResult]:
                     decision,
                     method,
                     jar_policy_fix(role_arn, object_arn),
-                    "10.1",
+                    "jdbc-driver-not-found",
                 )
             )
     except AwsRequestError as exc:
-        results.append(lookup_failed("role-permissions", exc, "2.2"))
+        results.append(lookup_failed("role-permissions", exc, "secrets-manager-access-denied"))
     return results

@@ -16,12 +16,12 @@ from diagnostics.results import FAIL, PASS, WARN, CheckResult
 DRIVER_ENTRY = "org/postgresql/Driver.class"
 SERVICES_ENTRY = "META-INF/services/java.sql.Driver"
 
-#: pgjdbc releases from this one carry the recent CVE fixes (FACTS.md).
+#: pgjdbc releases from this one carry the recent CVE fixes (the pgjdbc changelog).
 MIN_SAFE_DRIVER = (42, 7, 12)
 
-SEED_JAR_MISSING = "Ensure `jdbc_driver_path` is configured in backend settings"
+FIX_JAR_MISSING = "Ensure `jdbc_driver_path` is configured in backend settings"
 
-SEED_JAR_IN_S3 = "Verify JDBC JAR exists in S3"
+FIX_JAR_IN_S3 = "Verify JDBC JAR exists in S3"
 
 
 def _version_tuple(version: str) -> Tuple[int, ...]:
@@ -29,9 +29,9 @@ def _version_tuple(version: str) -> Tuple[int, ...]:
 
 
 def evaluate_jar(data: bytes, where: str) -> CheckResult:
-    """Whether ``data`` is a PostgreSQL JDBC driver JAR (seed 10.1): Driver class, service entry, version."""
+    """Whether ``data`` is a PostgreSQL JDBC driver JAR (docs/troubleshooting.md#jdbc-driver-not-found): Driver class, service entry, version."""
     fix_upload = (
-        f"{SEED_JAR_IN_S3} (seed 10.1): upload the PostgreSQL JDBC driver JAR, e.g. "
+        f"{FIX_JAR_IN_S3} (docs/troubleshooting.md#jdbc-driver-not-found): upload the PostgreSQL JDBC driver JAR, e.g. "
         f"aws s3 cp postgresql-42.7.13.jar {where}"
     )
     try:
@@ -43,7 +43,7 @@ def evaluate_jar(data: bytes, where: str) -> CheckResult:
             f"{where} ({len(data)} bytes) is not a JAR (zip) file: the job would fail with "
             f"ClassNotFoundException: {DRIVER_CLASS}",
             fix_upload,
-            "10.1",
+            "jdbc-driver-not-found",
         )
     with archive:
         names = set(archive.namelist())
@@ -69,7 +69,7 @@ def evaluate_jar(data: bytes, where: str) -> CheckResult:
             f"{where} is a JAR but not the PostgreSQL JDBC driver ({'; '.join(problems)}): the "
             f"job would fail with ClassNotFoundException: {DRIVER_CLASS}",
             fix_upload,
-            "10.1",
+            "jdbc-driver-not-found",
         )
     version = _manifest_version(manifest)
     shown = f"version {version}" if version else "version unknown (no manifest version)"
@@ -81,9 +81,9 @@ def evaluate_jar(data: bytes, where: str) -> CheckResult:
             WARN,
             f"{evidence}; older than {minimum}, which has the recent CVE fixes",
             f"upload pgjdbc {minimum} or newer and point jdbc_driver_path at it",
-            "4.1",
+            "jdbc-driver-not-found",
         )
-    return CheckResult("jdbc-jar", PASS, evidence, ref="10.1")
+    return CheckResult("jdbc-jar", PASS, evidence, ref="jdbc-driver-not-found")
 
 
 def _manifest_version(manifest: str) -> Optional[str]:
@@ -96,7 +96,7 @@ def _manifest_version(manifest: str) -> Optional[str]:
 
 
 def check_jar(ctx: DoctorContext) -> CheckResult:
-    """The JDBC JAR exists at jdbc_driver_path and is the PostgreSQL driver (seed 4.1, 10.1)."""
+    """The JDBC JAR exists at jdbc_driver_path and is the PostgreSQL driver (docs/troubleshooting.md#jdbc-driver-not-found)."""
     path = ctx.settings.postgres.jdbc_driver_path
     if not path:
         return CheckResult(
@@ -104,9 +104,9 @@ def check_jar(ctx: DoctorContext) -> CheckResult:
             FAIL,
             f"{ctx.settings.source}: postgres.jdbc_driver_path is not set: jobs fail with "
             f"ClassNotFoundException: {DRIVER_CLASS}",
-            f"{SEED_JAR_MISSING} (seed 10.1): set postgres.jdbc_driver_path to "
-            "s3://<bucket>/jars/postgresql-<version>.jar (seed 4.1, 5.1)",
-            "10.1",
+            f"{FIX_JAR_MISSING} (docs/troubleshooting.md#jdbc-driver-not-found): set postgres.jdbc_driver_path to "
+            "s3://<bucket>/jars/postgresql-<version>.jar",
+            "jdbc-driver-not-found",
         )
     if not path.startswith("s3://"):
         local = Path(path)
@@ -115,8 +115,8 @@ def check_jar(ctx: DoctorContext) -> CheckResult:
                 "jdbc-jar",
                 FAIL,
                 f"{path}: no such file",
-                f"{SEED_JAR_MISSING} (seed 10.1): point jdbc_driver_path at the JAR",
-                "10.1",
+                f"{FIX_JAR_MISSING} (docs/troubleshooting.md#jdbc-driver-not-found): point jdbc_driver_path at the JAR",
+                "jdbc-driver-not-found",
             )
         result = evaluate_jar(local.read_bytes(), path)
         if result.status == PASS:
@@ -125,8 +125,8 @@ def check_jar(ctx: DoctorContext) -> CheckResult:
                 WARN,
                 f"{result.evidence}; a local path works for local runs only",
                 "for EMR, upload the JAR to S3 in the application's region and set "
-                "jdbc_driver_path to its s3:// URI (seed 4.1)",
-                "4.1",
+                "jdbc_driver_path to its s3:// URI (docs/troubleshooting.md#jdbc-driver-not-found)",
+                "jdbc-driver-not-found",
             )
         return result
     from connectors.aws import parse_s3_uri
@@ -134,7 +134,7 @@ def check_jar(ctx: DoctorContext) -> CheckResult:
     try:
         bucket, key = parse_s3_uri(path)
     except ValueError as exc:
-        return CheckResult("jdbc-jar", FAIL, str(exc), SEED_JAR_MISSING, "10.1")
+        return CheckResult("jdbc-jar", FAIL, str(exc), FIX_JAR_MISSING, "jdbc-driver-not-found")
     try:
         data = ctx.reader.read_s3_object(bucket, key)
     except AwsRequestError as exc:
@@ -143,10 +143,10 @@ def check_jar(ctx: DoctorContext) -> CheckResult:
                 "jdbc-jar",
                 FAIL,
                 f"{path}: {exc.code}: jobs fail with ClassNotFoundException: {DRIVER_CLASS}",
-                f"{SEED_JAR_IN_S3} (seed 10.1): aws s3 cp postgresql-42.7.13.jar {path}",
-                "10.1",
+                f"{FIX_JAR_IN_S3} (docs/troubleshooting.md#jdbc-driver-not-found): aws s3 cp postgresql-42.7.13.jar {path}",
+                "jdbc-driver-not-found",
             )
-        return lookup_failed("jdbc-jar", exc, "10.1", "jdbc_driver_path")
+        return lookup_failed("jdbc-jar", exc, "jdbc-driver-not-found", "jdbc_driver_path")
     result = evaluate_jar(data, path)
     try:
         region = ctx.reader.bucket_region(bucket)
@@ -159,6 +159,6 @@ def check_jar(ctx: DoctorContext) -> CheckResult:
             f"{result.evidence}; but the bucket is in {region}, not {ctx.reader.region_name}",
             "EMR Serverless reads jars from S3 in its own region: copy the JAR to a bucket in "
             f"{ctx.reader.region_name} and update jdbc_driver_path",
-            "4.1",
+            "jdbc-driver-not-found",
         )
     return result

@@ -13,11 +13,11 @@ from diagnostics.vpc import AppNetwork, find_rule, nat_subnets, route_table_for
 
 HTTPS = 443
 
-SEED_LOGS_ENDPOINT = "Verify CloudWatch Logs VPC endpoint exists and is available"
+FIX_LOGS_ENDPOINT = "Verify CloudWatch Logs VPC endpoint exists and is available"
 
-SEED_ENDPOINT_SG = "Check security group allows traffic to VPC endpoint"
+FIX_ENDPOINT_SG = "Check security group allows traffic to VPC endpoint"
 
-SEED_SECRETS_ENDPOINT = "Ensure Secrets Manager VPC endpoint exists"
+FIX_SECRETS_ENDPOINT = "Ensure Secrets Manager VPC endpoint exists"
 
 
 def _service_name(region: str, service: str) -> str:
@@ -37,13 +37,16 @@ def evaluate_interface_endpoint(
 
     It must exist in the application's VPC, be available, have private DNS, sit in the
     application's availability zones (warn otherwise) and admit HTTPS from the application's
-    security groups, which must let HTTPS out (seed sections 1, 6.1, 10.2, 10.3).
+    security groups, which must let HTTPS out (docs/troubleshooting.md#private-subnet-routes).
     """
     name = f"endpoint-{service}"
     label = {"logs": "CloudWatch Logs", "secretsmanager": "Secrets Manager"}.get(service, service)
-    ref = {"logs": "10.2", "secretsmanager": "10.3"}.get(service, "1")
+    ref = {
+        "logs": "cloudwatch-logs-timeout",
+        "secretsmanager": "secrets-manager-access-denied",
+    }.get(service, "private-subnet-routes")
     service_name = _service_name(region, service)
-    seed_fix = SEED_LOGS_ENDPOINT if service == "logs" else SEED_SECRETS_ENDPOINT
+    endpoint_fix = FIX_LOGS_ENDPOINT if service == "logs" else FIX_SECRETS_ENDPOINT
     candidates = [
         e
         for e in endpoints
@@ -65,7 +68,7 @@ def evaluate_interface_endpoint(
                 WARN,
                 f"{evidence}; the application's subnets reach {label} through NAT "
                 f"({', '.join(sorted(set(nat.values())))}), so jobs work, at NAT data prices",
-                f"optional, as the seed does (section 1): {create}",
+                f"optional (docs/troubleshooting.md#private-subnet-routes): {create}",
                 ref,
             )
         timeout = (
@@ -77,7 +80,7 @@ def evaluate_interface_endpoint(
             name,
             FAIL,
             f"{evidence} and no NAT route from the application's subnets: jobs fail with {timeout}",
-            f"{seed_fix} (seed {ref}): {create}",
+            f"{endpoint_fix} (docs/troubleshooting.md#{ref}): {create}",
             ref,
         )
     candidates.sort(key=lambda e: str(e.get("State", "")).lower() != "available")
@@ -89,12 +92,14 @@ def evaluate_interface_endpoint(
     state = str(endpoint.get("State", "?"))
     if state.lower() != "available":
         problems.append(f"state is {state}, not available")
-        fixes.append(f"{seed_fix} (seed {ref}): the endpoint is {state}; recreate it: {create}")
+        fixes.append(
+            f"{endpoint_fix} (docs/troubleshooting.md#{ref}): the endpoint is {state}; recreate it: {create}"
+        )
     if not endpoint.get("PrivateDnsEnabled"):
         problems.append("private DNS is off, so the SDK resolves the public endpoint and times out")
         fixes.append(
             f"aws ec2 modify-vpc-endpoint --vpc-endpoint-id {endpoint_id} --private-dns-enabled "
-            "(seed section 1: PrivateDnsEnabled: true)"
+            "(docs/troubleshooting.md#private-subnet-routes)"
         )
     endpoint_subnets = [str(s) for s in endpoint.get("SubnetIds") or []]
     endpoint_zones = {
@@ -132,7 +137,7 @@ def evaluate_interface_endpoint(
         )
         target = endpoint_groups[0] if endpoint_groups else "<endpoint security group>"
         fixes.append(
-            f"{SEED_ENDPOINT_SG} (seed 10.2): aws ec2 authorize-security-group-ingress --group-id "
+            f"{FIX_ENDPOINT_SG} (docs/troubleshooting.md#cloudwatch-logs-timeout): aws ec2 authorize-security-group-ingress --group-id "
             f"{target} --protocol tcp --port 443 --source-group {app.security_group_ids[0]}"
         )
     endpoint_cidrs = [
@@ -146,7 +151,7 @@ def evaluate_interface_endpoint(
             f"let HTTPS out to the endpoint"
         )
         fixes.append(
-            f"{SEED_ENDPOINT_SG} (seed 10.2, 6.1 egress all): aws ec2 "
+            f"{FIX_ENDPOINT_SG} (docs/troubleshooting.md#cloudwatch-logs-timeout): aws ec2 "
             f"authorize-security-group-egress --group-id {app.security_group_ids[0]} "
             "--ip-permissions 'IpProtocol=-1,IpRanges=[{CidrIp=0.0.0.0/0}]'"
         )
@@ -227,10 +232,10 @@ def evaluate_s3_reachability(
             f"no S3 gateway endpoint, S3 interface endpoint or NAT route for "
             f"{', '.join(unreachable)}: jobs cannot fetch the JAR, code or write logs to S3",
             fix,
-            "4.1",
+            "jdbc-driver-not-found",
         )
     evidence = "; ".join(f"{', '.join(subnets)}: {path}" for path, subnets in how.items())
-    return CheckResult("s3-reachable", PASS, evidence, ref="4.1")
+    return CheckResult("s3-reachable", PASS, evidence, ref="jdbc-driver-not-found")
 
 
 def check_network(ctx: DoctorContext) -> List[CheckResult]:
@@ -253,7 +258,7 @@ def check_network(ctx: DoctorContext) -> List[CheckResult]:
             group_ids.update(str(g["GroupId"]) for g in endpoint.get("Groups") or [])
         groups = {str(g["GroupId"]): g for g in ctx.reader.security_groups(sorted(group_ids))}
     except AwsRequestError as exc:
-        return [lookup_failed("vpc", exc, "1")]
+        return [lookup_failed("vpc", exc, "private-subnet-routes")]
     nat = nat_subnets(app, route_tables)
     for service in ("logs", "secretsmanager"):
         results.append(

@@ -21,37 +21,37 @@ from spark_jobs.probe import PROBE_ENTRY_POINT, PROBE_MARKER, ConnectionProbe, e
 
 PROBE_JOB_NAME = "sparkpg-doctor-probe"
 
-# Error text -> the seed's fix (section 10), most specific first.
+# Error text -> the fix (docs/troubleshooting.md), most specific first.
 _ERROR_FIXES = (
     (
         r"ClassNotFoundException: org\.postgresql\.Driver|No suitable driver",
         "Ensure `jdbc_driver_path` is configured in backend settings; Verify JDBC JAR exists in "
-        "S3 (seed 10.1)",
+        "S3 (docs/troubleshooting.md#jdbc-driver-not-found)",
     ),
     (
         r"AccessDeniedException|SecretAccessDeniedError",
         "Verify EMR execution role has `EMRSecretsManagerPolicy`; Ensure Secrets Manager VPC "
-        "endpoint exists (seed 10.3)",
+        "endpoint exists (docs/troubleshooting.md#secrets-manager-access-denied)",
     ),
     (
         r"secretsmanager.*(timed out|Could not connect)|AwsEndpointUnreachableError",
-        "Ensure Secrets Manager VPC endpoint exists (seed 10.3, 1.2)",
+        "Ensure Secrets Manager VPC endpoint exists (docs/troubleshooting.md#secrets-manager-access-denied)",
     ),
     (
         r"logs\..*(timed out|Could not connect)",
         "Verify CloudWatch Logs VPC endpoint exists and is available; Check security group "
-        "allows traffic to VPC endpoint (seed 10.2)",
+        "allows traffic to VPC endpoint (docs/troubleshooting.md#cloudwatch-logs-timeout)",
     ),
     (
         r"SocketTimeoutException|connect timed out|Connection attempt timed out|"
         r"The connection attempt failed|Connection (to \S+ )?refused|UnknownHostException",
         "Verify RDS security group allows inbound from EMR security group; Check network "
-        "connectivity between VPC subnets (seed 10.4)",
+        "connectivity between VPC subnets (docs/troubleshooting.md#postgresql-connection-timeout)",
     ),
     (
         r"28P01|password authentication failed",
         "the secret's username/password were refused by the database: update the secret (an "
-        "Aurora-managed secret may have just rotated: retry) (seed 7.1)",
+        "Aurora-managed secret may have just rotated: retry) (docs/troubleshooting.md#credentials)",
     ),
     (
         r"SSL|PKIX|certificate",
@@ -80,7 +80,7 @@ def parse_probe_output(text: str) -> Dict[str, ConnectionProbe]:
 
 
 def fix_for_error(text: str) -> str:
-    """The seed's fix for an error text (section 10), or a pointer to the driver log."""
+    """The fix for an error text (docs/troubleshooting.md), or a pointer to the driver log."""
     for pattern, fix in _ERROR_FIXES:
         if re.search(pattern, text, re.IGNORECASE):
             return fix
@@ -115,7 +115,11 @@ def evaluate_probe(
         check = f"probe:{name}"
         probe = probes.get(name)
         if probe is not None and probe.ok:
-            results.append(CheckResult(check, PASS, f"{run}: {probe.detail}", ref="10"))
+            results.append(
+                CheckResult(
+                    check, PASS, f"{run}: {probe.detail}", ref="postgresql-connection-timeout"
+                )
+            )
         elif probe is not None:
             results.append(
                 CheckResult(
@@ -123,7 +127,7 @@ def evaluate_probe(
                     FAIL,
                     f"{run} ({state}): {probe.stage} failed: {probe.detail}",
                     fix_for_error(probe.detail),
-                    "10",
+                    "postgresql-connection-timeout",
                 )
             )
         elif state == "SUCCESS":
@@ -135,7 +139,7 @@ def evaluate_probe(
                     f"has no probe line for {name}",
                     "check that the deployed bundle's probe entry point is sparkpg's "
                     "(rebuild with ./build.sh and sparkpg deploy)",
-                    "10",
+                    "postgresql-connection-timeout",
                 )
             )
         else:
@@ -147,7 +151,7 @@ def evaluate_probe(
                     f"{run} ended {state} before probing {name}: {error}"
                     + (f" (driver log: {log_location})" if log_location else ""),
                     fix_for_error(f"{error} {state_details}"),
-                    "10",
+                    "postgresql-connection-timeout",
                 )
             )
     return results

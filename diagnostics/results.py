@@ -20,7 +20,8 @@ class CheckResult:
     """One check's outcome: ``status`` is pass, warn, fail or skip.
 
     ``evidence`` says what was looked at and what was found; ``fix`` is the exact remedy (empty on
-    a pass); ``ref`` names the seed section the check comes from (``8``, ``10.2``, ...).
+    a pass); ``ref`` is the anchor of the entry in docs/troubleshooting.md that explains the failure
+    (``postgresql-connection-timeout``, ...); :attr:`doc` is the full reference.
     """
 
     name: str
@@ -32,6 +33,11 @@ class CheckResult:
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
             raise ValueError(f"status must be one of {STATUSES}, got {self.status!r}")
+
+    @property
+    def doc(self) -> str:
+        """Where the failure is explained: ``docs/troubleshooting.md#<ref>`` (empty without a ref)."""
+        return f"docs/troubleshooting.md#{self.ref}" if self.ref else ""
 
     def to_dict(self) -> Dict[str, str]:
         """A JSON-ready mapping."""

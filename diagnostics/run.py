@@ -34,7 +34,7 @@ ProbeRunner = Callable[[Settings, Optional[str]], List[CheckResult]]
 
 
 def evaluate_settings_content(settings: Settings) -> List[CheckResult]:
-    """The application ids and the enabled connections the seed's settings.json needs (5.1)."""
+    """The application ids and the enabled connections the backend's settings.json needs."""
     spark = settings.spark
     missing = [
         key
@@ -46,10 +46,10 @@ def evaluate_settings_content(settings: Settings) -> List[CheckResult]:
             "settings-applications",
             FAIL,
             f"{settings.source}: spark.{' and spark.'.join(missing)} not set",
-            "Backend settings.json configured with correct ARNs and paths (seed checklist 8): set "
+            "Backend settings.json configured with correct ARNs and paths (docs/troubleshooting.md#settings): set "
             + " and ".join(f"spark.{m}" for m in missing)
-            + " to the EMR Serverless application ids (seed 5.1)",
-            "5.1",
+            + " to the EMR Serverless application ids (docs/troubleshooting.md#settings)",
+            "settings",
         )
     else:
         apps = CheckResult(
@@ -57,7 +57,7 @@ def evaluate_settings_content(settings: Settings) -> List[CheckResult]:
             PASS,
             f"emr_application_id={spark.emr_application_id}, "
             f"emr_postgres_application_id={spark.emr_postgres_application_id}",
-            ref="5.1",
+            ref="settings",
         )
     enabled = settings.enabled_connections
     if not enabled:
@@ -67,12 +67,12 @@ def evaluate_settings_content(settings: Settings) -> List[CheckResult]:
             FAIL,
             f"{settings.source}: no enabled connection"
             + (f" (disabled: {', '.join(disabled)})" if disabled else ""),
-            'add a connection to postgres.connections with "enabled": true (seed 5.1)',
-            "5.1",
+            'add a connection to postgres.connections with "enabled": true (docs/troubleshooting.md#settings)',
+            "settings",
         )
     else:
         described = ", ".join(f"{c.name} ({c.credential_source})" for c in enabled)
-        conns = CheckResult("settings-connections", PASS, f"enabled: {described}", ref="5.1")
+        conns = CheckResult("settings-connections", PASS, f"enabled: {described}", ref="settings")
     return [apps, conns]
 
 
@@ -93,7 +93,7 @@ def check_secret(ctx: DoctorContext, connection: ConnectionSettings) -> CheckRes
             FAIL,
             f"{connection.credential_source} read as {caller}: {type(exc).__name__}",
             str(exc),
-            "10.3" if connection.secret_arn else "7.1",
+            "secrets-manager-access-denied" if connection.secret_arn else "credentials",
         )
     if connection.host or credentials.host:
         ctx.endpoints[connection.name] = resolve_endpoint(connection, credentials)
@@ -106,14 +106,14 @@ def check_secret(ctx: DoctorContext, connection: ConnectionSettings) -> CheckRes
             name,
             WARN,
             f"{evidence}; local credentials do not reach an EMR job",
-            "store the credentials in Secrets Manager and set secret_arn (seed 7.1)",
-            "7.1",
+            "store the credentials in Secrets Manager and set secret_arn (docs/troubleshooting.md#credentials)",
+            "credentials",
         )
     try:
         ctx.secret_arns[connection.name] = ctx.reader.secret_arn(connection.secret_arn)
     except AwsRequestError:
         ctx.secret_arns[connection.name] = connection.secret_arn
-    return CheckResult(name, PASS, evidence, ref="7.1")
+    return CheckResult(name, PASS, evidence, ref="credentials")
 
 
 def run_doctor(
@@ -135,12 +135,12 @@ def run_doctor(
                 "settings",
                 FAIL,
                 str(exc),
-                "Backend settings.json configured with correct ARNs and paths (seed checklist 8); "
-                "fix the fields named above (seed 5.1 has the format)",
-                "5.1",
+                "Backend settings.json configured with correct ARNs and paths (docs/troubleshooting.md#settings); "
+                "fix the fields named above (docs/troubleshooting.md#settings)",
+                "settings",
             )
         ]
-    results = [CheckResult("settings", PASS, f"{settings.source}: valid", ref="5.1")]
+    results = [CheckResult("settings", PASS, f"{settings.source}: valid", ref="settings")]
     results.extend(evaluate_settings_content(settings))
     role = role_arn or getattr(settings.spark, "emr_execution_role_arn", None)
     ctx = DoctorContext(settings=settings, reader=reader or AwsReader(), role_arn=role)

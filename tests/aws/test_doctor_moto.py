@@ -1,6 +1,6 @@
-"""``sparkpg doctor`` against a moto server: a healthy deployment passes; each of the seed's
-troubleshooting failures (section 10) and checklist items (section 8), broken one at a time, is
-reported as exactly that failing check with the seed's fix, and nothing else fails."""
+"""``sparkpg doctor`` against a moto server: a healthy deployment passes; each of the common
+failures of docs/troubleshooting.md and each deployment checklist item, broken one at a time, is
+reported as exactly that failing check with its fix, and nothing else fails."""
 
 from __future__ import annotations
 
@@ -508,7 +508,7 @@ def test_probe_reports_each_connection(healthy: Environment) -> None:
     assert job["executionRole"] == healthy.role_arn
 
 
-def test_probe_failure_names_the_exact_error_and_the_seed_fix(healthy: Environment) -> None:
+def test_probe_failure_names_the_exact_error_and_the_fix(healthy: Environment) -> None:
     _settings(healthy, lambda s: s["spark"].update(emr_bundle_uri=deploy_probe_bundle(healthy)))
     results = run_probe(
         healthy, {"moto:states": "SUBMITTED,RUNNING,FAILED", "moto:failure": "java"}

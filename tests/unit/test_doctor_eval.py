@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import zipfile
+from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import pytest
@@ -117,9 +119,13 @@ def test_passed_ignores_warnings_and_skips() -> None:
 
 def test_render_table_and_json() -> None:
     results = [
-        CheckResult("settings", "pass", "settings.json: valid", ref="5.1"),
+        CheckResult("settings", "pass", "settings.json: valid", ref="settings"),
         CheckResult(
-            "endpoint-logs", "fail", "no endpoint", "Verify CloudWatch Logs VPC endpoint", "10.2"
+            "endpoint-logs",
+            "fail",
+            "no endpoint",
+            "Verify CloudWatch Logs VPC endpoint",
+            "cloudwatch-logs-timeout",
         ),
     ]
     table = render_table(results)
@@ -135,8 +141,9 @@ def test_render_table_and_json() -> None:
         "status": "fail",
         "evidence": "no endpoint",
         "fix": "Verify CloudWatch Logs VPC endpoint",
-        "ref": "10.2",
+        "ref": "cloudwatch-logs-timeout",
     }
+    assert results[1].doc == "docs/troubleshooting.md#cloudwatch-logs-timeout"
 
 
 # --- settings and JAR ------------------------------------------------------------------------
@@ -173,7 +180,7 @@ def test_old_jar_warns_about_cves() -> None:
         ),
     ],
 )
-def test_jar_that_is_not_pgjdbc_fails_with_seed_fix(data: bytes, needle: str) -> None:
+def test_jar_that_is_not_pgjdbc_fails_with_the_fix(data: bytes, needle: str) -> None:
     result = evaluate_jar(data, "s3://b/pg.jar")
     assert result.status == "fail"
     assert needle in result.evidence
@@ -205,7 +212,7 @@ def test_policy_wildcards_and_case() -> None:
     )
 
 
-def test_seed_policy_allows_the_secret() -> None:
+def test_secrets_manager_policy_allows_the_secret() -> None:
     decision = evaluate_policies(
         [("EMRSecretsManagerPolicy", SEED_POLICY)], "secretsmanager:GetSecretValue", SECRET
     )
@@ -475,12 +482,12 @@ def test_interface_endpoint_problems(
     assert result.status == status, result
     assert evidence in result.evidence
     assert fix in result.fix
-    assert result.ref == "10.2"
+    assert result.ref == "cloudwatch-logs-timeout"
 
 
-def test_secretsmanager_endpoint_missing_uses_seed_10_3() -> None:
+def test_secretsmanager_endpoint_missing_points_at_the_secrets_entry() -> None:
     result = evaluate_interface_endpoint("secretsmanager", REGION, APP, [], GROUPS, SUBNETS, {})
-    assert result.status == "fail" and result.ref == "10.3"
+    assert result.status == "fail" and result.ref == "secrets-manager-access-denied"
     assert result.fix.startswith("Ensure Secrets Manager VPC endpoint exists")
 
 
@@ -561,9 +568,10 @@ def test_database_ingress() -> None:
     assert ok.status == "pass" and "sg-db inbound tcp/5432 from sg-emr" in ok.evidence
     closed = dict(GROUPS, **{"sg-db": sg("sg-db")})
     failed = evaluate_database_ingress("aurora", host, 5432, database, APP, closed, ["10.0.0.0/16"])
-    assert failed.status == "fail" and failed.ref == "10.4"
+    assert failed.status == "fail" and failed.ref == "postgresql-connection-timeout"
     assert failed.fix == (
-        "Verify RDS security group allows inbound from EMR security group (seed 10.4): aws ec2 "
+        "Verify RDS security group allows inbound from EMR security group "
+        "(docs/troubleshooting.md#postgresql-connection-timeout): aws ec2 "
         "authorize-security-group-ingress --group-id sg-db --protocol tcp --port 5432 --source-group sg-emr"
     )
     other_port = evaluate_database_ingress(
@@ -655,16 +663,33 @@ def test_probe_without_output_uses_driver_stderr() -> None:
 
 
 @pytest.mark.parametrize(
-    ("error", "seed"),
+    ("error", "anchor"),
     [
-        ("com.amazonaws...AccessDeniedException: not authorized to GetSecretValue", "10.3"),
-        ("Connect to logs.us-east-1.amazonaws.com:443 timed out", "10.2"),
-        ("FATAL: password authentication failed for user spark (28P01)", "7.1"),
-        ("java.net.SocketTimeoutException: connect timed out", "10.4"),
+        (
+            "com.amazonaws...AccessDeniedException: not authorized to GetSecretValue",
+            "secrets-manager-access-denied",
+        ),
+        ("Connect to logs.us-east-1.amazonaws.com:443 timed out", "cloudwatch-logs-timeout"),
+        ("FATAL: password authentication failed for user spark (28P01)", "credentials"),
+        ("java.net.SocketTimeoutException: connect timed out", "postgresql-connection-timeout"),
+        ("java.lang.ClassNotFoundException: org.postgresql.Driver", "jdbc-driver-not-found"),
     ],
 )
-def test_fix_for_error_maps_to_the_seed(error: str, seed: str) -> None:
-    assert f"seed {seed}" in fix_for_error(error)
+def test_fix_for_error_points_at_the_troubleshooting_entry(error: str, anchor: str) -> None:
+    fix = fix_for_error(error)
+    assert f"docs/troubleshooting.md#{anchor}" in fix
+    assert "seed" not in fix
+
+
+def test_every_doc_reference_is_an_anchor_of_the_troubleshooting_page() -> None:
+    page = (Path(__file__).parents[2] / "docs" / "troubleshooting.md").read_text()
+    anchors = set(re.findall(r'<a id="([a-z-]+)"></a>', page))
+    cited = set()
+    for module in (Path(__file__).parents[2] / "diagnostics").glob("*.py"):
+        cited |= set(re.findall(r"troubleshooting\.md#([a-z-]+)", module.read_text()))
+    for module in (Path(__file__).parents[2] / "connectors").glob("*.py"):
+        cited |= set(re.findall(r"troubleshooting\.md#([a-z-]+)", module.read_text()))
+    assert cited and cited <= anchors, cited - anchors
 
 
 def test_settings_travel_to_the_job_without_secret_values() -> None:
