@@ -50,7 +50,40 @@ _EXPORTS: Dict[str, str] = {
     "OutputError": "connectors.errors",
 }
 
-__all__ = ["__version__", *_EXPORTS]
+__all__ = [
+    "AwsEndpointUnreachableError",
+    "AwsRequestError",
+    "ColumnNotFoundError",
+    "ConnectionNotFoundError",
+    "ConnectionSettings",
+    "Credentials",
+    "CredentialsError",
+    "DatabaseAuthenticationError",
+    "DatabaseConnectionError",
+    "DatabaseError",
+    "DatabasePermissionError",
+    "Endpoint",
+    "IdentifierError",
+    "JdbcDriverNotFoundError",
+    "OutputError",
+    "PartitioningError",
+    "QueryError",
+    "SecretAccessDeniedError",
+    "SecretNotFoundError",
+    "Settings",
+    "SettingsError",
+    "SnapshotError",
+    "SparkPgError",
+    "TableNotFoundError",
+    "TableRef",
+    "UnrepresentableValuesError",
+    "__version__",
+    "jdbc_options",
+    "load_settings",
+    "resolve_credentials",
+    "resolve_endpoint",
+    "settings_from_dict",
+]
 
 if TYPE_CHECKING:
     from connectors.endpoints import Endpoint, resolve_endpoint

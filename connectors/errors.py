@@ -36,7 +36,12 @@ class AwsRequestError(SparkPgError):
     @property
     def denied(self) -> bool:
         """True when the caller lacks the permission for the call."""
-        return self.code in ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "403")
+        return self.code in (
+            "AccessDenied",
+            "AccessDeniedException",
+            "UnauthorizedOperation",
+            "403",
+        )
 
 
 class SettingsError(SparkPgError, ValueError):

@@ -206,7 +206,8 @@ def _secret_error(exc: BaseException, secret_id: str) -> SecretReadError:
             "ReadTimeoutError": AwsEndpointUnreachableError,
         },
         default=SecretReadError,
-        message=messages.get(code) or f"Secrets Manager refused GetSecretValue on {secret_id}: {code}",
+        message=messages.get(code)
+        or f"Secrets Manager refused GetSecretValue on {secret_id}: {code}",
     )
     return cast(SecretReadError, error)
 
