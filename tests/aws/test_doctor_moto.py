@@ -6,15 +6,11 @@ from __future__ import annotations
 
 import copy
 import json
-import urllib.request
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 import pytest
 
-from connectors.aws import aws_client
-from connectors.secrets import clear_credentials_cache
-from devtools.moto_server import moto_server
 from diagnostics.aws_reader import AwsReader
 from diagnostics.run import run_doctor
 from entrypoints.cli import main
@@ -47,32 +43,15 @@ HEALTHY_CHECKS = [
 
 
 @pytest.fixture(scope="module")
-def moto_url() -> Iterator[str]:
-    """One patched moto server for the module (devtools.moto_server); reset before each test.
-
-    Without its default AMIs moto's EC2 backend starts in a fraction of a second after a reset.
-    """
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
-        with moto_server() as url:
-            # sparkpg's cached clients point at this server for the whole module (creating them
-            # anew for every test would parse botocore's service JSON each time).
-            aws_client.cache_clear()
-            patch.setenv("AWS_ENDPOINT_URL", url)
-            yield url
-            aws_client.cache_clear()
+def moto_url(moto_server_url: str) -> str:
+    """The session's moto server (tests/conftest.py)."""
+    return moto_server_url
 
 
 @pytest.fixture
-def aws(moto_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """An empty moto account, and sparkpg's clients pointed at it."""
-    request = urllib.request.Request(f"{moto_url}/moto-api/reset", method="POST")
-    with urllib.request.urlopen(request, timeout=10):
-        pass
-    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_url)  # the autouse _fake_aws fixture removes it
-    clear_credentials_cache()
-    yield moto_url
-    clear_credentials_cache()
+def aws(moto_env: str) -> str:
+    """An empty moto account, and sparkpg's clients pointed at it (``moto_env``)."""
+    return moto_env
 
 
 @pytest.fixture
