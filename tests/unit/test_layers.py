@@ -73,3 +73,16 @@ def test_shipped_code_does_not_import_the_operator_packages() -> None:
                 assert f"from {operator}" not in text and f"import {operator}" not in text, (
                     f"{path.relative_to(REPO)} imports {operator}"
                 )
+
+
+def test_importing_secrets_changes_no_logging_configuration() -> None:
+    code = (
+        "import logging, connectors.secrets as s; "
+        "before = len(logging.getLogger('botocore.parsers').filters); "
+        "s.install_secret_redaction(); s.install_secret_redaction(); "
+        "print(before, len(logging.getLogger('botocore.parsers').filters))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60
+    )
+    assert done.stdout.split() == ["0", "1"], done.stderr
