@@ -232,10 +232,10 @@ def evaluate_s3_reachability(
             f"no S3 gateway endpoint, S3 interface endpoint or NAT route for "
             f"{', '.join(unreachable)}: jobs cannot fetch the JAR, code or write logs to S3",
             fix,
-            "jdbc-driver-not-found",
+            "private-subnet-routes",
         )
     evidence = "; ".join(f"{', '.join(subnets)}: {path}" for path, subnets in how.items())
-    return CheckResult("s3-reachable", PASS, evidence, ref="jdbc-driver-not-found")
+    return CheckResult("s3-reachable", PASS, evidence, ref="private-subnet-routes")
 
 
 def check_network(ctx: DoctorContext) -> List[CheckResult]:
