@@ -3,7 +3,8 @@ then the database ingress checks (:mod:`diagnostics.databases`) on the same secu
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Mapping, Sequence, Set
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
 from connectors.errors import AwsRequestError
 from diagnostics.context import DoctorContext, lookup_failed
@@ -86,9 +87,8 @@ def evaluate_interface_endpoint(
     candidates.sort(key=lambda e: str(e.get("State", "")).lower() != "available")
     endpoint = candidates[0]
     endpoint_id = str(endpoint.get("VpcEndpointId", "?"))
-    problems: List[str] = []
-    fixes: List[str] = []
-    warnings: List[str] = []
+    findings = _Findings()
+    problems, fixes, warnings = findings.problems, findings.fixes, findings.warnings
     state = str(endpoint.get("State", "?"))
     if state.lower() != "available":
         problems.append(f"state is {state}, not available")
@@ -102,59 +102,10 @@ def evaluate_interface_endpoint(
             "(docs/troubleshooting.md#private-subnet-routes)"
         )
     endpoint_subnets = [str(s) for s in endpoint.get("SubnetIds") or []]
-    endpoint_zones = {
-        str(vpc_subnets[s]["AvailabilityZone"]) for s in endpoint_subnets if s in vpc_subnets
-    }
-    missing_zones = [z for z in app.zones if z not in endpoint_zones]
-    if not endpoint_subnets:
-        problems.append("it has no subnets")
-        fixes.append(
-            f"aws ec2 modify-vpc-endpoint --vpc-endpoint-id {endpoint_id} --add-subnet-ids "
-            + " ".join(app.subnet_ids)
-        )
-    elif missing_zones:
-        warnings.append(
-            f"no endpoint network interface in {', '.join(missing_zones)} (jobs there cross zones "
-            "and lose it when its zone fails)"
-        )
-        fixes.append(
-            f"aws ec2 modify-vpc-endpoint --vpc-endpoint-id {endpoint_id} --add-subnet-ids "
-            + " ".join(
-                s
-                for s in app.subnet_ids
-                if vpc_subnets.get(s, {}).get("AvailabilityZone") in missing_zones
-            )
-        )
-    endpoint_groups = [
-        str(g.get("GroupId")) for g in endpoint.get("Groups") or [] if g.get("GroupId")
-    ]
-    described = [security_groups[g] for g in endpoint_groups if g in security_groups]
-    ingress = find_rule(described, HTTPS, app.security_group_ids, app.cidrs)
-    if ingress is None:
-        problems.append(
-            f"its security groups ({', '.join(endpoint_groups) or 'none'}) do not admit HTTPS "
-            f"(tcp/443) from the application's ({', '.join(app.security_group_ids)})"
-        )
-        target = endpoint_groups[0] if endpoint_groups else "<endpoint security group>"
-        fixes.append(
-            f"{FIX_ENDPOINT_SG} (docs/troubleshooting.md#cloudwatch-logs-timeout): aws ec2 authorize-security-group-ingress --group-id "
-            f"{target} --protocol tcp --port 443 --source-group {app.security_group_ids[0]}"
-        )
-    endpoint_cidrs = [
-        str(vpc_subnets[s]["CidrBlock"]) for s in endpoint_subnets if s in vpc_subnets
-    ]
-    app_groups = [security_groups[g] for g in app.security_group_ids if g in security_groups]
-    egress = find_rule(app_groups, HTTPS, endpoint_groups, endpoint_cidrs, egress=True)
-    if egress is None:
-        problems.append(
-            f"the application's security groups ({', '.join(app.security_group_ids)}) do not "
-            f"let HTTPS out to the endpoint"
-        )
-        fixes.append(
-            f"{FIX_ENDPOINT_SG} (docs/troubleshooting.md#cloudwatch-logs-timeout): aws ec2 "
-            f"authorize-security-group-egress --group-id {app.security_group_ids[0]} "
-            "--ip-permissions 'IpProtocol=-1,IpRanges=[{CidrIp=0.0.0.0/0}]'"
-        )
+    endpoint_zones = _check_zones(endpoint_id, endpoint_subnets, app, vpc_subnets, findings)
+    ingress, egress = _check_https(
+        endpoint, endpoint_subnets, app, security_groups, vpc_subnets, ref, findings
+    )
     facts = (
         f"{endpoint_id} ({service_name}) {state}, private DNS "
         f"{'on' if endpoint.get('PrivateDnsEnabled') else 'off'}, zones "
@@ -171,6 +122,92 @@ def evaluate_interface_endpoint(
     if warnings:
         return CheckResult(name, WARN, f"{facts}: {'; '.join(warnings)}", " | ".join(fixes), ref)
     return CheckResult(name, PASS, facts, ref=ref)
+
+
+@dataclass
+class _Findings:
+    """What is wrong with an endpoint (fails), what is only risky (warns) and the fixes of both."""
+
+    problems: List[str] = field(default_factory=list)
+    warnings: List[str] = field(default_factory=list)
+    fixes: List[str] = field(default_factory=list)
+
+
+def _check_zones(
+    endpoint_id: str,
+    endpoint_subnets: List[str],
+    app: AppNetwork,
+    vpc_subnets: Mapping[str, Mapping[str, Any]],
+    findings: _Findings,
+) -> Set[str]:
+    """The endpoint's zones; no subnets fails, a missing application zone warns."""
+    endpoint_zones = {
+        str(vpc_subnets[s]["AvailabilityZone"]) for s in endpoint_subnets if s in vpc_subnets
+    }
+    missing_zones = [z for z in app.zones if z not in endpoint_zones]
+    if not endpoint_subnets:
+        findings.problems.append("it has no subnets")
+        findings.fixes.append(
+            f"aws ec2 modify-vpc-endpoint --vpc-endpoint-id {endpoint_id} --add-subnet-ids "
+            + " ".join(app.subnet_ids)
+        )
+    elif missing_zones:
+        findings.warnings.append(
+            f"no endpoint network interface in {', '.join(missing_zones)} (jobs there cross zones "
+            "and lose it when its zone fails)"
+        )
+        findings.fixes.append(
+            f"aws ec2 modify-vpc-endpoint --vpc-endpoint-id {endpoint_id} --add-subnet-ids "
+            + " ".join(
+                s
+                for s in app.subnet_ids
+                if vpc_subnets.get(s, {}).get("AvailabilityZone") in missing_zones
+            )
+        )
+    return endpoint_zones
+
+
+def _check_https(
+    endpoint: Mapping[str, Any],
+    endpoint_subnets: List[str],
+    app: AppNetwork,
+    security_groups: Mapping[str, Mapping[str, Any]],
+    vpc_subnets: Mapping[str, Mapping[str, Any]],
+    ref: str,
+    findings: _Findings,
+) -> Tuple[Optional[str], Optional[str]]:
+    """The rules that let HTTPS in to the endpoint and out of the application (None: missing)."""
+    endpoint_groups = [
+        str(g.get("GroupId")) for g in endpoint.get("Groups") or [] if g.get("GroupId")
+    ]
+    described = [security_groups[g] for g in endpoint_groups if g in security_groups]
+    ingress = find_rule(described, HTTPS, app.security_group_ids, app.cidrs)
+    if ingress is None:
+        findings.problems.append(
+            f"its security groups ({', '.join(endpoint_groups) or 'none'}) do not admit HTTPS "
+            f"(tcp/443) from the application's ({', '.join(app.security_group_ids)})"
+        )
+        target = endpoint_groups[0] if endpoint_groups else "<endpoint security group>"
+        findings.fixes.append(
+            f"{FIX_ENDPOINT_SG} (docs/troubleshooting.md#{ref}): aws ec2 authorize-security-group-ingress --group-id "
+            f"{target} --protocol tcp --port 443 --source-group {app.security_group_ids[0]}"
+        )
+    endpoint_cidrs = [
+        str(vpc_subnets[s]["CidrBlock"]) for s in endpoint_subnets if s in vpc_subnets
+    ]
+    app_groups = [security_groups[g] for g in app.security_group_ids if g in security_groups]
+    egress = find_rule(app_groups, HTTPS, endpoint_groups, endpoint_cidrs, egress=True)
+    if egress is None:
+        findings.problems.append(
+            f"the application's security groups ({', '.join(app.security_group_ids)}) do not "
+            f"let HTTPS out to the endpoint"
+        )
+        findings.fixes.append(
+            f"{FIX_ENDPOINT_SG} (docs/troubleshooting.md#{ref}): aws ec2 "
+            f"authorize-security-group-egress --group-id {app.security_group_ids[0]} "
+            "--ip-permissions 'IpProtocol=-1,IpRanges=[{CidrIp=0.0.0.0/0}]'"
+        )
+    return ingress, egress
 
 
 def evaluate_s3_reachability(

@@ -18,6 +18,7 @@ from diagnostics.aws_reader import AwsReader
 from diagnostics.results import FAIL, PASS, SKIP, CheckResult
 from diagnostics.run import ProbeRunner
 from spark_jobs.probe import PROBE_ENTRY_POINT, PROBE_MARKER, ConnectionProbe, encode_settings
+from submission.runs import JobRunStatus
 
 PROBE_JOB_NAME = "sparkpg-doctor-probe"
 
@@ -157,6 +158,18 @@ def evaluate_probe(
     return results
 
 
+class _ProbeStopped(Exception):
+    """The probe cannot go on; ``result`` says why (raised and caught inside this module)."""
+
+    def __init__(self, result: CheckResult) -> None:
+        super().__init__(result.evidence)
+        self.result = result
+
+
+def _stopped(evidence: str, fix: str = "", status: str = FAIL) -> _ProbeStopped:
+    return _ProbeStopped(CheckResult("probe", status, evidence, fix))
+
+
 def probe_runner(
     reader: AwsReader,
     *,
@@ -167,7 +180,7 @@ def probe_runner(
     clock: Callable[[], float] = time.monotonic,
     initial_interval: float = 5.0,
 ) -> ProbeRunner:
-    """The probe as :func:`connectors.doctor.run_doctor` calls it: submit, wait, read, evaluate.
+    """The probe as :func:`diagnostics.run.run_doctor` calls it: submit, wait, read, evaluate.
 
     The bundle comes from ``bundle_location`` or ``spark.emr_bundle_uri`` and must hold the
     ``probe`` entry point (``./build.sh`` includes it). Past ``timeout_minutes`` the run is
@@ -175,107 +188,136 @@ def probe_runner(
     """
 
     def run(settings: Settings, role_arn: Optional[str]) -> List[CheckResult]:
-        from submission.bundle import load_bundle
-        from submission.logs import fetch_driver_log
-        from submission.request import JobSpec, build_start_job_run_request
-        from submission.runs import DeadlineReached, cancel_run, start_or_attach, wait_for_run
-
-        if not role_arn:
-            return [
-                CheckResult(
-                    "probe",
-                    FAIL,
-                    "no execution role to run the probe job as",
-                    "pass --role-arn or set spark.emr_execution_role_arn",
-                )
-            ]
-        location = bundle_location or settings.spark.emr_bundle_uri
-        if not location:
-            return [
-                CheckResult(
-                    "probe",
-                    FAIL,
-                    "no deployed bundle to run the probe from",
-                    "build and deploy it (./build.sh, sparkpg deploy) and set "
-                    "spark.emr_bundle_uri, or pass --bundle",
-                )
-            ]
-        emr = reader.client("emr-serverless")
         try:
-            bundle = load_bundle(location, reader.client("s3"))
-            if PROBE_ENTRY_POINT not in bundle.entrypoints:
-                return [
-                    CheckResult(
-                        "probe",
-                        FAIL,
-                        f"the bundle {location} has no '{PROBE_ENTRY_POINT}' entry point "
-                        f"(it has: {', '.join(sorted(bundle.entrypoints)) or 'none'})",
-                        "rebuild with ./build.sh (it ships entrypoints/probe.py) and sparkpg deploy",
-                    )
-                ]
-            spec = JobSpec(
-                name=PROBE_JOB_NAME,
-                entry_point=PROBE_ENTRY_POINT,
-                arguments=["--settings-b64", encode_settings(settings)],
-                reads_postgres=True,
-                execution_timeout_minutes=max(5, int(timeout_minutes)),
-                tags=dict(tags or {}),
-            )
-            request = build_start_job_run_request(
-                settings, spec, bundle, execution_role_arn=role_arn
-            )
-            status, _ = start_or_attach(emr, request, new_run=True)
-        except SparkPgError as exc:
-            return [CheckResult("probe", FAIL, f"could not submit the probe job: {exc}", str(exc))]
-        run_id = f"probe run {status.application_id}/{status.job_run_id}"
-        try:
-            final = wait_for_run(
-                emr,
-                status.application_id,
-                status.job_run_id,
+            status = _submit(reader, settings, role_arn, bundle_location, timeout_minutes, tags)
+            final = _wait(
+                reader,
+                status,
                 deadline=clock() + timeout_minutes * 60,
+                timeout_minutes=timeout_minutes,
                 initial_interval=initial_interval,
                 sleep=sleep,
                 clock=clock,
             )
-        except DeadlineReached as exc:
-            cancel_run(emr, status.application_id, status.job_run_id)
-            return [
-                CheckResult(
-                    "probe",
-                    FAIL,
-                    f"{run_id} still {exc.status.state} after {timeout_minutes:g} min; cancelled",
-                    "check the application's capacity and state (sparkpg status), then re-run",
-                )
-            ]
-        except KeyboardInterrupt:
-            cancel_run(emr, status.application_id, status.job_run_id)
-            raise
-        except SparkPgError as exc:
-            return [CheckResult("probe", FAIL, f"{run_id}: {exc}", str(exc))]
-        s3, logs = reader.client("s3"), reader.client("logs")
-        try:
-            stdout = fetch_driver_log(final, s3=s3, logs=logs, stream="stdout")
-            stderr = (
-                fetch_driver_log(final, s3=s3, logs=logs, stream="stderr")
-                if final.state != "SUCCESS"
-                else None
-            )
-        except SparkPgError as exc:
-            return [
-                CheckResult(
-                    "probe", SKIP, f"{run_id} ended {final.state}; driver log unreadable: {exc}"
-                )
-            ]
-        shown = stderr or stdout
-        return evaluate_probe(
-            run_id,
-            final.state,
-            final.state_details,
-            [c.name for c in settings.enabled_connections],
-            stdout.text if stdout else None,
-            stderr.text if stderr else None,
-            shown.source if shown else "",
-        )
+            return _evaluate_run(reader, final, settings)
+        except _ProbeStopped as stopped:
+            return [stopped.result]
 
     return run
+
+
+def _submit(
+    reader: AwsReader,
+    settings: Settings,
+    role_arn: Optional[str],
+    bundle_location: Optional[str],
+    timeout_minutes: float,
+    tags: Optional[Mapping[str, str]],
+) -> JobRunStatus:
+    """Start the probe job (always a new run) from the deployed bundle."""
+    from submission.bundle import load_bundle
+    from submission.request import JobSpec, build_start_job_run_request
+    from submission.runs import start_or_attach
+
+    if not role_arn:
+        raise _stopped(
+            "no execution role to run the probe job as",
+            "pass --role-arn or set spark.emr_execution_role_arn",
+        )
+    location = bundle_location or settings.spark.emr_bundle_uri
+    if not location:
+        raise _stopped(
+            "no deployed bundle to run the probe from",
+            "build and deploy it (./build.sh, sparkpg deploy) and set spark.emr_bundle_uri, "
+            "or pass --bundle",
+        )
+    try:
+        bundle = load_bundle(location, reader.client("s3"))
+        if PROBE_ENTRY_POINT not in bundle.entrypoints:
+            raise _stopped(
+                f"the bundle {location} has no '{PROBE_ENTRY_POINT}' entry point "
+                f"(it has: {', '.join(sorted(bundle.entrypoints)) or 'none'})",
+                "rebuild with ./build.sh (it ships entrypoints/probe.py) and sparkpg deploy",
+            )
+        spec = JobSpec(
+            name=PROBE_JOB_NAME,
+            entry_point=PROBE_ENTRY_POINT,
+            arguments=["--settings-b64", encode_settings(settings)],
+            reads_postgres=True,
+            execution_timeout_minutes=max(5, int(timeout_minutes)),
+            tags=dict(tags or {}),
+        )
+        request = build_start_job_run_request(settings, spec, bundle, execution_role_arn=role_arn)
+        status, _ = start_or_attach(reader.client("emr-serverless"), request, new_run=True)
+    except SparkPgError as exc:
+        raise _stopped(f"could not submit the probe job: {exc}", str(exc)) from None
+    return status
+
+
+def _run_id(status: JobRunStatus) -> str:
+    return f"probe run {status.application_id}/{status.job_run_id}"
+
+
+def _wait(
+    reader: AwsReader,
+    status: JobRunStatus,
+    *,
+    deadline: float,
+    timeout_minutes: float,
+    initial_interval: float,
+    sleep: Callable[[float], None],
+    clock: Callable[[], float],
+) -> JobRunStatus:
+    """Wait for the run's end; cancel it at the deadline or on Ctrl-C."""
+    from submission.runs import DeadlineReached, cancel_run, wait_for_run
+
+    emr = reader.client("emr-serverless")
+    try:
+        return wait_for_run(
+            emr,
+            status.application_id,
+            status.job_run_id,
+            deadline=deadline,
+            initial_interval=initial_interval,
+            sleep=sleep,
+            clock=clock,
+        )
+    except DeadlineReached as exc:
+        cancel_run(emr, status.application_id, status.job_run_id)
+        raise _stopped(
+            f"{_run_id(status)} still {exc.status.state} after {timeout_minutes:g} min; cancelled",
+            "check the application's capacity and state (sparkpg status), then re-run",
+        ) from None
+    except KeyboardInterrupt:
+        cancel_run(emr, status.application_id, status.job_run_id)
+        raise
+    except SparkPgError as exc:
+        raise _stopped(f"{_run_id(status)}: {exc}", str(exc)) from None
+
+
+def _evaluate_run(reader: AwsReader, final: JobRunStatus, settings: Settings) -> List[CheckResult]:
+    """Read the ended run's driver logs and evaluate them (:func:`evaluate_probe`)."""
+    from submission.logs import fetch_driver_log
+
+    s3, logs = reader.client("s3"), reader.client("logs")
+    try:
+        stdout = fetch_driver_log(final, s3=s3, logs=logs, stream="stdout")
+        stderr = (
+            fetch_driver_log(final, s3=s3, logs=logs, stream="stderr")
+            if final.state != "SUCCESS"
+            else None
+        )
+    except SparkPgError as exc:
+        raise _stopped(
+            f"{_run_id(final)} ended {final.state}; driver log unreadable: {exc}", status=SKIP
+        ) from None
+    shown = stderr or stdout
+    return evaluate_probe(
+        _run_id(final),
+        final.state,
+        final.state_details,
+        [c.name for c in settings.enabled_connections],
+        stdout.text if stdout else None,
+        stderr.text if stderr else None,
+        shown.source if shown else "",
+    )
