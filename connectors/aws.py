@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import TYPE_CHECKING, Any, Mapping, Optional, Type, TypeVar
+from typing import TYPE_CHECKING, Any, Mapping, Optional, Type
 
 import boto3
 from botocore.config import Config
@@ -26,8 +26,6 @@ if TYPE_CHECKING:
     from mypy_boto3_logs import CloudWatchLogsClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_secretsmanager import SecretsManagerClient
-
-_E = TypeVar("_E", bound=AwsRequestError)
 
 #: The usual fix per AWS error code; a caller's ``fixes`` take precedence.
 COMMON_FIXES: Mapping[str, str] = {
@@ -128,7 +126,7 @@ def aws_error(
     *,
     fixes: Optional[Mapping[str, str]] = None,
     kinds: Optional[Mapping[str, Type[AwsRequestError]]] = None,
-    default: Type[_E] = AwsRequestError,  # type: ignore[assignment]
+    default: Type[AwsRequestError] = AwsRequestError,
     message: Optional[str] = None,
 ) -> AwsRequestError:
     """Our error for a failed AWS call: ``"<action>: <code>: <AWS message> (<fix>)"``.
