@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build dist/ for EMR Serverless without Docker; see devtools/build_bundle.py and docs/deploy.md.
 #
-#   ./build.sh                                   # Python 3.9, x86_64 (the seed's emr-7.0.0 app)
+#   ./build.sh                                   # Python 3.9, x86_64 (an emr-7.0.0 application)
 #   ./build.sh --arch arm64                      # for an ARM64 application
 #   ./build.sh --jar /path/postgresql-42.7.13.jar
 #   ./build.sh --upload s3://bucket/prefix       # build, then upload content-addressed

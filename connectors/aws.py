@@ -1,27 +1,46 @@
-"""The one place that makes boto3 clients: default credential chain, standard retries, timeouts.
+"""The one place that makes boto3 clients, and the one place that translates botocore errors.
 
-Endpoint overrides come from the standard ``AWS_ENDPOINT_URL`` / ``AWS_ENDPOINT_URL_<SERVICE>``
-variables that botocore reads itself, so moto needs no special code path.
+Clients: default credential chain, standard retries, timeouts. Endpoint overrides come from the
+standard ``AWS_ENDPOINT_URL`` / ``AWS_ENDPOINT_URL_<SERVICE>`` variables that botocore reads
+itself, so moto needs no special code path.
+
+Errors: :func:`aws_error` turns a botocore ``ClientError`` / ``BotoCoreError`` into one of our
+:class:`~connectors.errors.AwsRequestError` types naming the action, AWS's error code and the fix.
 """
 
 from __future__ import annotations
 
 import functools
 import re
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Mapping, Optional, Type
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import ResponseParserError
+
+from connectors.errors import AwsRequestError
 
 if TYPE_CHECKING:
-    from mypy_boto3_ec2 import EC2Client
     from mypy_boto3_emr_serverless import EMRServerlessClient
-    from mypy_boto3_iam import IAMClient
     from mypy_boto3_logs import CloudWatchLogsClient
-    from mypy_boto3_rds import RDSClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_secretsmanager import SecretsManagerClient
-    from mypy_boto3_sts import STSClient
+
+#: The usual fix per AWS error code; a caller's ``fixes`` take precedence.
+COMMON_FIXES: Mapping[str, str] = {
+    "NoSuchKey": "the object does not exist",
+    "NoSuchBucket": "the bucket does not exist (or is in another account)",
+    "404": "the object does not exist",
+    "AccessDenied": "the caller may not read or write that S3 object",
+    "ExpiredToken": "the AWS session expired: refresh the credentials (aws sso login, ...)",
+    "NoCredentialsError": "configure the default credential chain (AWS_PROFILE, environment "
+    "variables, or the EMR execution role)",
+    "EndpointConnectionError": "the AWS endpoint is unreachable: from private subnets add the "
+    "service's interface VPC endpoint or a NAT route (docs/troubleshooting.md)",
+    "ConnectTimeoutError": "the AWS endpoint is unreachable: from private subnets add the "
+    "service's interface VPC endpoint or a NAT route (docs/troubleshooting.md)",
+}
 
 _ARN_REGION = re.compile(r"^arn:aws[a-zA-Z-]*:[a-z0-9-]+:([a-z0-9-]+):")
 
@@ -91,24 +110,54 @@ def logs_client(
     return aws_client("logs", region, profile)
 
 
-def ec2_client(region: Optional[str] = None, profile: Optional[str] = None) -> EC2Client:
-    """An EC2 client (VPCs, subnets, security groups, VPC endpoints; see :func:`aws_client`)."""
-    return aws_client("ec2", region, profile)
+def error_code(exc: BaseException) -> str:
+    """AWS's error code of a ``ClientError`` (its HTTP status when it has none), else the
+    exception's class name (``EndpointConnectionError``, ``NoCredentialsError``, ...)."""
+    if isinstance(exc, ClientError):
+        code = exc.response.get("Error", {}).get("Code")
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        return str(code or status or "Unknown")
+    return type(exc).__name__
 
 
-def iam_client(region: Optional[str] = None, profile: Optional[str] = None) -> IAMClient:
-    """An IAM client (see :func:`aws_client`)."""
-    return aws_client("iam", region, profile)
+def aws_error(
+    action: str,
+    exc: BaseException,
+    *,
+    fixes: Optional[Mapping[str, str]] = None,
+    kinds: Optional[Mapping[str, Type[AwsRequestError]]] = None,
+    default: Type[AwsRequestError] = AwsRequestError,
+    message: Optional[str] = None,
+) -> AwsRequestError:
+    """Our error for a failed AWS call: ``"<action>: <code>: <AWS message> (<fix>)"``.
+
+    ``fixes`` maps error codes to the fix for this call (over :data:`COMMON_FIXES`); ``kinds`` maps
+    error codes to a more specific error class than ``default``. ``message`` replaces the text
+    (action, code and fix stay on the error's attributes).
+
+    >>> from botocore.exceptions import ClientError
+    >>> err = aws_error("s3:GetObject s3://b/k", ClientError({"Error": {"Code": "NoSuchKey"}}, "GetObject"))
+    >>> str(err), err.code
+    ('s3:GetObject s3://b/k: NoSuchKey (the object does not exist)', 'NoSuchKey')
+    """
+    code = error_code(exc)
+    if isinstance(exc, ClientError):
+        detail = str(exc.response.get("Error", {}).get("Message", "")).strip()
+    elif isinstance(exc, ResponseParserError):
+        # An endpoint that does not implement the API (moto answers an HTML 500 page).
+        code, detail = "NotImplemented", "the endpoint answered with an unparseable error page"
+    else:
+        detail = str(exc)
+    fix = {**COMMON_FIXES, **(fixes or {})}.get(code, "")
+    text = message or f"{action}: {code}{': ' + detail if detail else ''}" + (
+        f" ({fix})" if fix else ""
+    )
+    kind = (kinds or {}).get(code, default)
+    return kind(text, action=action, code=code, fix=fix)
 
 
-def rds_client(region: Optional[str] = None, profile: Optional[str] = None) -> RDSClient:
-    """An RDS client (clusters and instances; see :func:`aws_client`)."""
-    return aws_client("rds", region, profile)
-
-
-def sts_client(region: Optional[str] = None, profile: Optional[str] = None) -> STSClient:
-    """An STS client (see :func:`aws_client`)."""
-    return aws_client("sts", region, profile)
+#: What :func:`aws_error` translates: catch these around an AWS call.
+AWS_ERRORS = (ClientError, BotoCoreError, ResponseParserError)
 
 
 def parse_s3_uri(uri: str) -> tuple[str, str]:

@@ -1,7 +1,12 @@
-"""The exceptions sparkpg raises. Each message names the bad value, what was expected and the fix.
+"""The exceptions sparkpg raises: one hierarchy under :class:`SparkPgError`.
 
-No message ever contains a secret value: credentials are only ever referred to by their source
-(a secret ARN, a file path, an environment variable name).
+Each message names the bad value, what was expected and the fix; the common failures point at
+``docs/troubleshooting.md``. No message ever contains a secret value: credentials are only ever
+referred to by their source (a secret ARN, a file path, an environment variable name).
+
+AWS failures are :class:`AwsRequestError` (or a subclass that also says which part failed, such
+as :class:`SecretAccessDeniedError`): they carry the ``action`` that failed, AWS's error ``code``
+and the ``fix``; :func:`connectors.aws.aws_error` is the one place that builds them.
 """
 
 from __future__ import annotations
@@ -13,8 +18,38 @@ class SparkPgError(Exception):
     """Base class of every error sparkpg raises on purpose."""
 
 
+class AwsRequestError(SparkPgError):
+    """An AWS API refused or failed a request: ``action`` (the call), ``code`` (AWS's error code,
+    or the botocore exception name for network failures) and ``fix`` (may be empty)."""
+
+    def __init__(self, message: str, *, action: str = "", code: str = "", fix: str = "") -> None:
+        super().__init__(message)
+        self.action = action
+        self.code = code
+        self.fix = fix
+
+    @property
+    def not_found(self) -> bool:
+        """True for the "does not exist" family of error codes."""
+        return "NotFound" in self.code or self.code in ("NoSuchKey", "NoSuchEntity", "404")
+
+    @property
+    def denied(self) -> bool:
+        """True when the caller lacks the permission for the call."""
+        return self.code in (
+            "AccessDenied",
+            "AccessDeniedException",
+            "UnauthorizedOperation",
+            "403",
+        )
+
+
 class SettingsError(SparkPgError, ValueError):
     """The settings file (or an override of it) is missing, unreadable or invalid."""
+
+
+class SettingsSourceError(SettingsError, AwsRequestError):
+    """The settings could not be read from S3."""
 
 
 class ConnectionNotFoundError(SettingsError, LookupError):
@@ -29,15 +64,19 @@ class CredentialsError(SparkPgError):
     """Credentials could not be obtained from their source (Secrets Manager, a file, the environment)."""
 
 
-class SecretAccessDeniedError(CredentialsError, PermissionError):
-    """Secrets Manager refused GetSecretValue (seed troubleshooting item 3)."""
+class SecretReadError(CredentialsError, AwsRequestError):
+    """Secrets Manager failed GetSecretValue."""
 
 
-class SecretNotFoundError(CredentialsError, LookupError):
+class SecretAccessDeniedError(SecretReadError, PermissionError):
+    """Secrets Manager refused GetSecretValue (docs/troubleshooting.md#secrets-manager-access-denied)."""
+
+
+class SecretNotFoundError(SecretReadError, LookupError):
     """The secret does not exist in that account and region."""
 
 
-class AwsEndpointUnreachableError(CredentialsError, ConnectionError):
+class AwsEndpointUnreachableError(SecretReadError, ConnectionError):
     """An AWS endpoint could not be reached (typically a missing VPC endpoint or NAT route)."""
 
 
@@ -57,7 +96,8 @@ class JdbcDriverNotFoundError(DatabaseError):
 
 
 class DatabaseConnectionError(DatabaseError, ConnectionError):
-    """The server could not be reached: refused, timed out, TLS failure (seed troubleshooting 4)."""
+    """The server could not be reached: refused, timed out, TLS failure
+    (docs/troubleshooting.md#postgresql-connection-timeout)."""
 
 
 class DatabaseAuthenticationError(DatabaseError, PermissionError):
@@ -99,10 +139,6 @@ class OutputError(SparkPgError):
 
 class BundleError(SparkPgError):
     """The deployment bundle (dist/, manifest.json, an uploaded manifest) is missing or invalid."""
-
-
-class AwsRequestError(SparkPgError):
-    """An AWS API (EMR Serverless, S3, CloudWatch Logs) refused or failed a request."""
 
 
 class JobRunError(SparkPgError):

@@ -11,47 +11,21 @@ from dataclasses import dataclass
 from typing import Dict, List, Optional
 from urllib.parse import quote
 
-from connectors.errors import IdentifierError, SettingsError
+from connectors.endpoints import (  # noqa: F401  (re-exported: the old import path)
+    DEFAULT_DATABASE,
+    DEFAULT_PORT,
+    Endpoint,
+    is_local_host,
+    resolve_endpoint,
+)
+from connectors.errors import IdentifierError
 from connectors.secrets import Credentials
-from connectors.settings import ConnectionSettings, is_local_host, is_reader_endpoint
+from connectors.settings import ConnectionSettings
 
+#: The pgjdbc driver class (the one definition; the doctor's JAR check uses it too).
 DRIVER_CLASS = "org.postgresql.Driver"
-DEFAULT_PORT = 5432
-DEFAULT_DATABASE = "postgres"
 DEFAULT_SCHEMA = "public"
 _MAX_IDENTIFIER_BYTES = 63
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    """Where a connection points once settings and the secret are combined (settings win)."""
-
-    host: str
-    port: int
-    database: str
-
-    @property
-    def is_reader(self) -> bool:
-        """True for an Aurora ``cluster-ro`` reader endpoint."""
-        return is_reader_endpoint(self.host)
-
-
-def resolve_endpoint(
-    connection: ConnectionSettings, credentials: Optional[Credentials] = None
-) -> Endpoint:
-    """Host, port and database: from the settings, else from an RDS-format secret, else defaults."""
-    secret_host = credentials.host if credentials else None
-    host = connection.host or secret_host
-    if not host:
-        raise SettingsError(
-            f"connection {connection.name!r} has no host: set postgres.connections[].host in the "
-            "settings or use a secret in AWS's RDS format (with host, port, dbname)"
-        )
-    port = connection.port or (credentials.port if credentials else None) or DEFAULT_PORT
-    database = (
-        connection.database or (credentials.database if credentials else None) or DEFAULT_DATABASE
-    )
-    return Endpoint(host=host, port=port, database=database)
 
 
 def effective_ssl_mode(connection: ConnectionSettings, host: str) -> str:
@@ -83,7 +57,7 @@ def jdbc_url_parameters(connection: ConnectionSettings, endpoint: Endpoint) -> D
     # after a failover, while DNS still points at the old writer.
     if endpoint.is_reader:
         params["targetServerType"] = "preferSecondary"
-    elif ".cluster-" in endpoint.host.lower():
+    elif endpoint.is_cluster_writer:
         params["targetServerType"] = "primary"
     params.update(connection.jdbc_properties)
     return params

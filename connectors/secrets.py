@@ -11,20 +11,20 @@ import json
 import logging
 import os
 import threading
-from typing import Any, Dict, Mapping, Optional, Tuple
+from typing import Any, Dict, Mapping, Optional, Tuple, cast
 
 from pydantic import BaseModel, ConfigDict, SecretStr
 
-from connectors.aws import region_from_arn, secretsmanager_client
 from connectors.errors import (
     AwsEndpointUnreachableError,
     CredentialsError,
     SecretAccessDeniedError,
     SecretNotFoundError,
+    SecretReadError,
 )
 from connectors.settings import ConnectionSettings
 
-# Key names accepted in a secret or credentials file, first the seed's / AWS RDS's own.
+# Key names accepted in a secret or credentials file, first the backend's / AWS RDS's own.
 _KEY_ALIASES: Dict[str, Tuple[str, ...]] = {
     "username": ("username", "user", "login"),
     "password": ("password",),
@@ -46,8 +46,21 @@ class _RedactSecretResponses(logging.Filter):
         return True
 
 
-logging.getLogger("botocore.parsers").addFilter(_RedactSecretResponses())
 _cache_lock = threading.Lock()
+_redaction_installed = False
+
+
+def install_secret_redaction() -> None:
+    """Drop secret values from botocore's DEBUG response logs; idempotent.
+
+    Called before the first Secrets Manager read (not at import: importing sparkpg changes no
+    logging configuration).
+    """
+    global _redaction_installed
+    with _cache_lock:
+        if not _redaction_installed:
+            logging.getLogger("botocore.parsers").addFilter(_RedactSecretResponses())
+            _redaction_installed = True
 
 
 class Credentials(BaseModel):
@@ -96,7 +109,7 @@ def clear_credentials_cache() -> None:
 
 
 def credentials_from_mapping(data: Mapping[str, Any], *, source: str) -> Credentials:
-    """Build credentials from a parsed secret: the seed's ``{"username", "password"}`` or AWS's RDS format."""
+    """Build credentials from a parsed secret: ``{"username", "password"}`` or AWS's RDS format."""
     found = {field: _first_key(data, names) for field, names in _KEY_ALIASES.items()}
     missing = [field for field in ("username", "password") if found[field] is None]
     if missing:
@@ -122,34 +135,25 @@ def _first_key(data: Mapping[str, Any], names: Tuple[str, ...]) -> Optional[str]
     return next((name for name in names if data.get(name) not in (None, "")), None)
 
 
-def _from_secrets_manager(secret_id: str) -> Credentials:
-    from botocore.exceptions import (
-        ClientError,
-        ConnectTimeoutError,
-        EndpointConnectionError,
-        NoCredentialsError,
-        ReadTimeoutError,
-    )
+_UNREACHABLE_FIX = (
+    "from private subnets a job needs the com.amazonaws.<region>.secretsmanager interface VPC "
+    "endpoint with private DNS, and its security group must admit HTTPS (443) from the job's "
+    "security group, or a NAT route (docs/troubleshooting.md#secrets-manager-access-denied)"
+)
 
+
+def _from_secrets_manager(secret_id: str) -> Credentials:
+    # boto3 only here: a job that reads credentials from a file or the environment needs no AWS.
+    from connectors.aws import AWS_ERRORS, region_from_arn, secretsmanager_client
+
+    install_secret_redaction()
     source = f"secret {secret_id}"
-    region = region_from_arn(secret_id)
     try:
-        response = secretsmanager_client(region).get_secret_value(SecretId=secret_id)
-    except ClientError as exc:
-        raise _client_error(exc, secret_id) from None
-    except (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError) as exc:
-        where = region or "the default region"
-        raise AwsEndpointUnreachableError(
-            f"could not reach Secrets Manager in {where} to read {secret_id} ({type(exc).__name__}). "
-            "From private subnets a job needs the com.amazonaws.<region>.secretsmanager interface VPC "
-            "endpoint with private DNS, and its security group must admit HTTPS (443) from the "
-            "job's security group (seed sections 1.2 and 10.3), or a NAT route"
-        ) from None
-    except NoCredentialsError:
-        raise CredentialsError(
-            f"no AWS credentials to read {secret_id}: configure the default credential chain "
-            "(AWS_PROFILE, environment variables, or the EMR execution role)"
-        ) from None
+        response = secretsmanager_client(region_from_arn(secret_id)).get_secret_value(
+            SecretId=secret_id
+        )
+    except AWS_ERRORS as exc:
+        raise _secret_error(exc, secret_id) from None
     if "SecretString" not in response:
         raise CredentialsError(
             f"{source} holds SecretBinary; sparkpg needs a SecretString with JSON "
@@ -158,28 +162,54 @@ def _from_secrets_manager(secret_id: str) -> Credentials:
     return credentials_from_mapping(_parse_json(response["SecretString"], source), source=source)
 
 
-def _client_error(exc: Any, secret_id: str) -> CredentialsError:
-    code = exc.response.get("Error", {}).get("Code", "Unknown")
-    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-    if code == "AccessDeniedException" or status == 403:
-        return SecretAccessDeniedError(
-            f"access denied reading {secret_id}: the caller (on EMR, the job's execution role) needs "
-            "secretsmanager:GetSecretValue on it, e.g. the EMRSecretsManagerPolicy inline policy "
-            "on arn:...:secret:spark/postgres/*; if the secret uses a customer-managed KMS key, also "
-            "kms:Decrypt. From private subnets also check the Secrets Manager VPC endpoint and its "
-            "endpoint policy (seed sections 1.2, 2.2 and 10.3)"
-        )
-    if code == "ResourceNotFoundException":
-        region = region_from_arn(secret_id) or "the default region"
-        return SecretNotFoundError(
-            f"secret {secret_id} not found in {region}: check secret_arn in the settings (full ARN "
-            "or name) and the account/region the job runs in"
-        )
-    if code == "DecryptionFailure":
-        return SecretAccessDeniedError(
-            f"cannot decrypt {secret_id}: the caller needs kms:Decrypt on the secret's KMS key"
-        )
-    return CredentialsError(f"Secrets Manager refused GetSecretValue on {secret_id}: {code}")
+def _secret_error(exc: BaseException, secret_id: str) -> SecretReadError:
+    """GetSecretValue's failure as our error, through the one translator (connectors.aws)."""
+    from connectors.aws import aws_error, error_code, region_from_arn
+
+    region = region_from_arn(secret_id) or "the default region"
+    denied = (
+        f"access denied reading {secret_id}: the caller (on EMR, the job's execution role) needs "
+        "secretsmanager:GetSecretValue on it, e.g. the EMRSecretsManagerPolicy inline policy on "
+        "arn:...:secret:spark/postgres/*; if the secret uses a customer-managed KMS key, also "
+        "kms:Decrypt. From private subnets also check the Secrets Manager VPC endpoint and its "
+        "endpoint policy (docs/troubleshooting.md#secrets-manager-access-denied)"
+    )
+    messages = {
+        "AccessDeniedException": denied,
+        "403": denied,
+        "AccessDenied": denied,
+        "ResourceNotFoundException": f"secret {secret_id} not found in {region}: check secret_arn "
+        "in the settings (full ARN or name) and the account/region the job runs in",
+        "DecryptionFailure": f"cannot decrypt {secret_id}: the caller needs kms:Decrypt on the "
+        "secret's KMS key",
+        "NoCredentialsError": f"no AWS credentials to read {secret_id}: configure the default "
+        "credential chain (AWS_PROFILE, environment variables, or the EMR execution role)",
+    }
+    unreachable = (
+        f"could not reach Secrets Manager in {region} to read {secret_id} "
+        f"({type(exc).__name__}); {_UNREACHABLE_FIX}"
+    )
+    for code in ("EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError"):
+        messages[code] = unreachable
+    code = error_code(exc)
+    error = aws_error(
+        f"secretsmanager:GetSecretValue {secret_id}",
+        exc,
+        kinds={
+            "AccessDeniedException": SecretAccessDeniedError,
+            "403": SecretAccessDeniedError,
+            "AccessDenied": SecretAccessDeniedError,
+            "DecryptionFailure": SecretAccessDeniedError,
+            "ResourceNotFoundException": SecretNotFoundError,
+            "EndpointConnectionError": AwsEndpointUnreachableError,
+            "ConnectTimeoutError": AwsEndpointUnreachableError,
+            "ReadTimeoutError": AwsEndpointUnreachableError,
+        },
+        default=SecretReadError,
+        message=messages.get(code)
+        or f"Secrets Manager refused GetSecretValue on {secret_id}: {code}",
+    )
+    return cast(SecretReadError, error)
 
 
 def _parse_json(text: str, source: str) -> Mapping[str, Any]:

@@ -1,4 +1,4 @@
-"""Typed settings: the backend's ``settings.json`` (seed section 5.1) plus sparkpg's optional extensions.
+"""Typed settings: the backend's ``settings.json`` plus sparkpg's optional extensions (README, "Settings").
 
 Precedence, lowest to highest (each edge is tested):
 
@@ -14,7 +14,6 @@ Secret *ids* live in settings; secret *values* never do, so dumping settings is 
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
 import os
@@ -24,33 +23,18 @@ from typing import Any, Dict, List, Literal, Mapping, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from connectors.errors import ConnectionNotFoundError, SettingsError
+from connectors.endpoints import is_local_host
+from connectors.errors import ConnectionNotFoundError, SettingsError, SettingsSourceError
 
 ENV_PREFIX = "SPARKPG__"
 _ENV_DELIMITER = "__"
 _SENSITIVE_FIELD = re.compile(r"pass|pwd|token|private|secret_string", re.IGNORECASE)
-_LOCAL_HOSTS = {"localhost", "localhost.localdomain"}
 # JDBC properties that sparkpg sets itself from typed fields or credentials.
 _RESERVED_JDBC_PROPERTIES = {"user", "password"}
 
 logger = logging.getLogger(__name__)
 
 SslMode = Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
-
-
-def is_local_host(host: str) -> bool:
-    """True for loopback hosts (``localhost``, ``127.0.0.0/8``, ``::1``), where TLS may be optional."""
-    if host.lower() in _LOCAL_HOSTS:
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def is_reader_endpoint(host: str) -> bool:
-    """True for an Aurora reader endpoint (``<cluster>.cluster-ro-<id>.<region>.rds.amazonaws.com``)."""
-    return ".cluster-ro-" in host.lower()
 
 
 class _Model(BaseModel):
@@ -66,7 +50,7 @@ class SparkSettings(BaseModel):
     emr_postgres_application_id: Optional[str] = None
     supervisor_arn: Optional[str] = None
 
-    # Extensions for job submission (connectors/emr.py); all optional. The Terraform module's
+    # Extensions for job submission (submission/); all optional. The Terraform module's
     # outputs give the values: execution_role_arn, job_monitoring_configuration, log_group_name.
     emr_execution_role_arn: Optional[str] = Field(default=None, pattern=r"^arn:aws[a-zA-Z-]*:iam::")
     emr_log_uri: Optional[str] = Field(default=None, pattern=r"^s3://[^/]+")
@@ -263,24 +247,23 @@ def settings_from_dict(data: Mapping[str, Any], *, source: str = "<settings>") -
 
 def _read_source(source: str) -> str:
     if source.startswith("s3://"):
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        from connectors.aws import parse_s3_uri, s3_client
+        # boto3 only here: parsing local settings needs no AWS.
+        from connectors.aws import AWS_ERRORS, aws_error, parse_s3_uri, s3_client
 
         try:
             bucket, key = parse_s3_uri(source)
-            body = s3_client().get_object(Bucket=bucket, Key=key)["Body"].read()
-            return str(body.decode("utf-8"))
         except ValueError as exc:
             raise SettingsError(str(exc)) from None
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "Unknown")
-            raise SettingsError(
-                f"cannot read settings from {source}: {code}; check the URI and that the caller "
-                "may s3:GetObject on it"
+        try:
+            body = s3_client().get_object(Bucket=bucket, Key=key)["Body"].read()
+        except AWS_ERRORS as exc:
+            raise aws_error(
+                f"cannot read settings from {source}",
+                exc,
+                fixes={"AccessDenied": "check the URI and that the caller may s3:GetObject on it"},
+                default=SettingsSourceError,
             ) from None
-        except BotoCoreError as exc:
-            raise SettingsError(f"cannot read settings from {source}: {exc}") from None
+        return str(body.decode("utf-8"))
     path = Path(source)
     try:
         return path.read_text(encoding="utf-8")

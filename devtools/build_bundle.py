@@ -2,8 +2,9 @@
 
 ``./build.sh`` runs ``python -m devtools.build_bundle``. It writes:
 
-- ``sparkpg-<version>-code.zip``: ``connectors``, ``spark_jobs``, ``entrypoints`` (``.py`` only,
-  no tests, no ``__pycache__``) for ``--py-files`` (zipimport: pure Python only);
+- ``sparkpg-<version>-code.zip``: ``connectors``, ``spark_jobs`` and the job's entry-point modules
+  (:data:`JOB_MODULES`; ``.py`` only, no tests, no ``__pycache__``) for ``--py-files`` (zipimport:
+  pure Python only): what the job imports, not ``submission``, ``diagnostics`` or the CLI;
 - ``sparkpg-<version>-env-py<X.Y>-<arch>.tar.gz``: a venv layout for ``spark.archives`` (unpacked
   as ``./environment``): ``bin/python`` is a link to the EMR image's ``/usr/bin/python<X.Y>`` (not
   to the build machine's Python: the venv-pack pitfall), ``pyvenv.cfg`` with ``home = /usr/bin``,
@@ -37,10 +38,18 @@ import zipfile
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
-from connectors.emr import Artifact, BundleManifest, Runtime
+from submission.bundle import Artifact, BundleManifest, Runtime
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-CODE_PACKAGES = ("connectors", "spark_jobs", "entrypoints")
+#: What the job imports, and nothing else: submission/, diagnostics/ and the operator CLI
+#: (entrypoints/cli.py, cmd_*.py) never run on EMR.
+CODE_PACKAGES = ("connectors", "spark_jobs")
+JOB_MODULES = (
+    "entrypoints/__init__.py",
+    "entrypoints/errors.py",
+    "entrypoints/probe.py",
+    "entrypoints/read_tables.py",
+)
 DEFAULT_ENTRYPOINTS = ("entrypoints/read_tables.py", "entrypoints/probe.py")
 LOCK_DIR = REPO_ROOT / "devtools" / "locks"
 
@@ -82,18 +91,21 @@ def artifact(path: Path, dist: Path, version: Optional[str] = None) -> Artifact:
 
 
 def project_metadata(root: Path = REPO_ROOT) -> Tuple[str, List[str]]:
-    """``(version, runtime dependencies)`` from ``pyproject.toml``."""
+    """``(version, runtime dependencies)``: ``connectors.__version__`` and ``pyproject.toml``."""
+    init = (root / "connectors" / "__init__.py").read_text(encoding="utf-8")
+    version = re.search(r'^__version__\s*=\s*"([^"]+)"', init, re.M)
+    if not version:
+        raise BuildError(f"no __version__ in {root / 'connectors' / '__init__.py'}")
     text = (root / "pyproject.toml").read_text(encoding="utf-8")
     try:
         import tomllib  # Python 3.11+
 
         project = tomllib.loads(text)["project"]
-        return str(project["version"]), [str(d) for d in project.get("dependencies", [])]
+        return version.group(1), [str(d) for d in project.get("dependencies", [])]
     except ModuleNotFoundError:  # pragma: no cover - the build runs on the dev venv (3.11+)
-        version = re.search(r'^version\s*=\s*"([^"]+)"', text, re.M)
         deps = re.search(r"^dependencies\s*=\s*\[(.*?)\]", text, re.M | re.S)
-        if not version or not deps:
-            raise BuildError("cannot read version/dependencies from pyproject.toml") from None
+        if not deps:
+            raise BuildError("cannot read the dependencies from pyproject.toml") from None
         return version.group(1), re.findall(r'"([^"]+)"', deps.group(1))
 
 
@@ -112,6 +124,11 @@ def code_files(root: Path = REPO_ROOT) -> List[Tuple[str, Path]]:
             if "__pycache__" in rel.parts or any(p.startswith("test") for p in rel.parts):
                 continue
             found.append((rel.as_posix(), path))
+    for module in JOB_MODULES:
+        path = root / module
+        if not path.is_file():
+            raise BuildError(f"{path} is missing")
+        found.append((module, path))
     return sorted(found)
 
 

@@ -7,6 +7,7 @@ import logging
 import sys
 from typing import List, Optional
 
+from connectors import __version__
 from entrypoints import cmd_deploy, cmd_doctor, cmd_run, cmd_settings, cmd_submit
 from entrypoints.errors import run_main
 
@@ -20,6 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Read Aurora/RDS PostgreSQL into Spark, locally and on EMR Serverless.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
+    parser.add_argument("--version", action="version", version=f"sparkpg {__version__}")
     subcommands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for command in COMMANDS:
         command.register(subcommands)

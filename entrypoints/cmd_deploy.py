@@ -14,13 +14,11 @@ import hashlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from connectors.aws import parse_s3_uri, s3_client
-from connectors.emr import Artifact, BundleManifest
-from connectors.emr_runs import aws_error, dumps, read_built_manifest
+from connectors.aws import AWS_ERRORS, aws_error, error_code, parse_s3_uri, s3_client
 from connectors.errors import BundleError
 from entrypoints.errors import EXIT_OK
+from submission.bundle import Artifact, BundleManifest, read_built_manifest
+from submission.runs import dumps
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -114,11 +112,9 @@ def _put_once(s3: S3Client, bucket: str, key: str, path: Path, sha256: str) -> N
         head = s3.head_object(Bucket=bucket, Key=key)
         if head.get("Metadata", {}).get("sha256") == sha256:
             return
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
+    except AWS_ERRORS as exc:
+        if error_code(exc) not in ("404", "NoSuchKey", "NotFound"):
             raise aws_error(f"HeadObject s3://{bucket}/{key}", exc) from None
-    except BotoCoreError as exc:
-        raise aws_error(f"HeadObject s3://{bucket}/{key}", exc) from None
     _put(s3, bucket, key, path.read_bytes(), metadata={"sha256": sha256})
 
 
@@ -135,5 +131,5 @@ def _put(
         s3.put_object(
             Bucket=bucket, Key=key, Body=body, Metadata=metadata or {}, ContentType=content_type
         )
-    except (ClientError, BotoCoreError) as exc:
+    except AWS_ERRORS as exc:
         raise aws_error(f"PutObject s3://{bucket}/{key}", exc) from None

@@ -1,6 +1,6 @@
-"""``sparkpg doctor``: check a deployment against the seed's checklist before a job runs.
+"""``sparkpg doctor``: check a deployment before a job runs (docs/doctor.md).
 
-Thin: argv -> :func:`connectors.doctor.run_doctor` -> table or JSON -> exit code (0 when no check
+Thin: argv -> :func:`diagnostics.run.run_doctor` -> table or JSON -> exit code (0 when no check
 failed, warnings included; :data:`EXIT_CHECKS_FAILED` otherwise).
 """
 
@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from connectors.doctor import AwsReader, passed, render_json, render_table, run_doctor
+from diagnostics.aws_reader import AwsReader
+from diagnostics.results import passed, render_json, render_table
+from diagnostics.run import run_doctor
 from entrypoints.errors import EXIT_CHECKS_FAILED, EXIT_OK
 
 
@@ -19,7 +21,8 @@ def register(subcommands: Any) -> None:
         "doctor",
         help="check settings, JAR, secrets, IAM, EMR applications and network before a job runs",
         description=(
-            "Check a deployment against the seed's deployment checklist and troubleshooting list. "
+            "Check a deployment against the deployment checklist and the common failures of "
+            "docs/troubleshooting.md. "
             "Exit code 0 when nothing failed (warnings are fine)."
         ),
     )
@@ -55,7 +58,7 @@ def doctor(args: argparse.Namespace) -> int:
     reader = AwsReader(region=args.region, profile=args.profile)
     probe = None
     if args.probe:
-        from connectors.probe import probe_runner
+        from diagnostics.probe import probe_runner
 
         probe = probe_runner(
             reader, bundle_location=args.bundle, timeout_minutes=args.probe_timeout

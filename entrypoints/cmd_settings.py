@@ -6,6 +6,7 @@ import argparse
 import json
 from typing import Any
 
+from connectors.endpoints import resolve_endpoint
 from connectors.jdbc import effective_ssl_mode
 from connectors.settings import load_settings
 from entrypoints.errors import EXIT_OK
@@ -33,10 +34,14 @@ def check_settings(args: argparse.Namespace) -> int:
     print(f"  jdbc_driver_path:            {settings.postgres.jdbc_driver_path or '-'}")
     for connection in settings.postgres.connections:
         state = "enabled" if connection.enabled else "disabled"
-        where = f"{connection.host or '(host from secret)'}:{connection.port or 5432}"
-        ssl = effective_ssl_mode(connection, connection.host) if connection.host else "-"
+        if connection.host:
+            endpoint = resolve_endpoint(connection)
+            where = f"{endpoint.host}:{endpoint.port}/{endpoint.database}"
+            ssl = effective_ssl_mode(connection, endpoint.host)
+        else:
+            where, ssl = "(host, port and database from the secret)", "-"
         print(
-            f"  connection {connection.name} ({state}): {where}/{connection.database or '-'} "
+            f"  connection {connection.name} ({state}): {where} "
             f"sslmode={ssl} credentials={connection.credential_source}"
         )
     return EXIT_OK

@@ -1,6 +1,6 @@
 """``sparkpg submit``, ``status``, ``logs`` and ``cancel``: EMR Serverless job runs from the shell.
 
-``submit`` builds the StartJobRun request with :func:`connectors.emr.build_start_job_run_request`
+``submit`` builds the StartJobRun request with :func:`submission.request.build_start_job_run_request`
 (the backend's function), starts the run or re-attaches to the run of the same spec, and with
 ``--wait`` follows it: state changes (QUEUED included) on stderr, exponential backoff, a
 ``--timeout`` deadline; at the deadline or on Ctrl-C it offers to cancel the run (``--yes``
@@ -18,18 +18,6 @@ import time
 from typing import Any, Dict, List, Optional, Tuple
 
 from connectors.aws import emr_serverless_client, logs_client, s3_client
-from connectors.emr import JobSpec, build_start_job_run_request, driver_error
-from connectors.emr_runs import (
-    DeadlineReached,
-    JobRunStatus,
-    cancel_run,
-    dumps,
-    fetch_driver_log,
-    get_run,
-    load_bundle,
-    start_or_attach,
-    wait_for_run,
-)
 from connectors.errors import (
     AwsRequestError,
     JobRunCancelledError,
@@ -39,6 +27,18 @@ from connectors.errors import (
 )
 from connectors.settings import Settings, load_settings
 from entrypoints.errors import EXIT_OK
+from submission.bundle import load_bundle
+from submission.logs import driver_error, fetch_driver_log
+from submission.request import JobSpec, build_start_job_run_request
+from submission.runs import (
+    DeadlineReached,
+    JobRunStatus,
+    cancel_run,
+    dumps,
+    get_run,
+    start_or_attach,
+    wait_for_run,
+)
 
 _RUN_ARN = re.compile(
     r"^arn:aws[\w-]*:emr-serverless:[\w-]+:\d+:/applications/(\w+)/jobruns/(\w+)$"

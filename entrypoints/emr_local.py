@@ -11,7 +11,7 @@ What EMR does with a sparkpg job, and what this does instead:
   ``dist/``, copied into the working directory (the script must not find the repository next to
   itself).
 - ``PYSPARK_PYTHON`` / ``PYSPARK_DRIVER_PYTHON`` = ``./environment/bin/python``: the same, through
-  :meth:`connectors.emr.SparkParams.local_spark_submit` (one place for the flags).
+  :meth:`submission.bundle.SparkParams.local_spark_submit` (one place for the flags).
 - The image's Spark: the dev environment's pyspark (``SPARK_HOME``; its ``pyspark`` and ``py4j``
   packages, and nothing else of the dev environment, on ``PYTHONPATH``).
 
@@ -32,9 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
-from connectors.emr import ENVIRONMENT_ALIAS
-from connectors.emr_runs import read_built_manifest
 from connectors.errors import BundleError
+from submission.bundle import ENVIRONMENT_ALIAS, read_built_manifest
 
 _PASS_THROUGH = ("PATH", "HOME", "JAVA_HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "USER")
 _PASS_PREFIXES = ("AWS_", "SPARKPG_", "SPARKPG__")

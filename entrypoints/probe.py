@@ -2,7 +2,7 @@
 
 Runs under EMR's Python 3.9 with the bundle's code on ``--py-files`` and the JDBC JAR on
 ``--jars``; prints one ``SPARKPG-PROBE {json}`` line per connection to the driver's stdout
-(see :mod:`connectors.probe`) and exits 1 when any connection failed, so the run ends FAILED.
+(see :mod:`spark_jobs.probe`) and exits 1 when any connection failed, so the run ends FAILED.
 
     spark-submit --jars postgresql.jar entrypoints/probe.py --settings settings.json
 """
@@ -25,15 +25,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    from connectors.probe import decode_settings, probe_connections, spark_connector
     from connectors.settings import load_settings
+    from spark_jobs.probe import decode_settings, probe_connections, spark_connector
+    from spark_jobs.session import get_session
 
     settings = (
         decode_settings(args.settings_b64) if args.settings_b64 else load_settings(args.settings)
     )
-    from pyspark.sql import SparkSession
-
-    spark = SparkSession.builder.appName("sparkpg-doctor-probe").getOrCreate()
+    spark = get_session(settings, app_name="sparkpg-doctor-probe")
     try:
         results = probe_connections(settings, spark_connector(spark), args.connection)
     finally:

@@ -8,7 +8,7 @@ it is looked up, in order:
 2. the environment variable ``SPARKPG_JDBC_JAR``;
 3. the newest ``~/.m2/repository/org/postgresql/postgresql/<version>/postgresql-<version>.jar``.
 
-A missing JAR is reported before any Spark work, with the seed's troubleshooting advice for
+A missing JAR is reported before any Spark work, with the troubleshooting advice (docs/troubleshooting.md) for
 ``ClassNotFoundException: org.postgresql.Driver``.
 
 Cluster runs (``spark-submit``, EMR Serverless) keep the master, JARs and resources that
@@ -39,7 +39,7 @@ MAVEN_JAR_DIR = Path("~/.m2/repository/org/postgresql/postgresql")
 _VERSION_PART = re.compile(r"\d+")
 
 DRIVER_NOT_FOUND_ADVICE = (
-    "ClassNotFoundException: org.postgresql.Driver would follow (seed troubleshooting 1). "
+    "ClassNotFoundException: org.postgresql.Driver would follow (docs/troubleshooting.md#jdbc-driver-not-found). "
     "Locally: set postgres.jdbc_driver_path in the settings to a local JAR, or the environment "
     f"variable {JAR_ENV}, or put the JAR in the Maven cache (~/.m2/repository/org/postgresql/"
     "postgresql/<version>/). On EMR: set postgres.jdbc_driver_path to the JAR's s3:// path, check "

@@ -1,7 +1,8 @@
-"""Shared fixtures: a real PostgreSQL server per session, and no way to reach AWS."""
+"""Shared fixtures: a real PostgreSQL server and one moto server per session, no way to reach AWS."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import Any, Iterator, List
@@ -9,7 +10,9 @@ from typing import Any, Iterator, List
 import psycopg
 import pytest
 
+from devtools.moto_server import moto_server
 from devtools.postgres_server import PostgresServer, PostgresServerError, postgres_server
+from tests.moto_support import reset_moto
 
 _INTEGRATION_DIR = Path(__file__).parent / "integration"
 
@@ -75,3 +78,37 @@ def jdbc_jar() -> Path:
     if not jars:
         pytest.fail("no PostgreSQL JDBC JAR: set SPARKPG_JDBC_JAR or populate ~/.m2", pytrace=False)
     return jars[-1]
+
+
+@pytest.fixture(scope="session")
+def moto_server_url() -> Iterator[str]:
+    """The one patched moto server of the session (devtools/moto_server.py), started on first use.
+
+    Tests that need an empty account use :func:`moto_env` (or reset with
+    :func:`tests.moto_support.reset_moto`). Without its default AMIs moto's EC2 backend resets in a
+    fraction of a second; the variable is set for the server's start only.
+    """
+    with contextlib.ExitStack() as stack:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
+            url = stack.enter_context(moto_server())
+        yield url
+
+
+@pytest.fixture()
+def moto_env(moto_server_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """An empty moto account; sparkpg's clients and the test's boto3 clients talk to it.
+
+    ``AWS_ENDPOINT_URL`` points at the server for the test (the autouse ``_fake_aws`` removes any
+    other); sparkpg's client and credential caches are cleared before and after.
+    """
+    from connectors.aws import aws_client
+    from connectors.secrets import clear_credentials_cache
+
+    reset_moto(moto_server_url)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server_url)
+    aws_client.cache_clear()
+    clear_credentials_cache()
+    yield moto_server_url
+    aws_client.cache_clear()
+    clear_credentials_cache()

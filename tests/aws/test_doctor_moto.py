@@ -1,21 +1,18 @@
-"""``sparkpg doctor`` against a moto server: a healthy deployment passes; each of the seed's
-troubleshooting failures (section 10) and checklist items (section 8), broken one at a time, is
-reported as exactly that failing check with the seed's fix, and nothing else fails."""
+"""``sparkpg doctor`` against a moto server: a healthy deployment passes; each of the common
+failures of docs/troubleshooting.md and each deployment checklist item, broken one at a time, is
+reported as exactly that failing check with its fix, and nothing else fails."""
 
 from __future__ import annotations
 
 import copy
 import json
-import urllib.request
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 import pytest
 
-from connectors.aws import aws_client
-from connectors.doctor import AwsReader, run_doctor
-from connectors.secrets import clear_credentials_cache
-from devtools.moto_server import moto_server
+from diagnostics.aws_reader import AwsReader
+from diagnostics.run import run_doctor
 from entrypoints.cli import main
 from entrypoints.errors import EXIT_CHECKS_FAILED, EXIT_OK
 from tests.aws.environment import (
@@ -46,32 +43,15 @@ HEALTHY_CHECKS = [
 
 
 @pytest.fixture(scope="module")
-def moto_url() -> Iterator[str]:
-    """One patched moto server for the module (devtools.moto_server); reset before each test.
-
-    Without its default AMIs moto's EC2 backend starts in a fraction of a second after a reset.
-    """
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
-        with moto_server() as url:
-            # sparkpg's cached clients point at this server for the whole module (creating them
-            # anew for every test would parse botocore's service JSON each time).
-            aws_client.cache_clear()
-            patch.setenv("AWS_ENDPOINT_URL", url)
-            yield url
-            aws_client.cache_clear()
+def moto_url(moto_server_url: str) -> str:
+    """The session's moto server (tests/conftest.py)."""
+    return moto_server_url
 
 
 @pytest.fixture
-def aws(moto_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """An empty moto account, and sparkpg's clients pointed at it."""
-    request = urllib.request.Request(f"{moto_url}/moto-api/reset", method="POST")
-    with urllib.request.urlopen(request, timeout=10):
-        pass
-    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_url)  # the autouse _fake_aws fixture removes it
-    clear_credentials_cache()
-    yield moto_url
-    clear_credentials_cache()
+def aws(moto_env: str) -> str:
+    """An empty moto account, and sparkpg's clients pointed at it (``moto_env``)."""
+    return moto_env
 
 
 @pytest.fixture
@@ -473,7 +453,7 @@ def deploy_probe_bundle(env: Environment, entry_points: tuple[str, ...] = ("prob
 
 
 def run_probe(env: Environment, tags: Dict[str, str], **kwargs: Any) -> Dict[str, Any]:
-    from connectors.probe import probe_runner
+    from diagnostics.probe import probe_runner
 
     reader = AwsReader()
     probe = probe_runner(reader, tags=tags, sleep=lambda seconds: None, **kwargs)
@@ -482,7 +462,7 @@ def run_probe(env: Environment, tags: Dict[str, str], **kwargs: Any) -> Dict[str
 
 
 def test_probe_reports_each_connection(healthy: Environment) -> None:
-    from connectors.probe import ConnectionProbe
+    from spark_jobs.probe import ConnectionProbe
 
     bundle = deploy_probe_bundle(healthy)
     line = ConnectionProbe("aurora", True, "connect", "connected to the reader as spark").to_line()
@@ -507,7 +487,7 @@ def test_probe_reports_each_connection(healthy: Environment) -> None:
     assert job["executionRole"] == healthy.role_arn
 
 
-def test_probe_failure_names_the_exact_error_and_the_seed_fix(healthy: Environment) -> None:
+def test_probe_failure_names_the_exact_error_and_the_fix(healthy: Environment) -> None:
     _settings(healthy, lambda s: s["spark"].update(emr_bundle_uri=deploy_probe_bundle(healthy)))
     results = run_probe(
         healthy, {"moto:states": "SUBMITTED,RUNNING,FAILED", "moto:failure": "java"}

@@ -1,18 +1,15 @@
-"""Fixtures of the deployment tests: one build of dist/ per session, a moto server, AWS setup."""
+"""Fixtures of the deployment tests: one build of dist/ per session, AWS setup on the session's moto."""
 
 from __future__ import annotations
 
 import json
-import urllib.request
 from pathlib import Path
-from typing import Any, Dict, Iterator
+from typing import Any, Dict
 
 import boto3
 import pytest
 
-from connectors import aws
 from devtools.build_bundle import REPO_ROOT, build
-from devtools.moto_server import moto_server
 
 ACCOUNT = "123456789012"  # moto's account: the execution role must be in it
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/EMRServerlessExecutionRole"
@@ -22,26 +19,22 @@ LOG_BUCKET = "sparkpg-logs"
 
 @pytest.fixture(scope="session")
 def built_dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """``./build.sh`` output for the seed's runtime (Python 3.9, x86_64), built once."""
+    """``./build.sh`` output for the default runtime (Python 3.9, x86_64), built once."""
     out = tmp_path_factory.mktemp("dist-x86_64")
     build(out, log=False)
     return out
 
 
 @pytest.fixture(scope="session")
-def moto_endpoint() -> Iterator[str]:
-    """A patched moto server (devtools/moto_server.py) for the whole session."""
-    with moto_server() as url:
-        yield url
+def moto_endpoint(moto_server_url: str) -> str:
+    """The session's moto server (tests/conftest.py); the name the deployment tests use."""
+    return moto_server_url
 
 
 @pytest.fixture()
-def aws_env(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """AWS clients of sparkpg and of the test talk to the moto server (AWS_ENDPOINT_URL)."""
-    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
-    aws.aws_client.cache_clear()
-    yield moto_endpoint
-    aws.aws_client.cache_clear()
+def aws_env(moto_env: str) -> str:
+    """An empty moto account that sparkpg's and the test's clients talk to (``moto_env``)."""
+    return moto_env
 
 
 def client(service: str) -> Any:
@@ -51,13 +44,7 @@ def client(service: str) -> Any:
 
 @pytest.fixture()
 def emr_setup(aws_env: str) -> Dict[str, str]:
-    """Two EMR Serverless applications (plain and PostgreSQL) and the buckets, as in the seed.
-
-    The moto server is reset first: every test starts from an empty account.
-    """
-    request = urllib.request.Request(f"{aws_env}/moto-api/reset", method="POST")
-    with urllib.request.urlopen(request, timeout=10):
-        pass
+    """Two EMR Serverless applications (plain and PostgreSQL) and the buckets, in an empty account."""
     emr = client("emr-serverless")
     s3 = client("s3")
     for bucket in (ARTIFACT_BUCKET, LOG_BUCKET):

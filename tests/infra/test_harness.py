@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator
+from typing import Any
 
 import boto3
 import pytest
 
-from devtools.moto_server import moto_server
 from tests.infra.conftest import skip_or_fail
+from tests.moto_support import reset_moto
 
 
 def test_skip_or_fail_skips_outside_ci(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -24,10 +24,11 @@ def test_skip_or_fail_fails_in_ci(monkeypatch: pytest.MonkeyPatch) -> None:
         skip_or_fail("no terraform")
 
 
-@pytest.fixture(scope="module")
-def endpoint_url() -> Iterator[str]:
-    with moto_server() as url:
-        yield url
+@pytest.fixture()
+def endpoint_url(moto_server_url: str) -> str:
+    """The session's moto server (tests/conftest.py), emptied for the test."""
+    reset_moto(moto_server_url)
+    return moto_server_url
 
 
 def _client(service: str, endpoint_url: str) -> Any:

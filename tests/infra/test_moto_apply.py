@@ -1,12 +1,11 @@
 """Apply the complete example to a local moto server, check what it made, re-plan, destroy.
 
-One moto server (``devtools.moto_server``, with its documented corrections) serves the whole
-module; the tests run in order: apply -> resources -> second plan -> settings.json -> destroy.
+The session's moto server (tests/conftest.py; ``devtools.moto_server`` with its documented
+corrections), emptied first, serves the whole module; the tests run in order: apply -> resources -> second plan -> settings.json -> destroy.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import shutil
 import zipfile
@@ -18,8 +17,8 @@ import boto3
 import pytest
 
 from connectors.settings import load_settings
-from devtools.moto_server import moto_server
 from tests.infra.conftest import EXAMPLE_DIR, Terraform
+from tests.moto_support import reset_moto
 
 pytestmark = [pytest.mark.infra, pytest.mark.slow]
 
@@ -84,7 +83,9 @@ def _fake_jar(path: Path) -> bytes:
 
 
 @pytest.fixture(scope="module")
-def stack(terraform: Terraform, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def stack(
+    terraform: Terraform, tmp_path_factory: pytest.TempPathFactory, moto_server_url: str
+) -> Iterator[Stack]:
     root = tmp_path_factory.mktemp("moto-apply") / "terraform"
     shutil.copytree(
         Path(__file__).resolve().parents[2] / "infra" / "terraform",
@@ -96,30 +97,30 @@ def stack(terraform: Terraform, tmp_path_factory: pytest.TempPathFactory) -> Ite
     jar = root / "postgresql-42.7.13.jar"
     jar_bytes = _fake_jar(jar)
 
-    with contextlib.ExitStack() as resources:
-        endpoint_url = resources.enter_context(moto_server())
-        env = {
-            "AWS_ENDPOINT_URL": endpoint_url,
-            "AWS_REGION": REGION,
-            "AWS_DEFAULT_REGION": REGION,
-            "TF_VAR_region": REGION,
-            "TF_VAR_jdbc_jar_source": str(jar),
-            "TF_VAR_database_host": DATABASE_HOST,
-            "TF_VAR_postgres_username": "spark_reader",
-            "TF_VAR_postgres_password": PASSWORD,
-            "TF_VAR_secret_recovery_window_in_days": "0",
-            "TF_VAR_force_destroy_bucket": "true",
-        }
-        terraform.init(workdir)
-        stack = Stack(terraform, workdir, env, endpoint_url, {}, jar_bytes)
-        try:
-            stack.tf("apply", "-auto-approve", "-input=false", "-no-color")
-            raw = json.loads(stack.tf("output", "-json", "-no-color").stdout)
-            stack.outputs = {name: item["value"] for name, item in raw.items()}
-            yield stack
-        finally:
-            if not stack.destroyed:
-                stack.tf("destroy", "-auto-approve", "-input=false", "-no-color")
+    reset_moto(moto_server_url)  # the session's server (tests/conftest.py), emptied
+    endpoint_url = moto_server_url
+    env = {
+        "AWS_ENDPOINT_URL": endpoint_url,
+        "AWS_REGION": REGION,
+        "AWS_DEFAULT_REGION": REGION,
+        "TF_VAR_region": REGION,
+        "TF_VAR_jdbc_jar_source": str(jar),
+        "TF_VAR_database_host": DATABASE_HOST,
+        "TF_VAR_postgres_username": "spark_reader",
+        "TF_VAR_postgres_password": PASSWORD,
+        "TF_VAR_secret_recovery_window_in_days": "0",
+        "TF_VAR_force_destroy_bucket": "true",
+    }
+    terraform.init(workdir)
+    stack = Stack(terraform, workdir, env, endpoint_url, {}, jar_bytes)
+    try:
+        stack.tf("apply", "-auto-approve", "-input=false", "-no-color")
+        raw = json.loads(stack.tf("output", "-json", "-no-color").stdout)
+        stack.outputs = {name: item["value"] for name, item in raw.items()}
+        yield stack
+    finally:
+        if not stack.destroyed:
+            stack.tf("destroy", "-auto-approve", "-input=false", "-no-color")
 
 
 def test_emr_serverless_applications(stack: Stack) -> None:

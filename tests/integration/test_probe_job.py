@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from connectors.probe import fix_for_error, parse_probe_output
 from devtools.postgres_server import PostgresServer, _free_port
+from diagnostics.probe import fix_for_error, parse_probe_output
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -87,6 +87,6 @@ def test_probe_job_connects_and_reports_exact_errors(
     closed = probes["closed"]
     assert not closed.ok and closed.stage == "connect"
     assert "org.postgresql.util.PSQLException" in closed.detail, closed.detail
-    assert "seed 10.4" in fix_for_error(closed.detail)
+    assert "troubleshooting.md#postgresql-connection-timeout" in fix_for_error(closed.detail)
     assert probes["nocreds"].stage == "credentials"
     assert "PROBE_MISSING_USERNAME" in probes["nocreds"].detail

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import doctest
 import json
+import re
 from pathlib import Path
 
 import pytest
 
 import connectors.aws
+import connectors.endpoints
 import connectors.jdbc
 from entrypoints.cli import main
 from entrypoints.errors import EXIT_OK, EXIT_SETTINGS
@@ -56,7 +58,17 @@ def test_usage_error_exits_2() -> None:
     assert info.value.code == 2
 
 
-@pytest.mark.parametrize("module", [connectors.aws, connectors.jdbc])
+def test_version_is_the_package_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"sparkpg {connectors.__version__}"
+    assert re.fullmatch(r"\d+\.\d+\.\d+", connectors.__version__)
+    pyproject = (Path(__file__).resolve().parents[2] / "pyproject.toml").read_text()
+    assert 'path = "connectors/__init__.py"' in pyproject  # hatch reads the version from there
+
+
+@pytest.mark.parametrize("module", [connectors.aws, connectors.endpoints, connectors.jdbc])
 def test_docstring_examples(module: object) -> None:
     result = doctest.testmod(module)  # type: ignore[arg-type]
     assert result.attempted > 0 and result.failed == 0

@@ -4,42 +4,26 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import zipfile
+from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import pytest
 
-from connectors.doctor import (
-    AppNetwork,
-    CheckResult,
-    decision_from_simulation,
-    evaluate_application,
-    evaluate_database_ingress,
-    evaluate_interface_endpoint,
-    evaluate_jar,
-    evaluate_role_permission,
-    evaluate_s3_reachability,
-    evaluate_settings_content,
-    evaluate_trust,
-    find_database,
-    find_rule,
-    is_rds_host,
-    passed,
-    render_json,
-    render_table,
-    route_table_for,
-)
-from connectors.policy import evaluate_policies, matches, trust_allows_service
-from connectors.probe import (
-    ConnectionProbe,
-    decode_settings,
-    encode_settings,
-    evaluate_probe,
-    fix_for_error,
-    parse_probe_output,
-    probe_connections,
-)
+from connectors.endpoints import is_rds_host
 from connectors.settings import settings_from_dict
+from diagnostics.applications import evaluate_application
+from diagnostics.databases import evaluate_database_ingress, find_database
+from diagnostics.iam import decision_from_simulation, evaluate_role_permission
+from diagnostics.jar import evaluate_jar
+from diagnostics.network import evaluate_interface_endpoint, evaluate_s3_reachability
+from diagnostics.probe import evaluate_probe, fix_for_error, parse_probe_output
+from diagnostics.results import CheckResult, passed, render_json, render_table
+from diagnostics.run import evaluate_settings_content
+from diagnostics.vpc import AppNetwork, find_rule, route_table_for
+from spark_jobs.probe import ConnectionProbe
+from tests.unit.doctor_data import SECRET
 
 REGION = "us-east-1"
 APP = AppNetwork(
@@ -135,9 +119,13 @@ def test_passed_ignores_warnings_and_skips() -> None:
 
 def test_render_table_and_json() -> None:
     results = [
-        CheckResult("settings", "pass", "settings.json: valid", ref="5.1"),
+        CheckResult("settings", "pass", "settings.json: valid", ref="settings"),
         CheckResult(
-            "endpoint-logs", "fail", "no endpoint", "Verify CloudWatch Logs VPC endpoint", "10.2"
+            "endpoint-logs",
+            "fail",
+            "no endpoint",
+            "Verify CloudWatch Logs VPC endpoint",
+            "cloudwatch-logs-timeout",
         ),
     ]
     table = render_table(results)
@@ -153,8 +141,9 @@ def test_render_table_and_json() -> None:
         "status": "fail",
         "evidence": "no endpoint",
         "fix": "Verify CloudWatch Logs VPC endpoint",
-        "ref": "10.2",
+        "ref": "cloudwatch-logs-timeout",
     }
+    assert results[1].doc == "docs/troubleshooting.md#cloudwatch-logs-timeout"
 
 
 # --- settings and JAR ------------------------------------------------------------------------
@@ -191,7 +180,7 @@ def test_old_jar_warns_about_cves() -> None:
         ),
     ],
 )
-def test_jar_that_is_not_pgjdbc_fails_with_seed_fix(data: bytes, needle: str) -> None:
+def test_jar_that_is_not_pgjdbc_fails_with_the_fix(data: bytes, needle: str) -> None:
     result = evaluate_jar(data, "s3://b/pg.jar")
     assert result.status == "fail"
     assert needle in result.evidence
@@ -200,112 +189,6 @@ def test_jar_that_is_not_pgjdbc_fails_with_seed_fix(data: bytes, needle: str) ->
 
 
 # --- IAM -------------------------------------------------------------------------------------
-
-
-SECRET = "arn:aws:secretsmanager:us-east-1:1:secret:spark/postgres/aurora-AbCdEf"
-SEED_POLICY = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {
-            "Effect": "Allow",
-            "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
-            "Resource": "arn:aws:secretsmanager:us-east-1:1:secret:spark/postgres/*",
-        }
-    ],
-}
-
-
-def test_policy_wildcards_and_case() -> None:
-    assert matches("secretsmanager:Get*", "SecretsManager:GetSecretValue", case_sensitive=False)
-    assert not matches("arn:aws:s3:::b/jars/*", "arn:aws:s3:::b/other.jar")
-    assert matches(
-        "arn:aws:s3:::b/jars/postgresql-42.7.?.jar", "arn:aws:s3:::b/jars/postgresql-42.7.8.jar"
-    )
-
-
-def test_seed_policy_allows_the_secret() -> None:
-    decision = evaluate_policies(
-        [("EMRSecretsManagerPolicy", SEED_POLICY)], "secretsmanager:GetSecretValue", SECRET
-    )
-    assert decision.allowed and decision.matched == ("EMRSecretsManagerPolicy/#0",)
-
-
-def test_policy_documents_url_encoded_strings_are_read() -> None:
-    from urllib.parse import quote
-
-    decision = evaluate_policies(
-        [("p", quote(json.dumps(SEED_POLICY)))], "secretsmanager:GetSecretValue", SECRET
-    )
-    assert decision.allowed
-
-
-def test_explicit_deny_wins_and_other_secrets_are_implicitly_denied() -> None:
-    deny = {"Statement": [{"Effect": "Deny", "Action": "secretsmanager:*", "Resource": "*"}]}
-    assert (
-        evaluate_policies(
-            [("a", SEED_POLICY), ("d", deny)], "secretsmanager:GetSecretValue", SECRET
-        ).decision
-        == "explicit-deny"
-    )
-    other = "arn:aws:secretsmanager:us-east-1:1:secret:prod/db-xyz"
-    assert (
-        evaluate_policies([("a", SEED_POLICY)], "secretsmanager:GetSecretValue", other).decision
-        == "implicit-deny"
-    )
-
-
-def test_not_action_and_conditions() -> None:
-    admin_but = {"Statement": [{"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}]}
-    assert evaluate_policies([("p", admin_but)], "s3:GetObject", "arn:aws:s3:::b/k").allowed
-    conditional = {
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Action": "s3:GetObject",
-                "Resource": "*",
-                "Condition": {"StringEquals": {"aws:SourceVpce": "vpce-1"}},
-            }
-        ]
-    }
-    decision = evaluate_policies([("p", conditional)], "s3:GetObject", "arn:aws:s3:::b/k")
-    assert decision.allowed and decision.conditional
-    result = evaluate_role_permission(
-        "role-jar", "arn:aws:iam::1:role/R", decision, "policy documents", "fix", "10.1"
-    )
-    assert result.status == "warn"
-
-
-def test_trust_policy() -> None:
-    role = {
-        "Arn": "arn:aws:iam::1:role/R",
-        "RoleName": "R",
-        "AssumeRolePolicyDocument": {
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Service": ["emr-serverless.amazonaws.com"]},
-                    "Action": ["sts:AssumeRole", "sts:TagSession"],
-                    "Condition": {"StringEquals": {"aws:SourceAccount": "1"}},
-                }
-            ]
-        },
-    }
-    result = evaluate_trust(role)
-    assert result.status == "pass" and "StringEquals aws:SourceAccount" in result.evidence
-    ec2 = {
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": "ec2.amazonaws.com"},
-                "Action": "sts:AssumeRole",
-            }
-        ]
-    }
-    failed = evaluate_trust(dict(role, AssumeRolePolicyDocument=ec2))
-    assert failed.status == "fail"
-    assert "trusts: ec2.amazonaws.com" in failed.evidence
-    assert failed.fix.startswith("aws iam update-assume-role-policy --role-name R")
-    assert trust_allows_service({"Statement": []}, "emr-serverless.amazonaws.com")[0] is False
 
 
 def test_simulation_results() -> None:
@@ -329,7 +212,7 @@ def test_simulation_results() -> None:
         denied,
         "IAM policy simulation",
         "the fix",
-        "10.3",
+        "secrets-manager-access-denied",
     )
     assert result.status == "fail" and "explicit-deny" in result.evidence
     assert "[evidence: IAM policy simulation]" in result.evidence
@@ -493,12 +376,12 @@ def test_interface_endpoint_problems(
     assert result.status == status, result
     assert evidence in result.evidence
     assert fix in result.fix
-    assert result.ref == "10.2"
+    assert result.ref == "cloudwatch-logs-timeout"
 
 
-def test_secretsmanager_endpoint_missing_uses_seed_10_3() -> None:
+def test_secretsmanager_endpoint_missing_points_at_the_secrets_entry() -> None:
     result = evaluate_interface_endpoint("secretsmanager", REGION, APP, [], GROUPS, SUBNETS, {})
-    assert result.status == "fail" and result.ref == "10.3"
+    assert result.status == "fail" and result.ref == "secrets-manager-access-denied"
     assert result.fix.startswith("Ensure Secrets Manager VPC endpoint exists")
 
 
@@ -579,9 +462,10 @@ def test_database_ingress() -> None:
     assert ok.status == "pass" and "sg-db inbound tcp/5432 from sg-emr" in ok.evidence
     closed = dict(GROUPS, **{"sg-db": sg("sg-db")})
     failed = evaluate_database_ingress("aurora", host, 5432, database, APP, closed, ["10.0.0.0/16"])
-    assert failed.status == "fail" and failed.ref == "10.4"
+    assert failed.status == "fail" and failed.ref == "postgresql-connection-timeout"
     assert failed.fix == (
-        "Verify RDS security group allows inbound from EMR security group (seed 10.4): aws ec2 "
+        "Verify RDS security group allows inbound from EMR security group "
+        "(docs/troubleshooting.md#postgresql-connection-timeout): aws ec2 "
         "authorize-security-group-ingress --group-id sg-db --protocol tcp --port 5432 --source-group sg-emr"
     )
     other_port = evaluate_database_ingress(
@@ -598,46 +482,6 @@ def test_database_ingress() -> None:
 
 
 # --- probe -----------------------------------------------------------------------------------
-
-
-SETTINGS = {
-    "spark": {"emr_application_id": "a", "emr_postgres_application_id": "b"},
-    "postgres": {
-        "jdbc_driver_path": "s3://b/pg.jar",
-        "connections": [
-            {"name": "aurora", "credentials_env": "AURORA", "host": "db.example.com"},
-            {"name": "reporting", "credentials_env": "REPORTING", "host": "db2.example.com"},
-            {"name": "old", "credentials_env": "OLD", "host": "db3.example.com", "enabled": False},
-        ],
-    },
-}
-
-
-def test_probe_connections_reports_stage_and_exact_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    from connectors.secrets import clear_credentials_cache
-
-    clear_credentials_cache()
-    monkeypatch.setenv("AURORA_USERNAME", "spark")
-    monkeypatch.setenv("AURORA_PASSWORD", "pw")
-    settings = settings_from_dict(SETTINGS)
-
-    def connect(connection: Any, credentials: Any) -> str:
-        raise RuntimeError(
-            "An error occurred while calling o42.load.\n: org.postgresql.util.PSQLException: "
-            "The connection attempt failed.\n\tat org.postgresql.core..."
-        )
-
-    results = probe_connections(settings, connect)
-    assert [r.connection for r in results] == ["aurora", "reporting"]
-    assert results[0] == ConnectionProbe(
-        "aurora",
-        False,
-        "connect",
-        "org.postgresql.util.PSQLException: The connection attempt failed.",
-    )
-    assert results[1].stage == "credentials" and "REPORTING_USERNAME" in results[1].detail
-    ok = probe_connections(settings, lambda c, cr: f"connected as {cr.username}", ["AURORA"])
-    assert ok == [ConnectionProbe("aurora", True, "connect", "connected as spark")]
 
 
 def test_probe_output_round_trip_and_evaluation() -> None:
@@ -673,22 +517,33 @@ def test_probe_without_output_uses_driver_stderr() -> None:
 
 
 @pytest.mark.parametrize(
-    ("error", "seed"),
+    ("error", "anchor"),
     [
-        ("com.amazonaws...AccessDeniedException: not authorized to GetSecretValue", "10.3"),
-        ("Connect to logs.us-east-1.amazonaws.com:443 timed out", "10.2"),
-        ("FATAL: password authentication failed for user spark (28P01)", "7.1"),
-        ("java.net.SocketTimeoutException: connect timed out", "10.4"),
+        (
+            "com.amazonaws...AccessDeniedException: not authorized to GetSecretValue",
+            "secrets-manager-access-denied",
+        ),
+        ("Connect to logs.us-east-1.amazonaws.com:443 timed out", "cloudwatch-logs-timeout"),
+        ("FATAL: password authentication failed for user spark (28P01)", "credentials"),
+        ("java.net.SocketTimeoutException: connect timed out", "postgresql-connection-timeout"),
+        ("java.lang.ClassNotFoundException: org.postgresql.Driver", "jdbc-driver-not-found"),
     ],
 )
-def test_fix_for_error_maps_to_the_seed(error: str, seed: str) -> None:
-    assert f"seed {seed}" in fix_for_error(error)
+def test_fix_for_error_points_at_the_troubleshooting_entry(error: str, anchor: str) -> None:
+    fix = fix_for_error(error)
+    assert f"docs/troubleshooting.md#{anchor}" in fix
+    assert "seed" not in fix
 
 
-def test_settings_travel_to_the_job_without_secret_values() -> None:
-    settings = settings_from_dict(SETTINGS, source="s.json")
-    payload = encode_settings(settings)
-    assert decode_settings(payload).model_dump() == settings.model_dump()
+def test_every_doc_reference_is_an_anchor_of_the_troubleshooting_page() -> None:
+    page = (Path(__file__).parents[2] / "docs" / "troubleshooting.md").read_text()
+    anchors = set(re.findall(r'<a id="([a-z-]+)"></a>', page))
+    cited = set()
+    for module in (Path(__file__).parents[2] / "diagnostics").glob("*.py"):
+        cited |= set(re.findall(r"troubleshooting\.md#([a-z-]+)", module.read_text()))
+    for module in (Path(__file__).parents[2] / "connectors").glob("*.py"):
+        cited |= set(re.findall(r"troubleshooting\.md#([a-z-]+)", module.read_text()))
+    assert cited and cited <= anchors, cited - anchors
 
 
 def test_cli_reports_invalid_settings_without_aws(

@@ -8,22 +8,19 @@ from typing import Any, Dict
 
 import pytest
 
-from connectors.emr import (
+from connectors.errors import BundleError, SettingsError
+from connectors.settings import Settings, load_settings
+from submission.bundle import Artifact, BundleManifest, SparkParams, parse_manifest
+from submission.logs import driver_error
+from submission.request import (
     ATTEMPT_TAG,
     SPEC_TAG,
-    Artifact,
-    BundleManifest,
     JobSpec,
-    SparkParams,
     build_start_job_run_request,
     client_token,
-    driver_error,
-    parse_manifest,
     spec_id,
     with_attempt,
 )
-from connectors.errors import BundleError, SettingsError
-from connectors.settings import Settings, load_settings
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "settings.json"
 ROLE = "arn:aws:iam::260005718447:role/EMRServerlessExecutionRole"

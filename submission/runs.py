@@ -1,6 +1,6 @@
-"""EMR Serverless job runs over the wire: start or re-attach, wait, cancel, fetch driver logs.
+"""Job runs on EMR Serverless: start (or re-attach), wait, cancel.
 
-The request comes from :func:`connectors.emr.build_start_job_run_request`; the clients from
+The request comes from :func:`submission.request.build_start_job_run_request`; the clients from
 :mod:`connectors.aws`. Every function takes its clients as arguments, so tests pass clients bound
 to a moto server and the backend passes its own.
 
@@ -14,58 +14,38 @@ makes two clients racing on the same attempt get the same run from the service.
 from __future__ import annotations
 
 import datetime as dt
-import gzip
-import hashlib
 import json
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Tuple
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from connectors.aws import parse_s3_uri
-from connectors.emr import (
-    ATTEMPT_TAG,
-    DEFAULT_LOG_GROUP,
-    SPEC_TAG,
-    TERMINAL_STATES,
-    BundleManifest,
-    parse_manifest,
-    with_attempt,
-)
-from connectors.errors import AwsRequestError, BundleError
+from connectors.aws import AWS_ERRORS, aws_error
+from connectors.errors import AwsRequestError
+from submission.request import ATTEMPT_TAG, DEFAULT_LOG_GROUP, SPEC_TAG, with_attempt
 
 if TYPE_CHECKING:
     from mypy_boto3_emr_serverless import EMRServerlessClient
-    from mypy_boto3_logs import CloudWatchLogsClient
-    from mypy_boto3_s3 import S3Client
 
-REATTACH_LOOKBACK_DAYS = 8  # executionTimeoutMinutes is at most 7 days
-_HINTS = {
+#: Terminal states of a job run; every other state (QUEUED included) means "still going".
+TERMINAL_STATES = frozenset({"SUCCESS", "FAILED", "CANCELLED"})
+ACTIVE_STATES = ("SUBMITTED", "PENDING", "SCHEDULED", "RUNNING", "CANCELLING", "QUEUED")
+
+#: The usual fix per error code of the EMR Serverless calls.
+EMR_FIXES = {
     "AccessDeniedException": "the caller needs emr-serverless:StartJobRun/GetJobRun/ListJobRuns/"
     "CancelJobRun on the application and iam:PassRole on the execution role",
     "ResourceNotFoundException": "check the application id / job run id and the region",
     "ValidationException": "the request was rejected as invalid",
     "ConflictException": "the clientToken was used before with different parameters",
-    "NoSuchKey": "the object does not exist",
-    "NoSuchBucket": "the bucket does not exist (or is in another account)",
-    "AccessDenied": "the caller may not read or write that S3 object",
-    "404": "the object does not exist",
 }
 
 
-def aws_error(action: str, exc: Exception) -> AwsRequestError:
-    """An :class:`AwsRequestError` that names the call, AWS's error code and the usual fix."""
-    if isinstance(exc, ClientError):
-        error = exc.response.get("Error", {})
-        code = str(error.get("Code", "Unknown"))
-        message = str(error.get("Message", "")).strip()
-        hint = _HINTS.get(code, "")
-        return AwsRequestError(
-            f"{action}: {code}{': ' + message if message else ''}{' (' + hint + ')' if hint else ''}"
-        )
-    return AwsRequestError(f"{action}: {exc}")
+def emr_error(action: str, exc: BaseException) -> AwsRequestError:
+    """An EMR Serverless call's failure as our error (:func:`connectors.aws.aws_error`)."""
+    return aws_error(action, exc, fixes=EMR_FIXES)
+
+
+REATTACH_LOOKBACK_DAYS = 8  # executionTimeoutMinutes is at most 7 days
 
 
 @dataclass(frozen=True)
@@ -145,8 +125,8 @@ def get_run(client: EMRServerlessClient, application_id: str, job_run_id: str) -
     """GetJobRun as a :class:`JobRunStatus`."""
     try:
         response = client.get_job_run(applicationId=application_id, jobRunId=job_run_id)
-    except (ClientError, BotoCoreError) as exc:
-        raise aws_error(f"GetJobRun {application_id}/{job_run_id}", exc) from None
+    except AWS_ERRORS as exc:
+        raise emr_error(f"GetJobRun {application_id}/{job_run_id}", exc) from None
     return status_from_job_run(response["jobRun"])
 
 
@@ -172,8 +152,8 @@ def runs_of_spec(
                 status = get_run(client, application_id, summary["id"])
                 if status.tags.get(SPEC_TAG) == spec_digest:
                     found.append(status)
-    except (ClientError, BotoCoreError) as exc:
-        raise aws_error(f"ListJobRuns {application_id}", exc) from None
+    except AWS_ERRORS as exc:
+        raise emr_error(f"ListJobRuns {application_id}", exc) from None
     return sorted(found, key=lambda s: s.attempt, reverse=True)
 
 
@@ -193,8 +173,8 @@ def start_or_attach(
     final = with_attempt(request, attempt)
     try:
         response = client.start_job_run(**final)
-    except (ClientError, BotoCoreError) as exc:
-        raise aws_error(f"StartJobRun on application {application_id}", exc) from None
+    except AWS_ERRORS as exc:
+        raise emr_error(f"StartJobRun on application {application_id}", exc) from None
     return get_run(client, application_id, response["jobRunId"]), False
 
 
@@ -244,122 +224,8 @@ def cancel_run(client: EMRServerlessClient, application_id: str, job_run_id: str
     """CancelJobRun (the run goes CANCELLING, then CANCELLED)."""
     try:
         client.cancel_job_run(applicationId=application_id, jobRunId=job_run_id)
-    except (ClientError, BotoCoreError) as exc:
-        raise aws_error(f"CancelJobRun {application_id}/{job_run_id}", exc) from None
-
-
-@dataclass(frozen=True)
-class DriverLog:
-    """A driver log and where it was read from."""
-
-    text: str
-    source: str
-
-
-def read_s3_log(s3: S3Client, uri: str) -> Optional[str]:
-    """A gzipped log object's text, or None when it does not exist (yet)."""
-    bucket, key = parse_s3_uri(uri)
-    try:
-        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NoSuchBucket"):
-            return None
-        raise aws_error(f"reading {uri}", exc) from None
-    except BotoCoreError as exc:
-        raise aws_error(f"reading {uri}", exc) from None
-    data = gzip.decompress(body) if body[:2] == b"\x1f\x8b" else body
-    return data.decode("utf-8", "replace")
-
-
-def read_cloudwatch_log(logs: CloudWatchLogsClient, group: str, stream: str) -> Optional[str]:
-    """All events of a log stream, oldest first, or None when the stream does not exist."""
-    lines: List[str] = []
-    token: Optional[str] = None
-    try:
-        while True:
-            kwargs: Dict[str, Any] = {
-                "logGroupName": group,
-                "logStreamName": stream,
-                "startFromHead": True,
-            }
-            if token:
-                kwargs["nextToken"] = token
-            response = logs.get_log_events(**kwargs)
-            lines += [str(event["message"]).rstrip("\n") for event in response.get("events", [])]
-            next_token = response.get("nextForwardToken")
-            if not response.get("events") or next_token == token:
-                break
-            token = next_token
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
-            return None
-        raise aws_error(f"GetLogEvents {group}:{stream}", exc) from None
-    except BotoCoreError as exc:
-        raise aws_error(f"GetLogEvents {group}:{stream}", exc) from None
-    return "\n".join(lines) + ("\n" if lines else "")
-
-
-def fetch_driver_log(
-    status: JobRunStatus,
-    *,
-    s3: Optional[S3Client],
-    logs: Optional[CloudWatchLogsClient],
-    stream: str = "stderr",
-    source: str = "auto",
-) -> Optional[DriverLog]:
-    """The driver's ``stream`` from S3 (first) or CloudWatch; None when neither has it."""
-    where = status.driver_log_locations(stream)
-    if source in ("auto", "s3") and s3 is not None and "s3" in where:
-        text = read_s3_log(s3, where["s3"])
-        if text is not None:
-            return DriverLog(text, where["s3"])
-    if source in ("auto", "cloudwatch") and logs is not None and "cloudwatch" in where:
-        group, _, log_stream = where["cloudwatch"].partition(":")
-        text = read_cloudwatch_log(logs, group, log_stream)
-        if text is not None:
-            return DriverLog(text, f"cloudwatch:{where['cloudwatch']}")
-    return None
-
-
-def load_bundle(location: str, s3: Optional[S3Client] = None) -> BundleManifest:
-    """A deployed manifest from a local path or ``s3://``."""
-    if location.startswith("s3://"):
-        from connectors.aws import s3_client
-
-        bucket, key = parse_s3_uri(location)
-        try:
-            text = (s3 or s3_client()).get_object(Bucket=bucket, Key=key)["Body"].read().decode()
-        except (ClientError, BotoCoreError) as exc:
-            raise aws_error(f"reading the bundle manifest {location}", exc) from None
-    else:
-        try:
-            with open(location, encoding="utf-8") as handle:
-                text = handle.read()
-        except FileNotFoundError:
-            raise BundleError(
-                f"bundle manifest {location} not found; build and upload with "
-                "./build.sh --upload s3://bucket/prefix (it writes dist/deployment.json)"
-            ) from None
-    return parse_manifest(text, location)
-
-
-def read_built_manifest(dist: Path) -> BundleManifest:
-    """``dist/manifest.json``, with every artifact's file checked against its sha256."""
-    path = dist / "manifest.json"
-    if not path.is_file():
-        raise BundleError(f"{path} not found; run ./build.sh first")
-    manifest = parse_manifest(path.read_text(encoding="utf-8"), str(path))
-    for name, item in manifest.artifacts.items():
-        file = dist / item.file
-        if not file.is_file():
-            raise BundleError(f"{file} ({name}) is missing; rebuild with ./build.sh")
-        digest = hashlib.sha256(file.read_bytes()).hexdigest()
-        if digest != item.sha256:
-            raise BundleError(
-                f"{file} ({name}) has sha256 {digest}, the manifest says {item.sha256}: "
-                "dist/ changed since the build; rebuild with ./build.sh"
-            )
-    return manifest
+    except AWS_ERRORS as exc:
+        raise emr_error(f"CancelJobRun {application_id}/{job_run_id}", exc) from None
 
 
 def dumps(data: Any) -> str:

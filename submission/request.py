@@ -1,0 +1,248 @@
+"""A job run as data: the :class:`JobSpec` and the pure StartJobRun request built from it.
+
+Everything here is pure (no AWS call, no Spark), so the backend can import
+:func:`build_start_job_run_request` and the tests can check it without a network::
+
+    from submission import JobSpec, build_start_job_run_request
+
+    request = build_start_job_run_request(settings, spec, bundle)
+    emr_serverless_client().start_job_run(**request)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from typing import Any, Dict, List, Mapping, Optional
+
+from pydantic import Field, field_validator
+
+from connectors.errors import BundleError, SettingsError
+from connectors.settings import Settings
+from submission.bundle import BundleManifest, _check_conf, _Frozen
+
+#: EMR Serverless' default CloudWatch log group (docs/deploy.md).
+DEFAULT_LOG_GROUP = "/aws/emr-serverless"
+
+#: The tag that carries the spec id, so a retried submit finds the runs of the same spec.
+SPEC_TAG = "sparkpg:spec-id"
+
+#: The tag with the attempt number of a spec (1 for the first run).
+ATTEMPT_TAG = "sparkpg:attempt"
+
+_CLIENT_TOKEN = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+class JobSpec(_Frozen):
+    """What to run: an entry point of the bundle, its arguments, and run options.
+
+    For the main job (``read_tables``) the typed fields become its arguments: ``--settings``,
+    one ``--table`` per table, ``--output``, ``--format``; ``arguments`` are appended verbatim.
+
+    >>> JobSpec(tables=["aurora.public.orders"], output="s3://b/out/").entry_arguments()[:2]
+    ['--table', 'aurora.public.orders']
+    """
+
+    name: Optional[str] = Field(default=None, min_length=1, max_length=256)
+    entry_point: str = "read_tables"
+    settings_uri: Optional[str] = None
+    tables: List[str] = Field(default_factory=list)
+    output: Optional[str] = None
+    format: Optional[str] = None
+    arguments: List[str] = Field(default_factory=list)
+    reads_postgres: Optional[bool] = None
+    tags: Dict[str, str] = Field(default_factory=dict)
+    execution_timeout_minutes: int = Field(default=180, ge=5, le=10080)
+    spark_conf: Dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("tables")
+    @classmethod
+    def _qualified(cls, tables: List[str]) -> List[str]:
+        for table in tables:
+            connection, dot, rest = table.partition(".")
+            if not dot or not connection.strip() or not rest.strip():
+                raise ValueError(
+                    f"table {table!r} must be written connection.schema.table "
+                    "(or connection.table for the public schema)"
+                )
+        return tables
+
+    @field_validator("tags")
+    @classmethod
+    def _not_ours(cls, tags: Dict[str, str]) -> Dict[str, str]:
+        reserved = sorted(k for k in tags if k.startswith("sparkpg:"))
+        if reserved:
+            raise ValueError(f"tag keys {reserved}: the prefix 'sparkpg:' is reserved")
+        return tags
+
+    @field_validator("spark_conf")
+    @classmethod
+    def _spark_conf(cls, conf: Dict[str, str]) -> Dict[str, str]:
+        return _check_conf(conf)
+
+    @property
+    def uses_postgres(self) -> bool:
+        """True when the job reads PostgreSQL tables (picks the PostgreSQL-enabled application)."""
+        return bool(self.tables) if self.reads_postgres is None else self.reads_postgres
+
+    @property
+    def run_name(self) -> str:
+        """The job run's name: ``name`` or ``<entry point>-<first table>[+N]``."""
+        if self.name:
+            return self.name
+        base = self.entry_point[:-3] if self.entry_point.endswith(".py") else self.entry_point
+        if self.tables:
+            more = f"+{len(self.tables) - 1}" if len(self.tables) > 1 else ""
+            return f"{base}-{self.tables[0]}{more}"[:256]
+        return base
+
+    def entry_arguments(self) -> List[str]:
+        """The entry point's command line."""
+        args: List[str] = []
+        if self.settings_uri:
+            args += ["--settings", self.settings_uri]
+        for table in self.tables:
+            args += ["--table", table]
+        if self.output:
+            args += ["--output", self.output]
+        if self.format:
+            args += ["--format", self.format]
+        return args + list(self.arguments)
+
+
+def choose_application(settings: Settings, spec: JobSpec) -> str:
+    """The backend's rule: the PostgreSQL-enabled application for PostgreSQL jobs.
+
+    A PostgreSQL job falls back to ``emr_application_id`` when no PostgreSQL application is set
+    (the supervisor checks both); any other job falls back to the PostgreSQL application.
+    """
+    spark = settings.spark
+    order = (
+        [spark.emr_postgres_application_id, spark.emr_application_id]
+        if spec.uses_postgres
+        else [spark.emr_application_id, spark.emr_postgres_application_id]
+    )
+    for application_id in order:
+        if application_id:
+            return application_id
+    raise SettingsError(
+        f"{settings.source or 'the settings'}: no EMR Serverless application; set "
+        "spark.emr_postgres_application_id (jobs that read PostgreSQL) and/or spark.emr_application_id"
+    )
+
+
+def monitoring_configuration(settings: Settings) -> Dict[str, Any]:
+    """``configurationOverrides.monitoringConfiguration`` from the settings.
+
+    The reference deployment sends driver and executor stdout/stderr to CloudWatch and keeps
+    managed persistence on; Terraform AWS provider 5.x cannot set that on the application, so
+    every job sets it. ``emr_log_uri`` adds S3 logging (where ``sparkpg logs`` looks first).
+    """
+    spark = settings.spark
+    config: Dict[str, Any] = {"managedPersistenceMonitoringConfiguration": {"enabled": True}}
+    if spark.emr_cloudwatch_logging:
+        cloudwatch: Dict[str, Any] = {
+            "enabled": True,
+            "logGroupName": spark.emr_cloudwatch_log_group or DEFAULT_LOG_GROUP,
+            "logTypes": {
+                "SPARK_DRIVER": ["stdout", "stderr"],
+                "SPARK_EXECUTOR": ["stdout", "stderr"],
+            },
+        }
+        if spark.emr_cloudwatch_log_stream_prefix:
+            cloudwatch["logStreamNamePrefix"] = spark.emr_cloudwatch_log_stream_prefix
+        config["cloudWatchLoggingConfiguration"] = cloudwatch
+    if spark.emr_log_uri:
+        config["s3MonitoringConfiguration"] = {"logUri": spark.emr_log_uri.rstrip("/") + "/"}
+    return config
+
+
+def spec_id(request: Mapping[str, Any]) -> str:
+    """A digest of everything a run does (the request without token and our own tags)."""
+    content = {k: v for k, v in request.items() if k != "clientToken"}
+    content["tags"] = {
+        k: v for k, v in dict(request.get("tags") or {}).items() if not k.startswith("sparkpg:")
+    }
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:40]
+
+
+def client_token(spec_digest: str, attempt: int = 1) -> str:
+    """The StartJobRun ``clientToken`` of an attempt: ``sparkpg-<spec id>-<attempt>`` (<= 64 chars).
+
+    >>> client_token("0" * 40, 2)
+    'sparkpg-0000000000000000000000000000000000000000-2'
+    """
+    if attempt < 1:
+        raise ValueError(f"attempt must be >= 1, got {attempt}")
+    token = f"sparkpg-{spec_digest}-{attempt}"
+    if not _CLIENT_TOKEN.match(token):
+        raise ValueError(f"client token {token!r} is not 1-64 of [A-Za-z0-9._-]")
+    return token
+
+
+def build_start_job_run_request(
+    settings: Settings,
+    spec: JobSpec,
+    bundle: BundleManifest,
+    *,
+    execution_role_arn: Optional[str] = None,
+    attempt: int = 1,
+) -> Dict[str, Any]:
+    """The keyword arguments of ``emr_serverless_client().start_job_run(**request)``. Pure.
+
+    - ``applicationId``: :func:`choose_application`;
+    - ``--jars``: ``postgres.jdbc_driver_path`` when set, else the bundle's JAR (PostgreSQL jobs);
+    - ``--py-files``, ``spark.archives`` and the PYSPARK_PYTHON confs: the uploaded bundle;
+    - ``entryPoint`` and ``entryPointArguments``: the spec's entry point in the bundle;
+    - ``configurationOverrides.monitoringConfiguration``: :func:`monitoring_configuration`;
+    - ``clientToken``: :func:`client_token` of the request's :func:`spec_id` and ``attempt``, so
+      the same spec gives the same token; the spec id and attempt are also tags.
+
+    Raises :class:`SettingsError` (no application or role) or :class:`BundleError` (not uploaded).
+    """
+    if not bundle.uploaded:
+        raise BundleError(
+            "the bundle has not been uploaded (its manifest has no S3 URIs); run "
+            "./build.sh --upload s3://bucket/prefix (or sparkpg deploy) and use the manifest it wrote"
+        )
+    role = execution_role_arn or settings.spark.emr_execution_role_arn
+    if not role:
+        raise SettingsError(
+            f"{settings.source or 'the settings'}: no execution role; set "
+            "spark.emr_execution_role_arn (Terraform output execution_role_arn) or pass one"
+        )
+    jars: Optional[List[str]] = None
+    if settings.postgres.jdbc_driver_path:
+        jars = [settings.postgres.jdbc_driver_path]
+    elif not spec.uses_postgres:
+        jars = []
+    params = bundle.spark_params(jars=jars, conf=spec.spark_conf)
+    request: Dict[str, Any] = {
+        "applicationId": choose_application(settings, spec),
+        "executionRoleArn": role,
+        "name": spec.run_name,
+        "jobDriver": {
+            "sparkSubmit": {
+                "entryPoint": bundle.entry_point(spec.entry_point).location(bundle.artifact_root),
+                "entryPointArguments": spec.entry_arguments(),
+                "sparkSubmitParameters": params.emr_serverless(),
+            }
+        },
+        "configurationOverrides": {"monitoringConfiguration": monitoring_configuration(settings)},
+        "executionTimeoutMinutes": spec.execution_timeout_minutes,
+        "tags": dict(spec.tags),
+    }
+    digest = spec_id(request)
+    request["tags"] = {**request["tags"], SPEC_TAG: digest, ATTEMPT_TAG: str(attempt)}
+    request["clientToken"] = client_token(digest, attempt)
+    return request
+
+
+def with_attempt(request: Mapping[str, Any], attempt: int) -> Dict[str, Any]:
+    """The same request as attempt ``attempt`` of its spec (new token and attempt tag)."""
+    tags = dict(request.get("tags") or {})
+    digest = tags.get(SPEC_TAG) or spec_id(request)
+    tags.update({SPEC_TAG: digest, ATTEMPT_TAG: str(attempt)})
+    return {**request, "tags": tags, "clientToken": client_token(digest, attempt)}
