@@ -1,6 +1,8 @@
 """Partition planning: pure functions from catalog facts to the WHERE predicates of a Spark read.
 
-No Spark and no database here: :mod:`spark_jobs.catalog` gathers the facts, this module decides.
+No Spark and no database here: :mod:`spark_jobs.catalog` gathers the facts of a source in one
+step (:class:`SourceFacts`), :func:`plan_partitions` turns them into the finished
+:class:`PartitionPlan`.
 
 The rules (``docs/reading.md`` explains them to users):
 
@@ -29,7 +31,8 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass, field
-from typing import Any, List, Optional, Sequence, Tuple
+from enum import Enum
+from typing import Any, List, Optional, Sequence, Tuple, Union
 
 from connectors.errors import PartitioningError
 from connectors.jdbc import quote_ident
@@ -47,7 +50,19 @@ order: each key range would touch most pages, so page ranges win on PostgreSQL 1
 TID_RANGE_SCAN_VERSION = 140000
 """``server_version_num`` from which PostgreSQL has TID range scans (``ctid`` ranges)."""
 
-STRATEGIES = ("single", "key_range", "page_range")
+
+class Strategy(str, Enum):
+    """How a read is split. A ``str`` enum: ``Strategy.SINGLE == "single"``."""
+
+    SINGLE = "single"
+    KEY_RANGE = "key_range"
+    PAGE_RANGE = "page_range"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+STRATEGIES = tuple(s.value for s in Strategy)
 KEY_KINDS = ("integer", "date", "timestamp", "timestamptz")
 _EPOCH_DATE = dt.date(1970, 1, 1)
 _EPOCH = dt.datetime(1970, 1, 1)
@@ -139,7 +154,7 @@ class PartitionOverrides:
     them are still read, by the first and last partitions).
     """
 
-    strategy: Optional[str] = None
+    strategy: Optional[Union[Strategy, str]] = None
     key_column: Optional[str] = None
     num_partitions: Optional[int] = None
     lower_bound: Any = None
@@ -151,6 +166,8 @@ class PartitionOverrides:
                 f"unknown partitioning strategy {self.strategy!r}; use auto, "
                 + ", ".join(STRATEGIES)
             )
+        strategy = None if self.strategy in (None, "auto") else Strategy(self.strategy)
+        object.__setattr__(self, "strategy", strategy)
         if self.num_partitions is not None and self.num_partitions < 1:
             raise PartitioningError(f"num_partitions must be >= 1, got {self.num_partitions}")
         if self.strategy in ("single", "page_range") and (
@@ -177,11 +194,14 @@ class PartitionOverrides:
 class StrategyChoice:
     """The first planning step: which strategy, which key, how many partitions, and why."""
 
-    strategy: str
+    strategy: Strategy
     num_partitions: int
     reason: str
     key: Optional[KeyCandidate] = None
     notes: Tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "strategy", Strategy(self.strategy))
 
 
 @dataclass(frozen=True)
@@ -192,12 +212,15 @@ class PartitionPlan:
     of a key-range plan.
     """
 
-    strategy: str
+    strategy: Strategy
     predicates: Tuple[str, ...] = ()
     reason: str = ""
     key_column: Optional[str] = None
     bounds: Optional[Tuple[str, str]] = None
     notes: Tuple[str, ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "strategy", Strategy(self.strategy))
 
     @property
     def num_partitions(self) -> int:
@@ -212,6 +235,90 @@ class PartitionPlan:
             if self.bounds is not None:
                 text += f" [{self.bounds[0]} .. {self.bounds[1]}]"
         return f"{text}: {self.reason}" if self.reason else text
+
+
+@dataclass(frozen=True)
+class PlanLimits:
+    """What bounds a plan besides the source: the server's version, the connection's
+    ``max_connections`` and Spark's task slots (``defaultParallelism``, None when unknown)."""
+
+    server_version_num: int
+    max_connections: int
+    parallelism: Optional[int] = None
+
+
+@dataclass(frozen=True)
+class KeyFacts:
+    """Catalog facts of the key a key-range read would use: its bounds (None: no finite values,
+    or not queried because the user gave both) and ``pg_stats`` (None: none, or not wanted)."""
+
+    key: KeyCandidate
+    bounds: Optional[KeyBounds] = None
+    distribution: Optional[KeyDistribution] = None
+
+
+@dataclass(frozen=True)
+class SourceFacts:
+    """Everything planning needs to know about a source, gathered in one step by
+    :func:`spark_jobs.catalog.gather_table_facts` (or ``gather_query_facts``): relation statistics, key candidates (best first)
+    and, when a key-range split is possible, the facts of its key."""
+
+    stats: RelationStats
+    candidates: Tuple[KeyCandidate, ...] = ()
+    key_facts: Optional[KeyFacts] = None
+
+
+def split_key(
+    stats: RelationStats,
+    candidates: Sequence[KeyCandidate],
+    overrides: PartitionOverrides,
+    limits: PlanLimits,
+) -> Optional[KeyCandidate]:
+    """The key whose bounds and statistics the plan will use (None: the plan uses no key), so
+    that the catalog step fetches exactly those facts."""
+    choice = choose_strategy(
+        stats,
+        candidates,
+        server_version_num=limits.server_version_num,
+        max_connections=limits.max_connections,
+        overrides=overrides,
+        parallelism=limits.parallelism,
+    )
+    return choice.key if choice.strategy is Strategy.KEY_RANGE else None
+
+
+def plan_partitions(
+    facts: SourceFacts,
+    overrides: PartitionOverrides,
+    limits: PlanLimits,
+    *,
+    key_sql: str,
+    ctid_sql: str,
+) -> PartitionPlan:
+    """The finished plan of a source: strategy, key, partition count and every predicate.
+
+    ``key_sql`` / ``ctid_sql`` name the key and ``ctid`` in the predicates (the reader exposes
+    them under reserved aliases).
+    """
+    choice = choose_strategy(
+        facts.stats,
+        facts.candidates,
+        server_version_num=limits.server_version_num,
+        max_connections=limits.max_connections,
+        overrides=overrides,
+        parallelism=limits.parallelism,
+    )
+    if choice.strategy is Strategy.SINGLE:
+        return single_plan(choice)
+    if choice.strategy is Strategy.PAGE_RANGE:
+        return plan_page_ranges(choice, facts.stats.pages or 1, ctid_sql=ctid_sql)
+    key_facts = facts.key_facts
+    if key_facts is None or key_facts.key != choice.key:
+        raise PartitioningError(  # pragma: no cover - gather_facts asks split_key for the key
+            f"no catalog facts for the partition key {choice.key}"
+        )
+    bounds = override_bounds(overrides, key_facts.key.kind, key_facts.bounds)
+    return plan_key_ranges(choice, bounds, distribution=key_facts.distribution, column_sql=key_sql)
 
 
 def choose_strategy(
@@ -241,12 +348,12 @@ def choose_strategy(
     key = _user_key(candidates, ov) if ov.key_column is not None else None
 
     if ov.strategy == "single" or requested == 1:
-        return StrategyChoice("single", 1, "single partition requested", notes=tuple(notes))
+        return StrategyChoice(Strategy.SINGLE, 1, "single partition requested", notes=tuple(notes))
     if ov.strategy == "page_range":
         _check_page_range_possible(stats, server_version_num)
         n = requested or _auto_count(stats, max_connections, parallelism)
         return StrategyChoice(
-            "page_range", _cap_pages(n, stats), "page ranges requested", notes=tuple(notes)
+            Strategy.PAGE_RANGE, _cap_pages(n, stats), "page ranges requested", notes=tuple(notes)
         )
     if ov.wants_key:
         key = key or _first_key(candidates)
@@ -261,7 +368,7 @@ def choose_strategy(
                 "consider an index on it, or page ranges"
             )
         n = requested or _auto_count(stats, max_connections, parallelism)
-        return StrategyChoice("key_range", n, "key range requested", key, tuple(notes))
+        return StrategyChoice(Strategy.KEY_RANGE, n, "key range requested", key, tuple(notes))
 
     # Automatic choice.
     size = stats.size_bytes
@@ -271,20 +378,20 @@ def choose_strategy(
                 stats.kind, "a relation of unknown size"
             )
             return StrategyChoice(
-                "single",
+                Strategy.SINGLE,
                 1,
                 f"{what}: size unknown; pass key_column and num_partitions to split it",
                 notes=tuple(notes),
             )
         if size < SMALL_TABLE_BYTES:
             return StrategyChoice(
-                "single",
+                Strategy.SINGLE,
                 1,
                 f"small table ({_mib(size)} < {_mib(SMALL_TABLE_BYTES)})",
                 notes=tuple(notes),
             )
         if max_connections == 1:
-            return StrategyChoice("single", 1, "max_connections is 1", notes=tuple(notes))
+            return StrategyChoice(Strategy.SINGLE, 1, "max_connections is 1", notes=tuple(notes))
     n = requested or _auto_count(stats, max_connections, parallelism)
     size_text = f"{_mib(size)} table" if size is not None else "table"
     tid_ranges = server_version_num >= TID_RANGE_SCAN_VERSION and stats.has_ctid
@@ -296,7 +403,7 @@ def choose_strategy(
                 "PostgreSQL < 14 has no TID range scans: partitions may read overlapping pages"
             )
         return StrategyChoice(
-            "key_range",
+            Strategy.KEY_RANGE,
             n,
             f"{size_text}, split on {key.index} column {key.column}",
             key,
@@ -309,7 +416,7 @@ def choose_strategy(
             else "no integer/date/timestamp column leads a b-tree index"
         )
         return StrategyChoice(
-            "page_range",
+            Strategy.PAGE_RANGE,
             _cap_pages(n, stats),
             f"{size_text}, {why}: page ranges",
             notes=tuple(notes),
@@ -322,7 +429,7 @@ def choose_strategy(
             f"{_version_text(server_version_num)} (< 14, no TID range scans): every split would "
             "scan the whole table, so one partition; add such an index or pass key_column"
         )
-    return StrategyChoice("single", 1, reason, notes=tuple(notes))
+    return StrategyChoice(Strategy.SINGLE, 1, reason, notes=tuple(notes))
 
 
 def plan_key_ranges(
@@ -343,7 +450,7 @@ def plan_key_ranges(
     col = column_sql or quote_ident(key.column)
     if bounds is None:
         return PartitionPlan(
-            "single",
+            Strategy.SINGLE,
             (),
             f"{key.column} has no finite non-NULL values: one partition",
             key.column,
@@ -353,7 +460,7 @@ def plan_key_ranges(
     rendered = (render_literal(bounds.low, key.kind), render_literal(bounds.high, key.kind))
     if not cuts:
         return PartitionPlan(
-            "single",
+            Strategy.SINGLE,
             (),
             f"{key.column} spans one value: one partition",
             key.column,
@@ -369,7 +476,9 @@ def plan_key_ranges(
     reason = choice.reason
     if distribution is not None and distribution.useful:
         reason += ", cuts at pg_stats quantiles"
-    return PartitionPlan("key_range", tuple(predicates), reason, key.column, rendered, choice.notes)
+    return PartitionPlan(
+        Strategy.KEY_RANGE, tuple(predicates), reason, key.column, rendered, choice.notes
+    )
 
 
 def plan_page_ranges(
@@ -382,18 +491,18 @@ def plan_page_ranges(
     """
     n = max(1, min(choice.num_partitions, pages))
     if n == 1:
-        return PartitionPlan("single", (), f"{choice.reason} (one page)", notes=choice.notes)
+        return PartitionPlan(Strategy.SINGLE, (), f"{choice.reason} (one page)", notes=choice.notes)
     cuts = [(pages * i) // n for i in range(1, n)]
     tids = [f"'({c},0)'::tid" for c in cuts]
     predicates = [f"{ctid_sql} < {tids[0]}"]
     predicates += [f"{ctid_sql} >= {a} AND {ctid_sql} < {b}" for a, b in zip(tids, tids[1:])]
     predicates.append(f"{ctid_sql} >= {tids[-1]}")
-    return PartitionPlan("page_range", tuple(predicates), choice.reason, notes=choice.notes)
+    return PartitionPlan(Strategy.PAGE_RANGE, tuple(predicates), choice.reason, notes=choice.notes)
 
 
 def single_plan(choice: StrategyChoice) -> PartitionPlan:
     """The plan of a one-partition read."""
-    return PartitionPlan("single", (), choice.reason, notes=choice.notes)
+    return PartitionPlan(Strategy.SINGLE, (), choice.reason, notes=choice.notes)
 
 
 # --- cut points -----------------------------------------------------------------------------
@@ -618,16 +727,22 @@ __all__ = [
     "KeyBounds",
     "KeyCandidate",
     "KeyDistribution",
+    "KeyFacts",
     "PartitionOverrides",
     "PartitionPlan",
+    "PlanLimits",
     "RelationStats",
+    "SourceFacts",
+    "Strategy",
     "StrategyChoice",
     "choose_strategy",
     "cut_points",
     "override_bounds",
     "plan_key_ranges",
     "plan_page_ranges",
+    "plan_partitions",
     "render_literal",
     "single_plan",
+    "split_key",
     "to_ordinal",
 ]

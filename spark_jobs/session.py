@@ -39,7 +39,7 @@ MAVEN_JAR_DIR = Path("~/.m2/repository/org/postgresql/postgresql")
 _VERSION_PART = re.compile(r"\d+")
 
 DRIVER_NOT_FOUND_ADVICE = (
-    "ClassNotFoundException: org.postgresql.Driver would follow (seed troubleshooting 1). "
+    "ClassNotFoundException: org.postgresql.Driver would follow (troubleshooting 1 in docs/troubleshooting.md). "
     "Locally: set postgres.jdbc_driver_path in the settings to a local JAR, or the environment "
     f"variable {JAR_ENV}, or put the JAR in the Maven cache (~/.m2/repository/org/postgresql/"
     "postgresql/<version>/). On EMR: set postgres.jdbc_driver_path to the JAR's s3:// path, check "

@@ -17,7 +17,7 @@ from connectors.errors import (
     TableNotFoundError,
 )
 from connectors.secrets import resolve_credentials
-from spark_jobs.reader import consistent_snapshot, read_table
+from spark_jobs import consistent_snapshot, read_table
 
 from .conftest import PASSWORD, ReadDb
 
