@@ -16,17 +16,16 @@ from typing import TYPE_CHECKING, Any, Callable, List, Optional, Sequence, Tuple
 
 from connectors.errors import ColumnNotFoundError, PartitioningError, TableNotFoundError
 from connectors.jdbc import TableRef, quote_ident
-from spark_jobs.partitioning import (
+from spark_jobs.facts import (
     KeyBounds,
     KeyCandidate,
     KeyDistribution,
     KeyFacts,
-    PartitionOverrides,
     PlanLimits,
     RelationStats,
     SourceFacts,
-    split_key,
 )
+from spark_jobs.partitioning import PartitionOverrides, split_key
 from spark_jobs.types import PgColumn, describe_source
 
 if TYPE_CHECKING:

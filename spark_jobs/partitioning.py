@@ -28,7 +28,6 @@ them back as typed literals.
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from dataclasses import dataclass, field
 from enum import Enum
@@ -36,16 +35,23 @@ from typing import Any, List, Optional, Sequence, Tuple, Union
 
 from connectors.errors import PartitioningError
 from connectors.jdbc import quote_ident
+from spark_jobs.facts import (
+    KEY_KINDS,
+    KeyBounds,
+    KeyCandidate,
+    KeyDistribution,
+    KeyFacts,
+    PlanLimits,
+    RelationStats,
+    SourceFacts,
+)
+from spark_jobs.keyspace import cut_points, render_literal, to_ordinal
 
 SMALL_TABLE_BYTES = 64 * 1024 * 1024
 """Relations below this size (main fork, ``pg_relation_size``) are read in one partition."""
 
 TARGET_PARTITION_BYTES = 128 * 1024 * 1024
 """The size of table one partition should read when the planner picks the count."""
-
-MIN_PHYSICAL_CORRELATION = 0.5
-"""A key whose ``pg_stats.correlation`` is below this (in absolute value) is not in physical
-order: each key range would touch most pages, so page ranges win on PostgreSQL 14+."""
 
 TID_RANGE_SCAN_VERSION = 140000
 """``server_version_num`` from which PostgreSQL has TID range scans (``ctid`` ranges)."""
@@ -63,86 +69,6 @@ class Strategy(str, Enum):
 
 
 STRATEGIES = tuple(s.value for s in Strategy)
-KEY_KINDS = ("integer", "date", "timestamp", "timestamptz")
-_EPOCH_DATE = dt.date(1970, 1, 1)
-_EPOCH = dt.datetime(1970, 1, 1)
-_MICROS = 1_000_000
-
-
-@dataclass(frozen=True)
-class RelationStats:
-    """What the catalog says about the relation being read.
-
-    ``kind`` is ``pg_class.relkind`` (``r`` table, ``p`` partitioned, ``m`` materialized view,
-    ``v`` view, ``f`` foreign table) or ``"query"`` for :func:`spark_jobs.reader.read_query`.
-    ``size_bytes`` and ``pages`` are None when unknown (views, queries). For a partitioned table
-    ``size_bytes`` is the sum over its leaf partitions and ``pages`` the largest leaf's page count
-    (ctid ranges apply to each leaf).
-    """
-
-    kind: str
-    size_bytes: Optional[int] = None
-    pages: Optional[int] = None
-    estimated_rows: Optional[int] = None
-
-    @property
-    def has_ctid(self) -> bool:
-        """True when rows have a stable physical address (``ctid``) to split on."""
-        return self.kind in ("r", "p", "m") and self.pages is not None
-
-
-@dataclass(frozen=True)
-class KeyCandidate:
-    """A column that may split the read: its kind and why it qualifies.
-
-    ``index`` is ``"primary key"``, ``"unique index"``, ``"index"`` or ``None`` when the column
-    leads no usable index (only ever the case for a user-chosen key).
-    """
-
-    column: str
-    kind: str
-    index: Optional[str] = "primary key"
-    correlation: Optional[float] = None
-    not_null: bool = False
-
-    def __post_init__(self) -> None:
-        if self.kind not in KEY_KINDS:
-            raise PartitioningError(
-                f"column {self.column!r} has kind {self.kind!r}; a partition key must be one of "
-                f"{', '.join(KEY_KINDS)}"
-            )
-
-    @property
-    def in_physical_order(self) -> bool:
-        """False when pg_stats says the column is far from the table's physical order."""
-        return self.correlation is None or abs(self.correlation) >= MIN_PHYSICAL_CORRELATION
-
-
-@dataclass(frozen=True)
-class KeyBounds:
-    """The smallest and largest finite key values, as ordinals (both inclusive)."""
-
-    low: int
-    high: int
-
-    def __post_init__(self) -> None:
-        if self.high < self.low:
-            raise PartitioningError(f"lower bound {self.low} is above upper bound {self.high}")
-
-
-@dataclass(frozen=True)
-class KeyDistribution:
-    """``pg_stats`` of the key, as ordinals: fraction of NULLs, equi-depth histogram bounds (which
-    exclude the most common values) and the most common values with their frequencies."""
-
-    null_frac: float = 0.0
-    histogram: Tuple[int, ...] = ()
-    most_common: Tuple[Tuple[int, float], ...] = ()
-
-    @property
-    def useful(self) -> bool:
-        """True when there is something beyond a uniform guess."""
-        return len(self.histogram) >= 2 or bool(self.most_common)
 
 
 @dataclass(frozen=True)
@@ -235,37 +161,6 @@ class PartitionPlan:
             if self.bounds is not None:
                 text += f" [{self.bounds[0]} .. {self.bounds[1]}]"
         return f"{text}: {self.reason}" if self.reason else text
-
-
-@dataclass(frozen=True)
-class PlanLimits:
-    """What bounds a plan besides the source: the server's version, the connection's
-    ``max_connections`` and Spark's task slots (``defaultParallelism``, None when unknown)."""
-
-    server_version_num: int
-    max_connections: int
-    parallelism: Optional[int] = None
-
-
-@dataclass(frozen=True)
-class KeyFacts:
-    """Catalog facts of the key a key-range read would use: its bounds (None: no finite values,
-    or not queried because the user gave both) and ``pg_stats`` (None: none, or not wanted)."""
-
-    key: KeyCandidate
-    bounds: Optional[KeyBounds] = None
-    distribution: Optional[KeyDistribution] = None
-
-
-@dataclass(frozen=True)
-class SourceFacts:
-    """Everything planning needs to know about a source, gathered in one step by
-    :func:`spark_jobs.catalog.gather_table_facts` (or ``gather_query_facts``): relation statistics, key candidates (best first)
-    and, when a key-range split is possible, the facts of its key."""
-
-    stats: RelationStats
-    candidates: Tuple[KeyCandidate, ...] = ()
-    key_facts: Optional[KeyFacts] = None
 
 
 def split_key(
@@ -503,137 +398,6 @@ def plan_page_ranges(
 def single_plan(choice: StrategyChoice) -> PartitionPlan:
     """The plan of a one-partition read."""
     return PartitionPlan(Strategy.SINGLE, (), choice.reason, notes=choice.notes)
-
-
-# --- cut points -----------------------------------------------------------------------------
-
-
-def cut_points(
-    bounds: KeyBounds, n: int, distribution: Optional[KeyDistribution] = None
-) -> List[int]:
-    """Up to ``n - 1`` strictly increasing cuts in ``(low, high]`` splitting the key domain.
-
-    Partition ``i`` holds ``cut[i-1] <= key < cut[i]``. Without statistics the cuts are equally
-    spaced; with them each partition gets about the same share of rows (NULLs count towards the
-    first partition, which reads them).
-    """
-    low, high = bounds.low, bounds.high
-    span = high - low + 1
-    n = max(1, min(n, span))
-    if n == 1:
-        return []
-    if distribution is None or not distribution.useful:
-        return [low + (span * i) // n for i in range(1, n)]
-    cdf = _Cdf(distribution, bounds)
-    cuts: List[int] = []
-    for i in range(1, n):
-        cut = cdf.smallest_at_least(cdf.total * i / n, low + 1, high)
-        if cut > low and (not cuts or cut > cuts[-1]):
-            cuts.append(cut)
-    return cuts
-
-
-class _Cdf:
-    """F(x) = estimated fraction of rows with key < x (NULLs sort first), from pg_stats."""
-
-    def __init__(self, dist: KeyDistribution, bounds: KeyBounds) -> None:
-        self.null_frac = min(max(dist.null_frac, 0.0), 1.0)
-        self.points = sorted((v, max(f, 0.0)) for v, f in dist.most_common)
-        mcv_mass = sum(f for _, f in self.points)
-        hist = sorted(dist.histogram)
-        buckets: List[Tuple[int, int, float]] = []
-        remaining = max(0.0, 1.0 - self.null_frac - mcv_mass)
-        if len(hist) >= 2:
-            mass = remaining / (len(hist) - 1)
-            buckets = [(a, b, mass) for a, b in zip(hist, hist[1:])]
-        elif remaining > 0:
-            # MCVs only (few distinct values): spread the rest uniformly over the bounds.
-            buckets = [(bounds.low, bounds.high + 1, remaining)]
-        self.buckets = buckets
-        self.total = self.null_frac + mcv_mass + sum(m for _, _, m in buckets)
-
-    def __call__(self, x: int) -> float:
-        value = self.null_frac
-        value += sum(f for v, f in self.points if v < x)
-        for a, b, mass in self.buckets:
-            if x >= b:
-                value += mass
-            elif x > a:
-                value += mass * (x - a) / (b - a)
-        return value
-
-    def smallest_at_least(self, target: float, lo: int, hi: int) -> int:
-        """The smallest integer x in [lo, hi] with F(x) >= target (hi if none)."""
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if self(mid) >= target:
-                hi = mid
-            else:
-                lo = mid + 1
-        return lo
-
-
-# --- literals and ordinals ------------------------------------------------------------------
-
-
-def render_literal(ordinal: int, kind: str) -> str:
-    """A typed SQL literal for a key ordinal: ``42``, ``'2024-01-31'::date``,
-    ``'2024-01-31 12:00:00'::timestamp``, ``'2024-01-31 12:00:00+00'::timestamptz``."""
-    if kind == "integer":
-        return str(ordinal)
-    if kind == "date":
-        try:
-            return f"'{(_EPOCH_DATE + dt.timedelta(days=ordinal)).isoformat()}'::date"
-        except OverflowError:
-            return f"(DATE '1970-01-01' + {ordinal})"
-    if kind in ("timestamp", "timestamptz"):
-        try:
-            text = (_EPOCH + dt.timedelta(microseconds=ordinal)).isoformat(sep=" ")
-        except OverflowError:
-            base = "TIMESTAMP" if kind == "timestamp" else "TIMESTAMPTZ"
-            return f"({base} '1970-01-01 00:00:00+00' + {ordinal} * INTERVAL '1 microsecond')"
-        if kind == "timestamp":
-            return f"'{text}'::timestamp"
-        return f"'{text}+00'::timestamptz"
-    raise PartitioningError(f"unknown key kind {kind!r}")
-
-
-def to_ordinal(value: Any, kind: str) -> int:
-    """A user-given bound as an ordinal: ints, dates, datetimes (naive = UTC for timestamptz) or
-    their ISO strings."""
-    try:
-        if kind == "integer":
-            if isinstance(value, bool):
-                raise TypeError
-            if isinstance(value, str):
-                return int(value.strip())
-            if isinstance(value, float) and not value.is_integer():
-                raise TypeError
-            return int(value)
-        if kind == "date":
-            if isinstance(value, str):
-                value = dt.date.fromisoformat(value.strip())
-            if isinstance(value, dt.datetime):
-                value = value.date()
-            if not isinstance(value, dt.date):
-                raise TypeError
-            return (value - _EPOCH_DATE).days
-        if kind in ("timestamp", "timestamptz"):
-            if isinstance(value, str):
-                value = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-            elif isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-                value = dt.datetime(value.year, value.month, value.day)
-            if not isinstance(value, dt.datetime):
-                raise TypeError
-            if value.tzinfo is not None:
-                value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
-            delta = value - _EPOCH
-            return (delta.days * 86400 + delta.seconds) * _MICROS + delta.microseconds
-    except (TypeError, ValueError):
-        raise PartitioningError(
-            f"bound {value!r} is not a valid {kind} value (give an int, date, datetime or ISO text)"
-        ) from None
-    raise PartitioningError(f"unknown key kind {kind!r}")
 
 
 def override_bounds(

@@ -22,8 +22,9 @@ from typing import TYPE_CHECKING, List, Optional, Sequence, Union
 from connectors.errors import ColumnNotFoundError, QueryError
 from connectors.jdbc import TableRef, quote_ident
 from spark_jobs import catalog
+from spark_jobs.facts import PlanLimits
 from spark_jobs.options import ReadOptions
-from spark_jobs.partitioning import PartitionOverrides, PlanLimits, plan_partitions
+from spark_jobs.partitioning import PartitionOverrides, plan_partitions
 from spark_jobs.plan import (
     CTID_ALIAS,
     KEY_ALIAS,
