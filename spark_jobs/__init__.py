@@ -50,7 +50,6 @@ __all__ = [
     "read_table",
     "read_tables",
 ]
-assert sorted(__all__) == sorted(_EXPORTS)
 
 if TYPE_CHECKING:
     from spark_jobs.jdbc_loader import LoadedTable, load_read

@@ -8,7 +8,7 @@ it is looked up, in order:
 2. the environment variable ``SPARKPG_JDBC_JAR``;
 3. the newest ``~/.m2/repository/org/postgresql/postgresql/<version>/postgresql-<version>.jar``.
 
-A missing JAR is reported before any Spark work, with the seed's troubleshooting advice for
+A missing JAR is reported before any Spark work, with the troubleshooting advice (docs/troubleshooting.md) for
 ``ClassNotFoundException: org.postgresql.Driver``.
 
 Cluster runs (``spark-submit``, EMR Serverless) keep the master, JARs and resources that

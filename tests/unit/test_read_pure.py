@@ -65,7 +65,7 @@ def test_jar_from_settings_env_then_newest_in_maven(tmp_path: Path) -> None:
     assert find_jdbc_jar(remote, environ={}, maven_dir=maven) == newest
 
 
-def test_missing_jar_gives_the_seed_advice(tmp_path: Path) -> None:
+def test_missing_jar_gives_the_troubleshooting_advice(tmp_path: Path) -> None:
     remote = settings_from_dict({"postgres": {"jdbc_driver_path": "s3://b/jars/pg.jar"}})
     with pytest.raises(JdbcDriverNotFoundError) as caught:
         find_jdbc_jar(remote, environ={}, maven_dir=tmp_path / "none")
@@ -182,6 +182,7 @@ def test_facade_is_lazy_and_complete() -> None:
         "import sys, spark_jobs; assert 'pyspark' not in sys.modules; "
         "assert 'boto3' not in sys.modules; "
         "import spark_jobs.partitioning, connectors.jdbc; assert 'boto3' not in sys.modules; "
+        "assert sorted(spark_jobs.__all__) == sorted(spark_jobs._EXPORTS); "
         "[getattr(spark_jobs, n) for n in spark_jobs.__all__]; "
         "from spark_jobs import read_table, ReadOptions; print('ok')"
     )
