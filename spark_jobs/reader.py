@@ -33,7 +33,7 @@ from spark_jobs.jdbc_loader import LoadedTable, load_read
 from spark_jobs.options import ReadOptions
 from spark_jobs.plan import TableRead
 from spark_jobs.planner import QuerySource, TableSource, plan_read
-from spark_jobs.snapshots import Snapshot, snapshot_for
+from spark_jobs.snapshots import Snapshot, consistent_snapshot, snapshot_for
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -41,6 +41,21 @@ if TYPE_CHECKING:
     from connectors.settings import Settings
 
 TableLike = Union[str, TableRef]
+
+__all__ = [  # the read functions, and (for ``from spark_jobs.reader import ...``) what they use
+    "LoadedTable",
+    "ReadOptions",
+    "Snapshot",
+    "TableRead",
+    "consistent_snapshot",
+    "load_read",
+    "load_tables",
+    "plan_query",
+    "plan_table",
+    "read_query",
+    "read_table",
+    "read_tables",
+]
 
 
 def read_table(
