@@ -29,7 +29,7 @@ them back as typed literals.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any, List, Optional, Sequence, Tuple, Union
 
@@ -135,7 +135,9 @@ class PartitionPlan:
     """How a read is split: the strategy, the WHERE predicate of each partition, and why.
 
     ``predicates`` is empty for a single-partition read. ``bounds`` holds the rendered key bounds
-    of a key-range plan.
+    of a key-range plan. ``split_column`` is ``(SQL expression, alias)`` when the predicates
+    compare an alias the source must expose (``ctid`` or the raw key, see
+    :func:`plan_partitions`), else None.
     """
 
     strategy: Strategy
@@ -144,6 +146,7 @@ class PartitionPlan:
     key_column: Optional[str] = None
     bounds: Optional[Tuple[str, str]] = None
     notes: Tuple[str, ...] = field(default_factory=tuple)
+    split_column: Optional[Tuple[str, str]] = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "strategy", Strategy(self.strategy))
@@ -187,14 +190,12 @@ def plan_partitions(
     overrides: PartitionOverrides,
     limits: PlanLimits,
     *,
-    key_sql: str,
-    ctid_sql: str,
+    key_alias: str,
+    ctid_alias: str,
 ) -> PartitionPlan:
-    """The finished plan of a source: strategy, key, partition count and every predicate.
-
-    ``key_sql`` / ``ctid_sql`` name the key and ``ctid`` in the predicates (the reader exposes
-    them under reserved aliases).
-    """
+    """The finished plan of a source: strategy, key, partition count and every predicate, which
+    compare ``ctid`` or the key under ``ctid_alias`` / ``key_alias`` (``split_column`` says
+    which, so that the reader exposes it)."""
     choice = choose_strategy(
         facts.stats,
         facts.candidates,
@@ -206,14 +207,23 @@ def plan_partitions(
     if choice.strategy is Strategy.SINGLE:
         return single_plan(choice)
     if choice.strategy is Strategy.PAGE_RANGE:
-        return plan_page_ranges(choice, facts.stats.pages or 1, ctid_sql=ctid_sql)
+        pages = plan_page_ranges(choice, facts.stats.pages or 1, ctid_sql=quote_ident(ctid_alias))
+        return _exposing(pages, "ctid", ctid_alias)
     key_facts = facts.key_facts
     if key_facts is None or key_facts.key != choice.key:
         raise PartitioningError(  # pragma: no cover - gather_facts asks split_key for the key
             f"no catalog facts for the partition key {choice.key}"
         )
     bounds = override_bounds(overrides, key_facts.key.kind, key_facts.bounds)
-    return plan_key_ranges(choice, bounds, distribution=key_facts.distribution, column_sql=key_sql)
+    ranges = plan_key_ranges(
+        choice, bounds, distribution=key_facts.distribution, column_sql=quote_ident(key_alias)
+    )
+    return _exposing(ranges, quote_ident(key_facts.key.column), key_alias)
+
+
+def _exposing(plan: PartitionPlan, expression: str, alias: str) -> PartitionPlan:
+    """``plan`` with ``split_column`` set when its predicates use the alias."""
+    return replace(plan, split_column=(expression, alias)) if plan.predicates else plan
 
 
 def choose_strategy(

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple
 
 from connectors.jdbc import quote_ident
-from spark_jobs.partitioning import PartitionPlan, Strategy
+from spark_jobs.partitioning import PartitionPlan
 from spark_jobs.snapshots import Snapshot
 from spark_jobs.types import ColumnPlan, custom_schema
 
@@ -78,13 +78,13 @@ def dbtable_sql(
     partitions: PartitionPlan,
     masks: Sequence[LostMask] = (),
 ) -> str:
-    """The subquery Spark reads: the policy's SELECT list (plus the reserved alias the partition
-    predicates use and the mask columns) over ``from_sql``, filtered by ``filter_sql``."""
+    """The subquery Spark reads: the policy's SELECT list (plus the column the partition
+    predicates compare, ``partitions.split_column``, and the mask columns) over ``from_sql``,
+    filtered by ``filter_sql``."""
     select = [p.select_sql for p in plans] + [m.select_sql for m in masks]
-    if partitions.strategy is Strategy.PAGE_RANGE:
-        select.insert(0, f"ctid AS {quote_ident(CTID_ALIAS)}")
-    elif partitions.strategy is Strategy.KEY_RANGE and partitions.key_column is not None:
-        select.insert(0, f"{quote_ident(partitions.key_column)} AS {quote_ident(KEY_ALIAS)}")
+    if partitions.split_column is not None:
+        expression, alias = partitions.split_column
+        select.insert(0, f"{expression} AS {quote_ident(alias)}")
     where = f" WHERE (\n{filter_sql}\n)" if filter_sql else ""
     return f"(SELECT {', '.join(select)} FROM {from_sql}{where}) AS {quote_ident(SOURCE_ALIAS)}"
 

@@ -117,8 +117,8 @@ def plan_read(
         facts.partition,
         overrides,
         limits,
-        key_sql=quote_ident(KEY_ALIAS),
-        ctid_sql=quote_ident(CTID_ALIAS),
+        key_alias=KEY_ALIAS,
+        ctid_alias=CTID_ALIAS,
     )
     selected = select_columns(facts.columns, options.columns, facts.what)
     plans = plan_columns(selected, unrepresentable=options.unrepresentable)

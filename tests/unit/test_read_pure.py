@@ -119,12 +119,14 @@ def test_subquery_exposes_ctid_or_key_under_reserved_aliases_and_wraps_the_filte
         ColumnPlan("id", '"id"', None, "x"),
         ColumnPlan("amount", '"amount"::text AS "amount"', "string", "exact"),
     ]
-    pages = PartitionPlan(Strategy.PAGE_RANGE, ("a", "b"))
+    pages = PartitionPlan(Strategy.PAGE_RANGE, ("a", "b"), split_column=("ctid", CTID_ALIAS))
     assert dbtable_sql(plans, '"s"."t"', None, pages) == (
         f'(SELECT ctid AS "{CTID_ALIAS}", "id", "amount"::text AS "amount" FROM "s"."t") '
         'AS "__sparkpg_src"'
     )
-    keyed = PartitionPlan(Strategy.KEY_RANGE, ("a", "b"), key_column="id")
+    keyed = PartitionPlan(
+        Strategy.KEY_RANGE, ("a", "b"), key_column="id", split_column=('"id"', KEY_ALIAS)
+    )
     assert dbtable_sql(plans, '"s"."t"', "x > 1 -- c", keyed) == (
         f'(SELECT "id" AS "{KEY_ALIAS}", "id", "amount"::text AS "amount" FROM "s"."t" '
         'WHERE (\nx > 1 -- c\n)) AS "__sparkpg_src"'
