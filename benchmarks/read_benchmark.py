@@ -618,6 +618,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print("read_benchmark: psql is not on the PATH (needed for the floor)", file=sys.stderr)
         return 2
 
+    from connectors.jdbc import driver_properties
     from connectors.settings import load_settings
     from devtools.postgres_server import postgres_server
     from spark_jobs.reader import plan_table, read_table
@@ -652,8 +653,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         assert jvm is not None
         planned = plan_table(spark, settings, ref)
         partitions = max(1, len(planned.plan.predicates))
-        props = planned.target.properties(binary_transfer=False)
-        url = planned.target.url
+        options = planned.target.options(binary_transfer=False)
+        url = options["url"]
+        props = driver_properties(options)
         versions = {
             "spark": spark.version,
             "pgjdbc": str(jvm.org.postgresql.Driver.getVersion()),

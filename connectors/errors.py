@@ -160,3 +160,7 @@ class JobRunCancelledError(JobRunError):
 
 class JobRunDetachedError(JobRunError):
     """We stopped waiting (deadline, Ctrl-C) and left the job run running, as asked."""
+
+
+class TypePolicyError(SparkPgError, ValueError):
+    """A source whose columns cannot be described (missing table, unusable query)."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Dict, List, Optional
+from typing import TYPE_CHECKING, Dict, List, Optional
 from urllib.parse import quote
 
 from connectors.endpoints import (  # noqa: F401  (re-exported: the old import path)
@@ -19,13 +19,21 @@ from connectors.endpoints import (  # noqa: F401  (re-exported: the old import p
     resolve_endpoint,
 )
 from connectors.errors import IdentifierError
-from connectors.secrets import Credentials
 from connectors.settings import ConnectionSettings
+
+if TYPE_CHECKING:  # no AWS code at import time: the model lives beside the Secrets Manager client
+    from connectors.secrets import Credentials
 
 #: The pgjdbc driver class (the one definition; the doctor's JAR check uses it too).
 DRIVER_CLASS = "org.postgresql.Driver"
 DEFAULT_SCHEMA = "public"
 _MAX_IDENTIFIER_BYTES = 63
+
+BINARY_TRANSFER_PROPERTY = "prepareThreshold"
+"""pgjdbc property: ``-1`` makes every statement use binary transfer from its first execution."""
+
+SPARK_ONLY_OPTIONS = frozenset({"url", "fetchsize"})
+"""Keys of :func:`jdbc_options` that are Spark JDBC options, not pgjdbc connection properties."""
 
 
 def effective_ssl_mode(connection: ConnectionSettings, host: str) -> str:
@@ -63,15 +71,22 @@ def jdbc_url_parameters(connection: ConnectionSettings, endpoint: Endpoint) -> D
     return params
 
 
-def jdbc_url(connection: ConnectionSettings, credentials: Optional[Credentials] = None) -> str:
+def jdbc_url(
+    connection: ConnectionSettings,
+    credentials: Optional[Credentials] = None,
+    *,
+    endpoint: Optional[Endpoint] = None,
+) -> str:
     """``jdbc:postgresql://host:port/database?params`` with IPv6 hosts bracketed and values encoded.
+
+    ``endpoint`` is :func:`resolve_endpoint`'s result when the caller has it already.
 
     >>> from connectors.settings import ConnectionSettings
     >>> c = ConnectionSettings(name="db", host="::1", port=5433, database="my db", credentials_env="DB")
     >>> jdbc_url(c)
     'jdbc:postgresql://[::1]:5433/my%20db?sslmode=prefer&connectTimeout=10&loginTimeout=30&socketTimeout=0&tcpKeepAlive=true&ApplicationName=sparkpg&readOnly=true'
     """
-    endpoint = resolve_endpoint(connection, credentials)
+    endpoint = endpoint or resolve_endpoint(connection, credentials)
     host = endpoint.host
     if ":" in host and not host.startswith("["):
         host = f"[{host}]"
@@ -82,19 +97,40 @@ def jdbc_url(connection: ConnectionSettings, credentials: Optional[Credentials] 
     return f"jdbc:postgresql://{host}:{endpoint.port}/{quote(endpoint.database, safe='')}?{query}"
 
 
-def jdbc_options(connection: ConnectionSettings, credentials: Credentials) -> Dict[str, str]:
-    """The Spark JDBC options for ``connection``: url, driver, user, password, fetchsize.
+def jdbc_options(
+    connection: ConnectionSettings,
+    credentials: Credentials,
+    *,
+    endpoint: Optional[Endpoint] = None,
+    binary_transfer: bool = True,
+    fetch_size: Optional[int] = None,
+) -> Dict[str, str]:
+    """THE Spark JDBC options of ``connection`` (url, driver, user, password, fetchsize,
+    ``prepareThreshold``): every connection sparkpg opens (reads, driver-side catalog queries,
+    the probe, the tests) is built from these. PASSWORD INCLUDED: never log them.
 
-    The password appears here only. Spark redacts option values whose key matches
-    ``spark.redaction.regex`` (``password`` does) in plans and the UI.
+    ``binary_transfer`` sets ``prepareThreshold=-1`` (binary protocol from the first execution,
+    faster for wide numeric and timestamp columns) unless the connection's ``jdbc_properties``
+    choose a ``prepareThreshold`` of their own (the URL carries it and wins). ``fetch_size``
+    overrides the connection's rows per round trip. Spark redacts option values whose key matches
+    ``spark.redaction.regex`` (``password`` does) in plans and the UI. :func:`driver_properties`
+    gives the subset pgjdbc's ``Driver.connect`` takes.
     """
-    return {
-        "url": jdbc_url(connection, credentials),
+    options = {
+        "url": jdbc_url(connection, credentials, endpoint=endpoint),
         "driver": DRIVER_CLASS,
         "user": credentials.username,
         "password": credentials.password.get_secret_value(),
-        "fetchsize": str(connection.fetch_size),
+        "fetchsize": str(fetch_size or connection.fetch_size),
     }
+    if binary_transfer and BINARY_TRANSFER_PROPERTY not in connection.jdbc_properties:
+        options[BINARY_TRANSFER_PROPERTY] = "-1"
+    return options
+
+
+def driver_properties(options: Dict[str, str]) -> Dict[str, str]:
+    """The pgjdbc connection properties among :func:`jdbc_options` (without the Spark-only keys)."""
+    return {key: value for key, value in options.items() if key not in SPARK_ONLY_OPTIONS}
 
 
 def quote_ident(name: str) -> str:

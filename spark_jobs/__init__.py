@@ -1,0 +1,81 @@
+"""sparkpg's Spark side: read PostgreSQL tables and queries into DataFrames.
+
+>>> from connectors import load_settings  # doctest: +SKIP
+>>> from spark_jobs import read_table, ReadOptions  # doctest: +SKIP
+>>> df = read_table(spark, load_settings("settings.json"), "aurora.orders", where="id > 10")  # doctest: +SKIP
+
+The names below are loaded on first use (PEP 562), so ``import spark_jobs`` imports neither
+pyspark nor boto3. ``docs/reading.md`` documents them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any, Dict, List
+
+_EXPORTS: Dict[str, str] = {
+    "read_table": "spark_jobs.reader",
+    "read_query": "spark_jobs.reader",
+    "load_tables": "spark_jobs.reader",
+    "read_tables": "spark_jobs.reader",
+    "plan_table": "spark_jobs.reader",
+    "plan_query": "spark_jobs.reader",
+    "consistent_snapshot": "spark_jobs.snapshots",
+    "Snapshot": "spark_jobs.snapshots",
+    "ReadOptions": "spark_jobs.options",
+    "PartitionOverrides": "spark_jobs.partitioning",
+    "PartitionPlan": "spark_jobs.partitioning",
+    "Strategy": "spark_jobs.partitioning",
+    "TableRead": "spark_jobs.plan",
+    "load_read": "spark_jobs.jdbc_loader",
+    "LoadedTable": "spark_jobs.jdbc_loader",
+    "UnrepresentableReport": "spark_jobs.report",
+}
+
+__all__ = [
+    "LoadedTable",
+    "PartitionOverrides",
+    "PartitionPlan",
+    "ReadOptions",
+    "Snapshot",
+    "Strategy",
+    "TableRead",
+    "UnrepresentableReport",
+    "consistent_snapshot",
+    "load_read",
+    "load_tables",
+    "plan_query",
+    "plan_table",
+    "read_query",
+    "read_table",
+    "read_tables",
+]
+
+if TYPE_CHECKING:
+    from spark_jobs.jdbc_loader import LoadedTable, load_read
+    from spark_jobs.options import ReadOptions
+    from spark_jobs.partitioning import PartitionOverrides, PartitionPlan, Strategy
+    from spark_jobs.plan import TableRead
+    from spark_jobs.reader import (
+        load_tables,
+        plan_query,
+        plan_table,
+        read_query,
+        read_table,
+        read_tables,
+    )
+    from spark_jobs.report import UnrepresentableReport
+    from spark_jobs.snapshots import Snapshot, consistent_snapshot
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'spark_jobs' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> List[str]:
+    return sorted(set(globals()) | set(__all__))

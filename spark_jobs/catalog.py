@@ -1,5 +1,8 @@
 """Catalog lookups for planning a read: the relation, its size, key candidates, bounds, pg_stats.
 
+:func:`gather_table_facts` / :func:`gather_query_facts` collect everything planning needs in one
+step (a :class:`CatalogFacts`); the other functions are its parts.
+
 Every function takes ``run_query(sql, params) -> rows`` (a :class:`spark_jobs.jdbc_client.JdbcSource`
 or anything with that shape), so these are tested against a real server without Spark too.
 Queries are cheap: catalog rows, one ``min``/``max`` (index-assisted for indexed keys), ``pg_stats``.
@@ -9,11 +12,24 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
-from typing import Any, Callable, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Callable, List, Optional, Sequence, Tuple
 
 from connectors.errors import ColumnNotFoundError, PartitioningError, TableNotFoundError
 from connectors.jdbc import TableRef, quote_ident
-from spark_jobs.partitioning import KeyBounds, KeyCandidate, KeyDistribution, RelationStats
+from spark_jobs.facts import (
+    KeyBounds,
+    KeyCandidate,
+    KeyDistribution,
+    KeyFacts,
+    PlanLimits,
+    RelationStats,
+    SourceFacts,
+)
+from spark_jobs.partitioning import PartitionOverrides, split_key
+from spark_jobs.types import PgColumn, describe_source
+
+if TYPE_CHECKING:
+    from spark_jobs.jdbc_client import JdbcSource
 
 RunQuery = Callable[[str, Sequence[Any]], List[Tuple[Any, ...]]]
 
@@ -276,3 +292,86 @@ def key_distribution(
 def is_in_recovery(run_query: RunQuery) -> bool:
     """True on a hot standby (a read replica)."""
     return bool(run_query("SELECT pg_is_in_recovery()", [])[0][0])
+
+
+# --- one step: every fact a plan needs ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CatalogFacts:
+    """What the catalog says about one source of a read: how to name it in SQL, its columns
+    (types resolved) and the partitioning facts."""
+
+    what: str
+    """The source in messages: ``table aurora.public.orders`` or ``query on connection 'x'``."""
+    from_sql: str
+    """A quoted table name or a parenthesised, aliased subquery."""
+    columns: Tuple[PgColumn, ...]
+    partition: SourceFacts
+
+
+def gather_table_facts(
+    run_query: RunQuery, ref: TableRef, overrides: PartitionOverrides, limits: PlanLimits
+) -> CatalogFacts:
+    """The relation, its statistics, key candidates, columns and (for the key a split will use)
+    bounds and ``pg_stats``."""
+    relation = find_relation(run_query, ref)
+    if overrides.key_column is not None:
+        candidates = [column_key(run_query, relation, overrides.key_column)]
+    else:
+        candidates = key_candidates(run_query, relation)
+    from_sql = ref.qualified_name
+    key_facts = _key_facts(run_query, from_sql, relation, candidates, overrides, limits)
+    return CatalogFacts(
+        what=f"table {ref}",
+        from_sql=from_sql,
+        columns=tuple(describe_source(run_query, from_sql)),
+        partition=SourceFacts(relation.stats, tuple(candidates), key_facts),
+    )
+
+
+def gather_query_facts(
+    source: JdbcSource,
+    from_sql: str,
+    what: str,
+    overrides: PartitionOverrides,
+    limits: PlanLimits,
+) -> CatalogFacts:
+    """The columns of a query (names, types, numeric typmods from pgjdbc's result metadata) and,
+    when the user names a key column, its bounds."""
+    result = source.result_columns(f"SELECT * FROM {from_sql}", what=what)
+    candidates: List[KeyCandidate] = []
+    if overrides.key_column is not None:
+        described = [(c.name, c.type_name) for c in result]
+        candidates = [query_column_key(described, overrides.key_column, what)]
+    stats = RelationStats("query")
+    key_facts = _key_facts(source, from_sql, None, candidates, overrides, limits)
+    columns = describe_source(source, from_sql, query_typmods=[c.typmod for c in result])
+    return CatalogFacts(
+        what=what,
+        from_sql=from_sql,
+        columns=tuple(columns),
+        partition=SourceFacts(stats, tuple(candidates), key_facts),
+    )
+
+
+def _key_facts(
+    run_query: RunQuery,
+    from_sql: str,
+    relation: Optional[Relation],
+    candidates: Sequence[KeyCandidate],
+    overrides: PartitionOverrides,
+    limits: PlanLimits,
+) -> Optional[KeyFacts]:
+    stats = relation.stats if relation is not None else RelationStats("query")
+    key = split_key(stats, candidates, overrides, limits)
+    if key is None:
+        return None
+    user_bounds = overrides.lower_bound is not None or overrides.upper_bound is not None
+    bounds = None
+    if overrides.lower_bound is None or overrides.upper_bound is None:
+        bounds = key_bounds(run_query, from_sql, key)
+    distribution = None
+    if relation is not None and not user_bounds:
+        distribution = key_distribution(run_query, relation, key)
+    return KeyFacts(key, bounds, distribution)

@@ -1,12 +1,14 @@
-"""Driver-side SQL through the JVM's pgjdbc: the same driver, URL and properties as the Spark read.
+"""The resolved connection (:class:`JdbcTarget`) and driver-side SQL through the JVM's pgjdbc.
 
-Catalog lookups, bounds and snapshots run on the Spark driver through py4j, so TLS settings and
-timeouts match the read exactly and no Python database driver ships to EMR. Connecting happens
-before any Spark job, so bad credentials, a missing table or a closed security group fail early,
-with an error that names the table and the cause.
+A read resolves its connection once (:func:`resolve_target`: settings entry, credentials,
+endpoint, URL) and passes that one value down to planning and loading. Catalog lookups, bounds
+and snapshots run on the Spark driver through py4j with exactly the options of the Spark read
+(:func:`connectors.jdbc.jdbc_options`), so TLS settings and timeouts match and no Python database
+driver ships to EMR. Connecting happens before any Spark job, so bad credentials, a missing table
+or a closed security group fail early, with an error that names the table and the cause.
 
->>> with open_source(spark, settings, "aurora") as source:  # doctest: +SKIP
-...     source.query("SELECT relname FROM pg_class WHERE relname = ?", ["orders"])
+>>> source = connect(spark, resolve_target(settings.connection("aurora")))  # doctest: +SKIP
+>>> source.query("SELECT relname FROM pg_class WHERE relname = ?", ["orders"])  # doctest: +SKIP
 [('orders',)]
 """
 
@@ -15,7 +17,7 @@ from __future__ import annotations
 import decimal
 import logging
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
 from connectors.errors import (
@@ -28,30 +30,33 @@ from connectors.errors import (
     SnapshotError,
     TableNotFoundError,
 )
-from connectors.jdbc import DRIVER_CLASS, jdbc_url, resolve_endpoint
-from connectors.secrets import Credentials, resolve_credentials
+from connectors.jdbc import (
+    DRIVER_CLASS,
+    Endpoint,
+    driver_properties,
+    jdbc_options,
+    jdbc_url,
+    resolve_endpoint,
+)
 from connectors.settings import ConnectionSettings
 from spark_jobs.session import DRIVER_NOT_FOUND_ADVICE
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-    from connectors.settings import Settings
+    from connectors.secrets import Credentials
 
 logger = logging.getLogger(__name__)
 
 Row = Tuple[Any, ...]
-
-BINARY_TRANSFER_PROPERTY = "prepareThreshold"
-"""pgjdbc property: ``-1`` makes every statement use binary transfer from its first execution."""
 
 _AUTH_STATES = {"28P01", "28000"}
 _CONNECTION_STATES_PREFIX = "08"
 _SG_ADVICE = (
     "Check that the host and port are right, that the database's security group allows inbound "
     "TCP {port} from the job's security group (on EMR Serverless: the application's "
-    "network_configuration security group) and that the subnets can route to it (seed "
-    "troubleshooting 4)"
+    "network_configuration security group) and that the subnets can route to it "
+    "(docs/troubleshooting.md#postgresql-connection-timeout)"
 )
 
 
@@ -65,15 +70,15 @@ class ResultColumn(NamedTuple):
 
 @dataclass(frozen=True)
 class JdbcTarget:
-    """Everything needed to open a pgjdbc connection for one settings connection.
+    """A resolved connection: its settings, credentials and endpoint, looked up once per read.
 
-    The password stays inside ``credentials`` (a ``SecretStr``) until :meth:`properties` is called;
-    the repr shows the URL and the credentials' source only.
+    The password stays inside ``credentials`` (a ``SecretStr``) until :meth:`options` is called;
+    the repr shows the connection's name and endpoint only.
     """
 
-    connection: ConnectionSettings
-    credentials: Credentials
-    url: str
+    connection: ConnectionSettings = field(repr=False)
+    credentials: Credentials = field(repr=False)
+    endpoint: Endpoint
 
     @property
     def name(self) -> str:
@@ -81,26 +86,27 @@ class JdbcTarget:
         return self.connection.name
 
     @property
+    def url(self) -> str:
+        """The pgjdbc URL (no credentials in it)."""
+        return jdbc_url(self.connection, self.credentials, endpoint=self.endpoint)
+
+    @property
     def host_port(self) -> str:
         """``host:port`` of the endpoint, for messages."""
-        endpoint = resolve_endpoint(self.connection, self.credentials)
-        return f"{endpoint.host}:{endpoint.port}"
+        return f"{self.endpoint.host}:{self.endpoint.port}"
 
-    def properties(self, *, binary_transfer: bool = True) -> Dict[str, str]:
-        """pgjdbc connection properties, password included: pass them on, never log them.
-
-        ``binary_transfer`` sets ``prepareThreshold=-1`` (binary protocol from the first
-        execution, faster for wide numeric and timestamp columns) unless the connection's
-        ``jdbc_properties`` choose a ``prepareThreshold`` of their own (the URL wins).
-        """
-        props = {
-            "user": self.credentials.username,
-            "password": self.credentials.password.get_secret_value(),
-            "driver": DRIVER_CLASS,
-        }
-        if binary_transfer and BINARY_TRANSFER_PROPERTY not in self.connection.jdbc_properties:
-            props[BINARY_TRANSFER_PROPERTY] = "-1"
-        return props
+    def options(
+        self, *, binary_transfer: bool = True, fetch_size: Optional[int] = None
+    ) -> Dict[str, str]:
+        """:func:`connectors.jdbc.jdbc_options` of this connection, PASSWORD INCLUDED: pass them
+        on, never log them."""
+        return jdbc_options(
+            self.connection,
+            self.credentials,
+            endpoint=self.endpoint,
+            binary_transfer=binary_transfer,
+            fetch_size=fetch_size,
+        )
 
     def redact(self, text: str) -> str:
         """``text`` with the password replaced, for messages built from driver errors."""
@@ -108,10 +114,12 @@ class JdbcTarget:
         return text.replace(secret, "***") if secret else text
 
 
-def target_for(connection: ConnectionSettings, *, refresh: bool = False) -> JdbcTarget:
-    """Resolve credentials (cached unless ``refresh``) and build the URL for ``connection``."""
+def resolve_target(connection: ConnectionSettings, *, refresh: bool = False) -> JdbcTarget:
+    """Resolve credentials (cached unless ``refresh``) and the endpoint of ``connection``."""
+    from connectors.secrets import resolve_credentials
+
     credentials = resolve_credentials(connection, refresh=refresh)
-    return JdbcTarget(connection, credentials, jdbc_url(connection, credentials))
+    return JdbcTarget(connection, credentials, resolve_endpoint(connection, credentials))
 
 
 class JdbcSource:
@@ -214,43 +222,26 @@ class JdbcSource:
             logger.debug("closing %r failed: %s", self, type(exc).__name__)
 
 
-@contextmanager
-def open_source(
-    spark: SparkSession,
-    settings: Settings,
-    connection_name: str,
-    *,
-    binary_transfer: bool = True,
-) -> Iterator[JdbcSource]:
-    """Connect to ``connection_name`` through the JVM; on a password failure (SQLSTATE 28P01)
-    re-read the secret once, in case it rotated, and try again before failing."""
-    source = connect(spark, settings.connection(connection_name), binary_transfer=binary_transfer)
-    try:
-        yield source
-    finally:
-        source.close()
-
-
-def connect(
-    spark: SparkSession, connection: ConnectionSettings, *, binary_transfer: bool = True
-) -> JdbcSource:
-    """Open a :class:`JdbcSource` (see :func:`open_source`); the caller closes it."""
-    target = target_for(connection)
+def connect(spark: SparkSession, target: JdbcTarget, *, binary_transfer: bool = True) -> JdbcSource:
+    """Open a :class:`JdbcSource` to ``target``; the caller closes it. On a password failure
+    (SQLSTATE 28P01) the secret is re-read once, in case it rotated, and the connection retried:
+    the source's ``target`` is then the refreshed one (pass that on)."""
     try:
         return _connect_once(spark, target, binary_transfer)
     except DatabaseAuthenticationError:
         logger.info(
             "connection %r: authentication failed; re-reading %s once in case it rotated",
-            connection.name,
-            connection.credential_source,
+            target.name,
+            target.connection.credential_source,
         )
-    target = target_for(connection, refresh=True)
+    target = resolve_target(target.connection, refresh=True)
     try:
         return _connect_once(spark, target, binary_transfer)
     except DatabaseAuthenticationError as exc:
         raise DatabaseAuthenticationError(
-            f"{exc} The credentials were re-read once from {connection.credential_source} in "
-            "case the secret had rotated; check the user name and password stored there",
+            f"{exc} The credentials were re-read once from "
+            f"{target.connection.credential_source} in case the secret had rotated; check the "
+            "user name and password stored there",
             sqlstate=exc.sqlstate,
         ) from None
 
@@ -270,9 +261,10 @@ def _connect_once(spark: SparkSession, target: JdbcTarget, binary_transfer: bool
     try:
         with py4j_quiet():
             props = jvm.java.util.Properties()
-            for key, value in target.properties(binary_transfer=binary_transfer).items():
+            options = target.options(binary_transfer=binary_transfer)
+            for key, value in driver_properties(options).items():
                 props.setProperty(key, value)
-            jconn = driver.connect(target.url, props)
+            jconn = driver.connect(options["url"], props)
             props.clear()
     except Py4JJavaError as exc:
         raise translate_error(exc, target, what="connecting") from None

@@ -1,6 +1,8 @@
 """Partition planning: pure functions from catalog facts to the WHERE predicates of a Spark read.
 
-No Spark and no database here: :mod:`spark_jobs.catalog` gathers the facts, this module decides.
+No Spark and no database here: :mod:`spark_jobs.catalog` gathers the facts of a source in one
+step (:class:`SourceFacts`), :func:`plan_partitions` turns them into the finished
+:class:`PartitionPlan`.
 
 The rules (``docs/reading.md`` explains them to users):
 
@@ -26,13 +28,24 @@ them back as typed literals.
 
 from __future__ import annotations
 
-import datetime as dt
 import math
-from dataclasses import dataclass, field
-from typing import Any, List, Optional, Sequence, Tuple
+from dataclasses import dataclass, field, replace
+from enum import Enum
+from typing import Any, List, Optional, Sequence, Tuple, Union
 
 from connectors.errors import PartitioningError
 from connectors.jdbc import quote_ident
+from spark_jobs.facts import (
+    KEY_KINDS,
+    KeyBounds,
+    KeyCandidate,
+    KeyDistribution,
+    KeyFacts,
+    PlanLimits,
+    RelationStats,
+    SourceFacts,
+)
+from spark_jobs.keyspace import cut_points, render_literal, to_ordinal
 
 SMALL_TABLE_BYTES = 64 * 1024 * 1024
 """Relations below this size (main fork, ``pg_relation_size``) are read in one partition."""
@@ -40,94 +53,22 @@ SMALL_TABLE_BYTES = 64 * 1024 * 1024
 TARGET_PARTITION_BYTES = 128 * 1024 * 1024
 """The size of table one partition should read when the planner picks the count."""
 
-MIN_PHYSICAL_CORRELATION = 0.5
-"""A key whose ``pg_stats.correlation`` is below this (in absolute value) is not in physical
-order: each key range would touch most pages, so page ranges win on PostgreSQL 14+."""
-
 TID_RANGE_SCAN_VERSION = 140000
 """``server_version_num`` from which PostgreSQL has TID range scans (``ctid`` ranges)."""
 
-STRATEGIES = ("single", "key_range", "page_range")
-KEY_KINDS = ("integer", "date", "timestamp", "timestamptz")
-_EPOCH_DATE = dt.date(1970, 1, 1)
-_EPOCH = dt.datetime(1970, 1, 1)
-_MICROS = 1_000_000
+
+class Strategy(str, Enum):
+    """How a read is split. A ``str`` enum: ``Strategy.SINGLE == "single"``."""
+
+    SINGLE = "single"
+    KEY_RANGE = "key_range"
+    PAGE_RANGE = "page_range"
+
+    def __str__(self) -> str:
+        return self.value
 
 
-@dataclass(frozen=True)
-class RelationStats:
-    """What the catalog says about the relation being read.
-
-    ``kind`` is ``pg_class.relkind`` (``r`` table, ``p`` partitioned, ``m`` materialized view,
-    ``v`` view, ``f`` foreign table) or ``"query"`` for :func:`spark_jobs.reader.read_query`.
-    ``size_bytes`` and ``pages`` are None when unknown (views, queries). For a partitioned table
-    ``size_bytes`` is the sum over its leaf partitions and ``pages`` the largest leaf's page count
-    (ctid ranges apply to each leaf).
-    """
-
-    kind: str
-    size_bytes: Optional[int] = None
-    pages: Optional[int] = None
-    estimated_rows: Optional[int] = None
-
-    @property
-    def has_ctid(self) -> bool:
-        """True when rows have a stable physical address (``ctid``) to split on."""
-        return self.kind in ("r", "p", "m") and self.pages is not None
-
-
-@dataclass(frozen=True)
-class KeyCandidate:
-    """A column that may split the read: its kind and why it qualifies.
-
-    ``index`` is ``"primary key"``, ``"unique index"``, ``"index"`` or ``None`` when the column
-    leads no usable index (only ever the case for a user-chosen key).
-    """
-
-    column: str
-    kind: str
-    index: Optional[str] = "primary key"
-    correlation: Optional[float] = None
-    not_null: bool = False
-
-    def __post_init__(self) -> None:
-        if self.kind not in KEY_KINDS:
-            raise PartitioningError(
-                f"column {self.column!r} has kind {self.kind!r}; a partition key must be one of "
-                f"{', '.join(KEY_KINDS)}"
-            )
-
-    @property
-    def in_physical_order(self) -> bool:
-        """False when pg_stats says the column is far from the table's physical order."""
-        return self.correlation is None or abs(self.correlation) >= MIN_PHYSICAL_CORRELATION
-
-
-@dataclass(frozen=True)
-class KeyBounds:
-    """The smallest and largest finite key values, as ordinals (both inclusive)."""
-
-    low: int
-    high: int
-
-    def __post_init__(self) -> None:
-        if self.high < self.low:
-            raise PartitioningError(f"lower bound {self.low} is above upper bound {self.high}")
-
-
-@dataclass(frozen=True)
-class KeyDistribution:
-    """``pg_stats`` of the key, as ordinals: fraction of NULLs, equi-depth histogram bounds (which
-    exclude the most common values) and the most common values with their frequencies."""
-
-    null_frac: float = 0.0
-    histogram: Tuple[int, ...] = ()
-    most_common: Tuple[Tuple[int, float], ...] = ()
-
-    @property
-    def useful(self) -> bool:
-        """True when there is something beyond a uniform guess."""
-        return len(self.histogram) >= 2 or bool(self.most_common)
+STRATEGIES = tuple(s.value for s in Strategy)
 
 
 @dataclass(frozen=True)
@@ -139,7 +80,7 @@ class PartitionOverrides:
     them are still read, by the first and last partitions).
     """
 
-    strategy: Optional[str] = None
+    strategy: Optional[Union[Strategy, str]] = None
     key_column: Optional[str] = None
     num_partitions: Optional[int] = None
     lower_bound: Any = None
@@ -151,6 +92,8 @@ class PartitionOverrides:
                 f"unknown partitioning strategy {self.strategy!r}; use auto, "
                 + ", ".join(STRATEGIES)
             )
+        strategy = None if self.strategy in (None, "auto") else Strategy(self.strategy)
+        object.__setattr__(self, "strategy", strategy)
         if self.num_partitions is not None and self.num_partitions < 1:
             raise PartitioningError(f"num_partitions must be >= 1, got {self.num_partitions}")
         if self.strategy in ("single", "page_range") and (
@@ -177,11 +120,14 @@ class PartitionOverrides:
 class StrategyChoice:
     """The first planning step: which strategy, which key, how many partitions, and why."""
 
-    strategy: str
+    strategy: Strategy
     num_partitions: int
     reason: str
     key: Optional[KeyCandidate] = None
     notes: Tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "strategy", Strategy(self.strategy))
 
 
 @dataclass(frozen=True)
@@ -189,15 +135,21 @@ class PartitionPlan:
     """How a read is split: the strategy, the WHERE predicate of each partition, and why.
 
     ``predicates`` is empty for a single-partition read. ``bounds`` holds the rendered key bounds
-    of a key-range plan.
+    of a key-range plan. ``split_column`` is ``(SQL expression, alias)`` when the predicates
+    compare an alias the source must expose (``ctid`` or the raw key, see
+    :func:`plan_partitions`), else None.
     """
 
-    strategy: str
+    strategy: Strategy
     predicates: Tuple[str, ...] = ()
     reason: str = ""
     key_column: Optional[str] = None
     bounds: Optional[Tuple[str, str]] = None
     notes: Tuple[str, ...] = field(default_factory=tuple)
+    split_column: Optional[Tuple[str, str]] = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "strategy", Strategy(self.strategy))
 
     @property
     def num_partitions(self) -> int:
@@ -212,6 +164,66 @@ class PartitionPlan:
             if self.bounds is not None:
                 text += f" [{self.bounds[0]} .. {self.bounds[1]}]"
         return f"{text}: {self.reason}" if self.reason else text
+
+
+def split_key(
+    stats: RelationStats,
+    candidates: Sequence[KeyCandidate],
+    overrides: PartitionOverrides,
+    limits: PlanLimits,
+) -> Optional[KeyCandidate]:
+    """The key whose bounds and statistics the plan will use (None: the plan uses no key), so
+    that the catalog step fetches exactly those facts."""
+    choice = choose_strategy(
+        stats,
+        candidates,
+        server_version_num=limits.server_version_num,
+        max_connections=limits.max_connections,
+        overrides=overrides,
+        parallelism=limits.parallelism,
+    )
+    return choice.key if choice.strategy is Strategy.KEY_RANGE else None
+
+
+def plan_partitions(
+    facts: SourceFacts,
+    overrides: PartitionOverrides,
+    limits: PlanLimits,
+    *,
+    key_alias: str,
+    ctid_alias: str,
+) -> PartitionPlan:
+    """The finished plan of a source: strategy, key, partition count and every predicate, which
+    compare ``ctid`` or the key under ``ctid_alias`` / ``key_alias`` (``split_column`` says
+    which, so that the reader exposes it)."""
+    choice = choose_strategy(
+        facts.stats,
+        facts.candidates,
+        server_version_num=limits.server_version_num,
+        max_connections=limits.max_connections,
+        overrides=overrides,
+        parallelism=limits.parallelism,
+    )
+    if choice.strategy is Strategy.SINGLE:
+        return single_plan(choice)
+    if choice.strategy is Strategy.PAGE_RANGE:
+        pages = plan_page_ranges(choice, facts.stats.pages or 1, ctid_sql=quote_ident(ctid_alias))
+        return _exposing(pages, "ctid", ctid_alias)
+    key_facts = facts.key_facts
+    if key_facts is None or key_facts.key != choice.key:
+        raise PartitioningError(  # pragma: no cover - gather_facts asks split_key for the key
+            f"no catalog facts for the partition key {choice.key}"
+        )
+    bounds = override_bounds(overrides, key_facts.key.kind, key_facts.bounds)
+    ranges = plan_key_ranges(
+        choice, bounds, distribution=key_facts.distribution, column_sql=quote_ident(key_alias)
+    )
+    return _exposing(ranges, quote_ident(key_facts.key.column), key_alias)
+
+
+def _exposing(plan: PartitionPlan, expression: str, alias: str) -> PartitionPlan:
+    """``plan`` with ``split_column`` set when its predicates use the alias."""
+    return replace(plan, split_column=(expression, alias)) if plan.predicates else plan
 
 
 def choose_strategy(
@@ -241,12 +253,12 @@ def choose_strategy(
     key = _user_key(candidates, ov) if ov.key_column is not None else None
 
     if ov.strategy == "single" or requested == 1:
-        return StrategyChoice("single", 1, "single partition requested", notes=tuple(notes))
+        return StrategyChoice(Strategy.SINGLE, 1, "single partition requested", notes=tuple(notes))
     if ov.strategy == "page_range":
         _check_page_range_possible(stats, server_version_num)
         n = requested or _auto_count(stats, max_connections, parallelism)
         return StrategyChoice(
-            "page_range", _cap_pages(n, stats), "page ranges requested", notes=tuple(notes)
+            Strategy.PAGE_RANGE, _cap_pages(n, stats), "page ranges requested", notes=tuple(notes)
         )
     if ov.wants_key:
         key = key or _first_key(candidates)
@@ -261,7 +273,7 @@ def choose_strategy(
                 "consider an index on it, or page ranges"
             )
         n = requested or _auto_count(stats, max_connections, parallelism)
-        return StrategyChoice("key_range", n, "key range requested", key, tuple(notes))
+        return StrategyChoice(Strategy.KEY_RANGE, n, "key range requested", key, tuple(notes))
 
     # Automatic choice.
     size = stats.size_bytes
@@ -271,20 +283,20 @@ def choose_strategy(
                 stats.kind, "a relation of unknown size"
             )
             return StrategyChoice(
-                "single",
+                Strategy.SINGLE,
                 1,
                 f"{what}: size unknown; pass key_column and num_partitions to split it",
                 notes=tuple(notes),
             )
         if size < SMALL_TABLE_BYTES:
             return StrategyChoice(
-                "single",
+                Strategy.SINGLE,
                 1,
                 f"small table ({_mib(size)} < {_mib(SMALL_TABLE_BYTES)})",
                 notes=tuple(notes),
             )
         if max_connections == 1:
-            return StrategyChoice("single", 1, "max_connections is 1", notes=tuple(notes))
+            return StrategyChoice(Strategy.SINGLE, 1, "max_connections is 1", notes=tuple(notes))
     n = requested or _auto_count(stats, max_connections, parallelism)
     size_text = f"{_mib(size)} table" if size is not None else "table"
     tid_ranges = server_version_num >= TID_RANGE_SCAN_VERSION and stats.has_ctid
@@ -296,7 +308,7 @@ def choose_strategy(
                 "PostgreSQL < 14 has no TID range scans: partitions may read overlapping pages"
             )
         return StrategyChoice(
-            "key_range",
+            Strategy.KEY_RANGE,
             n,
             f"{size_text}, split on {key.index} column {key.column}",
             key,
@@ -309,7 +321,7 @@ def choose_strategy(
             else "no integer/date/timestamp column leads a b-tree index"
         )
         return StrategyChoice(
-            "page_range",
+            Strategy.PAGE_RANGE,
             _cap_pages(n, stats),
             f"{size_text}, {why}: page ranges",
             notes=tuple(notes),
@@ -322,7 +334,7 @@ def choose_strategy(
             f"{_version_text(server_version_num)} (< 14, no TID range scans): every split would "
             "scan the whole table, so one partition; add such an index or pass key_column"
         )
-    return StrategyChoice("single", 1, reason, notes=tuple(notes))
+    return StrategyChoice(Strategy.SINGLE, 1, reason, notes=tuple(notes))
 
 
 def plan_key_ranges(
@@ -343,7 +355,7 @@ def plan_key_ranges(
     col = column_sql or quote_ident(key.column)
     if bounds is None:
         return PartitionPlan(
-            "single",
+            Strategy.SINGLE,
             (),
             f"{key.column} has no finite non-NULL values: one partition",
             key.column,
@@ -353,7 +365,7 @@ def plan_key_ranges(
     rendered = (render_literal(bounds.low, key.kind), render_literal(bounds.high, key.kind))
     if not cuts:
         return PartitionPlan(
-            "single",
+            Strategy.SINGLE,
             (),
             f"{key.column} spans one value: one partition",
             key.column,
@@ -369,7 +381,9 @@ def plan_key_ranges(
     reason = choice.reason
     if distribution is not None and distribution.useful:
         reason += ", cuts at pg_stats quantiles"
-    return PartitionPlan("key_range", tuple(predicates), reason, key.column, rendered, choice.notes)
+    return PartitionPlan(
+        Strategy.KEY_RANGE, tuple(predicates), reason, key.column, rendered, choice.notes
+    )
 
 
 def plan_page_ranges(
@@ -382,149 +396,18 @@ def plan_page_ranges(
     """
     n = max(1, min(choice.num_partitions, pages))
     if n == 1:
-        return PartitionPlan("single", (), f"{choice.reason} (one page)", notes=choice.notes)
+        return PartitionPlan(Strategy.SINGLE, (), f"{choice.reason} (one page)", notes=choice.notes)
     cuts = [(pages * i) // n for i in range(1, n)]
     tids = [f"'({c},0)'::tid" for c in cuts]
     predicates = [f"{ctid_sql} < {tids[0]}"]
     predicates += [f"{ctid_sql} >= {a} AND {ctid_sql} < {b}" for a, b in zip(tids, tids[1:])]
     predicates.append(f"{ctid_sql} >= {tids[-1]}")
-    return PartitionPlan("page_range", tuple(predicates), choice.reason, notes=choice.notes)
+    return PartitionPlan(Strategy.PAGE_RANGE, tuple(predicates), choice.reason, notes=choice.notes)
 
 
 def single_plan(choice: StrategyChoice) -> PartitionPlan:
     """The plan of a one-partition read."""
-    return PartitionPlan("single", (), choice.reason, notes=choice.notes)
-
-
-# --- cut points -----------------------------------------------------------------------------
-
-
-def cut_points(
-    bounds: KeyBounds, n: int, distribution: Optional[KeyDistribution] = None
-) -> List[int]:
-    """Up to ``n - 1`` strictly increasing cuts in ``(low, high]`` splitting the key domain.
-
-    Partition ``i`` holds ``cut[i-1] <= key < cut[i]``. Without statistics the cuts are equally
-    spaced; with them each partition gets about the same share of rows (NULLs count towards the
-    first partition, which reads them).
-    """
-    low, high = bounds.low, bounds.high
-    span = high - low + 1
-    n = max(1, min(n, span))
-    if n == 1:
-        return []
-    if distribution is None or not distribution.useful:
-        return [low + (span * i) // n for i in range(1, n)]
-    cdf = _Cdf(distribution, bounds)
-    cuts: List[int] = []
-    for i in range(1, n):
-        cut = cdf.smallest_at_least(cdf.total * i / n, low + 1, high)
-        if cut > low and (not cuts or cut > cuts[-1]):
-            cuts.append(cut)
-    return cuts
-
-
-class _Cdf:
-    """F(x) = estimated fraction of rows with key < x (NULLs sort first), from pg_stats."""
-
-    def __init__(self, dist: KeyDistribution, bounds: KeyBounds) -> None:
-        self.null_frac = min(max(dist.null_frac, 0.0), 1.0)
-        self.points = sorted((v, max(f, 0.0)) for v, f in dist.most_common)
-        mcv_mass = sum(f for _, f in self.points)
-        hist = sorted(dist.histogram)
-        buckets: List[Tuple[int, int, float]] = []
-        remaining = max(0.0, 1.0 - self.null_frac - mcv_mass)
-        if len(hist) >= 2:
-            mass = remaining / (len(hist) - 1)
-            buckets = [(a, b, mass) for a, b in zip(hist, hist[1:])]
-        elif remaining > 0:
-            # MCVs only (few distinct values): spread the rest uniformly over the bounds.
-            buckets = [(bounds.low, bounds.high + 1, remaining)]
-        self.buckets = buckets
-        self.total = self.null_frac + mcv_mass + sum(m for _, _, m in buckets)
-
-    def __call__(self, x: int) -> float:
-        value = self.null_frac
-        value += sum(f for v, f in self.points if v < x)
-        for a, b, mass in self.buckets:
-            if x >= b:
-                value += mass
-            elif x > a:
-                value += mass * (x - a) / (b - a)
-        return value
-
-    def smallest_at_least(self, target: float, lo: int, hi: int) -> int:
-        """The smallest integer x in [lo, hi] with F(x) >= target (hi if none)."""
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if self(mid) >= target:
-                hi = mid
-            else:
-                lo = mid + 1
-        return lo
-
-
-# --- literals and ordinals ------------------------------------------------------------------
-
-
-def render_literal(ordinal: int, kind: str) -> str:
-    """A typed SQL literal for a key ordinal: ``42``, ``'2024-01-31'::date``,
-    ``'2024-01-31 12:00:00'::timestamp``, ``'2024-01-31 12:00:00+00'::timestamptz``."""
-    if kind == "integer":
-        return str(ordinal)
-    if kind == "date":
-        try:
-            return f"'{(_EPOCH_DATE + dt.timedelta(days=ordinal)).isoformat()}'::date"
-        except OverflowError:
-            return f"(DATE '1970-01-01' + {ordinal})"
-    if kind in ("timestamp", "timestamptz"):
-        try:
-            text = (_EPOCH + dt.timedelta(microseconds=ordinal)).isoformat(sep=" ")
-        except OverflowError:
-            base = "TIMESTAMP" if kind == "timestamp" else "TIMESTAMPTZ"
-            return f"({base} '1970-01-01 00:00:00+00' + {ordinal} * INTERVAL '1 microsecond')"
-        if kind == "timestamp":
-            return f"'{text}'::timestamp"
-        return f"'{text}+00'::timestamptz"
-    raise PartitioningError(f"unknown key kind {kind!r}")
-
-
-def to_ordinal(value: Any, kind: str) -> int:
-    """A user-given bound as an ordinal: ints, dates, datetimes (naive = UTC for timestamptz) or
-    their ISO strings."""
-    try:
-        if kind == "integer":
-            if isinstance(value, bool):
-                raise TypeError
-            if isinstance(value, str):
-                return int(value.strip())
-            if isinstance(value, float) and not value.is_integer():
-                raise TypeError
-            return int(value)
-        if kind == "date":
-            if isinstance(value, str):
-                value = dt.date.fromisoformat(value.strip())
-            if isinstance(value, dt.datetime):
-                value = value.date()
-            if not isinstance(value, dt.date):
-                raise TypeError
-            return (value - _EPOCH_DATE).days
-        if kind in ("timestamp", "timestamptz"):
-            if isinstance(value, str):
-                value = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-            elif isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-                value = dt.datetime(value.year, value.month, value.day)
-            if not isinstance(value, dt.datetime):
-                raise TypeError
-            if value.tzinfo is not None:
-                value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
-            delta = value - _EPOCH
-            return (delta.days * 86400 + delta.seconds) * _MICROS + delta.microseconds
-    except (TypeError, ValueError):
-        raise PartitioningError(
-            f"bound {value!r} is not a valid {kind} value (give an int, date, datetime or ISO text)"
-        ) from None
-    raise PartitioningError(f"unknown key kind {kind!r}")
+    return PartitionPlan(Strategy.SINGLE, (), choice.reason, notes=choice.notes)
 
 
 def override_bounds(
@@ -618,16 +501,22 @@ __all__ = [
     "KeyBounds",
     "KeyCandidate",
     "KeyDistribution",
+    "KeyFacts",
     "PartitionOverrides",
     "PartitionPlan",
+    "PlanLimits",
     "RelationStats",
+    "SourceFacts",
+    "Strategy",
     "StrategyChoice",
     "choose_strategy",
     "cut_points",
     "override_bounds",
     "plan_key_ranges",
     "plan_page_ranges",
+    "plan_partitions",
     "render_literal",
     "single_plan",
+    "split_key",
     "to_ordinal",
 ]

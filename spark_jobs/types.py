@@ -25,7 +25,7 @@ import json
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
-from connectors.errors import SparkPgError
+from connectors.errors import TypePolicyError
 from connectors.jdbc import quote_ident, quote_literal
 
 RunQuery = Callable[[str, Sequence[Any]], List[Tuple[Any, ...]]]
@@ -78,10 +78,6 @@ _MAX_SPARK_DECIMAL_PRECISION = 38
 # money is an int8 count of the locale's smallest unit (lc_monetary: 0 to 3 fraction digits in
 # practice): 19 integer digits and 3 fraction digits hold every value in every such locale.
 MONEY_SPARK_TYPE = "DECIMAL(22,3)"
-
-
-class TypePolicyError(SparkPgError, ValueError):
-    """A source whose columns cannot be described (missing table, unusable query)."""
 
 
 @dataclass(frozen=True)
@@ -150,7 +146,7 @@ class ColumnPlan:
 
     ``null_when`` is a SQL condition over the source column that is true exactly for the values
     the plan reads as NULL because the native Spark type cannot hold them (None: no such values).
-    It makes the documented rules auditable: see :func:`unrepresentable_counts_sql`.
+    It makes the documented rules auditable (the reader counts them, see ``docs/types.md``).
     ``read_as`` is set only for names Spark cannot quote (see :attr:`spark_name`).
     """
 
@@ -549,22 +545,3 @@ def renames(plans: Sequence[ColumnPlan]) -> Dict[str, str]:
     Apply after the load: ``for old, new in renames(plans).items(): df = df.withColumnRenamed(old, new)``.
     """
     return {plan.read_as: plan.name for plan in plans if plan.read_as}
-
-
-def select_list(plans: Sequence[ColumnPlan]) -> str:
-    """The SELECT list of ``plans``: ``'"id", "amount"::text AS "amount"'``."""
-    return ", ".join(plan.select_sql for plan in plans)
-
-
-def unrepresentable_counts_sql(plans: Sequence[ColumnPlan], source_sql: str) -> Optional[str]:
-    """One query counting, per guarded column, the rows the plan reads as NULL (None if none).
-
-    An explicit audit (it scans the source once); nothing runs it implicitly.
-    """
-    guarded = [plan for plan in plans if plan.null_when]
-    if not guarded:
-        return None
-    counts = ", ".join(
-        f"count(*) FILTER (WHERE {plan.null_when}) AS {quote_ident(plan.name)}" for plan in guarded
-    )
-    return f"SELECT {counts} FROM {source_sql}"

@@ -12,11 +12,23 @@ import pytest
 
 
 @pytest.fixture(scope="session")
-def spark(jdbc_jar: Path) -> Iterator[Any]:
+def utc_process() -> Iterator[None]:
+    """The process's zone is UTC for the session (Python-side datetimes of ``collect()`` use
+    it); ``TZ`` and ``PYSPARK_PYTHON`` are restored afterwards."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TZ", "UTC")
+        patch.setenv("PYSPARK_PYTHON", os.environ.get("PYSPARK_PYTHON", sys.executable))
+        time.tzset()
+        try:
+            yield
+        finally:
+            patch.undo()
+            time.tzset()
+
+
+@pytest.fixture(scope="session")
+def spark(jdbc_jar: Path, utc_process: None) -> Iterator[Any]:
     """One ``local[2]`` SparkSession (the product's :func:`local_session`): JDBC JAR, UTC."""
-    os.environ["TZ"] = "UTC"  # Python-side datetimes of collect() use the process's zone
-    time.tzset()
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     from spark_jobs.session import local_session
 
     session = local_session(

@@ -1,14 +1,17 @@
 """The type policy against a real PostgreSQL and a real local Spark, in text and binary transfer.
 
 One table holds a column of every type family with awkward values (see ``type_fixtures``). Spark
-reads it through ``jdbc_options`` + the planned projection + ``customSchema``; psycopg reads the
-same table; both sides are normalized to the policy's representation and compared row by row.
-A second set of reads proves the policy necessary: Spark's default mapping fails or changes
-values for the dangerous types, with either transfer mode.
+reads it through the product's own read path (``plan_table`` + ``load_read``, as ``read_table``
+does); psycopg reads the same table; both sides are normalized to the policy's representation and
+compared value by value, and the read's count of values read as NULL is compared with an
+independent audit query. A second set of reads proves the policy necessary: Spark's default
+mapping (plain ``jdbc_options``, no policy) fails or changes values for the dangerous types, with
+either transfer mode.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import struct
@@ -19,27 +22,20 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 import psycopg
 import pytest
 from psycopg import sql
-from pydantic import SecretStr
 
-from connectors.jdbc import jdbc_options, quote_ident
-from connectors.secrets import Credentials
-from connectors.settings import ConnectionSettings
+from connectors.jdbc import TableRef, jdbc_options, quote_ident
+from connectors.secrets import resolve_credentials
+from connectors.settings import Settings, settings_from_dict
 from devtools.postgres_server import PostgresServer
-from spark_jobs.types import (
-    PgColumn,
-    custom_schema,
-    describe_source,
-    plan_columns,
-    renames,
-    select_list,
-    unrepresentable_counts_sql,
-)
+from spark_jobs import load_read, plan_table
+from spark_jobs.types import PgColumn, describe_source, plan_columns
 from tests.integration.type_fixtures import ROWS, SCHEMA, TABLE, Col, create_types_table
+from tests.type_audit import unrepresentable_counts_sql
 
 pytestmark = [pytest.mark.integration]
 
 SOURCE = f"{quote_ident(SCHEMA)}.{quote_ident(TABLE)}"
-MODES = {"text": {}, "binary": {"prepareThreshold": "-1"}}
+MODES = ("binary", "text")  # pgjdbc's binary transfer (the default) or its text protocol
 GAP = ((1582, 10, 5), (1582, 10, 15))
 SPARK_MAX = (294247, 1, 10, ((4 * 60 + 0) * 60 + 54) * 1_000_000 + 775807)
 
@@ -63,31 +59,33 @@ def described(pg_admin: psycopg.Connection[Any], columns: List[Col]) -> List[PgC
     return describe_source(run_query_on(pg_admin), SOURCE)
 
 
-def spark_options(postgres: PostgresServer, mode: str) -> Dict[str, str]:
-    tls: Dict[str, Any] = (
-        {"ssl_mode": "verify-full", "ssl_root_cert": str(postgres.ca_cert_path)}
-        if postgres.ca_cert_path
-        else {}
-    )
-    connection = ConnectionSettings(
-        name="types",
-        credentials_env="SPARKPG_TYPES_TEST",  # never read: the credentials are passed below
-        host=postgres.host,
-        port=postgres.port,
-        database=postgres.database,
-        fetch_size=1000,
-        jdbc_properties=MODES[mode],
-        **tls,
-    )
-    credentials = Credentials(
-        username=postgres.user, password=SecretStr(postgres.password), source="test"
-    )
-    return jdbc_options(connection, credentials)
+@pytest.fixture(scope="module")
+def types_settings(postgres: PostgresServer, tmp_path_factory: Any) -> Settings:
+    """Settings with one connection ``types`` to the server's database, as the admin user."""
+    creds = tmp_path_factory.mktemp("types") / "creds.json"
+    creds.write_text(json.dumps({"username": postgres.user, "password": postgres.password}))
+    connection: Dict[str, Any] = {
+        "name": "types",
+        "host": postgres.host,
+        "port": postgres.port,
+        "database": postgres.database,
+        "credentials_file": str(creds),
+        "fetch_size": 1000,
+    }
+    if postgres.ca_cert_path:
+        connection.update(ssl_mode="verify-full", ssl_root_cert=str(postgres.ca_cert_path))
+    else:
+        connection.update(ssl_mode="disable")
+    return settings_from_dict({"postgres": {"connections": [connection]}}, source="test")
 
 
-def spark_read(spark: Any, postgres: PostgresServer, mode: str, dbtable: str, **extra: str) -> Any:
-    options = {**spark_options(postgres, mode), "dbtable": dbtable, **extra}
-    return spark.read.format("jdbc").options(**options).load()
+def spark_read(spark: Any, settings: Settings, mode: str, dbtable: str) -> Any:
+    """Spark's JDBC source with sparkpg's connection options and NO type policy."""
+    connection = settings.connection("types")
+    options = jdbc_options(
+        connection, resolve_credentials(connection), binary_transfer=mode == "binary"
+    )
+    return spark.read.format("jdbc").options(**options, dbtable=dbtable).load()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -306,28 +304,22 @@ def test_null_when_counts_exactly_the_values_read_as_null(
 
 @pytest.mark.spark
 @pytest.mark.slow
-@pytest.mark.parametrize("mode", sorted(MODES))
+@pytest.mark.parametrize("mode", MODES)
 def test_spark_reads_every_type_exactly(
     spark: Any,
-    postgres: PostgresServer,
+    types_settings: Settings,
     pg_admin: psycopg.Connection[Any],
     columns: List[Col],
-    described: List[PgColumn],
     mode: str,
 ) -> None:
-    plans = plan_columns(described)
-    schema = custom_schema(plans)
-    assert schema is not None
-    df = spark_read(
-        spark,
-        postgres,
-        mode,
-        f"(SELECT {select_list(plans)} FROM {SOURCE}) AS src",
-        customSchema=schema,
+    read = plan_table(
+        spark, types_settings, TableRef("types", SCHEMA, TABLE), binary_transfer=mode == "binary"
     )
-    assert df.columns == [p.spark_name for p in plans]
-    for old, new in renames(plans).items():
-        df = df.withColumnRenamed(old, new)
+    assert read.columns == tuple(plan_columns(describe_source(run_query_on(pg_admin), SOURCE)))
+    assert read.custom_schema is not None
+    loaded = load_read(spark, read)
+    df = loaded.dataframe
+    assert df.columns == ["id"] + [c.name for c in columns]
     # Python's datetime has no year 0 or 294247: compare dates and timestamps as Spark's text.
     temporal = [f.name for f in df.schema.fields if f.dataType.typeName() in ("date", "timestamp")]
     projected = df.select(
@@ -352,6 +344,12 @@ def test_spark_reads_every_type_exactly(
             if expected != actual:
                 mismatches.append((row_index + 1, col.name, expected, actual))
     assert mismatches == [], "\n".join(map(repr, mismatches))
+    # The read counted the values it read as NULL: exactly what an independent audit finds.
+    audit = unrepresentable_counts_sql(read.columns, SOURCE)
+    assert audit is not None
+    audited = pg_admin.execute(audit).fetchone()
+    guarded = [p.name for p in read.columns if p.null_when]
+    assert loaded.unrepresentable_counts(wait_seconds=10) == dict(zip(guarded, audited or ()))
     types = {f.name: f.dataType.simpleString() for f in df.schema.fields}
     assert types["n102"] == "decimal(10,2)" and types["d"] == "date" and types["tz"] == "timestamp"
     assert (
@@ -376,13 +374,13 @@ FAILING_DEFAULTS = {
 
 @pytest.mark.spark
 @pytest.mark.slow
-@pytest.mark.parametrize("mode", sorted(MODES))
+@pytest.mark.parametrize("mode", MODES)
 def test_spark_defaults_fail_on_dangerous_values(
-    spark: Any, postgres: PostgresServer, columns: List[Col], mode: str
+    spark: Any, types_settings: Settings, columns: List[Col], mode: str
 ) -> None:
     survived = []
     for case, query in FAILING_DEFAULTS.items():
-        df = spark_read(spark, postgres, mode, f"({query.format(t=SOURCE)}) AS s")
+        df = spark_read(spark, types_settings, mode, f"({query.format(t=SOURCE)}) AS s")
         try:
             df.selectExpr("cast(to_json(struct(*)) AS string) AS j").collect()
         except Exception:  # Py4JJavaError or a Spark error class: the read fails
@@ -393,9 +391,9 @@ def test_spark_defaults_fail_on_dangerous_values(
 
 @pytest.mark.spark
 @pytest.mark.slow
-@pytest.mark.parametrize("mode", sorted(MODES))
+@pytest.mark.parametrize("mode", MODES)
 def test_spark_defaults_silently_change_values(
-    spark: Any, postgres: PostgresServer, columns: List[Col], mode: str
+    spark: Any, types_settings: Settings, columns: List[Col], mode: str
 ) -> None:
     def one(column: str, row_id: int) -> str:
         return f"(SELECT {quote_ident(column)} FROM {SOURCE} WHERE id = {row_id}) AS {quote_ident(column)}"
@@ -404,7 +402,7 @@ def test_spark_defaults_silently_change_values(
         f"SELECT {one('n', 1)}, {one('t', 1)}, {one('m', 1)}, {one('ch', 2)}, {one('d', 5)}, "
         f"{one('ai', 3)}, {one('tz2', 1)}"
     )
-    df = spark_read(spark, postgres, mode, f"({query}) AS s")
+    df = spark_read(spark, types_settings, mode, f"({query}) AS s")
     row = df.selectExpr(
         "n",
         "cast(t AS string) AS t",

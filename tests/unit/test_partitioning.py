@@ -23,6 +23,7 @@ from spark_jobs.partitioning import (
     override_bounds,
     plan_key_ranges,
     plan_page_ranges,
+    plan_partitions,
     render_literal,
     to_ordinal,
 )
@@ -309,3 +310,35 @@ def test_describe_is_one_line() -> None:
     text = plan.describe()
     assert "\n" not in text
     assert text.startswith("key_range, 2 partition(s) on id [1 .. 10]")
+
+
+# --- the finished plan from catalog facts -------------------------------------------------------
+
+
+def test_plan_partitions_turns_facts_into_the_finished_plan() -> None:
+    from spark_jobs.partitioning import KeyFacts, PlanLimits, SourceFacts, Strategy, split_key
+
+    limits = PlanLimits(server_version_num=PG15, max_connections=4, parallelism=2)
+    auto = PartitionOverrides()
+    # the catalog step asks which key's facts it needs: none for a small table
+    assert split_key(SMALL, [PK], auto, limits) is None
+    assert split_key(BIG, [PK], auto, limits) == PK
+    small = plan_partitions(SourceFacts(SMALL, (PK,)), auto, limits, key_alias="k", ctid_alias="c")
+    assert (small.strategy, small.predicates, small.split_column) == (Strategy.SINGLE, (), None)
+
+    facts = SourceFacts(BIG, (PK,), KeyFacts(PK, KeyBounds(1, 400)))
+    keyed = plan_partitions(facts, auto, limits, key_alias="k", ctid_alias="c")
+    assert keyed.strategy is Strategy.KEY_RANGE and keyed.num_partitions == 4
+    assert keyed.split_column == ('"id"', "k") and keyed.predicates[-1] == '"k" >= 301'
+    user = PartitionOverrides(lower_bound=1, upper_bound=800)  # user bounds win
+    assert plan_partitions(facts, user, limits, key_alias="k", ctid_alias="c").bounds == (
+        "1",
+        "800",
+    )
+
+    pages = PartitionOverrides(strategy="page_range", num_partitions=2)
+    assert split_key(BIG, [PK], pages, limits) is None
+    paged = plan_partitions(SourceFacts(BIG, (PK,)), pages, limits, key_alias="k", ctid_alias="c")
+    assert paged.split_column == ("ctid", "c")
+    assert paged.predicates == ("\"c\" < '(65536,0)'::tid", "\"c\" >= '(65536,0)'::tid")
+    assert str(paged.strategy) == "page_range" == paged.strategy

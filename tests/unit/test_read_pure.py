@@ -1,29 +1,38 @@
-"""Pure parts of the read layer: JAR lookup, connection properties, the generated subquery."""
+"""Pure parts of the read layer: JAR lookup, connection options, read options, the generated
+subquery, the facade."""
 
 from __future__ import annotations
 
 import dataclasses
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from connectors.errors import JdbcDriverNotFoundError, SnapshotError
+from connectors.errors import (
+    JdbcDriverNotFoundError,
+    PartitioningError,
+    SettingsError,
+    SnapshotError,
+)
+from connectors.jdbc import jdbc_options, resolve_endpoint
 from connectors.secrets import Credentials
 from connectors.settings import ConnectionSettings, settings_from_dict
 from spark_jobs.jdbc_client import JdbcTarget
-from spark_jobs.partitioning import KeyCandidate, StrategyChoice
-from spark_jobs.reader import (
+from spark_jobs.options import ReadOptions
+from spark_jobs.partitioning import PartitionOverrides, PartitionPlan, Strategy
+from spark_jobs.plan import (
     CTID_ALIAS,
     KEY_ALIAS,
     LOST_ALIAS,
-    Snapshot,
     TableRead,
-    UnrepresentableReport,
-    _dbtable,
-    _snapshot_for,
+    dbtable_sql,
     lost_masks,
 )
+from spark_jobs.report import UnrepresentableReport
 from spark_jobs.session import JAR_ENV, find_jdbc_jar
+from spark_jobs.snapshots import Snapshot, snapshot_for
 from spark_jobs.types import ColumnPlan
 
 PASSWORD = "pa'ss;word"
@@ -32,7 +41,7 @@ PASSWORD = "pa'ss;word"
 def target(**fields: object) -> JdbcTarget:
     conn = ConnectionSettings(name="db", host="db.example.com", credentials_env="DB", **fields)  # type: ignore[arg-type]
     creds = Credentials(username="reader", password=PASSWORD, source="test")  # type: ignore[arg-type]
-    return JdbcTarget(conn, creds, "jdbc:postgresql://db.example.com:5432/postgres")
+    return JdbcTarget(conn, creds, resolve_endpoint(conn, creds))
 
 
 def make_jar(root: Path, version: str) -> Path:
@@ -56,7 +65,7 @@ def test_jar_from_settings_env_then_newest_in_maven(tmp_path: Path) -> None:
     assert find_jdbc_jar(remote, environ={}, maven_dir=maven) == newest
 
 
-def test_missing_jar_gives_the_seed_advice(tmp_path: Path) -> None:
+def test_missing_jar_gives_the_troubleshooting_advice(tmp_path: Path) -> None:
     remote = settings_from_dict({"postgres": {"jdbc_driver_path": "s3://b/jars/pg.jar"}})
     with pytest.raises(JdbcDriverNotFoundError) as caught:
         find_jdbc_jar(remote, environ={}, maven_dir=tmp_path / "none")
@@ -70,13 +79,20 @@ def test_missing_jar_gives_the_seed_advice(tmp_path: Path) -> None:
         find_jdbc_jar(missing_local, environ={})
 
 
-def test_properties_binary_transfer_default_and_user_override() -> None:
-    props = target().properties()
-    assert props["prepareThreshold"] == "-1"
-    assert props["user"] == "reader" and props["password"] == PASSWORD
-    assert "prepareThreshold" not in target().properties(binary_transfer=False)
-    own = target(jdbc_properties={"prepareThreshold": "5"}).properties()
+def test_options_binary_transfer_default_and_user_override() -> None:
+    options = target().options()
+    assert options["prepareThreshold"] == "-1"
+    assert options["user"] == "reader" and options["password"] == PASSWORD
+    assert "prepareThreshold" not in target().options(binary_transfer=False)
+    own = target(jdbc_properties={"prepareThreshold": "5"}).options()
     assert "prepareThreshold" not in own  # the URL carries the user's value and wins
+    assert "prepareThreshold=5" in own["url"]
+
+
+def test_one_options_builder_for_target_and_connectors() -> None:
+    t = target()
+    assert t.options(fetch_size=7) == jdbc_options(t.connection, t.credentials, fetch_size=7)
+    assert t.url == t.options()["url"] and t.host_port == "db.example.com:5432"
 
 
 def test_target_repr_and_redaction_hide_the_password() -> None:
@@ -85,14 +101,12 @@ def test_target_repr_and_redaction_hide_the_password() -> None:
     assert t.redact(f"failed with {PASSWORD} inside") == "failed with *** inside"
 
 
-def _read(choice: StrategyChoice, plans: list) -> TableRead:  # type: ignore[type-arg]
-    from spark_jobs.partitioning import single_plan
-
+def _read(partitions: PartitionPlan, plans: list) -> TableRead:  # type: ignore[type-arg]
     return TableRead(
         name="t",
         source="db.public.t",
-        dbtable=_dbtable(plans, '"public"."t"', None, choice),
-        plan=single_plan(choice),
+        dbtable=dbtable_sql(plans, '"public"."t"', None, partitions),
+        plan=partitions,
         columns=tuple(plans),
         fetch_size=100,
         binary_transfer=True,
@@ -105,13 +119,15 @@ def test_subquery_exposes_ctid_or_key_under_reserved_aliases_and_wraps_the_filte
         ColumnPlan("id", '"id"', None, "x"),
         ColumnPlan("amount", '"amount"::text AS "amount"', "string", "exact"),
     ]
-    pages = StrategyChoice("page_range", 2, "")
-    assert _dbtable(plans, '"s"."t"', None, pages) == (
+    pages = PartitionPlan(Strategy.PAGE_RANGE, ("a", "b"), split_column=("ctid", CTID_ALIAS))
+    assert dbtable_sql(plans, '"s"."t"', None, pages) == (
         f'(SELECT ctid AS "{CTID_ALIAS}", "id", "amount"::text AS "amount" FROM "s"."t") '
         'AS "__sparkpg_src"'
     )
-    keyed = StrategyChoice("key_range", 2, "", KeyCandidate("id", "integer"))
-    assert _dbtable(plans, '"s"."t"', "x > 1 -- c", keyed) == (
+    keyed = PartitionPlan(
+        Strategy.KEY_RANGE, ("a", "b"), key_column="id", split_column=('"id"', KEY_ALIAS)
+    )
+    assert dbtable_sql(plans, '"s"."t"', "x > 1 -- c", keyed) == (
         f'(SELECT "id" AS "{KEY_ALIAS}", "id", "amount"::text AS "amount" FROM "s"."t" '
         'WHERE (\nx > 1 -- c\n)) AS "__sparkpg_src"'
     )
@@ -122,18 +138,59 @@ def test_custom_schema_and_options_of_a_read() -> None:
         ColumnPlan("id", '"id"', None, "x"),
         ColumnPlan("we`ird", '"we`ird"', "DECIMAL(38,0)", "x"),
     ]
-    read = _read(StrategyChoice("single", 1, "small"), plans)
+    read = _read(PartitionPlan("single", (), "small"), plans)
     assert read.custom_schema == "`we``ird` DECIMAL(38,0)"
-    props = read.jdbc_properties()
-    assert props["fetchsize"] == "100" and props["customSchema"] == "`we``ird` DECIMAL(38,0)"
-    assert props["sessionInitStatement"] == "SET LOCAL jit = off"
+    options = read.jdbc_options()
+    assert options["fetchsize"] == "100" and options["customSchema"] == "`we``ird` DECIMAL(38,0)"
+    assert options["sessionInitStatement"] == "SET LOCAL jit = off"
+    assert options["url"] == read.target.url and options["password"] == PASSWORD
     assert PASSWORD not in repr(read)
     # With a snapshot, its statements come first (SET TRANSACTION SNAPSHOT must precede queries).
     snapshotted = dataclasses.replace(read, snapshot=Snapshot("db", "00000003-0000001B-1"))
-    assert snapshotted.jdbc_properties()["sessionInitStatement"] == (
+    assert snapshotted.jdbc_options()["sessionInitStatement"] == (
         "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ; "
         "SET TRANSACTION SNAPSHOT '00000003-0000001B-1'; SET LOCAL jit = off"
     )
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        read.fetch_size = 1  # type: ignore[misc]
+
+
+def test_read_options_validate_and_merge_keywords() -> None:
+    base = ReadOptions(columns=["a", "b"], partitioning={"num_partitions": 4})
+    assert base.columns == ("a", "b")
+    assert base.partitioning == PartitionOverrides(num_partitions=4)
+    merged = ReadOptions.of(base, where="a > 1", fetch_size=50)
+    assert (merged.columns, merged.where, merged.fetch_size) == (("a", "b"), "a > 1", 50)
+    assert ReadOptions.of() == ReadOptions()
+    with pytest.raises(SettingsError, match=r"unknown read option.*colums.*valid: columns"):
+        ReadOptions.of(colums=["a"])
+    with pytest.raises(SettingsError, match="fetch_size must be >= 1, got 0"):
+        ReadOptions(fetch_size=0)
+    with pytest.raises(SettingsError, match="unrepresentable must be one of null, text"):
+        ReadOptions(unrepresentable="nan")
+    with pytest.raises(SettingsError, match="list of column names"):
+        ReadOptions(columns="a")  # type: ignore[arg-type]
+    with pytest.raises(PartitioningError, match="unknown partitioning option"):
+        ReadOptions(partitioning={"parts": 2})
+    with pytest.raises(SettingsError, match="columns and where cannot be used with several"):
+        merged.only_source_wide("several tables")
+    assert PartitionOverrides(strategy="auto").strategy is None
+    assert PartitionOverrides(strategy="page_range").strategy is Strategy.PAGE_RANGE
+    assert str(Strategy.KEY_RANGE) == f"{Strategy.KEY_RANGE}" == "key_range"
+
+
+def test_facade_is_lazy_and_complete() -> None:
+    code = (
+        "import sys, spark_jobs; assert 'pyspark' not in sys.modules; "
+        "assert 'boto3' not in sys.modules; "
+        "import spark_jobs.partitioning, connectors.jdbc; assert 'boto3' not in sys.modules; "
+        "assert sorted(spark_jobs.__all__) == sorted(spark_jobs._EXPORTS); "
+        "[getattr(spark_jobs, n) for n in spark_jobs.__all__]; "
+        "from spark_jobs import read_table, ReadOptions; print('ok')"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"
 
 
 def test_snapshot_statement_and_connection_check() -> None:
@@ -142,9 +199,10 @@ def test_snapshot_statement_and_connection_check() -> None:
         "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ; "
         "SET TRANSACTION SNAPSHOT '00000003-0000001B-1'"
     )
-    assert _snapshot_for({}, "DB", snap) == snap
+    assert snapshot_for({}, "DB", snap) == snap
+    assert snapshot_for({"OTHER": snap}, "other", None) == snap
     with pytest.raises(SnapshotError, match="exported on connection 'db'"):
-        _snapshot_for({}, "other", snap)
+        snapshot_for({}, "other", snap)
 
 
 def test_lost_masks_set_one_bit_per_guarded_column_in_chunks_of_31() -> None:
@@ -160,8 +218,8 @@ def test_lost_masks_set_one_bit_per_guarded_column_in_chunks_of_31() -> None:
     )
     assert f"THEN {1 << 30} ELSE 0 END) AS" in masks[0].select_sql  # still an integer
     assert lost_masks(plans[:1]) == []
-    single = StrategyChoice("single", 1, "")
-    assert _dbtable(plans[:2], '"s"."t"', None, single, masks=lost_masks(plans[:2])) == (
+    single = PartitionPlan(Strategy.SINGLE)
+    assert dbtable_sql(plans[:2], '"s"."t"', None, single, masks=lost_masks(plans[:2])) == (
         '(SELECT "id", "c0", (CASE WHEN "c0" = 0 THEN 1 ELSE 0 END) AS "__sparkpg_lost" '
         'FROM "s"."t") AS "__sparkpg_src"'
     )
@@ -181,14 +239,17 @@ def test_report_without_observation_is_unknown_and_without_columns_is_empty() ->
     )
 
 
-def test_summary_has_a_nulled_column_and_notes(capsys: pytest.CaptureFixture[str]) -> None:
-    from entrypoints.read_tables import Outcome, print_summary
+def test_summary_has_a_nulled_column_and_notes() -> None:
+    from spark_jobs.job import JobResult, TableOutcome
 
-    print_summary(
-        [Outcome("a", 10, 2, "key_range", "id", 1.0, nulled=3), Outcome("b", None, 1, "", "", 0)],
-        ["not counted"],
+    result = JobResult(
+        (
+            TableOutcome("a", 10, 2, "key_range", "id", 1.0, nulled=3),
+            TableOutcome("b", None, 1, "", "", 0),
+        ),
+        ("not counted",),
     )
-    lines = capsys.readouterr().out.splitlines()
+    lines = result.summary().splitlines()
     assert lines[0].split() == [
         "table",
         "rows",

@@ -16,9 +16,8 @@ from spark_jobs.types import (
     interval_iso8601_sql,
     plan_columns,
     renames,
-    select_list,
-    unrepresentable_counts_sql,
 )
+from tests.type_audit import select_list, unrepresentable_counts_sql
 
 
 def numeric_typmod(precision: int, scale: int) -> int:

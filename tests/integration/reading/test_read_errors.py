@@ -17,7 +17,7 @@ from connectors.errors import (
     TableNotFoundError,
 )
 from connectors.secrets import resolve_credentials
-from spark_jobs.reader import consistent_snapshot, read_table
+from spark_jobs import consistent_snapshot, read_table
 
 from .conftest import PASSWORD, ReadDb
 
@@ -90,7 +90,7 @@ def test_connection_refused_points_at_security_groups(spark: Any, error_tables: 
     with pytest.raises(DatabaseConnectionError) as caught:
         read_table(spark, settings, "it.customers")
     text = str(caught.value)
-    assert "refused" in text and "security group" in text and "troubleshooting 4" in text
+    assert "refused" in text and "security group" in text and "troubleshooting.md#postgresql-connection-timeout" in text
 
 
 def test_connection_timeout_points_at_security_groups(

@@ -10,8 +10,8 @@ from typing import Any, List, Tuple
 import pytest
 
 from connectors.errors import ColumnNotFoundError, PartitioningError, QueryError, TableNotFoundError
+from spark_jobs import load_read, load_tables, plan_query, plan_table, read_query, read_table
 from spark_jobs.partitioning import PartitionOverrides
-from spark_jobs.reader import load_tables, plan_query, plan_table, read_query, read_table
 
 from .conftest import ReadDb
 
@@ -95,7 +95,7 @@ def test_every_strategy_reads_every_row_once_with_its_values(
     settings = tables.settings()
     planned = plan_table(spark, settings, "it.keyed", partitioning=overrides)
     assert (planned.plan.strategy, planned.plan.num_partitions) == (strategy, partitions)
-    df = planned.load(spark)
+    df = load_read(spark, planned).dataframe
     assert df.rdd.getNumPartitions() == partitions
     assert df.columns == ["id", "n", "t", "d", "ts", "lts"]
     assert spark_rows(df, "id") == source_rows(tables, KEYED_SQL)
@@ -143,7 +143,7 @@ def test_skewed_key_with_nulls_gets_balanced_partitions(spark: Any, tables: Read
     settings = tables.settings()
     planned = plan_table(spark, settings, "it.skewed", partitioning={"num_partitions": 4})
     assert planned.plan.key_column == "k" and "pg_stats" in planned.plan.reason
-    df = planned.load(spark)
+    df = load_read(spark, planned).dataframe
     sizes = [
         r["c"]
         for r in df.groupBy(F.spark_partition_id()).agg(F.count(F.lit(1)).alias("c")).collect()
@@ -160,7 +160,7 @@ def test_empty_table_reads_no_rows_even_when_split(spark: Any, tables: ReadDb) -
     planned = plan_table(spark, settings, "it.empty_keyed", partitioning={"num_partitions": 4})
     assert planned.plan.strategy == "single"
     assert "no finite non-NULL" in planned.plan.reason
-    df = planned.load(spark)
+    df = load_read(spark, planned).dataframe
     assert df.collect() == []
     assert df.columns == ["id", "v"]
 
@@ -170,7 +170,7 @@ def test_table_without_key_splits_by_pages(spark: Any, tables: ReadDb) -> None:
     planned = plan_table(spark, settings, "it.nokey", partitioning={"num_partitions": 3})
     assert planned.plan.strategy == "page_range"
     assert planned.plan.num_partitions == 3
-    df = planned.load(spark)
+    df = load_read(spark, planned).dataframe
     assert "__sparkpg_ctid" not in df.columns
     assert spark_rows(df, "a") == tables.rows("SELECT a, b FROM nokey ORDER BY a")
     with pytest.raises(PartitioningError, match="has type text; a key must be"):
@@ -188,7 +188,7 @@ def test_infinite_and_null_dates_as_key_are_read_once(spark: Any, tables: ReadDb
             partitioning={"key_column": key, "num_partitions": 4},
         )
         assert planned.plan.strategy == "key_range"
-        ids = sorted(r[0] for r in planned.load(spark).collect())
+        ids = sorted(r[0] for r in load_read(spark, planned).dataframe.collect())
         assert ids == [r[0] for r in tables.rows("SELECT id FROM events ORDER BY id")]
 
 
@@ -246,7 +246,7 @@ def test_read_query_single_and_split(spark: Any, tables: ReadDb) -> None:
         spark, settings, "it", query, partitioning={"key_column": "id", "num_partitions": 3}
     )
     assert planned.plan.strategy == "key_range"
-    assert spark_rows(planned.load(spark), "id") == expected
+    assert spark_rows(load_read(spark, planned).dataframe, "id") == expected
     with pytest.raises(ColumnNotFoundError, match="did you mean label"):
         plan_query(spark, settings, "it", query, partitioning={"key_column": "labl"})
 
@@ -289,11 +289,13 @@ def test_binary_transfer_is_the_default_and_can_be_switched_off(spark: Any, tabl
     settings = tables.settings()
     on = plan_table(spark, settings, "it.keyed")
     off = plan_table(spark, settings, "it.keyed", binary_transfer=False, fetch_size=123)
-    assert on.jdbc_properties()["prepareThreshold"] == "-1"
-    assert "prepareThreshold" not in off.jdbc_properties()
-    assert on.jdbc_properties()["fetchsize"] == "10000"
-    assert off.jdbc_properties()["fetchsize"] == "123"
-    assert spark_rows(off.load(spark), "id") == spark_rows(on.load(spark), "id")
+    assert on.jdbc_options()["prepareThreshold"] == "-1"
+    assert "prepareThreshold" not in off.jdbc_options()
+    assert on.jdbc_options()["fetchsize"] == "10000"
+    assert off.jdbc_options()["fetchsize"] == "123"
+    assert spark_rows(load_read(spark, off).dataframe, "id") == spark_rows(
+        load_read(spark, on).dataframe, "id"
+    )
 
 
 def test_partitioned_table_and_view(spark: Any, tables: ReadDb) -> None:
@@ -311,12 +313,12 @@ def test_partitioned_table_and_view(spark: Any, tables: ReadDb) -> None:
     for overrides in ({"strategy": "page_range", "num_partitions": 3}, {"num_partitions": 3}):
         planned = plan_table(spark, settings, "it.parted", partitioning=overrides)
         assert planned.plan.num_partitions == 3
-        assert spark_rows(planned.load(spark), "id") == expected
+        assert spark_rows(load_read(spark, planned).dataframe, "id") == expected
     view = plan_table(spark, settings, "it.parted_view")
     assert view.plan.strategy == "single" and "a view" in view.plan.reason
     split = plan_table(spark, settings, "it.parted_view", partitioning={"key_column": "id"})
     assert split.plan.strategy == "key_range"
-    assert spark_rows(split.load(spark), "id") == expected[::2]
+    assert spark_rows(load_read(spark, split).dataframe, "id") == expected[::2]
 
 
 def test_type_policy_applies_to_every_strategy(spark: Any, tables: ReadDb) -> None:

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from connectors.errors import SnapshotError
-from spark_jobs.reader import consistent_snapshot, database_error_of, plan_table, read_tables
+from spark_jobs import consistent_snapshot, load_read, plan_table, read_tables
+from spark_jobs.jdbc_loader import database_error_of
 
 from .conftest import PASSWORD, ReadDb
 
@@ -46,7 +47,7 @@ def test_all_partitions_and_tables_read_one_snapshot(spark: Any, snap_tables: Re
             ids = sorted(r[0] for r in a.dataframe.collect())
             assert ids == list(range(1, 4001))
             assert [r[0] for r in b.dataframe.collect()] == [1]
-            unshared = plan_table(spark, settings, "it.snap_a").load(spark)
+            unshared = load_read(spark, plan_table(spark, settings, "it.snap_a")).dataframe
             assert unshared.count() == 9000 - 9
         with pytest.raises(Exception) as caught:
             a.dataframe.count()  # the snapshot is gone with its transaction

@@ -11,9 +11,10 @@ import pytest
 
 from entrypoints import read_tables
 from entrypoints.errors import EXIT_DATABASE, EXIT_OK
-from spark_jobs.reader import LOST_ALIAS, plan_table
-from spark_jobs.reader import read_tables as read_tables_lib
-from spark_jobs.types import unrepresentable_counts_sql
+from spark_jobs import load_read, plan_table
+from spark_jobs import read_tables as read_tables_lib
+from spark_jobs.plan import LOST_ALIAS
+from tests.type_audit import unrepresentable_counts_sql
 
 from .conftest import ReadDb
 
@@ -81,12 +82,13 @@ def test_counts_equal_the_known_counts_under_a_split_read(
     # the audit query of the type policy agrees with the masks' conditions
     audit = unrepresentable_counts_sql(read.columns, '"public"."lossy"')
     assert audit is not None and tuple(lossy.rows(audit)[0]) == tuple(EXPECTED.values())
-    df = read.load(spark)
+    loaded = load_read(spark, read)
+    df = loaded.dataframe
     assert df.columns == ["id", "amount", "d", "ts", "arr", "note"]
-    assert read.unrepresentable_counts(wait_seconds=0) is None  # no action yet: never blocks
+    assert loaded.unrepresentable_counts(wait_seconds=0) is None  # no action yet: never blocks
     rows = df.collect()  # the caller's action; nothing else runs
     assert len(rows) == ROWS
-    assert read.unrepresentable_counts() == EXPECTED
+    assert loaded.unrepresentable_counts() == EXPECTED
     nulls = {c: sum(1 for r in rows if r[c] is None) for c in EXPECTED}
     real_nulls = lossy.rows(
         "SELECT count(*) - count(amount), count(*) - count(d), count(*) - count(ts), "
@@ -95,7 +97,11 @@ def test_counts_equal_the_known_counts_under_a_split_read(
     assert nulls == {c: EXPECTED[c] + n for c, n in zip(EXPECTED, real_nulls)}
     # a second action does not change the first action's counts
     assert df.filter("id < 10").count() == 9
-    assert read.unrepresentable_counts() == EXPECTED
+    assert loaded.unrepresentable_counts() == EXPECTED
+    # the plan is untouched by loading: a second load has a report of its own
+    again = load_read(spark, read)
+    assert again.unrepresentable_counts(wait_seconds=0) is None
+    assert again.dataframe.count() == ROWS and again.unrepresentable_counts() == EXPECTED
 
 
 def test_read_tables_exposes_counts_and_pushdown_of_columns_and_ranges_survives(
@@ -108,7 +114,7 @@ def test_read_tables_exposes_counts_and_pushdown_of_columns_and_ranges_survives(
         register_views=False,
         partitioning={"num_partitions": 3},
     )
-    assert table.report is not None and table.report.enabled
+    assert table.report.enabled
     selected = table.dataframe.select("id", "note")
     plan = selected._jdf.queryExecution().executedPlan().toString()
     # only the selected columns and the mask travel; the ranges are the key's
@@ -128,18 +134,19 @@ def test_switched_off_or_nothing_to_lose_adds_no_column(spark: Any, lossy: ReadD
     on = plan_table(spark, settings, "it.lossy")
     assert 'THEN 1 ELSE 0 END + CASE WHEN NOT pg_catalog.isfinite("d")' in on.dbtable
     assert f'AS "{LOST_ALIAS}" FROM "public"."lossy"' in on.dbtable
-    df = off.load(spark)
+    off_loaded = load_read(spark, off)
+    df = off_loaded.dataframe
     assert LOST_ALIAS not in df.columns
     assert df.count() == ROWS
-    assert off.unrepresentable_counts(wait_seconds=0) is None  # not counted
+    assert off_loaded.unrepresentable_counts(wait_seconds=0) is None  # not counted
     text = plan_table(spark, settings, "it.lossy", unrepresentable="text")
     assert LOST_ALIAS not in text.dbtable
-    text.load(spark)
-    assert text.unrepresentable_counts(wait_seconds=0) == {}  # nothing can be lost
+    assert (
+        load_read(spark, text).unrepresentable_counts(wait_seconds=0) == {}
+    )  # nothing can be lost
     plain = plan_table(spark, settings, "it.lossless")
     assert LOST_ALIAS not in plain.dbtable
-    plain.load(spark)
-    assert plain.unrepresentable_counts(wait_seconds=0) == {}
+    assert load_read(spark, plain).unrepresentable_counts(wait_seconds=0) == {}
 
 
 def _summary_row(out: str, table: str) -> list:  # type: ignore[type-arg]
