@@ -37,15 +37,39 @@ Job runs (the submission tests, ``tests/deploy``; :func:`apply_job_run_patches`)
    next ``GetJobRun`` after ``CANCELLING`` shows ``CANCELLED``.
 9. No driver logs exist. Patched: when a run ends, its driver ``stdout``/``stderr`` are written
    where the run's ``monitoringConfiguration`` says: ``<logUri>/applications/<app>/jobs/<run>/
-   SPARK_DRIVER/stderr.gz`` in S3 (if the bucket exists) and the CloudWatch stream
-   ``[prefix/]applications/<app>/jobs/<run>/SPARK_DRIVER/stderr``. A FAILED run's stderr holds a
-   Python traceback, or a Java exception when the run has the tag ``moto:failure=java``.
+   SPARK_DRIVER/stderr.gz`` in S3 (if the bucket exists) and, in CloudWatch, where EMR
+   Serverless writes them: group ``logGroupName`` (default ``/aws/emr-serverless``), stream
+   ``/applications/<app>/jobs/<run>/SPARK_DRIVER/stderr`` (leading slash), with
+   ``logStreamNamePrefix`` prepended as it is when set (``team-a`` gives
+   ``team-a/applications/...``); see :func:`cloudwatch_driver_stream`. A FAILED run's stderr holds
+   a Python traceback, or a Java exception when the run has the tag ``moto:failure=java``.
 10. ``ListJobRuns`` fails with ResourceNotFoundException for an application that has no runs yet,
    and compares ``createdAtAfter``/``createdAtBefore`` (strings on the wire) with datetimes.
    Patched: an empty list, and the times are parsed first.
 11. A run's driver runs no code, so its stdout says nothing the client could read. Patched: a test
    scripts the driver's stdout with the run tag ``moto:stdout`` (at most 256 characters, like any
    tag value; the ``doctor --probe`` tests put the probe's result line there).
+
+Networking (:func:`apply_patches`), where moto accepts what AWS rejects:
+
+12. ``CreateVpcEndpoint``/``ModifyVpcEndpoint`` accept an interface endpoint with two subnets in one
+   Availability Zone; AWS allows one subnet per zone and answers ``DuplicateSubnetsInSameZone``.
+   Patched: the same error.
+13. ``CreateVpcEndpoint`` with private DNS on a VPC without ``enableDnsSupport`` and
+   ``enableDnsHostnames`` succeeds; AWS refuses it (``InvalidParameter``). Patched: the same error.
+
+Knob (opt-in, off by default): S3 as a caller without ``s3:ListBucket`` sees it
+
+14. moto does not evaluate IAM, so HeadObject/GetObject on a missing key always answer 404. AWS
+   answers **403** (HeadObject: no body, code ``403``; GetObject: ``AccessDenied``) when the
+   caller lacks ``s3:ListBucket`` on the bucket, and ListObjects(V2) is denied too (S3 API
+   reference, HeadObject and GetObject, "Permissions"). Opt in per bucket with the bucket tag
+   :data:`S3_LIST_BUCKET_TAG` = ``denied``::
+
+       s3.put_bucket_tagging(Bucket="b", Tagging={"TagSet": [
+           {"Key": "moto:list-bucket", "Value": "denied"}]})
+
+   Existing keys still read normally; only missing keys (and listing) answer 403.
 
 Run it::
 
@@ -128,7 +152,125 @@ def apply_patches() -> None:
     response_cls.update_application = update_application_response
     _patch_s3_bucket_policy()
     _patch_security_group_rule_description()
+    _patch_interface_endpoint_rules()
+    _patch_s3_without_list_bucket()
     backend_cls._sparkpg_patched = True
+
+
+def _patch_interface_endpoint_rules() -> None:
+    """Patches 12 and 13: AWS's rules for the subnets and private DNS of interface endpoints.
+
+    AWS PrivateLink guide, "Access an AWS service using an interface VPC endpoint"
+    (https://docs.aws.amazon.com/vpc/latest/privatelink/create-interface-endpoint.html): an
+    interface endpoint can have at most one subnet per Availability Zone, and private DNS needs
+    the VPC attributes enableDnsSupport and enableDnsHostnames. The error codes and messages are
+    the service's (``DuplicateSubnetsInSameZone``, ``InvalidParameter``).
+    """
+    from moto.ec2.exceptions import EC2ClientError
+    from moto.ec2.models.vpcs import VPCBackend
+
+    backend_cls: Any = VPCBackend
+
+    def check_one_subnet_per_zone(backend: Any, subnet_ids: List[str]) -> None:
+        zones: Dict[str, str] = {}
+        for subnet_id in subnet_ids:
+            zone = backend.get_subnet(subnet_id).availability_zone
+            if zone in zones and zones[zone] != subnet_id:
+                raise EC2ClientError(
+                    "DuplicateSubnetsInSameZone",
+                    f"Found another VPC endpoint subnet in the availability zone of {subnet_id}. "
+                    "VPC endpoint subnets should be in different availability zones supported "
+                    "by the VPC endpoint service.",
+                )
+            zones[zone] = subnet_id
+
+    def is_true(value: Any) -> bool:
+        return str(value).lower() == "true"
+
+    original_create: Callable[..., Any] = backend_cls.create_vpc_endpoint
+    original_modify: Callable[..., Any] = backend_cls.modify_vpc_endpoint
+
+    def create_vpc_endpoint(self: Any, *args: Any, **kwargs: Any) -> Any:
+        endpoint_type = kwargs.get("endpoint_type") or ""
+        if endpoint_type.lower() == "interface":
+            vpc = self.get_vpc(kwargs["vpc_id"])
+            check_one_subnet_per_zone(self, list(kwargs.get("subnet_ids") or []))
+            dns_ok = is_true(vpc.enable_dns_support) and is_true(vpc.enable_dns_hostnames)
+            if kwargs.get("private_dns_enabled") and not dns_ok:
+                raise EC2ClientError(
+                    "InvalidParameter",
+                    "Enabling private DNS requires both enableDnsSupport and "
+                    f"enableDnsHostnames VPC attributes set to true for {vpc.id}",
+                )
+        return original_create(self, *args, **kwargs)
+
+    def modify_vpc_endpoint(self: Any, *args: Any, **kwargs: Any) -> Any:
+        endpoint = self.describe_vpc_endpoints(vpc_end_point_ids=[kwargs["vpc_id"]])[0]
+        if (endpoint.vpc_endpoint_type or "").lower() == "interface":
+            removed = set(kwargs.get("remove_subnets") or [])
+            kept = [s for s in endpoint.subnet_ids or [] if s not in removed]
+            check_one_subnet_per_zone(self, kept + list(kwargs.get("add_subnets") or []))
+        return original_modify(self, *args, **kwargs)
+
+    backend_cls.create_vpc_endpoint = create_vpc_endpoint
+    backend_cls.modify_vpc_endpoint = modify_vpc_endpoint
+
+
+S3_LIST_BUCKET_TAG = "moto:list-bucket"
+
+
+def _patch_s3_without_list_bucket() -> None:
+    """Knob 14: a bucket tagged ``moto:list-bucket=denied`` answers as to a caller without ListBucket.
+
+    AWS S3 API reference, HeadObject (https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html)
+    and GetObject, "Permissions": without ``s3:ListBucket`` a request for a key that does not exist
+    gets 403 Access Denied, not 404.
+    """
+    from moto.s3 import responses as s3_responses
+    from moto.s3.exceptions import S3AccessDeniedError
+
+    response_cls: Any = s3_responses.S3Response
+
+    def list_bucket_denied(handler: Any, bucket_name: str) -> bool:
+        try:
+            tags = handler.backend.get_bucket_tagging(bucket_name)["Tags"]
+        except Exception:  # no such bucket: moto's own error follows
+            return False
+        return any(t["Key"] == S3_LIST_BUCKET_TAG and t["Value"] == "denied" for t in tags)
+
+    original_head: Callable[..., Any] = response_cls.head_object
+    original_get_key: Callable[..., Any] = response_cls._get_key
+    original_list: Callable[..., Any] = response_cls.list_objects
+    original_list_v2: Callable[..., Any] = response_cls.list_objects_v2
+
+    def head_object(self: Any, bucket_name: str, *args: Any, **kwargs: Any) -> Any:
+        status, headers, body = original_head(self, bucket_name, *args, **kwargs)
+        if status == 404 and list_bucket_denied(self, bucket_name):
+            return 403, {}, ""
+        return status, headers, body
+
+    def get_key(self: Any, *args: Any, **kwargs: Any) -> Any:
+        from moto.s3.exceptions import MissingKey
+
+        try:
+            return original_get_key(self, *args, **kwargs)
+        except MissingKey:
+            if list_bucket_denied(self, self.bucket_name):
+                raise S3AccessDeniedError() from None
+            raise
+
+    def guarded(original: Callable[..., Any]) -> Callable[..., Any]:
+        def listing(self: Any, *args: Any, **kwargs: Any) -> Any:
+            if list_bucket_denied(self, self.bucket_name):
+                raise S3AccessDeniedError()
+            return original(self, *args, **kwargs)
+
+        return listing
+
+    response_cls.head_object = head_object
+    response_cls._get_key = get_key
+    response_cls.list_objects = guarded(original_list)
+    response_cls.list_objects_v2 = guarded(original_list_v2)
 
 
 def _patch_security_group_rule_description() -> None:
@@ -208,6 +350,24 @@ def _driver_logs(job_run: Any) -> Dict[str, str]:
     return {"stdout": stdout, "stderr": stderr + _DRIVER_LOG_TAIL}
 
 
+def cloudwatch_driver_stream(
+    application_id: str, job_run_id: str, log_type: str, prefix: Optional[str] = None
+) -> str:
+    """The CloudWatch stream EMR Serverless writes a driver log to (patch 9).
+
+    AWS's EMR Serverless User Guide, "Logging for EMR Serverless with Amazon CloudWatch"
+    (https://docs.aws.amazon.com/emr/latest/EMR-Serverless-UserGuide/logging.html#jobs-log-storage-cw):
+    the default stream name starts with ``/applications/<application>/jobs/<job run>/``, followed
+    by the worker type and the log type; a ``logStreamNamePrefix`` is prepended to it.
+
+    >>> cloudwatch_driver_stream("app", "run", "stderr")
+    '/applications/app/jobs/run/SPARK_DRIVER/stderr'
+    >>> cloudwatch_driver_stream("app", "run", "stdout", "team-a")
+    'team-a/applications/app/jobs/run/SPARK_DRIVER/stdout'
+    """
+    return f"{prefix or ''}/applications/{application_id}/jobs/{job_run_id}/SPARK_DRIVER/{log_type}"
+
+
 def _write_driver_logs(backend: Any, job_run: Any) -> None:
     import gzip
 
@@ -236,8 +396,7 @@ def _write_driver_logs(backend: Any, job_run: Any) -> None:
             cw.create_log_group(group, tags={})
         now = int(time.time() * 1000)
         for stream, text in logs.items():
-            name = f"{prefix.rstrip('/')}/" if prefix else ""
-            name += f"{suffix}/{stream}"
+            name = cloudwatch_driver_stream(job_run.application_id, job_run.id, stream, prefix)
             cw.ensure_log_stream(group, name)
             events = [
                 {"timestamp": now + i, "message": line} for i, line in enumerate(text.splitlines())

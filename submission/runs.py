@@ -79,11 +79,13 @@ class JobRunStatus:
     def driver_log_locations(self, stream: str = "stderr") -> Dict[str, str]:
         """Where the driver's ``stream`` is: ``{"s3": uri, "cloudwatch": "group:stream"}``."""
         where: Dict[str, str] = {}
-        suffix = f"applications/{self.application_id}/jobs/{self.job_run_id}/SPARK_DRIVER/{stream}"
+        suffix = f"/applications/{self.application_id}/jobs/{self.job_run_id}/SPARK_DRIVER/{stream}"
         if self.log_uri:
-            where["s3"] = f"{self.log_uri.rstrip('/')}/{suffix}.gz"
+            where["s3"] = f"{self.log_uri.rstrip('/')}{suffix}.gz"
         if self.log_group:
-            prefix = f"{self.log_stream_prefix.rstrip('/')}/" if self.log_stream_prefix else ""
+            # EMR Serverless User Guide, logging to CloudWatch: the default stream name starts with
+            # "/applications/..."; a logStreamNamePrefix is prepended as it is.
+            prefix = self.log_stream_prefix or ""
             where["cloudwatch"] = f"{self.log_group}:{prefix}{suffix}"
         return where
 

@@ -120,6 +120,8 @@ def build_healthy(
     )
 
     vpc_id = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
+    # Private DNS on the interface endpoints needs DNS host names (AWS, and the moto server, refuse it).
+    ec2.modify_vpc_attribute(VpcId=vpc_id, EnableDnsHostnames={"Value": True})
     subnet_ids = [
         ec2.create_subnet(VpcId=vpc_id, CidrBlock=f"10.20.{i + 1}.0/24", AvailabilityZone=zone)[
             "Subnet"

@@ -167,7 +167,7 @@ def test_failed_run_json_with_java_exception_from_cloudwatch(
     assert code == EXIT_JOB_FAILED
     assert result["state"] == "FAILED"
     assert len(result["stateDetails"]) <= 256
-    assert result["driverLog"].startswith("cloudwatch:/sparkpg/jobs:applications/")
+    assert result["driverLog"].startswith("cloudwatch:/sparkpg/jobs:/applications/")
     assert result["driverError"].startswith(
         'Exception in thread "main" java.lang.ClassNotFoundException: org.postgresql.Driver'
     )

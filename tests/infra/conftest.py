@@ -139,3 +139,13 @@ def terraform_tree(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     root = tmp_path_factory.mktemp("terraform-tree") / "terraform"
     shutil.copytree(TERRAFORM_ROOT, root, ignore=_COPY_IGNORE)
     yield root
+
+
+@pytest.fixture(scope="session")
+def bundle_dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``./build.sh`` output (the job bundle ``sparkpg deploy`` uploads), built once per session."""
+    from devtools.build_bundle import build
+
+    out = tmp_path_factory.mktemp("bundle-dist")
+    build(out, log=False)
+    return out

@@ -1,13 +1,17 @@
 """Apply the complete example to a local moto server, check what it made, re-plan, destroy.
 
 The session's moto server (tests/conftest.py; ``devtools.moto_server`` with its documented
-corrections), emptied first, serves the whole module; the tests run in order: apply -> resources -> second plan -> settings.json -> destroy.
+corrections), emptied first, serves the whole module; the tests run in order: apply -> resources
+-> second plan -> settings.json -> deploy and submit with the rendered settings -> destroy.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +21,9 @@ import boto3
 import pytest
 
 from connectors.settings import load_settings
-from tests.infra.conftest import EXAMPLE_DIR, Terraform
+from devtools.moto_server import cloudwatch_driver_stream
+from entrypoints.errors import EXIT_JOB_FAILED, EXIT_OK
+from tests.infra.conftest import EXAMPLE_DIR, REPO_ROOT, Terraform
 from tests.moto_support import reset_moto
 
 pytestmark = [pytest.mark.infra, pytest.mark.slow]
@@ -38,6 +44,15 @@ provider "aws" {
 """
 
 SEED_SPARK_KEYS = {"emr_application_id", "emr_postgres_application_id", "supervisor_arn"}
+# What the module adds so that `sparkpg submit --settings <rendered>` needs no other flag.
+SUBMIT_SPARK_KEYS = {
+    "emr_execution_role_arn",
+    "emr_cloudwatch_log_group",
+    "emr_log_uri",
+    "emr_bundle_uri",
+    "emr_initial_capacity",
+}
+POLICY_NAMES = {"sparkpg-sparkpg-secrets", "sparkpg-sparkpg-s3", "sparkpg-sparkpg-logs"}
 SEED_POSTGRES_KEYS = {"jdbc_driver_path", "connections"}
 SEED_CONNECTION_KEYS = {
     "name",
@@ -172,12 +187,8 @@ def test_execution_role_and_policies(stack: Stack) -> None:
     assert trust["Statement"][0]["Condition"] == {"StringEquals": {"aws:SourceAccount": account}}
 
     names = set(iam.list_role_policies(RoleName=role["RoleName"])["PolicyNames"])
-    assert names == {
-        "EMRSecretsManagerPolicy",
-        "EMRServerlessS3Policy",
-        "EMRServerlessCloudWatchLogsPolicy",
-    }
-    secrets = iam.get_role_policy(RoleName=role["RoleName"], PolicyName="EMRSecretsManagerPolicy")
+    assert names == POLICY_NAMES
+    secrets = iam.get_role_policy(RoleName=role["RoleName"], PolicyName="sparkpg-sparkpg-secrets")
     document = secrets["PolicyDocument"]
     document = json.loads(document) if isinstance(document, str) else document
     assert document["Statement"] == [
@@ -188,7 +199,7 @@ def test_execution_role_and_policies(stack: Stack) -> None:
             "Resource": [f"arn:aws:secretsmanager:{REGION}:{account}:secret:spark/postgres/*"],
         }
     ]
-    s3_policy = iam.get_role_policy(RoleName=role["RoleName"], PolicyName="EMRServerlessS3Policy")
+    s3_policy = iam.get_role_policy(RoleName=role["RoleName"], PolicyName="sparkpg-sparkpg-s3")
     s3_document = s3_policy["PolicyDocument"]
     s3_document = json.loads(s3_document) if isinstance(s3_document, str) else s3_document
     bucket_arn = f"arn:aws:s3:::{stack.outputs['bucket_name']}"
@@ -286,11 +297,11 @@ def _rendered_settings(stack: Stack, tmp_path: Path) -> Path:
 
 
 def test_rendered_settings_json(stack: Stack, tmp_path: Path) -> None:
-    """The settings.json output: the seed's format exactly, with this stack's values."""
+    """The settings.json output: the seed's format, the submission keys, this stack's values."""
     path = _rendered_settings(stack, tmp_path)
     data = json.loads(path.read_text(encoding="utf-8"))
     assert set(data) == {"spark", "postgres"}
-    assert set(data["spark"]) == SEED_SPARK_KEYS
+    assert set(data["spark"]) == SEED_SPARK_KEYS | SUBMIT_SPARK_KEYS
     assert set(data["postgres"]) == SEED_POSTGRES_KEYS
     assert len(data["postgres"]["connections"]) == 1
     connection = data["postgres"]["connections"][0]
@@ -318,6 +329,133 @@ def test_rendered_settings_json(stack: Stack, tmp_path: Path) -> None:
     assert settings.postgres.connections[0].secret_arn == stack.outputs["secret_arn"]
     assert settings.postgres.connections[0].host == DATABASE_HOST
     assert settings.postgres.connections[0].port == 5432
+    bucket = stack.outputs["bucket_name"]
+    assert settings.spark.emr_execution_role_arn == stack.outputs["execution_role_arn"]
+    assert settings.spark.emr_cloudwatch_log_group == "/aws/emr-serverless/sparkpg"
+    assert settings.spark.emr_log_uri == f"s3://{bucket}/logs/"
+    assert settings.spark.emr_bundle_uri == f"s3://{bucket}/bundle/manifests/latest.json"
+    assert stack.outputs["bundle_root"] == f"s3://{bucket}/bundle"
+    # The initial capacity in GetApplication's shape: what the service itself reports.
+    app = stack.client("emr-serverless").get_application(
+        applicationId=stack.outputs["postgres_application_id"]
+    )["application"]
+    assert data["spark"]["emr_initial_capacity"] == app["initialCapacity"]
+    assert data["spark"]["emr_initial_capacity"]["Driver"] == {
+        "workerCount": 1,
+        "workerConfiguration": {"cpu": "2 vCPU", "memory": "4 GB", "disk": "20 GB"},
+    }
+
+
+def _sparkpg(stack: Stack, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """The ``sparkpg`` CLI in its own process, its AWS clients pointed at the moto server."""
+    env = {
+        key: value for key, value in os.environ.items() if not key.startswith("AWS_ENDPOINT_URL")
+    }
+    env.update(
+        AWS_ENDPOINT_URL=stack.endpoint_url,
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_DEFAULT_REGION=REGION,
+        AWS_REGION=REGION,
+        PYTHONPATH=str(REPO_ROOT),
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "entrypoints.cli", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def _permitted(policies: Dict[str, Any], action: str, resource: str) -> bool:
+    """Whether the role's inline policies allow ``action`` on ``resource`` (moto's evaluator)."""
+    from moto.iam.access_control import IAMPolicy, PermissionResult
+
+    results = [IAMPolicy(json.dumps(doc)).is_action_permitted(action, resource) for doc in policies]
+    return PermissionResult.PERMITTED in results and PermissionResult.DENIED not in results
+
+
+def test_apply_deploy_submit_with_the_rendered_settings(
+    stack: Stack, bundle_dist: Path, tmp_path: Path
+) -> None:
+    """terraform apply -> settings.json -> sparkpg deploy -> sparkpg submit --settings, no other flag.
+
+    The run fails (scripted), so submit has to find the driver's traceback where the jobs log;
+    the logs must be where the execution role may write them.
+    """
+    bucket = stack.outputs["bucket_name"]
+    dist = tmp_path / "dist"
+    shutil.copytree(bundle_dist, dist)
+    deployed = _sparkpg(
+        stack, "deploy", "--dist", str(dist), "--to", stack.outputs["bundle_root"], cwd=tmp_path
+    )
+    assert deployed.returncode == EXIT_OK, deployed.stderr
+
+    # The job on EMR reads the settings from S3: the rendered file, copied as it is.
+    rendered = _rendered_settings(stack, tmp_path)
+    stack.client("s3").put_object(Bucket=bucket, Key="settings.json", Body=rendered.read_bytes())
+    settings_uri = f"s3://{bucket}/settings.json"
+    output_uri = f"s3://{bucket}/output/orders/"
+    job = ["--table", "aurora.public.orders", "--output", output_uri]
+    scripted = ["--tag", "moto:states=SUBMITTED,RUNNING,FAILED"]
+    fast = ["--poll-interval", "0.05", "--max-poll-interval", "0.1"]
+    submitted = _sparkpg(
+        stack,
+        "submit",
+        "--settings",
+        settings_uri,
+        *job,
+        "--wait",
+        "--json",
+        *scripted,
+        *fast,
+        cwd=tmp_path,
+    )
+    assert submitted.returncode == EXIT_JOB_FAILED, submitted.stderr
+    result = json.loads(submitted.stdout)
+    app, run = stack.outputs["postgres_application_id"], result["jobRunId"]
+    assert result["applicationId"] == app
+    log_key = f"logs/applications/{app}/jobs/{run}/SPARK_DRIVER/stderr.gz"
+    assert result["driverLog"] == f"s3://{bucket}/{log_key}"
+    assert result["driverError"].startswith("Traceback (most recent call last):")
+
+    job_run = stack.client("emr-serverless").get_job_run(applicationId=app, jobRunId=run)["jobRun"]
+    assert job_run["executionRole"] == stack.outputs["execution_role_arn"]
+    driver = job_run["jobDriver"]["sparkSubmit"]
+    assert driver["entryPointArguments"][:2] == ["--settings", settings_uri]
+    assert f"--jars {stack.outputs['jdbc_driver_s3_uri']} " in driver["sparkSubmitParameters"]
+    monitoring = job_run["configurationOverrides"]["monitoringConfiguration"]
+    group = monitoring["cloudWatchLoggingConfiguration"]["logGroupName"]
+    assert group == stack.outputs["log_group_name"]
+    assert monitoring["s3MonitoringConfiguration"]["logUri"] == f"s3://{bucket}/logs/"
+    stream = cloudwatch_driver_stream(app, run, "stderr")
+    streams = stack.client("logs").describe_log_streams(logGroupName=group)["logStreams"]
+    assert stream in {s["logStreamName"] for s in streams}
+
+    # The execution role may write exactly there: the log stream of its group and the S3 key.
+    iam = stack.client("iam")
+    role = stack.outputs["execution_role_arn"].rsplit("/", 1)[-1]
+    policies = [
+        iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
+        for name in iam.list_role_policies(RoleName=role)["PolicyNames"]
+    ]
+    policies = [json.loads(p) if isinstance(p, str) else p for p in policies]
+    account = stack.client("sts").get_caller_identity()["Account"]
+    group_arn = f"arn:aws:logs:{REGION}:{account}:log-group:{group}"
+    for action in ("logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"):
+        assert _permitted(policies, action, f"{group_arn}:log-stream:{stream}"), action
+    assert _permitted(policies, "s3:PutObject", f"arn:aws:s3:::{bucket}/{log_key}")
+    assert _permitted(policies, "s3:PutObject", f"arn:aws:s3:::{bucket}/output/orders/part-0")
+    assert _permitted(
+        policies, "s3:GetObject", f"arn:aws:s3:::{bucket}/bundle/manifests/latest.json"
+    )
+    # ... and nowhere else: not EMR Serverless' default group, not the artifacts.
+    default_group = f"arn:aws:logs:{REGION}:{account}:log-group:/aws/emr-serverless"
+    assert not _permitted(policies, "logs:PutLogEvents", f"{default_group}:log-stream:{stream}")
+    assert not _permitted(policies, "s3:PutObject", f"arn:aws:s3:::{bucket}/jars/x.jar")
 
 
 def test_destroy_removes_everything(stack: Stack) -> None:

@@ -67,3 +67,13 @@ output "settings_json" {
   description = "The backend settings.json: terraform output -raw settings_json > settings.json."
   value       = module.sparkpg.settings_json
 }
+
+output "bundle_root" {
+  description = "Where to deploy the job bundle: sparkpg deploy --to <bundle_root>."
+  value       = module.sparkpg.bundle_root
+}
+
+output "initial_capacity" {
+  description = "Pre-initialised workers of the PostgreSQL application (GetApplication's initialCapacity shape)."
+  value       = module.sparkpg.initial_capacity
+}

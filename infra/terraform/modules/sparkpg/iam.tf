@@ -1,5 +1,9 @@
 # Seed section 2: the execution role and its inline policies. The documents are plain jsonencode
 # so that the module's tests can read them back (jsondecode) and check their scope.
+#
+# The policies are named sparkpg-<name_prefix>-<purpose>: on an existing role (the documented
+# "reuse a role" path) a name such as EMRServerlessS3Policy would replace that role's own policy
+# of the same name (PutRolePolicy overwrites) and destroy would delete it.
 
 locals {
   execution_trust_policy = {
@@ -14,7 +18,9 @@ locals {
     }]
   }
 
-  # The seed's EMRSecretsManagerPolicy: the secrets under the prefix, and a given secret.
+  policy_name_prefix = "sparkpg-${var.name_prefix}"
+
+  # What the seed's EMRSecretsManagerPolicy grants: the secrets under the prefix, and a given secret.
   secrets_policy = {
     Version = "2012-10-17"
     Statement = concat(
@@ -67,7 +73,9 @@ locals {
     )
   }
 
-  # CloudWatch Logs: write the driver and executor logs of this one log group.
+  # CloudWatch Logs: write the driver and executor logs of this one log group, the group that
+  # settings.spark.emr_cloudwatch_log_group sends the jobs to (EMR Serverless needs
+  # DescribeLogGroups to find it).
   logs_policy = {
     Version = "2012-10-17"
     Statement = [
@@ -102,7 +110,7 @@ resource "aws_iam_role" "execution" {
 resource "aws_iam_role_policy" "secrets" {
   count = var.manage_execution_role_policies ? 1 : 0
 
-  name   = "EMRSecretsManagerPolicy"
+  name   = "${local.policy_name_prefix}-secrets"
   role   = local.execution_role_name
   policy = jsonencode(local.secrets_policy)
 }
@@ -110,7 +118,7 @@ resource "aws_iam_role_policy" "secrets" {
 resource "aws_iam_role_policy" "s3" {
   count = var.manage_execution_role_policies ? 1 : 0
 
-  name   = "EMRServerlessS3Policy"
+  name   = "${local.policy_name_prefix}-s3"
   role   = local.execution_role_name
   policy = jsonencode(local.s3_policy)
 }
@@ -118,7 +126,7 @@ resource "aws_iam_role_policy" "s3" {
 resource "aws_iam_role_policy" "logs" {
   count = var.manage_execution_role_policies ? 1 : 0
 
-  name   = "EMRServerlessCloudWatchLogsPolicy"
+  name   = "${local.policy_name_prefix}-logs"
   role   = local.execution_role_name
   policy = jsonencode(local.logs_policy)
 }

@@ -11,6 +11,27 @@ locals {
     var.endpoint_security_group_ids != null ? var.endpoint_security_group_ids : [local.emr_security_group_id]
   )
 
+  # Interface endpoints: given subnets, or one application subnet per availability zone (the
+  # lowest subnet id of each zone, so the choice is stable).
+  create_interface_endpoints = var.create_logs_endpoint || var.create_secretsmanager_endpoint
+  endpoint_subnet_candidates = var.endpoint_subnet_ids != null ? var.endpoint_subnet_ids : var.subnet_ids
+  endpoint_subnet_zones      = { for s in data.aws_subnet.endpoint_candidates : s.id => s.availability_zone }
+  endpoint_subnet_ids = (
+    var.endpoint_subnet_ids != null ? var.endpoint_subnet_ids : [
+      for zone in sort(distinct(values(local.endpoint_subnet_zones))) :
+      sort([for id, z in local.endpoint_subnet_zones : id if z == zone])[0]
+    ]
+  )
+  endpoint_subnets_one_per_zone = (
+    var.endpoint_subnet_ids == null
+    || length(distinct(values(local.endpoint_subnet_zones))) == length(local.endpoint_subnet_zones)
+  )
+  endpoint_subnets_error = join("", [
+    "endpoint_subnet_ids must hold at most one subnet per availability zone (AWS allows one per zone ",
+    "for an interface endpoint); got ${jsonencode(local.endpoint_subnet_zones)}. ",
+    "Leave it null to take one of subnet_ids per zone.",
+  ])
+
   # IAM: the execution role is either created here or given by ARN.
   execution_role_name = (
     var.create_execution_role
@@ -41,6 +62,22 @@ locals {
   log_group_name = coalesce(var.log_group_name, "/aws/emr-serverless/${var.name_prefix}")
   log_group_arn  = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${local.log_group_name}"
 
+  # S3: where the jobs' driver and executor logs go (the role may write there), and the bundle.
+  job_log_uri = "s3://${local.bucket_name}/${var.job_log_prefix}"
+  bundle_root = "s3://${local.bucket_name}/${trimsuffix(var.bundle_prefix, "/")}"
+
+  # The pre-initialised workers in the shape of GetApplication's initialCapacity, so that a client
+  # reads them the same way from settings.json or from the service.
+  initial_capacity = {
+    for kind, c in var.initial_capacity : kind => {
+      workerCount = c.worker_count
+      workerConfiguration = merge(
+        { cpu = c.cpu, memory = c.memory },
+        c.disk == null ? {} : { disk = c.disk },
+      )
+    }
+  }
+
   postgres_application_name = coalesce(var.postgres_application_name, "${var.name_prefix}-postgres")
   plain_application_name    = coalesce(var.plain_application_name, "${var.name_prefix}-spark")
 
@@ -53,12 +90,19 @@ locals {
 }
 
 locals {
-  # settings.json in the seed's format (section 5.1), exactly these keys.
+  # settings.json: the seed's keys (section 5.1), plus what `sparkpg submit` needs to run a job
+  # with no other flag (connectors/settings.py SparkSettings): the execution role, the log group
+  # and S3 log URI the role may write, the deployed bundle, and the pre-initialised capacity.
   settings = {
     spark = {
       emr_application_id          = local.emr_application_id
       emr_postgres_application_id = aws_emrserverless_application.postgres.id
       supervisor_arn              = var.supervisor_arn
+      emr_execution_role_arn      = local.execution_role_arn
+      emr_cloudwatch_log_group    = local.log_group_name
+      emr_log_uri                 = local.job_log_uri
+      emr_bundle_uri              = "${local.bundle_root}/manifests/latest.json"
+      emr_initial_capacity        = local.initial_capacity
     }
     postgres = {
       jdbc_driver_path = local.jdbc_jar_s3_uri

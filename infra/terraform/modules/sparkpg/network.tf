@@ -1,4 +1,9 @@
 # Seed section 6: the EMR security group and its rules; section 1: the VPC endpoints.
+#
+# Interface endpoints take at most one subnet per availability zone (AWS answers
+# DuplicateSubnetsInSameZone otherwise) and bill per zone and hour: endpoint_subnet_ids, by
+# default one application subnet per zone (locals.tf). Their private DNS needs the VPC's DNS
+# support and DNS host names (checked on data.aws_vpc.this, data.tf).
 
 resource "aws_security_group" "emr" {
   #checkov:skip=CKV2_AWS_5:Attached to the EMR Serverless application and the VPC endpoints through local.emr_security_group_id, which checkov's graph does not follow.
@@ -53,9 +58,16 @@ resource "aws_vpc_endpoint" "logs" {
   service_name        = "${data.aws_partition.current.reverse_dns_prefix}.${local.region}.logs"
   vpc_endpoint_type   = "Interface"
   private_dns_enabled = true
-  subnet_ids          = var.subnet_ids
+  subnet_ids          = local.endpoint_subnet_ids
   security_group_ids  = local.endpoint_security_group_ids
   tags                = merge(local.tags, { Name = "${var.name_prefix}-cloudwatch-logs" })
+
+  lifecycle {
+    precondition {
+      condition     = local.endpoint_subnets_one_per_zone
+      error_message = local.endpoint_subnets_error
+    }
+  }
 }
 
 resource "aws_vpc_endpoint" "secretsmanager" {
@@ -65,9 +77,16 @@ resource "aws_vpc_endpoint" "secretsmanager" {
   service_name        = "${data.aws_partition.current.reverse_dns_prefix}.${local.region}.secretsmanager"
   vpc_endpoint_type   = "Interface"
   private_dns_enabled = true
-  subnet_ids          = var.subnet_ids
+  subnet_ids          = local.endpoint_subnet_ids
   security_group_ids  = local.endpoint_security_group_ids
   tags                = merge(local.tags, { Name = "${var.name_prefix}-secretsmanager" })
+
+  lifecycle {
+    precondition {
+      condition     = local.endpoint_subnets_one_per_zone
+      error_message = local.endpoint_subnets_error
+    }
+  }
 }
 
 resource "aws_vpc_endpoint" "s3" {

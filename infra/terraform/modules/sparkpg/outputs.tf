@@ -77,17 +77,37 @@ output "job_monitoring_configuration" {
       enabled = true
     }
     s3MonitoringConfiguration = {
-      logUri = "s3://${local.bucket_name}/${var.job_log_prefix}"
+      logUri = local.job_log_uri
     }
   }
 }
 
+output "endpoint_subnet_ids" {
+  description = "Subnets of the interface VPC endpoints: one per availability zone."
+  value       = local.create_interface_endpoints ? local.endpoint_subnet_ids : []
+}
+
+output "job_log_uri" {
+  description = "S3 URI of the jobs' logs (settings.spark.emr_log_uri; s3MonitoringConfiguration.logUri); the execution role may write there."
+  value       = local.job_log_uri
+}
+
+output "bundle_root" {
+  description = "Where to deploy the job bundle: sparkpg deploy --to <bundle_root>; settings.spark.emr_bundle_uri is its manifests/latest.json."
+  value       = local.bundle_root
+}
+
+output "initial_capacity" {
+  description = "Pre-initialised workers of the PostgreSQL application by type (Driver, Executor) in GetApplication's initialCapacity shape: workerCount, workerConfiguration.cpu/memory/disk (settings.spark.emr_initial_capacity)."
+  value       = local.initial_capacity
+}
+
 output "settings" {
-  description = "The backend settings (seed section 5.1) as an object."
+  description = "The backend settings (seed section 5.1, plus the submission keys) as an object."
   value       = local.settings
 }
 
 output "settings_json" {
-  description = "The backend settings.json (seed section 5.1), ready to write to a file: terraform output -raw settings_json > settings.json."
+  description = "The backend settings.json (seed section 5.1, plus the keys sparkpg submit needs: emr_execution_role_arn, emr_cloudwatch_log_group, emr_log_uri, emr_bundle_uri, emr_initial_capacity), ready to write to a file: terraform output -raw settings_json > settings.json."
   value       = jsonencode(local.settings)
 }

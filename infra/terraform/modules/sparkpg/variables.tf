@@ -32,7 +32,7 @@ variable "vpc_id" {
 }
 
 variable "subnet_ids" {
-  description = "Private subnets of the EMR Serverless application and the interface VPC endpoints (one per availability zone)."
+  description = "Private subnets of the EMR Serverless application (several per availability zone are fine). The interface VPC endpoints take one per zone (see endpoint_subnet_ids)."
   type        = list(string)
 
   validation {
@@ -136,6 +136,17 @@ variable "s3_route_table_ids" {
   }
 }
 
+variable "endpoint_subnet_ids" {
+  description = "Subnets of the interface VPC endpoints, at most one per availability zone (AWS refuses two in one zone). null: one of subnet_ids per availability zone, the lowest subnet id of each zone."
+  type        = list(string)
+  default     = null
+
+  validation {
+    condition     = var.endpoint_subnet_ids == null || try(length(var.endpoint_subnet_ids) > 0 && alltrue([for s in var.endpoint_subnet_ids : can(regex("^subnet-[0-9a-f]+$", s))]), false)
+    error_message = "endpoint_subnet_ids must be null or a non-empty list of subnet ids (subnet-...), one per availability zone."
+  }
+}
+
 variable "endpoint_security_group_ids" {
   description = "Security groups of the interface endpoints; they must admit HTTPS (443) from the EMR security group. null: the EMR security group, whose self rule admits it."
   type        = list(string)
@@ -179,7 +190,7 @@ variable "execution_role_name" {
 }
 
 variable "manage_execution_role_policies" {
-  description = "Attach the inline policies (EMRSecretsManagerPolicy, S3, CloudWatch Logs) to the execution role, also when it is an existing role."
+  description = "Attach the module's inline policies (sparkpg-<name_prefix>-secrets, -s3, -logs) to the execution role, also when it is an existing role. Their names never collide with a role's own policies (such as EMRServerlessS3Policy)."
   type        = bool
   default     = true
 }
@@ -196,7 +207,7 @@ variable "additional_policy_arns" {
 }
 
 variable "secret_prefix" {
-  description = "Name prefix of the secrets the jobs may read (EMRSecretsManagerPolicy grants secretsmanager:GetSecretValue/DescribeSecret on <prefix>*)."
+  description = "Name prefix of the secrets the jobs may read (the policy sparkpg-<name_prefix>-secrets grants secretsmanager:GetSecretValue/DescribeSecret on <prefix>*)."
   type        = string
   default     = "spark/postgres/"
 
@@ -225,6 +236,17 @@ variable "job_log_prefix" {
   validation {
     condition     = can(regex("^[^/*?][^*?]*/$", var.job_log_prefix))
     error_message = "job_log_prefix must be a relative key prefix ending in '/' without wildcards, such as logs/."
+  }
+}
+
+variable "bundle_prefix" {
+  description = "Key prefix in the artifacts bucket where `sparkpg deploy` puts the job bundle (output bundle_root); settings.spark.emr_bundle_uri names its manifests/latest.json."
+  type        = string
+  default     = "bundle/"
+
+  validation {
+    condition     = can(regex("^[^/*?][^*?]*/$", var.bundle_prefix))
+    error_message = "bundle_prefix must be a relative key prefix ending in '/' without wildcards, such as bundle/."
   }
 }
 
@@ -471,7 +493,7 @@ variable "secret_name" {
 
   validation {
     condition     = var.secret_name == null || startswith(coalesce(var.secret_name, "x"), var.secret_prefix)
-    error_message = "secret_name must start with secret_prefix, which the execution role's EMRSecretsManagerPolicy is scoped to."
+    error_message = "secret_name must start with secret_prefix, which the execution role's secrets policy is scoped to."
   }
 }
 

@@ -10,6 +10,12 @@ mock_provider "aws" {
   mock_data "aws_partition" {
     defaults = { partition = "aws", reverse_dns_prefix = "com.amazonaws", dns_suffix = "amazonaws.com" }
   }
+  mock_data "aws_vpc" {
+    defaults = { enable_dns_support = true, enable_dns_hostnames = true }
+  }
+  mock_data "aws_subnet" {
+    defaults = { availability_zone = "eu-west-1a" }
+  }
   mock_resource "aws_secretsmanager_secret" {
     defaults = { arn = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:spark/postgres/aurora-AbCdEf" }
   }
@@ -92,10 +98,14 @@ run "vpc_endpoints_and_security_group_rules" {
   assert {
     condition = alltrue([for e in [aws_vpc_endpoint.logs[0], aws_vpc_endpoint.secretsmanager[0]] :
       e.vpc_endpoint_type == "Interface" && e.private_dns_enabled
-      && toset(e.subnet_ids) == toset(var.subnet_ids)
+      && e.subnet_ids == toset(["subnet-0aaaaaaaaaaaaaaa1"])
       && toset(e.security_group_ids) == toset([aws_security_group.emr[0].id])
     ])
-    error_message = "interface endpoints need private DNS, the given subnets and the EMR security group"
+    error_message = "interface endpoints need private DNS and the EMR security group, and take one subnet per zone: both subnets are in eu-west-1a, so only the lowest id"
+  }
+  assert {
+    condition     = toset(aws_emrserverless_application.postgres.network_configuration[0].subnet_ids) == toset(var.subnet_ids)
+    error_message = "the application keeps every subnet, also two in one zone"
   }
   assert {
     condition     = length(aws_vpc_endpoint.s3) == 0
@@ -125,6 +135,28 @@ run "vpc_endpoints_and_security_group_rules" {
   }
 }
 
+run "endpoint_subnets_one_per_zone" {
+  command = apply
+
+  variables {
+    subnet_ids = ["subnet-0ccccccccccccccc3", "subnet-0aaaaaaaaaaaaaaa1", "subnet-0bbbbbbbbbbbbbbb2"]
+  }
+
+  override_data {
+    target = data.aws_subnet.endpoint_candidates[0]
+    values = { availability_zone = "eu-west-1b" }
+  }
+
+  assert {
+    condition     = output.endpoint_subnet_ids == tolist(["subnet-0aaaaaaaaaaaaaaa1", "subnet-0ccccccccccccccc3"])
+    error_message = "one subnet per zone, the lowest id of each (eu-west-1a: ...1 and ...2, eu-west-1b: ...3), in zone order"
+  }
+  assert {
+    condition     = aws_vpc_endpoint.logs[0].subnet_ids == toset(output.endpoint_subnet_ids) && aws_vpc_endpoint.secretsmanager[0].subnet_ids == toset(output.endpoint_subnet_ids)
+    error_message = "both interface endpoints use the chosen subnets"
+  }
+}
+
 run "iam_is_scoped" {
   command = apply
 
@@ -136,8 +168,10 @@ run "iam_is_scoped" {
     error_message = "the role trusts emr-serverless.amazonaws.com for this account only"
   }
   assert {
-    condition     = aws_iam_role_policy.secrets[0].name == "EMRSecretsManagerPolicy"
-    error_message = "the inline policy keeps the seed's name"
+    condition = [aws_iam_role_policy.secrets[0].name, aws_iam_role_policy.s3[0].name, aws_iam_role_policy.logs[0].name] == [
+      "sparkpg-sparkpg-secrets", "sparkpg-sparkpg-s3", "sparkpg-sparkpg-logs",
+    ]
+    error_message = "the inline policies carry the module's prefix, so they cannot replace a role's own (EMRSecretsManagerPolicy, EMRServerlessS3Policy)"
   }
   assert {
     condition = jsondecode(aws_iam_role_policy.secrets[0].policy).Statement == [{
@@ -215,8 +249,28 @@ run "secret_jar_and_settings" {
       emr_application_id          = aws_emrserverless_application.postgres.id
       emr_postgres_application_id = aws_emrserverless_application.postgres.id
       supervisor_arn              = null
+      emr_execution_role_arn      = aws_iam_role.execution[0].arn
+      emr_cloudwatch_log_group    = "/aws/emr-serverless/sparkpg"
+      emr_log_uri                 = "s3://sparkpg-artifacts-111122223333-eu-west-1/logs/"
+      emr_bundle_uri              = "s3://sparkpg-artifacts-111122223333-eu-west-1/bundle/manifests/latest.json"
+      emr_initial_capacity = {
+        Driver   = { workerCount = 1, workerConfiguration = { cpu = "2 vCPU", memory = "4 GB", disk = "20 GB" } }
+        Executor = { workerCount = 2, workerConfiguration = { cpu = "4 vCPU", memory = "8 GB", disk = "20 GB" } }
+      }
     }
-    error_message = "settings.spark carries the application ids (and supervisor_arn)"
+    error_message = "settings.spark carries the application ids, supervisor_arn, and what submit needs: role, log group, S3 log URI, bundle, initial capacity"
+  }
+  assert {
+    condition = (
+      jsondecode(aws_iam_role_policy.logs[0].policy).Statement[1].Resource == [
+        "arn:aws:logs:eu-west-1:111122223333:log-group:${jsondecode(output.settings_json).spark.emr_cloudwatch_log_group}",
+        "arn:aws:logs:eu-west-1:111122223333:log-group:${jsondecode(output.settings_json).spark.emr_cloudwatch_log_group}:*",
+      ]
+      && jsondecode(aws_iam_role_policy.logs[0].policy).Statement[1].Action == ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"]
+      && contains(jsondecode(aws_iam_role_policy.s3[0].policy).Statement[2].Resource, "arn:aws:s3:::sparkpg-artifacts-111122223333-eu-west-1/logs/*")
+      && contains(jsondecode(aws_iam_role_policy.s3[0].policy).Statement[2].Action, "s3:PutObject")
+    )
+    error_message = "the role may write exactly the log group and the S3 log prefix that settings.json sends the jobs to"
   }
   assert {
     condition = jsondecode(output.settings_json).postgres == {

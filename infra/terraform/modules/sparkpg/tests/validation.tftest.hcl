@@ -10,6 +10,12 @@ mock_provider "aws" {
   mock_data "aws_partition" {
     defaults = { partition = "aws", reverse_dns_prefix = "com.amazonaws", dns_suffix = "amazonaws.com" }
   }
+  mock_data "aws_vpc" {
+    defaults = { enable_dns_support = true, enable_dns_hostnames = true }
+  }
+  mock_data "aws_subnet" {
+    defaults = { availability_zone = "eu-west-1a" }
+  }
 }
 
 variables {
@@ -148,4 +154,26 @@ run "bucket_name_too_long" {
   }
 
   expect_failures = [aws_s3_bucket.artifacts]
+}
+
+run "endpoint_subnets_two_in_one_zone" {
+  command = plan
+
+  variables {
+    subnet_ids          = ["subnet-0aaaaaaaaaaaaaaa1", "subnet-0aaaaaaaaaaaaaaa2"]
+    endpoint_subnet_ids = ["subnet-0aaaaaaaaaaaaaaa1", "subnet-0aaaaaaaaaaaaaaa2"] # both in eu-west-1a (mock)
+  }
+
+  expect_failures = [aws_vpc_endpoint.logs, aws_vpc_endpoint.secretsmanager]
+}
+
+run "vpc_without_dns_hostnames" {
+  command = plan
+
+  override_data {
+    target = data.aws_vpc.this
+    values = { enable_dns_support = true, enable_dns_hostnames = false }
+  }
+
+  expect_failures = [data.aws_vpc.this]
 }
