@@ -90,7 +90,11 @@ def test_connection_refused_points_at_security_groups(spark: Any, error_tables: 
     with pytest.raises(DatabaseConnectionError) as caught:
         read_table(spark, settings, "it.customers")
     text = str(caught.value)
-    assert "refused" in text and "security group" in text and "troubleshooting.md#postgresql-connection-timeout" in text
+    assert (
+        "refused" in text
+        and "security group" in text
+        and "troubleshooting.md#postgresql-connection-timeout" in text
+    )
 
 
 def test_connection_timeout_points_at_security_groups(
