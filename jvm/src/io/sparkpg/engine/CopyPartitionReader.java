@@ -1,0 +1,183 @@
+package io.sparkpg.engine;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.spark.sql.catalyst.InternalRow;
+import org.apache.spark.sql.catalyst.expressions.GenericInternalRow;
+import org.apache.spark.sql.connector.metric.CustomTaskMetric;
+import org.apache.spark.sql.connector.read.PartitionReader;
+import org.postgresql.PGConnection;
+import org.postgresql.copy.CopyOut;
+
+/**
+ * Streams one partition: its own pgjdbc connection, one transaction (the session statements,
+ * then {@code COPY ... TO STDOUT (FORMAT binary)}), one CopyData message (one row) at a time.
+ * {@link #close} (Spark calls it when the task ends, however it ends) cancels an unfinished COPY
+ * and closes the connection, so no backend keeps running.
+ */
+final class CopyPartitionReader implements PartitionReader<InternalRow> {
+  private static final byte[] SIGNATURE = "PGCOPY\n\377\r\n\0".getBytes(
+      java.nio.charset.StandardCharsets.ISO_8859_1);
+
+  private final ReadSpec spec;
+  private final ColumnSpec[] columns;
+  private final int[] columnIndex;
+  private final CopyPartition partition;
+  private final UnrepresentableCounts accumulator;
+  private final long[] counts;
+  private Connection connection;
+  private CopyOut copy;
+  private boolean headerRead;
+  private boolean done;
+  private boolean reported;
+  private InternalRow row;
+
+  CopyPartitionReader(ReadSpec spec, int[] columnIndex, CopyPartition partition,
+      UnrepresentableCounts accumulator) {
+    this.spec = spec;
+    this.columnIndex = columnIndex;
+    this.partition = partition;
+    this.accumulator = accumulator;
+    this.columns = new ColumnSpec[columnIndex.length];
+    for (int i = 0; i < columns.length; i++) {
+      columns[i] = spec.columns.get(columnIndex[i]);
+    }
+    this.counts = new long[columns.length];
+  }
+
+  @Override
+  public boolean next() throws IOException {
+    if (done) {
+      return false;
+    }
+    try {
+      if (copy == null) {
+        start();
+      }
+      while (true) {
+        byte[] message = copy.readFromCopy();
+        if (message == null) {
+          done = true;
+          return false;
+        }
+        ByteBuffer b = ByteBuffer.wrap(message);
+        int pos = headerRead ? 0 : header(b);
+        if (pos == message.length) {
+          continue; // the header alone
+        }
+        short fields = b.getShort(pos);
+        if (fields == -1) {
+          continue; // the trailer; readFromCopy returns null next
+        }
+        if (fields != columns.length) {
+          throw new IOException(where() + ": COPY sent " + fields + " fields, expected "
+              + columns.length);
+        }
+        row = decodeRow(b, pos + 2);
+        return true;
+      }
+    } catch (SQLException e) {
+      throw new IOException(where() + ": " + e.getMessage(), e);
+    }
+  }
+
+  private void start() throws SQLException {
+    connection = new org.postgresql.Driver().connect(spec.url, spec.properties);
+    if (connection == null) {
+      throw new SQLException("the url option must start with jdbc:postgresql:");
+    }
+    connection.setAutoCommit(false);
+    try (Statement statement = connection.createStatement()) {
+      for (String sql : spec.sessionStatements) {
+        statement.execute(sql);
+      }
+      // The literals of pushed filters use standard quoting.
+      statement.execute("SET LOCAL standard_conforming_strings = on");
+    }
+    copy = connection.unwrap(PGConnection.class).getCopyAPI().copyOut(partition.sql);
+  }
+
+  private int header(ByteBuffer b) throws IOException {
+    for (int i = 0; i < SIGNATURE.length; i++) {
+      if (b.get(i) != SIGNATURE[i]) {
+        throw new IOException(where() + ": not a binary COPY stream");
+      }
+    }
+    headerRead = true;
+    return SIGNATURE.length + 8 + b.getInt(SIGNATURE.length + 4); // flags, extension length
+  }
+
+  private InternalRow decodeRow(ByteBuffer b, int pos) {
+    Object[] values = new Object[columns.length];
+    for (int i = 0; i < columns.length; i++) {
+      int len = b.getInt(pos);
+      pos += 4;
+      if (len < 0) {
+        continue;
+      }
+      Object v = BinaryDecoder.decode(columns[i], b, pos, len);
+      pos += len;
+      if (v == BinaryDecoder.UNREPRESENTABLE) {
+        counts[i]++;
+      } else {
+        values[i] = v;
+      }
+    }
+    return new GenericInternalRow(values);
+  }
+
+  @Override
+  public InternalRow get() {
+    return row;
+  }
+
+  @Override
+  public CustomTaskMetric[] currentMetricsValues() {
+    List<CustomTaskMetric> out = new ArrayList<>();
+    for (int i = 0; i < columns.length; i++) {
+      if (columns[i].kind.counted()) {
+        out.add(UnrepresentableMetric.taskValue(columnIndex[i], counts[i]));
+      }
+    }
+    return out.toArray(new CustomTaskMetric[0]);
+  }
+
+  @Override
+  public void close() throws IOException {
+    if (!reported) {
+      reported = true;
+      long[] full = new long[spec.columns.size()];
+      for (int i = 0; i < columns.length; i++) {
+        full[columnIndex[i]] = counts[i];
+      }
+      accumulator.add(new UnrepresentableCounts.PartitionCounts(partition.index, full));
+    }
+    try {
+      if (copy != null && copy.isActive()) {
+        copy.cancelCopy();
+      }
+    } catch (SQLException e) {
+      // the connection is closed next, which ends the backend's COPY as well
+    } finally {
+      copy = null;
+      try {
+        if (connection != null) {
+          connection.close();
+        }
+      } catch (SQLException e) {
+        throw new IOException(where() + ": closing the connection: " + e.getMessage(), e);
+      } finally {
+        connection = null;
+      }
+    }
+  }
+
+  private String where() {
+    return "sparkpg copy engine, " + spec.label + " partition " + partition.index;
+  }
+}
