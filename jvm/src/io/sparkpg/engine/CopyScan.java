@@ -11,7 +11,7 @@ import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
 
 /** One planned read: which columns, which pushed filters, which limit, one COPY per partition. */
-final class CopyScan implements Scan, Batch {
+public final class CopyScan implements Scan, Batch {
   private final ReadSpec spec;
   private final UnrepresentableCounts counts;
   private final int[] columns;
@@ -62,7 +62,7 @@ final class CopyScan implements Scan, Batch {
   }
 
   /** {@code COPY (SELECT cols FROM source WHERE predicate AND filters LIMIT n) TO STDOUT}. */
-  String copySql(String predicate) {
+  public String copySql(String predicate) {
     StringBuilder sql = new StringBuilder("COPY (SELECT ");
     for (int i = 0; i < columns.length; i++) {
       sql.append(i == 0 ? "" : ", ").append(spec.columns.get(columns[i]).expr);

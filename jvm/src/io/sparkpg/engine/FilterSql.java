@@ -24,7 +24,7 @@ import org.apache.spark.unsafe.types.UTF8String;
  *       strings under a "C" collation);
  *   <li>columns whose unrepresentable values are read as NULL (numeric, date, timestamp) are
  *       compared only where they cannot be negated, with a guard that excludes those values
- *       (false and NULL filter alike there), and never with IS [NOT] NULL.
+ *       (false and NULL filter alike there); IS [NOT] NULL counts those values as NULL.
  * </ul>
  *
  * Literals are written in PostgreSQL's standard syntax ('' doubles a quote; the reader sets
@@ -57,10 +57,16 @@ final class FilterSql {
       case "IS_NULL":
       case "IS_NOT_NULL": {
         ColumnSpec c = column(args[0], ColumnSpec.Filter.EQUALITY);
-        if (c == null || c.kind.counted()) {
+        if (c == null) {
           return null;
         }
-        return "(" + c.expr + (p.name().equals("IS_NULL") ? " IS NULL)" : " IS NOT NULL)");
+        String readable = representable(c);
+        if (p.name().equals("IS_NULL")) {
+          return readable == null ? "(" + c.expr + " IS NULL)"
+              : "(" + c.expr + " IS NULL OR NOT " + readable + ")";
+        }
+        return readable == null ? "(" + c.expr + " IS NOT NULL)"
+            : "(" + c.expr + " IS NOT NULL AND " + readable + ")";
       }
       case "=":
       case "<=>":
@@ -106,18 +112,27 @@ final class FilterSql {
 
   /** Excludes the values read as NULL, so PostgreSQL returns no row Spark would not keep. */
   private static String guarded(ColumnSpec c, String comparison) {
+    String readable = representable(c);
+    return readable == null ? "(" + comparison + ")"
+        : "(" + comparison + " AND " + readable + ")";
+  }
+
+  /**
+   * SQL that is true for the values Spark can hold, false for those read as NULL (and NULL for
+   * NULL); null when every value of the column is representable.
+   */
+  private static String representable(ColumnSpec c) {
     switch (c.kind) {
       case NUMERIC:
-        return "(" + comparison + " AND " + c.expr + " <> 'NaN'::numeric)";
+        return "(" + c.expr + " <> 'NaN'::numeric)";
       case DATE:
-        return "(" + comparison + " AND pg_catalog.isfinite(" + c.expr + "))";
+        return "pg_catalog.isfinite(" + c.expr + ")";
       case TIMESTAMP:
       case TIMESTAMPTZ:
-        return "(" + comparison + " AND pg_catalog.isfinite(" + c.expr + ") AND " + c.expr
-            + " <= " + timestampLiteral(c.kind,
-            MAX_TIMESTAMP + (c.kind == ColumnSpec.Kind.TIMESTAMPTZ ? "+00" : "")) + ")";
+        return "(pg_catalog.isfinite(" + c.expr + ") AND " + c.expr + " <= " + timestampLiteral(
+            c.kind, MAX_TIMESTAMP + (c.kind == ColumnSpec.Kind.TIMESTAMPTZ ? "+00" : "")) + ")";
       default:
-        return "(" + comparison + ")";
+        return null;
     }
   }
 
