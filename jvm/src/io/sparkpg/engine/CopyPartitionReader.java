@@ -7,6 +7,11 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import org.apache.spark.TaskContext;
 import org.apache.spark.sql.catalyst.InternalRow;
 import org.apache.spark.sql.catalyst.expressions.GenericInternalRow;
 import org.apache.spark.sql.connector.metric.CustomTaskMetric;
@@ -18,9 +23,18 @@ import org.postgresql.copy.CopyOut;
  * Streams one partition: its own pgjdbc connection, one transaction (the session statements,
  * then {@code COPY ... TO STDOUT (FORMAT binary)}), one CopyData message (one row) at a time.
  * {@link #close} (Spark calls it when the task ends, however it ends) cancels an unfinished COPY
- * and closes the connection, so no backend keeps running.
+ * and closes the connection, so no backend keeps running. A task killed while it waits for the
+ * server (a query that sorts before its first row) is noticed by a watchdog, which sends
+ * PostgreSQL a cancel request so the wait ends.
  */
 final class CopyPartitionReader implements PartitionReader<InternalRow> {
+  private static final long WATCH_MILLIS = 250;
+  private static final ScheduledExecutorService WATCHDOG =
+      Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "sparkpg-copy-watchdog");
+        t.setDaemon(true);
+        return t;
+      });
   private static final byte[] SIGNATURE = "PGCOPY\n\377\r\n\0".getBytes(
       java.nio.charset.StandardCharsets.ISO_8859_1);
 
@@ -32,6 +46,7 @@ final class CopyPartitionReader implements PartitionReader<InternalRow> {
   private final long[] counts;
   private Connection connection;
   private CopyOut copy;
+  private ScheduledFuture<?> watch;
   private boolean headerRead;
   private boolean done;
   private boolean reported;
@@ -99,7 +114,20 @@ final class CopyPartitionReader implements PartitionReader<InternalRow> {
       // The literals of pushed filters use standard quoting.
       statement.execute("SET LOCAL standard_conforming_strings = on");
     }
-    copy = connection.unwrap(PGConnection.class).getCopyAPI().copyOut(partition.sql);
+    PGConnection pg = connection.unwrap(PGConnection.class);
+    TaskContext task = TaskContext.get();
+    if (task != null) {
+      watch = WATCHDOG.scheduleWithFixedDelay(() -> {
+        if (task.isInterrupted()) {
+          try {
+            pg.cancelQuery();
+          } catch (SQLException e) {
+            // the connection is going away anyway
+          }
+        }
+      }, WATCH_MILLIS, WATCH_MILLIS, TimeUnit.MILLISECONDS);
+    }
+    copy = pg.getCopyAPI().copyOut(partition.sql);
   }
 
   private int header(ByteBuffer b) throws IOException {
@@ -149,6 +177,9 @@ final class CopyPartitionReader implements PartitionReader<InternalRow> {
 
   @Override
   public void close() throws IOException {
+    if (watch != null) {
+      watch.cancel(false);
+    }
     if (!reported) {
       reported = true;
       long[] full = new long[spec.columns.size()];
