@@ -16,6 +16,7 @@ Client CPU is the Spark JVM's (or psql's), server CPU the postmaster's reaped ba
 from __future__ import annotations
 
 import argparse
+import shutil
 import statistics
 import sys
 import tempfile
@@ -41,14 +42,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args(argv)
 
-    import shutil
-
     import psycopg
 
     from connectors.settings import load_settings
     from devtools.postgres_server import postgres_server
     from spark_jobs.copy_engine import copy_read, engine_columns
-    from spark_jobs.reader import CTID_ALIAS, KEY_ALIAS, PARTITION_SESSION_SETTINGS, plan_table, read_table
+    from spark_jobs.reader import (
+        CTID_ALIAS,
+        KEY_ALIAS,
+        PARTITION_SESSION_SETTINGS,
+        plan_table,
+        read_table,
+    )
     from spark_jobs.session import local_session
     from spark_jobs.types import describe_source, plan_columns
 
@@ -57,12 +62,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     with postgres_server(tls=False) as server, tempfile.TemporaryDirectory() as tmp:
         table = build_table(server.conninfo(), args.rows)
         settings = load_settings(str(write_settings(server, Path(tmp), max_connections=8)))
-        spark = local_session(settings, app_name="copy-engine-bench", conf={"spark.ui.enabled": "false"})
+        spark = local_session(
+            settings, app_name="copy-engine-bench", conf={"spark.ui.enabled": "false"}
+        )
         spark.sparkContext.setLogLevel("ERROR")
         ref = f"{CONNECTION}.public.{TABLE}"
         planned = plan_table(spark, settings, ref)
         with psycopg.connect(server.conninfo(), autocommit=True) as conn:
-            pg_columns = describe_source(lambda q, p: conn.execute(q).fetchall(), f'"public"."{TABLE}"')
+            pg_columns = describe_source(
+                lambda q, p: conn.execute(q).fetchall(), f'"public"."{TABLE}"'
+            )
         columns = engine_columns(pg_columns, plan_columns(pg_columns))
         # The planner's predicates name the key / ctid aliases of its dbtable: the same here.
         source = (
@@ -91,33 +100,41 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         pid, postmaster = jvm_pid(spark), postmaster_pid(server)
         results: Dict[str, List[Tuple[float, float, float]]] = {}
 
-        def measure(name: str, run: Callable[[], None], client_pid: Optional[int]) -> None:
-            server0 = cpu_seconds(postmaster, children=True) if postmaster else 0.0
-            client0 = cpu_seconds(client_pid) if client_pid else 0.0
-            started = time.monotonic()
-            cpu = run()
-            wall = time.monotonic() - started
-            client = (cpu_seconds(client_pid) or 0.0) - (client0 or 0.0) if client_pid else float(cpu or 0.0)
-            server_cpu = (cpu_seconds(postmaster, children=True) or 0.0) - (server0 or 0.0)
-            results.setdefault(name, []).append((wall, client, server_cpu))
+        def server_cpu() -> float:
+            return (cpu_seconds(postmaster, children=True) or 0.0) if postmaster else 0.0
+
+        def in_jvm(run: Callable[[], None]) -> Callable[[], float]:
+            def timed() -> float:
+                before = cpu_seconds(pid) or 0.0
+                run()
+                return (cpu_seconds(pid) or 0.0) - before
+
+            return timed
 
         def floor() -> float:
             return run_floor(server, table["pages"], streams, psql)[3]
 
-        variants = [("floor", floor, None), ("jdbc-engine", jdbc_engine, pid), ("copy-engine", copy_engine, pid)]
-        for name, run, client_pid in variants:  # warm-up
+        variants: List[Tuple[str, Callable[[], float]]] = [
+            ("floor", floor),
+            ("jdbc-engine", in_jvm(jdbc_engine)),
+            ("copy-engine", in_jvm(copy_engine)),
+        ]
+        for _, run in variants:  # warm-up
             run()
         for i in range(args.repeat):
-            for name, run, client_pid in variants[i % 3 :] + variants[: i % 3]:
-                measure(name, run, client_pid)  # type: ignore[arg-type]
+            for name, run in variants[i % 3 :] + variants[: i % 3]:
+                server0, started = server_cpu(), time.monotonic()
+                client = run()  # client CPU seconds
+                wall = time.monotonic() - started
+                results.setdefault(name, []).append((wall, client, server_cpu() - server0))
         spark.stop()
 
     floor_wall = statistics.median(r[0] for r in results["floor"])
     print(f"{args.rows:,} rows, {streams} partitions, medians of {args.repeat}")
     print(f"{'variant':<12} {'wall s':>7} {'x floor':>8} {'client CPU s':>13} {'server CPU s':>13}")
-    for name, _, _ in variants:
-        wall, client, server_cpu = (statistics.median(r[k] for r in results[name]) for k in range(3))
-        print(f"{name:<12} {wall:7.2f} {wall / floor_wall:8.2f} {client:13.2f} {server_cpu:13.2f}")
+    for name, _ in variants:
+        wall, client, backends = (statistics.median(r[k] for r in results[name]) for k in range(3))
+        print(f"{name:<12} {wall:7.2f} {wall / floor_wall:8.2f} {client:13.2f} {backends:13.2f}")
     return 0
 
 

@@ -158,7 +158,9 @@ class EngineColumn:
         return data
 
 
-def engine_column(column: PgColumn, plan: ColumnPlan, *, string_filter: str = "equality") -> EngineColumn:
+def engine_column(
+    column: PgColumn, plan: ColumnPlan, *, string_filter: str = "equality"
+) -> EngineColumn:
     """The engine's reading of ``column`` as the type policy planned it (``plan``).
 
     Native types are selected raw (no ``CASE WHEN`` guard: the decoder counts what Spark cannot
@@ -188,9 +190,13 @@ def engine_column(column: PgColumn, plan: ColumnPlan, *, string_filter: str = "e
     if policy == "array":
         element = _SCALAR_KINDS.get(column.element_type or "")
         if element is None or element in COUNTED_KINDS:
-            raise CopyEngineError(f"column {plan.name}: no native decoder for {column.formatted_type}")
+            raise CopyEngineError(
+                f"column {plan.name}: no native decoder for {column.formatted_type}"
+            )
         value = f"{q}::pg_catalog.{quote_ident(column.element_type or '')}[]"
-        return EngineColumn(plan.name, "array", value if column.element_is_domain else q, element=element)
+        return EngineColumn(
+            plan.name, "array", value if column.element_is_domain else q, element=element
+        )
     kind = _SCALAR_KINDS.get(column.base_type)
     if kind is None or policy not in ("native", "date", "timestamp", "timestamptz"):
         raise CopyEngineError(
@@ -302,7 +308,9 @@ def copy_read(
                 f"the COPY engine ({SOURCE_CLASS}) is not on the Spark classpath: run `make jvm` "
                 "and add build/jvm/sparkpg-engine.jar to spark.jars (docs/reading.md)"
             ) from None
-        raise CopyEngineError(f"{label}: the COPY engine rejected the read: {_first_line(text)}") from None
+        raise CopyEngineError(
+            f"{label}: the COPY engine rejected the read: {_first_line(text)}"
+        ) from None
     counted = tuple((i, c.name) for i, c in enumerate(columns) if c.counted)
     return df, UnrepresentableCounts(spark, read_id, counted)
 
@@ -312,7 +320,10 @@ def _first_line(text: str) -> str:
 
 
 def engine_columns(
-    columns: Sequence[PgColumn], plans: Sequence[ColumnPlan], *, string_filters: Optional[Mapping[str, str]] = None
+    columns: Sequence[PgColumn],
+    plans: Sequence[ColumnPlan],
+    *,
+    string_filters: Optional[Mapping[str, str]] = None,
 ) -> List[EngineColumn]:
     """:func:`engine_column` for each (column, plan) pair; ``string_filters`` by column name."""
     filters = string_filters or {}

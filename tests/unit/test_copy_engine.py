@@ -104,19 +104,31 @@ def test_one_dimensional_arrays_decode_their_elements(
     assert got.spark_type == plan.spark_type and got.counted
 
 
-@pytest.mark.parametrize(("string_filter", "expected"), [("ordering", "ordering"), ("none", "none")])
+@pytest.mark.parametrize(
+    ("string_filter", "expected"), [("ordering", "ordering"), ("none", "none")]
+)
 def test_string_filters_follow_the_collation(string_filter: str, expected: Optional[str]) -> None:
-    got = engine_columns([col("text")], plan_columns([col("text")]), string_filters={"c": string_filter})
+    got = engine_columns(
+        [col("text")], plan_columns([col("text")]), string_filters={"c": string_filter}
+    )
     assert got[0].filter == expected
     with pytest.raises(ValueError, match="string_filter='bytes'"):
         engine(col("text"), string_filter="bytes")
 
 
 def test_options_carry_every_property_and_nothing_else() -> None:
-    columns = [EngineColumn("id", "int4", '"id"', "ordering"), EngineColumn("n", "numeric", '"n"', "ordering", None, 12, 2)]
+    columns = [
+        EngineColumn("id", "int4", '"id"', "ordering"),
+        EngineColumn("n", "numeric", '"n"', "ordering", None, 12, 2),
+    ]
     options = engine_options(
         url="jdbc:postgresql://h:5432/db?sslmode=verify-full",
-        properties={"user": "u", "password": "p'w", "driver": "org.postgresql.Driver", "prepareThreshold": "-1"},
+        properties={
+            "user": "u",
+            "password": "p'w",
+            "driver": "org.postgresql.Driver",
+            "prepareThreshold": "-1",
+        },
         source_sql='"public"."t"',
         columns=columns,
         predicates=["id < 10", "id >= 10"],

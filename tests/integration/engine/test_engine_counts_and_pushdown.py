@@ -80,7 +80,7 @@ def fully_pushed(df: Any) -> bool:
     [
         ("id > 38", True, [39, 40, 100]),
         ("id IN (1, 2, 100) AND f = 0.5", True, [1]),
-        ("name = \"it's\" AND id < 7", True, [3, 6]),
+        ('name = "it\'s" AND id < 7', True, [3, 6]),
         ("`we\"ird` = 'q\"5'", True, [5]),
         ("name IS NULL", True, [100]),
         ("n > 9.5", True, [39, 40]),  # NaN is greater than all in PostgreSQL: guarded

@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 from pathlib import Path
 from typing import Any, Callable, List
@@ -82,7 +81,7 @@ def test_a_cancelled_job_leaves_no_backend(spark: Any, engine_db: EngineDb) -> N
         spark.sparkContext.setJobGroup("engine-cancel", "cancelled on purpose", True)
         try:
             df.count()
-        except BaseException as exc:  # noqa: BLE001 - the cancellation is the point
+        except BaseException as exc:  # the cancellation is the point
             errors.append(exc)
 
     thread = InheritableThread(target=run)
@@ -105,7 +104,10 @@ def test_connection_options_reach_the_partition_connection(spark: Any, engine_db
         "(SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid())::text AS ssl, "
         "current_setting('transaction_read_only') AS ro, current_setting('jit') AS jit, "
         "current_setting('transaction_isolation') AS iso) AS q",
-        session_statements=["SET TRANSACTION ISOLATION LEVEL REPEATABLE READ", "SET LOCAL jit = off"],
+        session_statements=[
+            "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ",
+            "SET LOCAL jit = off",
+        ],
     )
     row = df.collect()[0]
     ssl = "true" if engine_db.target.url.find("sslmode=verify-full") >= 0 else "false"
@@ -177,7 +179,11 @@ def test_no_secret_in_the_event_log(engine_db: EngineDb, tmp_path: Path) -> None
     args = tmp_path / "args.json"
     args.write_text(
         json.dumps(
-            {"dir": str(logs), "url": engine_db.target.url, "properties": engine_db.target.properties()}
+            {
+                "dir": str(logs),
+                "url": engine_db.target.url,
+                "properties": engine_db.target.properties(),
+            }
         )
     )
     env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "TZ": "UTC"}
