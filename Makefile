@@ -32,7 +32,7 @@ $(VENV39)/.installed: pyproject.toml
 
 # The COPY engine's JAR (jvm/), reproducible; local sessions put it next to the JDBC JAR.
 ENGINE_JAR := build/jvm/sparkpg-engine.jar
-$(ENGINE_JAR): $(VENV)/.installed $(shell find jvm -type f) devtools/build_engine_jar.py
+$(ENGINE_JAR): $(VENV)/.installed $(shell find jvm/src jvm/resources -type f) devtools/build_engine_jar.py
 	$(PY) -m devtools.build_engine_jar --out $@
 
 jvm: $(ENGINE_JAR)
