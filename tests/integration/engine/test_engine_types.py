@@ -114,3 +114,55 @@ def test_dates_and_timestamps_exact_including_1582(spark: Any, native: EngineDb)
     four = df.where("id = 4").select("d", "ts").collect()[0]
     assert four["d"] == dt.date(1582, 10, 5)
     assert four["ts"] == dt.datetime(1582, 10, 14, 23, 59, 59, 999999)
+
+
+def numeric_read(spark: Any, db: EngineDb, expr: str, precision: int, scale: int) -> Any:
+    from spark_jobs.copy_engine import EngineColumn, copy_read
+
+    column = EngineColumn("n", "numeric", expr, precision=precision, scale=scale)
+    return copy_read(
+        spark,
+        url=db.target.url,
+        properties=db.target.properties(),
+        source_sql="(SELECT 1) AS one",
+        columns=[column],
+        label="numeric-edge",
+    )
+
+
+@pytest.mark.parametrize(
+    ("expr", "precision", "scale", "expected"),
+    [
+        ("0::numeric", 10, 2, "0.00"),
+        ("0.0001::numeric", 10, 4, "0.0001"),
+        ("-123456789012345678::numeric", 18, 0, "-123456789012345678"),
+        ("99999999999999999999999999999999999999::numeric", 38, 0, "9" * 38),
+        ("1e20::numeric", 38, 5, "100000000000000000000.00000"),
+        ("1.5::numeric(10,1)", 10, 4, "1.5000"),  # a smaller scale than the column's
+    ],
+)
+def test_numeric_edges_decode_exactly(
+    spark: Any, engine_db: EngineDb, expr: str, precision: int, scale: int, expected: str
+) -> None:
+    df, counts = numeric_read(spark, engine_db, expr, precision, scale)
+    assert str(df.collect()[0]["n"]) == expected
+    assert counts.counts() == {"n": 0}
+
+
+@pytest.mark.parametrize("special", ["NaN", "Infinity", "-Infinity"])
+def test_numeric_specials_are_counted(spark: Any, engine_db: EngineDb, special: str) -> None:
+    df, counts = numeric_read(spark, engine_db, f"'{special}'::numeric", 10, 2)
+    assert df.collect()[0]["n"] is None
+    assert counts.counts() == {"n": 1}
+
+
+@pytest.mark.parametrize(
+    ("expr", "message"),
+    [("12.345::numeric", "more fraction digits"), ("123456::numeric", "more digits")],
+)
+def test_numeric_that_does_not_fit_fails_naming_the_column(
+    spark: Any, engine_db: EngineDb, expr: str, message: str
+) -> None:
+    df, _ = numeric_read(spark, engine_db, expr, 4, 2)
+    with pytest.raises(Exception, match=f"column n: a value has {message} than DECIMAL\\(4,2\\)"):
+        df.collect()
