@@ -287,6 +287,7 @@ def copy_read(
     (1000, {'amount': 2})
     """
     from py4j.protocol import Py4JJavaError
+    from pyspark.errors.exceptions.captured import CapturedException
 
     read_id = uuid.uuid4().hex
     options = engine_options(
@@ -301,8 +302,8 @@ def copy_read(
     )
     try:
         df = spark.read.format(SOURCE_CLASS).options(**options).load()
-    except Py4JJavaError as exc:
-        text = str(exc.java_exception)
+    except (Py4JJavaError, CapturedException) as exc:
+        text = str(exc.java_exception if isinstance(exc, Py4JJavaError) else exc)
         if "ClassNotFoundException" in text or "DATA_SOURCE_NOT_FOUND" in text:
             raise CopyEngineError(
                 f"the COPY engine ({SOURCE_CLASS}) is not on the Spark classpath: run `make jvm` "

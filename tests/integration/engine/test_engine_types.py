@@ -166,3 +166,17 @@ def test_numeric_that_does_not_fit_fails_naming_the_column(
     df, _ = numeric_read(spark, engine_db, expr, 4, 2)
     with pytest.raises(Exception, match=f"column n: a value has {message} than DECIMAL\\(4,2\\)"):
         df.collect()
+
+
+def test_a_bad_column_spec_is_refused_at_load(spark: Any, engine_db: EngineDb) -> None:
+    from spark_jobs.copy_engine import CopyEngineError, EngineColumn, copy_read
+
+    with pytest.raises(CopyEngineError, match="column x: unknown kind 'int16'"):
+        copy_read(
+            spark,
+            url=engine_db.target.url,
+            properties=engine_db.target.properties(),
+            source_sql="(SELECT 1 AS x) AS q",
+            columns=[EngineColumn("x", "int16", '"x"')],
+            label="q",
+        )

@@ -65,8 +65,15 @@ final class ColumnSpec implements Serializable {
       }
     }
     String filter = string(json, "filter", "none");
+    Filter pushable;
+    try {
+      pushable = Filter.valueOf(filter.toUpperCase(java.util.Locale.ROOT));
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("column " + name + ": unknown filter '" + filter
+          + "' (expected none, equality or ordering)");
+    }
     return new ColumnSpec(name, kind, element, precision, scale, string(json, "expr", null),
-        Filter.valueOf(filter.toUpperCase(java.util.Locale.ROOT)));
+        pushable);
   }
 
   DataType dataType() {
