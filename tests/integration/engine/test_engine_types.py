@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
+from typing import Any, List
 
 import pytest
 
@@ -180,3 +180,21 @@ def test_a_bad_column_spec_is_refused_at_load(spark: Any, engine_db: EngineDb) -
             columns=[EngineColumn("x", "int16", '"x"')],
             label="q",
         )
+
+
+@pytest.mark.parametrize(
+    ("condition", "expected"),
+    [
+        ("d < make_date(-100, 1, 1)", [1]),  # proleptic year -100 is 101 BC in PostgreSQL
+        ("d = make_date(1582, 10, 5)", [4]),  # inside the Gregorian gap
+        ("ts < make_timestamp(1, 1, 1, 0, 0, 1)", [1]),
+        ("ts >= make_timestamp(1582, 10, 14, 23, 59, 59.999999)", [2, 4]),
+    ],
+)
+def test_pushed_date_and_timestamp_literals_are_exact(
+    spark: Any, native: EngineDb, condition: str, expected: List[int]
+) -> None:
+    df, _ = native.read(spark, '"public"."native"')
+    result = df.where(condition).select("id")
+    assert sorted(r["id"] for r in result.collect()) == expected
+    assert "Filter " not in result._jdf.queryExecution().executedPlan().toString()
