@@ -4,6 +4,7 @@ import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
+import org.apache.spark.sql.catalyst.InternalRow;
 import org.apache.spark.sql.catalyst.util.GenericArrayData;
 import org.apache.spark.sql.types.Decimal;
 import org.apache.spark.unsafe.types.UTF8String;
@@ -25,8 +26,28 @@ final class BinaryDecoder {
 
   private BinaryDecoder() {}
 
-  static Object decode(ColumnSpec c, ByteBuffer b, int off, int len) {
-    return c.kind == ColumnSpec.Kind.ARRAY ? array(c, b, off, len) : scalar(c, c.kind, b, off, len);
+  /**
+   * Decode field {@code i} into {@code row} (primitives without boxing); false when the value is
+   * unrepresentable (the field is then set to NULL).
+   */
+  static boolean decodeInto(InternalRow row, int i, ColumnSpec c, ByteBuffer b, int off, int len) {
+    switch (c.kind) {
+      case BOOL: row.setBoolean(i, b.get(off) != 0); return true;
+      case INT2: row.setShort(i, b.getShort(off)); return true;
+      case INT4: row.setInt(i, b.getInt(off)); return true;
+      case INT8: row.setLong(i, b.getLong(off)); return true;
+      case FLOAT4: row.setFloat(i, b.getFloat(off)); return true;
+      case FLOAT8: row.setDouble(i, b.getDouble(off)); return true;
+      default:
+        Object v = c.kind == ColumnSpec.Kind.ARRAY
+            ? array(c, b, off, len) : scalar(c, c.kind, b, off, len);
+        if (v == UNREPRESENTABLE) {
+          row.setNullAt(i);
+          return false;
+        }
+        row.update(i, v);
+        return true;
+    }
   }
 
   private static Object scalar(ColumnSpec c, ColumnSpec.Kind kind, ByteBuffer b, int off,

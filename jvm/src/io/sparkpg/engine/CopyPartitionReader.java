@@ -13,7 +13,9 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import org.apache.spark.TaskContext;
 import org.apache.spark.sql.catalyst.InternalRow;
-import org.apache.spark.sql.catalyst.expressions.GenericInternalRow;
+import org.apache.spark.sql.catalyst.expressions.SpecificInternalRow;
+import org.apache.spark.sql.types.StructField;
+import org.apache.spark.sql.types.StructType;
 import org.apache.spark.sql.connector.metric.CustomTaskMetric;
 import org.apache.spark.sql.connector.read.PartitionReader;
 import org.postgresql.PGConnection;
@@ -50,7 +52,8 @@ final class CopyPartitionReader implements PartitionReader<InternalRow> {
   private boolean headerRead;
   private boolean done;
   private boolean reported;
-  private InternalRow row;
+  /** Reused for every row: Spark copies each row (UnsafeProjection) before the next call. */
+  private final SpecificInternalRow row;
 
   CopyPartitionReader(ReadSpec spec, int[] columnIndex, CopyPartition partition,
       UnrepresentableCounts accumulator) {
@@ -63,6 +66,12 @@ final class CopyPartitionReader implements PartitionReader<InternalRow> {
       columns[i] = spec.columns.get(columnIndex[i]);
     }
     this.counts = new long[columns.length];
+    StructField[] fields = new StructField[columns.length];
+    for (int i = 0; i < fields.length; i++) {
+      fields[i] = new StructField(columns[i].name, columns[i].dataType(), true,
+          org.apache.spark.sql.types.Metadata.empty());
+    }
+    this.row = new SpecificInternalRow(new StructType(fields));
   }
 
   @Override
@@ -93,7 +102,7 @@ final class CopyPartitionReader implements PartitionReader<InternalRow> {
           throw new IOException(where() + ": COPY sent " + fields + " fields, expected "
               + columns.length);
         }
-        row = decodeRow(b, pos + 2);
+        decodeRow(b, pos + 2);
         return true;
       }
     } catch (SQLException e) {
@@ -140,23 +149,19 @@ final class CopyPartitionReader implements PartitionReader<InternalRow> {
     return SIGNATURE.length + 8 + b.getInt(SIGNATURE.length + 4); // flags, extension length
   }
 
-  private InternalRow decodeRow(ByteBuffer b, int pos) {
-    Object[] values = new Object[columns.length];
+  private void decodeRow(ByteBuffer b, int pos) {
     for (int i = 0; i < columns.length; i++) {
       int len = b.getInt(pos);
       pos += 4;
       if (len < 0) {
+        row.setNullAt(i);
         continue;
       }
-      Object v = BinaryDecoder.decode(columns[i], b, pos, len);
-      pos += len;
-      if (v == BinaryDecoder.UNREPRESENTABLE) {
+      if (!BinaryDecoder.decodeInto(row, i, columns[i], b, pos, len)) {
         counts[i]++;
-      } else {
-        values[i] = v;
       }
+      pos += len;
     }
-    return new GenericInternalRow(values);
   }
 
   @Override
