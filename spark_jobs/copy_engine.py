@@ -259,6 +259,10 @@ class UnrepresentableCounts:
             return {name: 0 for _, name in self.columns}
         return {name: int(values[i]) for i, name in self.columns}
 
+    def reported(self) -> bool:
+        """True once a task of an action over the DataFrame has reported its counts."""
+        return bool(getattr(self.spark.sparkContext._jvm, COUNTS_CLASS).reported(self.read_id))
+
     def release(self) -> None:
         """Forget this read's counts in the driver (the DataFrame still reads)."""
         getattr(self.spark.sparkContext._jvm, COUNTS_CLASS).release(self.read_id)
