@@ -9,7 +9,7 @@ VENV39 := .venv39
 PY := $(VENV)/bin/python
 PY39 := $(VENV39)/bin/python
 
-.PHONY: demo test lint typecheck unit39 pytest clean jvm
+.PHONY: demo test lint typecheck unit39 pytest test-spark4 clean jvm
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,15 @@ $(VENV39)/.installed: pyproject.toml
 	$$(devtools/find-python39) -m venv $(VENV39)
 	$(PY39) -m pip install -q --upgrade pip
 	$(PY39) -m pip install -q -e '.[test]'
+	touch $@
+
+# Spark 4 (EMR's emr-spark-8.0.0): the engine and the type suite on pyspark 4.0.x, same JAR.
+VENV_SPARK4 := .venv-spark4
+PY_SPARK4 := $(VENV_SPARK4)/bin/python
+$(VENV_SPARK4)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV_SPARK4)
+	$(PY_SPARK4) -m pip install -q --upgrade pip
+	$(PY_SPARK4) -m pip install -q -e '.[test]' 'pyspark==4.0.*'
 	touch $@
 
 # The COPY engine's JAR (jvm/), reproducible; local sessions put it next to the JDBC JAR.
@@ -54,7 +63,10 @@ unit39: $(VENV39)/.installed
 pytest: $(VENV)/.installed .venv-checkov/.installed $(ENGINE_JAR)
 	SPARKPG_CHECKOV=$(CURDIR)/.venv-checkov/bin/checkov $(PY) -m pytest -q
 
-test: lint typecheck unit39 pytest
+test-spark4: $(VENV_SPARK4)/.installed $(ENGINE_JAR)
+	$(PY_SPARK4) -m pytest -q tests/integration/engine tests/integration/test_types.py
+
+test: lint typecheck unit39 pytest test-spark4
 
 clean:
-	rm -rf $(VENV) $(VENV39) .venv-checkov dist build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(VENV39) $(VENV_SPARK4) .venv-checkov dist build .pytest_cache .mypy_cache .ruff_cache
