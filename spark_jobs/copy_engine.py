@@ -281,7 +281,7 @@ def copy_read(
 ) -> Tuple[DataFrame, UnrepresentableCounts]:
     """The DataFrame of a finished plan through the COPY engine, and the handle of its counts.
 
-    ``properties``: pgjdbc connection properties as ``JdbcTarget.properties()`` gives them
+    ``properties``: pgjdbc connection properties as ``JdbcTarget.options()`` gives them
     (``user``, ``password``, ...; Spark-only keys like ``driver`` are dropped). Lazy: nothing runs
     until an action.
 
