@@ -580,7 +580,14 @@ def classify_failure(
             sqlstate=sqlstate,
             setting="login_timeout_seconds",
         )
-    if failure.has("ConnectException") or failure.says("connection refused"):
+    if failure.has("NoRouteToHostException") or failure.says("network is unreachable"):
+        return DatabaseConnectionError(
+            f"no network route to {where} while {subject}: "
+            f"{failure.message_of('ConnectException', 'NoRouteToHostException') or message}. "
+            f"{_SG_ADVICE.format(port=target.endpoint.port)}",
+            sqlstate=sqlstate,
+        )
+    if failure.says("connection refused"):
         return DatabaseConnectionError(
             f"{where} refused the connection while {subject}: nothing accepts connections on "
             f"port {target.endpoint.port} of {target.endpoint.host} (the server is down, or "
@@ -597,7 +604,7 @@ def classify_failure(
         )
     if sqlstate in ("08006", "08003", "08007") or failure.has("EOFException", "SocketException"):
         return DatabaseConnectionLostError(
-            f"the connection to {where} was lost while {subject}: {message}. The server closed "
+            f"{where} was lost while {subject}: {message}. The server closed "
             "it or the network dropped it (a restart, failover, crash, or a proxy's idle "
             "timeout); retry the job once the server answers again",
             sqlstate=sqlstate,
@@ -677,8 +684,9 @@ def _tls_message(failure: JavaFailure, target: JdbcTarget, where: str, subject: 
 
 
 def _planned_subject(what: str) -> str:
-    """``table aurora.public.t`` from ``planning table aurora.public.t`` (what is being planned)."""
-    return what[len("planning ") :] if what.startswith("planning ") else "the table"
+    """``aurora.public.t`` from ``planning aurora.public.t``: the table being planned."""
+    planned = what[len("planning ") :] if what.startswith("planning ") else ""
+    return "a table the query reads" if not planned or planned.startswith("query ") else planned
 
 
 def _shorten(sql: Optional[str], limit: int = 200) -> str:
