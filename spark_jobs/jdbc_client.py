@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import decimal
 import logging
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import (
@@ -72,6 +73,7 @@ logger = logging.getLogger(__name__)
 Row = Tuple[Any, ...]
 
 _AUTH_STATES = {"28P01", "28000"}
+_CANCEL_WAIT_SECONDS = 5.0
 _CONNECTION_STATES_PREFIX = "08"
 _SG_ADVICE = (
     "Check that the host and port are right, that the database's security group allows inbound "
@@ -212,7 +214,7 @@ class JdbcSource:
                 try:
                     has_rows = statement.execute()
                 except KeyboardInterrupt:
-                    self.cancel()
+                    self._interrupted()
                     raise
                 finally:
                     self._running = None
@@ -228,6 +230,19 @@ class JdbcSource:
                 statement.close()
         except Py4JJavaError as exc:
             raise translate_error(exc, self.target, what=what or self._activity, sql=sql) from None
+
+    def _interrupted(self) -> None:
+        """Ctrl-C while the JVM runs our statement: this thread's py4j connection still waits
+        for the statement's answer, so cancel from another thread (a fresh py4j connection),
+        then drop this thread's connection so that its next call gets a fresh one too."""
+        canceller = threading.Thread(target=self.cancel, name="sparkpg-cancel", daemon=True)
+        canceller.start()
+        canceller.join(_CANCEL_WAIT_SECONDS)
+        client = getattr(self._spark.sparkContext._gateway, "_gateway_client", None)
+        thread_connection = getattr(client, "get_thread_connection", None)
+        connection = thread_connection() if thread_connection is not None else None
+        if connection is not None:
+            connection.close()
 
     def cancel(self) -> None:
         """Ask the server to cancel the running query, if any (pgjdbc sends a cancel request on a

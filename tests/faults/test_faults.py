@@ -3,6 +3,7 @@ message, and leaves no backend of ours on a surviving server (issue 10, item 5 a
 
 from __future__ import annotations
 
+import signal
 import socket
 import threading
 import time
@@ -181,3 +182,40 @@ def test_refused_port_says_nothing_listens(spark: Any, fault_db: FaultDb) -> Non
     assert "refused the connection" in text and f"port {port} of 127.0.0.1" in text
     assert "security group" not in text
     assert type(caught.value) is DatabaseConnectionError
+
+
+def test_ctrl_c_during_planning_cancels_the_query(spark: Any, fault_db: FaultDb) -> None:
+    """Python's own SIGINT handler (PySpark's calls the JVM from the signal handler, which
+    waits for the interrupted call: the main job installs the default one while it plans)."""
+    settings = fault_db.settings(statement_timeout_seconds=120, socket_timeout_seconds=120)
+    main = threading.main_thread().ident
+    assert main is not None and threading.current_thread().ident == main
+
+    def interrupt_when_running() -> None:
+        wait_for(
+            lambda: backends(fault_db.server, fault_db.application_name, state="active"),
+            timeout=60,
+            what="the planning query to start",
+        )
+        signal.pthread_kill(main, signal.SIGINT)
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        interrupter = threading.Thread(target=interrupt_when_running, daemon=True)
+        interrupter.start()
+        started = time.monotonic()
+        with pytest.raises(KeyboardInterrupt):
+            read_query(
+                spark,
+                settings,
+                "f",
+                "SELECT g AS k FROM generate_series(1, 10) g, pg_sleep(60) s",
+                partitioning={"key_column": "k", "num_partitions": 2},
+            )
+        elapsed = time.monotonic() - started
+        interrupter.join(5)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert elapsed < 30  # not the query's 60 s
+    fault_db.assert_none_left(within=5)  # cancelled on the server, connection closed
+    assert spark.range(3).count() == 3  # the main thread's py4j connection works again
