@@ -466,7 +466,9 @@ def test_probe_reports_each_connection(healthy: Environment) -> None:
 
     bundle = deploy_probe_bundle(healthy)
     line = ConnectionProbe("aurora", True, "connect", "connected to the reader as spark").to_line()
-    results = run_probe(healthy, {"moto:stdout": line}, bundle_location=bundle)
+    from devtools.moto_server import scripted_stdout
+
+    results = run_probe(healthy, {"moto:stdout": scripted_stdout(line)}, bundle_location=bundle)
     probe = results["probe:aurora"]
     assert probe.status == "pass", probe
     assert "connected to the reader as spark" in probe.evidence
@@ -490,7 +492,7 @@ def test_probe_reports_each_connection(healthy: Environment) -> None:
 def test_probe_failure_names_the_exact_error_and_the_fix(healthy: Environment) -> None:
     _settings(healthy, lambda s: s["spark"].update(emr_bundle_uri=deploy_probe_bundle(healthy)))
     results = run_probe(
-        healthy, {"moto:states": "SUBMITTED,RUNNING,FAILED", "moto:failure": "java"}
+        healthy, {"moto:states": "SUBMITTED/RUNNING/FAILED", "moto:failure": "java"}
     )
     probe = results["probe:aurora"]
     assert probe.status == "fail"
