@@ -30,7 +30,8 @@ _WORKER_TYPES = {"driver": "driver", "executor": "executor"}
 _QUANTITY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$")
 
 
-def _number(value: Any, field: str, units: Mapping[str, float]) -> float:
+def parse_quantity(value: Any, field: str, units: Mapping[str, float]) -> float:
+    """``"4 GB"`` -> ``4 * units["gb"]``; a clear error naming ``field`` for anything else."""
     match = _QUANTITY.match(str(value))
     unit = match.group(2).lower() if match else ""
     if not match or unit not in units:
@@ -63,12 +64,14 @@ def capacity_conf(initial_capacity: Optional[Mapping[str, Any]]) -> Dict[str, st
             continue
         worker = (config or {}).get("workerConfiguration") or {}
         if "cpu" in worker:
-            cores = _number(worker["cpu"], f"{kind}.cpu", {"": 1, "vcpu": 1})
+            cores = parse_quantity(worker["cpu"], f"{kind}.cpu", {"": 1, "vcpu": 1})
             conf[f"spark.{role}.cores"] = str(int(cores))
         if "memory" in worker:
-            memory = _number(worker["memory"], f"{kind}.memory", {"gb": 1024, "mb": 1, "": 1024})
+            memory = parse_quantity(
+                worker["memory"], f"{kind}.memory", {"gb": 1024, "mb": 1, "": 1024}
+            )
             conf[f"spark.{role}.memory"] = f"{heap_mb(int(memory))}m"
         if worker.get("disk"):
-            disk = _number(worker["disk"], f"{kind}.disk", {"gb": 1, "": 1})
+            disk = parse_quantity(worker["disk"], f"{kind}.disk", {"gb": 1, "": 1})
             conf[f"spark.emr-serverless.{role}.disk"] = f"{int(disk)}G"
     return conf
