@@ -30,6 +30,15 @@ $(VENV39)/.installed: pyproject.toml
 	$(PY39) -m pip install -q -e '.[test]'
 	touch $@
 
+# pyspark 3.5.0, the Spark of emr-7.0.0, under Python 3.9: tests/deploy/test_bundle_spark.py runs
+# the bundle with it too. Only pyspark (and its py4j): the bundle brings everything else. pip
+# reuses its cache, so a rebuild downloads nothing.
+SPARK350_VENV := .venv39-spark350
+$(SPARK350_VENV)/.installed: Makefile
+	$$(devtools/find-python39) -m venv $(SPARK350_VENV)
+	$(SPARK350_VENV)/bin/python -m pip install -q 'pyspark==3.5.0'
+	touch $@
+
 demo: $(VENV)/.installed
 	$(PY) -m devtools.demo
 
@@ -44,10 +53,10 @@ typecheck: $(VENV)/.installed
 unit39: $(VENV39)/.installed
 	$(PY39) -m pytest -q tests/unit
 
-pytest: $(VENV)/.installed .venv-checkov/.installed
+pytest: $(VENV)/.installed .venv-checkov/.installed $(SPARK350_VENV)/.installed
 	SPARKPG_CHECKOV=$(CURDIR)/.venv-checkov/bin/checkov $(PY) -m pytest -q
 
 test: lint typecheck unit39 pytest
 
 clean:
-	rm -rf $(VENV) $(VENV39) .venv-checkov dist .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(VENV39) $(SPARK350_VENV) .venv-checkov dist .pytest_cache .mypy_cache .ruff_cache
