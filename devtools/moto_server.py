@@ -53,16 +53,6 @@ Job runs (the submission tests, ``tests/deploy``; :func:`apply_job_run_patches`)
    tag value; ``b64:<base64>`` for text outside the TagValue pattern ``[A-Za-z0-9 /_.:=+@-]*``;
    the ``doctor --probe`` tests put the probe's result line there).
 
-15. ``GetDashboardForJobRun`` is not implemented. Patched: it answers ``{"url": ...}``, a stand-in
-   for the pre-signed Spark UI URL the service returns (EMR Serverless API reference,
-   GetDashboardForJobRun: ``GET /applications/<app>/jobruns/<run>/dashboard``).
-16. ``StartJobRun`` drops ``retryPolicy`` and runs have no ``attempt``; from emr-7.1.0 the service
-   keeps the policy and GetJobRun reports the run's current ``attempt`` (EMR Serverless API
-   reference, JobRun; User Guide, "Job resiliency"). Patched: ``retryPolicy`` is returned as
-   sent, ``attempt`` is 1, and a test scripts a retried run with the run tag ``moto:attempt``
-   (e.g. ``2``): GetJobRun then reports that attempt and the driver logs of it are written under
-   ``.../jobs/<run>/attempts/<n>/SPARK_DRIVER/`` (the per-attempt log folder of retried runs).
-
 Networking (:func:`apply_patches`), where moto accepts what AWS rejects:
 
 12. ``CreateVpcEndpoint``/``ModifyVpcEndpoint`` accept an interface endpoint with two subnets in one
@@ -83,6 +73,18 @@ Knob (opt-in, off by default): S3 as a caller without ``s3:ListBucket`` sees it
            {"Key": "moto:list-bucket", "Value": "denied"}]})
 
    Existing keys still read normally; only missing keys (and listing) answer 403.
+
+More job runs (:func:`apply_job_run_patches`):
+
+15. ``GetDashboardForJobRun`` is not implemented. Patched: it answers ``{"url": ...}``, a stand-in
+   for the pre-signed Spark UI URL the service returns (EMR Serverless API reference,
+   GetDashboardForJobRun: ``GET /applications/<app>/jobruns/<run>/dashboard``).
+16. ``StartJobRun`` drops ``retryPolicy`` and runs have no ``attempt``; from emr-7.1.0 the service
+   keeps the policy and GetJobRun reports the run's current ``attempt`` (EMR Serverless API
+   reference, JobRun; User Guide, "Job resiliency"). Patched: ``retryPolicy`` is returned as
+   sent, ``attempt`` is 1, and a test scripts a retried run with the run tag ``moto:attempt``
+   (e.g. ``2``): GetJobRun then reports that attempt and the driver logs of it are written under
+   ``.../jobs/<run>/attempts/<n>/SPARK_DRIVER/`` (the per-attempt log folder of retried runs).
 
 Run it::
 
@@ -457,7 +459,7 @@ def _advance(backend: Any, job_run: Any) -> None:
 
 
 def apply_job_run_patches() -> None:
-    """Job-run behaviour of the service that moto lacks (module docstring, 6-10). Idempotent."""
+    """Job-run behaviour of the service that moto lacks (module docstring, 6-11, 15, 16). Idempotent."""
     from moto.emrserverless import models
 
     backend_cls: Any = models.EMRServerlessBackend
