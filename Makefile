@@ -30,7 +30,16 @@ $(VENV39)/.installed: pyproject.toml
 	$(PY39) -m pip install -q -e '.[test]'
 	touch $@
 
-# The COPY engine's JAR (jvm/), reproducible; local sessions put it next to the JDBC JAR.
+# pyspark 3.5.0, the Spark of emr-7.0.0, under Python 3.9: tests/deploy/test_bundle_spark.py runs
+# the bundle with it too. Only pyspark (and its py4j): the bundle brings everything else. pip
+# reuses its cache, so a rebuild downloads nothing.
+SPARK350_VENV := .venv39-spark350
+$(SPARK350_VENV)/.installed: Makefile
+	$$(devtools/find-python39) -m venv $(SPARK350_VENV)
+	$(SPARK350_VENV)/bin/python -m pip install -q 'pyspark==3.5.0'
+	touch $@
+
+
 ENGINE_JAR := build/jvm/sparkpg-engine.jar
 $(ENGINE_JAR): $(VENV)/.installed $(shell find jvm/src jvm/resources -type f) devtools/build_engine_jar.py
 	$(PY) -m devtools.build_engine_jar --out $@
@@ -51,10 +60,10 @@ typecheck: $(VENV)/.installed
 unit39: $(VENV39)/.installed
 	$(PY39) -m pytest -q tests/unit
 
-pytest: $(VENV)/.installed .venv-checkov/.installed $(ENGINE_JAR)
+pytest: $(VENV)/.installed .venv-checkov/.installed $(ENGINE_JAR) $(SPARK350_VENV)/.installed
 	SPARKPG_CHECKOV=$(CURDIR)/.venv-checkov/bin/checkov $(PY) -m pytest -q
 
 test: lint typecheck unit39 pytest
 
 clean:
-	rm -rf $(VENV) $(VENV39) .venv-checkov dist build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(VENV39) $(SPARK350_VENV) .venv-checkov dist build .pytest_cache .mypy_cache .ruff_cache
