@@ -33,6 +33,12 @@ logger = logging.getLogger("sparkpg.read_tables")
 FORMATS = ("parquet", "csv", "json")
 MODES = ("errorifexists", "error", "overwrite", "append", "ignore")
 SQL_RESULT = "--sql result"
+_MICROS = {  # Spark's default text pattern keeps milliseconds only: microseconds would be lost
+    "timestampFormat": "yyyy-MM-dd'T'HH:mm:ss.SSSSSSXXX",
+    "timestampNTZFormat": "yyyy-MM-dd'T'HH:mm:ss.SSSSSS",
+}
+WRITE_OPTIONS: Dict[str, Dict[str, str]] = {"csv": {"header": "true", **_MICROS}, "json": _MICROS}
+"""Writer options per output format (read the files back with the same timestamp patterns)."""
 
 
 @dataclass(frozen=True)
@@ -233,21 +239,23 @@ def _run_tables(
         except SparkPgError as error:
             outcomes.append(_plan_outcome(table, status=f"FAILED: {error}"))
             outcomes += [_plan_outcome(t, status="not run") for t in loaded[index + 1 :]]
-            return JobResult(_unpublished(outcomes), error=error)
+            return JobResult(_unpublished(outcomes, options.mode), error=error)
     if output is not None:
         written = [o.name for o in outcomes if not o.status]
         try:
             output.publish(written)
         except SparkPgError as error:
-            return JobResult(_unpublished(outcomes), error=error)
+            return JobResult(_unpublished(outcomes, options.mode), error=error)
     return JobResult(tuple(outcomes))
 
 
-def _unpublished(outcomes: List[TableOutcome]) -> Tuple[TableOutcome, ...]:
+def _unpublished(outcomes: List[TableOutcome], mode: str) -> Tuple[TableOutcome, ...]:
     """After a failure: the tables that were written say their output was not published."""
     from dataclasses import replace
 
     note = "written, not published: the run failed (previous output kept)"
+    if mode == "append":
+        note = "appended (kept: append commits each table on its own)"
     return tuple(replace(o, status=note) if o.output and not o.status else o for o in outcomes)
 
 
@@ -368,10 +376,10 @@ def _materialize(
     else:
         path = output.write_path(label)
         writer = observed.write.format(options.format).mode(output.spark_mode)
-        if options.format == "csv":
-            writer = writer.option("header", "true")
+        writer = writer.options(**WRITE_OPTIONS.get(options.format, {}))
         target = output.targets[label].path
         _guard(tables, lambda: writer.save(path), f"writing {target}", output=target)
+        output.mark_written(label)
     return int(observation.get["rows"])
 
 

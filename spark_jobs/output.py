@@ -21,7 +21,7 @@ import re
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Set, Tuple
 
 from connectors.errors import OutputError, SettingsError
 
@@ -157,40 +157,46 @@ class HadoopStore(Store):
             fs.delete(jpath, True)
 
     def _rename(self, source: str, target: str) -> None:
+        from py4j.protocol import Py4JJavaError
+
         fs, jsource = self._fs(source)
-        if not fs.rename(jsource, self._fs(target)[1]):
+        try:
+            renamed = fs.rename(jsource, self._fs(target)[1])
+        except Py4JJavaError as exc:
+            cause = exc.java_exception.toString() if exc.java_exception is not None else exc
+            raise OutputError(f"cannot rename {source} to {target}: {cause}") from None
+        if not renamed:
             raise OutputError(f"cannot rename {source} to {target} (the file system refused)")
 
     def publish(self, pairs: Sequence[Tuple[str, str]], replace: bool) -> None:
-        done: List[Tuple[str, str, Optional[str]]] = []  # (staging, target, backup)
+        backups: List[Tuple[str, str]] = []  # (target, backup): previous outputs moved aside
+        published: List[Tuple[str, str]] = []  # (staging, target): new outputs moved in
         try:
             for staging, target in pairs:
-                backup = None
                 if self.exists(target):
                     if not replace:
                         raise OutputError(f"{target} appeared while the job ran; nothing written")
                     backup = staging + "-previous"
                     self._rename(target, backup)
-                done.append((staging, target, backup))
+                    backups.append((target, backup))
                 self._rename(staging, target)
+                published.append((staging, target))
         except BaseException:
-            self._roll_back(done)
+            self._roll_back(published, backups)
             raise
-        for _, _, backup in done:
-            if backup is not None:
-                self.delete(backup)
+        for _, backup in backups:
+            self.delete(backup)
 
-    def _roll_back(self, done: List[Tuple[str, str, Optional[str]]]) -> None:
-        for staging, target, backup in reversed(done):
+    def _roll_back(self, published: List[Tuple[str, str]], backups: List[Tuple[str, str]]) -> None:
+        """Undo a partial publication: new outputs back to staging, previous ones back."""
+        for source, target in [
+            *((t, s) for s, t in reversed(published)),
+            *((b, t) for t, b in reversed(backups)),
+        ]:
             try:
-                if not self.exists(staging):  # staging was renamed to target: undo that
-                    self._rename(target, staging)
-                if backup is not None and self.exists(backup):
-                    self._rename(backup, target)
+                self._rename(source, target)
             except Exception as exc:  # pragma: no cover - the file system failed twice
-                logger.error(
-                    "rolling back %s failed (%s); previous output at %s", target, exc, backup
-                )
+                logger.error("rolling back: moving %s to %s failed: %s", source, target, exc)
 
 
 def parse_s3_path(path: str) -> Tuple[str, str]:
@@ -359,8 +365,9 @@ class OutputRun:
     ``mode`` is the job's save mode: ``errorifexists``/``error`` (refused before any work when a
     target exists), ``overwrite`` (replaced only when every write succeeded), ``ignore``
     (existing targets are kept and their tables skipped) go through staging; ``append`` writes
-    into the targets directly (Spark's own commit per table), and removes a target it created on
-    a failure.
+    into the targets directly (Spark's own commit per table: the tables appended before a
+    failure stay appended) and on a failure removes the folder of an unfinished table if this
+    run created it.
     """
 
     def __init__(
@@ -375,6 +382,7 @@ class OutputRun:
                 f"{sorted(self.existing)[0]} already exists: use --mode overwrite to replace it "
                 "(only once every table's write has succeeded) or --mode append"
             )
+        self.finished: Set[str] = set()
         staged = self.mode != "append"
         self.targets = {
             label: OutputTarget(label, path, staging_path(path, run_id) if staged else path)
@@ -389,6 +397,10 @@ class OutputRun:
         """Where Spark writes ``label``'s output (with Spark's ``errorifexists`` save mode when
         staged, else the job's mode)."""
         return self.targets[label].staging
+
+    def mark_written(self, label: str) -> None:
+        """Record that Spark's write of ``label`` has committed."""
+        self.finished.add(label)
 
     @property
     def spark_mode(self) -> str:
@@ -405,7 +417,9 @@ class OutputRun:
     def abort(self) -> None:
         """After a failure: remove the staging data (append: targets this run created)."""
         for target in self.targets.values():
-            if self.mode == "append" and target.path in self.existing:
+            if self.mode == "append" and (
+                target.path in self.existing or target.label in self.finished
+            ):
                 continue
             try:
                 self.store.delete(target.staging)

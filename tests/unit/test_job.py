@@ -83,7 +83,7 @@ def test_bad_job_options_are_refused_with_the_value() -> None:
 
 def test_output_options_are_refused_before_spark_starts() -> None:
     for empty in ("", "  "):
-        with pytest.raises(SettingsError, match="--output .* is empty"):
+        with pytest.raises(SettingsError, match=r"--output .* is empty"):
             parse("--table", "a.t", "--output", empty)
     for root in ("s3://bucket", "s3://bucket/", "/"):
         with pytest.raises(SettingsError, match="is a bucket or file-system root"):

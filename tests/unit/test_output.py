@@ -19,7 +19,18 @@ from spark_jobs.output import (
 
 
 def test_folder_names_are_injective_and_safe() -> None:
-    names = ["orders", "a b", "a_b", "売上", "顧客", "../x", ".hidden", "Daily Totals", "a/b", "a_b-"]
+    names = [
+        "orders",
+        "a b",
+        "a_b",
+        "売上",
+        "顧客",
+        "../x",
+        ".hidden",
+        "Daily Totals",
+        "a/b",
+        "a_b-",
+    ]
     folders = [output_folder(name) for name in names]
     assert len(set(folders)) == len(names), folders
     assert output_folder("orders") == "orders" and output_folder("a_b") == "a_b"
@@ -34,14 +45,13 @@ def test_table_targets_refuse_collisions_naming_both_refs() -> None:
         ("c.public.売上", f"/o/{output_folder('売上')}"),
         ("c.public.顧客", f"/o/{output_folder('顧客')}"),
     ]
-    with pytest.raises(SettingsError, match="tables c.s.t and c.u.t would both write to 't'"):
+    with pytest.raises(SettingsError, match=r"tables c\.s\.t and c\.u\.t would both write to 't'"):
         table_targets("/o", [("c.s.t", "t"), ("c.u.t", "t")])
 
 
 def test_staging_is_a_hidden_sibling_unique_per_run() -> None:
     assert staging_path("s3://b/out/orders", "R1") == "s3://b/out/.orders.sparkpg-staging-R1"
     assert staging_path("out", "R1") == ".out.sparkpg-staging-R1"
-
 
 
 @pytest.fixture
@@ -61,8 +71,7 @@ def _put(s3: Any, files: Dict[str, str]) -> None:
 def _tree(s3: Any, prefix: str = "") -> Dict[str, str]:
     listed = s3.list_objects_v2(Bucket="out", Prefix=prefix).get("Contents", [])
     return {
-        o["Key"]: s3.get_object(Bucket="out", Key=o["Key"])["Body"].read().decode()
-        for o in listed
+        o["Key"]: s3.get_object(Bucket="out", Key=o["Key"])["Body"].read().decode() for o in listed
     }
 
 
