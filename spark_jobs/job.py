@@ -1,6 +1,7 @@
 """The main job: read tables (one snapshot per connection when asked), run each table's action
 (or ``--sql`` over them), count and report values read as NULL, write or show; per-table
-outcomes.
+outcomes. Output targets, staging and publication: :mod:`spark_jobs.output` (docs/output.md);
+Ctrl-C: :mod:`spark_jobs.interrupt`.
 
 :func:`run_job` is what ``entrypoints/read_tables.py`` (and ``sparkpg run``) calls with a typed
 :class:`JobOptions`; it returns a :class:`JobResult` and raises sparkpg errors
