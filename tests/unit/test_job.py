@@ -97,3 +97,27 @@ def test_output_options_are_refused_before_spark_starts() -> None:
         parse("--table", 'a."Orders"', "--table", "a.orders", "--output", "/o")
     # without --output nothing is written: no folder to collide
     assert len(parse("--table", "a.t", "--table", "a.other.t").tables) == 2
+
+
+def test_each_run_names_its_database_sessions() -> None:
+    from connectors.settings import settings_from_dict
+    from spark_jobs.job import with_run_application_name
+
+    long_name = "x" * 63
+    base = {"host": "h", "database": "d", "credentials_env": "PG"}
+    settings = settings_from_dict(
+        {
+            "postgres": {
+                "connections": [
+                    {**base, "name": "a", "application_name": long_name},
+                    {**base, "name": "b"},
+                ]
+            }
+        },
+        source="test",
+    )
+    named = with_run_application_name(
+        settings, parse("--table", "A.t"), "20261202T000000Z-1a2b3c4d"
+    )
+    assert named.connection("a").application_name == "x" * 54 + "-1a2b3c4d"
+    assert named.connection("b").application_name == "sparkpg"  # not used by the job

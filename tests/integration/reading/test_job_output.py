@@ -214,3 +214,18 @@ def test_oldest_and_newest_dates_round_trip_in_every_format(
         f"SELECT id, d - date '1970-01-01', {micros.format('ts')}, {utc} FROM dates_edge"
     )
     assert got == sorted(expected)
+
+
+def test_ignore_keeps_existing_targets_and_writes_the_others(
+    spark: Any, out_tables: ReadDb, tmp_path: Path, capsys: Any
+) -> None:
+    out = tmp_path / "out"
+    assert run(out_tables, "--table", "it.t_two", "--output", str(out)) == EXIT_OK
+    before = tree(out)
+    argv = ["--table", "it.t_one", "--table", "it.t_two", "--output", str(out), "--mode", "ignore"]
+    capsys.readouterr()
+    assert run(out_tables, *argv) == EXIT_OK
+    summary = capsys.readouterr().out
+    assert "[kept (exists; --mode ignore)]" in summary.splitlines()[-1]
+    assert before <= tree(out) and {p.name for p in out.iterdir()} == {"t_one", "t_two"}
+    assert parquet_ids(spark, out / "t_one") == list(range(1, 101))
