@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from connectors.errors import OutputError, SettingsError, SparkPgError
@@ -132,6 +132,8 @@ def run_job(spark: SparkSession, settings: Settings, options: JobOptions) -> Job
     from spark_jobs.session import apply_job_conf
 
     apply_job_conf(spark)
+    canonical = tuple(_canonical(settings, ref) for ref in options.tables)
+    options = replace(options, tables=canonical)  # output labels = summary names = reads
     run_id = new_run_id()
     settings = with_run_application_name(settings, options, run_id)
     return run_cancellable(
@@ -220,8 +222,8 @@ def _output_run(
     if options.sql:
         targets = [(SQL_RESULT, options.output)]
     else:
-        refs = [_canonical(settings, ref) for ref in options.tables]
-        targets = table_targets(options.output, [(str(ref), ref.table) for ref in refs])
+        labels = [(str(ref), ref.table) for ref in options.tables]
+        targets = table_targets(options.output, labels)
     return OutputRun(store_for(spark, options.output), targets, options.mode, run_id)
 
 
@@ -252,8 +254,6 @@ def _run_tables(
 
 def _unpublished(outcomes: List[TableOutcome], mode: str) -> Tuple[TableOutcome, ...]:
     """After a failure: the tables that were written say their output was not published."""
-    from dataclasses import replace
-
     note = "written, not published: the run failed (previous output kept)"
     if mode == "append":
         note = "appended (kept: append commits each table on its own)"
@@ -320,8 +320,6 @@ def _run_sql(
 def _with_nulled(outcome: TableOutcome, table: LoadedTable, strict: bool) -> TableOutcome:
     """After the table's action: print and log a WARNING naming the columns that had values read
     as NULL, and raise in strict mode; the outcome gets the total (None when not counted)."""
-    from dataclasses import replace
-
     report = table.report
     # The action has returned: its observation is delivered on Spark's listener bus right after.
     lost = report.lost(wait_seconds=2.0)

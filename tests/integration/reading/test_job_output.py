@@ -59,7 +59,7 @@ def test_odd_names_get_different_folders(
     spark: Any, out_tables: ReadDb, tmp_path: Path, capsys: Any
 ) -> None:
     out = tmp_path / "out"
-    tables = ['it."売上"', 'it."顧客"', 'it."a b"', "it.a_b"]
+    tables = ['it."売上"', 'it."顧客"', 'it."a b"', "IT.a_b"]  # connection names: any case
     argv = [arg for t in tables for arg in ("--table", t)]
     assert run(out_tables, *argv, "--output", str(out)) == EXIT_OK, capsys.readouterr().err
     folders = {name: output_folder(name) for name in ("売上", "顧客", "a b", "a_b")}
@@ -69,6 +69,7 @@ def test_odd_names_get_different_folders(
         assert parquet_ids(spark, out / folders[name]) == list(range(1, rows + 1)), name
     summary = capsys.readouterr().out
     assert f"-> {out}/{folders['売上']}" in summary
+    assert "it.public.a_b " in summary and "IT." not in summary
 
 
 def test_two_refs_to_one_folder_are_refused_before_any_work(
