@@ -11,7 +11,11 @@ Run it with spark-submit (locally or on EMR Serverless) or as a plain local pysp
 Without ``--sql`` every table is read in full (to ``--output``/<table> when given, else to Spark's
 ``noop`` sink) and a summary line per table is printed: rows, partitions, strategy, seconds. With
 ``--sql`` the tables are temp views named after the table and the query's result is written to
-``--output`` itself. Exit codes: see ``entrypoints/errors.py``.
+``--output`` itself. ``--mode overwrite`` replaces the previous output only once every table's
+write has succeeded (docs/output.md). A failed table stops the run: the summary lists the tables
+before it, the failure and the tables not run, then the job exits with the failure's code. Ctrl-C
+exits 130 after cancelling Spark's jobs and this run's database sessions. Exit codes: see
+``entrypoints/errors.py``.
 
 Values the type policy reads as NULL because their Spark type cannot hold them (``numeric`` NaN,
 ``±infinity`` dates and timestamps, ...) are counted during each table's read (no extra scan) and
@@ -142,6 +146,8 @@ def run(args: argparse.Namespace) -> int:
         if owned:
             spark.stop()
     print(result.summary())
+    if result.error is not None:
+        raise result.error  # after the summary of what ran: the failing table's exit code
     return EXIT_OK
 
 
