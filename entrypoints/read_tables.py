@@ -126,8 +126,10 @@ def run(args: argparse.Namespace) -> int:
     session it started (in ``finally``)."""
     settings = load_settings(args.settings)
     options = job_options(args)
-    for ref in options.tables:
-        settings.connection(ref.connection)  # unknown connections fail before Spark starts
+    from spark_jobs.jdbc_client import resolve_all_targets
+
+    # Unknown connections, unreadable secrets and bad endpoints fail here, before Spark starts.
+    resolve_all_targets(settings, options.tables)
     conf = _parse_conf(args.conf)
 
     from pyspark.sql import SparkSession

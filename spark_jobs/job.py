@@ -16,7 +16,12 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
-from connectors.errors import OutputError, SettingsError, SparkPgError
+from connectors.errors import (
+    DatabaseAuthenticationError,
+    OutputError,
+    SettingsError,
+    SparkPgError,
+)
 from connectors.jdbc import TableRef
 from spark_jobs.options import ReadOptions
 from spark_jobs.output import check_output_base, table_targets
@@ -270,12 +275,28 @@ def _run_table(
         )
     started = time.monotonic()
     path = output.targets[label].path if output is not None else ""
-    rows = _materialize(table.dataframe, options, output, label, [table])
+    try:
+        rows = _materialize(table.dataframe, options, output, label, [table])
+    except DatabaseAuthenticationError:
+        # The password may have rotated between planning and this action: re-read the secret
+        # once, rebuild the DataFrame on the same plan and run the action again.
+        table = _reloaded_with_fresh_credentials(table, output, label)
+        rows = _materialize(table.dataframe, options, output, label, [table])
     seconds = time.monotonic() - started
     outcome = _plan_outcome(table, rows=rows, seconds=seconds, output=path)
     outcome = _with_nulled(outcome, table, options.strict)
     _show(table.dataframe, options.show, label, [table])
     return outcome
+
+
+def _reloaded_with_fresh_credentials(
+    table: LoadedTable, output: Optional[OutputRun], label: str
+) -> LoadedTable:
+    from spark_jobs.jdbc_loader import with_fresh_credentials
+
+    if output is not None:
+        output.discard_unfinished(label)
+    return with_fresh_credentials(table.dataframe.sparkSession, table)
 
 
 def _run_sql(

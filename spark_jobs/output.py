@@ -402,6 +402,13 @@ class OutputRun:
         """Record that Spark's write of ``label`` has committed."""
         self.finished.add(label)
 
+    def discard_unfinished(self, label: str) -> None:
+        """Before writing ``label`` again after a failed attempt: remove what the attempt left
+        (its staging folder; in append mode nothing, as Spark commits a write job or nothing)."""
+        target = self.targets[label]
+        if self.mode != "append" and self.store.exists(target.staging):
+            self.store.delete(target.staging)
+
     @property
     def spark_mode(self) -> str:
         """The save mode Spark writes with."""

@@ -178,3 +178,35 @@ def test_snapshot_refused_on_aurora_reader_endpoint(spark: Any, error_tables: Re
         consistent_snapshot(spark, settings, "it"),
     ):
         pass  # pragma: no cover
+
+
+def test_main_job_re_reads_a_secret_rotated_after_planning(
+    spark: Any, error_tables: ReadDb, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from spark_jobs import job
+
+    role, old, new = "sparkpg_rotating_job", "old-" + PASSWORD, "new-" + PASSWORD
+    error_tables.execute(f"CREATE ROLE {role} LOGIN PASSWORD $${old}$$")
+    error_tables.execute(f"GRANT SELECT ON customers TO {role}")
+    materialize = job._materialize
+    calls: list = []
+
+    def rotate_then_materialize(*args: Any, **kwargs: Any) -> int:
+        if not calls:  # between planning and the first action: the secret rotates
+            error_tables.execute(f"ALTER ROLE {role} PASSWORD $${new}$$")
+            error_tables.settings_data(user=role, password=new, name="rotation-job")
+        calls.append(args[0])
+        return materialize(*args, **kwargs)
+
+    monkeypatch.setattr(job, "_materialize", rotate_then_materialize)
+    try:
+        settings = error_tables.settings(user=role, password=old, name="rotation-job")
+        options = job.JobOptions(tables=("it.customers",), output=str(tmp_path / "out"))
+        result = job.run_job(spark, settings, options)
+        assert result.error is None
+        assert [(o.name, o.rows) for o in result.outcomes] == [("it.public.customers", 2)]
+        assert len(calls) == 2 and calls[0] is not calls[1]  # one retry, on a rebuilt DataFrame
+        written = spark.read.parquet(result.outcomes[0].output).collect()
+        assert sorted(tuple(r) for r in written) == [(1, "a"), (2, "b")]
+    finally:
+        error_tables.execute(f"DROP OWNED BY {role}; DROP ROLE {role}")
