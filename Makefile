@@ -9,7 +9,7 @@ VENV39 := .venv39
 PY := $(VENV)/bin/python
 PY39 := $(VENV39)/bin/python
 
-.PHONY: demo test lint typecheck unit39 pytest clean
+.PHONY: demo test lint typecheck unit39 pytest clean jvm
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +30,14 @@ $(VENV39)/.installed: pyproject.toml
 	$(PY39) -m pip install -q -e '.[test]'
 	touch $@
 
-demo: $(VENV)/.installed
+# The COPY engine's JAR (jvm/), reproducible; local sessions put it next to the JDBC JAR.
+ENGINE_JAR := build/jvm/sparkpg-engine.jar
+$(ENGINE_JAR): $(VENV)/.installed $(shell find jvm/src jvm/resources -type f) devtools/build_engine_jar.py
+	$(PY) -m devtools.build_engine_jar --out $@
+
+jvm: $(ENGINE_JAR)
+
+demo: $(VENV)/.installed $(ENGINE_JAR)
 	$(PY) -m devtools.demo
 
 lint: $(VENV)/.installed
@@ -44,10 +51,10 @@ typecheck: $(VENV)/.installed
 unit39: $(VENV39)/.installed
 	$(PY39) -m pytest -q tests/unit
 
-pytest: $(VENV)/.installed .venv-checkov/.installed
+pytest: $(VENV)/.installed .venv-checkov/.installed $(ENGINE_JAR)
 	SPARKPG_CHECKOV=$(CURDIR)/.venv-checkov/bin/checkov $(PY) -m pytest -q
 
 test: lint typecheck unit39 pytest
 
 clean:
-	rm -rf $(VENV) $(VENV39) .venv-checkov dist .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(VENV39) .venv-checkov dist build .pytest_cache .mypy_cache .ruff_cache

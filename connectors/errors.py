@@ -105,6 +105,36 @@ class DatabaseConnectionError(DatabaseError, ConnectionError):
     (docs/troubleshooting.md#postgresql-connection-timeout)."""
 
 
+class DatabaseConnectionLostError(DatabaseConnectionError):
+    """An open connection ended under us: the server terminated it (restart, failover,
+    ``pg_terminate_backend``) or the network dropped it. Retrying usually succeeds."""
+
+
+class DatabaseTimeoutError(DatabaseError, TimeoutError):
+    """A bounded wait expired; ``setting`` names the connection setting that bounds it."""
+
+    def __init__(self, message: str, *, sqlstate: Optional[str] = None, setting: str = "") -> None:
+        super().__init__(message, sqlstate=sqlstate)
+        self.setting = setting
+
+
+class LockTimeoutError(DatabaseTimeoutError):
+    """Another session held a conflicting lock longer than ``lock_timeout_seconds`` (55P03)."""
+
+
+class StatementTimeoutError(DatabaseTimeoutError):
+    """A planning query ran longer than ``statement_timeout_seconds`` (57014)."""
+
+
+class DatabaseUnresponsiveError(DatabaseTimeoutError, DatabaseConnectionError):
+    """The server stopped answering: no bytes for ``socket_timeout_seconds``, or no handshake
+    within ``login_timeout_seconds`` (a frozen server, a network partition, not PostgreSQL)."""
+
+
+class MaterializedViewNotPopulatedError(DatabaseError):
+    """A materialized view that was never refreshed: PostgreSQL refuses to read it."""
+
+
 class DatabaseAuthenticationError(DatabaseError, PermissionError):
     """The server rejected the user name or password, even after re-reading the secret once."""
 

@@ -118,7 +118,18 @@ class ConnectionSettings(_Model):
     ssl_root_cert: Optional[str] = None
     connect_timeout_seconds: int = Field(default=10, ge=0)
     login_timeout_seconds: int = Field(default=30, ge=0)
-    socket_timeout_seconds: int = Field(default=0, ge=0)
+    socket_timeout_seconds: int = Field(default=300, ge=0)
+    """pgjdbc ``socketTimeout``: the longest wait for the server's next bytes (0 = none). A
+    streaming read gets rows every fetch, so only a frozen or vanished peer trips it (and a query
+    whose FIRST row takes longer: raise it for big sorts). See docs/reading.md, "Timeouts"."""
+    lock_timeout_seconds: int = Field(default=10, ge=0)
+    """PostgreSQL ``lock_timeout`` of every planning query and partition read (0 = none)."""
+    statement_timeout_seconds: int = Field(default=60, ge=0)
+    """PostgreSQL ``statement_timeout`` of the driver-side catalog and planning queries
+    (0 = none); partition reads have none (they stream for as long as the table takes)."""
+    client_connection_check_interval_seconds: int = Field(default=10, ge=0)
+    """PostgreSQL 14+ ``client_connection_check_interval``: how often a busy backend of ours
+    checks that we are still connected (0 = off; ignored on older servers)."""
     max_connections: int = Field(default=8, ge=1, le=1024)
     fetch_size: int = Field(default=10_000, ge=1)
     read_only: bool = True

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple
 
-from connectors.jdbc import quote_ident
+from connectors.jdbc import quote_ident, session_settings, set_statements
 from spark_jobs.partitioning import PartitionPlan
 from spark_jobs.snapshots import Snapshot
 from spark_jobs.types import ColumnPlan, custom_schema
@@ -34,9 +34,10 @@ RESERVED = (CTID_ALIAS, KEY_ALIAS)
 """Aliases the loader drops right above the scan (the predicates still use them)."""
 
 PARTITION_SESSION_SETTINGS = "SET LOCAL jit = off"
-"""Run in each partition's transaction (after any snapshot statements): JIT-compiling a bulk
-scan's expressions costs tens to hundreds of milliseconds per partition and gains nothing when
-every row is streamed out. ``LOCAL``: the setting ends with the read's transaction (poolers)."""
+"""Run in each partition's transaction (after any snapshot statements and the connection's
+timeouts): JIT-compiling a bulk scan's expressions costs tens to hundreds of milliseconds per
+partition and gains nothing when every row is streamed out. ``LOCAL``: the setting ends with the
+read's transaction (poolers)."""
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,8 @@ class TableRead:
     planning_seconds: float = 0.0
     lost_masks: Tuple[LostMask, ...] = ()
     """Mask columns of ``dbtable`` that count values read as NULL (empty: not reported)."""
+    server_version_num: int = 0
+    """The server's ``server_version_num`` at planning (which session settings it knows)."""
 
     @property
     def report_unrepresentable(self) -> bool:
@@ -123,9 +126,15 @@ class TableRead:
 
     @property
     def session_init_statement(self) -> str:
-        """What each partition's connection runs first: the snapshot's statements (they must
-        precede any query), then :data:`PARTITION_SESSION_SETTINGS`."""
+        """What each partition's connection runs first, in its transaction: the snapshot's
+        statements (they must precede any query), the connection's ``lock_timeout`` (and
+        ``client_connection_check_interval``: :func:`connectors.jdbc.session_settings`), then
+        :data:`PARTITION_SESSION_SETTINGS`."""
         statements = [self.snapshot.session_init_statement] if self.snapshot is not None else []
+        settings = session_settings(
+            self.target.connection, server_version_num=self.server_version_num, planning=False
+        )
+        statements += set_statements(settings, local=True)
         statements.append(PARTITION_SESSION_SETTINGS)
         return "; ".join(statements)
 

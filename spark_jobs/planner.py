@@ -112,7 +112,8 @@ def plan_read(
         parallelism=_parallelism(spark),
     )
     overrides = options.partitioning
-    facts = subject.gather(source, overrides, limits)
+    with source.activity(f"planning {label}"):
+        facts = subject.gather(source, overrides, limits)
     partitions = plan_partitions(
         facts.partition,
         overrides,
@@ -138,6 +139,7 @@ def plan_read(
         snapshot=snapshot_for({}, target.name, options.snapshot),
         planning_seconds=time.monotonic() - started,
         lost_masks=tuple(masks),
+        server_version_num=limits.server_version_num,
     )
     logger.info("%s", read.describe())
     renamed = case_renames(plans)

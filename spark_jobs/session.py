@@ -36,6 +36,8 @@ logger = logging.getLogger(__name__)
 JAR_ENV = "SPARKPG_JDBC_JAR"
 UTC_JAVA_OPTION = "-Duser.timezone=UTC"
 MAVEN_JAR_DIR = Path("~/.m2/repository/org/postgresql/postgresql")
+# The COPY engine's JAR as `make jvm` builds it in a checkout; local sessions add it when present.
+ENGINE_JAR = Path(__file__).resolve().parent.parent / "build" / "jvm" / "sparkpg-engine.jar"
 _VERSION_PART = re.compile(r"\d+")
 
 DRIVER_NOT_FOUND_ADVICE = (
@@ -111,9 +113,10 @@ def local_session(
     from pyspark.sql import SparkSession
 
     jar_path = jar or find_jdbc_jar(settings)
+    jars = [str(jar_path)] + ([str(ENGINE_JAR)] if ENGINE_JAR.is_file() else [])
     options: Dict[str, str] = {
-        "spark.jars": str(jar_path),
-        "spark.driver.extraClassPath": str(jar_path),
+        "spark.jars": ",".join(jars),
+        "spark.driver.extraClassPath": os.pathsep.join(jars),
         "spark.sql.session.timeZone": "UTC",
         "spark.driver.extraJavaOptions": UTC_JAVA_OPTION,
         "spark.executor.extraJavaOptions": UTC_JAVA_OPTION,

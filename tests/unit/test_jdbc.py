@@ -48,7 +48,7 @@ def test_seed_connection_url() -> None:
     url = jdbc_url(connection(host=SEED_HOST, port=5432, database="postgres"))
     assert url == (
         f"jdbc:postgresql://{SEED_HOST}:5432/postgres?sslmode=require&connectTimeout=10"
-        "&loginTimeout=30&socketTimeout=0&tcpKeepAlive=true&ApplicationName=sparkpg"
+        "&loginTimeout=30&socketTimeout=300&tcpKeepAlive=true&ApplicationName=sparkpg"
         "&readOnly=true&targetServerType=preferSecondary"
     )
 

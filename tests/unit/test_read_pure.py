@@ -139,14 +139,20 @@ def test_custom_schema_and_options_of_a_read() -> None:
     assert read.custom_schema == "`we``ird` DECIMAL(38,0)"
     options = read.jdbc_options()
     assert options["fetchsize"] == "100" and options["customSchema"] == "`we``ird` DECIMAL(38,0)"
-    assert options["sessionInitStatement"] == "SET LOCAL jit = off"
+    assert options["sessionInitStatement"] == "SET LOCAL lock_timeout = '10s'; SET LOCAL jit = off"
+    on_pg14 = dataclasses.replace(read, server_version_num=140000)
+    assert on_pg14.session_init_statement == (
+        "SET LOCAL lock_timeout = '10s'; SET LOCAL client_connection_check_interval = '10s'; "
+        "SET LOCAL jit = off"
+    )
     assert options["url"] == read.target.url and options["password"] == PASSWORD
     assert PASSWORD not in repr(read)
     # With a snapshot, its statements come first (SET TRANSACTION SNAPSHOT must precede queries).
     snapshotted = dataclasses.replace(read, snapshot=Snapshot("db", "00000003-0000001B-1"))
     assert snapshotted.jdbc_options()["sessionInitStatement"] == (
         "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ; "
-        "SET TRANSACTION SNAPSHOT '00000003-0000001B-1'; SET LOCAL jit = off"
+        "SET TRANSACTION SNAPSHOT '00000003-0000001B-1'; SET LOCAL lock_timeout = '10s'; "
+        "SET LOCAL jit = off"
     )
     with pytest.raises(dataclasses.FrozenInstanceError):
         read.fetch_size = 1  # type: ignore[misc]

@@ -1,0 +1,197 @@
+package io.sparkpg.engine;
+
+import java.math.BigDecimal;
+import java.math.BigInteger;
+import java.nio.ByteBuffer;
+import java.util.Arrays;
+import org.apache.spark.sql.catalyst.InternalRow;
+import org.apache.spark.sql.catalyst.util.GenericArrayData;
+import org.apache.spark.sql.types.Decimal;
+import org.apache.spark.unsafe.types.UTF8String;
+
+/**
+ * PostgreSQL's binary send formats to Spark's internal values. Values Spark cannot hold come back
+ * as {@link #UNREPRESENTABLE} (the reader counts them and sets NULL).
+ */
+final class BinaryDecoder {
+  /** Returned for a value the column's Spark type cannot hold. */
+  static final Object UNREPRESENTABLE = new Object();
+
+  /** Days and microseconds from 1970-01-01 to PostgreSQL's epoch, 2000-01-01. */
+  static final int EPOCH_DAYS = 10957;
+  static final long EPOCH_MICROS = 946_684_800_000_000L;
+
+  private static final int NUMERIC_NEG = 0x4000;
+  private static final byte[] HEX = "0123456789abcdef".getBytes();
+
+  private BinaryDecoder() {}
+
+  /**
+   * Decode field {@code i} into {@code row} (primitives without boxing); false when the value is
+   * unrepresentable (the field is then set to NULL).
+   */
+  static boolean decodeInto(InternalRow row, int i, ColumnSpec c, ByteBuffer b, int off, int len) {
+    switch (c.kind) {
+      case BOOL: row.setBoolean(i, b.get(off) != 0); return true;
+      case INT2: row.setShort(i, b.getShort(off)); return true;
+      case INT4: row.setInt(i, b.getInt(off)); return true;
+      case INT8: row.setLong(i, b.getLong(off)); return true;
+      case FLOAT4: row.setFloat(i, b.getFloat(off)); return true;
+      case FLOAT8: row.setDouble(i, b.getDouble(off)); return true;
+      default:
+        Object v = c.kind == ColumnSpec.Kind.ARRAY
+            ? array(c, b, off, len) : scalar(c, c.kind, b, off, len);
+        if (v == UNREPRESENTABLE) {
+          row.setNullAt(i);
+          return false;
+        }
+        row.update(i, v);
+        return true;
+    }
+  }
+
+  private static Object scalar(ColumnSpec c, ColumnSpec.Kind kind, ByteBuffer b, int off,
+      int len) {
+    switch (kind) {
+      case BOOL: return b.get(off) != 0;
+      case INT2: return b.getShort(off);
+      case INT4: return b.getInt(off);
+      case INT8: return b.getLong(off);
+      case OID: return b.getInt(off) & 0xFFFF_FFFFL;
+      case FLOAT4: return b.getFloat(off);
+      case FLOAT8: return b.getDouble(off);
+      case TEXT: return UTF8String.fromBytes(b.array(), off, len);
+      case BYTEA: return Arrays.copyOfRange(b.array(), off, off + len);
+      case UUID: return uuid(b.array(), off);
+      case NUMERIC: return numeric(c, b, off);
+      case DATE: {
+        int days = b.getInt(off);
+        return days == Integer.MAX_VALUE || days == Integer.MIN_VALUE
+            ? UNREPRESENTABLE : days + EPOCH_DAYS;
+      }
+      case TIMESTAMP:
+      case TIMESTAMPTZ: {
+        long micros = b.getLong(off);
+        if (micros == Long.MAX_VALUE || micros == Long.MIN_VALUE
+            || micros > Long.MAX_VALUE - EPOCH_MICROS) {
+          return UNREPRESENTABLE; // ±infinity, or after 294247-01-10 04:00:54.775807
+        }
+        return micros + EPOCH_MICROS;
+      }
+      default:
+        throw new IllegalStateException("no decoder for " + kind);
+    }
+  }
+
+  /**
+   * numeric: int16 ndigits, weight, sign, dscale, then ndigits base-10000 digits; the value is
+   * sum(d[i] * 10000^(weight - i)). Exact, or an error if it does not fit DECIMAL(p, s).
+   */
+  private static Object numeric(ColumnSpec c, ByteBuffer b, int off) {
+    int ndigits = b.getShort(off);
+    int weight = b.getShort(off + 2);
+    int sign = b.getShort(off + 4) & 0xFFFF;
+    if (sign != 0 && sign != NUMERIC_NEG) {
+      return UNREPRESENTABLE; // NaN, +Infinity, -Infinity
+    }
+    // unscaled = D * 10^e with D the digits as one integer and e = 4*(weight-ndigits+1) + scale
+    int e = 4 * (weight - ndigits + 1) + c.scale;
+    try {
+      long d = 0;
+      for (int i = 0; i < ndigits; i++) {
+        d = Math.addExact(Math.multiplyExact(d, 10_000L), b.getShort(off + 8 + 2 * i));
+      }
+      if (c.precision <= 18 && e >= -4 && e <= 18) {
+        long unscaled = e >= 0 ? Math.multiplyExact(d, pow10(e)) : exactDivide(c, d, pow10(-e));
+        Decimal out = new Decimal().setOrNull(sign == 0 ? unscaled : -unscaled, c.precision,
+            c.scale);
+        if (out == null) {
+          throw tooLarge(c);
+        }
+        return out;
+      }
+    } catch (ArithmeticException overflow) {
+      // more than 18 digits on the way: exact arithmetic below
+    }
+    BigInteger d = BigInteger.ZERO;
+    BigInteger base = BigInteger.valueOf(10_000L);
+    for (int i = 0; i < ndigits; i++) {
+      d = d.multiply(base).add(BigInteger.valueOf(b.getShort(off + 8 + 2 * i)));
+    }
+    BigInteger unscaled;
+    if (e >= 0) {
+      unscaled = d.multiply(BigInteger.TEN.pow(e));
+    } else {
+      BigInteger[] qr = d.divideAndRemainder(BigInteger.TEN.pow(-e));
+      if (qr[1].signum() != 0) {
+        throw new IllegalStateException("column " + c.name + ": a value has more fraction digits "
+            + "than DECIMAL(" + c.precision + "," + c.scale + ") holds");
+      }
+      unscaled = qr[0];
+    }
+    BigDecimal value = new BigDecimal(sign == 0 ? unscaled : unscaled.negate(), c.scale);
+    if (value.precision() > c.precision && value.signum() != 0) {
+      throw tooLarge(c);
+    }
+    return Decimal.apply(value, c.precision, c.scale);
+  }
+
+  private static long exactDivide(ColumnSpec c, long d, long divisor) {
+    if (d % divisor != 0) {
+      throw new IllegalStateException("column " + c.name + ": a value has more fraction digits "
+          + "than DECIMAL(" + c.precision + "," + c.scale + ") holds");
+    }
+    return d / divisor;
+  }
+
+  private static IllegalStateException tooLarge(ColumnSpec c) {
+    return new IllegalStateException("column " + c.name + ": a value has more digits than DECIMAL("
+        + c.precision + "," + c.scale + ") holds");
+  }
+
+  private static long pow10(int n) {
+    long p = 1;
+    for (int i = 0; i < n; i++) {
+      p *= 10;
+    }
+    return p;
+  }
+
+  /**
+   * A 1-D array: int32 ndim, has-nulls flag, element oid, then per dimension size and lower
+   * bound, then (int32 length or -1, bytes) per element. Other shapes are unrepresentable.
+   */
+  private static Object array(ColumnSpec c, ByteBuffer b, int off, int len) {
+    int ndim = b.getInt(off);
+    if (ndim == 0) {
+      return new GenericArrayData(new Object[0]);
+    }
+    if (ndim != 1 || b.getInt(off + 16) != 1) {
+      return UNREPRESENTABLE;
+    }
+    Object[] out = new Object[b.getInt(off + 12)];
+    int p = off + 20;
+    for (int i = 0; i < out.length; i++) {
+      int n = b.getInt(p);
+      p += 4;
+      if (n >= 0) {
+        out[i] = scalar(c, c.element, b, p, n);
+        p += n;
+      }
+    }
+    return new GenericArrayData(out);
+  }
+
+  private static UTF8String uuid(byte[] b, int off) {
+    byte[] out = new byte[36];
+    int o = 0;
+    for (int i = 0; i < 16; i++) {
+      if (i == 4 || i == 6 || i == 8 || i == 10) {
+        out[o++] = '-';
+      }
+      out[o++] = HEX[(b[off + i] >> 4) & 0xF];
+      out[o++] = HEX[b[off + i] & 0xF];
+    }
+    return UTF8String.fromBytes(out);
+  }
+}

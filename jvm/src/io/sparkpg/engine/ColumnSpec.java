@@ -1,0 +1,132 @@
+package io.sparkpg.engine;
+
+import java.io.Serializable;
+import java.util.Map;
+import org.apache.spark.sql.types.DataType;
+import org.apache.spark.sql.types.DataTypes;
+
+/** One column of a read: its Spark name, how to decode it, the SQL that selects it. */
+final class ColumnSpec implements Serializable {
+  private static final long serialVersionUID = 1L;
+
+  /** How a field of the binary COPY stream is decoded. */
+  enum Kind {
+    BOOL, INT2, INT4, INT8, OID, FLOAT4, FLOAT8, NUMERIC, TEXT, BYTEA, UUID, DATE, TIMESTAMP,
+    TIMESTAMPTZ, ARRAY;
+
+    /** Kinds whose values may be read as NULL because Spark cannot hold them (counted). */
+    boolean counted() {
+      return this == NUMERIC || this == DATE || this == TIMESTAMP || this == TIMESTAMPTZ
+          || this == ARRAY;
+    }
+  }
+
+  /** Which pushed-down filters are exact on this column (see FilterSql). */
+  enum Filter { NONE, EQUALITY, ORDERING }
+
+  final String name;
+  final Kind kind;
+  final Kind element; // arrays only
+  final int precision; // numeric only
+  final int scale;
+  final String expr;
+  final Filter filter;
+
+  private ColumnSpec(String name, Kind kind, Kind element, int precision, int scale, String expr,
+      Filter filter) {
+    this.name = name;
+    this.kind = kind;
+    this.element = element;
+    this.precision = precision;
+    this.scale = scale;
+    this.expr = expr;
+    this.filter = filter;
+  }
+
+  static ColumnSpec fromJson(Map<?, ?> json) {
+    String name = string(json, "name", null);
+    Kind kind = kind(json, "kind", name);
+    Kind element = null;
+    if (kind == Kind.ARRAY) {
+      element = kind(json, "element", name);
+      if (element == Kind.ARRAY || element.counted()) {
+        throw new IllegalArgumentException("column " + name + ": arrays of " + element
+            + " are not read natively; select them as text");
+      }
+    }
+    int precision = 0;
+    int scale = 0;
+    if (kind == Kind.NUMERIC) {
+      precision = integer(json, "precision", name);
+      scale = integer(json, "scale", name);
+      if (precision < 1 || precision > 38 || scale < 0 || scale > precision) {
+        throw new IllegalArgumentException("column " + name + ": DECIMAL(" + precision + ","
+            + scale + ") is not a Spark decimal type (precision 1..38, scale 0..precision)");
+      }
+    }
+    String filter = string(json, "filter", "none");
+    Filter pushable;
+    try {
+      pushable = Filter.valueOf(filter.toUpperCase(java.util.Locale.ROOT));
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("column " + name + ": unknown filter '" + filter
+          + "' (expected none, equality or ordering)");
+    }
+    return new ColumnSpec(name, kind, element, precision, scale, string(json, "expr", null),
+        pushable);
+  }
+
+  DataType dataType() {
+    if (kind == Kind.ARRAY) {
+      return DataTypes.createArrayType(scalarType(element), true);
+    }
+    return kind == Kind.NUMERIC ? DataTypes.createDecimalType(precision, scale) : scalarType(kind);
+  }
+
+  private static DataType scalarType(Kind kind) {
+    switch (kind) {
+      case BOOL: return DataTypes.BooleanType;
+      case INT2: return DataTypes.ShortType;
+      case INT4: return DataTypes.IntegerType;
+      case INT8: case OID: return DataTypes.LongType;
+      case FLOAT4: return DataTypes.FloatType;
+      case FLOAT8: return DataTypes.DoubleType;
+      case TEXT: case UUID: return DataTypes.StringType;
+      case BYTEA: return DataTypes.BinaryType;
+      case DATE: return DataTypes.DateType;
+      case TIMESTAMP: case TIMESTAMPTZ: return DataTypes.TimestampType;
+      default: throw new IllegalArgumentException("no scalar Spark type for " + kind);
+    }
+  }
+
+  private static String string(Map<?, ?> json, String key, String fallback) {
+    Object value = json.get(key);
+    if (value instanceof String) {
+      return (String) value;
+    }
+    if (value == null && fallback != null) {
+      return fallback;
+    }
+    throw new IllegalArgumentException("column spec " + json.get("name") + ": '" + key
+        + "' must be a string");
+  }
+
+  private static int integer(Map<?, ?> json, String key, String column) {
+    Object value = json.get(key);
+    if (!(value instanceof Integer)) {
+      throw new IllegalArgumentException("column " + column + ": '" + key + "' must be an integer");
+    }
+    return (Integer) value;
+  }
+
+  private static Kind kind(Map<?, ?> json, String key, String column) {
+    String value = string(json, key, null);
+    try {
+      return Kind.valueOf(value.toUpperCase(java.util.Locale.ROOT));
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("column " + column + ": unknown " + key + " '" + value
+          + "' (expected one of " + java.util.Arrays.toString(Kind.values()).toLowerCase(
+              java.util.Locale.ROOT) + ")");
+    }
+  }
+}

@@ -1,0 +1,219 @@
+package io.sparkpg.engine;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import org.apache.spark.TaskContext;
+import org.apache.spark.sql.catalyst.InternalRow;
+import org.apache.spark.sql.catalyst.expressions.SpecificInternalRow;
+import org.apache.spark.sql.types.StructField;
+import org.apache.spark.sql.types.StructType;
+import org.apache.spark.sql.connector.metric.CustomTaskMetric;
+import org.apache.spark.sql.connector.read.PartitionReader;
+import org.postgresql.PGConnection;
+import org.postgresql.copy.CopyOut;
+
+/**
+ * Streams one partition: its own pgjdbc connection, one transaction (the session statements,
+ * then {@code COPY ... TO STDOUT (FORMAT binary)}), one CopyData message (one row) at a time.
+ * {@link #close} (Spark calls it when the task ends, however it ends) cancels an unfinished COPY
+ * and closes the connection, so no backend keeps running. A task killed while it waits for the
+ * server (a query that sorts before its first row) is noticed by a watchdog, which sends
+ * PostgreSQL a cancel request so the wait ends.
+ */
+final class CopyPartitionReader implements PartitionReader<InternalRow> {
+  private static final long WATCH_MILLIS = 250;
+  private static final ScheduledExecutorService WATCHDOG =
+      Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "sparkpg-copy-watchdog");
+        t.setDaemon(true);
+        return t;
+      });
+  private static final byte[] SIGNATURE = "PGCOPY\n\377\r\n\0".getBytes(
+      java.nio.charset.StandardCharsets.ISO_8859_1);
+
+  private final ReadSpec spec;
+  private final ColumnSpec[] columns;
+  private final int[] columnIndex;
+  private final CopyPartition partition;
+  private final UnrepresentableCounts accumulator;
+  private final long[] counts;
+  private Connection connection;
+  private CopyOut copy;
+  private ScheduledFuture<?> watch;
+  private boolean headerRead;
+  private boolean done;
+  private boolean reported;
+  /** Reused for every row: Spark copies each row (UnsafeProjection) before the next call. */
+  private final SpecificInternalRow row;
+
+  CopyPartitionReader(ReadSpec spec, int[] columnIndex, CopyPartition partition,
+      UnrepresentableCounts accumulator) {
+    this.spec = spec;
+    this.columnIndex = columnIndex;
+    this.partition = partition;
+    this.accumulator = accumulator;
+    this.columns = new ColumnSpec[columnIndex.length];
+    for (int i = 0; i < columns.length; i++) {
+      columns[i] = spec.columns.get(columnIndex[i]);
+    }
+    this.counts = new long[columns.length];
+    StructField[] fields = new StructField[columns.length];
+    for (int i = 0; i < fields.length; i++) {
+      fields[i] = new StructField(columns[i].name, columns[i].dataType(), true,
+          org.apache.spark.sql.types.Metadata.empty());
+    }
+    this.row = new SpecificInternalRow(new StructType(fields));
+  }
+
+  @Override
+  public boolean next() throws IOException {
+    if (done) {
+      return false;
+    }
+    try {
+      if (copy == null) {
+        start();
+      }
+      while (true) {
+        byte[] message = copy.readFromCopy();
+        if (message == null) {
+          done = true;
+          return false;
+        }
+        ByteBuffer b = ByteBuffer.wrap(message);
+        int pos = headerRead ? 0 : header(b);
+        if (pos == message.length) {
+          continue; // the header alone
+        }
+        short fields = b.getShort(pos);
+        if (fields == -1) {
+          continue; // the trailer; readFromCopy returns null next
+        }
+        if (fields != columns.length) {
+          throw new IOException(where() + ": COPY sent " + fields + " fields, expected "
+              + columns.length);
+        }
+        decodeRow(b, pos + 2);
+        return true;
+      }
+    } catch (SQLException e) {
+      throw new IOException(where() + ": " + e.getMessage(), e);
+    }
+  }
+
+  private void start() throws SQLException {
+    connection = new org.postgresql.Driver().connect(spec.url, spec.properties);
+    if (connection == null) {
+      throw new SQLException("the url option must start with jdbc:postgresql:");
+    }
+    connection.setAutoCommit(false);
+    try (Statement statement = connection.createStatement()) {
+      for (String sql : spec.sessionStatements) {
+        statement.execute(sql);
+      }
+      // The literals of pushed filters use standard quoting.
+      statement.execute("SET LOCAL standard_conforming_strings = on");
+    }
+    PGConnection pg = connection.unwrap(PGConnection.class);
+    TaskContext task = TaskContext.get();
+    if (task != null) {
+      watch = WATCHDOG.scheduleWithFixedDelay(() -> {
+        if (task.isInterrupted()) {
+          try {
+            pg.cancelQuery();
+          } catch (SQLException e) {
+            // the connection is going away anyway
+          }
+        }
+      }, WATCH_MILLIS, WATCH_MILLIS, TimeUnit.MILLISECONDS);
+    }
+    copy = pg.getCopyAPI().copyOut(partition.sql);
+  }
+
+  private int header(ByteBuffer b) throws IOException {
+    for (int i = 0; i < SIGNATURE.length; i++) {
+      if (b.get(i) != SIGNATURE[i]) {
+        throw new IOException(where() + ": not a binary COPY stream");
+      }
+    }
+    headerRead = true;
+    return SIGNATURE.length + 8 + b.getInt(SIGNATURE.length + 4); // flags, extension length
+  }
+
+  private void decodeRow(ByteBuffer b, int pos) {
+    for (int i = 0; i < columns.length; i++) {
+      int len = b.getInt(pos);
+      pos += 4;
+      if (len < 0) {
+        row.setNullAt(i);
+        continue;
+      }
+      if (!BinaryDecoder.decodeInto(row, i, columns[i], b, pos, len)) {
+        counts[i]++;
+      }
+      pos += len;
+    }
+  }
+
+  @Override
+  public InternalRow get() {
+    return row;
+  }
+
+  @Override
+  public CustomTaskMetric[] currentMetricsValues() {
+    List<CustomTaskMetric> out = new ArrayList<>();
+    for (int i = 0; i < columns.length; i++) {
+      if (columns[i].kind.counted()) {
+        out.add(UnrepresentableMetric.taskValue(columnIndex[i], counts[i]));
+      }
+    }
+    return out.toArray(new CustomTaskMetric[0]);
+  }
+
+  @Override
+  public void close() throws IOException {
+    if (watch != null) {
+      watch.cancel(false);
+    }
+    if (!reported) {
+      reported = true;
+      long[] full = new long[spec.columns.size()];
+      for (int i = 0; i < columns.length; i++) {
+        full[columnIndex[i]] = counts[i];
+      }
+      accumulator.add(new UnrepresentableCounts.PartitionCounts(partition.index, full));
+    }
+    try {
+      if (copy != null && copy.isActive()) {
+        copy.cancelCopy();
+      }
+    } catch (SQLException e) {
+      // the connection is closed next, which ends the backend's COPY as well
+    } finally {
+      copy = null;
+      try {
+        if (connection != null) {
+          connection.close();
+        }
+      } catch (SQLException e) {
+        throw new IOException(where() + ": closing the connection: " + e.getMessage(), e);
+      } finally {
+        connection = null;
+      }
+    }
+  }
+
+  private String where() {
+    return "sparkpg copy engine, " + spec.label + " partition " + partition.index;
+  }
+}

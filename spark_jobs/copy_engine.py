@@ -1,0 +1,334 @@
+"""The COPY engine's Python side: a finished read plan in, a DataFrame and its counts out.
+
+The engine (``jvm/``, data source ``io.sparkpg.engine.CopySource``) runs, per partition, on its
+own pgjdbc connection and in one transaction::
+
+    <session statements>; SET LOCAL standard_conforming_strings = on;
+    COPY (SELECT <column exprs> FROM <source> WHERE (<partition predicate>) [AND <pushed filters>]
+          [LIMIT n]) TO STDOUT (FORMAT binary)
+
+and decodes the rows straight into Spark's internal values.
+
+Options contract (all strings; :func:`engine_options` builds them, ``jvm/README.md`` repeats it):
+
+``url``
+    the pgjdbc URL (``connectors.jdbc.jdbc_url``: TLS, timeouts, ApplicationName, readOnly). No
+    credentials in it.
+``property.<name>``
+    one pgjdbc connection property each (``property.user``, ``property.password``, ...), passed to
+    ``org.postgresql.Driver.connect`` as they are. Option keys containing "password" match
+    Spark's ``spark.redaction.regex``; the engine never prints options.
+``source``
+    the FROM item: ``"schema"."table"`` or ``(SELECT ...) AS q``.
+``columns``
+    JSON array of :class:`EngineColumn` objects (:meth:`EngineColumn.to_json`), in output order.
+``predicates``
+    JSON array of SQL conditions over ``source``, one partition each; absent or ``[]``: one
+    partition reading everything.
+``sessionStatements``
+    JSON array of statements run first in each partition's transaction (``SET TRANSACTION
+    ISOLATION LEVEL REPEATABLE READ``, ``SET TRANSACTION SNAPSHOT '...'``, ``SET LOCAL jit = off``).
+``label``
+    what plans and the Spark UI show (``it.public.orders``): never connection details.
+``readId``
+    a unique id; :class:`UnrepresentableCounts` reads the counts of this read by it.
+
+Values read as NULL because the column's Spark type cannot hold them (numeric NaN/±Infinity,
+±infinity dates and timestamps, timestamps after 294247-01-10, arrays of another shape) are
+counted by the decoder, per column: in the SQL tab as custom metrics, and here through
+:meth:`UnrepresentableCounts.counts`. Those counts are, per partition, the most complete read any
+successful task of any action on this DataFrame made (retries and repeated actions never count
+twice; a ``limit`` never lowers a count a full read reported).
+
+This module imports on Python 3.9 without pyspark.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Tuple
+
+from connectors.errors import SparkPgError
+from connectors.jdbc import quote_ident
+from spark_jobs.types import ColumnPlan, PgColumn
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+SOURCE_CLASS = "io.sparkpg.engine.CopySource"
+COUNTS_CLASS = "io.sparkpg.engine.UnrepresentableCounts"
+PROPERTY_PREFIX = "property."
+# Spark options, not pgjdbc properties: never sent to the engine.
+_NOT_PROPERTIES = frozenset({"driver", "fetchsize", "url"})
+
+FILTERS = ("none", "equality", "ordering")
+COUNTED_KINDS = frozenset({"numeric", "date", "timestamp", "timestamptz", "array"})
+
+_SCALAR_KINDS: Dict[str, str] = {  # PostgreSQL base type -> decoder kind
+    "bool": "bool",
+    "int2": "int2",
+    "int4": "int4",
+    "int8": "int8",
+    "oid": "oid",
+    "float4": "float4",
+    "float8": "float8",
+    "text": "text",
+    "varchar": "text",
+    "bpchar": "text",
+    "bytea": "bytea",
+    "uuid": "uuid",
+    "date": "date",
+    "timestamp": "timestamp",
+    "timestamptz": "timestamptz",
+}
+_SPARK_TYPES: Dict[str, str] = {  # decoder kind -> Spark type (as the type policy writes it)
+    "bool": "BOOLEAN",
+    "int2": "SMALLINT",
+    "int4": "INT",
+    "int8": "BIGINT",
+    "oid": "BIGINT",
+    "float4": "FLOAT",
+    "float8": "DOUBLE",
+    "text": "STRING",
+    "bytea": "BINARY",
+    "uuid": "STRING",
+    "date": "DATE",
+    "timestamp": "TIMESTAMP",
+    "timestamptz": "TIMESTAMP",
+}
+_ORDERED_KINDS = frozenset(
+    {"bool", "int2", "int4", "int8", "oid", "float4", "float8", "numeric", "date"}
+    | {"timestamp", "timestamptz"}
+)
+_DECIMAL = re.compile(r"DECIMAL\((\d+),(\d+)\)")
+
+
+class CopyEngineError(SparkPgError):
+    """The COPY engine cannot read this plan, or its JAR is not on the Spark classpath."""
+
+
+@dataclass(frozen=True)
+class EngineColumn:
+    """One column as the engine reads it: Spark name, decoder kind, SELECT expression, filters.
+
+    ``kind`` is one of the decoders (``int4``, ``numeric``, ``text``, ``array``, ...); ``element``
+    the decoder of an array's elements; ``precision``/``scale`` a numeric's Spark DECIMAL; ``expr``
+    the SQL selected (a plain quoted column wherever ``filter`` is not ``none``); ``filter`` which
+    Spark filters are pushed as SQL: ``none``, ``equality`` (=, IN, IS NULL) or ``ordering``
+    (also <, <=, >, >=).
+    """
+
+    name: str
+    kind: str
+    expr: str
+    filter: str = "none"
+    element: Optional[str] = None
+    precision: Optional[int] = None
+    scale: Optional[int] = None
+
+    @property
+    def spark_type(self) -> str:
+        """The Spark type the engine produces, in the type policy's spelling."""
+        if self.kind == "numeric":
+            return f"DECIMAL({self.precision},{self.scale})"
+        if self.kind == "array":
+            return f"ARRAY<{_SPARK_TYPES[self.element or '']}>"
+        return _SPARK_TYPES[self.kind]
+
+    @property
+    def counted(self) -> bool:
+        """True when some values of this column may be read as NULL (and are counted)."""
+        return self.kind in COUNTED_KINDS
+
+    def to_json(self) -> Dict[str, Any]:
+        """The column's entry in the ``columns`` option."""
+        data: Dict[str, Any] = {
+            "name": self.name,
+            "kind": self.kind,
+            "expr": self.expr,
+            "filter": self.filter,
+        }
+        if self.element is not None:
+            data["element"] = self.element
+        if self.kind == "numeric":
+            data.update(precision=self.precision, scale=self.scale)
+        return data
+
+
+def engine_column(
+    column: PgColumn, plan: ColumnPlan, *, string_filter: str = "equality"
+) -> EngineColumn:
+    """The engine's reading of ``column`` as the type policy planned it (``plan``).
+
+    Native types are selected raw (no ``CASE WHEN`` guard: the decoder counts what Spark cannot
+    hold); types the policy reads as text keep the policy's expression. ``string_filter`` is for
+    text/varchar columns: ``"equality"`` for deterministic collations, ``"ordering"`` under a
+    ``"C"``/``POSIX`` collation (ranges then order bytes like Spark), ``"none"`` for
+    nondeterministic ones. bpchar never gets filters (PostgreSQL ignores its trailing blanks).
+
+    >>> c = PgColumn(name="total", formatted_type="numeric(12,2)", base_type="numeric",
+    ...              base_typmod=786438)
+    >>> engine_column(c, ColumnPlan("total", 'CASE WHEN ... END AS "total"', "DECIMAL(12,2)", "decimal"))
+    EngineColumn(name='total', kind='numeric', expr='"total"', filter='ordering', element=None, precision=12, scale=2)
+    """
+    if string_filter not in FILTERS:
+        raise ValueError(f"string_filter={string_filter!r}: expected one of {', '.join(FILTERS)}")
+    q = quote_ident(column.name)
+    policy = plan.policy
+    if plan.spark_type == "STRING" and policy != "native":
+        return EngineColumn(plan.name, "text", plan.select_sql)
+    if policy in ("decimal", "money-decimal"):
+        match = _DECIMAL.fullmatch(plan.spark_type or "")
+        if match is None:
+            raise CopyEngineError(f"column {plan.name}: unexpected decimal type {plan.spark_type}")
+        expr = q if policy == "decimal" else f"{q}::numeric"
+        precision, scale = int(match.group(1)), int(match.group(2))
+        return EngineColumn(plan.name, "numeric", expr, "ordering", None, precision, scale)
+    if policy == "array":
+        element = _SCALAR_KINDS.get(column.element_type or "")
+        if element is None or element in COUNTED_KINDS:
+            raise CopyEngineError(
+                f"column {plan.name}: no native decoder for {column.formatted_type}"
+            )
+        value = f"{q}::pg_catalog.{quote_ident(column.element_type or '')}[]"
+        return EngineColumn(
+            plan.name, "array", value if column.element_is_domain else q, element=element
+        )
+    kind = _SCALAR_KINDS.get(column.base_type)
+    if kind is None or policy not in ("native", "date", "timestamp", "timestamptz"):
+        raise CopyEngineError(
+            f"column {plan.name}: the engine has no decoder for policy {policy!r} "
+            f"({column.formatted_type})"
+        )
+    if kind in _ORDERED_KINDS:
+        return EngineColumn(plan.name, kind, q, "ordering")
+    if kind == "text" and column.base_type != "bpchar":
+        return EngineColumn(plan.name, kind, q, string_filter)
+    return EngineColumn(plan.name, kind, q)
+
+
+def engine_options(
+    *,
+    url: str,
+    properties: Mapping[str, str],
+    source_sql: str,
+    columns: Sequence[EngineColumn],
+    predicates: Sequence[str] = (),
+    session_statements: Sequence[str] = (),
+    label: str,
+    read_id: str,
+) -> Dict[str, str]:
+    """The data source options of one read (see the module docstring). PASSWORD INCLUDED."""
+    names = [c.name for c in columns]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise CopyEngineError(
+            f"{label}: duplicate column names {duplicates}: give the query's columns distinct aliases"
+        )
+    options = {
+        "url": url,
+        "source": source_sql,
+        "columns": json.dumps([c.to_json() for c in columns]),
+        "predicates": json.dumps(list(predicates)),
+        "sessionStatements": json.dumps(list(session_statements)),
+        "label": label,
+        "readId": read_id,
+    }
+    for key, value in properties.items():
+        if key not in _NOT_PROPERTIES:
+            options[PROPERTY_PREFIX + key] = value
+    return options
+
+
+@dataclass(frozen=True)
+class UnrepresentableCounts:
+    """The counts of one engine read: ``{column: values read as NULL}`` for the counted columns."""
+
+    spark: Any
+    read_id: str
+    columns: Tuple[Tuple[int, str], ...]  # (position in the read, name) of the counted columns
+
+    def counts(self) -> Dict[str, int]:
+        """Counts so far (0 before any action; see the module docstring for what they cover)."""
+        jvm = self.spark.sparkContext._jvm
+        values = getattr(jvm, COUNTS_CLASS).counts(self.read_id)
+        if values is None:
+            return {name: 0 for _, name in self.columns}
+        return {name: int(values[i]) for i, name in self.columns}
+
+    def release(self) -> None:
+        """Forget this read's counts in the driver (the DataFrame still reads)."""
+        getattr(self.spark.sparkContext._jvm, COUNTS_CLASS).release(self.read_id)
+
+
+def copy_read(
+    spark: SparkSession,
+    *,
+    url: str,
+    properties: Mapping[str, str],
+    source_sql: str,
+    columns: Sequence[EngineColumn],
+    predicates: Sequence[str] = (),
+    session_statements: Sequence[str] = (),
+    label: str,
+) -> Tuple[DataFrame, UnrepresentableCounts]:
+    """The DataFrame of a finished plan through the COPY engine, and the handle of its counts.
+
+    ``properties``: pgjdbc connection properties as ``JdbcTarget.properties()`` gives them
+    (``user``, ``password``, ...; Spark-only keys like ``driver`` are dropped). Lazy: nothing runs
+    until an action.
+
+    >>> df, counts = copy_read(spark, url=url, properties=props, source_sql='"public"."t"',
+    ...                        columns=cols, label="it.public.t")  # doctest: +SKIP
+    >>> df.count(); counts.counts()  # doctest: +SKIP
+    (1000, {'amount': 2})
+    """
+    from py4j.protocol import Py4JJavaError
+    from pyspark.errors.exceptions.captured import CapturedException
+
+    read_id = uuid.uuid4().hex
+    options = engine_options(
+        url=url,
+        properties=properties,
+        source_sql=source_sql,
+        columns=columns,
+        predicates=predicates,
+        session_statements=session_statements,
+        label=label,
+        read_id=read_id,
+    )
+    try:
+        df = spark.read.format(SOURCE_CLASS).options(**options).load()
+    except (Py4JJavaError, CapturedException) as exc:
+        text = str(exc.java_exception if isinstance(exc, Py4JJavaError) else exc)
+        if "ClassNotFoundException" in text or "DATA_SOURCE_NOT_FOUND" in text:
+            raise CopyEngineError(
+                f"the COPY engine ({SOURCE_CLASS}) is not on the Spark classpath: run `make jvm` "
+                "and add build/jvm/sparkpg-engine.jar to spark.jars (docs/reading.md)"
+            ) from None
+        raise CopyEngineError(
+            f"{label}: the COPY engine rejected the read: {_first_line(text)}"
+        ) from None
+    counted = tuple((i, c.name) for i, c in enumerate(columns) if c.counted)
+    return df, UnrepresentableCounts(spark, read_id, counted)
+
+
+def _first_line(text: str) -> str:
+    return text.splitlines()[0] if text else text
+
+
+def engine_columns(
+    columns: Sequence[PgColumn],
+    plans: Sequence[ColumnPlan],
+    *,
+    string_filters: Optional[Mapping[str, str]] = None,
+) -> List[EngineColumn]:
+    """:func:`engine_column` for each (column, plan) pair; ``string_filters`` by column name."""
+    filters = string_filters or {}
+    return [
+        engine_column(column, plan, string_filter=filters.get(column.name, "equality"))
+        for column, plan in zip(columns, plans)
+    ]

@@ -1,0 +1,183 @@
+"""The COPY engine's pure Python side: type policy -> engine columns, options; the JAR's bytes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import zipfile
+from pathlib import Path
+from typing import Optional
+
+import pytest
+
+from spark_jobs.copy_engine import (
+    CopyEngineError,
+    EngineColumn,
+    engine_column,
+    engine_columns,
+    engine_options,
+)
+from spark_jobs.types import PgColumn, plan_columns
+
+from .test_types import col, numeric_typmod
+
+
+def engine(column: PgColumn, unrepresentable: str = "null", **kwargs: str) -> EngineColumn:
+    (plan,) = plan_columns([column], unrepresentable=unrepresentable)
+    return engine_column(column, plan, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("base", "kind", "filter_"),
+    [
+        ("bool", "bool", "ordering"),
+        ("int2", "int2", "ordering"),
+        ("int4", "int4", "ordering"),
+        ("int8", "int8", "ordering"),
+        ("oid", "oid", "ordering"),
+        ("float4", "float4", "ordering"),
+        ("float8", "float8", "ordering"),
+        ("text", "text", "equality"),
+        ("varchar", "text", "equality"),
+        ("bpchar", "text", "none"),
+        ("bytea", "bytea", "none"),
+        ("date", "date", "ordering"),
+        ("timestamp", "timestamp", "ordering"),
+        ("timestamptz", "timestamptz", "ordering"),
+    ],
+)
+def test_native_types_are_selected_raw(base: str, kind: str, filter_: str) -> None:
+    column = col(base, name='Mixed "q"')
+    (plan,) = plan_columns([column])
+    got = engine_column(column, plan)
+    assert got == EngineColumn('Mixed "q"', kind, '"Mixed ""q"""', filter_)
+    assert got.spark_type == plan.spark_type  # the type policy's Spark type, unchanged
+    assert "CASE" not in got.expr
+
+
+def test_decimals_keep_precision_and_scale_without_a_guard() -> None:
+    got = engine(col("numeric", typmod=numeric_typmod(12, 2)))
+    assert (got.kind, got.expr, got.precision, got.scale) == ("numeric", '"c"', 12, 2)
+    assert got.spark_type == "DECIMAL(12,2)" and got.counted
+    assert engine(col("numeric", typmod=numeric_typmod(5, -2))).spark_type == "DECIMAL(7,0)"
+    money = engine(col("money"))
+    assert (money.expr, money.spark_type) == ('"c"::numeric', "DECIMAL(22,3)")
+
+
+@pytest.mark.parametrize(
+    ("column", "expr"),
+    [
+        (col("numeric"), '"c"::text AS "c"'),  # unconstrained: exact text
+        (col("json"), '"c"::text AS "c"'),
+        (col("uuid"), '"c"::text AS "c"'),
+        (col("time"), '"c"::text AS "c"'),
+        (col("int4", element="int4", dims=2), '"c"::text AS "c"'),
+    ],
+)
+def test_text_policy_columns_keep_the_policys_expression(column: PgColumn, expr: str) -> None:
+    got = engine(column)
+    assert (got.kind, got.expr, got.filter, got.counted) == ("text", expr, "none", False)
+
+
+def test_guarded_columns_read_as_text_when_asked() -> None:
+    got = engine(col("date"), unrepresentable="text")
+    assert (got.kind, got.expr) == ("text", '"c"::text AS "c"')
+
+
+@pytest.mark.parametrize(
+    ("element", "decoder", "domain", "expr"),
+    [
+        ("int4", "int4", False, '"c"'),
+        ("varchar", "text", False, '"c"'),
+        ("uuid", "uuid", False, '"c"'),
+        ("int8", "int8", True, '"c"::pg_catalog."int8"[]'),
+    ],
+)
+def test_one_dimensional_arrays_decode_their_elements(
+    element: str, decoder: str, domain: bool, expr: str
+) -> None:
+    column = col("", element=element, element_is_domain=domain)
+    (plan,) = plan_columns([column])
+    got = engine_column(column, plan)
+    assert (got.kind, got.element, got.expr, got.filter) == ("array", decoder, expr, "none")
+    assert got.spark_type == plan.spark_type and got.counted
+
+
+@pytest.mark.parametrize(
+    ("string_filter", "expected"), [("ordering", "ordering"), ("none", "none")]
+)
+def test_string_filters_follow_the_collation(string_filter: str, expected: Optional[str]) -> None:
+    got = engine_columns(
+        [col("text")], plan_columns([col("text")]), string_filters={"c": string_filter}
+    )
+    assert got[0].filter == expected
+    with pytest.raises(ValueError, match="string_filter='bytes'"):
+        engine(col("text"), string_filter="bytes")
+
+
+def test_options_carry_every_property_and_nothing_else() -> None:
+    columns = [
+        EngineColumn("id", "int4", '"id"', "ordering"),
+        EngineColumn("n", "numeric", '"n"', "ordering", None, 12, 2),
+    ]
+    options = engine_options(
+        url="jdbc:postgresql://h:5432/db?sslmode=verify-full",
+        properties={
+            "user": "u",
+            "password": "p'w",
+            "driver": "org.postgresql.Driver",
+            "prepareThreshold": "-1",
+        },
+        source_sql='"public"."t"',
+        columns=columns,
+        predicates=["id < 10", "id >= 10"],
+        session_statements=["SET LOCAL jit = off"],
+        label="db.public.t",
+        read_id="r1",
+    )
+    assert options == {
+        "url": "jdbc:postgresql://h:5432/db?sslmode=verify-full",
+        "source": '"public"."t"',
+        "columns": json.dumps([
+            {"name": "id", "kind": "int4", "expr": '"id"', "filter": "ordering"},
+            {"name": "n", "kind": "numeric", "expr": '"n"', "filter": "ordering", "precision": 12, "scale": 2},
+        ]),
+        "predicates": '["id < 10", "id >= 10"]',
+        "sessionStatements": '["SET LOCAL jit = off"]',
+        "label": "db.public.t",
+        "readId": "r1",
+        "property.user": "u",
+        "property.password": "p'w",
+        "property.prepareThreshold": "-1",
+    }  # fmt: skip
+    # the password appears under its property key only, and that key matches Spark's redaction
+    assert [k for k, v in options.items() if "p'w" in v] == ["property.password"]
+
+
+def test_duplicate_names_are_refused() -> None:
+    with pytest.raises(CopyEngineError, match=r"duplicate column names \['a'\]"):
+        engine_options(
+            url="u", properties={}, source_sql="(SELECT 1 a, 2 a) q", label="q", read_id="r",
+            columns=[EngineColumn("a", "int4", '"a"'), EngineColumn("a", "int4", '"a"')],
+        )  # fmt: skip
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("javac") is None, reason="needs a JDK")
+def test_the_engine_jar_is_reproducible(tmp_path: Path) -> None:
+    pytest.importorskip("pyspark")  # the Spark jars it compiles against
+    from devtools.build_engine_jar import build
+
+    first = build(tmp_path / "a.jar")
+    second = build(tmp_path / "b.jar")
+    assert first == second == hashlib.sha256((tmp_path / "a.jar").read_bytes()).hexdigest()
+    with zipfile.ZipFile(tmp_path / "a.jar") as jar:
+        names = jar.namelist()
+        assert names == sorted(names)
+        assert {i.date_time for i in jar.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+        assert "io/sparkpg/engine/CopySource.class" in names
+        services = jar.read("META-INF/services/org.apache.spark.sql.sources.DataSourceRegister")
+        assert services.decode().strip() == "io.sparkpg.engine.CopySource"
+        # --release 8: class file major version 52
+        assert jar.read("io/sparkpg/engine/CopySource.class")[6:8] == b"\x00\x34"
