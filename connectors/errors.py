@@ -52,6 +52,11 @@ class SettingsSourceError(SettingsError, AwsRequestError):
     """The settings could not be read from S3."""
 
 
+class AwsRegionError(SettingsError, AwsRequestError):
+    """No AWS region is configured for a client (botocore's ``NoRegionError``): set AWS_REGION,
+    ``--region`` or a profile's region, or give a full ARN (which names its region)."""
+
+
 class ConnectionNotFoundError(SettingsError, LookupError):
     """A connection name that the settings do not define, or that is disabled."""
 

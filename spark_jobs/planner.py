@@ -37,7 +37,7 @@ from spark_jobs.plan import (
 )
 from spark_jobs.snapshots import snapshot_for
 from spark_jobs.sqltext import check_fragment
-from spark_jobs.types import PgColumn, plan_columns
+from spark_jobs.types import PgColumn, case_renames, plan_columns
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -142,6 +142,15 @@ def plan_read(
         server_version_num=limits.server_version_num,
     )
     logger.info("%s", read.describe())
+    renamed = case_renames(plans)
+    if renamed:
+        logger.warning(
+            "%s: Spark resolves column names case-insensitively, so columns whose names differ "
+            "only in case are renamed in the DataFrame: %s (docs/types.md, Names; select or alias "
+            "them with columns= or read_query to choose other names)",
+            label,
+            ", ".join(f"{old!r} -> {new!r}" for old, new in renamed.items()),
+        )
     for note in partitions.notes:
         logger.warning("%s: %s", label, note)
     return read

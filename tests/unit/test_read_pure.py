@@ -79,14 +79,11 @@ def test_missing_jar_gives_the_troubleshooting_advice(tmp_path: Path) -> None:
         find_jdbc_jar(missing_local, environ={})
 
 
-def test_options_binary_transfer_default_and_user_override() -> None:
+def test_options_binary_transfer_default_and_off() -> None:
     options = target().options()
     assert options["prepareThreshold"] == "-1"
     assert options["user"] == "reader" and options["password"] == PASSWORD
     assert "prepareThreshold" not in target().options(binary_transfer=False)
-    own = target(jdbc_properties={"prepareThreshold": "5"}).options()
-    assert "prepareThreshold" not in own  # the URL carries the user's value and wins
-    assert "prepareThreshold=5" in own["url"]
 
 
 def test_one_options_builder_for_target_and_connectors() -> None:
