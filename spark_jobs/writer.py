@@ -137,6 +137,7 @@ def match_columns(
     pairs: List[ColumnPair] = []
     extras: List[str] = []
     for position, (name, spark_type) in enumerate(spark_columns):
+        staging_type(spark_type, name)  # refuses types the engine cannot write
         column = by_name.get(name)
         if column is None:
             candidates = by_folded.get(name.lower(), [])
