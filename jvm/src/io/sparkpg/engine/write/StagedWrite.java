@@ -38,6 +38,11 @@ final class StagedWrite implements Write, BatchWrite {
   }
 
   @Override
+  public String toString() {
+    return description(); // what plans show: the label, never the options
+  }
+
+  @Override
   public BatchWrite toBatch() {
     return this;
   }
