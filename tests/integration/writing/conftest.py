@@ -84,28 +84,32 @@ class WriteDb:
         return f"{CONNECTION}.{SCHEMA}.{name}"
 
 
-@pytest.fixture(scope="session")
-def write_db(
-    postgres: PostgresServer, pg_admin: psycopg.Connection[Any], tmp_path_factory: Any
-) -> WriteDb:
-    pg_admin.execute(
-        sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(DATABASE))
-    )
-    pg_admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DATABASE)))
-    pg_admin.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(ROLE)))
-    pg_admin.execute(
-        sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
-            sql.Identifier(ROLE), sql.Literal(PASSWORD)
+def create_write_db(server: PostgresServer, tmp: Path) -> WriteDb:
+    """(Re)create the database, the writer role and its schema on ``server``."""
+    with psycopg.connect(server.conninfo(), autocommit=True) as admin:
+        admin.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(DATABASE))
         )
-    )
-    conninfo = postgres.conninfo(dbname=DATABASE)
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DATABASE)))
+        admin.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(ROLE)))
+        admin.execute(
+            sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
+                sql.Identifier(ROLE), sql.Literal(PASSWORD)
+            )
+        )
+    conninfo = server.conninfo(dbname=DATABASE)
     with psycopg.connect(conninfo, autocommit=True) as conn:
         conn.execute(
             sql.SQL("CREATE SCHEMA {} AUTHORIZATION {}").format(
                 sql.Identifier(SCHEMA), sql.Identifier(ROLE)
             )
         )
-    return WriteDb(postgres, conninfo, tmp_path_factory.mktemp("write"))
+    return WriteDb(server, conninfo, tmp)
+
+
+@pytest.fixture(scope="session")
+def write_db(postgres: PostgresServer, tmp_path_factory: Any) -> WriteDb:
+    return create_write_db(postgres, tmp_path_factory.mktemp("write"))
 
 
 @pytest.fixture(autouse=True)

@@ -287,3 +287,16 @@ def test_a_concurrent_reader_sees_old_or_new_rows_never_a_mix(spark: Any, write_
         stop.set()
         watcher.join(30)
     assert seen <= {((0, 1000),), ((1, 3000),)} and ((1, 3000),) in seen, seen
+
+
+def test_a_write_removes_staging_tables_whose_write_is_gone(spark: Any, write_db: WriteDb) -> None:
+    name = write_db.table("tidy", "id bigint")
+    for stage in ("sparkpg_stage_dead", "sparkpg_stage_alive"):
+        write_db.execute(f"DROP TABLE IF EXISTS {SCHEMA}.{stage}")
+        write_db.execute(f"CREATE UNLOGGED TABLE {SCHEMA}.{stage} (c0 bigint)")
+        write_db.execute(f"ALTER TABLE {SCHEMA}.{stage} OWNER TO {ROLE}")
+    with psycopg.connect(write_db.conninfo, autocommit=True) as running:  # a write in progress
+        running.execute(f"SELECT pg_advisory_lock(hashtext('{SCHEMA}.sparkpg_stage_alive'))")
+        write_table(spark.range(3), write_db.settings(), name)
+        assert write_db.staging_tables() == ["sparkpg_stage_alive"]
+    write_db.execute(f"DROP TABLE {SCHEMA}.sparkpg_stage_alive")
