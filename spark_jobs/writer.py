@@ -115,7 +115,9 @@ def staging_type(spark_type: str, column: str) -> str:
     if decimal:
         return f"numeric({decimal.group(1)},{decimal.group(2)})"
     array = _ARRAY.fullmatch(spark_type)
-    if array and array.group(1) in STAGING_TYPES or array and _DECIMAL.fullmatch(array.group(1)):
+    if (array and array.group(1) in STAGING_TYPES) or (
+        array and _DECIMAL.fullmatch(array.group(1))
+    ):
         return staging_type(array.group(1), column) + "[]"
     raise WriteRefusedError(
         f"column {column!r} has Spark type {spark_type}, which sparkpg cannot write; cast it to "
@@ -172,9 +174,7 @@ def match_columns(
                 f"{pair.spark_name!r} from the DataFrame"
             )
         check_compatible(pair, table=table)
-    missing = [
-        c.name for c in target if c.name not in used and c.not_null and not c.has_default
-    ]
+    missing = [c.name for c in target if c.name not in used and c.not_null and not c.has_default]
     if missing:
         raise WriteRefusedError(
             f"{table}: column(s) {', '.join(repr(m) for m in missing)} are NOT NULL without a "
@@ -188,8 +188,9 @@ def check_compatible(pair: ColumnPair, *, table: str) -> None:
     (a string into an integer, a fraction into an integer, a number into a date, ...). Strings go
     into every other type: the server parses them at commit (how text-kept values such as
     unconstrained numeric, interval or ranges write back exactly)."""
-    if not _compatible(pair.spark_type, pair.target.base_type, pair.target.category,
-                       pair.target.element_type):
+    if not _compatible(
+        pair.spark_type, pair.target.base_type, pair.target.category, pair.target.element_type
+    ):
         raise WriteRefusedError(
             f"{table}: DataFrame column {pair.spark_name!r} ({pair.spark_type}) cannot be "
             f"written to column {pair.target.name!r} ({pair.target.type_sql}): cast it in Spark "
@@ -227,7 +228,8 @@ def create_table_sql(table: TableRef, spark_columns: Sequence[Tuple[str, str]]) 
     """``CREATE TABLE`` for ``create=True``: one column per DataFrame column, named as in the
     DataFrame, typed by :data:`STAGING_TYPES`, all nullable, no key."""
     columns = ", ".join(
-        f"{quote_ident(name)} {staging_type(spark_type, name)}" for name, spark_type in spark_columns
+        f"{quote_ident(name)} {staging_type(spark_type, name)}"
+        for name, spark_type in spark_columns
     )
     return f"CREATE TABLE {table.qualified_name} ({columns})"
 
@@ -235,7 +237,7 @@ def create_table_sql(table: TableRef, spark_columns: Sequence[Tuple[str, str]]) 
 def staging_table_sql(staging: str, pairs: Sequence[ColumnPair]) -> str:
     """The UNLOGGED staging table: the DataFrame's types (``c0``...) and the attempt tag."""
     columns = [f"{p.staging_name} {staging_type(p.spark_type, p.spark_name)}" for p in pairs]
-    return f"CREATE UNLOGGED TABLE {staging} ({', '.join(columns + [TAG_COLUMN + ' bigint'])})"
+    return f"CREATE UNLOGGED TABLE {staging} ({', '.join([*columns, TAG_COLUMN + ' bigint'])})"
 
 
 def move_sql(
@@ -319,7 +321,7 @@ def write_table(
 def _check_writable(connection: object, ref: TableRef) -> None:
     if getattr(connection, "read_only", True):
         raise WriteRefusedError(
-            f"connection {ref.connection!r} is read-only: set \"read_only\": false on "
+            f'connection {ref.connection!r} is read-only: set "read_only": false on '
             "postgres.connections[] in the settings to write to it (and point it at the writer "
             "endpoint)"
         )

@@ -73,7 +73,8 @@ class WriteDb:
     def staging_tables(self) -> List[str]:
         """Staging tables left anywhere in the database."""
         return [
-            r[0] for r in self.rows("SELECT relname FROM pg_class WHERE relname LIKE 'sparkpg_stage%'")
+            r[0]
+            for r in self.rows("SELECT relname FROM pg_class WHERE relname LIKE 'sparkpg_stage%'")
         ]
 
     def table(self, name: str, ddl: str) -> str:

@@ -28,15 +28,25 @@ def test_failed_first_attempts_leave_each_row_exactly_once_and_no_password_anywh
     events.mkdir()
     env = dict(os.environ, TZ="UTC", PYSPARK_PYTHON=sys.executable)
     result = subprocess.run(
-        [sys.executable, "-m", "tests.integration.writing.attempts_job", str(settings), name,
-         str(jdbc_jar), events.as_uri()],
-        capture_output=True, text=True, timeout=300, env=env,
+        [
+            sys.executable,
+            "-m",
+            "tests.integration.writing.attempts_job",
+            str(settings),
+            name,
+            str(jdbc_jar),
+            events.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "first attempt of partition" in result.stderr  # the retries really happened
-    assert write_db.rows(f"SELECT count(*), count(DISTINCT id), min(id), max(id) FROM {SCHEMA}.attempts") == [
-        (ROWS, ROWS, 0, ROWS - 1)
-    ]
+    assert write_db.rows(
+        f"SELECT count(*), count(DISTINCT id), min(id), max(id) FROM {SCHEMA}.attempts"
+    ) == [(ROWS, ROWS, 0, ROWS - 1)]
     assert write_db.staging_tables() == []
     logs = result.stdout + result.stderr + "".join(p.read_text() for p in events.iterdir())
     assert "sparkpg_write it.w.attempts" in logs  # the event log describes the write ...

@@ -26,7 +26,9 @@ def crash_db(tmp_path_factory: Any) -> Iterator[WriteDb]:
         yield create_write_db(server, Path(tmp_path_factory.mktemp("crash")))
 
 
-def test_connections_killed_mid_commit_leave_the_target_unchanged(spark: Any, crash_db: WriteDb) -> None:
+def test_connections_killed_mid_commit_leave_the_target_unchanged(
+    spark: Any, crash_db: WriteDb
+) -> None:
     name = crash_db.table("killed", "id bigint")
     crash_db.execute(f"INSERT INTO {SCHEMA}.killed SELECT generate_series(1, 10)")
     df = spark.range(0, 50_000, 1, 2)
@@ -35,7 +37,7 @@ def test_connections_killed_mid_commit_leave_the_target_unchanged(spark: Any, cr
     def run() -> None:
         try:
             write_table(df, crash_db.settings(), name)
-        except BaseException as exc:  # noqa: BLE001 - handed to the test thread
+        except BaseException as exc:  # handed to the test thread
             errors.append(exc)
 
     # The commit's INSERT waits for this lock: the connections die in the middle of the commit.

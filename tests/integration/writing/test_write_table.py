@@ -36,10 +36,22 @@ def test_every_type_of_the_read_policy_round_trips(spark: Any, write_db: WriteDb
     with psycopg.connect(write_db.conninfo, autocommit=True) as conn:
         columns = type_fixtures.create_types_table(conn)
         schema = sql.Identifier(type_fixtures.SCHEMA)
-        conn.execute(sql.SQL("GRANT USAGE, CREATE ON SCHEMA {} TO {}").format(schema, sql.Identifier(ROLE)))
-        conn.execute(sql.SQL("GRANT SELECT ON {} TO {}").format(type_fixtures.qualified_table(), sql.Identifier(ROLE)))
-        conn.execute(sql.SQL("CREATE TABLE {}.copy (LIKE {} INCLUDING ALL)").format(schema, type_fixtures.qualified_table()))
-        conn.execute(sql.SQL("ALTER TABLE {}.copy OWNER TO {}").format(schema, sql.Identifier(ROLE)))
+        conn.execute(
+            sql.SQL("GRANT USAGE, CREATE ON SCHEMA {} TO {}").format(schema, sql.Identifier(ROLE))
+        )
+        conn.execute(
+            sql.SQL("GRANT SELECT ON {} TO {}").format(
+                type_fixtures.qualified_table(), sql.Identifier(ROLE)
+            )
+        )
+        conn.execute(
+            sql.SQL("CREATE TABLE {}.copy (LIKE {} INCLUDING ALL)").format(
+                schema, type_fixtures.qualified_table()
+            )
+        )
+        conn.execute(
+            sql.SQL("ALTER TABLE {}.copy OWNER TO {}").format(schema, sql.Identifier(ROLE))
+        )
     settings = write_db.settings()
     source = TableRef(CONNECTION, type_fixtures.SCHEMA, type_fixtures.TABLE)
     df = read_table(spark, settings, source, unrepresentable="text", report_unrepresentable=False)
@@ -58,10 +70,17 @@ def test_every_type_of_the_read_policy_round_trips(spark: Any, write_db: WriteDb
         if row != (0,):
             differing.append(name)
     assert differing == []
-    assert write_db.rows(f'SELECT count(*) FROM "{type_fixtures.SCHEMA}".copy') == [(type_fixtures.ROWS,)]
+    assert write_db.rows(f'SELECT count(*) FROM "{type_fixtures.SCHEMA}".copy') == [
+        (type_fixtures.ROWS,)
+    ]
     # and read back, Spark sees what it wrote (repr: NaN equals NaN)
-    back = read_table(spark, settings, TableRef(CONNECTION, type_fixtures.SCHEMA, "copy"),
-                      unrepresentable="text", report_unrepresentable=False)
+    back = read_table(
+        spark,
+        settings,
+        TableRef(CONNECTION, type_fixtures.SCHEMA, "copy"),
+        unrepresentable="text",
+        report_unrepresentable=False,
+    )
     assert sorted(map(repr, back.collect())) == sorted(map(repr, df.collect()))
     assert write_db.staging_tables() == []
 
@@ -73,12 +92,36 @@ def test_spark_values_land_exactly(spark: Any, write_db: WriteDb) -> None:
         "ts timestamp, tz timestamptz, a text[], dec numeric[], bo boolean, s smallint",
     )
     rows = [
-        (1, Decimal("-1234567890123456.0001"), float("nan"), float("-inf"), "é 😀 \t\n\\",
-         b"\x00\xff", dt.date(1, 1, 1), dt.datetime(1582, 10, 10, 1, 2, 3, 456789),
-         dt.datetime(2020, 2, 29, 23, 59, 59, 999999), ["a", None, ""], [Decimal("0.0001")],
-         True, -32768),
-        (2, Decimal("0"), -0.0, 3.4028235e38, "", b"", dt.date(9999, 12, 31),
-         dt.datetime(1, 1, 1), dt.datetime(1970, 1, 1), [], [], False, 32767),
+        (
+            1,
+            Decimal("-1234567890123456.0001"),
+            float("nan"),
+            float("-inf"),
+            "é 😀 \t\n\\",
+            b"\x00\xff",
+            dt.date(1, 1, 1),
+            dt.datetime(1582, 10, 10, 1, 2, 3, 456789),
+            dt.datetime(2020, 2, 29, 23, 59, 59, 999999),
+            ["a", None, ""],
+            [Decimal("0.0001")],
+            True,
+            -32768,
+        ),
+        (
+            2,
+            Decimal("0"),
+            -0.0,
+            3.4028235e38,
+            "",
+            b"",
+            dt.date(9999, 12, 31),
+            dt.datetime(1, 1, 1),
+            dt.datetime(1970, 1, 1),
+            [],
+            [],
+            False,
+            32767,
+        ),
         (3, None, None, None, None, None, None, None, None, None, None, None, None),
     ]
     df = spark.createDataFrame(
@@ -88,12 +131,24 @@ def test_spark_values_land_exactly(spark: Any, write_db: WriteDb) -> None:
     )
     write_table(df, write_db.settings(), name)
     assert write_db.rows(f"SELECT * FROM {SCHEMA}.exact ORDER BY id")[0][:5] == (
-        1, Decimal("-1234567890123456.0001"), pytest.approx(float("nan"), nan_ok=True),
-        pytest.approx(float("-inf")), "é 😀 \t\n\\",
+        1,
+        Decimal("-1234567890123456.0001"),
+        pytest.approx(float("nan"), nan_ok=True),
+        pytest.approx(float("-inf")),
+        "é 😀 \t\n\\",
     )
-    text = write_db.rows(f"SELECT d::text, ts::text, tz::text, a::text, dec::text, b::text FROM {SCHEMA}.exact ORDER BY id")
+    text = write_db.rows(
+        f"SELECT d::text, ts::text, tz::text, a::text, dec::text, b::text FROM {SCHEMA}.exact ORDER BY id"
+    )
     assert text == [
-        ("0001-01-01", "1582-10-10 01:02:03.456789", "2020-02-29 23:59:59.999999+00", '{a,NULL,""}', "{0.0001}", "\\x00ff"),
+        (
+            "0001-01-01",
+            "1582-10-10 01:02:03.456789",
+            "2020-02-29 23:59:59.999999+00",
+            '{a,NULL,""}',
+            "{0.0001}",
+            "\\x00ff",
+        ),
         ("9999-12-31", "0001-01-01 00:00:00", "1970-01-01 00:00:00+00", "{}", "{}", "\\x"),
         (None, None, None, None, None, None),
     ]
@@ -105,8 +160,12 @@ def test_spark_values_land_exactly(spark: Any, write_db: WriteDb) -> None:
 def test_append_to_a_partitioned_table(spark: Any, write_db: WriteDb) -> None:
     write_db.execute(f"DROP TABLE IF EXISTS {SCHEMA}.parted")
     write_db.execute(f"CREATE TABLE {SCHEMA}.parted (id int, v text) PARTITION BY RANGE (id)")
-    write_db.execute(f"CREATE TABLE {SCHEMA}.parted_lo PARTITION OF {SCHEMA}.parted FOR VALUES FROM (0) TO (50)")
-    write_db.execute(f"CREATE TABLE {SCHEMA}.parted_hi PARTITION OF {SCHEMA}.parted FOR VALUES FROM (50) TO (100)")
+    write_db.execute(
+        f"CREATE TABLE {SCHEMA}.parted_lo PARTITION OF {SCHEMA}.parted FOR VALUES FROM (0) TO (50)"
+    )
+    write_db.execute(
+        f"CREATE TABLE {SCHEMA}.parted_hi PARTITION OF {SCHEMA}.parted FOR VALUES FROM (50) TO (100)"
+    )
     for t in ("parted", "parted_lo", "parted_hi"):
         write_db.execute(f"ALTER TABLE {SCHEMA}.{t} OWNER TO {ROLE}")
     df = spark.range(100).selectExpr("cast(id as int) id", "cast(id as string) v").repartition(3)
@@ -119,7 +178,9 @@ def test_overwrite_keeps_grants_indexes_and_dependent_views(spark: Any, write_db
     name = write_db.table("over", "id int PRIMARY KEY, v text")
     write_db.execute(f"CREATE INDEX over_v ON {SCHEMA}.over (v)")
     write_db.execute(f"INSERT INTO {SCHEMA}.over SELECT g, 'old' FROM generate_series(1, 5) g")
-    write_db.execute(f"CREATE VIEW {SCHEMA}.over_view AS SELECT id FROM {SCHEMA}.over WHERE v = 'new'")
+    write_db.execute(
+        f"CREATE VIEW {SCHEMA}.over_view AS SELECT id FROM {SCHEMA}.over WHERE v = 'new'"
+    )
     write_db.execute(f"GRANT SELECT ON {SCHEMA}.over TO PUBLIC")
     oid = write_db.rows(f"SELECT '{SCHEMA}.over'::regclass::oid")
     df = spark.range(3, 8).selectExpr("cast(id as int) id", "'new' v")
@@ -127,8 +188,10 @@ def test_overwrite_keeps_grants_indexes_and_dependent_views(spark: Any, write_db
     assert ids(write_db, "over") == [3, 4, 5, 6, 7]
     assert write_db.rows(f"SELECT count(*) FROM {SCHEMA}.over_view") == [(5,)]
     assert write_db.rows(f"SELECT '{SCHEMA}.over'::regclass::oid") == oid
-    assert write_db.rows(f"SELECT has_table_privilege('public', '{SCHEMA}.over', 'SELECT')") == [(True,)]
-    assert write_db.rows(f"SELECT count(*) FROM pg_indexes WHERE tablename = 'over'") == [(2,)]
+    assert write_db.rows(f"SELECT has_table_privilege('public', '{SCHEMA}.over', 'SELECT')") == [
+        (True,)
+    ]
+    assert write_db.rows("SELECT count(*) FROM pg_indexes WHERE tablename = 'over'") == [(2,)]
 
 
 def test_upsert_with_a_composite_key_and_insert_missing(spark: Any, write_db: WriteDb) -> None:
@@ -137,14 +200,21 @@ def test_upsert_with_a_composite_key_and_insert_missing(spark: Any, write_db: Wr
     df = spark.createDataFrame([(1, "x", "new"), (1, "y", "new")], "a int, b string, v string")
     write_table(df, write_db.settings(), name, mode="upsert", key=["a", "b"])
     assert write_db.rows(f"SELECT a, b, v FROM {SCHEMA}.ups ORDER BY a, b") == [
-        (1, "x", "new"), (1, "y", "new"), (2, "x", "old"),
+        (1, "x", "new"),
+        (1, "y", "new"),
+        (2, "x", "old"),
     ]
     df = spark.createDataFrame([(2, "x", "newer"), (3, "z", "newer")], "a int, b string, v string")
     write_table(df, write_db.settings(), name, mode="insert-missing", key=["b", "a"])
     assert write_db.rows(f"SELECT a, b, v FROM {SCHEMA}.ups ORDER BY a, b") == [
-        (1, "x", "new"), (1, "y", "new"), (2, "x", "old"), (3, "z", "newer"),
+        (1, "x", "new"),
+        (1, "y", "new"),
+        (2, "x", "old"),
+        (3, "z", "newer"),
     ]
-    with pytest.raises(WriteRefusedError, match=r"key \['a'\] .* not a primary key or unique index .*a, b"):
+    with pytest.raises(
+        WriteRefusedError, match=r"key \['a'\] .* not a primary key or unique index .*a, b"
+    ):
         write_table(df, write_db.settings(), name, mode="upsert", key=["a"])
 
 
@@ -161,8 +231,14 @@ def test_create_makes_the_documented_types(spark: Any, write_db: WriteDb) -> Non
         "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
         f"WHERE attrelid = '{SCHEMA}.created'::regclass AND attnum > 0 ORDER BY attnum"
     )
-    assert types == [("id", "bigint"), ("s", "smallint"), ("t", "text"), ("n", "numeric(5,2)"),
-                     ("ts", "timestamp with time zone"), ("a", "integer[]")]
+    assert types == [
+        ("id", "bigint"),
+        ("s", "smallint"),
+        ("t", "text"),
+        ("n", "numeric(5,2)"),
+        ("ts", "timestamp with time zone"),
+        ("a", "integer[]"),
+    ]
     assert write_db.rows(f"SELECT count(*) FROM {SCHEMA}.created") == [(1,)]
 
 
@@ -170,7 +246,9 @@ def test_create_makes_the_documented_types(spark: Any, write_db: WriteDb) -> Non
 
 
 def test_schema_mismatches_are_refused_before_any_row(spark: Any, write_db: WriteDb) -> None:
-    name = write_db.table("strict", "id int PRIMARY KEY, \"Name\" text, must text NOT NULL, opt text DEFAULT 'd'")
+    name = write_db.table(
+        "strict", "id int PRIMARY KEY, \"Name\" text, must text NOT NULL, opt text DEFAULT 'd'"
+    )
     settings = write_db.settings()
     base = ["cast(id as int) id", "'x' must"]
     cases = [
@@ -191,15 +269,22 @@ def test_schema_mismatches_are_refused_before_any_row(spark: Any, write_db: Writ
     assert write_db.staging_tables() == []
     # case-insensitive match: accepted, with a warning
     write_table(spark.range(2).selectExpr(*base, "'n' name"), settings, name)
-    assert write_db.rows(f'SELECT "Name", opt FROM {SCHEMA}.strict ORDER BY id') == [("n", "d"), ("n", "d")]
+    assert write_db.rows(f'SELECT "Name", opt FROM {SCHEMA}.strict ORDER BY id') == [
+        ("n", "d"),
+        ("n", "d"),
+    ]
 
 
-def test_read_only_connections_and_reader_endpoints_are_refused(spark: Any, write_db: WriteDb) -> None:
+def test_read_only_connections_and_reader_endpoints_are_refused(
+    spark: Any, write_db: WriteDb
+) -> None:
     df = spark.range(1)
     with pytest.raises(WriteRefusedError, match=r'is read-only: set "read_only": false'):
         write_table(df, write_db.settings(read_only=True), f"{CONNECTION}.{SCHEMA}.x")
-    reader = write_db.settings(host="db.cluster-ro-abc123.eu-west-1.rds.amazonaws.com", ssl_mode="require")
-    with pytest.raises(WriteRefusedError, match="reader endpoint .* cluster \\(writer\\) endpoint"):
+    reader = write_db.settings(
+        host="db.cluster-ro-abc123.eu-west-1.rds.amazonaws.com", ssl_mode="require"
+    )
+    with pytest.raises(WriteRefusedError, match=r"reader endpoint .* cluster \(writer\) endpoint"):
         write_table(df, reader, f"{CONNECTION}.{SCHEMA}.x")
     with pytest.raises(WriteRefusedError, match="mode='merge'"):
         write_table(df, write_db.settings(), f"{CONNECTION}.{SCHEMA}.x", mode="merge")
@@ -208,11 +293,16 @@ def test_read_only_connections_and_reader_endpoints_are_refused(spark: Any, writ
 # --- failures leave the target unchanged ---------------------------------------------------------
 
 
-def test_a_constraint_violation_at_commit_names_it_and_changes_nothing(spark: Any, write_db: WriteDb) -> None:
+def test_a_constraint_violation_at_commit_names_it_and_changes_nothing(
+    spark: Any, write_db: WriteDb
+) -> None:
     name = write_db.table("uniq", "id int PRIMARY KEY, v int CHECK (v >= 0)")
     write_db.execute(f"INSERT INTO {SCHEMA}.uniq VALUES (1, 1)")
     dup = spark.range(5).selectExpr("cast(id as int) id", "1 v")  # 1 exists
-    with pytest.raises(WriteFailedError, match=r'unique constraint "uniq_pkey".*23505.*Key \(id\)=\(1\) already exists') as info:
+    with pytest.raises(
+        WriteFailedError,
+        match=r'unique constraint "uniq_pkey".*23505.*Key \(id\)=\(1\) already exists',
+    ) as info:
         write_table(dup, write_db.settings(), name)
     assert info.value.sqlstate == "23505"
     neg = spark.range(10, 12).selectExpr("cast(id as int) id", "-1 v")
@@ -239,7 +329,7 @@ def test_a_cancelled_job_leaves_the_target_unchanged(spark: Any, write_db: Write
     def run() -> None:
         try:
             write_table(df, write_db.settings(), name)
-        except BaseException as exc:  # noqa: BLE001 - handed to the test thread
+        except BaseException as exc:  # handed to the test thread
             errors.append(exc)
 
     thread = threading.Thread(target=run)
@@ -263,10 +353,14 @@ def test_a_cancelled_job_leaves_the_target_unchanged(spark: Any, write_db: Write
         f"SELECT pid FROM pg_stat_activity WHERE usename = '{ROLE}'"
     ):
         time.sleep(0.2)
-    assert write_db.rows(f"SELECT state, query FROM pg_stat_activity WHERE usename = '{ROLE}'") == []
+    assert (
+        write_db.rows(f"SELECT state, query FROM pg_stat_activity WHERE usename = '{ROLE}'") == []
+    )
 
 
-def test_a_concurrent_reader_sees_old_or_new_rows_never_a_mix(spark: Any, write_db: WriteDb) -> None:
+def test_a_concurrent_reader_sees_old_or_new_rows_never_a_mix(
+    spark: Any, write_db: WriteDb
+) -> None:
     name = write_db.table("seen", "id bigint, gen int")
     write_db.execute(f"INSERT INTO {SCHEMA}.seen SELECT g, 0 FROM generate_series(1, 1000) g")
     seen = set()
@@ -275,7 +369,13 @@ def test_a_concurrent_reader_sees_old_or_new_rows_never_a_mix(spark: Any, write_
     def watch() -> None:
         with psycopg.connect(write_db.conninfo, autocommit=True) as conn:
             while not stop.is_set():
-                seen.add(tuple(conn.execute(f"SELECT gen, count(*) FROM {SCHEMA}.seen GROUP BY gen ORDER BY gen").fetchall()))
+                seen.add(
+                    tuple(
+                        conn.execute(
+                            f"SELECT gen, count(*) FROM {SCHEMA}.seen GROUP BY gen ORDER BY gen"
+                        ).fetchall()
+                    )
+                )
 
     watcher = threading.Thread(target=watch)
     watcher.start()
