@@ -10,6 +10,7 @@ included) and is timed from the call to the committed rows:
 - ``spark-jdbc``: ``df.write.jdbc`` with Spark's defaults (batchsize 1000);
 - ``spark-jdbc-tuned``: ``reWriteBatchedInserts=true`` and ``batchsize=10000``;
 - ``sparkpg``: ``write_table(df, settings, ref)`` (atomic append: staging, then one commit);
+- ``sparkpg-direct``: ``write_table(..., atomic=False)`` (each task COPYs into the target);
 - ``floor``: ``streams`` concurrent ``psql \\copy target FROM file (FORMAT binary)``.
 
 Prints a table (median seconds, rows/s, ratios against sparkpg) and writes JSON next to it.
@@ -31,7 +32,7 @@ from typing import Any, Callable, Dict, List, Optional
 from benchmarks.read_benchmark import TABLE, build_table
 
 TARGET = "bench_write_target"
-VARIANTS = ("spark-jdbc", "spark-jdbc-tuned", "sparkpg", "floor")
+VARIANTS = ("spark-jdbc", "spark-jdbc-tuned", "sparkpg", "sparkpg-direct", "floor")
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -161,6 +162,9 @@ def main(argv: Optional[List[str]] = None) -> int:
                 url + "?reWriteBatchedInserts=true", TARGET, mode="append", properties=props
             ),
             "sparkpg": lambda: write_table(df, settings, f"bench.public.{TARGET}"),
+            "sparkpg-direct": lambda: write_table(
+                df, settings, f"bench.public.{TARGET}", atomic=False
+            ),
             "floor": floor,
         }
         seconds: Dict[str, List[float]] = {v: [] for v in VARIANTS}

@@ -282,6 +282,7 @@ def write_table(
     mode: str = "append",
     key: Optional[Sequence[str]] = None,
     create: bool = False,
+    atomic: bool = True,
     staging_schema: Optional[str] = None,
 ) -> None:
     """Write ``df`` to ``connection.schema.table`` atomically: all rows or none, each exactly once.
@@ -292,6 +293,9 @@ def write_table(
     exists). ``key`` (upsert, insert-missing): target column names matching a unique index or the
     primary key. ``create``: create a missing target with the types of docs/writing.md.
     ``staging_schema``: where the staging table goes (default: the target's schema).
+    ``atomic=False`` (append only): each task COPYs straight into the target and commits on its
+    own: faster, NOT atomic (a failed job leaves the rows of the tasks that finished, a retried
+    task writes its rows again); every column's Spark type must be the target's exact type.
 
     At most the connection's ``max_connections`` tasks write at once (a DataFrame with more
     partitions is coalesced). Runs one Spark job; raises :class:`WriteRefusedError` before any row
@@ -303,6 +307,8 @@ def write_table(
     keys = list(key or ())
     if mode in ("upsert", "insert-missing") and not keys:
         raise WriteRefusedError(f"mode={mode!r} needs key=[...]: the columns of a unique index")
+    if not atomic and mode != "append":
+        raise WriteRefusedError(f"atomic=False is only for mode='append', not mode={mode!r}")
     if mode not in ("upsert", "insert-missing") and keys:
         raise WriteRefusedError(f"key= is only for upsert and insert-missing, not mode={mode!r}")
     connection = settings.connection(ref.connection)
@@ -313,7 +319,10 @@ def write_table(
     spark_columns = [(f.name, f.dataType.simpleString()) for f in df.schema.fields]
     source = connect(spark, target)
     try:
-        _write(df, spark, source, ref, spark_columns, mode, keys, create, staging_schema)
+        if atomic:
+            _write(df, spark, source, ref, spark_columns, mode, keys, create, staging_schema)
+        else:
+            _write_direct(df, source, ref, spark_columns, create)
     finally:
         source.close()
 
@@ -347,15 +356,7 @@ def _write(
     create: bool,
     staging_schema: Optional[str],
 ) -> None:
-    columns = target_columns(source, ref)
-    if not columns:
-        if not create:
-            raise WriteRefusedError(
-                f"table {ref} does not exist: create it, or pass create=True to create it with "
-                "the DataFrame's columns (types: docs/writing.md)"
-            )
-        source.execute(create_table_sql(ref, spark_columns), what=f"creating {ref}")
-        columns = target_columns(source, ref)
+    columns = _existing_or_created(source, ref, spark_columns, create)
     pairs = match_columns(spark_columns, columns, table=str(ref))
     if keys:
         check_key(source, ref, keys)
@@ -370,16 +371,87 @@ def _write(
     source.execute(staging_table_sql(staging, pairs), what=f"creating staging table {staging}")
     try:
         options = _engine_options(source.target, ref, staging, pairs, mode, keys)
-        max_connections = source.target.connection.max_connections
-        if df.rdd.getNumPartitions() > max_connections:
-            df = df.coalesce(max_connections)
-        renamed = df.toDF(*[p.staging_name for p in pairs])
+        renamed = _bounded(df, source).toDF(*[p.staging_name for p in pairs])
         _save(renamed, options, ref)
     finally:
         try:
             source.execute(f"DROP TABLE IF EXISTS {staging}", what=f"dropping {staging}")
         except SparkPgError as exc:
             logger.warning("%s: could not drop the staging table %s: %s", ref, staging, exc)
+
+
+def _write_direct(
+    df: DataFrame,
+    source: JdbcSource,
+    ref: TableRef,
+    spark_columns: List[Tuple[str, str]],
+    create: bool,
+) -> None:
+    pairs = match_columns(
+        spark_columns, _existing_or_created(source, ref, spark_columns, create), table=str(ref)
+    )
+    for pair in pairs:
+        check_exact(pair, table=str(ref))
+    names = ", ".join(quote_ident(p.target.name) for p in pairs)
+    options = {
+        "url": source.target.url,
+        "copySql": f"COPY {ref.qualified_name} ({names}) FROM STDIN (FORMAT binary)",
+        "tagged": "false",
+        "label": str(ref),
+    }
+    for name, value in driver_properties(source.target.options()).items():
+        options[PROPERTY_PREFIX + name] = value
+    _save(_bounded(df, source), options, ref)
+
+
+def check_exact(pair: ColumnPair, *, table: str) -> None:
+    """For ``atomic=False``: binary COPY into the target needs the target's exact type."""
+    expected = _BINARY_NAMES.get(staging_type(pair.spark_type, pair.spark_name))
+    actual = pair.target.base_type
+    if actual == "varchar":  # varchar takes text's binary form
+        actual = "text"
+    if expected is None or expected != actual:
+        raise WriteRefusedError(
+            f"{table}: atomic=False needs DataFrame column {pair.spark_name!r} "
+            f"({pair.spark_type}) to have column {pair.target.name!r}'s exact type "
+            f"({pair.target.type_sql}): cast it in Spark, or write with atomic=True"
+        )
+
+
+_BINARY_NAMES = {
+    "boolean": "bool",
+    "smallint": "int2",
+    "integer": "int4",
+    "bigint": "int8",
+    "real": "float4",
+    "double precision": "float8",
+    "text": "text",
+    "bytea": "bytea",
+    "date": "date",
+    "timestamp with time zone": "timestamptz",
+    "timestamp without time zone": "timestamp",
+}
+
+
+def _bounded(df: DataFrame, source: JdbcSource) -> DataFrame:
+    """``df`` with at most ``max_connections`` partitions (coalesced, no shuffle)."""
+    max_connections = source.target.connection.max_connections
+    return df.coalesce(max_connections) if df.rdd.getNumPartitions() > max_connections else df
+
+
+def _existing_or_created(
+    source: JdbcSource, ref: TableRef, spark_columns: List[Tuple[str, str]], create: bool
+) -> List[TargetColumn]:
+    columns = target_columns(source, ref)
+    if columns:
+        return columns
+    if not create:
+        raise WriteRefusedError(
+            f"table {ref} does not exist: create it, or pass create=True to create it with "
+            "the DataFrame's columns (types: docs/writing.md)"
+        )
+    source.execute(create_table_sql(ref, spark_columns), what=f"creating {ref}")
+    return target_columns(source, ref)
 
 
 def _save(df: DataFrame, options: Dict[str, str], ref: TableRef) -> None:

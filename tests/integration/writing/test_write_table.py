@@ -400,3 +400,21 @@ def test_a_write_removes_staging_tables_whose_write_is_gone(spark: Any, write_db
         write_table(spark.range(3), write_db.settings(), name)
         assert write_db.staging_tables() == ["sparkpg_stage_alive"]
     write_db.execute(f"DROP TABLE {SCHEMA}.sparkpg_stage_alive")
+
+
+def test_direct_append_needs_exact_types_and_writes(spark: Any, write_db: WriteDb) -> None:
+    name = write_db.table("direct", "id bigint, v varchar(10), n numeric(5,2)")
+    df = spark.createDataFrame(
+        [(1, "a", Decimal("1.25")), (2, None, None)], "id bigint, v string, n decimal(5,2)"
+    )
+    write_table(df, write_db.settings(), name, atomic=False)
+    assert write_db.rows(f"SELECT * FROM {SCHEMA}.direct ORDER BY id") == [
+        (1, "a", Decimal("1.25")),
+        (2, None, None),
+    ]
+    with pytest.raises(
+        WriteRefusedError, match=r"atomic=False needs DataFrame column 'id' \(int\)"
+    ):
+        write_table(df.selectExpr("cast(id as int) id"), write_db.settings(), name, atomic=False)
+    with pytest.raises(WriteRefusedError, match="only for mode='append'"):
+        write_table(df, write_db.settings(), name, mode="overwrite", atomic=False)
