@@ -406,10 +406,17 @@ def _write_direct(
 
 def check_exact(pair: ColumnPair, *, table: str) -> None:
     """For ``atomic=False``: binary COPY into the target needs the target's exact type."""
-    expected = _BINARY_NAMES.get(staging_type(pair.spark_type, pair.spark_name))
+    staged = staging_type(pair.spark_type, pair.spark_name)
+    scalar = staged[:-2] if staged.endswith("[]") else staged
+    if scalar.startswith("numeric"):  # binary numeric is rounded to the column's scale: same typmod
+        target = pair.target.type_sql[:-2] if staged.endswith("[]") else pair.target.type_sql
+        name: Optional[str] = "numeric" if target in (scalar, "numeric") else None
+    else:
+        name = _BINARY_NAMES.get(scalar)
+    expected = ("_" + name if staged.endswith("[]") else name) if name else None
     actual = pair.target.base_type
-    if actual == "varchar":  # varchar takes text's binary form
-        actual = "text"
+    if actual in ("varchar", "_varchar"):  # varchar takes text's binary form
+        actual = actual.replace("varchar", "text")
     if expected is None or expected != actual:
         raise WriteRefusedError(
             f"{table}: atomic=False needs DataFrame column {pair.spark_name!r} "
