@@ -52,6 +52,9 @@ class JobOptions:
     show: int = 0
     snapshot: bool = False
     strict: bool = False
+    write: Optional[str] = None  # connection.schema.table: write_table's target (docs/writing.md)
+    write_mode: str = "append"
+    write_key: Tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         refs: Sequence[Union[str, TableRef]] = self.tables
@@ -66,6 +69,10 @@ class JobOptions:
         if self.show < 0:
             raise SettingsError(f"--show must be >= 0, got {self.show}")
         self.read.only_source_wide("the main job")
+        if self.write and not self.sql and len(parsed) != 1:
+            raise SettingsError("--write writes the --sql result or the one --table: add --sql")
+        if self.write and self.output:
+            raise SettingsError("--write and --output: choose one destination")
 
     @property
     def counts_unrepresentable(self) -> bool:
@@ -115,6 +122,8 @@ def run_job(spark: SparkSession, settings: Settings, options: JobOptions) -> Job
             for conn in names:
                 snapshots[conn] = stack.enter_context(consistent_snapshot(spark, settings, conn))
         loaded = read_tables(spark, settings, list(options.tables), read, snapshots=snapshots)
+        if options.write:
+            return _run_write(spark, settings, options, loaded)
         if options.sql:
             return _run_sql(spark, options, loaded)
         return JobResult(tuple(_run_table(table, options) for table in loaded))
@@ -152,6 +161,24 @@ def _run_sql(spark: SparkSession, options: JobOptions, loaded: List[LoadedTable]
     outcomes.append(TableOutcome("--sql result", rows, None, "", "", seconds, options.output or ""))
     _show(result, options.show, "--sql result", loaded)
     return JobResult(tuple(outcomes), tuple(notes))
+
+
+def _run_write(
+    spark: SparkSession, settings: Settings, options: JobOptions, loaded: List[LoadedTable]
+) -> JobResult:
+    """``--write``: the ``--sql`` result (or the one table) through ``write_table``."""
+    from spark_jobs.writer import write_table
+
+    assert options.write is not None
+    started = time.monotonic()
+    sql = options.sql
+    df = _guard(loaded, lambda: spark.sql(sql), "running --sql") if sql else loaded[0].dataframe
+    key = options.write_key or None
+    write_table(df, settings, options.write, mode=options.write_mode, key=key)
+    seconds = time.monotonic() - started
+    outcomes = [_plan_outcome(t) for t in loaded]
+    outcomes.append(TableOutcome("written", None, None, "", "", seconds, options.write))
+    return JobResult(tuple(outcomes))
 
 
 def _with_nulled(outcome: TableOutcome, table: LoadedTable, strict: bool) -> TableOutcome:
