@@ -197,5 +197,14 @@ class JobRunDetachedError(JobRunError):
     """We stopped waiting (deadline, Ctrl-C) and left the job run running, as asked."""
 
 
+class WriteRefusedError(SparkPgError, ValueError):
+    """A write was refused before any row was sent: read-only connection, missing target,
+    unmatched columns, incompatible types, a key without a unique index (docs/writing.md)."""
+
+
+class WriteFailedError(DatabaseError):
+    """A write failed after it started (a task, or the commit); the target is unchanged."""
+
+
 class TypePolicyError(SparkPgError, ValueError):
     """A source whose columns cannot be described (missing table, unusable query)."""

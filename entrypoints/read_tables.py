@@ -92,6 +92,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="use pgjdbc's text protocol (prepareThreshold default) instead of binary transfer",
     )
+    parser.add_argument(
+        "--write",
+        metavar="CONNECTION.SCHEMA.TABLE",
+        help="write the --sql result (or the one --table) there, atomically (docs/writing.md)",
+    )
+    parser.add_argument(
+        "--write-mode",
+        choices=("append", "overwrite", "upsert", "insert-missing"),
+        default="append",
+    )
+    parser.add_argument("--key", action="append", default=[], help="upsert key column (repeat)")
     local = parser.add_argument_group("local runs (ignored under spark-submit)")
     local.add_argument("--master", help="Spark master for a local run (default local[*])")
     local.add_argument(
@@ -179,6 +190,9 @@ def job_options(args: argparse.Namespace) -> JobOptions:
         show=args.show,
         snapshot=args.snapshot,
         strict=args.strict,
+        write=args.write,
+        write_mode=args.write_mode,
+        write_key=tuple(args.key),
     )
 
 

@@ -66,6 +66,9 @@ class JobOptions:
     show: int = 0
     snapshot: bool = False
     strict: bool = False
+    write: Optional[str] = None  # connection.schema.table: write_table's target (docs/writing.md)
+    write_mode: str = "append"
+    write_key: Tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         refs: Sequence[Union[str, TableRef]] = self.tables
@@ -84,6 +87,10 @@ class JobOptions:
             if not self.sql:  # two refs to one folder: refused before Spark starts
                 table_targets(self.output, [(str(r), r.table) for r in parsed])
         self.read.only_source_wide("the main job")
+        if self.write and not self.sql and len(parsed) != 1:
+            raise SettingsError("--write writes the --sql result or the one --table: add --sql")
+        if self.write and self.output:
+            raise SettingsError("--write and --output: choose one destination")
 
     @property
     def counts_unrepresentable(self) -> bool:
@@ -203,7 +210,9 @@ def _run(spark: SparkSession, settings: Settings, options: JobOptions, run_id: s
                         consistent_snapshot(spark, settings, conn)
                     )
             loaded = read_tables(spark, settings, list(options.tables), read, snapshots=snapshots)
-            if options.sql:
+            if options.write:
+                result = _run_write(spark, settings, options, loaded)
+            elif options.sql:
                 result = _run_sql(spark, options, loaded, output)
             else:
                 result = _run_tables(loaded, options, output)
@@ -336,6 +345,24 @@ def _run_sql(
     outcomes.append(TableOutcome(SQL_RESULT, rows, None, "", "", seconds, options.output or ""))
     _show(result, options.show, SQL_RESULT, loaded)
     return JobResult(tuple(outcomes), tuple(notes))
+
+
+def _run_write(
+    spark: SparkSession, settings: Settings, options: JobOptions, loaded: List[LoadedTable]
+) -> JobResult:
+    """``--write``: the ``--sql`` result (or the one table) through ``write_table``."""
+    from spark_jobs.writer import write_table
+
+    assert options.write is not None
+    started = time.monotonic()
+    sql = options.sql
+    df = _guard(loaded, lambda: spark.sql(sql), "running --sql") if sql else loaded[0].dataframe
+    key = options.write_key or None
+    write_table(df, settings, options.write, mode=options.write_mode, key=key)
+    seconds = time.monotonic() - started
+    outcomes = [_plan_outcome(t) for t in loaded]
+    outcomes.append(TableOutcome("written", None, None, "", "", seconds, options.write))
+    return JobResult(tuple(outcomes))
 
 
 def _with_nulled(outcome: TableOutcome, table: LoadedTable, strict: bool) -> TableOutcome:

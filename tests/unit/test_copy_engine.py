@@ -178,6 +178,10 @@ def test_the_engine_jar_is_reproducible(tmp_path: Path) -> None:
         assert {i.date_time for i in jar.infolist()} == {(1980, 1, 1, 0, 0, 0)}
         assert "io/sparkpg/engine/CopySource.class" in names
         services = jar.read("META-INF/services/org.apache.spark.sql.sources.DataSourceRegister")
-        assert services.decode().strip() == "io.sparkpg.engine.CopySource"
+        assert services.decode().split() == [
+            "io.sparkpg.engine.CopySource",
+            "io.sparkpg.engine.write.WriteSource",
+        ]
+        assert "io/sparkpg/engine/write/WriteSource.class" in names
         # --release 8: class file major version 52
         assert jar.read("io/sparkpg/engine/CopySource.class")[6:8] == b"\x00\x34"
