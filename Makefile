@@ -40,6 +40,16 @@ $(VENV_SPARK4)/.installed: pyproject.toml
 	touch $@
 
 # The COPY engine's JAR (jvm/), reproducible; local sessions put it next to the JDBC JAR.
+# pyspark 3.5.0, the Spark of emr-7.0.0, under Python 3.9: tests/deploy/test_bundle_spark.py runs
+# the bundle with it too. Only pyspark (and its py4j): the bundle brings everything else. pip
+# reuses its cache, so a rebuild downloads nothing.
+SPARK350_VENV := .venv39-spark350
+$(SPARK350_VENV)/.installed: Makefile
+	$$(devtools/find-python39) -m venv $(SPARK350_VENV)
+	$(SPARK350_VENV)/bin/python -m pip install -q 'pyspark==3.5.0'
+	touch $@
+
+
 ENGINE_JAR := build/jvm/sparkpg-engine.jar
 $(ENGINE_JAR): $(VENV)/.installed $(shell find jvm/src jvm/resources -type f) devtools/build_engine_jar.py
 	$(PY) -m devtools.build_engine_jar --out $@
@@ -60,7 +70,7 @@ typecheck: $(VENV)/.installed
 unit39: $(VENV39)/.installed
 	$(PY39) -m pytest -q tests/unit
 
-pytest: $(VENV)/.installed .venv-checkov/.installed $(ENGINE_JAR)
+pytest: $(VENV)/.installed .venv-checkov/.installed $(ENGINE_JAR) $(SPARK350_VENV)/.installed
 	SPARKPG_CHECKOV=$(CURDIR)/.venv-checkov/bin/checkov $(PY) -m pytest -q
 
 test-spark4: $(VENV_SPARK4)/.installed $(ENGINE_JAR)
@@ -69,4 +79,4 @@ test-spark4: $(VENV_SPARK4)/.installed $(ENGINE_JAR)
 test: lint typecheck unit39 pytest test-spark4
 
 clean:
-	rm -rf $(VENV) $(VENV39) $(VENV_SPARK4) .venv-checkov dist build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(VENV39) $(SPARK350_VENV) $(VENV_SPARK4) .venv-checkov dist build .pytest_cache .mypy_cache .ruff_cache

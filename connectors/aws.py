@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any, Mapping, Optional, Type
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, NoRegionError
 from botocore.parsers import ResponseParserError
 
-from connectors.errors import AwsRequestError
+from connectors.errors import AwsRegionError, AwsRequestError
 
 if TYPE_CHECKING:
     from mypy_boto3_emr_serverless import EMRServerlessClient
@@ -40,15 +40,29 @@ COMMON_FIXES: Mapping[str, str] = {
     "service's interface VPC endpoint or a NAT route (docs/troubleshooting.md)",
     "ConnectTimeoutError": "the AWS endpoint is unreachable: from private subnets add the "
     "service's interface VPC endpoint or a NAT route (docs/troubleshooting.md)",
+    "ReadTimeoutError": "the AWS endpoint accepted the connection but did not answer: from "
+    "private subnets check the service's interface VPC endpoint (its security group and private "
+    "DNS) or the NAT route (docs/troubleshooting.md)",
 }
 
 _ARN_REGION = re.compile(r"^arn:aws[a-zA-Z-]*:[a-z0-9-]+:([a-z0-9-]+):")
 
+CONNECT_TIMEOUT_SECONDS = 3
+READ_TIMEOUT_SECONDS = 5
+MAX_ATTEMPTS = 3
+#: Every client's configuration. An endpoint that accepts connections but never answers fails
+#: after at most MAX_ATTEMPTS * READ_TIMEOUT_SECONDS plus the standard mode's backoff (under a
+#: second, then under two): about 18 s. AWS answers these APIs in milliseconds; throttling and
+#: 5xx answers are retried the same way.
 CLIENT_CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": 5},
-    connect_timeout=5,
-    read_timeout=30,
+    retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS},
+    connect_timeout=CONNECT_TIMEOUT_SECONDS,
+    read_timeout=READ_TIMEOUT_SECONDS,
     user_agent_extra="sparkpg",
+)
+
+NO_REGION_FIX = (
+    "set AWS_REGION (or AWS_DEFAULT_REGION), pass --region, or use an AWS profile that has a region"
 )
 
 
@@ -64,8 +78,20 @@ def region_from_arn(arn: Optional[str]) -> Optional[str]:
 
 @functools.cache
 def aws_client(service: str, region: Optional[str] = None, profile: Optional[str] = None) -> Any:
-    """A cached boto3 client for ``service``; region/profile default to boto3's own resolution."""
-    return _session(region, profile).client(service, config=CLIENT_CONFIG)  # type: ignore[call-overload]
+    """A cached boto3 client for ``service``; region/profile default to boto3's own resolution.
+
+    Raises :class:`~connectors.errors.AwsRegionError` (not botocore's ``NoRegionError``) when no
+    region is given and none is configured.
+    """
+    try:
+        return _session(region, profile).client(service, config=CLIENT_CONFIG)  # type: ignore[call-overload]
+    except NoRegionError:
+        raise AwsRegionError(
+            f"no AWS region for {service}: {NO_REGION_FIX}",
+            action=f"{service} client",
+            code="NoRegionError",
+            fix=NO_REGION_FIX,
+        ) from None
 
 
 @functools.lru_cache(maxsize=8)

@@ -52,6 +52,11 @@ class SettingsSourceError(SettingsError, AwsRequestError):
     """The settings could not be read from S3."""
 
 
+class AwsRegionError(SettingsError, AwsRequestError):
+    """No AWS region is configured for a client (botocore's ``NoRegionError``): set AWS_REGION,
+    ``--region`` or a profile's region, or give a full ARN (which names its region)."""
+
+
 class ConnectionNotFoundError(SettingsError, LookupError):
     """A connection name that the settings do not define, or that is disabled."""
 
@@ -98,6 +103,36 @@ class JdbcDriverNotFoundError(DatabaseError):
 class DatabaseConnectionError(DatabaseError, ConnectionError):
     """The server could not be reached: refused, timed out, TLS failure
     (docs/troubleshooting.md#postgresql-connection-timeout)."""
+
+
+class DatabaseConnectionLostError(DatabaseConnectionError):
+    """An open connection ended under us: the server terminated it (restart, failover,
+    ``pg_terminate_backend``) or the network dropped it. Retrying usually succeeds."""
+
+
+class DatabaseTimeoutError(DatabaseError, TimeoutError):
+    """A bounded wait expired; ``setting`` names the connection setting that bounds it."""
+
+    def __init__(self, message: str, *, sqlstate: Optional[str] = None, setting: str = "") -> None:
+        super().__init__(message, sqlstate=sqlstate)
+        self.setting = setting
+
+
+class LockTimeoutError(DatabaseTimeoutError):
+    """Another session held a conflicting lock longer than ``lock_timeout_seconds`` (55P03)."""
+
+
+class StatementTimeoutError(DatabaseTimeoutError):
+    """A planning query ran longer than ``statement_timeout_seconds`` (57014)."""
+
+
+class DatabaseUnresponsiveError(DatabaseTimeoutError, DatabaseConnectionError):
+    """The server stopped answering: no bytes for ``socket_timeout_seconds``, or no handshake
+    within ``login_timeout_seconds`` (a frozen server, a network partition, not PostgreSQL)."""
+
+
+class MaterializedViewNotPopulatedError(DatabaseError):
+    """A materialized view that was never refreshed: PostgreSQL refuses to read it."""
 
 
 class DatabaseAuthenticationError(DatabaseError, PermissionError):
@@ -160,6 +195,15 @@ class JobRunCancelledError(JobRunError):
 
 class JobRunDetachedError(JobRunError):
     """We stopped waiting (deadline, Ctrl-C) and left the job run running, as asked."""
+
+
+class WriteRefusedError(SparkPgError, ValueError):
+    """A write was refused before any row was sent: read-only connection, missing target,
+    unmatched columns, incompatible types, a key without a unique index (docs/writing.md)."""
+
+
+class WriteFailedError(DatabaseError):
+    """A write failed after it started (a task, or the commit); the target is unchanged."""
 
 
 class TypePolicyError(SparkPgError, ValueError):

@@ -84,7 +84,7 @@ def jdbc_url(
     >>> from connectors.settings import ConnectionSettings
     >>> c = ConnectionSettings(name="db", host="::1", port=5433, database="my db", credentials_env="DB")
     >>> jdbc_url(c)
-    'jdbc:postgresql://[::1]:5433/my%20db?sslmode=prefer&connectTimeout=10&loginTimeout=30&socketTimeout=0&tcpKeepAlive=true&ApplicationName=sparkpg&readOnly=true'
+    'jdbc:postgresql://[::1]:5433/my%20db?sslmode=prefer&connectTimeout=10&loginTimeout=30&socketTimeout=300&tcpKeepAlive=true&ApplicationName=sparkpg&readOnly=true'
     """
     endpoint = endpoint or resolve_endpoint(connection, credentials)
     host = endpoint.host
@@ -126,6 +126,44 @@ def jdbc_options(
     if binary_transfer and BINARY_TRANSFER_PROPERTY not in connection.jdbc_properties:
         options[BINARY_TRANSFER_PROPERTY] = "-1"
     return options
+
+
+CLIENT_CHECK_MIN_VERSION = 140000
+"""``client_connection_check_interval`` exists from PostgreSQL 14 (``server_version_num``)."""
+
+
+def session_settings(
+    connection: ConnectionSettings, *, server_version_num: int, planning: bool
+) -> Dict[str, str]:
+    """The PostgreSQL settings sparkpg's sessions run with, by name: ``lock_timeout`` (planning
+    and partition reads), ``statement_timeout`` (planning only: a partition streams as long as
+    its table takes) and, from PostgreSQL 14, ``client_connection_check_interval``. A setting of
+    0 is left out (the server's or role's own value applies).
+
+    >>> from connectors.settings import ConnectionSettings
+    >>> c = ConnectionSettings(name="db", host="h", credentials_env="DB")
+    >>> session_settings(c, server_version_num=150004, planning=True)
+    {'lock_timeout': '10s', 'statement_timeout': '60s', 'client_connection_check_interval': '10s'}
+    >>> session_settings(c, server_version_num=130011, planning=False)
+    {'lock_timeout': '10s'}
+    """
+    wanted = [("lock_timeout", connection.lock_timeout_seconds)]
+    if planning:
+        wanted.append(("statement_timeout", connection.statement_timeout_seconds))
+    if server_version_num >= CLIENT_CHECK_MIN_VERSION:
+        wanted.append(
+            (
+                "client_connection_check_interval",
+                connection.client_connection_check_interval_seconds,
+            )
+        )
+    return {name: f"{seconds}s" for name, seconds in wanted if seconds > 0}
+
+
+def set_statements(settings: Dict[str, str], *, local: bool) -> List[str]:
+    """``SET [LOCAL] name = 'value'`` for each of ``settings`` (names are ours, values quoted)."""
+    scope = "SET LOCAL" if local else "SET"
+    return [f"{scope} {name} = {quote_literal(value)}" for name, value in settings.items()]
 
 
 def driver_properties(options: Dict[str, str]) -> Dict[str, str]:

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, SecretStr
 
 from connectors.errors import (
     AwsEndpointUnreachableError,
+    AwsRegionError,
     CredentialsError,
     SecretAccessDeniedError,
     SecretNotFoundError,
@@ -135,25 +136,38 @@ def _first_key(data: Mapping[str, Any], names: Tuple[str, ...]) -> Optional[str]
     return next((name for name in names if data.get(name) not in (None, "")), None)
 
 
-_UNREACHABLE_FIX = (
-    "from private subnets a job needs the com.amazonaws.<region>.secretsmanager interface VPC "
-    "endpoint with private DNS, and its security group must admit HTTPS (443) from the job's "
-    "security group, or a NAT route (docs/troubleshooting.md#secrets-manager-access-denied)"
-)
+def _unreachable_fix(region: str) -> str:
+    return (
+        f"check the Secrets Manager interface VPC endpoint (com.amazonaws.{region}.secretsmanager) "
+        "in the job's VPC: it must exist with private DNS on, and its security group must admit "
+        "HTTPS (443) from the job's security group; or give the subnets a NAT route "
+        "(docs/troubleshooting.md#secrets-manager-access-denied)"
+    )
 
 
 def _from_secrets_manager(secret_id: str) -> Credentials:
     # boto3 only here: a job that reads credentials from a file or the environment needs no AWS.
-    from connectors.aws import AWS_ERRORS, region_from_arn, secretsmanager_client
+    from connectors.aws import AWS_ERRORS, NO_REGION_FIX, region_from_arn, secretsmanager_client
 
     install_secret_redaction()
     source = f"secret {secret_id}"
     try:
-        response = secretsmanager_client(region_from_arn(secret_id)).get_secret_value(
-            SecretId=secret_id
-        )
+        client = secretsmanager_client(region_from_arn(secret_id))
+    except AwsRegionError as exc:
+        raise AwsRegionError(
+            f"cannot read secret {secret_id}: secret_arn is a name, not an ARN, and no AWS region "
+            "is configured; give the full ARN (arn:aws:secretsmanager:<region>:<account>:secret:"
+            f"...), which names its region, or {NO_REGION_FIX}",
+            action=exc.action,
+            code=exc.code,
+            fix=exc.fix,
+        ) from None
+    try:
+        response = client.get_secret_value(SecretId=secret_id)
     except AWS_ERRORS as exc:
-        raise _secret_error(exc, secret_id) from None
+        raise _secret_error(
+            exc, secret_id, str(client.meta.region_name), str(client.meta.endpoint_url)
+        ) from None
     if "SecretString" not in response:
         raise CredentialsError(
             f"{source} holds SecretBinary; sparkpg needs a SecretString with JSON "
@@ -162,11 +176,12 @@ def _from_secrets_manager(secret_id: str) -> Credentials:
     return credentials_from_mapping(_parse_json(response["SecretString"], source), source=source)
 
 
-def _secret_error(exc: BaseException, secret_id: str) -> SecretReadError:
+def _secret_error(
+    exc: BaseException, secret_id: str, region: str, endpoint_url: str
+) -> SecretReadError:
     """GetSecretValue's failure as our error, through the one translator (connectors.aws)."""
-    from connectors.aws import aws_error, error_code, region_from_arn
+    from connectors.aws import MAX_ATTEMPTS, aws_error, error_code
 
-    region = region_from_arn(secret_id) or "the default region"
     denied = (
         f"access denied reading {secret_id}: the caller (on EMR, the job's execution role) needs "
         "secretsmanager:GetSecretValue on it, e.g. the EMRSecretsManagerPolicy inline policy on "
@@ -185,13 +200,17 @@ def _secret_error(exc: BaseException, secret_id: str) -> SecretReadError:
         "NoCredentialsError": f"no AWS credentials to read {secret_id}: configure the default "
         "credential chain (AWS_PROFILE, environment variables, or the EMR execution role)",
     }
-    unreachable = (
-        f"could not reach Secrets Manager in {region} to read {secret_id} "
-        f"({type(exc).__name__}); {_UNREACHABLE_FIX}"
-    )
-    for code in ("EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError"):
-        messages[code] = unreachable
     code = error_code(exc)
+    what = {
+        "EndpointConnectionError": "could not connect to",
+        "ConnectTimeoutError": "timed out connecting to",
+        "ReadTimeoutError": "got no answer from",
+    }
+    for name, verb in what.items():
+        messages[name] = (
+            f"{verb} Secrets Manager at {endpoint_url} ({region}, {name}, after "
+            f"{MAX_ATTEMPTS} attempts) reading {secret_id}; {_unreachable_fix(region)}"
+        )
     error = aws_error(
         f"secretsmanager:GetSecretValue {secret_id}",
         exc,
@@ -201,9 +220,7 @@ def _secret_error(exc: BaseException, secret_id: str) -> SecretReadError:
             "AccessDenied": SecretAccessDeniedError,
             "DecryptionFailure": SecretAccessDeniedError,
             "ResourceNotFoundException": SecretNotFoundError,
-            "EndpointConnectionError": AwsEndpointUnreachableError,
-            "ConnectTimeoutError": AwsEndpointUnreachableError,
-            "ReadTimeoutError": AwsEndpointUnreachableError,
+            **{name: AwsEndpointUnreachableError for name in what},
         },
         default=SecretReadError,
         message=messages.get(code)

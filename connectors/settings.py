@@ -14,12 +14,15 @@ Secret *ids* live in settings; secret *values* never do, so dumping settings is 
 
 from __future__ import annotations
 
+import difflib
+import ipaddress
 import json
 import logging
 import os
 import re
+import typing
 from pathlib import Path
-from typing import Any, Dict, List, Literal, Mapping, Optional, Union
+from typing import Any, Dict, List, Literal, Mapping, Optional, Type, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -29,8 +32,37 @@ from connectors.errors import ConnectionNotFoundError, SettingsError, SettingsSo
 ENV_PREFIX = "SPARKPG__"
 _ENV_DELIMITER = "__"
 _SENSITIVE_FIELD = re.compile(r"pass|pwd|token|private|secret_string", re.IGNORECASE)
-# JDBC properties that sparkpg sets itself from typed fields or credentials.
-_RESERVED_JDBC_PROPERTIES = {"user", "password"}
+_CREDENTIALS = "the credential source (secret_arn, credentials_file or credentials_env)"
+_TLS = "ssl_mode and ssl_root_cert (a custom one can switch certificate or host name checks off)"
+#: pgjdbc properties sparkpg sets itself (lower-cased: they are refused in any case), each with
+#: where its value comes from. ``jdbc_properties`` may not override them (a property in the URL
+#: wins over sparkpg's own: ``sslmode=disable`` would silently turn TLS off).
+RESERVED_JDBC_PROPERTIES: Dict[str, str] = {
+    "user": _CREDENTIALS,
+    "password": _CREDENTIALS,
+    "sslmode": "ssl_mode",
+    "ssl": "ssl_mode",
+    "sslrootcert": "ssl_root_cert",
+    "sslfactory": _TLS,
+    "sslhostnameverifier": _TLS,
+    "connecttimeout": "connect_timeout_seconds",
+    "logintimeout": "login_timeout_seconds",
+    "sockettimeout": "socket_timeout_seconds",
+    "tcpkeepalive": "sparkpg (always on)",
+    "readonly": "read_only",
+    "readonlymode": "read_only",
+    "applicationname": "application_name",
+    "targetservertype": "host (a cluster-ro reader endpoint prefers a replica, a cluster "
+    "endpoint requires the primary)",
+    "preparethreshold": "the binary_transfer read option (--no-binary-transfer)",
+    "defaultrowfetchsize": "fetch_size",
+    "options": "sparkpg's session settings (read_only and the timeouts; qualify names instead "
+    "of setting search_path)",
+    "pghost": "host",
+    "pgport": "port",
+    "pgdbname": "database",
+    "service": "host, port and database",
+}
 
 logger = logging.getLogger(__name__)
 
@@ -38,13 +70,14 @@ SslMode = Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: no coercion, so `"port": true`, `"port": "5432"` and `"enabled": "no"` are refused.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class SparkSettings(BaseModel):
     """The ``spark`` section. Other keys the backend keeps here are allowed and kept."""
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True, strict=True)
 
     emr_application_id: Optional[str] = None
     emr_postgres_application_id: Optional[str] = None
@@ -72,7 +105,7 @@ class ConnectionSettings(_Model):
 
     name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_-]{0,62}$")
     secret_arn: Optional[str] = Field(default=None, min_length=1)
-    credentials_file: Optional[Path] = None
+    credentials_file: Optional[Path] = Field(default=None, strict=False)  # a str in JSON
     credentials_env: Optional[str] = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     host: Optional[str] = Field(default=None, min_length=1)
     port: Optional[int] = Field(default=None, ge=1, le=65535)
@@ -85,7 +118,18 @@ class ConnectionSettings(_Model):
     ssl_root_cert: Optional[str] = None
     connect_timeout_seconds: int = Field(default=10, ge=0)
     login_timeout_seconds: int = Field(default=30, ge=0)
-    socket_timeout_seconds: int = Field(default=0, ge=0)
+    socket_timeout_seconds: int = Field(default=300, ge=0)
+    """pgjdbc ``socketTimeout``: the longest wait for the server's next bytes (0 = none). A
+    streaming read gets rows every fetch, so only a frozen or vanished peer trips it (and a query
+    whose FIRST row takes longer: raise it for big sorts). See docs/reading.md, "Timeouts"."""
+    lock_timeout_seconds: int = Field(default=10, ge=0)
+    """PostgreSQL ``lock_timeout`` of every planning query and partition read (0 = none)."""
+    statement_timeout_seconds: int = Field(default=60, ge=0)
+    """PostgreSQL ``statement_timeout`` of the driver-side catalog and planning queries
+    (0 = none); partition reads have none (they stream for as long as the table takes)."""
+    client_connection_check_interval_seconds: int = Field(default=10, ge=0)
+    """PostgreSQL 14+ ``client_connection_check_interval``: how often a busy backend of ours
+    checks that we are still connected (0 = off; ignored on older servers)."""
     max_connections: int = Field(default=8, ge=1, le=1024)
     fetch_size: int = Field(default=10_000, ge=1)
     read_only: bool = True
@@ -95,20 +139,23 @@ class ConnectionSettings(_Model):
     @field_validator("host")
     @classmethod
     def _host_is_a_host(cls, host: Optional[str]) -> Optional[str]:
-        if host is not None and (re.search(r"[\s/?#@]", host) or host.startswith("jdbc:")):
+        if host is None:
+            return None
+        if re.search(r"[\s/?#@]", host) or host.startswith("jdbc:"):
             raise ValueError(
                 "must be a bare host name or IP address (no scheme, port, path or credentials)"
             )
-        return host
+        return _bare_host(host)
 
     @field_validator("jdbc_properties")
     @classmethod
-    def _no_credentials_in_properties(cls, props: Dict[str, str]) -> Dict[str, str]:
-        reserved = sorted(k for k in props if k.lower() in _RESERVED_JDBC_PROPERTIES)
+    def _no_reserved_properties(cls, props: Dict[str, str]) -> Dict[str, str]:
+        reserved = [k for k in sorted(props) if k.lower() in RESERVED_JDBC_PROPERTIES]
         if reserved:
+            uses = "; ".join(f"{k} from {RESERVED_JDBC_PROPERTIES[k.lower()]}" for k in reserved)
             raise ValueError(
-                f"{reserved} may not be set here: credentials come from secret_arn, "
-                "credentials_file or credentials_env"
+                f"may not set {', '.join(map(repr, reserved))}: sparkpg sets "
+                f"{'it' if len(reserved) == 1 else 'them'} itself ({uses})"
             )
         return props
 
@@ -155,6 +202,36 @@ class ConnectionSettings(_Model):
         return f"env:{self.credentials_env}_USERNAME/{self.credentials_env}_PASSWORD"
 
 
+def _bare_host(host: str) -> str:
+    """``host`` without brackets around an IPv6 address; refuses ``host:port``."""
+    if host.startswith("["):
+        inner, _, rest = host[1:].partition("]")
+        if rest.startswith(":"):
+            raise ValueError(
+                f"includes a port ({rest[1:]!r}): put the address alone in host ({inner!r}) "
+                f"and the port in the port field"
+            )
+        if rest or not _is_ipv6(inner):
+            raise ValueError("brackets are only for an IPv6 address: [2001:db8::1]")
+        return inner
+    if ":" in host and not _is_ipv6(host):
+        name, _, port = host.rpartition(":")
+        raise ValueError(
+            f"includes a port ({port!r}): put the host name alone in host ({name!r}) and the "
+            "port in the port field"
+            if port.isdigit()
+            else "must be a host name or an IP address (':' is allowed only in IPv6 addresses)"
+        )
+    return host
+
+
+def _is_ipv6(text: str) -> bool:
+    try:
+        return isinstance(ipaddress.ip_address(text), ipaddress.IPv6Address)
+    except ValueError:
+        return False
+
+
 class PostgresSettings(_Model):
     """The ``postgres`` section: the JDBC driver and the connections."""
 
@@ -176,10 +253,9 @@ class PostgresSettings(_Model):
         return connections
 
 
-class Settings(BaseModel):
-    """The whole settings file. Top-level sections other than ``spark`` and ``postgres`` are ignored."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
+class Settings(_Model):
+    """The whole settings file: the ``spark`` and ``postgres`` sections (any other top-level key is
+    refused, naming the closest known one; ``spark`` keeps keys it does not know)."""
 
     spark: SparkSettings = Field(default_factory=SparkSettings)
     postgres: PostgresSettings = Field(default_factory=PostgresSettings)
@@ -350,10 +426,38 @@ def _describe_validation_error(exc: ValidationError, source: str) -> str:
         if error["type"] == "missing":
             lines.append(f"  {path}: required field is missing")
         elif error["type"] == "extra_forbidden":
-            lines.append(f"  {path}: unknown field (check the spelling; value {shown})")
+            known = _known_fields(loc[:-1])
+            close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(known)}"
+            lines.append(f"  {path}: unknown field ({hint}; value {shown})")
         else:
             lines.append(f"  {path}: {error['msg']} (got {shown})")
     return "\n".join(lines)
+
+
+def _known_fields(loc: Any) -> List[str]:
+    """The field names of the model at ``loc`` (a validation error's location) in the tree."""
+    model: Type[BaseModel] = Settings
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(str(part))
+        nested = _model_in(field.annotation) if field is not None else None
+        if nested is None:
+            return []
+        model = nested
+    return [name for name, field in model.model_fields.items() if not field.exclude]
+
+
+def _model_in(annotation: Any) -> Optional[Type[BaseModel]]:
+    """The model class inside ``annotation`` (``X``, ``List[X]``, ``Optional[X]``), if any."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
 
 
 def _shown_input(value: Any, loc: Any) -> str:

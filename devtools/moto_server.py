@@ -30,8 +30,10 @@ Job runs (the submission tests, ``tests/deploy``; :func:`apply_job_run_patches`)
    FAILED (QUEUED first when the application's concurrency is exhausted). Patched: each run
    follows a state script, one step per ``GetJobRun`` (the first call shows the first state,
    every later call the next one; the last state sticks); the default is
-   ``SUBMITTED,SCHEDULED,RUNNING,SUCCESS``; a test scripts another with the run tag
-   ``moto:states`` (e.g. ``QUEUED,RUNNING,FAILED``; a script ending in ``RUNNING`` stays there).
+   ``SUBMITTED/SCHEDULED/RUNNING/SUCCESS``; a test scripts another with the run tag
+   ``moto:states`` (e.g. ``QUEUED/RUNNING/FAILED``, ``/``, ``,`` or space between the states:
+   a comma is outside the service's TagValue pattern, so sparkpg refuses it before sending; a
+   script ending in ``RUNNING`` stays there).
    A FAILED run gets the service's ``stateDetails``, cut at 256 characters.
 8. ``CancelJobRun`` jumps to ``CANCELLED``; the service goes ``CANCELLING`` first. Patched: the
    next ``GetJobRun`` after ``CANCELLING`` shows ``CANCELLED``.
@@ -48,7 +50,8 @@ Job runs (the submission tests, ``tests/deploy``; :func:`apply_job_run_patches`)
    Patched: an empty list, and the times are parsed first.
 11. A run's driver runs no code, so its stdout says nothing the client could read. Patched: a test
    scripts the driver's stdout with the run tag ``moto:stdout`` (at most 256 characters, like any
-   tag value; the ``doctor --probe`` tests put the probe's result line there).
+   tag value; ``b64:<base64>`` for text outside the TagValue pattern ``[A-Za-z0-9 /_.:=+@-]*``;
+   the ``doctor --probe`` tests put the probe's result line there).
 
 Networking (:func:`apply_patches`), where moto accepts what AWS rejects:
 
@@ -71,6 +74,18 @@ Knob (opt-in, off by default): S3 as a caller without ``s3:ListBucket`` sees it
 
    Existing keys still read normally; only missing keys (and listing) answer 403.
 
+More job runs (:func:`apply_job_run_patches`):
+
+15. ``GetDashboardForJobRun`` is not implemented. Patched: it answers ``{"url": ...}``, a stand-in
+   for the pre-signed Spark UI URL the service returns (EMR Serverless API reference,
+   GetDashboardForJobRun: ``GET /applications/<app>/jobruns/<run>/dashboard``).
+16. ``StartJobRun`` drops ``retryPolicy`` and runs have no ``attempt``; from emr-7.1.0 the service
+   keeps the policy and GetJobRun reports the run's current ``attempt`` (EMR Serverless API
+   reference, JobRun; User Guide, "Job resiliency"). Patched: ``retryPolicy`` is returned as
+   sent, ``attempt`` is 1, and a test scripts a retried run with the run tag ``moto:attempt``
+   (e.g. ``2``): GetJobRun then reports that attempt and the driver logs of it are written under
+   ``.../jobs/<run>/attempts/<n>/SPARK_DRIVER/`` (the per-attempt log folder of retried runs).
+
 Run it::
 
     python -m devtools.moto_server --port 5000
@@ -84,9 +99,11 @@ or, from tests::
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -313,10 +330,18 @@ def _patch_s3_bucket_policy() -> None:
 JOB_STATES_TAG = "moto:states"
 JOB_FAILURE_TAG = "moto:failure"
 JOB_STDOUT_TAG = "moto:stdout"
+JOB_ATTEMPT_TAG = "moto:attempt"
 DEFAULT_JOB_STATES = ("SUBMITTED", "SCHEDULED", "RUNNING", "SUCCESS")
 _TERMINAL = ("SUCCESS", "FAILED", "CANCELLED")
 
 _DRIVER_STDOUT = "sparkpg moto driver stdout\n"
+
+
+def scripted_stdout(text: str) -> str:
+    """The ``moto:stdout`` tag value that makes a run's driver print ``text`` (patch 11)."""
+    return "b64:" + base64.b64encode(text.encode("utf-8")).decode("ascii")
+
+
 _DRIVER_LOG_HEAD = (
     "25/11/26 02:13:10 INFO SparkContext: Running Spark version 3.5.0-amzn-0\n"
     "25/11/26 02:13:11 INFO ResourceUtils: No custom resources configured for spark.driver.\n"
@@ -346,6 +371,8 @@ def _driver_logs(job_run: Any) -> Dict[str, str]:
         java = (job_run.tags or {}).get(JOB_FAILURE_TAG) == "java"
         stderr += _JAVA_FAILURE if java else _PYTHON_FAILURE
     stdout = (job_run.tags or {}).get(JOB_STDOUT_TAG)  # patch 11
+    if stdout and stdout.startswith("b64:"):
+        stdout = base64.b64decode(stdout[len("b64:") :]).decode("utf-8")
     stdout = f"{stdout.rstrip()}\n" if stdout else _DRIVER_STDOUT
     return {"stdout": stdout, "stderr": stderr + _DRIVER_LOG_TAIL}
 
@@ -372,7 +399,9 @@ def _write_driver_logs(backend: Any, job_run: Any) -> None:
     import gzip
 
     monitoring = (job_run.configuration_overrides or {}).get("monitoringConfiguration") or {}
-    suffix = f"applications/{job_run.application_id}/jobs/{job_run.id}/SPARK_DRIVER"
+    attempt = getattr(job_run, "attempt", 1) or 1
+    attempt_dir = f"/attempts/{attempt}" if attempt > 1 else ""  # patch 16
+    suffix = f"applications/{job_run.application_id}/jobs/{job_run.id}{attempt_dir}/SPARK_DRIVER"
     logs = _driver_logs(job_run)
     log_uri = (monitoring.get("s3MonitoringConfiguration") or {}).get("logUri")
     if log_uri and log_uri.startswith("s3://"):
@@ -396,7 +425,9 @@ def _write_driver_logs(backend: Any, job_run: Any) -> None:
             cw.create_log_group(group, tags={})
         now = int(time.time() * 1000)
         for stream, text in logs.items():
-            name = cloudwatch_driver_stream(job_run.application_id, job_run.id, stream, prefix)
+            name = cloudwatch_driver_stream(
+                job_run.application_id, f"{job_run.id}{attempt_dir}", stream, prefix
+            )
             cw.ensure_log_stream(group, name)
             events = [
                 {"timestamp": now + i, "message": line} for i, line in enumerate(text.splitlines())
@@ -428,7 +459,7 @@ def _advance(backend: Any, job_run: Any) -> None:
 
 
 def apply_job_run_patches() -> None:
-    """Job-run behaviour of the service that moto lacks (module docstring, 6-10). Idempotent."""
+    """Job-run behaviour of the service that moto lacks (module docstring, 6-11, 15, 16). Idempotent."""
     from moto.emrserverless import models
 
     backend_cls: Any = models.EMRServerlessBackend
@@ -448,12 +479,14 @@ def apply_job_run_patches() -> None:
         tags = job_run.tags or {}
         script = [
             state.strip().upper()
-            for state in tags.get(JOB_STATES_TAG, ",".join(DEFAULT_JOB_STATES)).split(",")
+            for state in re.split(r"[,/ ]", tags.get(JOB_STATES_TAG, "/".join(DEFAULT_JOB_STATES)))
             if state.strip()
         ]
         job_run._sparkpg_script = script or list(DEFAULT_JOB_STATES)
         job_run._sparkpg_step = 0
         job_run.state = job_run._sparkpg_script[0]
+        job_run.retry_policy = None  # patch 16 (set by the response, which sees the request)
+        job_run.attempt = int(tags.get(JOB_ATTEMPT_TAG, "1"))
         return job_run
 
     def get_job_run(self: Any, application_id: str, job_run_id: str) -> Any:
@@ -491,6 +524,39 @@ def apply_job_run_patches() -> None:
             return []  # patch 10: an application without runs lists none
         return original_list(self, **kwargs)
 
+    def get_dashboard_for_job_run(self: Any) -> Any:  # patch 15
+        from moto.core.responses import ActionResult
+
+        application_id = self._get_param("applicationId")
+        job_run_id = self._get_param("jobRunId")
+        original_get(self.emrserverless_backend, application_id, job_run_id)  # unknown: 404
+        url = (
+            f"https://{application_id}.dashboard.emr-serverless.{self.region}.amazonaws.com/"
+            f"shs/history/{job_run_id}/jobs/?authToken=moto"
+        )
+        return ActionResult({"url": url})
+
+    from moto.emrserverless import responses, urls
+
+    response_cls: Any = responses.EMRServerlessResponse
+    response_cls.get_dashboard_for_job_run = get_dashboard_for_job_run
+    original_start_response: Callable[..., Any] = response_cls.start_job_run
+
+    def start_job_run_response(self: Any) -> Any:  # patch 16: keep the retryPolicy
+        result = original_start_response(self)
+        policy = self._get_param("retryPolicy")
+        token = self._get_param("clientToken")
+        for job_run in self.emrserverless_backend.job_runs.get(
+            self._get_param("applicationId"), []
+        ):
+            if job_run.client_token == token and policy:
+                job_run.retry_policy = policy
+        return result
+
+    response_cls.start_job_run = start_job_run_response
+    urls.url_paths[
+        "{0}/applications/(?P<applicationId>[^/]+)/jobruns/(?P<jobRunId>[^/]+)/dashboard$"
+    ] = response_cls.dispatch
     backend_cls.start_job_run = start_job_run
     backend_cls.get_job_run = get_job_run
     backend_cls.cancel_job_run = cancel_job_run

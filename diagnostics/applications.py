@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, List, Mapping, Tuple
+from typing import Any, List, Mapping, Optional, Tuple
 
 from connectors.errors import AwsRequestError
 from diagnostics.context import DoctorContext, lookup_failed
 from diagnostics.results import FAIL, PASS, WARN, CheckResult
 from diagnostics.vpc import AppNetwork
+from submission.compat import bundle_mismatches
 
 
 def evaluate_application(
@@ -104,6 +105,7 @@ def check_applications(ctx: DoctorContext) -> List[CheckResult]:
             else:
                 results.append(lookup_failed(name, exc, "emr-application"))
             continue
+        ctx.applications[name] = application
         result = evaluate_application(name, application, needs_network=needs_network)
         results.append(result)
         network = application.get("networkConfiguration") or {}
@@ -124,3 +126,50 @@ def check_applications(ctx: DoctorContext) -> List[CheckResult]:
                     )
                 )
     return results
+
+
+def evaluate_bundle_fit(name: str, runtime: Any, application: Mapping[str, Any]) -> CheckResult:
+    """The deployed bundle's runtime (manifest ``runtime``) fits the application (docs/deploy.md)."""
+    app_id = application.get("applicationId", "?")
+    built = f"built for {runtime.release_label}, Python {runtime.python}, {runtime.architecture}"
+    problems = bundle_mismatches(
+        architecture=runtime.architecture,
+        python=runtime.python,
+        spark=runtime.spark,
+        application=application,
+    )
+    target = (
+        f"application {app_id}: release {application.get('releaseLabel', '?')}, "
+        f"architecture {application.get('architecture') or 'X86_64'}"
+    )
+    if problems:
+        return CheckResult(
+            name, FAIL, f"the bundle is {built}; {target}", "; ".join(problems), "emr-application"
+        )
+    return CheckResult(name, PASS, f"the bundle is {built}; fits {target}", ref="emr-application")
+
+
+def check_bundle_fit(ctx: DoctorContext, bundle_location: Optional[str]) -> List[CheckResult]:
+    """The deployed bundle (``--bundle`` or ``spark.emr_bundle_uri``) against each application."""
+    from connectors.errors import SparkPgError
+    from submission.bundle import load_bundle
+
+    location = bundle_location or ctx.settings.spark.emr_bundle_uri
+    if not location or not ctx.applications:
+        return []
+    try:
+        bundle = load_bundle(location, ctx.reader.client("s3"))
+    except SparkPgError as exc:
+        return [
+            CheckResult(
+                "bundle-fit",
+                WARN,
+                f"{location}: {exc}",
+                "deploy the bundle (./build.sh, sparkpg deploy) and set spark.emr_bundle_uri",
+                "emr-application",
+            )
+        ]
+    return [
+        evaluate_bundle_fit(f"bundle-fit:{name}", bundle.runtime, application)
+        for name, application in ctx.applications.items()
+    ]

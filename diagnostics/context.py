@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Dict, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional
 
 from connectors.endpoints import Endpoint
 from connectors.errors import AwsRequestError
@@ -26,6 +26,8 @@ class DoctorContext:
     endpoints: Dict[str, Endpoint] = field(default_factory=dict)
     app: Optional[AppNetwork] = None
     simulation_error: Optional[str] = None
+    applications: Dict[str, Mapping[str, Any]] = field(default_factory=dict)
+    vpc_endpoints: List[Mapping[str, Any]] = field(default_factory=list)
 
 
 def lookup_failed(name: str, error: AwsRequestError, ref: str = "", what: str = "") -> CheckResult:

@@ -3,29 +3,22 @@
 from __future__ import annotations
 
 import io
-import re
 import zipfile
 from pathlib import Path
-from typing import Dict, Optional, Tuple
+from typing import Dict, Optional
 
 from connectors.errors import AwsRequestError
 from connectors.jdbc import DRIVER_CLASS
 from diagnostics.context import DoctorContext, lookup_failed
 from diagnostics.results import FAIL, PASS, WARN, CheckResult
+from submission.compat import MIN_SAFE_JDBC, format_version, jdbc_version_is_safe
 
 DRIVER_ENTRY = "org/postgresql/Driver.class"
 SERVICES_ENTRY = "META-INF/services/java.sql.Driver"
 
-#: pgjdbc releases from this one carry the recent CVE fixes (the pgjdbc changelog).
-MIN_SAFE_DRIVER = (42, 7, 12)
-
 FIX_JAR_MISSING = "Ensure `jdbc_driver_path` is configured in backend settings"
 
 FIX_JAR_IN_S3 = "Verify JDBC JAR exists in S3"
-
-
-def _version_tuple(version: str) -> Tuple[int, ...]:
-    return tuple(int(part) for part in re.findall(r"\d+", version)[:3])
 
 
 def evaluate_jar(data: bytes, where: str) -> CheckResult:
@@ -74,8 +67,8 @@ def evaluate_jar(data: bytes, where: str) -> CheckResult:
     version = _manifest_version(manifest)
     shown = f"version {version}" if version else "version unknown (no manifest version)"
     evidence = f"{where}: {DRIVER_ENTRY} and {SERVICES_ENTRY} present, {shown}"
-    if version and _version_tuple(version) < MIN_SAFE_DRIVER:
-        minimum = ".".join(map(str, MIN_SAFE_DRIVER))
+    if version and not jdbc_version_is_safe(version):
+        minimum = format_version(MIN_SAFE_JDBC)
         return CheckResult(
             "jdbc-jar",
             WARN,

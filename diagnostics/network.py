@@ -296,6 +296,7 @@ def check_network(ctx: DoctorContext) -> List[CheckResult]:
         groups = {str(g["GroupId"]): g for g in ctx.reader.security_groups(sorted(group_ids))}
     except AwsRequestError as exc:
         return [lookup_failed("vpc", exc, "private-subnet-routes")]
+    ctx.vpc_endpoints = list(endpoints)
     nat = nat_subnets(app, route_tables)
     for service in ("logs", "secretsmanager"):
         results.append(

@@ -22,9 +22,10 @@ from typing import Callable, List, Optional, Union
 from connectors.endpoints import resolve_endpoint
 from connectors.errors import AwsRequestError, CredentialsError, SettingsError
 from connectors.settings import ConnectionSettings, Settings, load_settings
-from diagnostics.applications import check_applications
+from diagnostics.applications import check_applications, check_bundle_fit
 from diagnostics.aws_reader import AwsReader
 from diagnostics.context import DoctorContext
+from diagnostics.costs import evaluate_fixed_cost
 from diagnostics.iam import check_role
 from diagnostics.jar import check_jar
 from diagnostics.network import check_network
@@ -122,10 +123,12 @@ def run_doctor(
     role_arn: Optional[str] = None,
     reader: Optional[AwsReader] = None,
     probe: Optional[ProbeRunner] = None,
+    bundle_location: Optional[str] = None,
 ) -> List[CheckResult]:
     """Run every check; the results in a stable order. ``probe`` runs the ``--probe`` job.
 
-    The role ARN defaults to ``spark.emr_execution_role_arn`` from the settings.
+    The role ARN defaults to ``spark.emr_execution_role_arn`` from the settings; the bundle
+    checked against the applications to ``spark.emr_bundle_uri``.
     """
     try:
         settings = load_settings(settings_source)
@@ -149,8 +152,10 @@ def run_doctor(
         results.append(check_secret(ctx, connection))
     results.extend(check_role(ctx))
     results.extend(check_applications(ctx))
+    results.extend(check_bundle_fit(ctx, bundle_location))
     if settings.spark.emr_postgres_application_id:
         results.extend(check_network(ctx))
+    results.append(evaluate_fixed_cost(ctx.applications, ctx.vpc_endpoints))
     if probe is not None:
         if any(r.status == FAIL for r in results):
             results.append(

@@ -11,19 +11,23 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
-from connectors.aws import AWS_ERRORS, aws_error, error_code, parse_s3_uri, s3_client
+from connectors.aws import AWS_ERRORS, aws_error, parse_s3_uri, s3_client
 from connectors.errors import BundleError
 from entrypoints.errors import EXIT_OK
 from submission.bundle import Artifact, BundleManifest, read_built_manifest
 from submission.runs import dumps
+from submission.s3 import absence
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 DEPLOYMENT_FILE = "deployment.json"
+
+log = logging.getLogger(__name__)
 
 
 def register(subcommands: Any) -> None:
@@ -107,14 +111,28 @@ def _split_root(root: str) -> tuple[str, str]:
 
 
 def _put_once(s3: S3Client, bucket: str, key: str, path: Path, sha256: str) -> None:
-    """Upload unless the content-addressed key already holds an object of this checksum."""
+    """Upload unless the content-addressed key already holds an object of this checksum.
+
+    HeadObject's 403 counts as "missing (or not visible)": a deployer without s3:ListBucket gets
+    403 for a missing key (:mod:`submission.s3`); the upload then goes ahead, and a real lack of
+    s3:PutObject fails there with its own error.
+    """
     try:
         head = s3.head_object(Bucket=bucket, Key=key)
         if head.get("Metadata", {}).get("sha256") == sha256:
             return
     except AWS_ERRORS as exc:
-        if error_code(exc) not in ("404", "NoSuchKey", "NotFound"):
+        why = absence(exc)
+        if why is None:
             raise aws_error(f"HeadObject s3://{bucket}/{key}", exc) from None
+        if why == "missing-or-hidden":
+            log.warning(
+                "HeadObject s3://%s/%s: 403, so missing or not visible (the caller may lack "
+                "s3:ListBucket on %s); uploading it",
+                bucket,
+                key,
+                bucket,
+            )
     _put(s3, bucket, key, path.read_bytes(), metadata={"sha256": sha256})
 
 

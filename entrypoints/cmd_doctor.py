@@ -38,7 +38,8 @@ def register(subcommands: Any) -> None:
     )
     parser.add_argument(
         "--bundle",
-        help="deployed manifest for --probe (s3:// or path; default spark.emr_bundle_uri)",
+        help="deployed manifest checked against the applications and used by --probe "
+        "(s3:// or path; default spark.emr_bundle_uri)",
     )
     parser.add_argument(
         "--probe-timeout",
@@ -63,6 +64,12 @@ def doctor(args: argparse.Namespace) -> int:
         probe = probe_runner(
             reader, bundle_location=args.bundle, timeout_minutes=args.probe_timeout
         )
-    results = run_doctor(args.settings, role_arn=args.role_arn, reader=reader, probe=probe)
+    results = run_doctor(
+        args.settings,
+        role_arn=args.role_arn,
+        reader=reader,
+        probe=probe,
+        bundle_location=args.bundle,
+    )
     print(render_json(results) if args.json else render_table(results))
     return EXIT_OK if passed(results) else EXIT_CHECKS_FAILED

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+from typing import Any, Dict, Optional
+
+from pydantic import SecretStr
 
 from connectors.endpoints import resolve_endpoint
-from connectors.jdbc import effective_ssl_mode
-from connectors.settings import load_settings
+from connectors.errors import SettingsError
+from connectors.jdbc import effective_ssl_mode, jdbc_options
+from connectors.secrets import Credentials
+from connectors.settings import ConnectionSettings, load_settings
 from entrypoints.errors import EXIT_OK
+
+MASK = "********"
 
 
 def register(subcommands: Any) -> None:
@@ -44,4 +50,25 @@ def check_settings(args: argparse.Namespace) -> int:
             f"  connection {connection.name} ({state}): {where} "
             f"sslmode={ssl} credentials={connection.credential_source}"
         )
+        used = used_options(connection)
+        if used is not None:
+            url = used.pop("url")
+            print(f"    url:     {url}")
+            print("    options: " + " ".join(f"{k}={v}" for k, v in used.items()))
     return EXIT_OK
+
+
+def used_options(connection: ConnectionSettings) -> Optional[Dict[str, str]]:
+    """The JDBC URL and options a read of ``connection`` uses (``jdbc_options``, default read
+    options), with the user named by its source and the password masked; None when the host
+    comes from the secret. No credential is read."""
+    stand_in = Credentials(
+        username=f"<from {connection.credential_source}>",
+        password=SecretStr(MASK),
+        source=connection.credential_source,
+    )
+    try:
+        options = jdbc_options(connection, stand_in)
+    except SettingsError:  # no host: it comes from the secret
+        return None
+    return {**options, "password": MASK}

@@ -1,12 +1,18 @@
 """``sparkpg submit``, ``status``, ``logs`` and ``cancel``: EMR Serverless job runs from the shell.
 
-``submit`` builds the StartJobRun request with :func:`submission.request.build_start_job_run_request`
-(the backend's function), starts the run or re-attaches to the run of the same spec, and with
-``--wait`` follows it: state changes (QUEUED included) on stderr, exponential backoff, a
-``--timeout`` deadline; at the deadline or on Ctrl-C it offers to cancel the run (``--yes``
-cancels without asking; declining leaves it running, exit 9). When the run fails it prints the
-Python traceback or Java exception from the driver's stderr (S3, else CloudWatch), not the
-256-character ``stateDetails``. Exit codes: ``entrypoints/errors.py``.
+``submit`` reads the application (GetApplication) and refuses a bundle that does not fit it
+(architecture, Python, Spark: :func:`submission.compat.bundle_mismatches`), says which JDBC JAR
+the job uses (and refuses one older than 42.7.12 unless ``--allow-old-jdbc``), sizes driver and
+executors to the pre-initialised workers, builds the StartJobRun request with
+:func:`submission.request.build_start_job_run_request` (the backend's function), and starts the
+run or re-attaches to an active run of the same spec (``--run-key``: the same logical run).
+With ``--wait`` it follows the run: state changes (QUEUED included), exponential backoff, a
+``--timeout`` deadline (then, or on Ctrl-C, it offers to cancel; ``--yes`` cancels without asking;
+declining leaves it running, exit 9); ``--follow`` prints the driver log as it grows,
+``--show-stdout`` the driver's stdout at the end. When the run fails it prints the Python
+traceback or Java exception from the driver's stderr (S3, else CloudWatch), not the
+256-character ``stateDetails``. ``runs`` lists an application's recent runs. Exit codes:
+``entrypoints/errors.py``.
 """
 
 from __future__ import annotations
@@ -17,9 +23,10 @@ import sys
 import time
 from typing import Any, Dict, List, Optional, Tuple
 
-from connectors.aws import emr_serverless_client, logs_client, s3_client
+from connectors.aws import AWS_ERRORS, emr_serverless_client, logs_client, s3_client
 from connectors.errors import (
     AwsRequestError,
+    BundleError,
     JobRunCancelledError,
     JobRunDetachedError,
     JobRunFailedError,
@@ -27,15 +34,26 @@ from connectors.errors import (
 )
 from connectors.settings import Settings, load_settings
 from entrypoints.errors import EXIT_OK
-from submission.bundle import load_bundle
-from submission.logs import driver_error, fetch_driver_log
-from submission.request import JobSpec, build_start_job_run_request
+from submission.bundle import BundleManifest, load_bundle
+from submission.compat import bundle_mismatches
+from submission.links import console_links
+from submission.logs import CloudWatchTail, driver_error, fetch_driver_log
+from submission.request import (
+    JobSpec,
+    build_start_job_run_request,
+    check_jdbc_jar,
+    choose_application,
+    jdbc_jar,
+)
 from submission.runs import (
     DeadlineReached,
     JobRunStatus,
     cancel_run,
+    dashboard_url,
     dumps,
+    emr_error,
     get_run,
+    recent_runs,
     start_or_attach,
     wait_for_run,
 )
@@ -69,9 +87,37 @@ def register(subcommands: Any) -> None:
     submit.add_argument("--name", help="job run name (default: entry point and first table)")
     submit.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE")
     submit.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE")
-    submit.add_argument("--execution-timeout-minutes", type=int, default=180)
+    submit.add_argument(
+        "--execution-timeout-minutes",
+        type=int,
+        default=180,
+        help="the run's timeout (default 180; the API's range, 0..1000000, is checked)",
+    )
     submit.add_argument("--role", help="execution role ARN (default spark.emr_execution_role_arn)")
+    submit.add_argument(
+        "--run-key",
+        help="idempotency key of a scheduler (e.g. Airflow's run id or logical date): the same "
+        "key re-attaches to its run unless it failed; a new key always starts a new run",
+    )
     submit.add_argument("--new-run", action="store_true", help="start a new run even if one exists")
+    submit.add_argument(
+        "--allow-old-jdbc",
+        action="store_true",
+        help="run even with a pgjdbc JAR older than 42.7.12 (no recent CVE fixes)",
+    )
+    submit.add_argument("--log-uri", help="S3 log URI of the run (default spark.emr_log_uri)")
+    submit.add_argument(
+        "--log-group",
+        help="CloudWatch log group of the run (default spark.emr_cloudwatch_log_group)",
+    )
+    submit.add_argument(
+        "--max-attempts", type=int, help="retryPolicy.maxAttempts (1-10, emr-7.1.0 and later)"
+    )
+    submit.add_argument(
+        "--max-failed-attempts-per-hour",
+        type=int,
+        help="retryPolicy.maxFailedAttemptsPerHour (streaming jobs)",
+    )
     submit.add_argument("--dry-run", action="store_true", help="print the request, start nothing")
     _waiting_options(submit)
     _aws_options(submit)
@@ -97,6 +143,13 @@ def register(subcommands: Any) -> None:
             parser.add_argument("--wait", action="store_true", help="wait until CANCELLED")
         parser.set_defaults(handler=handler)
 
+    runs = subcommands.add_parser("runs", help="list an application's recent job runs")
+    runs.add_argument("--application-id", help="default: the applications of --settings")
+    runs.add_argument("--settings", help="settings.json, to find the application ids")
+    runs.add_argument("--limit", type=int, default=20, help="how many runs (default 20)")
+    _aws_options(runs)
+    runs.set_defaults(handler=runs_command)
+
 
 def _waiting_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--wait", action="store_true", help="follow the run to its end")
@@ -104,6 +157,14 @@ def _waiting_options(parser: argparse.ArgumentParser) -> None:
         "--timeout", type=float, help="with --wait: seconds until the run is cancelled"
     )
     parser.add_argument("--yes", action="store_true", help="cancel without asking")
+    parser.add_argument(
+        "--follow", action="store_true", help="with --wait: print the driver log as it grows"
+    )
+    parser.add_argument(
+        "--show-stdout",
+        action="store_true",
+        help="with --wait: print the driver's stdout (the per-table summary) when the run ends",
+    )
     parser.add_argument("--poll-interval", type=float, default=2.0, help=argparse.SUPPRESS)
     parser.add_argument("--max-poll-interval", type=float, default=30.0, help=argparse.SUPPRESS)
 
@@ -146,18 +207,85 @@ def job_spec_from_args(args: argparse.Namespace) -> JobSpec:
             tags=_pairs(args.tag, "--tag"),
             spark_conf=_pairs(args.conf, "--conf"),
             execution_timeout_minutes=args.execution_timeout_minutes,
+            run_key=args.run_key,
+            max_attempts=args.max_attempts,
+            max_failed_attempts_per_hour=args.max_failed_attempts_per_hour,
         )
     except ValueError as exc:  # pydantic's ValidationError is a ValueError
         raise SettingsError(f"invalid job: {exc}") from None
 
 
+def with_log_overrides(settings: Settings, args: argparse.Namespace) -> Settings:
+    """The settings with ``--log-uri`` / ``--log-group`` in place of the file's values."""
+    update: Dict[str, Any] = {}
+    if getattr(args, "log_uri", None):
+        update["emr_log_uri"] = args.log_uri
+    if getattr(args, "log_group", None):
+        update.update({"emr_cloudwatch_log_group": args.log_group, "emr_cloudwatch_logging": True})
+    if not update:
+        return settings
+    return settings.model_copy(update={"spark": settings.spark.model_copy(update=update)})
+
+
+def get_application(args: argparse.Namespace, application_id: str) -> Optional[Dict[str, Any]]:
+    """GetApplication's ``application``; None (with a warning) when the caller may not read it."""
+    client = emr_serverless_client(args.region, args.profile)
+    try:
+        return dict(client.get_application(applicationId=application_id)["application"])
+    except AWS_ERRORS as exc:
+        error = emr_error(f"GetApplication {application_id}", exc)
+        if not error.denied:
+            raise error from None
+        _say(
+            args,
+            f"warning: {error}; the bundle is not checked against the application, and driver "
+            "and executor sizes come from spark.emr_initial_capacity only",
+        )
+        return None
+
+
+def check_bundle_fits(bundle: BundleManifest, application: Dict[str, Any]) -> None:
+    """Refuse a bundle built for another architecture, Python or Spark than the application's."""
+    problems = bundle_mismatches(
+        architecture=bundle.runtime.architecture,
+        python=bundle.runtime.python,
+        spark=bundle.runtime.spark,
+        application=application,
+    )
+    if problems:
+        raise BundleError(
+            f"the bundle ({bundle.runtime.release_label}, Python {bundle.runtime.python}, "
+            f"{bundle.runtime.architecture}) does not fit application "
+            f"{application.get('applicationId')} (release {application.get('releaseLabel')}, "
+            f"{application.get('architecture') or 'X86_64'}): " + "; ".join(problems)
+        )
+
+
 def submit_command(args: argparse.Namespace) -> int:
     """``sparkpg submit``."""
-    settings = load_settings(args.settings)
+    settings = with_log_overrides(load_settings(args.settings), args)
     spec = job_spec_from_args(args)
     bundle_location = args.bundle or settings.spark.emr_bundle_uri or DEFAULT_BUNDLE
     bundle = load_bundle(bundle_location, s3_client(args.region, args.profile))
-    request = build_start_job_run_request(settings, spec, bundle, execution_role_arn=args.role)
+    if spec.uses_postgres or settings.postgres.jdbc_driver_path:
+        jar = jdbc_jar(settings, bundle)
+        check_jdbc_jar(jar, allow_old=args.allow_old_jdbc)
+        _say(args, f"the job uses {jar.describe()}")
+        if not jar.safe:
+            _say(args, "warning: this pgjdbc predates 42.7.12 and its CVE fixes (--allow-old-jdbc)")
+    application = None
+    if not args.dry_run:
+        application = get_application(args, choose_application(settings, spec))
+        if application is not None:
+            check_bundle_fits(bundle, application)
+    request = build_start_job_run_request(
+        settings,
+        spec,
+        bundle,
+        execution_role_arn=args.role,
+        initial_capacity=(application or {}).get("initialCapacity"),
+        allow_old_jdbc=args.allow_old_jdbc,
+    )
     if args.dry_run:
         print(dumps(request))
         return EXIT_OK
@@ -170,8 +298,11 @@ def submit_command(args: argparse.Namespace) -> int:
         f"{status.application_id}: {status.state}",
     )
     if attached:
-        _say(args, "  same spec as an earlier submit; --new-run starts another run")
-    result: Dict[str, Any] = {**status.to_dict(), "attached": attached}
+        _say(args, "  the same spec is still running; --new-run starts another run")
+    links = run_links(args, status)
+    for name, url in links.items():
+        _say(args, f"  {name}: {url}")
+    result: Dict[str, Any] = {**status.to_dict(), "attached": attached, "links": links}
     if not args.wait:
         if args.json:
             print(dumps(result))
@@ -180,11 +311,22 @@ def submit_command(args: argparse.Namespace) -> int:
     return finish(args, final, {"attached": attached})
 
 
+def run_links(args: argparse.Namespace, status: JobRunStatus) -> Dict[str, str]:
+    """The run's console links (logs) and, once the service has one, its Spark UI."""
+    client = emr_serverless_client(args.region, args.profile)
+    links = console_links(status, str(client.meta.region_name))
+    url = dashboard_url(client, status)
+    if url:
+        links["sparkUi"] = url
+    return links
+
+
 def follow(args: argparse.Namespace, status: JobRunStatus) -> JobRunStatus:
     """Wait for the run; on the deadline or Ctrl-C offer to cancel it."""
     client = emr_serverless_client(args.region, args.profile)
     deadline = time.monotonic() + args.timeout if args.timeout else None
     printed = [status.state]
+    tail = _driver_tail(args, status) if args.follow else None
 
     def on_change(current: JobRunStatus) -> None:
         if current.state != printed[-1]:
@@ -192,12 +334,18 @@ def follow(args: argparse.Namespace, status: JobRunStatus) -> JobRunStatus:
             _say(args, f"{time.strftime('%H:%M:%S')} {current.job_run_id}: {current.state}{detail}")
             printed.append(current.state)
 
+    def on_poll(current: JobRunStatus) -> None:
+        if tail is not None and current.state in ("RUNNING", "SUCCESS", "FAILED", "CANCELLED"):
+            for line in tail.read_new() or []:
+                print(f"driver| {line}", file=sys.stderr, flush=True)
+
     try:
         return wait_for_run(
             client,
             status.application_id,
             status.job_run_id,
             on_change=on_change,
+            on_poll=on_poll,
             deadline=deadline,
             initial_interval=args.poll_interval,
             max_interval=args.max_poll_interval,
@@ -207,6 +355,15 @@ def follow(args: argparse.Namespace, status: JobRunStatus) -> JobRunStatus:
     except KeyboardInterrupt:
         why, last = "interrupted", get_run(client, status.application_id, status.job_run_id)
     return _cancel_or_detach(args, last, why)
+
+
+def _driver_tail(args: argparse.Namespace, status: JobRunStatus) -> Optional[CloudWatchTail]:
+    where = status.driver_log_locations("stderr").get("cloudwatch")
+    if where is None:
+        _say(args, "--follow: the run has no CloudWatch logging, so its log shows only at the end")
+        return None
+    group, _, stream = where.partition(":")
+    return CloudWatchTail(logs_client(args.region, args.profile), group, stream)
 
 
 def _cancel_or_detach(args: argparse.Namespace, status: JobRunStatus, why: str) -> JobRunStatus:
@@ -254,6 +411,22 @@ def _confirm(question: str) -> bool:
 def finish(args: argparse.Namespace, status: JobRunStatus, extra: Dict[str, Any]) -> int:
     """Print the outcome (and the driver's error when the run failed); raise for non-success."""
     result: Dict[str, Any] = {**status.to_dict(), **extra}
+    if "links" not in result:
+        result["links"] = run_links(args, status)
+    if getattr(args, "show_stdout", False):
+        stdout = fetch_driver_log(
+            status,
+            s3=s3_client(args.region, args.profile),
+            logs=logs_client(args.region, args.profile),
+            stream="stdout",
+        )
+        result["driverStdout"] = stdout.text if stdout else None
+        if not args.json:
+            if stdout is None:
+                print("no driver stdout found", file=sys.stderr)
+            else:
+                print(f"# driver stdout ({stdout.source})", file=sys.stderr)
+                sys.stdout.write(stdout.text)
     if status.state == "FAILED":
         error, source = _driver_error(args, status)
         result.update({"driverError": error, "driverLog": source})
@@ -266,8 +439,11 @@ def finish(args: argparse.Namespace, status: JobRunStatus, extra: Dict[str, Any]
                 print(f"no driver log found yet ({where})", file=sys.stderr)
     if args.json:
         print(dumps(result))
-    elif status.state == "SUCCESS":
-        print(f"job run {status.job_run_id} SUCCESS")
+    else:
+        for name, url in result["links"].items():
+            print(f"  {name}: {url}", file=sys.stderr)
+        if status.state == "SUCCESS":
+            print(f"job run {status.job_run_id} SUCCESS")
     if status.state == "FAILED":
         raise JobRunFailedError(
             f"job run {status.job_run_id} failed", state=status.state, job_run_id=status.job_run_id
@@ -365,6 +541,48 @@ def logs_command(args: argparse.Namespace) -> int:
     else:
         print(f"# {log.source}", file=sys.stderr)
         sys.stdout.write((text or "(no traceback or Java exception in the log)") + "\n")
+    return EXIT_OK
+
+
+def _duration(run: Dict[str, Any]) -> str:
+    """The run's wall time: from creation to its end (or its last update while still going)."""
+    start, end = run.get("createdAt"), run.get("updatedAt")
+    if not start or not end:
+        return "-"
+    seconds = int((end - start).total_seconds())
+    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+def runs_command(args: argparse.Namespace) -> int:
+    """``sparkpg runs``: recent runs with state, duration and name, newest first."""
+    if args.application_id:
+        applications = [args.application_id]
+    elif args.settings:
+        spark = load_settings(args.settings).spark
+        applications = list(
+            dict.fromkeys(
+                a for a in (spark.emr_postgres_application_id, spark.emr_application_id) if a
+            )
+        )
+    else:
+        raise SettingsError("which application? Give --application-id or --settings")
+    client = emr_serverless_client(args.region, args.profile)
+    listed: List[Dict[str, Any]] = []
+    for application_id in applications:
+        listed += recent_runs(client, application_id, limit=args.limit)
+    listed.sort(key=lambda run: str(run.get("createdAt") or ""), reverse=True)
+    listed = listed[: args.limit]
+    if args.json:
+        print(dumps([{**run, "duration": _duration(run)} for run in listed]))
+        return EXIT_OK
+    print(f"{'CREATED':<20} {'STATE':<11} {'DURATION':>9} {'ATTEMPT':>7}  {'RUN':<18} NAME")
+    for run in listed:
+        created = run.get("createdAt")
+        shown = created.strftime("%Y-%m-%d %H:%M:%S") if created else "-"
+        print(
+            f"{shown:<20} {run.get('state', '?'):<11} {_duration(run):>9} "
+            f"{run.get('attempt') or 1:>7}  {run.get('id', '?'):<18} {run.get('name', '')}"
+        )
     return EXIT_OK
 
 

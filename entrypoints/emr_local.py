@@ -82,6 +82,16 @@ def _spark_home() -> Path:
     return Path(pyspark.__file__).resolve().parent
 
 
+def _py4j_next_to(spark_home: Path) -> Path:
+    """The py4j package installed with that pyspark (its site-packages), else ours."""
+    sibling = spark_home.parent / "py4j"
+    if sibling.is_dir():
+        return sibling
+    import py4j
+
+    return Path(py4j.__file__).resolve().parent
+
+
 def prepare(
     dist: Path,
     entry_point: str,
@@ -91,8 +101,13 @@ def prepare(
     python: Optional[str] = None,
     master: str = "local[2]",
     environ: Optional[Mapping[str, str]] = None,
+    spark_home: Optional[Path] = None,
 ) -> EmrLikeRun:
-    """Lay out ``workdir`` like an EMR Serverless job's and build the spark-submit command."""
+    """Lay out ``workdir`` like an EMR Serverless job's and build the spark-submit command.
+
+    ``spark_home`` is the installed ``pyspark`` package to run with (default: this
+    environment's), e.g. pyspark 3.5.0 from ``.venv39-spark350`` for emr-7.0.0's exact Spark.
+    """
     manifest = read_built_manifest(dist)
     script = manifest.entry_point(entry_point)
     environment = workdir / ENVIRONMENT_ALIAS
@@ -128,13 +143,11 @@ def prepare(
     args = [a.replace(prefix, absolute) for a in args]
     env = {k: v.replace(prefix, absolute) for k, v in env.items()}
 
-    spark_home = _spark_home()
+    spark_home = spark_home or _spark_home()
     spark_python = workdir / "spark-python"  # the image's $SPARK_HOME/python stand-in
     spark_python.mkdir()
-    import py4j
-
     (spark_python / "pyspark").symlink_to(spark_home)
-    (spark_python / "py4j").symlink_to(Path(py4j.__file__).resolve().parent)
+    (spark_python / "py4j").symlink_to(_py4j_next_to(spark_home))
 
     source = os.environ if environ is None else environ
     clean = {k: v for k, v in source.items() if k in _PASS_THROUGH or k.startswith(_PASS_PREFIXES)}
@@ -159,6 +172,7 @@ def run_emr_like(
     environ: Optional[Mapping[str, str]] = None,
     capture: bool = False,
     timeout: Optional[float] = None,
+    spark_home: Optional[Path] = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run ``entry_point`` of the bundle in ``dist`` with ``arguments``, like EMR would."""
     with tempfile.TemporaryDirectory(prefix="sparkpg-emr-like-") as tmp:
@@ -170,6 +184,7 @@ def run_emr_like(
             python=python,
             master=master,
             environ=environ,
+            spark_home=spark_home,
         )
         return subprocess.run(
             run.command,

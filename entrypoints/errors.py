@@ -15,7 +15,7 @@
 | 10 | an AWS API refused a request (EMR Serverless, S3, CloudWatch Logs) |
 | 11 | the deployment bundle is missing or invalid (build/upload it with ./build.sh) |
 | 12 | `sparkpg doctor` found at least one failing check |
-| 130 | interrupted (Ctrl-C) outside a job wait |
+| 130 | interrupted (Ctrl-C) outside a job wait; the main job cancels its Spark jobs and database sessions first |
 """
 
 from __future__ import annotations

@@ -11,7 +11,11 @@ Run it with spark-submit (locally or on EMR Serverless) or as a plain local pysp
 Without ``--sql`` every table is read in full (to ``--output``/<table> when given, else to Spark's
 ``noop`` sink) and a summary line per table is printed: rows, partitions, strategy, seconds. With
 ``--sql`` the tables are temp views named after the table and the query's result is written to
-``--output`` itself. Exit codes: see ``entrypoints/errors.py``.
+``--output`` itself. ``--mode overwrite`` replaces the previous output only once every table's
+write has succeeded (docs/output.md). A failed table stops the run: the summary lists the tables
+before it, the failure and the tables not run, then the job exits with the failure's code. Ctrl-C
+exits 130 after cancelling Spark's jobs and this run's database sessions. Exit codes: see
+``entrypoints/errors.py``.
 
 Values the type policy reads as NULL because their Spark type cannot hold them (``numeric`` NaN,
 ``±infinity`` dates and timestamps, ...) are counted during each table's read (no extra scan) and
@@ -95,6 +99,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="use pgjdbc's text protocol (prepareThreshold default) instead of binary transfer",
     )
+    parser.add_argument(
+        "--write",
+        metavar="CONNECTION.SCHEMA.TABLE",
+        help="write the --sql result (or the one --table) there, atomically (docs/writing.md)",
+    )
+    parser.add_argument(
+        "--write-mode",
+        choices=("append", "overwrite", "upsert", "insert-missing"),
+        default="append",
+    )
+    parser.add_argument("--key", action="append", default=[], help="upsert key column (repeat)")
     local = parser.add_argument_group("local runs (ignored under spark-submit)")
     local.add_argument("--master", help="Spark master for a local run (default local[*])")
     local.add_argument(
@@ -129,8 +144,10 @@ def run(args: argparse.Namespace) -> int:
     session it started (in ``finally``)."""
     settings = load_settings(args.settings)
     options = job_options(args)
-    for ref in options.tables:
-        settings.connection(ref.connection)  # unknown connections fail before Spark starts
+    from spark_jobs.jdbc_client import resolve_all_targets
+
+    # Unknown connections, unreadable secrets and bad endpoints fail here, before Spark starts.
+    resolve_all_targets(settings, options.tables)
     conf = _parse_conf(args.conf)
 
     from pyspark.sql import SparkSession
@@ -149,6 +166,8 @@ def run(args: argparse.Namespace) -> int:
         if owned:
             spark.stop()
     print(result.summary())
+    if result.error is not None:
+        raise result.error  # after the summary of what ran: the failing table's exit code
     return EXIT_OK
 
 
@@ -179,6 +198,9 @@ def job_options(args: argparse.Namespace) -> JobOptions:
         show=args.show,
         snapshot=args.snapshot,
         strict=args.strict,
+        write=args.write,
+        write_mode=args.write_mode,
+        write_key=tuple(args.key),
     )
 
 

@@ -5,7 +5,7 @@
 >>> df = read_table(spark, load_settings("settings.json"), "aurora.orders", where="id > 10")  # doctest: +SKIP
 
 The names below are loaded on first use (PEP 562), so ``import spark_jobs`` imports neither
-pyspark nor boto3. ``docs/reading.md`` documents them.
+pyspark nor boto3. ``docs/reading.md`` and ``docs/writing.md`` document them.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ _EXPORTS: Dict[str, str] = {
     "load_read": "spark_jobs.loader",
     "LoadedTable": "spark_jobs.jdbc_loader",
     "UnrepresentableReport": "spark_jobs.report",
+    "write_table": "spark_jobs.writer",
 }
 
 __all__ = [
@@ -49,6 +50,7 @@ __all__ = [
     "read_query",
     "read_table",
     "read_tables",
+    "write_table",
 ]
 
 if TYPE_CHECKING:
@@ -67,6 +69,7 @@ if TYPE_CHECKING:
     )
     from spark_jobs.report import UnrepresentableReport
     from spark_jobs.snapshots import Snapshot, consistent_snapshot
+    from spark_jobs.writer import write_table
 
 
 def __getattr__(name: str) -> Any:

@@ -14,7 +14,12 @@ import difflib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, List, Optional, Sequence, Tuple
 
-from connectors.errors import ColumnNotFoundError, PartitioningError, TableNotFoundError
+from connectors.errors import (
+    ColumnNotFoundError,
+    MaterializedViewNotPopulatedError,
+    PartitioningError,
+    TableNotFoundError,
+)
 from connectors.jdbc import TableRef, quote_ident
 from spark_jobs.facts import (
     KeyBounds,
@@ -80,7 +85,7 @@ def find_relation(run_query: RunQuery, ref: TableRef) -> Relation:
     rows = run_query(
         "SELECT c.oid::bigint, c.relkind::text, "
         "CASE WHEN c.relkind IN ('r', 'm') THEN pg_relation_size(c.oid) END, "
-        "current_setting('block_size')::bigint, c.reltuples::float8 "
+        "current_setting('block_size')::bigint, c.reltuples::float8, c.relispopulated "
         "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
         "WHERE n.nspname = ?::text AND c.relname = ?::text "
         "AND c.relkind IN ('r', 'p', 'v', 'm', 'f')",
@@ -88,7 +93,14 @@ def find_relation(run_query: RunQuery, ref: TableRef) -> Relation:
     )
     if not rows:
         raise TableNotFoundError(_not_found_message(run_query, ref))
-    oid, kind, size, block_size, reltuples = rows[0]
+    oid, kind, size, block_size, reltuples, populated = rows[0]
+    if kind == "m" and not populated:
+        raise MaterializedViewNotPopulatedError(
+            f"materialized view {ref} has never been populated (it was created WITH NO DATA or "
+            "its last refresh failed), so PostgreSQL cannot read it: run REFRESH MATERIALIZED "
+            f"VIEW {ref.qualified_name} (as its owner), then read it again",
+            sqlstate="55000",
+        )
     pages: Optional[int] = None
     if kind == "p":
         size, largest = run_query(

@@ -71,7 +71,7 @@ def load_read(spark: SparkSession, read: TableRead) -> LoadedTable:
         label=read.source,
     )
     guarded = [plan for plan in read.columns if plan.null_when]
-    metrics = EngineMetrics(counts, [p.name for p in guarded])
+    metrics = EngineMetrics(counts, [p.dataframe_name for p in guarded])
     report = UnrepresentableReport.of_metrics(
         read.source, guarded, metrics if read.report_unrepresentable else None
     )

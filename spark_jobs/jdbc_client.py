@@ -16,29 +16,51 @@ from __future__ import annotations
 
 import decimal
 import logging
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Dict,
+    Iterable,
+    Iterator,
+    List,
+    NamedTuple,
+    Optional,
+    Sequence,
+    Tuple,
+    Union,
+)
 
 from connectors.errors import (
     DatabaseAuthenticationError,
     DatabaseConnectionError,
+    DatabaseConnectionLostError,
     DatabaseError,
     DatabasePermissionError,
+    DatabaseUnresponsiveError,
     JdbcDriverNotFoundError,
+    LockTimeoutError,
+    MaterializedViewNotPopulatedError,
     QueryError,
     SnapshotError,
+    StatementTimeoutError,
     TableNotFoundError,
 )
 from connectors.jdbc import (
     DRIVER_CLASS,
     Endpoint,
+    TableRef,
     driver_properties,
+    effective_ssl_mode,
     jdbc_options,
     jdbc_url,
     resolve_endpoint,
+    session_settings,
+    set_statements,
 )
-from connectors.settings import ConnectionSettings
+from connectors.settings import ConnectionSettings, Settings
 from spark_jobs.session import DRIVER_NOT_FOUND_ADVICE
 
 if TYPE_CHECKING:
@@ -51,6 +73,7 @@ logger = logging.getLogger(__name__)
 Row = Tuple[Any, ...]
 
 _AUTH_STATES = {"28P01", "28000"}
+_CANCEL_WAIT_SECONDS = 5.0
 _CONNECTION_STATES_PREFIX = "08"
 _SG_ADVICE = (
     "Check that the host and port are right, that the database's security group allows inbound "
@@ -122,6 +145,29 @@ def resolve_target(connection: ConnectionSettings, *, refresh: bool = False) -> 
     return JdbcTarget(connection, credentials, resolve_endpoint(connection, credentials))
 
 
+def resolve_all_targets(
+    settings: Settings, connections: Iterable[Union[str, TableRef]]
+) -> Dict[str, JdbcTarget]:
+    """Resolve every connection named in ``connections`` (names or table references) once,
+    BEFORE Spark starts: unknown or disabled connections, unreadable secrets and settings
+    without a host fail here, in a second instead of after the JVM's start. The credentials
+    are cached for the process, so the reads that follow do not fetch them again.
+
+    >>> targets = resolve_all_targets(settings, options.tables)  # doctest: +SKIP
+    >>> spark = get_session(...)  # doctest: +SKIP
+
+    Returns the targets by connection name (as the settings spell it).
+    """
+    targets: Dict[str, JdbcTarget] = {}
+    for item in connections:
+        connection = settings.connection(item.connection if isinstance(item, TableRef) else item)
+        if connection.name not in targets:
+            target = resolve_target(connection)
+            target.url  # noqa: B018  (builds the URL: validates host, port, TLS settings)
+            targets[connection.name] = target
+    return targets
+
+
 class JdbcSource:
     """An open pgjdbc connection in the driver JVM, for small metadata queries.
 
@@ -135,6 +181,8 @@ class JdbcSource:
         self.target = target
         self._conn = jconn
         self._server_version: Optional[int] = None
+        self._activity = "a metadata query"
+        self._running: Any = None
 
     def __repr__(self) -> str:
         return f"JdbcSource({self.target.name!r}, {self.target.host_port})"
@@ -142,8 +190,19 @@ class JdbcSource:
     def __call__(self, sql: str, params: Sequence[Any] = ()) -> List[Row]:
         return self.query(sql, params)
 
+    @contextmanager
+    def activity(self, what: str) -> Iterator[None]:
+        """Name what the queries inside the block do (``planning table aurora.public.t``): their
+        errors say so, unless a query names its own ``what``."""
+        saved, self._activity = self._activity, what
+        try:
+            yield
+        finally:
+            self._activity = saved
+
     def query(self, sql: str, params: Sequence[Any] = (), *, what: str = "") -> List[Row]:
-        """Run ``sql`` with ``params`` and return all rows."""
+        """Run ``sql`` with ``params`` and return all rows. Ctrl-C cancels the query on the
+        server before the interrupt propagates."""
         from py4j.protocol import Py4JJavaError
 
         try:
@@ -151,7 +210,15 @@ class JdbcSource:
             try:
                 for index, value in enumerate(params, start=1):
                     _bind(statement, index, value)
-                if not statement.execute():
+                self._running = statement
+                try:
+                    has_rows = statement.execute()
+                except KeyboardInterrupt:
+                    self._interrupted()
+                    raise
+                finally:
+                    self._running = None
+                if not has_rows:
                     return []
                 result = statement.getResultSet()
                 width = result.getMetaData().getColumnCount()
@@ -162,7 +229,32 @@ class JdbcSource:
             finally:
                 statement.close()
         except Py4JJavaError as exc:
-            raise translate_error(exc, self.target, what=what or "a metadata query") from None
+            raise translate_error(exc, self.target, what=what or self._activity, sql=sql) from None
+
+    def _interrupted(self) -> None:
+        """Ctrl-C while the JVM runs our statement: this thread's py4j connection still waits
+        for the statement's answer, so cancel from another thread (a fresh py4j connection),
+        then drop this thread's connection so that its next call gets a fresh one too."""
+        canceller = threading.Thread(target=self.cancel, name="sparkpg-cancel", daemon=True)
+        canceller.start()
+        canceller.join(_CANCEL_WAIT_SECONDS)
+        client = getattr(self._spark.sparkContext._gateway, "_gateway_client", None)
+        thread_connection = getattr(client, "get_thread_connection", None)
+        connection = thread_connection() if thread_connection is not None else None
+        if connection is not None:
+            connection.close()
+
+    def cancel(self) -> None:
+        """Ask the server to cancel the running query, if any (pgjdbc sends a cancel request on a
+        separate connection); errors are logged, not raised."""
+        statement = self._running
+        if statement is None:
+            return
+        try:
+            statement.cancel()
+            logger.info("%r: cancelled the running query", self)
+        except Exception as exc:  # a broken py4j or JDBC connection: nothing left to cancel
+            logger.debug("cancelling on %r failed: %s", self, type(exc).__name__)
 
     def execute(self, sql: str, *, what: str = "") -> None:
         """Run a statement that returns no rows."""
@@ -196,7 +288,7 @@ class JdbcSource:
             finally:
                 statement.close()
         except Py4JJavaError as exc:
-            raise translate_error(exc, self.target, what=what or "a query") from None
+            raise translate_error(exc, self.target, what=what or self._activity, sql=sql) from None
 
     @property
     def server_version_num(self) -> int:
@@ -270,7 +362,16 @@ def _connect_once(spark: SparkSession, target: JdbcTarget, binary_transfer: bool
         raise translate_error(exc, target, what="connecting") from None
     if jconn is None:  # pragma: no cover - the driver refuses URLs it does not handle
         raise DatabaseError(f"pgjdbc did not accept the URL of connection {target.name!r}")
-    return JdbcSource(spark, target, jconn)
+    source = JdbcSource(spark, target, jconn)
+    try:
+        version = int(jconn.getMetaData().getDatabaseMajorVersion()) * 10000
+        settings = session_settings(target.connection, server_version_num=version, planning=True)
+        if settings:
+            source.execute("; ".join(set_statements(settings, local=False)), what="connecting")
+    except BaseException:
+        source.close()
+        raise
+    return source
 
 
 _PY4J_LOGGERS = ("py4j", "py4j.clientserver", "py4j.java_gateway", "py4j.protocol")
@@ -296,24 +397,64 @@ def py4j_quiet() -> Iterator[None]:
 # --- errors -------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class JavaFailure:
+    """What a py4j error says, read from its Java cause chain (never its stack trace): the
+    first ``java.sql.SQLException``'s SQLSTATE and message, and ``(class name, message)`` of
+    every exception in the chain (``java.net.SocketTimeoutException``, SSL errors, ...)."""
+
+    sqlstate: Optional[str]
+    message: str
+    chain: Tuple[Tuple[str, str], ...] = ()
+
+    def has(self, *class_names: str) -> bool:
+        """True when an exception in the chain is one of ``class_names`` (simple names)."""
+        return any(name.rsplit(".", 1)[-1] in class_names for name, _ in self.chain)
+
+    def says(self, *needles: str) -> bool:
+        """True when a message in the chain contains one of ``needles`` (case-insensitive)."""
+        text = " ".join([self.message, *(m for _, m in self.chain)]).lower()
+        return any(needle.lower() in text for needle in needles)
+
+    def message_of(self, *class_names: str) -> str:
+        """The message of the first exception in the chain that is one of ``class_names``."""
+        for name, message in self.chain:
+            if name.rsplit(".", 1)[-1] in class_names:
+                return message
+        return ""
+
+
+def failure_of(exc: BaseException) -> JavaFailure:
+    """The :class:`JavaFailure` of a py4j error (Py4JJavaError, or a SparkException from an
+    executor with the pgjdbc error as a cause); a Python exception gives its first line."""
+    java = getattr(exc, "java_exception", None)
+    chain: List[Tuple[str, str]] = []
+    sql: Optional[Tuple[Optional[str], str]] = None
+    while java is not None and len(chain) < 20:
+        try:
+            name = str(java.getClass().getName())
+            message = " ".join(str(java.getMessage() or "").split())
+            if sql is None and _is_sql_exception(java):
+                state = java.getSQLState()
+                sql = (str(state) if state else None), message
+            java = java.getCause()
+        except Exception:  # pragma: no cover - a broken py4j object
+            break
+        chain.append((name, message))
+    if sql is not None:
+        return JavaFailure(sql[0], sql[1], tuple(chain))
+    if chain:
+        name, message = chain[0]
+        return JavaFailure(None, f"{name}: {message}", tuple(chain))
+    lines = str(exc).strip().splitlines()
+    return JavaFailure(None, lines[0] if lines else type(exc).__name__)
+
+
 def sql_exception_of(exc: BaseException) -> Tuple[Optional[str], str]:
     """(SQLSTATE, message) of the first ``java.sql.SQLException`` in a py4j error's cause chain;
     (None, the Java exception's text) when there is none."""
-    java = getattr(exc, "java_exception", None)
-    first_message = ""
-    seen = 0
-    while java is not None and seen < 20:
-        seen += 1
-        try:
-            name = str(java.getClass().getName())
-            message = str(java.getMessage() or "")
-        except Exception:  # pragma: no cover - a broken py4j object
-            break
-        first_message = first_message or f"{name}: {message}"
-        if _is_sql_exception(java):
-            return (str(java.getSQLState()) if java.getSQLState() else None), message
-        java = java.getCause()
-    return None, first_message or str(exc).splitlines()[0]
+    failure = failure_of(exc)
+    return failure.sqlstate, failure.message
 
 
 def _is_sql_exception(java: Any) -> bool:
@@ -325,28 +466,168 @@ def _is_sql_exception(java: Any) -> bool:
     return False
 
 
+def is_database_failure(failure: JavaFailure) -> bool:
+    """True when ``failure`` came from pgjdbc or the connection to the server (not Spark)."""
+    return failure.sqlstate is not None or failure.has(*_NETWORK_EXCEPTIONS)
+
+
+_NETWORK_EXCEPTIONS = (
+    "SocketTimeoutException",
+    "ConnectException",
+    "UnknownHostException",
+    "EOFException",
+    "SocketException",
+    "SSLException",
+    "SSLHandshakeException",
+)
+_TLS_EXCEPTIONS = ("SSLException", "SSLHandshakeException", "CertificateException")
+_TERMINATED_STATES = {
+    "57P01": "the server terminated the session (administrator command, a shutdown or restart, "
+    "an Aurora failover, or pg_terminate_backend)",
+    "57P02": "the server crashed and restarted (crash shutdown)",
+    "57P03": "the server is starting up or shutting down and does not accept connections yet",
+}
+
+
 def translate_error(
     exc: BaseException,
     target: JdbcTarget,
     *,
     what: str,
     table: Optional[str] = None,
+    sql: Optional[str] = None,
 ) -> DatabaseError:
     """A sparkpg :class:`DatabaseError` for a pgjdbc failure, naming the connection, the table
-    (when known) and the cause, with the fix; never the password."""
-    sqlstate, message = sql_exception_of(exc)
-    message = " ".join(target.redact(message).split()).rstrip(".")
+    (when known) and the cause, with the fix; never the password nor a Java stack trace (that
+    goes to the DEBUG log). ``sql``: the statement that failed, shown on a statement timeout."""
+    if logger.isEnabledFor(logging.DEBUG):
+        logger.debug("pgjdbc failure while %s: %s", what, target.redact(str(exc)))
+    return classify_failure(failure_of(exc), target, what=what, table=table, sql=sql)
+
+
+def classify_failure(
+    failure: JavaFailure,
+    target: JdbcTarget,
+    *,
+    what: str,
+    table: Optional[str] = None,
+    sql: Optional[str] = None,
+) -> DatabaseError:
+    """The :class:`DatabaseError` subclass and message for ``failure`` (see :func:`translate_error`)."""
+    sqlstate = failure.sqlstate
+    message = " ".join(target.redact(failure.message).split()).rstrip(".")
+    conn = target.connection
     where = f"connection {target.name!r} ({target.host_port})"
     subject = f"{what} {table}" if table else what
-    port = target.host_port.rsplit(":", 1)[-1]
     if sqlstate in _AUTH_STATES:
         return DatabaseAuthenticationError(
             f"{where} rejected user {target.credentials.username!r} while {subject}: {message}.",
             sqlstate=sqlstate,
         )
+    if sqlstate == "55P03":
+        locked = table or _planned_subject(what)
+        return LockTimeoutError(
+            f"{locked} is locked by another session: {where} waited "
+            f"lock_timeout_seconds={conn.lock_timeout_seconds} for its lock while {subject} "
+            f"({message}). A session holds (or waits for) a conflicting lock, typically ACCESS "
+            "EXCLUSIVE from ALTER TABLE, TRUNCATE, DROP, VACUUM FULL, REFRESH MATERIALIZED VIEW "
+            "or LOCK TABLE; find it with SELECT pid, state, query FROM pg_stat_activity WHERE pid "
+            "IN (SELECT pid FROM pg_locks WHERE relation = '<schema>.<table>'::regclass AND "
+            "granted), let it finish, or raise postgres.connections[].lock_timeout_seconds",
+            sqlstate=sqlstate,
+            setting="lock_timeout_seconds",
+        )
+    if sqlstate == "57014":
+        if failure.says("statement timeout"):
+            statement = f" (the query: {_shorten(sql)})" if sql else ""
+            return StatementTimeoutError(
+                f"a query ran longer than statement_timeout_seconds="
+                f"{conn.statement_timeout_seconds} on {where} while {subject}{statement}. "
+                "Planning queries are catalog lookups and one min/max of the key (fast with an "
+                "index on it); give partitioning bounds or a key with an index, or raise "
+                "postgres.connections[].statement_timeout_seconds",
+                sqlstate=sqlstate,
+                setting="statement_timeout_seconds",
+            )
+        return DatabaseError(
+            f"{subject} was cancelled on {where}: {message} (a cancel request: Ctrl-C, or "
+            "pg_cancel_backend by an administrator)",
+            sqlstate=sqlstate,
+        )
+    if sqlstate in _TERMINATED_STATES:
+        return DatabaseConnectionLostError(
+            f"{where} ended the connection while {subject}: {_TERMINATED_STATES[sqlstate]} "
+            f"({message}). Retry the job once the server is back (an Aurora failover takes "
+            "about 30 seconds)",
+            sqlstate=sqlstate,
+        )
+    if failure.has(*_TLS_EXCEPTIONS) or failure.says(
+        "could not be verified", "does not support ssl", "pkix", "certificate"
+    ):
+        return DatabaseConnectionError(
+            _tls_message(failure, target, where, subject), sqlstate=sqlstate
+        )
+    if failure.has("SocketTimeoutException"):
+        if "connect" in failure.message_of("SocketTimeoutException").lower():
+            return DatabaseConnectionError(
+                f"cannot reach {where} while {subject}: the TCP connection timed out after "
+                f"connect_timeout_seconds={conn.connect_timeout_seconds}. "
+                f"{_SG_ADVICE.format(port=target.endpoint.port)}",
+                sqlstate=sqlstate,
+            )
+        return DatabaseUnresponsiveError(
+            f"{target.host_port} stopped answering: no data from the server for "
+            f"socket_timeout_seconds={conn.socket_timeout_seconds} while {subject} ({where}). "
+            "The server is frozen or overloaded, or the network to it is cut (a failover in "
+            "progress?); check the server, then retry. If a query legitimately takes longer "
+            "than that to return its first row (a large sort or aggregate), raise "
+            "postgres.connections[].socket_timeout_seconds",
+            sqlstate=sqlstate,
+            setting="socket_timeout_seconds",
+        )
+    if failure.says("connection attempt timed out"):
+        return DatabaseUnresponsiveError(
+            f"{target.host_port} accepted the TCP connection but did not complete the PostgreSQL "
+            f"handshake within login_timeout_seconds={conn.login_timeout_seconds} ({where}, "
+            f"while {subject}): something other than PostgreSQL listens there (a proxy or load "
+            "balancer without a healthy backend, a wrong port) or the server is overloaded. "
+            "Check the host and port, or raise postgres.connections[].login_timeout_seconds",
+            sqlstate=sqlstate,
+            setting="login_timeout_seconds",
+        )
+    if failure.has("NoRouteToHostException") or failure.says("network is unreachable"):
+        return DatabaseConnectionError(
+            f"no network route to {where} while {subject}: "
+            f"{failure.message_of('ConnectException', 'NoRouteToHostException') or message}. "
+            f"{_SG_ADVICE.format(port=target.endpoint.port)}",
+            sqlstate=sqlstate,
+        )
+    if failure.says("connection refused"):
+        return DatabaseConnectionError(
+            f"{where} refused the connection while {subject}: nothing accepts connections on "
+            f"port {target.endpoint.port} of {target.endpoint.host} (the server is down, or "
+            "the host or port is wrong). Check postgres.connections[].host and port (or the "
+            "secret's host and port) and that the server is running",
+            sqlstate=sqlstate,
+        )
+    if failure.has("UnknownHostException"):
+        return DatabaseConnectionError(
+            f"host {target.endpoint.host!r} of connection {target.name!r} does not resolve "
+            f"(DNS) while {subject}. Check the host name; inside a VPC check that DNS "
+            "resolution is on (enableDnsSupport) and that the subnets reach a resolver",
+            sqlstate=sqlstate,
+        )
+    if sqlstate in ("08006", "08003", "08007") or failure.has("EOFException", "SocketException"):
+        return DatabaseConnectionLostError(
+            f"{where} was lost while {subject}: {message}. The server closed "
+            "it or the network dropped it (a restart, failover, crash, or a proxy's idle "
+            "timeout); retry the job once the server answers again",
+            sqlstate=sqlstate,
+        )
     if sqlstate is not None and sqlstate.startswith(_CONNECTION_STATES_PREFIX):
         return DatabaseConnectionError(
-            f"cannot reach {where} while {subject}: {message}. {_SG_ADVICE.format(port=port)}",
+            f"cannot reach {where} while {subject}: {message}. Check the host, port and TLS "
+            "settings of the connection (docs/troubleshooting.md#postgresql-connection-timeout)",
             sqlstate=sqlstate,
         )
     if sqlstate == "42501":
@@ -368,6 +649,11 @@ def translate_error(
             "connection's max_connections (every Spark partition is a connection)",
             sqlstate=sqlstate,
         )
+    if sqlstate == "55000" and failure.says("has not been populated"):
+        return MaterializedViewNotPopulatedError(
+            f"{subject} on {where}: {message}. Run REFRESH MATERIALIZED VIEW on it first",
+            sqlstate=sqlstate,
+        )
     if sqlstate in ("22023", "0A000") and "snapshot" in message.lower():
         return SnapshotError(
             f"{where} cannot use the exported snapshot while {subject}: {message}. Run every "
@@ -381,6 +667,46 @@ def translate_error(
         return JdbcDriverNotFoundError(f"{message}. {DRIVER_NOT_FOUND_ADVICE}")
     state = f" (SQLSTATE {sqlstate})" if sqlstate else ""
     return DatabaseError(f"{subject} failed on {where}{state}: {message}", sqlstate=sqlstate)
+
+
+def _tls_message(failure: JavaFailure, target: JdbcTarget, where: str, subject: str) -> str:
+    conn = target.connection
+    mode = effective_ssl_mode(conn, target.endpoint.host)
+    detail = target.redact(
+        failure.message_of(*_TLS_EXCEPTIONS)
+        or failure.message_of("PSQLException")
+        or failure.message
+    ).rstrip(".")
+    if failure.says("could not be verified"):
+        fix = (
+            f"the server's certificate does not name host {target.endpoint.host!r}: connect with "
+            "a host name the certificate carries (the RDS/Aurora endpoint name, not an IP "
+            "address or a CNAME of it)"
+        )
+    elif failure.says("does not support ssl"):
+        fix = "the server does not offer TLS; enable ssl on it (RDS/Aurora always offer it)"
+    else:
+        fix = (
+            f"ssl_root_cert ({conn.ssl_root_cert or 'not set: the JVM default trust store'}) "
+            "must be the CA bundle that signed the server's certificate (RDS/Aurora: "
+            "global-bundle.pem) and must exist on the driver and on every executor"
+        )
+    return (
+        f"TLS with {where} failed while {subject} (sslmode={mode}"
+        f"{', sslrootcert=' + conn.ssl_root_cert if conn.ssl_root_cert else ''}): {detail}. "
+        f"Check that {fix}"
+    )
+
+
+def _planned_subject(what: str) -> str:
+    """``aurora.public.t`` from ``planning aurora.public.t``: the table being planned."""
+    planned = what[len("planning ") :] if what.startswith("planning ") else ""
+    return "a table the query reads" if not planned or planned.startswith("query ") else planned
+
+
+def _shorten(sql: Optional[str], limit: int = 200) -> str:
+    text = " ".join((sql or "").split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 # --- values -------------------------------------------------------------------------------------

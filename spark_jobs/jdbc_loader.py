@@ -6,17 +6,27 @@ and its :class:`~spark_jobs.report.UnrepresentableReport`). It triggers no Spark
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Dict, Optional
 
 from connectors.errors import DatabaseError
-from spark_jobs.jdbc_client import py4j_quiet, sql_exception_of, translate_error
+from spark_jobs.jdbc_client import (
+    classify_failure,
+    failure_of,
+    is_database_failure,
+    py4j_quiet,
+    resolve_target,
+    translate_error,
+)
 from spark_jobs.plan import RESERVED, TableRead, lost_masks
 from spark_jobs.report import UnrepresentableReport
 from spark_jobs.types import renames
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -76,12 +86,32 @@ def load_read(spark: SparkSession, read: TableRead) -> LoadedTable:
 
 
 def database_error_of(exc: BaseException, read: TableRead) -> Optional[DatabaseError]:
-    """A :class:`DatabaseError` when a Spark action on ``read`` failed in pgjdbc, else None.
+    """A :class:`DatabaseError` when a Spark action on ``read`` failed in pgjdbc or on its
+    connection, else None.
 
-    For callers that run actions: executor-side failures (a dropped connection, a released
-    snapshot) surface as py4j errors with the SQLException in their cause chain.
+    For callers that run actions: executor-side failures (a lock timeout, a frozen or killed
+    server, a rotated password, a released snapshot) reach the driver as a Py4JJavaError (a
+    SparkException) with the pgjdbc error in its cause chain; the result is classified like a
+    driver-side one (:func:`spark_jobs.jdbc_client.classify_failure`).
     """
-    sqlstate, _ = sql_exception_of(exc)
-    if sqlstate is None:
+    failure = failure_of(exc)
+    if not is_database_failure(failure):
         return None
-    return translate_error(exc, read.target, what="reading", table=read.source)
+    return classify_failure(failure, read.target, what="reading", table=read.source)
+
+
+def with_fresh_credentials(spark: SparkSession, table: LoadedTable) -> LoadedTable:
+    """``table`` loaded again with its connection's secret re-read (the plan is kept).
+
+    For an action that failed with :class:`~connectors.errors.DatabaseAuthenticationError`
+    (the password rotated between planning and the action): a DataFrame's JDBC options are fixed
+    when it is created, so the DataFrame must be rebuilt; run the action once more on the
+    returned one (and register its view again if the old one was registered).
+    """
+    target = resolve_target(table.read.target.connection, refresh=True)
+    logger.info(
+        "%s: authentication failed during the read; re-read %s once in case it rotated",
+        table.read.source,
+        target.connection.credential_source,
+    )
+    return load_read(spark, replace(table.read, target=target))

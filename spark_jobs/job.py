@@ -1,6 +1,7 @@
 """The main job: read tables (one snapshot per connection when asked), run each table's action
 (or ``--sql`` over them), count and report values read as NULL, write or show; per-table
-outcomes.
+outcomes. Output targets, staging and publication: :mod:`spark_jobs.output` (docs/output.md);
+Ctrl-C: :mod:`spark_jobs.interrupt`.
 
 :func:`run_job` is what ``entrypoints/read_tables.py`` (and ``sparkpg run``) calls with a typed
 :class:`JobOptions`; it returns a :class:`JobResult` and raises sparkpg errors
@@ -10,27 +11,40 @@ outcomes.
 from __future__ import annotations
 
 import logging
-import re
 import time
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
-from connectors.errors import OutputError, SettingsError
+from connectors.errors import (
+    DatabaseAuthenticationError,
+    OutputError,
+    SettingsError,
+    SparkPgError,
+)
 from connectors.jdbc import TableRef
 from spark_jobs.options import ReadOptions
+from spark_jobs.output import check_output_base, table_targets
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
     from connectors.settings import Settings
     from spark_jobs.jdbc_loader import LoadedTable
+    from spark_jobs.output import OutputRun
     from spark_jobs.snapshots import Snapshot
 
 logger = logging.getLogger("sparkpg.read_tables")
 
 FORMATS = ("parquet", "csv", "json")
 MODES = ("errorifexists", "error", "overwrite", "append", "ignore")
+SQL_RESULT = "--sql result"
+_MICROS = {  # Spark's default text pattern keeps milliseconds only: microseconds would be lost
+    "timestampFormat": "yyyy-MM-dd'T'HH:mm:ss.SSSSSSXXX",
+    "timestampNTZFormat": "yyyy-MM-dd'T'HH:mm:ss.SSSSSS",
+}
+WRITE_OPTIONS: Dict[str, Dict[str, str]] = {"csv": {"header": "true", **_MICROS}, "json": _MICROS}
+"""Writer options per output format (read the files back with the same timestamp patterns)."""
 
 
 @dataclass(frozen=True)
@@ -52,6 +66,9 @@ class JobOptions:
     show: int = 0
     snapshot: bool = False
     strict: bool = False
+    write: Optional[str] = None  # connection.schema.table: write_table's target (docs/writing.md)
+    write_mode: str = "append"
+    write_key: Tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         refs: Sequence[Union[str, TableRef]] = self.tables
@@ -65,7 +82,15 @@ class JobOptions:
             raise SettingsError(f"mode {self.mode!r}: use one of {', '.join(MODES)}")
         if self.show < 0:
             raise SettingsError(f"--show must be >= 0, got {self.show}")
+        if self.output is not None:
+            object.__setattr__(self, "output", check_output_base(self.output))
+            if not self.sql:  # two refs to one folder: refused before Spark starts
+                table_targets(self.output, [(str(r), r.table) for r in parsed])
         self.read.only_source_wide("the main job")
+        if self.write and not self.sql and len(parsed) != 1:
+            raise SettingsError("--write writes the --sql result or the one --table: add --sql")
+        if self.write and self.output:
+            raise SettingsError("--write and --output: choose one destination")
 
     @property
     def counts_unrepresentable(self) -> bool:
@@ -88,14 +113,18 @@ class TableOutcome:
     output: str = ""
     nulled: Optional[int] = None
     """Values read as NULL because their Spark type cannot hold them; None: not counted."""
+    status: str = ""
+    """Empty when done; else what happened instead (``FAILED: <why>``, ``not run``, ...)."""
 
 
 @dataclass(frozen=True)
 class JobResult:
-    """The outcomes of a job, in order, and notes for the summary."""
+    """The outcomes of a job, in order, notes for the summary, and the error that stopped it
+    (the summary still lists what ran before; raise ``error`` after printing it)."""
 
     outcomes: Tuple[TableOutcome, ...]
     notes: Tuple[str, ...] = ()
+    error: Optional[SparkPgError] = None
 
     def summary(self) -> str:
         """The summary table (see :func:`render_summary`)."""
@@ -103,40 +132,204 @@ class JobResult:
 
 
 def run_job(spark: SparkSession, settings: Settings, options: JobOptions) -> JobResult:
-    """Read the tables, run the actions, return the per-table outcomes."""
+    """Read the tables, run the actions, publish the output, return the per-table outcomes.
+
+    Output targets are checked before anything is read (see :mod:`spark_jobs.output`). A failed
+    table stops the run: the result lists the tables before it, the failure and the tables not
+    run, and carries the error. Ctrl-C cancels the Spark jobs and this run's database sessions
+    (found by their run-unique ``application_name``) and raises ``KeyboardInterrupt``.
+    """
+    from spark_jobs.interrupt import run_cancellable
+    from spark_jobs.output import new_run_id
+    from spark_jobs.session import apply_job_conf
+
+    apply_job_conf(spark)
+    canonical = tuple(_canonical(settings, ref) for ref in options.tables)
+    options = replace(options, tables=canonical)  # output labels = summary names = reads
+    run_id = new_run_id()
+    settings = with_run_application_name(settings, options, run_id)
+    return run_cancellable(
+        spark,
+        lambda: _run(spark, settings, options, run_id),
+        lambda: cancel_run_queries(spark, settings, options),
+    )
+
+
+def with_run_application_name(settings: Settings, options: JobOptions, run_id: str) -> Settings:
+    """``settings`` with each connection the job uses named ``<application_name>-<run suffix>``
+    in ``pg_stat_activity``, so this run's sessions can be found (and cancelled) exactly."""
+    used = {settings.connection(ref.connection).name for ref in options.tables}
+    suffix = "-" + run_id.rsplit("-", 1)[-1]
+    connections = [
+        c.model_copy(update={"application_name": c.application_name[: 63 - len(suffix)] + suffix})
+        if c.name in used
+        else c
+        for c in settings.postgres.connections
+    ]
+    postgres = settings.postgres.model_copy(update={"connections": connections})
+    return settings.model_copy(update={"postgres": postgres})
+
+
+def cancel_run_queries(spark: SparkSession, settings: Settings, options: JobOptions) -> None:
+    """End every PostgreSQL session of this run (driver-side metadata queries, snapshots and the
+    executors' partition reads) from a fresh connection: ``pg_terminate_backend`` on the
+    sessions of the current user with this run's ``application_name``."""
+    from spark_jobs.jdbc_client import connect, resolve_target
+
+    names = dict.fromkeys(settings.connection(ref.connection).name for ref in options.tables)
+    for name in names:
+        connection = settings.connection(name)
+        source = connect(spark, resolve_target(connection))
+        try:
+            rows = source.query(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE application_name = ? AND usename = current_user AND pid <> pg_backend_pid()",
+                [connection.application_name],
+                what="cancelling this run's queries",
+            )
+            logger.info("connection %r: ended %s session(s) of this run", name, rows[0][0])
+        finally:
+            source.close()
+
+
+def _run(spark: SparkSession, settings: Settings, options: JobOptions, run_id: str) -> JobResult:
     from spark_jobs.reader import read_tables
     from spark_jobs.snapshots import consistent_snapshot
 
+    output = _output_run(spark, settings, options, run_id)
     read = ReadOptions.of(options.read, report_unrepresentable=options.counts_unrepresentable)
-    with ExitStack() as stack:
-        snapshots: Dict[str, Snapshot] = {}
-        if options.snapshot:
-            names = dict.fromkeys(settings.connection(r.connection).name for r in options.tables)
-            for conn in names:
-                snapshots[conn] = stack.enter_context(consistent_snapshot(spark, settings, conn))
-        loaded = read_tables(spark, settings, list(options.tables), read, snapshots=snapshots)
-        if options.sql:
-            return _run_sql(spark, options, loaded)
-        return JobResult(tuple(_run_table(table, options) for table in loaded))
+    try:
+        with ExitStack() as stack:
+            snapshots: Dict[str, Snapshot] = {}
+            if options.snapshot:
+                names = dict.fromkeys(
+                    settings.connection(r.connection).name for r in options.tables
+                )
+                for conn in names:
+                    snapshots[conn] = stack.enter_context(
+                        consistent_snapshot(spark, settings, conn)
+                    )
+            loaded = read_tables(spark, settings, list(options.tables), read, snapshots=snapshots)
+            if options.write:
+                result = _run_write(spark, settings, options, loaded)
+            elif options.sql:
+                result = _run_sql(spark, options, loaded, output)
+            else:
+                result = _run_tables(loaded, options, output)
+    except BaseException:
+        if output is not None:
+            output.abort()
+        raise
+    if result.error is not None and output is not None:
+        output.abort()
+    return result
 
 
-def _run_table(table: LoadedTable, options: JobOptions) -> TableOutcome:
+def _output_run(
+    spark: SparkSession, settings: Settings, options: JobOptions, run_id: str
+) -> Optional[OutputRun]:
+    """The run's output targets, checked before anything is read (None: no ``--output``)."""
+    if options.output is None:
+        return None
+    from spark_jobs.output import OutputRun, store_for
+
+    if options.sql:
+        targets = [(SQL_RESULT, options.output)]
+    else:
+        labels = [(str(ref), ref.table) for ref in options.tables]
+        targets = table_targets(options.output, labels)
+    return OutputRun(store_for(spark, options.output), targets, options.mode, run_id)
+
+
+def _canonical(settings: Settings, ref: TableRef) -> TableRef:
+    return TableRef(settings.connection(ref.connection).name, ref.schema, ref.table)
+
+
+def _run_tables(
+    loaded: List[LoadedTable], options: JobOptions, output: Optional[OutputRun]
+) -> JobResult:
+    """Each table's action in turn; the first failure stops the run (see :class:`JobResult`)."""
+    outcomes: List[TableOutcome] = []
+    for index, table in enumerate(loaded):
+        try:
+            outcomes.append(_run_table(table, options, output))
+        except SparkPgError as error:
+            outcomes.append(_plan_outcome(table, status=f"FAILED: {error}"))
+            outcomes += [_plan_outcome(t, status="not run") for t in loaded[index + 1 :]]
+            return JobResult(_unpublished(outcomes, options.mode), error=error)
+    if output is not None:
+        written = [o.name for o in outcomes if not o.status]
+        try:
+            output.publish(written)
+        except SparkPgError as error:
+            return JobResult(_unpublished(outcomes, options.mode), error=error)
+    return JobResult(tuple(outcomes))
+
+
+def _unpublished(outcomes: List[TableOutcome], mode: str) -> Tuple[TableOutcome, ...]:
+    """After a failure: the tables that were written say their output was not published."""
+    note = "written, not published: the run failed (previous output kept)"
+    if mode == "append":
+        note = "appended (kept: append commits each table on its own)"
+    return tuple(replace(o, status=note) if o.output and not o.status else o for o in outcomes)
+
+
+def _run_table(
+    table: LoadedTable, options: JobOptions, output: Optional[OutputRun]
+) -> TableOutcome:
+    label = str(table.read.source)
+    if output is not None and output.skips(label):
+        return _plan_outcome(
+            table, output=output.targets[label].path, status="kept (exists; --mode ignore)"
+        )
     started = time.monotonic()
-    path = output_path(options.output, table.name) if options.output else None
-    rows = _materialize(table.dataframe, options, path, [table])
+    path = output.targets[label].path if output is not None else ""
+    try:
+        rows = _materialize(table.dataframe, options, output, label, [table])
+    except DatabaseAuthenticationError:
+        # The password may have rotated between planning and this action: re-read the secret
+        # once, rebuild the DataFrame on the same plan and run the action again.
+        table = _reloaded_with_fresh_credentials(table, output, label)
+        rows = _materialize(table.dataframe, options, output, label, [table])
     seconds = time.monotonic() - started
-    outcome = _plan_outcome(table, rows=rows, seconds=seconds, output=path or "")
+    outcome = _plan_outcome(table, rows=rows, seconds=seconds, output=path)
     outcome = _with_nulled(outcome, table, options.strict)
-    _show(table.dataframe, options.show, str(table.read.source), [table])
+    _show(table.dataframe, options.show, label, [table])
     return outcome
 
 
-def _run_sql(spark: SparkSession, options: JobOptions, loaded: List[LoadedTable]) -> JobResult:
+def _reloaded_with_fresh_credentials(
+    table: LoadedTable, output: Optional[OutputRun], label: str
+) -> LoadedTable:
+    from spark_jobs.jdbc_loader import with_fresh_credentials
+
+    if output is not None:
+        output.discard_unfinished(label)
+    return with_fresh_credentials(table.dataframe.sparkSession, table)
+
+
+def _run_sql(
+    spark: SparkSession,
+    options: JobOptions,
+    loaded: List[LoadedTable],
+    output: Optional[OutputRun],
+) -> JobResult:
     assert options.sql is not None
     started = time.monotonic()
     sql = options.sql
     result = _guard(loaded, lambda: spark.sql(sql), "running --sql")
-    rows = _materialize(result, options, options.output, loaded)
+    if output is not None and output.skips(SQL_RESULT):
+        outcomes = [_plan_outcome(t) for t in loaded]
+        kept = output.targets[SQL_RESULT].path
+        outcomes.append(
+            TableOutcome(
+                SQL_RESULT, None, None, "", "", 0.0, kept, status="kept (exists; --mode ignore)"
+            )
+        )
+        return JobResult(tuple(outcomes))
+    rows = _materialize(result, options, output, SQL_RESULT, loaded)
+    if output is not None:
+        output.publish([SQL_RESULT])
     seconds = time.monotonic() - started
     outcomes = [_plan_outcome(t) for t in loaded]
     notes: List[str] = []
@@ -149,16 +342,32 @@ def _run_sql(spark: SparkSession, options: JobOptions, loaded: List[LoadedTable]
             "would stop Spark pushing the query's filters into PostgreSQL. Run without --sql "
             "(or with --strict) to count them, or with --unrepresentable text to keep them"
         )
-    outcomes.append(TableOutcome("--sql result", rows, None, "", "", seconds, options.output or ""))
-    _show(result, options.show, "--sql result", loaded)
+    outcomes.append(TableOutcome(SQL_RESULT, rows, None, "", "", seconds, options.output or ""))
+    _show(result, options.show, SQL_RESULT, loaded)
     return JobResult(tuple(outcomes), tuple(notes))
+
+
+def _run_write(
+    spark: SparkSession, settings: Settings, options: JobOptions, loaded: List[LoadedTable]
+) -> JobResult:
+    """``--write``: the ``--sql`` result (or the one table) through ``write_table``."""
+    from spark_jobs.writer import write_table
+
+    assert options.write is not None
+    started = time.monotonic()
+    sql = options.sql
+    df = _guard(loaded, lambda: spark.sql(sql), "running --sql") if sql else loaded[0].dataframe
+    key = options.write_key or None
+    write_table(df, settings, options.write, mode=options.write_mode, key=key)
+    seconds = time.monotonic() - started
+    outcomes = [_plan_outcome(t) for t in loaded]
+    outcomes.append(TableOutcome("written", None, None, "", "", seconds, options.write))
+    return JobResult(tuple(outcomes))
 
 
 def _with_nulled(outcome: TableOutcome, table: LoadedTable, strict: bool) -> TableOutcome:
     """After the table's action: print and log a WARNING naming the columns that had values read
     as NULL, and raise in strict mode; the outcome gets the total (None when not counted)."""
-    from dataclasses import replace
-
     report = table.report
     # The action has returned: its observation is delivered on Spark's listener bus right after.
     lost = report.lost(wait_seconds=2.0)
@@ -174,7 +383,12 @@ def _with_nulled(outcome: TableOutcome, table: LoadedTable, strict: bool) -> Tab
 
 
 def _plan_outcome(
-    table: LoadedTable, *, rows: Optional[int] = None, seconds: float = 0.0, output: str = ""
+    table: LoadedTable,
+    *,
+    rows: Optional[int] = None,
+    seconds: float = 0.0,
+    output: str = "",
+    status: str = "",
 ) -> TableOutcome:
     plan = table.read.plan
     return TableOutcome(
@@ -185,26 +399,34 @@ def _plan_outcome(
         key=plan.key_column or "",
         seconds=table.read.planning_seconds + seconds,
         output=output,
+        status=status,
     )
 
 
 def _materialize(
-    df: DataFrame, options: JobOptions, path: Optional[str], tables: List[LoadedTable]
+    df: DataFrame,
+    options: JobOptions,
+    output: Optional[OutputRun],
+    label: str,
+    tables: List[LoadedTable],
 ) -> int:
-    """Write ``df`` to ``path`` (or the noop sink) in one pass, counting rows as they go by."""
+    """Write ``df`` to its output's write path (or the noop sink) in one pass, counting rows as
+    they go by."""
     from pyspark.sql import Observation
     from pyspark.sql import functions as F
 
     observation = Observation("sparkpg_rows")
     observed = df.observe(observation, F.count(F.lit(1)).alias("rows"))
-    if path is None:
+    if output is None:
         writer = observed.write.format("noop").mode("overwrite")
         _guard(tables, lambda: writer.save(), "reading")
     else:
-        writer = observed.write.format(options.format).mode(options.mode)
-        if options.format == "csv":
-            writer = writer.option("header", "true")
-        _guard(tables, lambda: writer.save(path), f"writing {path}", output=path)
+        path = output.write_path(label)
+        writer = observed.write.format(options.format).mode(output.spark_mode)
+        writer = writer.options(**WRITE_OPTIONS.get(options.format, {}))
+        target = output.targets[label].path
+        _guard(tables, lambda: writer.save(path), f"writing {target}", output=target)
+        output.mark_written(label)
     return int(observation.get["rows"])
 
 
@@ -247,8 +469,8 @@ def _java_message(exc: Any) -> str:
 
 def render_summary(outcomes: Sequence[TableOutcome], notes: Sequence[str] = ()) -> str:
     """The per-table summary: rows, partitions, strategy, key, seconds, values read as NULL
-    because their Spark type cannot hold them (``nulled``; ``-``: not counted), where it went;
-    then ``notes``."""
+    because their Spark type cannot hold them (``nulled``; ``-``: not counted), where it went
+    (or what happened instead: ``FAILED: ...``, ``not run``); then ``notes``."""
     headers = ("table", "rows", "partitions", "strategy", "key", "seconds", "nulled")
     lines = [
         (
@@ -269,12 +491,7 @@ def render_summary(outcomes: Sequence[TableOutcome], notes: Sequence[str] = ()) 
             cell.rjust(w) if i in (1, 2, 5, 6) else cell.ljust(w)
             for i, (cell, w) in enumerate(zip(line, widths))
         )
-        text.append(row + (f"  -> {outcome.output}" if outcome.output else ""))
+        where = f"  -> {outcome.output}" if outcome.output else ""
+        text.append(row + where + (f"  [{outcome.status}]" if outcome.status else ""))
     text += [f"note: {note}" for note in notes]
     return "\n".join(text)
-
-
-def output_path(base: str, name: str) -> str:
-    """``base/name`` with the table name made safe as one path segment."""
-    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", name).lstrip(".") or "table"
-    return base.rstrip("/") + "/" + safe

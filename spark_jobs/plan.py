@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple
 
-from connectors.jdbc import quote_ident
+from connectors.jdbc import quote_ident, session_settings, set_statements
 from spark_jobs.partitioning import PartitionPlan
 from spark_jobs.snapshots import Snapshot
 from spark_jobs.types import ColumnPlan, PgColumn, custom_schema
@@ -34,9 +34,10 @@ RESERVED = (CTID_ALIAS, KEY_ALIAS)
 """Aliases the loader drops right above the scan (the predicates still use them)."""
 
 PARTITION_SESSION_SETTINGS = "SET LOCAL jit = off"
-"""Run in each partition's transaction (after any snapshot statements): JIT-compiling a bulk
-scan's expressions costs tens to hundreds of milliseconds per partition and gains nothing when
-every row is streamed out. ``LOCAL``: the setting ends with the read's transaction (poolers)."""
+"""Run in each partition's transaction (after any snapshot statements and the connection's
+timeouts): JIT-compiling a bulk scan's expressions costs tens to hundreds of milliseconds per
+partition and gains nothing when every row is streamed out. ``LOCAL``: the setting ends with the
+read's transaction (poolers)."""
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,8 @@ class TableRead:
     """The catalog's columns behind ``columns`` (same order)."""
     engine: str = "copy"
     """Which loader reads the plan: ``"copy"`` or ``"jdbc"`` (``ReadOptions.engine``)."""
+    server_version_num: int = 0
+    """The server's ``server_version_num`` at planning (which session settings it knows)."""
 
     @property
     def report_unrepresentable(self) -> bool:
@@ -131,15 +134,20 @@ class TableRead:
 
     @property
     def session_init_statement(self) -> str:
-        """What each partition's connection runs first: the snapshot's statements (they must
-        precede any query), then :data:`PARTITION_SESSION_SETTINGS`."""
+        """What each partition's connection runs first, in its transaction: the snapshot's
+        statements (they must precede any query), the connection's ``lock_timeout`` (and
+        ``client_connection_check_interval``: :func:`connectors.jdbc.session_settings`), then
+        :data:`PARTITION_SESSION_SETTINGS`."""
         return "; ".join(self.session_statements)
 
     @property
     def session_statements(self) -> Tuple[str, ...]:
         """The statements of :attr:`session_init_statement`, one by one (the COPY engine)."""
         snapshot = self.snapshot.session_statements if self.snapshot is not None else ()
-        return (*snapshot, PARTITION_SESSION_SETTINGS)
+        settings = session_settings(
+            self.target.connection, server_version_num=self.server_version_num, planning=False
+        )
+        return (*snapshot, *set_statements(settings, local=True), PARTITION_SESSION_SETTINGS)
 
     def jdbc_options(self) -> Dict[str, str]:
         """The Spark JDBC options of the read (the connection's

@@ -37,7 +37,7 @@ from spark_jobs.plan import (
 )
 from spark_jobs.snapshots import snapshot_for
 from spark_jobs.sqltext import check_fragment
-from spark_jobs.types import PgColumn, plan_columns
+from spark_jobs.types import PgColumn, case_renames, plan_columns
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -112,7 +112,8 @@ def plan_read(
         parallelism=_parallelism(spark),
     )
     overrides = options.partitioning
-    facts = subject.gather(source, overrides, limits)
+    with source.activity(f"planning {label}"):
+        facts = subject.gather(source, overrides, limits)
     partitions = plan_partitions(
         facts.partition,
         overrides,
@@ -142,8 +143,18 @@ def plan_read(
         filter_sql=filter_sql,
         described=tuple(selected),
         engine=options.engine,
+        server_version_num=limits.server_version_num,
     )
     logger.info("%s", read.describe())
+    renamed = case_renames(plans)
+    if renamed:
+        logger.warning(
+            "%s: Spark resolves column names case-insensitively, so columns whose names differ "
+            "only in case are renamed in the DataFrame: %s (docs/types.md, Names; select or alias "
+            "them with columns= or read_query to choose other names)",
+            label,
+            ", ".join(f"{old!r} -> {new!r}" for old, new in renamed.items()),
+        )
     for note in partitions.notes:
         logger.warning("%s: %s", label, note)
     return read

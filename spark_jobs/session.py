@@ -13,7 +13,11 @@ A missing JAR is reported before any Spark work, with the troubleshooting advice
 
 Cluster runs (``spark-submit``, EMR Serverless) keep the master, JARs and resources that
 spark-submit was given. Both set the session time zone to UTC; local sessions also start the JVMs
-with ``-Duser.timezone=UTC`` (for a cluster, pass it in the submit parameters).
+with ``-Duser.timezone=UTC`` (for a cluster, pass it in the submit parameters). Both (and the main
+job, on whatever session it is given) apply :data:`JOB_SQL_CONF`: dates and timestamps are
+written to and read from Parquet and Avro as they are (proleptic Gregorian, like PostgreSQL and
+Spark 3+), so a ``date '1000-01-01'`` no longer fails the write (Spark 3.5's default,
+``EXCEPTION``, refuses dates before 1582-10-15 and INT96 timestamps before 1900).
 """
 
 from __future__ import annotations
@@ -39,6 +43,25 @@ MAVEN_JAR_DIR = Path("~/.m2/repository/org/postgresql/postgresql")
 # The COPY engine's JAR as `make jvm` builds it in a checkout; local sessions add it when present.
 ENGINE_JAR = Path(__file__).resolve().parent.parent / "build" / "jvm" / "sparkpg-engine.jar"
 _VERSION_PART = re.compile(r"\d+")
+
+JOB_SQL_CONF: Dict[str, str] = {
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.parquet.datetimeRebaseModeInWrite": "CORRECTED",
+    "spark.sql.parquet.datetimeRebaseModeInRead": "CORRECTED",
+    "spark.sql.parquet.int96RebaseModeInWrite": "CORRECTED",
+    "spark.sql.parquet.int96RebaseModeInRead": "CORRECTED",
+    "spark.sql.avro.datetimeRebaseModeInWrite": "CORRECTED",
+    "spark.sql.avro.datetimeRebaseModeInRead": "CORRECTED",
+}
+"""Runtime SQL settings every sparkpg session gets (a session spark-submit created accepts them
+too): UTC, and dates/timestamps written and read without calendar rebasing."""
+
+
+def apply_job_conf(spark: SparkSession) -> None:
+    """Set :data:`JOB_SQL_CONF` on ``spark`` (runtime settings: works on any running session)."""
+    for key, value in JOB_SQL_CONF.items():
+        spark.conf.set(key, value)
+
 
 DRIVER_NOT_FOUND_ADVICE = (
     "ClassNotFoundException: org.postgresql.Driver would follow (docs/troubleshooting.md#jdbc-driver-not-found). "
@@ -115,9 +138,9 @@ def local_session(
     jar_path = jar or find_jdbc_jar(settings)
     jars = [str(jar_path)] + ([str(ENGINE_JAR)] if ENGINE_JAR.is_file() else [])
     options: Dict[str, str] = {
+        **JOB_SQL_CONF,
         "spark.jars": ",".join(jars),
         "spark.driver.extraClassPath": os.pathsep.join(jars),
-        "spark.sql.session.timeZone": "UTC",
         "spark.driver.extraJavaOptions": UTC_JAVA_OPTION,
         "spark.executor.extraJavaOptions": UTC_JAVA_OPTION,
         "spark.ui.showConsoleProgress": "false",
@@ -130,7 +153,7 @@ def local_session(
     for key, value in options.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
-    spark.conf.set("spark.sql.session.timeZone", "UTC")
+    apply_job_conf(spark)
     logger.info("local Spark %s (%s) with JDBC JAR %s", spark.version, master, jar_path)
     return spark
 
@@ -151,8 +174,10 @@ def cluster_session(app_name: str = "sparkpg") -> SparkSession:
             builder = builder.config(
                 "spark.executor.extraJavaOptions", f"{existing} {UTC_JAVA_OPTION}".strip()
             )
-        active = builder.config("spark.sql.session.timeZone", "UTC").getOrCreate()
-    active.conf.set("spark.sql.session.timeZone", "UTC")
+        for key, value in JOB_SQL_CONF.items():
+            builder = builder.config(key, value)
+        active = builder.getOrCreate()
+    apply_job_conf(active)
     jvm = active.sparkContext._jvm
     assert jvm is not None
     jvm_zone = jvm.java.util.TimeZone.getDefault().getID()

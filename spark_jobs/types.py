@@ -117,6 +117,7 @@ class PgColumn:
     string_filter: str = (
         "none"  # string filters the collation allows pushing: none/equality/ordering
     )
+    output_function: Optional[str] = None  # of the base type, quoted: 'pg_catalog.inet_out'
 
     @property
     def is_array(self) -> bool:
@@ -150,7 +151,9 @@ class ColumnPlan:
     ``null_when`` is a SQL condition over the source column that is true exactly for the values
     the plan reads as NULL because the native Spark type cannot hold them (None: no such values).
     It makes the documented rules auditable (the reader counts them, see ``docs/types.md``).
-    ``read_as`` is set only for names Spark cannot quote (see :attr:`spark_name`).
+    ``read_as`` is set only for names Spark cannot quote or tell apart (see :attr:`spark_name`);
+    ``dataframe_name`` only for a column renamed because its name differs from another's only in
+    case (see :func:`plan_columns`).
     """
 
     name: str
@@ -159,6 +162,12 @@ class ColumnPlan:
     policy: str
     null_when: Optional[str] = None
     read_as: Optional[str] = None
+    renamed_to: Optional[str] = None
+
+    @property
+    def dataframe_name(self) -> str:
+        """The column's name in the DataFrame: the PostgreSQL name unless it had to be renamed."""
+        return self.renamed_to or self.name
 
     @property
     def spark_name(self) -> str:
@@ -168,7 +177,7 @@ class ColumnPlan:
         ones inside, so a name containing ``"`` is read under a placeholder name and must be
         renamed back after the load (see :func:`renames`).
         """
-        return self.read_as or self.name
+        return self.read_as or self.dataframe_name
 
 
 # --------------------------------------------------------------------------------------------------
@@ -201,10 +210,13 @@ WITH RECURSIVE closure(oid) AS (
 )
 SELECT t.oid::int8, t.typname::text, n.nspname::text, t.typtype::text, t.typcategory::text,
        t.typelem::int8, t.typbasetype::int8, t.typtypmod::int8, t.typlen::int8,
-       pg_catalog.format_type(t.oid, NULL)
+       pg_catalog.format_type(t.oid, NULL),
+       pg_catalog.quote_ident(pn.nspname) || '.' || pg_catalog.quote_ident(p.proname)
 FROM closure c
 JOIN pg_catalog.pg_type t ON t.oid = c.oid
 JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+LEFT JOIN pg_catalog.pg_proc p ON p.oid = t.typoutput
+LEFT JOIN pg_catalog.pg_namespace pn ON pn.oid = p.pronamespace
 """
 
 
@@ -220,6 +232,7 @@ class _TypeRow:
     typtypmod: int
     typlen: int
     formatted: str
+    output: Optional[str]
 
 
 _RawColumn = Tuple[str, int, int, int, str]  # name, type oid, typmod, ndims, string filter
@@ -299,6 +312,7 @@ def _type_closure(run_query: RunQuery, oids: Iterable[int]) -> Dict[int, _TypeRo
             typtypmod=int(r[7]),
             typlen=int(r[8]),
             formatted=str(r[9]),
+            output=None if r[10] is None else str(r[10]),
         )
         for r in rows
     }
@@ -349,6 +363,7 @@ def _column(
         dimensions=ndims,
         type_oid=oid,
         string_filter=string_filter,
+        output_function=base.output,
     )
 
 
@@ -382,6 +397,10 @@ def plan_columns(columns: List[PgColumn], *, unrepresentable: str = "null") -> L
     ``"null"`` (default) keeps the native type and reads those values as NULL (``null_when`` says
     which); ``"text"`` reads the whole column as PostgreSQL's exact text instead.
 
+    Spark resolves column names case-insensitively, so of columns whose names differ only in case
+    (``"ID"`` and ``id``) the first keeps its name and each later one gets ``__2``, ``__3``, ...
+    (``id__2``; :attr:`ColumnPlan.dataframe_name`, see :func:`case_renames`).
+
     >>> [p.select_sql for p in plan_columns([PgColumn(name="n", formatted_type="numeric",
     ...                                               base_type="numeric")])]
     ['"n"::text AS "n"']
@@ -391,10 +410,41 @@ def plan_columns(columns: List[PgColumn], *, unrepresentable: str = "null") -> L
             f"unrepresentable={unrepresentable!r}: expected one of {', '.join(UNREPRESENTABLE_MODES)}"
         )
     plans = [_plan(column, unrepresentable) for column in columns]
-    return [
-        _read_as(plan, f"_sparkpg_col_{position}") if '"' in plan.name else plan
-        for position, plan in enumerate(plans, start=1)
-    ]
+    new_names = _case_insensitive_names([plan.name for plan in plans])
+    result = []
+    for position, (plan, new_name) in enumerate(zip(plans, new_names), start=1):
+        if new_name != plan.name:
+            plan = _read_as(plan, new_name if '"' not in new_name else f"_sparkpg_col_{position}")
+            plan = replace(plan, renamed_to=new_name)
+        elif '"' in plan.name:
+            plan = _read_as(plan, f"_sparkpg_col_{position}")
+        result.append(plan)
+    return result
+
+
+def _case_insensitive_names(names: Sequence[str]) -> List[str]:
+    """``names`` made unique case-insensitively: later duplicates get ``__2``, ``__3``, ..."""
+    taken = {name.lower() for name in names}
+    seen: Dict[str, int] = {}
+    result = []
+    for name in names:
+        key = name.lower()
+        seen[key] = seen.get(key, 0) + 1
+        if seen[key] == 1:
+            result.append(name)
+            continue
+        suffix = seen[key]
+        while f"{key}__{suffix}" in taken:
+            suffix += 1
+        result.append(f"{name}__{suffix}")
+        taken.add(f"{key}__{suffix}")
+    return result
+
+
+def case_renames(plans: Sequence[ColumnPlan]) -> Dict[str, str]:
+    """``{PostgreSQL name: DataFrame name}`` of the columns renamed because their names differ
+    from an earlier column's only in case (empty for almost every table)."""
+    return {plan.name: plan.renamed_to for plan in plans if plan.renamed_to}
 
 
 def _read_as(plan: ColumnPlan, alias: str) -> ColumnPlan:
@@ -427,11 +477,18 @@ def _plan(column: PgColumn, unrepresentable: str) -> ColumnPlan:
 
     if column.is_array:
         return _plan_array(column, q, text, guarded)
-    if not column.is_builtin or column.typtype != "b":
-        # enum, composite, range, multirange, pseudo types and extension types (hstore, citext...)
+    if column.typtype != "b":
+        # enum, composite, range, multirange and pseudo types: their ::text is their output
         return text(_KIND_POLICY.get(column.typtype, "text"))
+    if not column.is_builtin:  # extension types (hstore, citext, ...): their own output text
+        return text("text", output_text_sql(column, q))
 
     name = column.base_type
+    if name == "bpchar" and column.base_typmod < 0:
+        # Unsized bpchar (a UNION of char(n) of different lengths, 'ab'::bpchar) kills Spark's
+        # JDBC reader (OutOfMemoryError: Requested array size exceeds VM limit). Its output
+        # function keeps the value's trailing blanks, as char(n) reads them; ::text would drop them.
+        return text("bpchar-text", f"{column.output_function or 'pg_catalog.bpcharout'}({q})::text")
     if name in _NATIVE_SCALARS:
         return ColumnPlan(column.name, q, _NATIVE_SCALARS[name], "native")
     if name == "numeric":
@@ -461,7 +518,19 @@ def _plan(column: PgColumn, unrepresentable: str) -> ColumnPlan:
         return text("bit-text")
     if name in ("json", "jsonb"):
         return text("json-text")
-    return text("text")
+    return text("text", output_text_sql(column, q))
+
+
+def output_text_sql(column: PgColumn, expr: str) -> str:
+    """SQL for the type's output text (what psql and pg_dump show) of a base-type column.
+
+    ``::text`` is not always that: a type may have its own cast to text (``text(inet)`` appends
+    ``/32`` or ``/128`` to a host address, which ``inet_out`` omits), so the output function is
+    called directly when the catalog named it.
+    """
+    if column.output_function is None:
+        return f"{expr}::text"
+    return f"{column.output_function}({expr})::text"
 
 
 _KIND_POLICY = {"e": "enum-text", "c": "composite-text", "r": "range-text", "m": "range-text"}
@@ -557,8 +626,12 @@ def custom_schema(plans: Sequence[ColumnPlan]) -> Optional[str]:
 
 
 def renames(plans: Sequence[ColumnPlan]) -> Dict[str, str]:
-    """``{name read by Spark: PostgreSQL name}`` for the plans read under a placeholder name.
+    """``{name read by Spark: DataFrame name}`` for the plans read under a placeholder name.
 
     Apply after the load: ``for old, new in renames(plans).items(): df = df.withColumnRenamed(old, new)``.
     """
-    return {plan.read_as: plan.name for plan in plans if plan.read_as}
+    return {
+        plan.read_as: plan.dataframe_name
+        for plan in plans
+        if plan.read_as and plan.read_as != plan.dataframe_name
+    }

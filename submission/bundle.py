@@ -65,6 +65,7 @@ class Runtime(_Frozen):
     architecture: str = Field(default="X86_64", pattern=r"^(X86_64|ARM64)$")
     platform: str = "manylinux2014_x86_64"
     interpreter: str = "/usr/bin/python3.9"
+    spark: str = Field(default="3.5", pattern=r"^\d+\.\d+$")
 
 
 class BundleManifest(_Frozen):

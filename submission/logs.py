@@ -6,16 +6,23 @@
 from __future__ import annotations
 
 import gzip
+import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 from connectors.aws import AWS_ERRORS, aws_error, error_code, parse_s3_uri
 from submission.runs import JobRunStatus
+from submission.s3 import absence
 
 if TYPE_CHECKING:
     from mypy_boto3_logs import CloudWatchLogsClient
     from mypy_boto3_s3 import S3Client
+
+log = logging.getLogger(__name__)
+
+#: GetLogEvents pages read at most per log (1 MB or 10,000 events each): the bound of a read.
+MAX_LOG_PAGES = 500
 
 
 @dataclass(frozen=True)
@@ -27,41 +34,86 @@ class DriverLog:
 
 
 def read_s3_log(s3: S3Client, uri: str) -> Optional[str]:
-    """A gzipped log object's text, or None when it does not exist (yet)."""
+    """A gzipped log object's text, or None when it does not exist (yet) or is not readable.
+
+    403 is "missing or not visible": without s3:ListBucket S3 answers 403 for a missing key, so
+    the caller falls back to CloudWatch (with a warning naming the permissions) instead of failing.
+    """
     bucket, key = parse_s3_uri(uri)
     try:
         body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
     except AWS_ERRORS as exc:
-        if error_code(exc) in ("NoSuchKey", "404", "NoSuchBucket"):
+        why = absence(exc)
+        if why == "missing":
+            return None
+        if why == "missing-or-hidden":
+            log.warning(
+                "%s: %s (missing, or the caller lacks s3:GetObject on it or s3:ListBucket on "
+                "s3://%s); trying CloudWatch",
+                uri,
+                error_code(exc),
+                bucket,
+            )
             return None
         raise aws_error(f"reading {uri}", exc) from None
     data = gzip.decompress(body) if body[:2] == b"\x1f\x8b" else body
     return data.decode("utf-8", "replace")
 
 
+@dataclass
+class CloudWatchTail:
+    """Reads a log stream forward, page by page, remembering where it stopped.
+
+    CloudWatch Logs may answer with empty pages before the end of a stream; the end is the page
+    whose ``nextForwardToken`` equals the token sent (CloudWatch Logs API reference,
+    GetLogEvents: "If you have reached the end of the stream, it returns the same token you
+    passed in"). :meth:`read_new` returns the lines added since the last call, so ``--follow``
+    calls it on every poll; None when the stream does not exist (yet).
+    """
+
+    logs: Any
+    group: str
+    stream: str
+    max_pages: int = MAX_LOG_PAGES
+    token: Optional[str] = field(default=None, init=False)
+
+    def read_new(self) -> Optional[List[str]]:
+        """The lines written since the last call (all of them on the first)."""
+        lines: List[str] = []
+        try:
+            for _ in range(self.max_pages):
+                kwargs: Dict[str, Any] = {
+                    "logGroupName": self.group,
+                    "logStreamName": self.stream,
+                    "startFromHead": True,
+                }
+                if self.token:
+                    kwargs["nextToken"] = self.token
+                response = self.logs.get_log_events(**kwargs)
+                lines += [str(e["message"]).rstrip("\n") for e in response.get("events", [])]
+                next_token = response.get("nextForwardToken")
+                if not next_token or next_token == self.token:
+                    break
+                self.token = next_token
+            else:
+                log.warning(
+                    "%s:%s: stopped after %d pages of GetLogEvents",
+                    self.group,
+                    self.stream,
+                    self.max_pages,
+                )
+        except AWS_ERRORS as exc:
+            if error_code(exc) == "ResourceNotFoundException":
+                return None
+            raise aws_error(f"GetLogEvents {self.group}:{self.stream}", exc) from None
+        return lines
+
+
 def read_cloudwatch_log(logs: CloudWatchLogsClient, group: str, stream: str) -> Optional[str]:
     """All events of a log stream, oldest first, or None when the stream does not exist."""
-    lines: List[str] = []
-    token: Optional[str] = None
-    try:
-        while True:
-            kwargs: Dict[str, Any] = {
-                "logGroupName": group,
-                "logStreamName": stream,
-                "startFromHead": True,
-            }
-            if token:
-                kwargs["nextToken"] = token
-            response = logs.get_log_events(**kwargs)
-            lines += [str(event["message"]).rstrip("\n") for event in response.get("events", [])]
-            next_token = response.get("nextForwardToken")
-            if not response.get("events") or next_token == token:
-                break
-            token = next_token
-    except AWS_ERRORS as exc:
-        if error_code(exc) == "ResourceNotFoundException":
-            return None
-        raise aws_error(f"GetLogEvents {group}:{stream}", exc) from None
+    lines = CloudWatchTail(logs, group, stream).read_new()
+    if lines is None:
+        return None
     return "\n".join(lines) + ("\n" if lines else "")
 
 

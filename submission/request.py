@@ -21,6 +21,14 @@ from pydantic import Field, field_validator
 from connectors.errors import BundleError, SettingsError
 from connectors.settings import Settings
 from submission.bundle import BundleManifest, _check_conf, _Frozen
+from submission.compat import (
+    MIN_SAFE_JDBC,
+    format_version,
+    jar_version_in_name,
+    jdbc_version_is_safe,
+)
+from submission.resources import capacity_conf
+from submission.validate import check_request
 
 #: EMR Serverless' default CloudWatch log group (docs/deploy.md).
 DEFAULT_LOG_GROUP = "/aws/emr-serverless"
@@ -30,6 +38,9 @@ SPEC_TAG = "sparkpg:spec-id"
 
 #: The tag with the attempt number of a spec (1 for the first run).
 ATTEMPT_TAG = "sparkpg:attempt"
+
+#: The tag with the scheduler's idempotency key (``--run-key``), when one was given.
+RUN_KEY_TAG = "sparkpg:run-key"
 
 _CLIENT_TOKEN = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -53,8 +64,11 @@ class JobSpec(_Frozen):
     arguments: List[str] = Field(default_factory=list)
     reads_postgres: Optional[bool] = None
     tags: Dict[str, str] = Field(default_factory=dict)
-    execution_timeout_minutes: int = Field(default=180, ge=5, le=10080)
+    execution_timeout_minutes: int = 180
     spark_conf: Dict[str, str] = Field(default_factory=dict)
+    run_key: Optional[str] = Field(default=None, min_length=1, max_length=256)
+    max_attempts: Optional[int] = Field(default=None, ge=1, le=10)
+    max_failed_attempts_per_hour: Optional[int] = Field(default=None, ge=1, le=10)
 
     @field_validator("tables")
     @classmethod
@@ -158,12 +172,18 @@ def monitoring_configuration(settings: Settings) -> Dict[str, Any]:
     return config
 
 
-def spec_id(request: Mapping[str, Any]) -> str:
-    """A digest of everything a run does (the request without token and our own tags)."""
+def spec_id(request: Mapping[str, Any], run_key: Optional[str] = None) -> str:
+    """A digest of everything a run does (the request without token and our own tags).
+
+    A ``run_key`` (a scheduler's run id or logical date) is part of the digest, so runs of the
+    same spec under different keys never share a token.
+    """
     content = {k: v for k, v in request.items() if k != "clientToken"}
     content["tags"] = {
         k: v for k, v in dict(request.get("tags") or {}).items() if not k.startswith("sparkpg:")
     }
+    if run_key is not None:
+        content["runKey"] = run_key
     canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:40]
 
@@ -182,6 +202,52 @@ def client_token(spec_digest: str, attempt: int = 1) -> str:
     return token
 
 
+class JdbcJar(_Frozen):
+    """The PostgreSQL JDBC JAR a job uses: where, which version, and why this one."""
+
+    location: str
+    version: Optional[str] = None
+    source: str
+
+    @property
+    def safe(self) -> bool:
+        """False for a version known to be older than :data:`MIN_SAFE_JDBC`."""
+        return self.version is None or jdbc_version_is_safe(self.version)
+
+    def describe(self) -> str:
+        """One line for the operator: ``JDBC JAR s3://... (pgjdbc 42.7.13, from the bundle)``."""
+        version = f"pgjdbc {self.version}" if self.version else "version unknown"
+        return f"JDBC JAR {self.location} ({version}, {self.source})"
+
+
+def jdbc_jar(settings: Settings, bundle: BundleManifest) -> JdbcJar:
+    """``postgres.jdbc_driver_path`` when set (it wins), else the bundle's pinned JAR."""
+    path = settings.postgres.jdbc_driver_path
+    if path:
+        return JdbcJar(
+            location=path,
+            version=jar_version_in_name(path),
+            source="postgres.jdbc_driver_path in the settings, instead of the bundle's JAR",
+        )
+    return JdbcJar(
+        location=bundle.jdbc_driver.location(bundle.artifact_root),
+        version=bundle.jdbc_driver.version,
+        source="the bundle's pinned JAR",
+    )
+
+
+def check_jdbc_jar(jar: JdbcJar, *, allow_old: bool = False) -> None:
+    """Refuse a JAR older than :data:`MIN_SAFE_JDBC` unless ``allow_old`` (``--allow-old-jdbc``)."""
+    if jar.safe or allow_old:
+        return
+    minimum = format_version(MIN_SAFE_JDBC)
+    raise SettingsError(
+        f"the job would use {jar.describe()}; pgjdbc before {minimum} lacks the recent CVE "
+        f"fixes: remove postgres.jdbc_driver_path to use the bundle's JAR, point it at pgjdbc "
+        f"{minimum} or newer (docs/deploy.md), or pass --allow-old-jdbc"
+    )
+
+
 def build_start_job_run_request(
     settings: Settings,
     spec: JobSpec,
@@ -189,18 +255,26 @@ def build_start_job_run_request(
     *,
     execution_role_arn: Optional[str] = None,
     attempt: int = 1,
+    initial_capacity: Optional[Mapping[str, Any]] = None,
+    allow_old_jdbc: bool = False,
 ) -> Dict[str, Any]:
     """The keyword arguments of ``emr_serverless_client().start_job_run(**request)``. Pure.
 
     - ``applicationId``: :func:`choose_application`;
-    - ``--jars``: ``postgres.jdbc_driver_path`` when set, else the bundle's JAR (PostgreSQL jobs);
+    - ``--jars``: :func:`jdbc_jar` (PostgreSQL jobs), refused below 42.7.12 unless ``allow_old_jdbc``;
+    - driver/executor sizes: :func:`submission.resources.capacity_conf` of ``initial_capacity``
+      (GetApplication's, else ``spark.emr_initial_capacity``); the spec's ``--conf`` wins;
+    - ``retryPolicy`` from the spec's ``max_attempts`` / ``max_failed_attempts_per_hour``;
     - ``--py-files``, ``spark.archives`` and the PYSPARK_PYTHON confs: the uploaded bundle;
     - ``entryPoint`` and ``entryPointArguments``: the spec's entry point in the bundle;
     - ``configurationOverrides.monitoringConfiguration``: :func:`monitoring_configuration`;
     - ``clientToken``: :func:`client_token` of the request's :func:`spec_id` and ``attempt``, so
-      the same spec gives the same token; the spec id and attempt are also tags.
+      the same spec (and ``--run-key``) gives the same token; spec id, attempt and run key
+      are also tags.
 
-    Raises :class:`SettingsError` (no application or role) or :class:`BundleError` (not uploaded).
+    The result is checked against the service model's constraints
+    (:func:`submission.validate.check_request`). Raises :class:`SettingsError` (no application
+    or role, an old JAR, a value the service rejects) or :class:`BundleError` (not uploaded).
     """
     if not bundle.uploaded:
         raise BundleError(
@@ -213,12 +287,16 @@ def build_start_job_run_request(
             f"{settings.source or 'the settings'}: no execution role; set "
             "spark.emr_execution_role_arn (Terraform output execution_role_arn) or pass one"
         )
-    jars: Optional[List[str]] = None
-    if settings.postgres.jdbc_driver_path:
-        jars = [settings.postgres.jdbc_driver_path]
-    elif not spec.uses_postgres:
-        jars = []
-    params = bundle.spark_params(jars=jars, conf=spec.spark_conf)
+    jars: List[str] = []
+    if spec.uses_postgres or settings.postgres.jdbc_driver_path:  # a set path is always passed
+        jar = jdbc_jar(settings, bundle)
+        check_jdbc_jar(jar, allow_old=allow_old_jdbc)
+        jars = [jar.location]
+    capacity = initial_capacity
+    if capacity is None:
+        capacity = getattr(settings.spark, "emr_initial_capacity", None)
+    conf = {**capacity_conf(capacity), **spec.spark_conf}
+    params = bundle.spark_params(jars=jars, conf=conf)
     request: Dict[str, Any] = {
         "applicationId": choose_application(settings, spec),
         "executionRoleArn": role,
@@ -234,9 +312,20 @@ def build_start_job_run_request(
         "executionTimeoutMinutes": spec.execution_timeout_minutes,
         "tags": dict(spec.tags),
     }
-    digest = spec_id(request)
-    request["tags"] = {**request["tags"], SPEC_TAG: digest, ATTEMPT_TAG: str(attempt)}
+    retry: Dict[str, int] = {}
+    if spec.max_attempts is not None:
+        retry["maxAttempts"] = spec.max_attempts
+    if spec.max_failed_attempts_per_hour is not None:
+        retry["maxFailedAttemptsPerHour"] = spec.max_failed_attempts_per_hour
+    if retry:
+        request["retryPolicy"] = retry
+    digest = spec_id(request, spec.run_key)
+    ours = {SPEC_TAG: digest, ATTEMPT_TAG: str(attempt)}
+    if spec.run_key is not None:
+        ours[RUN_KEY_TAG] = spec.run_key
+    request["tags"] = {**request["tags"], **ours}
     request["clientToken"] = client_token(digest, attempt)
+    check_request("emr-serverless", "StartJobRun", request)
     return request
 
 

@@ -6,9 +6,13 @@ to a moto server and the backend passes its own.
 
 Re-attach: every run carries the tags ``sparkpg:spec-id`` (a digest of the request) and
 ``sparkpg:attempt``. Before starting, :func:`start_or_attach` looks for runs of the same spec
-created in the last :data:`REATTACH_LOOKBACK_DAYS` days: the newest one is re-used unless it ended
-FAILED or CANCELLED (then the next attempt starts, with its own ``clientToken``). The token
-makes two clients racing on the same attempt get the same run from the service.
+created in the last :data:`REATTACH_LOOKBACK_DAYS` days: the newest one is re-used only while it
+is still active (:data:`ACTIVE_STATES`); a finished run, SUCCESS included, never blocks a new one
+(a daily cron with the same arguments runs every day). With a ``--run-key`` (``sparkpg:run-key``,
+part of the spec id) the key says which logical run this is: a run of the same key is re-used
+unless it FAILED or was CANCELLED, so a scheduler's retry of a succeeded task starts nothing.
+The next attempt gets its own ``clientToken``; the token makes two clients racing on the same
+attempt get the same run from the service.
 """
 
 from __future__ import annotations
@@ -21,14 +25,22 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, 
 
 from connectors.aws import AWS_ERRORS, aws_error
 from connectors.errors import AwsRequestError
-from submission.request import ATTEMPT_TAG, DEFAULT_LOG_GROUP, SPEC_TAG, with_attempt
+from submission.request import (
+    ATTEMPT_TAG,
+    DEFAULT_LOG_GROUP,
+    RUN_KEY_TAG,
+    SPEC_TAG,
+    with_attempt,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_emr_serverless import EMRServerlessClient
 
 #: Terminal states of a job run; every other state (QUEUED included) means "still going".
 TERMINAL_STATES = frozenset({"SUCCESS", "FAILED", "CANCELLED"})
-ACTIVE_STATES = ("SUBMITTED", "PENDING", "SCHEDULED", "RUNNING", "CANCELLING", "QUEUED")
+
+#: The states of a run that will still do the work: the only ones a submit re-attaches to.
+ACTIVE_STATES = frozenset({"SUBMITTED", "PENDING", "SCHEDULED", "RUNNING", "QUEUED"})
 
 #: The usual fix per error code of the EMR Serverless calls.
 EMR_FIXES = {
@@ -62,6 +74,10 @@ class JobRunStatus:
     log_uri: Optional[str] = None
     log_group: Optional[str] = None
     log_stream_prefix: Optional[str] = None
+    service_attempt: Optional[int] = None
+    created_at: Optional[dt.datetime] = None
+    ended_at: Optional[dt.datetime] = None
+    duration_seconds: Optional[int] = None
 
     @property
     def terminal(self) -> bool:
@@ -76,10 +92,27 @@ class JobRunStatus:
         except ValueError:
             return 0
 
+    @property
+    def run_key(self) -> Optional[str]:
+        """The ``--run-key`` the run was submitted with (tag ``sparkpg:run-key``)."""
+        return self.tags.get(RUN_KEY_TAG)
+
     def driver_log_locations(self, stream: str = "stderr") -> Dict[str, str]:
-        """Where the driver's ``stream`` is: ``{"s3": uri, "cloudwatch": "group:stream"}``."""
+        """Where the driver's ``stream`` is: ``{"s3": uri, "cloudwatch": "group:stream"}``.
+
+        From the second service attempt on (retryPolicy, emr-7.1+: GetJobRun's ``attempt``) the
+        logs of attempt n are under ``.../jobs/<run>/attempts/<n>/SPARK_DRIVER/``.
+        """
         where: Dict[str, str] = {}
-        suffix = f"/applications/{self.application_id}/jobs/{self.job_run_id}/SPARK_DRIVER/{stream}"
+        attempt = (
+            f"/attempts/{self.service_attempt}"
+            if self.service_attempt and self.service_attempt > 1
+            else ""
+        )
+        suffix = (
+            f"/applications/{self.application_id}/jobs/{self.job_run_id}{attempt}"
+            f"/SPARK_DRIVER/{stream}"
+        )
         if self.log_uri:
             where["s3"] = f"{self.log_uri.rstrip('/')}{suffix}.gz"
         if self.log_group:
@@ -99,6 +132,8 @@ class JobRunStatus:
             "state": self.state,
             "stateDetails": self.state_details,
             "attempt": self.attempt,
+            "serviceAttempt": self.service_attempt,
+            "runKey": self.run_key,
             "driverLogs": self.driver_log_locations(),
         }
 
@@ -120,6 +155,10 @@ def status_from_job_run(job_run: Mapping[str, Any]) -> JobRunStatus:
         log_uri=s3.get("logUri"),
         log_group=(cloudwatch.get("logGroupName") or DEFAULT_LOG_GROUP) if cloudwatch_on else None,
         log_stream_prefix=cloudwatch.get("logStreamNamePrefix") if cloudwatch_on else None,
+        service_attempt=job_run.get("attempt"),
+        created_at=job_run.get("createdAt"),
+        ended_at=job_run.get("endedAt"),
+        duration_seconds=job_run.get("totalExecutionDurationSeconds"),
     )
 
 
@@ -164,12 +203,14 @@ def start_or_attach(
 ) -> Tuple[JobRunStatus, bool]:
     """Start the run, or re-attach to the run of the same spec; returns ``(status, attached)``.
 
-    Re-attaches to the newest run of the spec unless it FAILED or was CANCELLED, or ``new_run``.
+    Re-attaches to the newest run of the spec while it is active; with a run key (tag
+    ``sparkpg:run-key``) also to a finished one unless it FAILED or was CANCELLED. ``new_run``
+    always starts a new one.
     """
     application_id = str(request["applicationId"])
     spec_digest = str(request["tags"][SPEC_TAG])
     previous = runs_of_spec(client, application_id, str(request["name"]), spec_digest)
-    if previous and not new_run and previous[0].state not in ("FAILED", "CANCELLED"):
+    if previous and not new_run and reusable(previous[0], keyed=RUN_KEY_TAG in request["tags"]):
         return previous[0], True
     attempt = max([run.attempt for run in previous], default=0) + 1
     final = with_attempt(request, attempt)
@@ -178,6 +219,13 @@ def start_or_attach(
     except AWS_ERRORS as exc:
         raise emr_error(f"StartJobRun on application {application_id}", exc) from None
     return get_run(client, application_id, response["jobRunId"]), False
+
+
+def reusable(run: JobRunStatus, *, keyed: bool) -> bool:
+    """Whether a submit re-attaches to ``run`` (see the module docstring)."""
+    if run.state in ACTIVE_STATES:
+        return True
+    return keyed and run.state not in ("FAILED", "CANCELLED", "CANCELLING")
 
 
 class DeadlineReached(Exception):
@@ -194,6 +242,7 @@ def wait_for_run(
     job_run_id: str,
     *,
     on_change: Callable[[JobRunStatus], None] = lambda status: None,
+    on_poll: Callable[[JobRunStatus], None] = lambda status: None,
     deadline: Optional[float] = None,
     initial_interval: float = 2.0,
     max_interval: float = 30.0,
@@ -201,6 +250,8 @@ def wait_for_run(
     sleep: Callable[[float], None] = time.sleep,
 ) -> JobRunStatus:
     """Poll GetJobRun with exponential backoff until a terminal state; call ``on_change`` per state.
+
+    ``on_poll`` sees every poll (``--follow`` prints the driver log as it grows there).
 
     ``deadline`` is a ``clock()`` value; past it :class:`DeadlineReached` is raised (the run keeps
     running: cancelling is the caller's decision). Ctrl-C propagates as KeyboardInterrupt.
@@ -213,6 +264,7 @@ def wait_for_run(
             on_change(status)
             last_state = status.state
             interval = initial_interval
+        on_poll(status)
         if status.terminal:
             return status
         if deadline is not None and clock() >= deadline:
@@ -228,6 +280,39 @@ def cancel_run(client: EMRServerlessClient, application_id: str, job_run_id: str
         client.cancel_job_run(applicationId=application_id, jobRunId=job_run_id)
     except AWS_ERRORS as exc:
         raise emr_error(f"CancelJobRun {application_id}/{job_run_id}", exc) from None
+
+
+def dashboard_url(client: EMRServerlessClient, status: JobRunStatus) -> Optional[str]:
+    """The Spark UI of the run (GetDashboardForJobRun), None when the service gives none.
+
+    The URL is pre-signed and short-lived (EMR Serverless API reference, GetDashboardForJobRun).
+    """
+    kwargs: Dict[str, Any] = {"applicationId": status.application_id, "jobRunId": status.job_run_id}
+    if status.service_attempt:
+        kwargs["attempt"] = status.service_attempt
+    try:
+        response = client.get_dashboard_for_job_run(**kwargs)
+    except AWS_ERRORS:
+        return None  # a link is a convenience: never fail a submit over it
+    url = response.get("url")
+    return str(url) if url else None
+
+
+def recent_runs(
+    client: EMRServerlessClient, application_id: str, *, limit: int = 20
+) -> List[Dict[str, Any]]:
+    """The newest ``limit`` runs of an application (ListJobRuns summaries), newest first."""
+    runs: List[Dict[str, Any]] = []
+    try:
+        pages = client.get_paginator("list_job_runs").paginate(
+            applicationId=application_id, PaginationConfig={"MaxItems": limit}
+        )
+        for page in pages:
+            runs.extend(dict(run) for run in page.get("jobRuns", []))
+    except AWS_ERRORS as exc:
+        raise emr_error(f"ListJobRuns {application_id}", exc) from None
+    runs.sort(key=lambda run: str(run.get("createdAt") or ""), reverse=True)
+    return runs[:limit]
 
 
 def dumps(data: Any) -> str:

@@ -39,6 +39,7 @@ HEALTHY_CHECKS = [
     "endpoint-secretsmanager",
     "s3-reachable",
     "db-ingress:aurora",
+    "fixed-cost",
 ]
 
 
@@ -98,6 +99,8 @@ def test_healthy_deployment_passes(
     assert "inline EMRSecretsManagerPolicy" in checks["role-secret:aurora"]["evidence"]
     assert "version 42.7.13" in checks["jdbc-jar"]["evidence"]
     assert healthy.db_sg in checks["db-ingress:aurora"]["evidence"]
+    cost = checks["fixed-cost"]["evidence"]
+    assert "2 interface endpoints in" in cost and "x $0.01/h x 730 h" in cost
 
 
 def test_healthy_table_output(healthy: Environment, capsys: pytest.CaptureFixture[str]) -> None:
@@ -108,7 +111,7 @@ def test_healthy_table_output(healthy: Environment, capsys: pytest.CaptureFixtur
     out = capsys.readouterr().out
     assert code == EXIT_OK
     assert out.splitlines()[0].split() == ["STATUS", "CHECK", "EVIDENCE"]
-    assert "OK: 14 passed, 0 warnings, 0 failed, 0 skipped" in out
+    assert "OK: 15 passed, 0 warnings, 0 failed, 0 skipped" in out
 
 
 # --- one breakage at a time -----------------------------------------------------------------
@@ -466,7 +469,9 @@ def test_probe_reports_each_connection(healthy: Environment) -> None:
 
     bundle = deploy_probe_bundle(healthy)
     line = ConnectionProbe("aurora", True, "connect", "connected to the reader as spark").to_line()
-    results = run_probe(healthy, {"moto:stdout": line}, bundle_location=bundle)
+    from devtools.moto_server import scripted_stdout
+
+    results = run_probe(healthy, {"moto:stdout": scripted_stdout(line)}, bundle_location=bundle)
     probe = results["probe:aurora"]
     assert probe.status == "pass", probe
     assert "connected to the reader as spark" in probe.evidence
@@ -490,7 +495,7 @@ def test_probe_reports_each_connection(healthy: Environment) -> None:
 def test_probe_failure_names_the_exact_error_and_the_fix(healthy: Environment) -> None:
     _settings(healthy, lambda s: s["spark"].update(emr_bundle_uri=deploy_probe_bundle(healthy)))
     results = run_probe(
-        healthy, {"moto:states": "SUBMITTED,RUNNING,FAILED", "moto:failure": "java"}
+        healthy, {"moto:states": "SUBMITTED/RUNNING/FAILED", "moto:failure": "java"}
     )
     probe = results["probe:aurora"]
     assert probe.status == "fail"
@@ -512,3 +517,27 @@ def test_probe_is_not_submitted_when_a_check_fails(healthy: Environment) -> None
     assert results["probe"].status == "skip"
     runs = healthy.client("emr-serverless").list_job_runs(applicationId=healthy.postgres_app)
     assert runs["jobRuns"] == []
+
+
+def test_the_deployed_bundle_is_checked_against_the_applications(
+    healthy: Environment, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bundle = deploy_probe_bundle(healthy)
+    capsys.readouterr()
+    args = ["doctor", "--settings", str(healthy.settings_path), "--role-arn", healthy.role_arn]
+    assert main([*args, "--bundle", bundle, "--json"]) == EXIT_OK
+    checks = by_name(json.loads(capsys.readouterr().out))
+    for name in ("bundle-fit:app-postgres", "bundle-fit:app-default"):
+        assert checks[name]["status"] == "pass", checks[name]
+        assert "Python 3.9, X86_64" in checks[name]["evidence"]
+    arm = healthy.client("emr-serverless").create_application(
+        name="arm", releaseLabel="emr-7.0.0", type="Spark", architecture="ARM64"
+    )["applicationId"]
+    settings = json.loads(healthy.settings_path.read_text())
+    settings["spark"]["emr_application_id"] = arm
+    arm_settings = healthy.settings_path.with_name("arm-settings.json")
+    arm_settings.write_text(json.dumps(settings))
+    args[2] = str(arm_settings)
+    assert main([*args, "--bundle", bundle, "--json"]) == EXIT_CHECKS_FAILED
+    failed = by_name(json.loads(capsys.readouterr().out))["bundle-fit:app-default"]
+    assert failed["status"] == "fail" and "./build.sh --arch arm64" in failed["fix"]

@@ -66,9 +66,21 @@ def deployed(built_dist: Path, emr_setup: Dict[str, str]) -> str:
     return manifest_uri
 
 
-def write_settings(path: Path, apps: Dict[str, str], bundle_uri: str, **spark: Any) -> Path:
-    """A settings file like examples/settings.json, pointing at the moto resources."""
+def write_settings(
+    path: Path,
+    apps: Dict[str, str],
+    bundle_uri: str,
+    *,
+    jdbc_driver_path: Any = None,
+    **spark: Any,
+) -> Path:
+    """A settings file like examples/settings.json, pointing at the moto resources.
+
+    ``jdbc_driver_path`` replaces the example's (pgjdbc 42.7.8, which submit refuses without
+    ``--allow-old-jdbc``); None lets the job use the bundle's JAR.
+    """
     data = json.loads((REPO_ROOT / "examples" / "settings.json").read_text())
+    data["postgres"]["jdbc_driver_path"] = jdbc_driver_path
     data["spark"].update(
         {
             "emr_application_id": apps["plain"],

@@ -115,6 +115,7 @@ def test_wheels_match_the_target_platform(built_dist: Path) -> None:
         "platform": "manylinux2014_x86_64",
         "python": "3.9",
         "release_label": "emr-7.0.0",
+        "spark": "3.5",  # the Spark the code targets: submit and doctor compare it
     }
     lock = (REPO_ROOT / "devtools" / "locks" / "emr-py3.9.txt").read_text().split()
     assert set(manifest["requirements"]) <= set(lock)  # type: ignore[arg-type]

@@ -104,7 +104,7 @@ def test_submit_waits_through_queued_to_success(
 ) -> None:
     code = main(
         _submit(
-            settings_file, "--wait", *FAST, "--tag", "moto:states=QUEUED,SCHEDULED,RUNNING,SUCCESS"
+            settings_file, "--wait", *FAST, "--tag", "moto:states=QUEUED/SCHEDULED/RUNNING/SUCCESS"
         )
     )
     captured = capsys.readouterr()
@@ -119,10 +119,9 @@ def test_submit_waits_through_queued_to_success(
     )
     driver = detail["jobRun"]["jobDriver"]["sparkSubmit"]
     assert driver["entryPoint"].endswith("/read_tables.py")
-    assert (
-        "--jars s3://spark-data-260005718447-us-east-1/jars/postgresql-42.7.8.jar"
-        in (driver["sparkSubmitParameters"])
-    )
+    assert f"--jars s3://{ARTIFACT_BUCKET}/sparkpg/artifacts/" in driver["sparkSubmitParameters"]
+    assert "postgresql-42.7.13.jar" in driver["sparkSubmitParameters"]  # the bundle's pinned JAR
+    assert "the job uses JDBC JAR s3://" in out and "pgjdbc 42.7.13, the bundle's" in out
     assert detail["jobRun"]["executionRole"] == ROLE
 
 
@@ -130,7 +129,7 @@ def test_failed_run_prints_the_python_traceback_from_s3(
     settings_file: Path, emr_setup: Dict[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     code = main(
-        _submit(settings_file, "--wait", *FAST, "--tag", "moto:states=SUBMITTED,RUNNING,FAILED")
+        _submit(settings_file, "--wait", *FAST, "--tag", "moto:states=SUBMITTED/RUNNING/FAILED")
     )
     err = capsys.readouterr().err
     assert code == EXIT_JOB_FAILED
@@ -158,7 +157,7 @@ def test_failed_run_json_with_java_exception_from_cloudwatch(
             "--json",
             *FAST,
             "--tag",
-            "moto:states=RUNNING,FAILED",
+            "moto:states=RUNNING/FAILED",
             "--tag",
             "moto:failure=java",
         )
@@ -177,7 +176,7 @@ def test_deadline_cancels_with_yes(
     settings_file: Path, emr_setup: Dict[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     args = _submit(settings_file, "--wait", "--timeout", "0.3", "--yes", *FAST)
-    code = main([*args, "--tag", "moto:states=SUBMITTED,RUNNING"])
+    code = main([*args, "--tag", "moto:states=SUBMITTED/RUNNING"])
     out = capsys.readouterr().out
     assert code == EXIT_JOB_CANCELLED
     assert "--timeout 0.3 s reached: cancelling" in out
@@ -203,7 +202,7 @@ def test_deadline_without_a_terminal_to_ask_leaves_the_run(
 def test_same_spec_reattaches_new_run_forces_and_failure_retries(
     settings_file: Path, emr_setup: Dict[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    running = ["--json", "--tag", "moto:states=SUBMITTED,RUNNING"]
+    running = ["--json", "--tag", "moto:states=SUBMITTED/RUNNING"]
     assert main(_submit(settings_file, *running)) == EXIT_OK
     first = _json_out(capsys)
     assert main(_submit(settings_file, *running)) == EXIT_OK
@@ -215,7 +214,7 @@ def test_same_spec_reattaches_new_run_forces_and_failure_retries(
     forced = _json_out(capsys)
     assert forced["jobRunId"] != first["jobRunId"] and forced["attempt"] == 2
     # A spec whose last run failed starts the next attempt instead of re-attaching.
-    failing = ["--json", "--wait", *FAST, "--tag", "moto:states=RUNNING,FAILED"]
+    failing = ["--json", "--wait", *FAST, "--tag", "moto:states=RUNNING/FAILED"]
     assert main(_submit(settings_file, *failing)) == EXIT_JOB_FAILED
     failed = _json_out(capsys)
     assert main(_submit(settings_file, *failing)) == EXIT_JOB_FAILED
@@ -250,7 +249,7 @@ def test_status_and_logs_of_a_run_started_elsewhere(
                 "s3MonitoringConfiguration": {"logUri": f"s3://{LOG_BUCKET}/other/"}
             }
         },
-        tags={"moto:states": "RUNNING,FAILED"},
+        tags={"moto:states": "RUNNING/FAILED"},
     )
     arn, run_id = started["arn"], started["jobRunId"]
     assert main(["status", arn]) == EXIT_OK  # RUNNING

@@ -400,7 +400,7 @@ def test_apply_deploy_submit_with_the_rendered_settings(
     settings_uri = f"s3://{bucket}/settings.json"
     output_uri = f"s3://{bucket}/output/orders/"
     job = ["--table", "aurora.public.orders", "--output", output_uri]
-    scripted = ["--tag", "moto:states=SUBMITTED,RUNNING,FAILED"]
+    scripted = ["--tag", "moto:states=SUBMITTED/RUNNING/FAILED"]
     fast = ["--poll-interval", "0.05", "--max-poll-interval", "0.1"]
     submitted = _sparkpg(
         stack,

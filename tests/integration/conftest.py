@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Dict, Iterator
 
 import pytest
+
+from connectors.settings import Settings, settings_from_dict
+from devtools.postgres_server import PostgresServer
 
 
 @pytest.fixture(scope="session")
@@ -44,3 +48,33 @@ def spark(jdbc_jar: Path, utc_process: None) -> Iterator[Any]:
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
+
+
+def server_settings(
+    postgres: PostgresServer, directory: Path, *, name: str, database: str
+) -> Settings:
+    """Settings with one connection ``name`` to ``database`` on the test server, as its superuser
+    (credentials in a file under ``directory``), TLS verified when the server has a CA."""
+    creds = directory / f"{name}-credentials.json"
+    creds.write_text(json.dumps({"username": postgres.user, "password": postgres.password}))
+    connection: Dict[str, Any] = {
+        "name": name,
+        "host": postgres.host,
+        "port": postgres.port,
+        "database": database,
+        "credentials_file": str(creds),
+        "fetch_size": 1000,
+    }
+    if postgres.ca_cert_path:
+        connection.update(ssl_mode="verify-full", ssl_root_cert=str(postgres.ca_cert_path))
+    else:
+        connection.update(ssl_mode="disable")
+    return settings_from_dict({"postgres": {"connections": [connection]}}, source="test")
+
+
+@pytest.fixture(scope="module")
+def types_settings(postgres: PostgresServer, tmp_path_factory: Any) -> Settings:
+    """Settings with one connection ``types`` to the server's database, as the admin user."""
+    return server_settings(
+        postgres, tmp_path_factory.mktemp("types"), name="types", database=postgres.database
+    )

@@ -11,13 +11,12 @@ either transfer mode.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import struct
 import uuid
 from decimal import Decimal
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, List, Optional, Tuple
 
 import psycopg
 import pyspark
@@ -26,8 +25,7 @@ from psycopg import sql
 
 from connectors.jdbc import TableRef, jdbc_options, quote_ident
 from connectors.secrets import resolve_credentials
-from connectors.settings import Settings, settings_from_dict
-from devtools.postgres_server import PostgresServer
+from connectors.settings import Settings
 from spark_jobs import load_read, plan_table
 from spark_jobs.types import PgColumn, describe_source, plan_columns
 from tests.integration.type_fixtures import ROWS, SCHEMA, TABLE, Col, create_types_table
@@ -58,26 +56,6 @@ def run_query_on(conn: psycopg.Connection[Any]) -> Callable[[str, Any], List[Tup
 @pytest.fixture(scope="module")
 def described(pg_admin: psycopg.Connection[Any], columns: List[Col]) -> List[PgColumn]:
     return describe_source(run_query_on(pg_admin), SOURCE)
-
-
-@pytest.fixture(scope="module")
-def types_settings(postgres: PostgresServer, tmp_path_factory: Any) -> Settings:
-    """Settings with one connection ``types`` to the server's database, as the admin user."""
-    creds = tmp_path_factory.mktemp("types") / "creds.json"
-    creds.write_text(json.dumps({"username": postgres.user, "password": postgres.password}))
-    connection: Dict[str, Any] = {
-        "name": "types",
-        "host": postgres.host,
-        "port": postgres.port,
-        "database": postgres.database,
-        "credentials_file": str(creds),
-        "fetch_size": 1000,
-    }
-    if postgres.ca_cert_path:
-        connection.update(ssl_mode="verify-full", ssl_root_cert=str(postgres.ca_cert_path))
-    else:
-        connection.update(ssl_mode="disable")
-    return settings_from_dict({"postgres": {"connections": [connection]}}, source="test")
 
 
 def spark_read(spark: Any, settings: Settings, mode: str, dbtable: str) -> Any:
@@ -206,11 +184,27 @@ def actual_value(col: Col, value: Any) -> Any:
     return _plain(value, single=col.type.startswith("real"))
 
 
+def output_texts(conn: psycopg.Connection[Any], query: sql.Composable) -> List[Tuple[Any, ...]]:
+    """The rows of ``query`` as PostgreSQL's output text of each value (the type's output
+    function, what psql shows), not psycopg's Python values and not ``::text``."""
+    with conn.cursor() as cur:
+        cur.execute(query)
+        result = cur.pgresult
+        assert result is not None
+        return [
+            tuple(
+                None if value is None else bytes(value).decode()
+                for value in (result.get_value(row, col) for col in range(result.nfields))
+            )
+            for row in range(result.ntuples)
+        ]
+
+
 def psycopg_rows(conn: psycopg.Connection[Any], columns: List[Col]) -> Tuple[list, list]:  # type: ignore[type-arg]
-    """(raw text of every column, typed values of the natively compared ones), by id."""
+    """(output text of every column, typed values of the natively compared ones), by id."""
     typed_cols = [c for c in columns if c.compare in ("native", "float4", "array")]
     raw_select = sql.SQL("SELECT {} FROM {} ORDER BY id").format(
-        sql.SQL(", ").join(sql.SQL("{}::text").format(sql.Identifier(c.name)) for c in columns),
+        sql.SQL(", ").join(sql.Identifier(c.name) for c in columns),
         sql.SQL(SOURCE),
     )
     typed_select = sql.SQL("SELECT {} FROM {} ORDER BY id").format(
@@ -224,10 +218,10 @@ def psycopg_rows(conn: psycopg.Connection[Any], columns: List[Col]) -> Tuple[lis
     conn.execute("SET DateStyle = 'ISO, YMD'")
     try:
         # PostgreSQL's own output as pgjdbc's session sees it (IntervalStyle postgres) ...
-        raw = conn.execute(raw_select).fetchall()
+        raw = output_texts(conn, raw_select)
         # ... and intervals in ISO 8601, to check the policy's conversion independently.
         conn.execute("SET IntervalStyle = 'iso_8601'")
-        iso = conn.execute(raw_select).fetchall()
+        iso = output_texts(conn, raw_select)
         typed = conn.execute(typed_select).fetchall()
     finally:
         conn.execute("RESET TimeZone")
@@ -239,6 +233,29 @@ def psycopg_rows(conn: psycopg.Connection[Any], columns: List[Col]) -> Tuple[lis
     ]
     typed_by_name = [dict(zip([c.name for c in typed_cols], row)) for row in typed]
     return raw, typed_by_name
+
+
+def test_output_text_differs_from_text_cast_only_where_the_policy_says(
+    pg_admin: psycopg.Connection[Any], columns: List[Col], described: List[PgColumn]
+) -> None:
+    """For every column read as text, where does ``::text`` differ from the type's output? Only
+    for inet (text(inet) appends the netmask) and unsized bpchar (text(bpchar) drops blanks):
+    the policy must not use ``::text`` there."""
+    text_cols = [c for c in columns if c.compare == "text"]
+    query = sql.SQL("SELECT {} FROM {} ORDER BY id").format(
+        sql.SQL(", ").join(
+            sql.SQL("{0}, {0}::text").format(sql.Identifier(c.name)) for c in text_cols
+        ),
+        sql.SQL(SOURCE),
+    )
+    rows = output_texts(pg_admin, query)
+    differ = sorted(
+        {c.name for row in rows for i, c in enumerate(text_cols) if row[2 * i] != row[2 * i + 1]}
+    )
+    assert differ == ["bpu", "ip"]
+    plans = {p.name: p for p in plan_columns(described)}
+    assert plans["ip"].select_sql == 'pg_catalog.inet_out("ip")::text AS "ip"'
+    assert plans["bpu"].select_sql == 'pg_catalog.bpcharout("bpu")::text AS "bpu"'
 
 
 # --------------------------------------------------------------------------------------------------

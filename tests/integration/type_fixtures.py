@@ -228,9 +228,19 @@ COLUMNS: List[Col] = [
         "inet",
         "text",
         "text",
-        ("192.168.0.1/24", "::1", "2001:db8::ff00:42:8329", None, None),
+        # text(inet) would append /32 and /128 to the host addresses; their output does not
+        ("192.168.0.1/24", "::1", "2001:db8::ff00:42:8329", "172.16.0.42/32", "::ffff:1.2.3.4"),
     ),
-    Col("cid", "cidr", "text", "text", ("10.0.0.0/8", "2001:db8::/32", None, None, None)),
+    Col("cid", "cidr", "text", "text", ("10.0.0.0/8", "2001:db8::/32", "10.0.0.1/32", None, None)),
+    Col(
+        "ainet",
+        "inet[]",
+        "array-text",
+        "text",
+        ("{172.16.0.42,::1/64,NULL}", "{10.0.0.1/32}", None, None, None),
+    ),
+    # unsized bpchar (what a UNION of char(n) columns gives) keeps its blanks, like char(n)
+    Col("bpu", "bpchar", "bpchar-text", "text", ("ab  ", "", " x", "😀", None)),
     Col("mac", "macaddr", "text", "text", ("08:00:2b:01:02:03", None, None, None, None)),
     Col("mac8", "macaddr8", "text", "text", ("08:00:2b:01:02:03:04:05", None, None, None, None)),
     Col("pt", "point", "text", "text", ("(1.5,-2)", "(NaN,Infinity)", None, None, None)),

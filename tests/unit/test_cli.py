@@ -72,3 +72,47 @@ def test_version_is_the_package_version(capsys: pytest.CaptureFixture[str]) -> N
 def test_docstring_examples(module: object) -> None:
     result = doctest.testmod(module)  # type: ignore[arg-type]
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_settings_check_shows_the_url_and_options_a_read_uses(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = json.loads(SEED.read_text())
+    data["postgres"]["connections"][0].update(
+        ssl_mode="verify-full",
+        ssl_root_cert="/etc/rds-ca.pem",
+        jdbc_properties={"logUnclosedConnections": "true"},
+    )
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps(data))
+    assert main(["settings", "check", str(path)]) == EXIT_OK
+    out = capsys.readouterr().out
+    url = re.search(r"^    url: +(\S+)$", out, re.M)
+    assert url is not None
+    assert url.group(1).startswith(
+        "jdbc:postgresql://pg-database.cluster-ro-c8lobwtocefp.us-east-1.rds.amazonaws.com:5432/"
+        "postgres?sslmode=verify-full&sslrootcert=%2Fetc%2Frds-ca.pem&"
+    )
+    assert url.group(1).endswith("&logUnclosedConnections=true")
+    options = re.search(r"^    options: (.+)$", out, re.M)
+    assert options is not None
+    assert "password=******** fetchsize=10000 prepareThreshold=-1" in options.group(1)
+    assert "user=<from secretsmanager:arn:aws:secretsmanager:us-east-1:" in options.group(1)
+
+
+def test_settings_check_refuses_a_property_that_would_turn_tls_off(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = json.loads(SEED.read_text())
+    data["postgres"]["connections"][0].update(
+        ssl_mode="verify-full", jdbc_properties={"sslmode": "disable"}
+    )
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps(data))
+    assert main(["settings", "check", str(path)]) == EXIT_SETTINGS
+    captured = capsys.readouterr()
+    assert "jdbc_properties: Value error, may not set 'sslmode': sparkpg sets it itself " in (
+        captured.err
+    )
+    assert "(sslmode from ssl_mode)" in captured.err
+    assert "valid" not in captured.out

@@ -46,7 +46,7 @@ def engine(column: PgColumn, unrepresentable: str = "null", **kwargs: str) -> En
         ("float8", "float8", "ordering"),
         ("text", "text", "equality"),
         ("varchar", "text", "equality"),
-        ("bpchar", "text", "none"),
+        ("bpchar", "text", "none"),  # char(3); unsized bpchar is read as its output text
         ("bytea", "bytea", "none"),
         ("date", "date", "ordering"),
         ("timestamp", "timestamp", "ordering"),
@@ -54,7 +54,7 @@ def engine(column: PgColumn, unrepresentable: str = "null", **kwargs: str) -> En
     ],
 )
 def test_native_types_are_selected_raw(base: str, kind: str, filter_: str) -> None:
-    column = col(base, name='Mixed "q"')
+    column = col(base, name='Mixed "q"', typmod=3 + 4 if base == "bpchar" else -1)
     (plan,) = plan_columns([column])
     got = engine_column(column, plan)
     assert got == EngineColumn('Mixed "q"', kind, '"Mixed ""q"""', filter_)
@@ -184,7 +184,11 @@ def test_the_engine_jar_is_reproducible(tmp_path: Path) -> None:
         assert {i.date_time for i in jar.infolist()} == {(1980, 1, 1, 0, 0, 0)}
         assert "io/sparkpg/engine/CopySource.class" in names
         services = jar.read("META-INF/services/org.apache.spark.sql.sources.DataSourceRegister")
-        assert services.decode().strip() == "io.sparkpg.engine.CopySource"
+        assert services.decode().split() == [
+            "io.sparkpg.engine.CopySource",
+            "io.sparkpg.engine.write.WriteSource",
+        ]
+        assert "io/sparkpg/engine/write/WriteSource.class" in names
         # --release 8: class file major version 52
         assert jar.read("io/sparkpg/engine/CopySource.class")[6:8] == b"\x00\x34"
 
@@ -233,6 +237,7 @@ def test_loader_session_statements_are_the_jdbc_session_init_one_by_one() -> Non
     assert read.session_statements == (
         "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ",
         "SET TRANSACTION SNAPSHOT '00000003-0000001B-1'",
+        "SET LOCAL lock_timeout = '10s'",
         PARTITION_SESSION_SETTINGS,
     )
     assert read.session_init_statement == "; ".join(read.session_statements)

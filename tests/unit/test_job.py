@@ -7,7 +7,7 @@ import pytest
 from connectors.errors import IdentifierError, SettingsError
 from connectors.jdbc import TableRef
 from entrypoints.read_tables import build_parser, job_options
-from spark_jobs.job import JobOptions, output_path
+from spark_jobs.job import JobOptions
 from spark_jobs.options import ReadOptions
 from spark_jobs.partitioning import PartitionOverrides, Strategy
 
@@ -81,6 +81,43 @@ def test_bad_job_options_are_refused_with_the_value() -> None:
         JobOptions(tables=("a.t",), read=ReadOptions(columns=["x"]))  # type: ignore[arg-type]
 
 
-def test_output_path_is_one_safe_segment_per_table() -> None:
-    assert output_path("s3://b/out/", "orders") == "s3://b/out/orders"
-    assert output_path("/tmp/o", "../Daily Totals") == "/tmp/o/_Daily_Totals"
+def test_output_options_are_refused_before_spark_starts() -> None:
+    for empty in ("", "  "):
+        with pytest.raises(SettingsError, match=r"--output .* is empty"):
+            parse("--table", "a.t", "--output", empty)
+    for root in ("s3://bucket", "s3://bucket/", "/"):
+        with pytest.raises(SettingsError, match="is a bucket or file-system root"):
+            parse("--table", "a.t", "--output", root)
+    assert parse("--table", "a.t", "--output", "s3://b/out/").output == "s3://b/out"
+    with pytest.raises(SettingsError, match=r"tables a.public.t and a.public.t are the same table"):
+        parse("--table", "a.t", "--table", "a.public.t", "--output", "/o")
+    with pytest.raises(SettingsError, match=r"tables a.public.t and a.other.t would both write"):
+        parse("--table", "a.t", "--table", "a.other.t", "--output", "/o")
+    with pytest.raises(SettingsError, match=r"tables a.public.Orders and a.public.orders"):
+        parse("--table", 'a."Orders"', "--table", "a.orders", "--output", "/o")
+    # without --output nothing is written: no folder to collide
+    assert len(parse("--table", "a.t", "--table", "a.other.t").tables) == 2
+
+
+def test_each_run_names_its_database_sessions() -> None:
+    from connectors.settings import settings_from_dict
+    from spark_jobs.job import with_run_application_name
+
+    long_name = "x" * 63
+    base = {"host": "h", "database": "d", "credentials_env": "PG"}
+    settings = settings_from_dict(
+        {
+            "postgres": {
+                "connections": [
+                    {**base, "name": "a", "application_name": long_name},
+                    {**base, "name": "b"},
+                ]
+            }
+        },
+        source="test",
+    )
+    named = with_run_application_name(
+        settings, parse("--table", "A.t"), "20261202T000000Z-1a2b3c4d"
+    )
+    assert named.connection("a").application_name == "x" * 54 + "-1a2b3c4d"
+    assert named.connection("b").application_name == "sparkpg"  # not used by the job

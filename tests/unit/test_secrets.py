@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import socket
+import threading
+import time
 from pathlib import Path
-from typing import Any, Dict, Iterator, List
+from typing import Any, Dict, Iterator, List, Tuple
 
 import boto3
 import pytest
 from moto import mock_aws
 from moto.core.authorization import enable_iam_authentication
 
-from connectors.aws import aws_client, secretsmanager_client
+from connectors.aws import MAX_ATTEMPTS, READ_TIMEOUT_SECONDS, aws_client, secretsmanager_client
 from connectors.errors import (
     AwsEndpointUnreachableError,
+    AwsRegionError,
     CredentialsError,
     SecretAccessDeniedError,
     SecretNotFoundError,
@@ -22,6 +27,7 @@ from connectors.errors import (
 from connectors.jdbc import resolve_endpoint
 from connectors.secrets import clear_credentials_cache, resolve_credentials
 from connectors.settings import ConnectionSettings
+from entrypoints.errors import EXIT_SETTINGS, exit_code_for
 
 HOSTILE_PASSWORD = "p@ss'w\"o/r?d&x=1;é🔑 \\"
 
@@ -180,13 +186,90 @@ def test_missing_keys_lists_key_names_only(secrets: Any) -> None:
 
 def test_unreachable_endpoint_points_at_the_vpc_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", "http://127.0.0.1:9")
-    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
     arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:spark/postgres/x-AbCdEf"
     with pytest.raises(AwsEndpointUnreachableError) as info:
         resolve_credentials(connection(secret_arn=arn))
     message = str(info.value)
-    assert "could not reach Secrets Manager in eu-west-1" in message
-    assert "com.amazonaws.<region>.secretsmanager interface VPC endpoint" in message
+    assert message.startswith(
+        "could not connect to Secrets Manager at http://127.0.0.1:9 (eu-west-1, "
+        "EndpointConnectionError, after 3 attempts) reading " + arn
+    )
+    assert "Secrets Manager interface VPC endpoint (com.amazonaws.eu-west-1.secretsmanager)" in (
+        message
+    )
+
+
+@contextlib.contextmanager
+def silent_listener() -> Iterator[Tuple[str, List[socket.socket]]]:
+    """A TCP listener on 127.0.0.1 that accepts every connection and never answers."""
+    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    server.settimeout(0.2)
+    accepted: List[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                accepted.append(server.accept()[0])
+            except OSError:  # the 0.2 s poll timeout, or the socket closed
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.getsockname()[1]}", accepted
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        for conn in accepted:
+            conn.close()
+        server.close()
+
+
+@pytest.mark.slow
+def test_an_endpoint_that_never_answers_fails_within_20_seconds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:spark/postgres/x-AbCdEf"
+    with silent_listener() as (url, accepted):
+        monkeypatch.setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", url)
+        started = time.monotonic()
+        with pytest.raises(AwsEndpointUnreachableError) as info:
+            resolve_credentials(connection(secret_arn=arn))
+        elapsed = time.monotonic() - started
+    # MAX_ATTEMPTS read timeouts plus the standard mode's backoff: about 18 s, never 190.
+    assert MAX_ATTEMPTS * READ_TIMEOUT_SECONDS <= elapsed < 21, elapsed
+    assert len(accepted) == MAX_ATTEMPTS
+    message = str(info.value)
+    assert message.startswith(
+        f"got no answer from Secrets Manager at {url} (eu-west-1, ReadTimeoutError, after 3 "
+        f"attempts) reading {arn}; check the Secrets Manager interface VPC endpoint "
+        "(com.amazonaws.eu-west-1.secretsmanager)"
+    )
+    assert message.endswith("(docs/troubleshooting.md#secrets-manager-access-denied)")
+    assert info.value.code == "ReadTimeoutError"
+
+
+def test_a_secret_name_without_a_region_is_a_clear_error(
+    secrets: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    arn = create_secret(secrets, "spark/postgres/named", {"username": "u", "password": "p"})
+    monkeypatch.delenv("AWS_REGION")
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    aws_client.cache_clear()
+    with pytest.raises(AwsRegionError) as info:
+        resolve_credentials(connection(secret_arn="spark/postgres/named"))
+    assert str(info.value) == (
+        "cannot read secret spark/postgres/named: secret_arn is a name, not an ARN, and no AWS "
+        "region is configured; give the full ARN (arn:aws:secretsmanager:<region>:<account>:"
+        "secret:...), which names its region, or set AWS_REGION (or AWS_DEFAULT_REGION), pass "
+        "--region, or use an AWS profile that has a region"
+    )
+    assert exit_code_for(info.value) == EXIT_SETTINGS
+    # A full ARN names its region: no configuration needed.
+    assert resolve_credentials(connection(secret_arn=arn)).username == "u"
 
 
 def test_credentials_file(tmp_path: Path) -> None:

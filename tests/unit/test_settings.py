@@ -53,12 +53,23 @@ def test_seed_settings_load_unchanged() -> None:
     assert settings_from_dict(dumped).model_dump(mode="json") == dumped
 
 
-def test_unknown_top_level_sections_are_ignored_and_spark_extras_kept(tmp_path: Path) -> None:
+def test_spark_extras_are_kept() -> None:
+    data = seed_data()
+    data["spark"]["emr_release_label"] = "emr-7.0.0"
+    settings = settings_from_dict(data)
+    assert settings.spark.model_extra == {"emr_release_label": "emr-7.0.0"}
+
+
+def test_unknown_top_level_key_is_refused_naming_the_close_match(tmp_path: Path) -> None:
+    data = seed_data()
+    data["postgress"] = data.pop("postgres")  # would otherwise validate with zero connections
+    with pytest.raises(SettingsError) as info:
+        load_settings(write(tmp_path, data), environ={})
+    assert "postgress: unknown field (did you mean 'postgres'?; value an object)" in str(info.value)
     data = seed_data()
     data["bedrock"] = {"model": "x"}
-    data["spark"]["emr_release_label"] = "emr-7.0.0"
-    settings = load_settings(write(tmp_path, data), environ={})
-    assert settings.spark.model_extra == {"emr_release_label": "emr-7.0.0"}
+    with pytest.raises(SettingsError, match=r"bedrock: unknown field \(known: spark, postgres;"):
+        settings_from_dict(data)
 
 
 @pytest.mark.parametrize(
@@ -97,7 +108,47 @@ def test_unknown_top_level_sections_are_ignored_and_spark_extras_kept(tmp_path: 
         ),
         (
             lambda c: c.update(jdbc_properties={"password": "x"}),
-            "['password'] may not be set here",
+            "jdbc_properties: Value error, may not set 'password': sparkpg sets it itself "
+            "(password from the credential source",
+        ),
+        (
+            lambda c: c.update(host="db.example.com:5432"),
+            "postgres.connections[0].host: Value error, includes a port ('5432'): put the host "
+            "name alone in host ('db.example.com') and the port in the port field "
+            "(got 'db.example.com:5432')",
+        ),
+        (
+            lambda c: c.update(host="[2001:db8::1]:6432"),
+            "includes a port ('6432'): put the address alone in host ('2001:db8::1')",
+        ),
+        (
+            lambda c: c.update(host="db:x"),
+            "host: Value error, must be a host name or an IP address (':' is allowed only in "
+            "IPv6 addresses) (got 'db:x')",
+        ),
+        (
+            lambda c: c.update(port=True),
+            "postgres.connections[0].port: Input should be a valid integer (got True)",
+        ),
+        (
+            lambda c: c.update(port="5432"),
+            "postgres.connections[0].port: Input should be a valid integer (got '5432')",
+        ),
+        (
+            lambda c: c.update(enabled="no"),
+            "postgres.connections[0].enabled: Input should be a valid boolean (got 'no')",
+        ),
+        (
+            lambda c: c.update(read_only=0),
+            "postgres.connections[0].read_only: Input should be a valid boolean (got 0)",
+        ),
+        (
+            lambda c: c.update(fetch_size=1.5),
+            "postgres.connections[0].fetch_size: Input should be a valid integer (got 1.5)",
+        ),
+        (
+            lambda c: c.update(secert_arn="x"),
+            "postgres.connections[0].secert_arn: unknown field (did you mean 'secret_arn'?",
         ),
     ],
 )
@@ -112,6 +163,74 @@ def test_invalid_settings_name_file_field_and_value(
     message = str(info.value)
     assert message.startswith(f"{path}: ")
     assert expected in message
+
+
+@pytest.mark.parametrize(
+    ("key", "setting"),
+    [
+        ("sslmode", "ssl_mode"),
+        ("SSLMode", "ssl_mode"),
+        ("sslrootcert", "ssl_root_cert"),
+        ("sslfactory", "ssl_mode and ssl_root_cert"),
+        ("ssl", "ssl_mode"),
+        ("user", "the credential source"),
+        ("connectTimeout", "connect_timeout_seconds"),
+        ("LOGINTIMEOUT", "login_timeout_seconds"),
+        ("socketTimeout", "socket_timeout_seconds"),
+        ("readOnly", "read_only"),
+        ("readOnlyMode", "read_only"),
+        ("ApplicationName", "application_name"),
+        ("targetServerType", "host (a cluster-ro reader endpoint"),
+        ("prepareThreshold", "the binary_transfer read option"),
+        ("defaultRowFetchSize", "fetch_size"),
+        ("options", "sparkpg's session settings"),
+        ("tcpKeepAlive", "sparkpg (always on)"),
+        ("PGHOST", "host"),
+    ],
+)
+def test_jdbc_properties_may_not_override_what_sparkpg_sets(key: str, setting: str) -> None:
+    data = seed_data()
+    data["postgres"]["connections"][0]["jdbc_properties"] = {key: "disable", "logUnclosed": "1"}
+    with pytest.raises(SettingsError) as info:
+        settings_from_dict(data)
+    assert f"may not set {key!r}: sparkpg sets it itself ({key} from {setting}" in str(info.value)
+    assert "disable" not in str(info.value)  # values are not echoed (they may be secrets)
+
+
+def test_every_property_sparkpg_sets_is_reserved() -> None:
+    """Whatever jdbc_options puts in the URL or the options, jdbc_properties cannot override."""
+    from connectors.endpoints import resolve_endpoint
+    from connectors.jdbc import SPARK_ONLY_OPTIONS, jdbc_options, jdbc_url_parameters
+    from connectors.secrets import Credentials
+    from connectors.settings import RESERVED_JDBC_PROPERTIES, ConnectionSettings
+
+    credentials = Credentials(username="u", password="p", source="test")  # type: ignore[arg-type]
+    variants = [
+        dict(host="db.cluster-ro-x.us-east-1.rds.amazonaws.com", ssl_root_cert="/ca.pem"),
+        dict(host="db.cluster-x.us-east-1.rds.amazonaws.com", read_only=False),
+        dict(host="localhost", ssl_mode="disable"),
+    ]
+    keys = set()
+    for fields in variants:
+        connection = ConnectionSettings(name="c", credentials_env="X", **fields)  # type: ignore[arg-type]
+        keys |= set(jdbc_url_parameters(connection, resolve_endpoint(connection)))
+        keys |= set(jdbc_options(connection, credentials)) - SPARK_ONLY_OPTIONS - {"driver"}
+    assert {"sslmode", "sslrootcert", "targetServerType", "prepareThreshold"} <= keys
+    assert sorted(k for k in keys if k.lower() not in RESERVED_JDBC_PROPERTIES) == []
+
+
+def test_other_jdbc_properties_pass_through() -> None:
+    data = seed_data()
+    data["postgres"]["connections"][0]["jdbc_properties"] = {"logUnclosedConnections": "true"}
+    assert settings_from_dict(data).connection("aurora").jdbc_properties == {
+        "logUnclosedConnections": "true"
+    }
+
+
+def test_bracketed_ipv6_host_is_stored_bare() -> None:
+    data = seed_data()
+    data["postgres"]["connections"][0]["host"] = "[2001:db8::1]"
+    assert settings_from_dict(data).connection("aurora").host == "2001:db8::1"
 
 
 def test_a_password_put_in_the_settings_is_not_echoed(tmp_path: Path) -> None:

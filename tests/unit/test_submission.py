@@ -47,9 +47,11 @@ def bundle() -> BundleManifest:
     )
 
 
-def _settings(**spark: Any) -> Settings:
+def _settings(jar: Any = None, **spark: Any) -> Settings:
+    """The seed's settings with a role; ``jar`` replaces its ``jdbc_driver_path`` (42.7.8)."""
     base = {"emr_execution_role_arn": ROLE, **spark}
-    return load_settings(EXAMPLE, environ={}, overrides={"spark": base})
+    overrides = {"spark": base, "postgres": {"jdbc_driver_path": jar}}
+    return load_settings(EXAMPLE, environ={}, overrides=overrides)
 
 
 def _no_jar_settings() -> Settings:
@@ -79,7 +81,9 @@ def _submit_params(request: Dict[str, Any]) -> str:
 def test_postgres_job_goes_to_the_postgres_application_with_the_settings_jar(
     bundle: BundleManifest,
 ) -> None:
-    request = build_start_job_run_request(_settings(), PG_SPEC, bundle)
+    request = build_start_job_run_request(
+        _settings(jar=SEED_JAR), PG_SPEC, bundle, allow_old_jdbc=True
+    )
     assert request["applicationId"] == "00g0oddl52n83r09"
     assert request["executionRoleArn"] == ROLE
     params = _submit_params(request)
@@ -110,7 +114,9 @@ def test_postgres_job_goes_to_the_postgres_application_with_the_settings_jar(
 
 
 def test_job_without_postgres_tables_goes_to_the_plain_application(bundle: BundleManifest) -> None:
-    request = build_start_job_run_request(_settings(), PLAIN_SPEC, bundle)
+    request = build_start_job_run_request(
+        _settings(jar=SEED_JAR), PLAIN_SPEC, bundle, allow_old_jdbc=True
+    )
     assert request["applicationId"] == "00fv6g7rptsov009"
     assert f"--jars {SEED_JAR}" in _submit_params(request)  # jdbc_driver_path is always passed
 
@@ -168,19 +174,21 @@ def test_role_is_required_and_can_be_passed(bundle: BundleManifest) -> None:
     with pytest.raises(SettingsError, match="emr_execution_role_arn"):
         build_start_job_run_request(no_role, PG_SPEC, bundle)
     other = "arn:aws:iam::123456789012:role/Other"
-    request = build_start_job_run_request(no_role, PG_SPEC, bundle, execution_role_arn=other)
+    request = build_start_job_run_request(
+        no_role, PG_SPEC, bundle, execution_role_arn=other, allow_old_jdbc=True
+    )
     assert request["executionRoleArn"] == other
 
 
 def test_a_bundle_that_was_not_uploaded_is_refused(bundle: BundleManifest) -> None:
     local = bundle.model_copy(update={"code": bundle.code.model_copy(update={"uri": None})})
     with pytest.raises(BundleError, match=r"build\.sh --upload"):
-        build_start_job_run_request(_settings(), PG_SPEC, local)
+        build_start_job_run_request(_no_jar_settings(), PG_SPEC, local)
 
 
 def test_client_token_is_deterministic_valid_and_follows_the_spec(bundle: BundleManifest) -> None:
-    first = build_start_job_run_request(_settings(), PG_SPEC, bundle)
-    again = build_start_job_run_request(_settings(), JobSpec(**PG_SPEC.model_dump()), bundle)
+    first = build_start_job_run_request(_no_jar_settings(), PG_SPEC, bundle)
+    again = build_start_job_run_request(_no_jar_settings(), JobSpec(**PG_SPEC.model_dump()), bundle)
     assert first == again
     assert TOKEN.match(first["clientToken"])
     assert first["clientToken"].endswith("-1")
@@ -188,12 +196,12 @@ def test_client_token_is_deterministic_valid_and_follows_the_spec(bundle: Bundle
     assert first["tags"][ATTEMPT_TAG] == "1"
     other_table = PG_SPEC.model_copy(update={"tables": ["aurora.public.customers"]})
     assert (
-        build_start_job_run_request(_settings(), other_table, bundle)["clientToken"]
+        build_start_job_run_request(_no_jar_settings(), other_table, bundle)["clientToken"]
         != (first["clientToken"])
     )
     new_code = bundle.model_copy(update={"code": _artifact("sparkpg-0.1.0-code.zip", "e")})
     assert (
-        build_start_job_run_request(_settings(), PG_SPEC, new_code)["clientToken"]
+        build_start_job_run_request(_no_jar_settings(), PG_SPEC, new_code)["clientToken"]
         != (first["clientToken"])
     )
     second = with_attempt(first, 2)
@@ -207,7 +215,7 @@ def test_user_tags_and_confs_are_kept_and_checked(bundle: BundleManifest) -> Non
     spec = PG_SPEC.model_copy(
         update={"tags": {"team": "data"}, "spark_conf": {"spark.executor.memory": "8g"}}
     )
-    request = build_start_job_run_request(_settings(), spec, bundle)
+    request = build_start_job_run_request(_no_jar_settings(), spec, bundle)
     assert request["tags"]["team"] == "data"
     assert "--conf spark.executor.memory=8g" in _submit_params(request)
     with pytest.raises(ValueError, match="reserved"):
@@ -216,8 +224,6 @@ def test_user_tags_and_confs_are_kept_and_checked(bundle: BundleManifest) -> Non
         JobSpec(spark_conf={"spark.driver.extraJavaOptions": "-Da=1 -Db=2"})
     with pytest.raises(ValueError, match=r"connection\.schema\.table"):
         JobSpec(tables=["orders"])
-    with pytest.raises(ValueError):
-        JobSpec(execution_timeout_minutes=3)
 
 
 def test_spark_params_local_form_moves_driver_env_to_the_process() -> None:

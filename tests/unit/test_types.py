@@ -11,6 +11,7 @@ import pytest
 from spark_jobs.types import (
     ColumnPlan,
     PgColumn,
+    case_renames,
     custom_schema,
     describe_source,
     interval_iso8601_sql,
@@ -72,7 +73,51 @@ def plan(column: PgColumn, **kwargs: Any) -> ColumnPlan:
     ],
 )
 def test_exact_types_are_read_natively(base: str, spark_type: str) -> None:
-    assert plan(col(base)) == ColumnPlan("c", '"c"', spark_type, "native")
+    typmod = 3 + 4 if base == "bpchar" else -1  # char(3)
+    assert plan(col(base, typmod=typmod)) == ColumnPlan("c", '"c"', spark_type, "native")
+
+
+def test_unsized_bpchar_is_read_through_its_output_function() -> None:
+    # Spark's JDBC reader dies on unsized bpchar (OutOfMemoryError); ::text would drop blanks.
+    assert plan(col("bpchar")) == ColumnPlan(
+        "c", 'pg_catalog.bpcharout("c")::text AS "c"', "STRING", "bpchar-text"
+    )
+
+
+def test_text_types_are_read_through_the_catalog_s_output_function() -> None:
+    inet = PgColumn(
+        name="ip", formatted_type="inet", base_type="inet", output_function="pg_catalog.inet_out"
+    )
+    assert plan(inet).select_sql == 'pg_catalog.inet_out("ip")::text AS "ip"'
+    hstore = PgColumn(
+        name="h",
+        formatted_type="hstore",
+        base_type="hstore",
+        base_schema="public",
+        output_function='"public".hstore_out',
+    )
+    assert plan(hstore).select_sql == '"public".hstore_out("h")::text AS "h"'
+    assert plan(col("inet")).select_sql == '"c"::text AS "c"'  # no catalog: plain ::text
+
+
+def test_names_that_differ_only_in_case_are_renamed_in_order() -> None:
+    names = ["ID", "id", "Id", "id__2", 'i"D']
+    plans = plan_columns([col("int4", name=n) for n in names] + [col("int4", name='I"d')])
+    assert [p.dataframe_name for p in plans] == ["ID", "id__3", "Id__4", "id__2", 'i"D', 'I"d__2']
+    assert [p.spark_name for p in plans] == [
+        "ID",
+        "id__3",
+        "Id__4",
+        "id__2",
+        "_sparkpg_col_5",
+        "_sparkpg_col_6",
+    ]
+    assert plans[1].select_sql == '"id" AS "id__3"'
+    assert renames(plans) == {"_sparkpg_col_5": 'i"D', "_sparkpg_col_6": 'I"d__2'}
+    assert case_renames(plans) == {"id": "id__3", "Id": "Id__4", 'I"d': 'I"d__2'}
+    assert custom_schema(plans) == (
+        "`ID` INT, `id__3` INT, `Id__4` INT, `id__2` INT, `_sparkpg_col_5` INT, `_sparkpg_col_6` INT"
+    )
 
 
 @pytest.mark.parametrize(
@@ -312,15 +357,40 @@ class FakeCatalog:
 
 
 TYPES = [
-    # oid, typname, nspname, typtype, typcategory, typelem, typbasetype, typtypmod, typlen, format_type
-    (23, "int4", "pg_catalog", "b", "N", 0, 0, -1, 4, "integer"),
-    (1007, "_int4", "pg_catalog", "b", "A", 23, 0, -1, -1, "integer[]"),
-    (1700, "numeric", "pg_catalog", "b", "N", 0, 0, -1, -1, "numeric"),
-    (90001, "amount", "public", "d", "N", 0, 1700, numeric_typmod(12, 2), -1, "amount"),
-    (90002, "posint", "public", "d", "N", 0, 23, -1, 4, "posint"),
-    (90003, "_posint", "public", "b", "A", 90002, 0, -1, -1, "posint[]"),
-    (22, "int2vector", "pg_catalog", "b", "A", 21, 0, -1, -1, "int2vector"),
-    (21, "int2", "pg_catalog", "b", "N", 0, 0, -1, 2, "smallint"),
+    # oid, typname, nspname, typtype, typcategory, typelem, typbasetype, typtypmod, typlen, format_type,
+    # output function
+    (23, "int4", "pg_catalog", "b", "N", 0, 0, -1, 4, "integer", "pg_catalog.int4out"),
+    (1007, "_int4", "pg_catalog", "b", "A", 23, 0, -1, -1, "integer[]", "pg_catalog.array_out"),
+    (1700, "numeric", "pg_catalog", "b", "N", 0, 0, -1, -1, "numeric", "pg_catalog.numeric_out"),
+    (
+        90001,
+        "amount",
+        "public",
+        "d",
+        "N",
+        0,
+        1700,
+        numeric_typmod(12, 2),
+        -1,
+        "amount",
+        "pg_catalog.numeric_out",
+    ),
+    (90002, "posint", "public", "d", "N", 0, 23, -1, 4, "posint", "pg_catalog.int4out"),
+    (90003, "_posint", "public", "b", "A", 90002, 0, -1, -1, "posint[]", "pg_catalog.array_out"),
+    (
+        22,
+        "int2vector",
+        "pg_catalog",
+        "b",
+        "A",
+        21,
+        0,
+        -1,
+        -1,
+        "int2vector",
+        "pg_catalog.int2vectorout",
+    ),
+    (21, "int2", "pg_catalog", "b", "N", 0, 0, -1, 2, "smallint", "pg_catalog.int2out"),
 ]
 
 
@@ -352,6 +422,8 @@ def test_describe_table_resolves_domains_arrays_and_typmods() -> None:
     )
     assert (by["tags"].element_type, by["tags"].element_is_domain) == ("int4", True)
     assert not by["vec"].is_array
+    assert by["vec"].output_function == "pg_catalog.int2vectorout"
+    assert by["amount"].output_function == "pg_catalog.numeric_out"  # the base type's
     assert '\'"public"."t"\'' in catalog.queries[0]  # the name is a quoted literal, not a param
 
 

@@ -3,25 +3,39 @@
 from __future__ import annotations
 
 import json
-import socket
-import threading
-from typing import Any, Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from connectors.errors import (
+    CredentialsError,
     DatabaseAuthenticationError,
     DatabaseConnectionError,
     DatabasePermissionError,
+    MaterializedViewNotPopulatedError,
     SnapshotError,
     TableNotFoundError,
 )
+from connectors.jdbc import TableRef
 from connectors.secrets import resolve_credentials
-from spark_jobs import consistent_snapshot, read_table
+from spark_jobs import (
+    consistent_snapshot,
+    load_read,
+    plan_query,
+    plan_table,
+    read_query,
+    read_table,
+)
+from spark_jobs.jdbc_client import resolve_all_targets
+from spark_jobs.jdbc_loader import database_error_of, with_fresh_credentials
 
 from .conftest import PASSWORD, ReadDb
 
 pytestmark = [pytest.mark.spark]
+
+OTHER_CA = Path("/etc/ssl/certs/ca-certificates.crt")
+"""A CA bundle that did not sign the test server's certificate."""
 
 
 @pytest.fixture(scope="module")
@@ -32,39 +46,6 @@ def error_tables(read_db: ReadDb) -> ReadDb:
     read_db.execute("CREATE TABLE private_t (id int)")
     read_db.execute("REVOKE ALL ON private_t FROM sparkpg_reader")
     return read_db
-
-
-@pytest.fixture
-def silent_port() -> Iterator[int]:
-    """A port that accepts TCP connections and never answers (a black-holed database)."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(8)
-    accepted = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        server.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                accepted.append(server.accept()[0])
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield server.getsockname()[1]
-    stop.set()
-    thread.join()
-    for conn in accepted:
-        conn.close()
-    server.close()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_missing_table_lists_close_matches(spark: Any, error_tables: ReadDb) -> None:
@@ -85,26 +66,84 @@ def test_permission_denied_names_the_table(spark: Any, error_tables: ReadDb) -> 
     assert caught.value.sqlstate == "42501"
 
 
-def test_connection_refused_points_at_security_groups(spark: Any, error_tables: ReadDb) -> None:
-    settings = error_tables.settings(port=free_port(), ssl_mode="disable", ssl_root_cert=None)
+def test_tls_with_an_unknown_ca_names_the_certificate(spark: Any, error_tables: ReadDb) -> None:
+    settings = error_tables.settings(ssl_root_cert=str(OTHER_CA))
     with pytest.raises(DatabaseConnectionError) as caught:
         read_table(spark, settings, "it.customers")
     text = str(caught.value)
-    assert (
-        "refused" in text
-        and "security group" in text
-        and "troubleshooting.md#postgresql-connection-timeout" in text
-    )
+    assert text.startswith("TLS with connection 'it' (localhost:")
+    assert f"sslmode=verify-full, sslrootcert={OTHER_CA}" in text
+    assert "the CA bundle that signed the server's certificate" in text
+    assert "security group" not in text and "\tat " not in text
 
 
-def test_connection_timeout_points_at_security_groups(
-    spark: Any, error_tables: ReadDb, silent_port: int
+def test_tls_host_not_in_the_certificate(spark: Any, error_tables: ReadDb) -> None:
+    with pytest.raises(DatabaseConnectionError) as caught:
+        read_table(spark, error_tables.settings(host="127.0.0.1"), "it.customers")
+    text = str(caught.value)
+    assert "TLS with connection 'it' (127.0.0.1:" in text
+    assert "does not name host '127.0.0.1'" in text
+
+
+def test_unpopulated_materialized_view_is_refused_at_planning(
+    spark: Any, error_tables: ReadDb
 ) -> None:
-    settings = error_tables.settings(
-        port=silent_port, ssl_mode="disable", ssl_root_cert=None, login_timeout_seconds=2
+    error_tables.execute(
+        "DROP MATERIALIZED VIEW IF EXISTS mv_empty; "
+        "CREATE MATERIALIZED VIEW mv_empty AS SELECT id FROM customers WITH NO DATA; "
+        "GRANT SELECT ON mv_empty TO sparkpg_reader"
     )
-    with pytest.raises(DatabaseConnectionError, match="security group"):
-        read_table(spark, settings, "it.customers")
+    with pytest.raises(MaterializedViewNotPopulatedError) as caught:
+        read_table(spark, error_tables.settings(), "it.mv_empty")
+    text = str(caught.value)
+    assert "materialized view it.public.mv_empty has never been populated" in text
+    assert 'REFRESH MATERIALIZED VIEW "public"."mv_empty"' in text
+    # A query over it passes planning (its probe reads no row); the action's error is classified.
+    df = read_query(spark, error_tables.settings(), "it", "SELECT id FROM mv_empty")
+    with pytest.raises(Exception) as at_action:
+        df.collect()
+    read = plan_query(spark, error_tables.settings(), "it", "SELECT id FROM mv_empty")
+    error = database_error_of(at_action.value, read)
+    assert isinstance(error, MaterializedViewNotPopulatedError), error
+    assert "REFRESH MATERIALIZED VIEW" in str(error)
+    error_tables.execute("REFRESH MATERIALIZED VIEW mv_empty")
+    assert read_table(spark, error_tables.settings(), "it.mv_empty").count() == 2
+
+
+def test_password_rotated_between_planning_and_action(spark: Any, error_tables: ReadDb) -> None:
+    role, old, new = "sparkpg_rotating", "old-" + PASSWORD, "new-" + PASSWORD
+    error_tables.execute(
+        f"DROP OWNED BY {role}; DROP ROLE {role}"
+        if error_tables.rows(f"SELECT 1 FROM pg_roles WHERE rolname = '{role}'")
+        else "SELECT 1"
+    )
+    error_tables.execute(f"CREATE ROLE {role} LOGIN PASSWORD $${old}$$")
+    error_tables.execute(f"GRANT SELECT ON customers TO {role}")
+    try:
+        settings = error_tables.settings(user=role, password=old, name="rotation")
+        table = load_read(spark, plan_table(spark, settings, "it.customers"))
+        # The secret rotates after planning: the server and the source have the new password.
+        error_tables.execute(f"ALTER ROLE {role} PASSWORD $${new}$$")
+        error_tables.settings_data(user=role, password=new, name="rotation")
+        with pytest.raises(Exception) as caught:
+            table.dataframe.collect()
+        error = database_error_of(caught.value, table.read)
+        assert isinstance(error, DatabaseAuthenticationError) and error.sqlstate == "28P01"
+        assert "while reading it.public.customers" in str(error) and new not in str(error)
+        fresh = with_fresh_credentials(spark, table)
+        assert sorted(tuple(r) for r in fresh.dataframe.collect()) == [(1, "a"), (2, "b")]
+        assert fresh.read.plan == table.read.plan
+    finally:
+        error_tables.execute(f"DROP OWNED BY {role}; DROP ROLE {role}")
+
+
+def test_targets_resolve_before_spark(error_tables: ReadDb) -> None:
+    settings = error_tables.settings()
+    targets = resolve_all_targets(settings, [TableRef.parse("it.customers"), "IT"])
+    assert list(targets) == ["it"] and targets["it"].credentials.username == "sparkpg_reader"
+    broken = error_tables.settings(credentials_file=str(error_tables.tmp / "missing.json"))
+    with pytest.raises(CredentialsError, match=r"missing\.json"):
+        resolve_all_targets(broken, ["it"])
 
 
 def test_rotated_secret_is_re_read_once(spark: Any, error_tables: ReadDb) -> None:
@@ -139,3 +178,35 @@ def test_snapshot_refused_on_aurora_reader_endpoint(spark: Any, error_tables: Re
         consistent_snapshot(spark, settings, "it"),
     ):
         pass  # pragma: no cover
+
+
+def test_main_job_re_reads_a_secret_rotated_after_planning(
+    spark: Any, error_tables: ReadDb, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from spark_jobs import job
+
+    role, old, new = "sparkpg_rotating_job", "old-" + PASSWORD, "new-" + PASSWORD
+    error_tables.execute(f"CREATE ROLE {role} LOGIN PASSWORD $${old}$$")
+    error_tables.execute(f"GRANT SELECT ON customers TO {role}")
+    materialize = job._materialize
+    calls: list = []
+
+    def rotate_then_materialize(*args: Any, **kwargs: Any) -> int:
+        if not calls:  # between planning and the first action: the secret rotates
+            error_tables.execute(f"ALTER ROLE {role} PASSWORD $${new}$$")
+            error_tables.settings_data(user=role, password=new, name="rotation-job")
+        calls.append(args[0])
+        return materialize(*args, **kwargs)
+
+    monkeypatch.setattr(job, "_materialize", rotate_then_materialize)
+    try:
+        settings = error_tables.settings(user=role, password=old, name="rotation-job")
+        options = job.JobOptions(tables=("it.customers",), output=str(tmp_path / "out"))
+        result = job.run_job(spark, settings, options)
+        assert result.error is None
+        assert [(o.name, o.rows) for o in result.outcomes] == [("it.public.customers", 2)]
+        assert len(calls) == 2 and calls[0] is not calls[1]  # one retry, on a rebuilt DataFrame
+        written = spark.read.parquet(result.outcomes[0].output).collect()
+        assert sorted(tuple(r) for r in written) == [(1, "a"), (2, "b")]
+    finally:
+        error_tables.execute(f"DROP OWNED BY {role}; DROP ROLE {role}")

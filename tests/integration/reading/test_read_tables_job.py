@@ -14,7 +14,7 @@ import pytest
 
 from entrypoints import read_tables
 from entrypoints.cli import main as cli_main
-from entrypoints.errors import EXIT_DATABASE, EXIT_OK, EXIT_OUTPUT, EXIT_SETTINGS
+from entrypoints.errors import EXIT_CREDENTIALS, EXIT_DATABASE, EXIT_OK, EXIT_OUTPUT, EXIT_SETTINGS
 from spark_jobs.session import ENGINE_JAR
 
 from .conftest import PASSWORD, ReadDb
@@ -225,3 +225,20 @@ def test_spark_submit_reads_a_table_larger_than_the_driver_heap(
     line = next(li for li in result.stdout.splitlines() if li.startswith("it.public.wide"))
     assert line.split()[1:4] == ["1500000", "1", "single"]
     assert PASSWORD not in result.stdout + result.stderr
+
+
+def test_credentials_fail_before_spark_starts(
+    job_tables: ReadDb, tmp_path: Path, capsys: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from spark_jobs import session
+
+    def no_spark(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("a Spark session was started before the credentials were checked")
+
+    monkeypatch.setattr(session, "get_session", no_spark)
+    monkeypatch.setattr(session, "local_session", no_spark)
+    missing = tmp_path / "rotated-away.json"
+    settings = job_tables.settings_file(credentials_file=str(missing))
+    assert run(["--settings", str(settings), "--table", "it.orders"]) == EXIT_CREDENTIALS
+    err = capsys.readouterr().err
+    assert "rotated-away.json" in err and "Traceback" not in err

@@ -1,0 +1,215 @@
+"""Write benchmark: the read benchmark's table (benchmarks/read_benchmark.py) written from Spark.
+
+    python -m benchmarks.write_benchmark [--rows 5000000] [--repeat 1] [--streams 2]
+
+A dedicated PostgreSQL server (devtools.postgres_server) and a local Spark (``local[streams]``).
+The rows are generated once in PostgreSQL, exported to Parquet (``streams`` files) and to binary
+COPY files; every variant writes the same rows into an empty copy of the table (primary key
+included) and is timed from the call to the committed rows:
+
+- ``spark-jdbc``: ``df.write.jdbc`` with Spark's defaults (batchsize 1000);
+- ``spark-jdbc-tuned``: ``reWriteBatchedInserts=true`` and ``batchsize=10000``;
+- ``sparkpg``: ``write_table(df, settings, ref)`` (atomic append: staging, then one commit);
+- ``sparkpg-direct``: ``write_table(..., atomic=False)`` (each task COPYs into the target);
+- ``floor``: ``streams`` concurrent ``psql \\copy target FROM file (FORMAT binary)``.
+
+Prints a table (median seconds, rows/s, ratios against sparkpg) and writes JSON next to it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional
+
+from benchmarks.read_benchmark import TABLE, build_table
+
+TARGET = "bench_write_target"
+VARIANTS = ("spark-jdbc", "spark-jdbc-tuned", "sparkpg", "sparkpg-direct", "floor")
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=5_000_000)
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--streams", type=int, default=2)
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/write_benchmark.json"))
+    args = parser.parse_args(argv)
+
+    import psycopg
+
+    from connectors.settings import settings_from_dict
+    from devtools.postgres_server import postgres_server
+    from spark_jobs.session import local_session
+    from spark_jobs.writer import write_table
+
+    with postgres_server(tls=False) as server, tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        conninfo = server.conninfo()
+        stats = build_table(conninfo, args.rows)
+        creds = tmp / "creds.json"
+        creds.write_text(json.dumps({"username": server.user, "password": server.password}))
+        settings = settings_from_dict(
+            {
+                "postgres": {
+                    "connections": [
+                        {
+                            "name": "bench",
+                            "host": server.host,
+                            "port": server.port,
+                            "database": server.database,
+                            "credentials_file": str(creds),
+                            "ssl_mode": "disable",
+                            "read_only": False,
+                            "max_connections": args.streams,
+                        }
+                    ]
+                }
+            },
+            source="benchmark",
+        )
+        env = dict(
+            os.environ,
+            PGHOST=server.host,
+            PGPORT=str(server.port),
+            PGUSER=server.user,
+            PGPASSWORD=server.password,
+            PGDATABASE=server.database,
+            PGSSLMODE="disable",
+        )
+        files = [tmp / f"part{i}.bin" for i in range(args.streams)]
+        for i, path in enumerate(files):
+            subprocess.run(
+                [
+                    "psql",
+                    "-X",
+                    "-q",
+                    "-v",
+                    "ON_ERROR_STOP=1",
+                    "-c",
+                    f"\\copy (SELECT * FROM {TABLE} WHERE id % {args.streams} = {i}) "
+                    f"TO '{path}' (FORMAT binary)",
+                ],
+                env=env,
+                check=True,
+            )
+        spark = local_session(
+            master=f"local[{args.streams}]",
+            app_name="sparkpg-write-bench",
+            conf={"spark.ui.enabled": "false", "spark.driver.memory": "2g"},
+        )
+        spark.sparkContext.setLogLevel("ERROR")
+        source = (
+            spark.read.format("jdbc")
+            .options(
+                url=f"jdbc:postgresql://{server.host}:{server.port}/{server.database}",
+                dbtable=TABLE,
+                user=server.user,
+                password=server.password,
+                fetchsize="10000",
+                partitionColumn="id",
+                lowerBound="1",
+                upperBound=str(args.rows),
+                numPartitions=str(args.streams),
+            )
+            .load()
+        )
+        parquet = str(tmp / "rows.parquet")
+        source.write.parquet(parquet)
+        df = spark.read.parquet(parquet)
+        url = f"jdbc:postgresql://{server.host}:{server.port}/{server.database}"
+        props = {
+            "user": server.user,
+            "password": server.password,
+            "driver": "org.postgresql.Driver",
+        }
+
+        def reset() -> None:
+            with psycopg.connect(conninfo, autocommit=True) as conn:
+                conn.execute(f"DROP TABLE IF EXISTS {TARGET}")
+                conn.execute(f"CREATE TABLE {TARGET} (LIKE {TABLE} INCLUDING ALL)")
+                conn.execute("CHECKPOINT")
+
+        def floor() -> None:
+            procs = [
+                subprocess.Popen(
+                    [
+                        "psql",
+                        "-X",
+                        "-q",
+                        "-v",
+                        "ON_ERROR_STOP=1",
+                        "-c",
+                        f"\\copy {TARGET} FROM '{path}' (FORMAT binary)",
+                    ],
+                    env=env,
+                )
+                for path in files
+            ]
+            if any(p.wait() != 0 for p in procs):
+                raise RuntimeError("psql \\copy failed")
+
+        runs: Dict[str, Callable[[], None]] = {
+            "spark-jdbc": lambda: df.write.jdbc(url, TARGET, mode="append", properties=props),
+            "spark-jdbc-tuned": lambda: df.write.option("batchsize", "10000").jdbc(
+                url + "?reWriteBatchedInserts=true", TARGET, mode="append", properties=props
+            ),
+            "sparkpg": lambda: write_table(df, settings, f"bench.public.{TARGET}"),
+            "sparkpg-direct": lambda: write_table(
+                df, settings, f"bench.public.{TARGET}", atomic=False
+            ),
+            "floor": floor,
+        }
+        seconds: Dict[str, List[float]] = {v: [] for v in VARIANTS}
+        for _ in range(args.repeat):
+            for variant in VARIANTS:
+                reset()
+                started = time.monotonic()
+                runs[variant]()
+                seconds[variant].append(time.monotonic() - started)
+                with psycopg.connect(conninfo) as conn:
+                    count = conn.execute(f"SELECT count(*) FROM {TARGET}").fetchone()
+                assert count == (args.rows,), (variant, count)
+                print(f"{variant}: {seconds[variant][-1]:.2f} s", file=sys.stderr)
+        spark.stop()
+
+    medians = {v: statistics.median(s) for v, s in seconds.items()}
+    records: List[Dict[str, Any]] = [
+        {
+            "variant": v,
+            "median_seconds": round(medians[v], 2),
+            "rows_per_second": round(args.rows / medians[v]),
+            "vs_sparkpg": round(medians[v] / medians["sparkpg"], 2),
+        }
+        for v in VARIANTS
+    ]
+    print(
+        f"rows={args.rows} streams={args.streams} repeat={args.repeat} "
+        f"table={stats['total_bytes'] / 2**20:.0f} MiB"
+    )
+    print(f"{'variant':<18}{'median s':>10}{'rows/s':>12}{'x sparkpg':>11}")
+    for r in records:
+        print(
+            f"{r['variant']:<18}{r['median_seconds']:>10.2f}{r['rows_per_second']:>12}"
+            f"{r['vs_sparkpg']:>11.2f}"
+        )
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(
+        json.dumps(
+            {"rows": args.rows, "streams": args.streams, "repeat": args.repeat, "results": records},
+            indent=2,
+        )
+        + "\n"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,348 @@
+package io.sparkpg.engine.write;
+
+import java.math.BigDecimal;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import org.apache.spark.sql.catalyst.InternalRow;
+import org.apache.spark.sql.catalyst.util.ArrayData;
+import org.apache.spark.sql.catalyst.expressions.SpecializedGetters;
+import org.apache.spark.sql.types.ArrayType;
+import org.apache.spark.sql.types.BinaryType;
+import org.apache.spark.sql.types.BooleanType;
+import org.apache.spark.sql.types.ByteType;
+import org.apache.spark.sql.types.DataType;
+import org.apache.spark.sql.types.DateType;
+import org.apache.spark.sql.types.DecimalType;
+import org.apache.spark.sql.types.DoubleType;
+import org.apache.spark.sql.types.FloatType;
+import org.apache.spark.sql.types.IntegerType;
+import org.apache.spark.sql.types.LongType;
+import org.apache.spark.sql.types.ShortType;
+import org.apache.spark.sql.types.StringType;
+import org.apache.spark.sql.types.StructType;
+import org.apache.spark.sql.types.TimestampNTZType;
+import org.apache.spark.sql.types.TimestampType;
+
+/**
+ * Encodes Spark internal rows as PostgreSQL binary COPY rows into a reusable buffer. The staging
+ * table's column types are the Spark types' (spark_jobs/writer.py, {@code STAGING_TYPES}):
+ * boolean, int2 (tinyint, smallint), int4, int8, float4, float8, numeric, text, bytea, date,
+ * timestamptz (TIMESTAMP), timestamp (TIMESTAMP_NTZ) and one-dimensional arrays of those.
+ * Dates: Spark days since 1970 - 10957; timestamps: microseconds since 1970 - 946684800000000
+ * (PostgreSQL counts from 2000-01-01; both calendars are proleptic Gregorian).
+ */
+final class RowEncoder {
+  private static final byte[] HEADER = "PGCOPY\n\377\r\n\0".getBytes(StandardCharsets.ISO_8859_1);
+  private static final int DAYS_1970_TO_2000 = 10957;
+  private static final long MICROS_1970_TO_2000 = 946684800000000L;
+  private static final int NUMERIC_NEG = 0x4000;
+
+  private enum Kind { BOOL, INT1, INT2, INT4, INT8, FLOAT4, FLOAT8, NUMERIC, TEXT, BYTEA, DATE,
+    TIMESTAMPTZ, TIMESTAMP, ARRAY }
+
+  private final Kind[] kinds;
+  private final Kind[] elements;
+  private final int[] elementOids;
+  private final int[] precisions; // of a decimal column or of an array's decimal elements
+  private final int[] scales;
+  private final Long tag;
+  private byte[] buf = new byte[1 << 17];
+  private int pos;
+
+  RowEncoder(StructType schema, Long tag) {
+    int n = schema.fields().length;
+    kinds = new Kind[n];
+    elements = new Kind[n];
+    elementOids = new int[n];
+    precisions = new int[n];
+    scales = new int[n];
+    for (int i = 0; i < n; i++) {
+      DataType type = schema.fields()[i].dataType();
+      kinds[i] = kindOf(type, schema.fields()[i].name());
+      if (kinds[i] == Kind.ARRAY) {
+        DataType element = ((ArrayType) type).elementType();
+        elements[i] = kindOf(element, schema.fields()[i].name());
+        if (elements[i] == Kind.ARRAY) {
+          throw unsupported(type, schema.fields()[i].name());
+        }
+        elementOids[i] = oid(elements[i]);
+        type = element;
+      }
+      if (type instanceof DecimalType) {
+        precisions[i] = ((DecimalType) type).precision();
+        scales[i] = ((DecimalType) type).scale();
+      }
+    }
+    this.tag = tag;
+  }
+
+  /** Fails, naming the column, when a column's type has no encoding. */
+  static void check(StructType schema) {
+    new RowEncoder(schema, null);
+  }
+
+  private static Kind kindOf(DataType type, String column) {
+    if (type instanceof BooleanType) return Kind.BOOL;
+    if (type instanceof ByteType) return Kind.INT1;
+    if (type instanceof ShortType) return Kind.INT2;
+    if (type instanceof IntegerType) return Kind.INT4;
+    if (type instanceof LongType) return Kind.INT8;
+    if (type instanceof FloatType) return Kind.FLOAT4;
+    if (type instanceof DoubleType) return Kind.FLOAT8;
+    if (type instanceof DecimalType) return Kind.NUMERIC;
+    if (type instanceof StringType) return Kind.TEXT;
+    if (type instanceof BinaryType) return Kind.BYTEA;
+    if (type instanceof DateType) return Kind.DATE;
+    if (type instanceof TimestampType) return Kind.TIMESTAMPTZ;
+    if (type instanceof TimestampNTZType) return Kind.TIMESTAMP;
+    if (type instanceof ArrayType) return Kind.ARRAY;
+    throw unsupported(type, column);
+  }
+
+  private static IllegalArgumentException unsupported(DataType type, String column) {
+    return new IllegalArgumentException("sparkpg write: column " + column + " has type "
+        + type.simpleString() + ", which has no PostgreSQL encoding (docs/writing.md)");
+  }
+
+  private static int oid(Kind kind) {
+    switch (kind) {
+      case BOOL: return 16;
+      case INT1: case INT2: return 21;
+      case INT4: return 23;
+      case INT8: return 20;
+      case FLOAT4: return 700;
+      case FLOAT8: return 701;
+      case NUMERIC: return 1700;
+      case TEXT: return 25;
+      case BYTEA: return 17;
+      case DATE: return 1082;
+      case TIMESTAMPTZ: return 1184;
+      case TIMESTAMP: return 1114;
+      default: throw new IllegalStateException(kind.name());
+    }
+  }
+
+  byte[] bytes() {
+    return buf;
+  }
+
+  int size() {
+    return pos;
+  }
+
+  void reset() {
+    pos = 0;
+  }
+
+  void header() {
+    put(HEADER, 0, HEADER.length);
+    int4(0); // flags
+    int4(0); // header extension length
+  }
+
+  void trailer() {
+    int2(-1);
+  }
+
+  void row(InternalRow row) {
+    int2(kinds.length + (tag == null ? 0 : 1));
+    for (int i = 0; i < kinds.length; i++) {
+      if (row.isNullAt(i)) {
+        int4(-1);
+      } else if (kinds[i] == Kind.ARRAY) {
+        int at = reserve();
+        array(row.getArray(i), i);
+        patch(at);
+      } else {
+        value(row, i, kinds[i], i);
+      }
+    }
+    if (tag != null) {
+      int4(8);
+      int8(tag);
+    }
+  }
+
+  private void array(ArrayData data, int column) {
+    Kind element = elements[column];
+    int elementOid = elementOids[column];
+    int n = data.numElements();
+    boolean nulls = false;
+    for (int j = 0; j < n && !nulls; j++) {
+      nulls = data.isNullAt(j);
+    }
+    if (n == 0) {
+      int4(0);
+      int4(0);
+      int4(elementOid);
+      return;
+    }
+    int4(1);
+    int4(nulls ? 1 : 0);
+    int4(elementOid);
+    int4(n);
+    int4(1);
+    for (int j = 0; j < n; j++) {
+      if (data.isNullAt(j)) {
+        int4(-1);
+      } else {
+        value(data, j, element, column);
+      }
+    }
+  }
+
+  /** Length and bytes of one non-null value. */
+  private void value(SpecializedGetters g, int i, Kind kind, int column) {
+    switch (kind) {
+      case BOOL:
+        int4(1);
+        ensure(1);
+        buf[pos++] = (byte) (g.getBoolean(i) ? 1 : 0);
+        return;
+      case INT1:
+        int4(2);
+        int2(g.getByte(i));
+        return;
+      case INT2:
+        int4(2);
+        int2(g.getShort(i));
+        return;
+      case INT4:
+        int4(4);
+        int4(g.getInt(i));
+        return;
+      case INT8:
+        int4(8);
+        int8(g.getLong(i));
+        return;
+      case FLOAT4:
+        int4(4);
+        int4(Float.floatToRawIntBits(g.getFloat(i)));
+        return;
+      case FLOAT8:
+        int4(8);
+        int8(Double.doubleToRawLongBits(g.getDouble(i)));
+        return;
+      case NUMERIC:
+        numeric(g.getDecimal(i, precisions[column], scales[column]).toJavaBigDecimal());
+        return;
+      case TEXT: {
+        byte[] bytes = g.getUTF8String(i).getBytes();
+        int4(bytes.length);
+        put(bytes, 0, bytes.length);
+        return;
+      }
+      case BYTEA: {
+        byte[] bytes = g.getBinary(i);
+        int4(bytes.length);
+        put(bytes, 0, bytes.length);
+        return;
+      }
+      case DATE:
+        int4(4);
+        int4(g.getInt(i) - DAYS_1970_TO_2000);
+        return;
+      case TIMESTAMPTZ:
+      case TIMESTAMP:
+        int4(8);
+        int8(g.getLong(i) - MICROS_1970_TO_2000);
+        return;
+      default:
+        throw new IllegalStateException(kind.name());
+    }
+  }
+
+  /** PostgreSQL's binary numeric: base-10000 digits, weight, sign, display scale. */
+  private void numeric(BigDecimal value) {
+    if (value.scale() < 0) {
+      value = value.setScale(0);
+    }
+    int scale = value.scale();
+    String digits = value.unscaledValue().abs().toString();
+    int intLen = digits.length() - scale;
+    String intPart = intLen > 0 ? digits.substring(0, intLen) : "";
+    String frac = intLen > 0 ? digits.substring(intLen) : zeros(-intLen) + digits;
+    int intGroups = (intPart.length() + 3) / 4;
+    int fracGroups = (frac.length() + 3) / 4;
+    String all = zeros(intGroups * 4 - intPart.length()) + intPart
+        + frac + zeros(fracGroups * 4 - frac.length());
+    int groups = intGroups + fracGroups;
+    int first = 0;
+    int weight = intGroups - 1;
+    while (first < groups && group(all, first) == 0) {
+      first++;
+      weight--;
+    }
+    int last = groups;
+    while (last > first && group(all, last - 1) == 0) {
+      last--;
+    }
+    int n = last - first;
+    if (n == 0) {
+      weight = 0;
+    }
+    int4(8 + 2 * n);
+    int2(n);
+    int2(weight);
+    int2(value.signum() < 0 ? NUMERIC_NEG : 0);
+    int2(scale);
+    for (int k = first; k < last; k++) {
+      int2(group(all, k));
+    }
+  }
+
+  private static int group(String all, int k) {
+    return Integer.parseInt(all.substring(4 * k, 4 * k + 4));
+  }
+
+  private static String zeros(int n) {
+    char[] z = new char[Math.max(n, 0)];
+    Arrays.fill(z, '0');
+    return new String(z);
+  }
+
+  private int reserve() {
+    int at = pos;
+    int4(0);
+    return at;
+  }
+
+  private void patch(int at) {
+    int len = pos - at - 4;
+    buf[at] = (byte) (len >>> 24);
+    buf[at + 1] = (byte) (len >>> 16);
+    buf[at + 2] = (byte) (len >>> 8);
+    buf[at + 3] = (byte) len;
+  }
+
+  private void ensure(int n) {
+    if (pos + n > buf.length) {
+      buf = Arrays.copyOf(buf, Math.max(buf.length * 2, pos + n));
+    }
+  }
+
+  private void put(byte[] bytes, int off, int len) {
+    ensure(len);
+    System.arraycopy(bytes, off, buf, pos, len);
+    pos += len;
+  }
+
+  private void int2(int v) {
+    ensure(2);
+    buf[pos++] = (byte) (v >>> 8);
+    buf[pos++] = (byte) v;
+  }
+
+  private void int4(int v) {
+    ensure(4);
+    buf[pos++] = (byte) (v >>> 24);
+    buf[pos++] = (byte) (v >>> 16);
+    buf[pos++] = (byte) (v >>> 8);
+    buf[pos++] = (byte) v;
+  }
+
+  private void int8(long v) {
+    int4((int) (v >>> 32));
+    int4((int) v);
+  }
+}

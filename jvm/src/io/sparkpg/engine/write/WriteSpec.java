@@ -1,0 +1,90 @@
+package io.sparkpg.engine.write;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.Serializable;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+
+/**
+ * The options of one write, parsed (the contract is in jvm/README.md, "Writing"). The connection
+ * properties hold the password: this class has no toString, and nothing prints them.
+ */
+final class WriteSpec implements Serializable {
+  private static final long serialVersionUID = 1L;
+  static final String PROPERTY_PREFIX = "property.";
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  final String url;
+  final Properties properties;
+  /** Each task attempt runs this, then streams its rows (plus the attempt tag when tagged). */
+  final String copySql;
+  /** True: each row carries the task attempt's id as a last bigint field. */
+  final boolean tagged;
+  /** Run by the driver's commit in one transaction, before {@link #moveSql}. */
+  final List<String> commitSql;
+  /** The one statement with a {@code ?} bound to the committed attempts' ids (bigint[]). */
+  final String moveSql;
+  /** Run after the commit and on abort (autocommit): drops the staging table. */
+  final String dropSql;
+  final String label;
+
+  private WriteSpec(Map<String, String> options) {
+    url = required(options, "url");
+    properties = new Properties();
+    for (Map.Entry<String, String> e : options.entrySet()) {
+      if (e.getKey().startsWith(PROPERTY_PREFIX)) {
+        properties.setProperty(e.getKey().substring(PROPERTY_PREFIX.length()), e.getValue());
+      }
+    }
+    copySql = required(options, "copySql");
+    tagged = Boolean.parseBoolean(options.getOrDefault("tagged", "true"));
+    commitSql = strings(options, "commitSql");
+    moveSql = options.getOrDefault("moveSql", "");
+    dropSql = options.getOrDefault("dropSql", "");
+    label = options.getOrDefault("label", "sparkpg write");
+  }
+
+  /** Parse case-sensitive options (pgjdbc property names are case-sensitive). */
+  static WriteSpec parse(Map<String, String> options) {
+    return new WriteSpec(options);
+  }
+
+  Connection connect() throws SQLException {
+    Connection connection = new org.postgresql.Driver().connect(url, properties);
+    if (connection == null) {
+      throw new SQLException(label + ": the url is not a jdbc:postgresql: URL");
+    }
+    return connection;
+  }
+
+  private static String required(Map<String, String> options, String key) {
+    String value = options.get(key);
+    if (value == null || value.isEmpty()) {
+      throw new IllegalArgumentException("sparkpg write: option '" + key + "' is required");
+    }
+    return value;
+  }
+
+  private static List<String> strings(Map<String, String> options, String key) {
+    String text = options.get(key);
+    if (text == null || text.isEmpty()) {
+      return Collections.emptyList();
+    }
+    try {
+      List<String> out = new ArrayList<>();
+      for (Object item : JSON.readValue(text, List.class)) {
+        out.add(String.valueOf(item));
+      }
+      return Collections.unmodifiableList(out);
+    } catch (IOException e) {
+      throw new IllegalArgumentException(
+          "sparkpg write: option '" + key + "' must be a JSON array of strings");
+    }
+  }
+}

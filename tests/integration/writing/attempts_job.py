@@ -1,0 +1,55 @@
+"""A write whose tasks fail on their first attempt, in its own Spark (``local[2,4]``: up to four
+attempts per task), with the UI and an event log on. Run by test_write_attempts.py::
+
+    python -m tests.integration.writing.attempts_job SETTINGS_JSON TABLE JDBC_JAR EVENT_LOG_DIR
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from pyspark import TaskContext
+from pyspark.sql.functions import udf
+from pyspark.sql.types import LongType
+
+from connectors.settings import load_settings
+from spark_jobs.session import local_session
+from spark_jobs.writer import write_table
+
+ROWS = 2000
+
+
+@udf(LongType())
+def fail_first_attempt(value: int) -> int:
+    """The value, after the task's first attempt has failed (mid-stream: rows already sent)."""
+    context = TaskContext.get()
+    if context is not None and context.attemptNumber() == 0 and value % 500 == 499:
+        raise RuntimeError(f"first attempt of partition {context.partitionId()} fails")
+    return value
+
+
+def main(settings_path: str, table: str, jar: str, event_log: str) -> int:
+    spark = local_session(
+        master="local[2,4]",
+        jar=Path(jar),
+        app_name="sparkpg-write-attempts",
+        conf={
+            "spark.ui.enabled": "true",
+            "spark.ui.port": "0",
+            "spark.eventLog.enabled": "true",
+            "spark.eventLog.dir": event_log,
+            "spark.sql.execution.arrow.pyspark.enabled": "false",
+        },
+    )
+    try:
+        df = spark.range(0, ROWS, 1, 4).select(fail_first_attempt("id").alias("id"))
+        write_table(df, load_settings(settings_path), table)
+        df.explain("extended")
+    finally:
+        spark.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(*sys.argv[1:]))

@@ -1,0 +1,138 @@
+"""The write path's pure parts: type mapping, column matching, the commit's SQL."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import pytest
+
+from connectors.errors import WriteRefusedError
+from connectors.jdbc import TableRef
+from spark_jobs.writer import (
+    ColumnPair,
+    TargetColumn,
+    check_compatible,
+    commit_statements,
+    create_table_sql,
+    match_columns,
+    move_sql,
+    staging_table_sql,
+    staging_type,
+)
+
+REF = TableRef("it", "s", 'Or"ders')
+
+
+def col(
+    name: str,
+    type_sql: str = "integer",
+    base: str = "int4",
+    category: str = "N",
+    *,
+    not_null: bool = False,
+    default: bool = False,
+    element: Optional[str] = None,
+) -> TargetColumn:
+    return TargetColumn(name, type_sql, base, category, element, not_null, default, False)
+
+
+@pytest.mark.parametrize(
+    ("spark", "pg"),
+    [
+        ("boolean", "boolean"),
+        ("tinyint", "smallint"),
+        ("int", "integer"),
+        ("bigint", "bigint"),
+        ("float", "real"),
+        ("double", "double precision"),
+        ("decimal(38,18)", "numeric(38,18)"),
+        ("string", "text"),
+        ("binary", "bytea"),
+        ("date", "date"),
+        ("timestamp", "timestamp with time zone"),
+        ("timestamp_ntz", "timestamp without time zone"),
+        ("array<decimal(5,2)>", "numeric(5,2)[]"),
+        ("array<string>", "text[]"),
+    ],
+)
+def test_staging_types_hold_spark_types(spark: str, pg: str) -> None:
+    assert staging_type(spark, "c") == pg
+
+
+@pytest.mark.parametrize(
+    "spark", ["map<int,int>", "struct<a:int>", "array<array<int>>", "interval day"]
+)
+def test_types_without_an_encoding_are_refused_naming_the_column(spark: str) -> None:
+    with pytest.raises(WriteRefusedError, match=r"column 'c' has Spark type"):
+        staging_type(spark, "c")
+
+
+def test_columns_match_exactly_then_ignoring_case() -> None:
+    target = [col("id"), col("Name", "text", "text", "S"), col("opt", default=True)]
+    pairs = match_columns([("id", "int"), ("name", "string")], target, table="t")
+    assert [(p.spark_name, p.target.name, p.staging_name) for p in pairs] == [
+        ("id", "id", "c0"),
+        ("name", "Name", "c1"),
+    ]
+    with pytest.raises(WriteRefusedError, match=r"has no column 'x'"):
+        match_columns([("id", "int"), ("x", "int")], target, table="t")
+    with pytest.raises(WriteRefusedError, match=r"'req' are NOT NULL without a default"):
+        match_columns([("id", "int")], [*target, col("req", not_null=True)], table="t")
+
+
+@pytest.mark.parametrize(
+    ("spark", "base", "category", "ok"),
+    [
+        ("string", "int4", "N", False),
+        ("string", "numeric", "N", True),
+        ("string", "interval", "T", True),
+        ("string", "date", "D", True),
+        ("string", "bool", "B", False),
+        ("decimal(10,2)", "int8", "N", False),
+        ("decimal(10,0)", "int8", "N", True),
+        ("double", "int4", "N", False),
+        ("int", "numeric", "N", True),
+        ("timestamp", "date", "D", False),
+        ("binary", "bytea", "U", True),
+        ("binary", "text", "S", True),
+        ("array<int>", "_int8", "A", True),
+        ("array<string>", "_int4", "A", False),
+    ],
+)
+def test_type_compatibility(spark: str, base: str, category: str, ok: bool) -> None:
+    element = {"_int8": "int8", "_int4": "int4"}.get(base)
+    pair = ColumnPair(0, "c", spark, col("c", base, base, category, element=element))
+    if ok:
+        check_compatible(pair, table="t")
+    else:
+        with pytest.raises(WriteRefusedError, match=r"column 'c' \(.*\) cannot be written"):
+            check_compatible(pair, table="t")
+
+
+def test_the_commit_sql_of_each_mode() -> None:
+    pairs = [
+        ColumnPair(0, "a", "int", col("a")),
+        ColumnPair(1, "v", "string", col("v", "interval", "interval", "T")),
+    ]
+    staging = '"s"."sparkpg_stage_x"'
+    assert move_sql(REF, staging, pairs, "append", []) == (
+        'INSERT INTO "s"."Or""ders" ("a", "v") SELECT c0::integer, c1::interval '
+        'FROM "s"."sparkpg_stage_x" WHERE _sparkpg_attempt = ANY (?)'
+    )
+    assert move_sql(REF, staging, pairs, "upsert", ["a"]).endswith(
+        'ON CONFLICT ("a") DO UPDATE SET "v" = EXCLUDED."v"'
+    )
+    assert move_sql(REF, staging, pairs, "insert-missing", ["a"]).endswith(
+        'ON CONFLICT ("a") DO NOTHING'
+    )
+    assert commit_statements(REF, "overwrite") == [
+        "SET LOCAL TimeZone = 'UTC'",
+        'DELETE FROM "s"."Or""ders"',
+    ]
+    assert commit_statements(REF, "append") == ["SET LOCAL TimeZone = 'UTC'"]
+    assert staging_table_sql(staging, pairs) == (
+        'CREATE UNLOGGED TABLE "s"."sparkpg_stage_x" (c0 integer, c1 text, _sparkpg_attempt bigint)'
+    )
+    assert (
+        create_table_sql(REF, [("a b", "bigint")]) == 'CREATE TABLE "s"."Or""ders" ("a b" bigint)'
+    )
