@@ -9,7 +9,7 @@ VENV39 := .venv39
 PY := $(VENV)/bin/python
 PY39 := $(VENV39)/bin/python
 
-.PHONY: demo test lint typecheck unit39 pytest clean jvm
+.PHONY: demo test lint typecheck unit39 pytest test-spark4 clean jvm
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,16 @@ $(VENV39)/.installed: pyproject.toml
 	$(PY39) -m pip install -q -e '.[test]'
 	touch $@
 
+# Spark 4 (EMR's emr-spark-8.0.0): the engine and the type suite on pyspark 4.0.x, same JAR.
+VENV_SPARK4 := .venv-spark4
+PY_SPARK4 := $(VENV_SPARK4)/bin/python
+$(VENV_SPARK4)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV_SPARK4)
+	$(PY_SPARK4) -m pip install -q --upgrade pip
+	$(PY_SPARK4) -m pip install -q -e '.[test]' 'pyspark==4.0.*'
+	touch $@
+
+# The COPY engine's JAR (jvm/), reproducible; local sessions put it next to the JDBC JAR.
 # pyspark 3.5.0, the Spark of emr-7.0.0, under Python 3.9: tests/deploy/test_bundle_spark.py runs
 # the bundle with it too. Only pyspark (and its py4j): the bundle brings everything else. pip
 # reuses its cache, so a rebuild downloads nothing.
@@ -63,7 +73,10 @@ unit39: $(VENV39)/.installed
 pytest: $(VENV)/.installed .venv-checkov/.installed $(ENGINE_JAR) $(SPARK350_VENV)/.installed
 	SPARKPG_CHECKOV=$(CURDIR)/.venv-checkov/bin/checkov $(PY) -m pytest -q
 
-test: lint typecheck unit39 pytest
+test-spark4: $(VENV_SPARK4)/.installed $(ENGINE_JAR)
+	$(PY_SPARK4) -m pytest -q tests/integration/engine tests/integration/test_types.py
+
+test: lint typecheck unit39 pytest test-spark4
 
 clean:
-	rm -rf $(VENV) $(VENV39) $(SPARK350_VENV) .venv-checkov dist build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(VENV39) $(SPARK350_VENV) $(VENV_SPARK4) .venv-checkov dist build .pytest_cache .mypy_cache .ruff_cache

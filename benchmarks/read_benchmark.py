@@ -15,13 +15,14 @@ which the variants run interleaved, in a rotating order):
   out-of-memory error is reported instead of killing the benchmark;
 - ``hand-tuned``: ``spark.read.jdbc`` with ``column="id"``, bounds, ``numPartitions`` = ours and
   ``fetchsize=10000``;
-- ``sparkpg``: ``read_table(spark, settings, "bench.public.<table>")`` with defaults (planning
-  included in the time);
-- ``sparkpg-text``: the same with ``binary_transfer=False`` (the binary-transfer gain);
-- ``sparkpg-pages``: the same forced to page ranges (``ctid``, like the floor) instead of the
-  planner's choice (key ranges on the primary key for this table);
-- ``sparkpg-nocount``: the same with ``report_unrepresentable=False`` (the cost of counting the
-  values read as NULL).
+- ``sparkpg-jdbc``: ``read_table(..., engine="jdbc")``: Spark's JDBC source, counting on;
+- ``sparkpg``: ``read_table(spark, settings, "bench.public.<table>")`` with defaults: the COPY
+  engine, counting on (planning included in the time);
+- ``wide-floor``, ``wide-sparkpg-jdbc``, ``wide-sparkpg``: the same on a 30-column table
+  (text-heavy, numeric, timestamptz, jsonb, arrays, NULLs) of ``--rows / 5`` rows.
+
+It also times the planning of many small tables: ``read_tables`` of the Pagila tables
+(``../shared/realworld/``: tables and partitions; plan and lazy load, no Spark action).
 
 It prints the median and minimum seconds, rows/s, ratios to the floor and to ``sparkpg``, peak
 RSS (the Spark driver JVM's ``VmHWM``, reset before each run through ``/proc/<pid>/clear_refs``;
@@ -58,24 +59,38 @@ DEFAULT_REPEAT = 3
 PLAIN_TIMEOUT_SECONDS = 300.0
 # Only changes how an out-of-memory error ends (at once, instead of a JVM wedged in GC).
 EXIT_ON_OOM = "-XX:+ExitOnOutOfMemoryError"
+WIDE_TABLE = "bench_wide"
+WIDE = "wide-"
+"""Prefix of the variants reading the wide table (their ratios are to ``wide-floor``)."""
 VARIANTS = (
     "floor",
     "plain",
     "hand-tuned",
+    "sparkpg-jdbc",
     "sparkpg",
-    "sparkpg-text",
-    "sparkpg-pages",
-    "sparkpg-nocount",
+    "wide-floor",
+    "wide-sparkpg-jdbc",
+    "wide-sparkpg",
 )
 DESCRIPTIONS = {
     "floor": "psql COPY (FORMAT binary) to /dev/null, one stream per partition, concurrent",
     "plain": "spark.read.jdbc(url, table, properties): no fetchsize, one partition",
     "hand-tuned": "spark.read.jdbc(column='id', bounds, numPartitions=ours, fetchsize=10000)",
-    "sparkpg": "read_table(spark, settings, ref) with defaults (planning included)",
-    "sparkpg-text": "read_table(..., binary_transfer=False): pgjdbc text protocol",
-    "sparkpg-pages": "read_table(..., partitioning={'strategy': 'page_range'}): ctid ranges",
-    "sparkpg-nocount": "read_table(..., report_unrepresentable=False): no NULL counting",
+    "sparkpg-jdbc": "read_table(..., engine='jdbc'): Spark's JDBC source (counting on)",
+    "sparkpg": "read_table(spark, settings, ref) with defaults: the COPY engine, counting on",
+    "wide-floor": "the floor on the wide table (30 columns)",
+    "wide-sparkpg-jdbc": "read_table(..., engine='jdbc') of the wide table",
+    "wide-sparkpg": "read_table(...) of the wide table with defaults (COPY engine)",
 }
+PAGILA = next(  # ../shared/realworld of the checkout or of its worktrees' parent
+    (
+        p / "shared" / "realworld"
+        for p in Path(__file__).resolve().parents
+        if (p / "shared" / "realworld" / "pagila-schema.sql").is_file()
+    ),
+    Path("../shared/realworld"),
+)
+PAGILA_DATABASE = "pagila"
 
 CREATE_SQL = f"""
 DROP TABLE IF EXISTS {TABLE};
@@ -103,6 +118,46 @@ SELECT i,
 FROM generate_series({low}::bigint, {high}::bigint) AS i
 """
 INSERT_CHUNK = 1_000_000
+
+# About 30 columns: text-heavy, numeric, timestamptz, jsonb, arrays, NULLs in every nullable one.
+WIDE_CREATE_SQL = f"""
+DROP TABLE IF EXISTS {WIDE_TABLE};
+CREATE TABLE {WIDE_TABLE} (
+    id bigint NOT NULL,
+    {", ".join(f"t{i} text" for i in range(1, 9))},
+    {", ".join(f"v{i} varchar(64)" for i in range(1, 4))},
+    {", ".join(f"n{i} numeric(14, 4)" for i in range(1, 5))},
+    {", ".join(f"i{i} integer" for i in range(1, 4))},
+    f1 double precision, f2 double precision,
+    {", ".join(f"ts{i} timestamptz" for i in range(1, 4))},
+    d1 date, b1 boolean, j1 jsonb, j2 jsonb, a1 integer[], a2 text[]
+);
+"""
+WIDE_INSERT_SQL = (
+    "INSERT INTO {table} SELECT i, "
+    + ", ".join(
+        f"CASE WHEN i % {7 + k} = 0 THEN NULL ELSE repeat(md5((i + {k})::text), {1 + k % 3}) END"
+        for k in range(8)
+    )
+    + ", "
+    + ", ".join(f"'code-' || substr(md5((i * {k})::text), 1, {8 + 4 * k})" for k in range(1, 4))
+    + ", "
+    + ", ".join(
+        f"CASE WHEN i % {11 + k} = 0 THEN NULL ELSE ((i * {7919 + k}) % 100000000) / 10000.0 END"
+        for k in range(4)
+    )
+    + ", (i % 1000)::int, (i * 13 % 100000)::int, CASE WHEN i % 5 = 0 THEN NULL ELSE i::int END, "
+    "i / 7.0, CASE WHEN i % 9 = 0 THEN NULL ELSE sqrt(i::float8) END, "
+    "timestamptz '2024-01-01 00:00:00+00' + i * interval '1 second', "
+    "timestamptz '2020-01-01 00:00:00+00' + i * interval '1 minute', "
+    "CASE WHEN i % 13 = 0 THEN NULL ELSE now() END, "
+    "date '2020-01-01' + (i % 1500)::int, i % 2 = 0, "
+    "jsonb_build_object('id', i, 'tag', md5(i::text), 'n', i % 17), "
+    "CASE WHEN i % 4 = 0 THEN NULL ELSE jsonb_build_array(i, i + 1, 'x') END, "
+    "ARRAY[i::int, (i + 1)::int, (i + 2)::int], "
+    "CASE WHEN i % 6 = 0 THEN NULL ELSE ARRAY[md5(i::text), 'b'] END "
+    "FROM generate_series({low}::bigint, {high}::bigint) AS i"
+)
 
 
 # --- pure helpers (unit-tested) -----------------------------------------------------------------
@@ -200,13 +255,20 @@ def ratio(value: Optional[float], reference: Optional[float]) -> Optional[float]
     return value / reference
 
 
-def summarise(results: Sequence[VariantResult], rows: int) -> List[Dict[str, Any]]:
-    """One JSON-able record per variant: times, rows/s, ratios to ``floor`` and ``sparkpg``."""
+def summarise(
+    results: Sequence[VariantResult], rows: int, wide_rows: Optional[int] = None
+) -> List[Dict[str, Any]]:
+    """One JSON-able record per variant: times, rows/s, ratios to ``floor`` and ``sparkpg`` (for
+    the ``wide-`` variants: to ``wide-floor`` and ``wide-sparkpg``, over ``wide_rows`` rows)."""
     by_name = {r.name: r for r in results}
-    floor = by_name["floor"].median if "floor" in by_name else None
-    ours = by_name["sparkpg"].median if "sparkpg" in by_name else None
+
+    def median_of(name: str) -> Optional[float]:
+        return by_name[name].median if name in by_name else None
+
     records = []
     for r in results:
+        group = WIDE if r.name.startswith(WIDE) else ""
+        floor, ours = median_of(group + "floor"), median_of(group + "sparkpg")
         med = r.median
         records.append(
             {
@@ -218,7 +280,9 @@ def summarise(results: Sequence[VariantResult], rows: int) -> List[Dict[str, Any
                 "seconds": [round(s, 3) for s in r.seconds],
                 "median_seconds": _round(med),
                 "min_seconds": _round(r.minimum),
-                "rows_per_second": round(rows / med) if med else None,
+                "rows_per_second": round((wide_rows or rows if group else rows) / med)
+                if med
+                else None,
                 "ratio_to_floor": _round(ratio(med, floor)),
                 "ratio_to_sparkpg": _round(ratio(med, ours)),
                 "peak_rss_mib": round(r.peak_rss_kib / 1024) if r.peak_rss_kib else None,
@@ -335,26 +399,28 @@ def jvm_pid(spark: Any) -> int:
 # --- the database -------------------------------------------------------------------------------
 
 
-def build_table(conninfo: str, rows: int) -> Dict[str, Any]:
+def build_table(
+    conninfo: str, rows: int, table: str = TABLE, create: str = CREATE_SQL, insert: str = INSERT_SQL
+) -> Dict[str, Any]:
     """Create and fill the table, add the primary key, ``VACUUM ANALYZE``; returns its stats."""
     import psycopg
 
     started = time.monotonic()
     with psycopg.connect(conninfo, autocommit=True) as conn:
-        conn.execute(CREATE_SQL)
+        conn.execute(create.encode())
         for low in range(1, rows + 1, INSERT_CHUNK):
             high = min(rows, low + INSERT_CHUNK - 1)
-            conn.execute(INSERT_SQL.format(table=TABLE, low=int(low), high=int(high)).encode())
-        conn.execute(f"ALTER TABLE {TABLE} ADD PRIMARY KEY (id)")
-        conn.execute(f"VACUUM (ANALYZE, FREEZE) {TABLE}")
+            conn.execute(insert.format(table=table, low=int(low), high=int(high)).encode())
+        conn.execute(f"ALTER TABLE {table} ADD PRIMARY KEY (id)".encode())
+        conn.execute(f"VACUUM (ANALYZE, FREEZE) {table}".encode())
         row = conn.execute(
             "SELECT relpages, pg_relation_size(oid), pg_total_relation_size(oid), "
             "current_setting('server_version') FROM pg_class WHERE oid = %s::regclass",
-            (TABLE,),
+            (table,),
         ).fetchone()
         assert row is not None
         # Read the table once so every variant starts from the same (cached) state.
-        conn.execute(f"SELECT count(*) FROM {TABLE}")
+        conn.execute(f"SELECT count(*) FROM {table}".encode())
     return {
         "rows": rows,
         "pages": int(row[0]),
@@ -366,7 +432,7 @@ def build_table(conninfo: str, rows: int) -> Dict[str, Any]:
 
 
 def run_floor(
-    server: Any, pages: int, streams: int, psql: str
+    server: Any, pages: int, streams: int, psql: str, table: str = TABLE
 ) -> Tuple[float, Optional[int], List[str], float]:
     """Time the concurrent binary COPY streams; returns seconds, psql's peak RSS, errors and
     the CPU seconds of all psql processes."""
@@ -382,7 +448,7 @@ def run_floor(
     if server.ca_cert_path:
         env["PGSSLROOTCERT"] = str(server.ca_cert_path)
     commands = [
-        [psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", copy_statement(TABLE, low, high)]
+        [psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", copy_statement(table, low, high)]
         for low, high in page_ranges(pages, streams)
     ]
     started = time.monotonic()
@@ -560,8 +626,11 @@ class PlainWorker:
 # --- the run ------------------------------------------------------------------------------------
 
 
-def write_settings(server: Any, directory: Path, max_connections: int) -> Path:
-    """A settings file with one connection ``bench`` to ``server`` (credentials in a file)."""
+def write_settings(
+    server: Any, directory: Path, max_connections: int, extra_databases: Sequence[str] = ()
+) -> Path:
+    """A settings file with one connection ``bench`` to ``server`` (credentials in a file), and
+    one connection per ``extra_databases`` (named after the database)."""
     creds = directory / "credentials.json"
     creds.write_text(json.dumps({"username": server.user, "password": server.password}))
     creds.chmod(0o600)
@@ -577,9 +646,66 @@ def write_settings(server: Any, directory: Path, max_connections: int) -> Path:
         conn.update(ssl_mode="verify-full", ssl_root_cert=str(server.ca_cert_path))
     else:
         conn.update(ssl_mode="disable")
+    connections = [conn] + [{**conn, "name": db, "database": db} for db in extra_databases]
     path = directory / "settings.json"
-    path.write_text(json.dumps({"postgres": {"connections": [conn]}}, indent=2))
+    path.write_text(json.dumps({"postgres": {"connections": connections}}, indent=2))
     return path
+
+
+def load_pagila(server: Any, psql: str) -> List[str]:
+    """Load Pagila (schema, data) into database ``pagila`` of ``server``; its tables' refs
+    (``pagila.public.<table>``: tables, partitioned tables and their partitions)."""
+    import psycopg
+
+    with psycopg.connect(server.conninfo(), autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {PAGILA_DATABASE}".encode())
+        conn.execute(f"CREATE DATABASE {PAGILA_DATABASE}".encode())
+        if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = 'postgres'").fetchone():
+            conn.execute("CREATE ROLE postgres")  # the dump's OWNER TO statements name it
+    env = {**os.environ, "PGPASSWORD": server.password, "PGSSLMODE": "prefer"}
+    for name in ("pagila-schema.sql", "pagila-data.sql"):
+        subprocess.run(
+            [
+                psql,
+                "-X",
+                "-q",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-h",
+                server.host,
+                "-p",
+                str(server.port),
+                "-U",
+                server.user,
+                "-d",
+                PAGILA_DATABASE,
+                "-f",
+                str(PAGILA / name),
+            ],
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            timeout=600,
+        )
+    with psycopg.connect(server.conninfo(dbname=PAGILA_DATABASE), autocommit=True) as conn:
+        conn.execute("ANALYZE")
+        rows = conn.execute(
+            "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') "
+            "ORDER BY 1"
+        ).fetchall()
+    return [f"{PAGILA_DATABASE}.public.{r[0]}" for r in rows]
+
+
+def time_planning(run: Any, repeat: int) -> Dict[str, Any]:
+    """Median and minimum seconds of ``run()`` (plan and load all tables, no Spark action)."""
+    run()  # warm-up
+    seconds = []
+    for _ in range(repeat):
+        started = time.monotonic()
+        run()
+        seconds.append(time.monotonic() - started)
+    return {"median_seconds": _round(_median(seconds)), "min_seconds": _round(min(seconds))}
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -621,7 +747,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     from connectors.jdbc import driver_properties
     from connectors.settings import load_settings
     from devtools.postgres_server import postgres_server
-    from spark_jobs.reader import plan_table, read_table
+    from spark_jobs.reader import plan_table, read_table, read_tables
     from spark_jobs.session import local_session
 
     variants = [v for v in VARIANTS if v not in args.skip]
@@ -643,7 +769,21 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             f"{table['build_seconds']} s",
             flush=True,
         )
-        settings = load_settings(str(write_settings(server, Path(tmp), max_connections=8)))
+        wide_rows = max(1, args.rows // 5)
+        wide = build_table(
+            server.conninfo(), wide_rows, WIDE_TABLE, WIDE_CREATE_SQL, WIDE_INSERT_SQL
+        )
+        print(
+            f"table {WIDE_TABLE}: {wide_rows:,} rows, 30 columns, {wide['pages']:,} pages, heap "
+            f"{wide['heap_bytes'] / 2**20:.0f} MiB",
+            flush=True,
+        )
+        pagila = load_pagila(server, psql)
+        print(f"Pagila: {len(pagila)} tables", flush=True)
+        settings_path = write_settings(
+            server, Path(tmp), max_connections=8, extra_databases=[PAGILA_DATABASE]
+        )
+        settings = load_settings(str(settings_path))
         spark = local_session(
             settings, master=args.master, app_name="sparkpg-bench", conf=spark_conf
         )
@@ -653,6 +793,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         assert jvm is not None
         planned = plan_table(spark, settings, ref)
         partitions = max(1, len(planned.plan.predicates))
+        wide_ref = f"{CONNECTION}.public.{WIDE_TABLE}"
+        wide_partitions = max(1, len(plan_table(spark, settings, wide_ref).plan.predicates))
         options = planned.target.options(binary_transfer=False)
         url = options["url"]
         props = driver_properties(options)
@@ -665,17 +807,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         }
         low_high = (1, args.rows)  # a careful user knows (or queries) the key's bounds
 
-        def sparkpg(
-            binary: bool, partitioning: Optional[Dict[str, Any]] = None, count: bool = True
-        ) -> None:
-            df = read_table(
-                spark,
-                settings,
-                ref,
-                binary_transfer=binary,
-                partitioning=partitioning,
-                report_unrepresentable=count,
-            )
+        def sparkpg(engine: str, source: str = ref) -> None:
+            df = read_table(spark, settings, source, engine=engine)
             df.write.format("noop").mode("overwrite").save()
 
         def hand_tuned() -> None:
@@ -691,10 +824,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             df.write.format("noop").mode("overwrite").save()
 
         in_process = {
-            "sparkpg": lambda: sparkpg(True),
-            "sparkpg-text": lambda: sparkpg(False),
-            "sparkpg-pages": lambda: sparkpg(True, {"strategy": "page_range"}),
-            "sparkpg-nocount": lambda: sparkpg(True, count=False),
+            "sparkpg": lambda: sparkpg("copy"),
+            "sparkpg-jdbc": lambda: sparkpg("jdbc"),
+            "wide-sparkpg": lambda: sparkpg("copy", wide_ref),
+            "wide-sparkpg-jdbc": lambda: sparkpg("jdbc", wide_ref),
             "hand-tuned": hand_tuned,
         }
 
@@ -725,9 +858,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 return
             server_before = cpu_seconds(postmaster, children=True) if postmaster else None
             client_cpu: Optional[float] = None
-            if name == "floor":
-                seconds, peak, errors, client_cpu = run_floor(
-                    server, table["pages"], partitions, psql
+            if name in ("floor", "wide-floor"):
+                seconds, peak, errors, client_cpu = (
+                    run_floor(server, table["pages"], partitions, psql)
+                    if name == "floor"
+                    else run_floor(server, wide["pages"], wide_partitions, psql, WIDE_TABLE)
                 )
                 if errors:
                     result.error = errors[0][:300]
@@ -789,15 +924,30 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 if results["plain"].error is None:
                     results["plain"].note = "own JVM (worker process), same driver memory"
         results["floor"].note = f"{partitions} streams; peak RSS is one psql process's"
+        if "wide-floor" in results:
+            results["wide-floor"].note = f"{wide_partitions} streams"
+
+        def plan_pagila() -> None:
+            loaded = read_tables(spark, settings, pagila, register_views=False)
+            assert len(loaded) == len(pagila)
+
+        planning = {
+            "tables": len(pagila),
+            **time_planning(plan_pagila, args.repeat),
+            "what": "read_tables of every Pagila table (plan + lazy load, no Spark action)",
+        }
+        print(f"planning {len(pagila)} Pagila tables: {planning['median_seconds']} s", flush=True)
         spark.stop()
 
-    records = summarise([results[v] for v in variants], args.rows)
+    records = summarise([results[v] for v in variants], args.rows, wide_rows)
     report = {
         "rows": args.rows,
         "repeat": args.repeat,
         "command": "python -m benchmarks.read_benchmark " + " ".join(argv or sys.argv[1:]),
         "tls": args.tls,
         "table": table,
+        "wide_table": wide,
+        "planning": planning,
         "plan": {
             "strategy": planned.plan.strategy,
             "partitions": partitions,
@@ -832,6 +982,14 @@ def format_report(report: Dict[str, Any]) -> str:
         [
             format_table(report["variants"]),
             "",
+            *(
+                [
+                    f"planning {report['planning']['tables']} Pagila tables (read_tables, no "
+                    f"action): median {report['planning']['median_seconds']} s"
+                ]
+                if "planning" in report
+                else []
+            ),
             f"table: {report['rows']:,} rows, {table['pages']:,} pages "
             f"({table['heap_bytes'] / 2**20:.0f} MiB heap); TLS {'on' if report['tls'] else 'off'}",
             f"sparkpg plan: {plan['strategy']}, {plan['partitions']} partitions, fetch size "

@@ -12,6 +12,8 @@
   installed by pip from binary wheels for the target platform only;
 - ``postgresql-<version>.jar``: the pinned JDBC driver, sha256 checked;
 - the entry-point scripts (``read_tables.py``);
+- ``sparkpg-engine.jar``: the COPY engine (``devtools.build_engine_jar``, reproducible), on
+  ``--jars`` beside the driver;
 - ``manifest.json``: every artifact with its sha256, the runtime, the ``sparkSubmitParameters``.
 
 Same inputs (sources, lock file, JAR), same bytes: sorted entries, fixed timestamps and owners,
@@ -508,6 +510,10 @@ def build(
 
     jar_path = out / f"postgresql-{JDBC_VERSION}.jar"
     jar_source = fetch_jdbc_jar(jar_path, jar=jar, version=JDBC_VERSION, sha256=JDBC_SHA256)
+    from devtools import build_engine_jar  # imports this module: not at the top
+
+    engine_path = out / build_engine_jar.DEFAULT_JAR.name
+    build_engine_jar.build(engine_path)
 
     entry_artifacts: Dict[str, Artifact] = {}
     for script in scripts:
@@ -527,6 +533,7 @@ def build(
         code=artifact(code_zip, out),
         environment=artifact(env_tar, out),
         jdbc_driver=artifact(jar_path, out, version=JDBC_VERSION),
+        engine=artifact(engine_path, out),
         entrypoints=entry_artifacts,
         requirements=installed,
     )

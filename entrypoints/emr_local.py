@@ -134,6 +134,7 @@ def prepare(
             "code": local_files["code"],
             "environment": local_files["environment"],
             "jdbc_driver": local_files["jdbc_driver"],
+            "engine": local_files.get("engine"),
         }
     )
     args, env = local.spark_params().local_spark_submit(master=master)

@@ -40,7 +40,7 @@ from connectors.errors import SettingsError
 from connectors.settings import load_settings
 from entrypoints.errors import EXIT_OK, run_main
 from spark_jobs.job import FORMATS, MODES, JobOptions
-from spark_jobs.options import ReadOptions
+from spark_jobs.options import ENGINES, ReadOptions
 from spark_jobs.partitioning import STRATEGIES, PartitionOverrides
 
 
@@ -86,6 +86,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="fail (exit 5) after a table's read when any value was read as NULL because its "
         "Spark type cannot hold it; with --sql this also counts them (Spark then no longer "
         "pushes the query's filters into PostgreSQL)",
+    )
+    parser.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="copy",
+        help="how tables are read: sparkpg's COPY engine (default) or Spark's JDBC source "
+        "(docs/reading.md)",
     )
     parser.add_argument(
         "--no-binary-transfer",
@@ -179,6 +186,7 @@ def job_options(args: argparse.Namespace) -> JobOptions:
         fetch_size=args.fetch_size,
         binary_transfer=not args.no_binary_transfer,
         unrepresentable=args.unrepresentable,
+        engine=args.engine,
     )
     return JobOptions(
         tables=tuple(args.table),

@@ -27,7 +27,7 @@ _EXPORTS: Dict[str, str] = {
     "PartitionPlan": "spark_jobs.partitioning",
     "Strategy": "spark_jobs.partitioning",
     "TableRead": "spark_jobs.plan",
-    "load_read": "spark_jobs.jdbc_loader",
+    "load_read": "spark_jobs.loader",
     "LoadedTable": "spark_jobs.jdbc_loader",
     "UnrepresentableReport": "spark_jobs.report",
     "write_table": "spark_jobs.writer",
@@ -54,7 +54,8 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from spark_jobs.jdbc_loader import LoadedTable, load_read
+    from spark_jobs.jdbc_loader import LoadedTable
+    from spark_jobs.loader import load_read
     from spark_jobs.options import ReadOptions
     from spark_jobs.partitioning import PartitionOverrides, PartitionPlan, Strategy
     from spark_jobs.plan import TableRead

@@ -177,16 +177,17 @@ def engine_column(
     if string_filter not in FILTERS:
         raise ValueError(f"string_filter={string_filter!r}: expected one of {', '.join(FILTERS)}")
     q = quote_ident(column.name)
+    name = plan.dataframe_name  # the DataFrame's name (case clashes renamed: docs/types.md)
     policy = plan.policy
     if plan.spark_type == "STRING" and policy != "native":
-        return EngineColumn(plan.name, "text", plan.select_sql)
+        return EngineColumn(name, "text", plan.select_sql)
     if policy in ("decimal", "money-decimal"):
         match = _DECIMAL.fullmatch(plan.spark_type or "")
         if match is None:
             raise CopyEngineError(f"column {plan.name}: unexpected decimal type {plan.spark_type}")
         expr = q if policy == "decimal" else f"{q}::numeric"
         precision, scale = int(match.group(1)), int(match.group(2))
-        return EngineColumn(plan.name, "numeric", expr, "ordering", None, precision, scale)
+        return EngineColumn(name, "numeric", expr, "ordering", None, precision, scale)
     if policy == "array":
         element = _SCALAR_KINDS.get(column.element_type or "")
         if element is None or element in COUNTED_KINDS:
@@ -195,7 +196,7 @@ def engine_column(
             )
         value = f"{q}::pg_catalog.{quote_ident(column.element_type or '')}[]"
         return EngineColumn(
-            plan.name, "array", value if column.element_is_domain else q, element=element
+            name, "array", value if column.element_is_domain else q, element=element
         )
     kind = _SCALAR_KINDS.get(column.base_type)
     if kind is None or policy not in ("native", "date", "timestamp", "timestamptz"):
@@ -204,10 +205,10 @@ def engine_column(
             f"({column.formatted_type})"
         )
     if kind in _ORDERED_KINDS:
-        return EngineColumn(plan.name, kind, q, "ordering")
+        return EngineColumn(name, kind, q, "ordering")
     if kind == "text" and column.base_type != "bpchar":
-        return EngineColumn(plan.name, kind, q, string_filter)
-    return EngineColumn(plan.name, kind, q)
+        return EngineColumn(name, kind, q, string_filter)
+    return EngineColumn(name, kind, q)
 
 
 def engine_options(
@@ -259,6 +260,10 @@ class UnrepresentableCounts:
             return {name: 0 for _, name in self.columns}
         return {name: int(values[i]) for i, name in self.columns}
 
+    def reported(self) -> bool:
+        """True once a task of an action over the DataFrame has reported its counts."""
+        return bool(getattr(self.spark.sparkContext._jvm, COUNTS_CLASS).reported(self.read_id))
+
     def release(self) -> None:
         """Forget this read's counts in the driver (the DataFrame still reads)."""
         getattr(self.spark.sparkContext._jvm, COUNTS_CLASS).release(self.read_id)
@@ -277,7 +282,7 @@ def copy_read(
 ) -> Tuple[DataFrame, UnrepresentableCounts]:
     """The DataFrame of a finished plan through the COPY engine, and the handle of its counts.
 
-    ``properties``: pgjdbc connection properties as ``JdbcTarget.properties()`` gives them
+    ``properties``: pgjdbc connection properties as ``JdbcTarget.options()`` gives them
     (``user``, ``password``, ...; Spark-only keys like ``driver`` are dropped). Lazy: nothing runs
     until an action.
 

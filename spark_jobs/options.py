@@ -15,6 +15,9 @@ from spark_jobs.partitioning import PartitionOverrides
 from spark_jobs.snapshots import Snapshot
 from spark_jobs.types import UNREPRESENTABLE_MODES
 
+ENGINES = ("copy", "jdbc")
+"""The loaders of a finished plan: sparkpg's COPY engine (default) and Spark's JDBC source."""
+
 Partitioning = Union[PartitionOverrides, Mapping[str, Any], None]
 
 
@@ -30,7 +33,9 @@ class ReadOptions:
     ``unrepresentable`` is the type policy's choice for values no native Spark type holds
     (``"null"`` or ``"text"``, ``docs/types.md``); ``report_unrepresentable`` counts the values
     read as NULL during the first action; ``snapshot`` (from
-    :func:`spark_jobs.snapshots.consistent_snapshot`) makes every partition read one snapshot.
+    :func:`spark_jobs.snapshots.consistent_snapshot`) makes every partition read one snapshot;
+    ``engine`` picks the loader: ``"copy"`` (default, binary COPY decoded by sparkpg's engine) or
+    ``"jdbc"`` (Spark's JDBC source).
     """
 
     columns: Optional[Tuple[str, ...]] = None
@@ -41,6 +46,7 @@ class ReadOptions:
     unrepresentable: str = "null"
     report_unrepresentable: bool = True
     snapshot: Optional[Snapshot] = None
+    engine: str = "copy"
 
     def __post_init__(self) -> None:
         if self.columns is not None:
@@ -60,6 +66,10 @@ class ReadOptions:
             raise SettingsError(
                 f"unrepresentable must be one of {', '.join(UNREPRESENTABLE_MODES)}, got "
                 f"{self.unrepresentable!r} (docs/types.md)"
+            )
+        if self.engine not in ENGINES:
+            raise SettingsError(
+                f"engine must be one of {', '.join(ENGINES)}, got {self.engine!r} (docs/reading.md)"
             )
         if self.snapshot is not None and not isinstance(self.snapshot, Snapshot):
             raise SettingsError(

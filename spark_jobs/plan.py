@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple
 from connectors.jdbc import quote_ident, session_settings, set_statements
 from spark_jobs.partitioning import PartitionPlan
 from spark_jobs.snapshots import Snapshot
-from spark_jobs.types import ColumnPlan, custom_schema
+from spark_jobs.types import ColumnPlan, PgColumn, custom_schema
 
 if TYPE_CHECKING:
     from spark_jobs.jdbc_client import JdbcTarget
@@ -111,6 +111,14 @@ class TableRead:
     planning_seconds: float = 0.0
     lost_masks: Tuple[LostMask, ...] = ()
     """Mask columns of ``dbtable`` that count values read as NULL (empty: not reported)."""
+    from_sql: str = ""
+    """The raw source (quoted table or aliased subquery) the COPY engine selects from."""
+    filter_sql: Optional[str] = None
+    """The user's ``where`` (checked), or None."""
+    described: Tuple[PgColumn, ...] = ()
+    """The catalog's columns behind ``columns`` (same order)."""
+    engine: str = "copy"
+    """Which loader reads the plan: ``"copy"`` or ``"jdbc"`` (``ReadOptions.engine``)."""
     server_version_num: int = 0
     """The server's ``server_version_num`` at planning (which session settings it knows)."""
 
@@ -130,13 +138,16 @@ class TableRead:
         statements (they must precede any query), the connection's ``lock_timeout`` (and
         ``client_connection_check_interval``: :func:`connectors.jdbc.session_settings`), then
         :data:`PARTITION_SESSION_SETTINGS`."""
-        statements = [self.snapshot.session_init_statement] if self.snapshot is not None else []
+        return "; ".join(self.session_statements)
+
+    @property
+    def session_statements(self) -> Tuple[str, ...]:
+        """The statements of :attr:`session_init_statement`, one by one (the COPY engine)."""
+        snapshot = self.snapshot.session_statements if self.snapshot is not None else ()
         settings = session_settings(
             self.target.connection, server_version_num=self.server_version_num, planning=False
         )
-        statements += set_statements(settings, local=True)
-        statements.append(PARTITION_SESSION_SETTINGS)
-        return "; ".join(statements)
+        return (*snapshot, *set_statements(settings, local=True), PARTITION_SESSION_SETTINGS)
 
     def jdbc_options(self) -> Dict[str, str]:
         """The Spark JDBC options of the read (the connection's

@@ -139,6 +139,10 @@ def plan_read(
         snapshot=snapshot_for({}, target.name, options.snapshot),
         planning_seconds=time.monotonic() - started,
         lost_masks=tuple(masks),
+        from_sql=facts.from_sql,
+        filter_sql=filter_sql,
+        described=tuple(selected),
+        engine=options.engine,
         server_version_num=limits.server_version_num,
     )
     logger.info("%s", read.describe())

@@ -29,7 +29,8 @@ from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Mapping, Optional, 
 from connectors.errors import IdentifierError
 from connectors.jdbc import TableRef
 from spark_jobs.jdbc_client import JdbcSource, connect, resolve_target
-from spark_jobs.jdbc_loader import LoadedTable, load_read
+from spark_jobs.jdbc_loader import LoadedTable
+from spark_jobs.loader import load_read
 from spark_jobs.options import ReadOptions
 from spark_jobs.plan import TableRead
 from spark_jobs.planner import QuerySource, TableSource, plan_read

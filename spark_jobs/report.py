@@ -7,7 +7,7 @@ A loader returns the report beside the DataFrame; nothing writes it into the pla
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Protocol, Sequence, Tuple
 
 from connectors.errors import UnrepresentableValuesError
 from connectors.jdbc import quote_ident
@@ -25,6 +25,12 @@ _LOST_VALUES = {
     "timestamptz": "timestamptz infinity, 1582-10-05..14 or after 294247",
     "array": "array with more dimensions or a lower bound other than 1",
 }
+
+
+class Metrics(Protocol):
+    """Counts a report reads: ``{"c<i>": count}`` by column position, None while not known."""
+
+    def get(self, wait_seconds: float) -> Optional[Dict[str, Any]]: ...
 
 
 class ObservedMetrics:
@@ -76,7 +82,21 @@ class UnrepresentableReport:
     ) -> None:
         self.source = source
         self.columns: Tuple[ColumnPlan, ...] = tuple(p for m in masks for p in m.columns)
-        self._metrics = ObservedMetrics(observation) if observation is not None else None
+        self._metrics: Optional[Metrics] = (
+            ObservedMetrics(observation) if observation is not None else None
+        )
+
+    @classmethod
+    def of_metrics(
+        cls, source: str, columns: Sequence[ColumnPlan], metrics: Optional[Metrics]
+    ) -> UnrepresentableReport:
+        """The report of a loader that counts by itself: ``metrics.get(wait_seconds)`` gives
+        ``{"c<i>": count}`` for ``columns[i]`` once an action has finished (None before);
+        ``metrics=None``: not counted."""
+        report = cls(source, (), None)
+        report.columns = tuple(columns)
+        report._metrics = metrics
+        return report
 
     @property
     def enabled(self) -> bool:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterator, Mapping, Optional
+from typing import TYPE_CHECKING, Iterator, Mapping, Optional, Tuple
 
 from connectors.errors import SnapshotError
 from connectors.jdbc import quote_literal
@@ -29,9 +29,14 @@ class Snapshot:
     @property
     def session_init_statement(self) -> str:
         """What each partition's connection runs before its query (Spark ``sessionInitStatement``)."""
+        return "; ".join(self.session_statements)
+
+    @property
+    def session_statements(self) -> Tuple[str, ...]:
+        """The statements of :attr:`session_init_statement`, one by one (the COPY engine)."""
         return (
-            "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ; "
-            f"SET TRANSACTION SNAPSHOT {quote_literal(self.snapshot_id)}"
+            "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ",
+            f"SET TRANSACTION SNAPSHOT {quote_literal(self.snapshot_id)}",
         )
 
 

@@ -114,6 +114,9 @@ class PgColumn:
     element_is_domain: bool = False
     dimensions: int = 0  # arrays: declared dimensions (pg_attribute.attndims; 0 = not declared)
     type_oid: int = 0  # as declared (the domain's oid for a domain column)
+    string_filter: str = (
+        "none"  # string filters the collation allows pushing: none/equality/ordering
+    )
     output_function: Optional[str] = None  # of the base type, quoted: 'pg_catalog.inet_out'
 
     @property
@@ -182,8 +185,15 @@ class ColumnPlan:
 
 
 _COLUMNS_OF_TABLE = """
-SELECT a.attname::text, a.atttypid::int8, a.atttypmod::int8, a.attndims::int8
+SELECT a.attname::text, a.atttypid::int8, a.atttypmod::int8, a.attndims::int8,
+    CASE WHEN co.oid IS NULL THEN 'none'
+         WHEN co.collname IN ('C', 'POSIX')
+              OR (co.collprovider = 'c' AND to_jsonb(co) ->> 'collcollate' IN ('C', 'POSIX'))
+         THEN 'ordering'
+         WHEN coalesce((to_jsonb(co) ->> 'collisdeterministic')::bool, true) THEN 'equality'
+         ELSE 'none' END
 FROM pg_catalog.pg_attribute a
+LEFT JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation
 WHERE a.attrelid = {regclass} AND a.attnum > 0 AND NOT a.attisdropped
 ORDER BY a.attnum
 """
@@ -225,6 +235,9 @@ class _TypeRow:
     output: Optional[str]
 
 
+_RawColumn = Tuple[str, int, int, int, str]  # name, type oid, typmod, ndims, string filter
+
+
 def describe_source(
     run_query: RunQuery, source_sql: str, *, query_typmods: Optional[Sequence[int]] = None
 ) -> List[PgColumn]:
@@ -243,16 +256,16 @@ def describe_source(
     if source_sql.lstrip().startswith("("):
         raw = _describe_query(run_query, source_sql)
         if query_typmods is not None and len(query_typmods) == len(raw):
-            raw = [(n, o, int(m), d) for (n, o, _, d), m in zip(raw, query_typmods)]
+            raw = [(n, o, int(m), d, f) for (n, o, _, d, f), m in zip(raw, query_typmods)]
     else:
         raw = _describe_table(run_query, source_sql)
     if not raw:
         return []
-    types = _type_closure(run_query, {oid for _, oid, _, _ in raw})
-    return [_column(name, oid, typmod, ndims, types) for name, oid, typmod, ndims in raw]
+    types = _type_closure(run_query, {row[1] for row in raw})
+    return [_column(*row, types=types) for row in raw]
 
 
-def _describe_table(run_query: RunQuery, table_sql: str) -> List[Tuple[str, int, int, int]]:
+def _describe_table(run_query: RunQuery, table_sql: str) -> List[_RawColumn]:
     found = run_query(f"SELECT pg_catalog.to_regclass({quote_literal(table_sql)})::oid::int8", [])
     if not found or found[0][0] is None:
         raise TypePolicyError(
@@ -260,10 +273,10 @@ def _describe_table(run_query: RunQuery, table_sql: str) -> List[Tuple[str, int,
             "and table names (they are case-sensitive once quoted) and the user's USAGE/SELECT grants"
         )
     sql = _COLUMNS_OF_TABLE.format(regclass=f"{int(found[0][0])}::oid")
-    return [(str(n), int(o), int(m), int(d)) for n, o, m, d in run_query(sql, [])]
+    return [(str(n), int(o), int(m), int(d), str(f)) for n, o, m, d, f in run_query(sql, [])]
 
 
-def _describe_query(run_query: RunQuery, query_sql: str) -> List[Tuple[str, int, int, int]]:
+def _describe_query(run_query: RunQuery, query_sql: str) -> List[_RawColumn]:
     # One row whatever the query returns, and the query itself is never executed.
     probe = (
         f"SELECT * FROM (SELECT 1 AS _sparkpg_probe) AS _sparkpg_one LEFT JOIN {query_sql} ON false"
@@ -280,7 +293,8 @@ def _describe_query(run_query: RunQuery, query_sql: str) -> List[Tuple[str, int,
     aliases = ", ".join(f"c{i}" for i in range(len(names) + 1))
     typeofs = ", ".join(f"pg_catalog.pg_typeof(c{i})::oid::int8" for i in range(1, len(names) + 1))
     type_rows = run_query(f"SELECT {typeofs} FROM ({probe}) AS _sparkpg_row({aliases})", [])
-    return [(name, int(oid), -1, 0) for name, oid in zip(names, type_rows[0])]
+    # A query column's collation is not visible: no string filter is pushed into it.
+    return [(name, int(oid), -1, 0, "none") for name, oid in zip(names, type_rows[0])]
 
 
 def _type_closure(run_query: RunQuery, oids: Iterable[int]) -> Dict[int, _TypeRow]:
@@ -323,7 +337,9 @@ def _is_array(row: _TypeRow) -> bool:
     )
 
 
-def _column(name: str, oid: int, typmod: int, ndims: int, types: Dict[int, _TypeRow]) -> PgColumn:
+def _column(
+    name: str, oid: int, typmod: int, ndims: int, string_filter: str, *, types: Dict[int, _TypeRow]
+) -> PgColumn:
     declared = types[oid]
     base, base_typmod = _resolve_domain(oid, typmod, types)
     element: Optional[_TypeRow] = None
@@ -346,6 +362,7 @@ def _column(name: str, oid: int, typmod: int, ndims: int, types: Dict[int, _Type
         element_is_domain=element_is_domain,
         dimensions=ndims,
         type_oid=oid,
+        string_filter=string_filter,
         output_function=base.output,
     )
 

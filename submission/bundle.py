@@ -82,6 +82,8 @@ class BundleManifest(_Frozen):
     code: Artifact
     environment: Artifact
     jdbc_driver: Artifact
+    engine: Optional[Artifact] = None
+    """sparkpg's COPY engine JAR (``jvm/``), on ``--jars`` beside the JDBC driver."""
     entrypoints: Dict[str, Artifact]
     requirements: List[str] = Field(default_factory=list)
     artifact_root: Optional[str] = None
@@ -104,6 +106,8 @@ class BundleManifest(_Frozen):
             "environment": self.environment,
             "jdbc_driver": self.jdbc_driver,
         }
+        if self.engine is not None:
+            found["engine"] = self.engine
         found.update({f"entrypoint:{name}": a for name, a in sorted(self.entrypoints.items())})
         return found
 
@@ -115,11 +119,14 @@ class BundleManifest(_Frozen):
     def spark_params(
         self, *, jars: Optional[List[str]] = None, conf: Optional[Mapping[str, str]] = None
     ) -> SparkParams:
-        """The spark-submit flags for this bundle; ``jars`` replaces the bundled JDBC JAR."""
+        """The spark-submit flags for this bundle; ``jars`` replaces the bundled JDBC JAR (the
+        engine JAR stays)."""
         root = self.artifact_root
+        driver = [self.jdbc_driver.location(root)] if jars is None else list(jars)
+        engine = [self.engine.location(root)] if self.engine is not None else []
         return SparkParams(
             py_files=[self.code.location(root)],
-            jars=[self.jdbc_driver.location(root)] if jars is None else list(jars),
+            jars=driver + engine,
             archives=[f"{self.environment.location(root)}#{ENVIRONMENT_ALIAS}"],
             conf=dict(conf or {}),
         )

@@ -125,7 +125,7 @@ def test_manifest_lists_every_artifact_with_its_checksum(built_dist: Path) -> No
     manifest = _manifest(built_dist)
     files = {p.name for p in built_dist.iterdir()} - {"manifest.json", "deployment.json"}
     listed = {}
-    for key in ("code", "environment", "jdbc_driver"):
+    for key in ("code", "environment", "jdbc_driver", "engine"):
         listed[manifest[key]["file"]] = manifest[key]  # type: ignore[index]
     for item in manifest["entrypoints"].values():  # type: ignore[attr-defined]
         listed[item["file"]] = item
@@ -136,6 +136,7 @@ def test_manifest_lists_every_artifact_with_its_checksum(built_dist: Path) -> No
     params = str(manifest["sparkSubmitParameters"])
     assert "--conf spark.executorEnv.PYSPARK_PYTHON=./environment/bin/python" in params
     assert "tar.gz#environment" in params
+    assert "postgresql-42.7.13.jar," in params and "sparkpg-engine.jar" in params  # both on --jars
 
 
 def test_two_builds_give_the_same_bytes(built_dist: Path, tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from typing import Optional
 
 import pytest
 
+from connectors.errors import SettingsError
 from spark_jobs.copy_engine import (
     CopyEngineError,
     EngineColumn,
@@ -18,6 +19,11 @@ from spark_jobs.copy_engine import (
     engine_columns,
     engine_options,
 )
+from spark_jobs.copy_loader import partition_predicates
+from spark_jobs.options import ReadOptions
+from spark_jobs.partitioning import PartitionPlan, Strategy
+from spark_jobs.plan import CTID_ALIAS, KEY_ALIAS, PARTITION_SESSION_SETTINGS, TableRead
+from spark_jobs.snapshots import Snapshot
 from spark_jobs.types import PgColumn, plan_columns
 
 from .test_types import col, numeric_typmod
@@ -185,3 +191,61 @@ def test_the_engine_jar_is_reproducible(tmp_path: Path) -> None:
         assert "io/sparkpg/engine/write/WriteSource.class" in names
         # --release 8: class file major version 52
         assert jar.read("io/sparkpg/engine/CopySource.class")[6:8] == b"\x00\x34"
+
+
+# --- the loader: a finished plan -> the engine's read ------------------------------------------
+
+
+def _plan(partitions: PartitionPlan, filter_sql: Optional[str] = None) -> TableRead:
+    from tests.unit.test_read_pure import target
+
+    return TableRead(
+        name="t",
+        source="db.public.t",
+        dbtable="(unused)",
+        plan=partitions,
+        columns=(),
+        fetch_size=100,
+        binary_transfer=True,
+        target=target(),
+        snapshot=Snapshot("db", "00000003-0000001B-1"),
+        from_sql='"public"."t"',
+        filter_sql=filter_sql,
+    )
+
+
+def test_loader_predicates_name_the_raw_key_or_ctid_and_carry_the_filter() -> None:
+    keyed = PartitionPlan(
+        Strategy.KEY_RANGE,
+        (f'"{KEY_ALIAS}" < 10 OR "{KEY_ALIAS}" IS NULL', f'"{KEY_ALIAS}" >= 10'),
+        split_column=('"Id"', KEY_ALIAS),
+    )
+    assert partition_predicates(_plan(keyed)) == ['"Id" < 10 OR "Id" IS NULL', '"Id" >= 10']
+    pages = PartitionPlan(
+        Strategy.PAGE_RANGE,
+        (f"\"{CTID_ALIAS}\" < '(5,0)'::tid",),
+        split_column=("ctid", CTID_ALIAS),
+    )
+    assert partition_predicates(_plan(pages, "a = 1")) == ["(\na = 1\n) AND (ctid < '(5,0)'::tid)"]
+    single = PartitionPlan(Strategy.SINGLE, (), "small")
+    assert partition_predicates(_plan(single)) == []
+    assert partition_predicates(_plan(single, "a = 1")) == ["(\na = 1\n)"]
+
+
+def test_loader_session_statements_are_the_jdbc_session_init_one_by_one() -> None:
+    read = _plan(PartitionPlan(Strategy.SINGLE, (), "small"))
+    assert read.session_statements == (
+        "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ",
+        "SET TRANSACTION SNAPSHOT '00000003-0000001B-1'",
+        "SET LOCAL lock_timeout = '10s'",
+        PARTITION_SESSION_SETTINGS,
+    )
+    assert read.session_init_statement == "; ".join(read.session_statements)
+    assert read.engine == "copy"
+
+
+def test_engine_option_is_checked() -> None:
+    assert ReadOptions().engine == "copy"
+    assert ReadOptions.of(engine="jdbc").engine == "jdbc"
+    with pytest.raises(SettingsError, match="engine must be one of copy, jdbc, got 'odbc'"):
+        ReadOptions(engine="odbc")

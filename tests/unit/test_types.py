@@ -397,12 +397,12 @@ TYPES = [
 def test_describe_table_resolves_domains_arrays_and_typmods() -> None:
     catalog = FakeCatalog(
         columns=[
-            ("id", 23, -1, 0),
-            ("amount", 90001, -1, 0),
-            ("n", 1700, numeric_typmod(10, 2), 0),
-            ("grid", 1007, -1, 2),
-            ("tags", 90003, -1, 1),
-            ("vec", 22, -1, 0),
+            ("id", 23, -1, 0, "none"),
+            ("amount", 90001, -1, 0, "none"),
+            ("n", 1700, numeric_typmod(10, 2), 0, "none"),
+            ("grid", 1007, -1, 2, "none"),
+            ("tags", 90003, -1, 1, "none"),
+            ("vec", 22, -1, 0, "none"),
         ],
         types=TYPES,
     )

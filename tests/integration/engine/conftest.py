@@ -15,7 +15,7 @@ from psycopg import sql
 from connectors.settings import settings_from_dict
 from devtools.postgres_server import PostgresServer
 from spark_jobs.copy_engine import UnrepresentableCounts, copy_read, engine_columns
-from spark_jobs.jdbc_client import JdbcTarget, target_for
+from spark_jobs.jdbc_client import JdbcTarget, resolve_target
 from spark_jobs.session import ENGINE_JAR
 from spark_jobs.types import describe_source, plan_columns
 
@@ -70,7 +70,7 @@ class EngineDb:
         return copy_read(
             spark,
             url=self.target.url,
-            properties=self.target.properties(),
+            properties=self.target.options(),
             source_sql=source_sql,
             columns=engine_columns(columns, plans, string_filters=string_filters),
             predicates=predicates,
@@ -122,4 +122,4 @@ def engine_db(
     creds = tmp_path_factory.mktemp("engine") / "creds.json"
     creds.write_text(json.dumps({"username": ROLE, "password": PASSWORD}))
     settings = settings_from_dict(settings_data(postgres, creds), source="test")
-    return EngineDb(conninfo, target_for(settings.connection("eng")))
+    return EngineDb(conninfo, resolve_target(settings.connection("eng")))

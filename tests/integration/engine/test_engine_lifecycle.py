@@ -182,7 +182,7 @@ def test_no_secret_in_the_event_log(engine_db: EngineDb, tmp_path: Path) -> None
             {
                 "dir": str(logs),
                 "url": engine_db.target.url,
-                "properties": engine_db.target.properties(),
+                "properties": engine_db.target.options(),
             }
         )
     )

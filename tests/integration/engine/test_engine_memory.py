@@ -45,7 +45,7 @@ def test_a_table_larger_than_the_driver_heap_streams(
     job.write_text(JOB)
     args = tmp_path / "args.json"
     args.write_text(
-        json.dumps({"url": engine_db.target.url, "properties": engine_db.target.properties()})
+        json.dumps({"url": engine_db.target.url, "properties": engine_db.target.options()})
     )
     jars = f"{jdbc_jar}{os.pathsep}{ENGINE_JAR}"
     env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYTHONPATH": str(REPO)}

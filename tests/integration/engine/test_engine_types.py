@@ -123,7 +123,7 @@ def numeric_read(spark: Any, db: EngineDb, expr: str, precision: int, scale: int
     return copy_read(
         spark,
         url=db.target.url,
-        properties=db.target.properties(),
+        properties=db.target.options(),
         source_sql="(SELECT 1) AS one",
         columns=[column],
         label="numeric-edge",
@@ -175,7 +175,7 @@ def test_a_bad_column_spec_is_refused_at_load(spark: Any, engine_db: EngineDb) -
         copy_read(
             spark,
             url=engine_db.target.url,
-            properties=engine_db.target.properties(),
+            properties=engine_db.target.options(),
             source_sql="(SELECT 1 AS x) AS q",
             columns=[EngineColumn("x", "int16", '"x"')],
             label="q",

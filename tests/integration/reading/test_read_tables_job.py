@@ -15,6 +15,7 @@ import pytest
 from entrypoints import read_tables
 from entrypoints.cli import main as cli_main
 from entrypoints.errors import EXIT_CREDENTIALS, EXIT_DATABASE, EXIT_OK, EXIT_OUTPUT, EXIT_SETTINGS
+from spark_jobs.session import ENGINE_JAR
 
 from .conftest import PASSWORD, ReadDb
 
@@ -203,7 +204,7 @@ def test_spark_submit_reads_a_table_larger_than_the_driver_heap(
                 "--conf",
                 "spark.driver.extraJavaOptions=-Duser.timezone=UTC",
                 "--jars",
-                str(jdbc_jar),
+                f"{jdbc_jar},{ENGINE_JAR}",  # as on EMR: both JARs through --jars
                 str(REPO / "entrypoints" / "read_tables.py"),
                 "--settings",
                 str(settings),

@@ -60,14 +60,27 @@ def test_all_partitions_and_tables_read_one_snapshot(spark: Any, snap_tables: Re
         )
 
 
+@pytest.mark.parametrize(
+    ("engine", "relation"), [("copy", "sparkpg_copy"), ("jdbc", "JDBCRelation")]
+)
 def test_no_secret_in_plans_logs_reprs_or_conf(
-    spark: Any, snap_tables: ReadDb, caplog: pytest.LogCaptureFixture, capsys: Any
+    spark: Any,
+    snap_tables: ReadDb,
+    caplog: pytest.LogCaptureFixture,
+    capsys: Any,
+    engine: str,
+    relation: str,
 ) -> None:
     caplog.set_level(logging.DEBUG)
     settings = snap_tables.settings()
     with consistent_snapshot(spark, settings, "it") as snap:
         (table,) = read_tables(
-            spark, settings, ["it.snap_a"], snapshot=snap, partitioning={"num_partitions": 2}
+            spark,
+            settings,
+            ["it.snap_a"],
+            snapshot=snap,
+            partitioning={"num_partitions": 2},
+            engine=engine,
         )
         df = table.dataframe.where("id > 10")
         df.explain(True)
@@ -90,4 +103,4 @@ def test_no_secret_in_plans_logs_reprs_or_conf(
     for text in texts:
         assert PASSWORD not in text
         assert "s3cr" not in text
-    assert "JDBCRelation" in texts[1]  # the plan was really rendered
+    assert relation in texts[1]  # the plan was really rendered

@@ -58,6 +58,12 @@ public final class UnrepresentableCounts
     return acc == null ? null : acc.total();
   }
 
+  /** True once a task of {@code readId} has reported its partition's counts (an action ran). */
+  public static boolean reported(String readId) {
+    UnrepresentableCounts acc = READS.get(readId);
+    return acc != null && !acc.isZero();
+  }
+
   /** Forget {@code readId} (the DataFrame keeps counting, nobody can ask any more). */
   public static void release(String readId) {
     READS.remove(readId);
