@@ -83,6 +83,7 @@ def deploy(dist: Path, root: str, *, s3: S3Client) -> tuple[BundleManifest, str]
             "code": uploaded["code"],
             "environment": uploaded["environment"],
             "jdbc_driver": uploaded["jdbc_driver"],
+            "engine": uploaded.get("engine"),
             "entrypoints": entrypoints,
         }
     )

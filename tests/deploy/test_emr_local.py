@@ -29,7 +29,9 @@ def test_prepare_lays_out_the_job_like_emr(built_dist: Path, tmp_path: Path) -> 
     assert command[0].endswith("/bin/spark-submit")
     assert command[-3:] == [str(work / "read_tables.py"), "--x", "1"]
     assert command[command.index("--py-files") + 1] == str(work / "sparkpg-0.1.0-code.zip")
-    assert command[command.index("--jars") + 1] == str(work / "postgresql-42.7.13.jar")
+    assert command[command.index("--jars") + 1] == ",".join(
+        [str(work / "postgresql-42.7.13.jar"), str(work / "sparkpg-engine.jar")]
+    )
     assert f"spark.executorEnv.PYSPARK_PYTHON={work}/environment/bin/python" in command
     assert run.env["PYSPARK_PYTHON"] == run.env["PYSPARK_DRIVER_PYTHON"] == str(link)
     assert run.env["PYTHONPATH"] == str(work / "spark-python")  # pyspark + py4j only

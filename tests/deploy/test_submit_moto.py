@@ -68,17 +68,21 @@ def test_deploy_uploads_content_addressed_and_never_overwrites(
     assert main(["deploy", "--dist", str(built_dist), "--to", root]) == EXIT_OK
     out = capsys.readouterr().out
     manifest = json.loads((built_dist / "deployment.json").read_text())
-    jar = manifest["jdbc_driver"]
+    jar, engine = manifest["jdbc_driver"], manifest["engine"]
     assert jar["uri"] == f"{root}/artifacts/{jar['sha256']}/postgresql-42.7.13.jar"
+    assert engine["uri"] == f"{root}/artifacts/{engine['sha256']}/sparkpg-engine.jar"
     assert f'"jdbc_driver_path": "{jar["uri"]}"' in out
     s3 = client("s3")
     keys = {o["Key"]: o for o in s3.list_objects_v2(Bucket=ARTIFACT_BUCKET)["Contents"]}
-    for item in [manifest["code"], manifest["environment"], jar, *manifest["entrypoints"].values()]:
+    artifacts = [manifest["code"], manifest["environment"], jar, engine]
+    for item in [*artifacts, *manifest["entrypoints"].values()]:
         key = item["uri"].split(f"s3://{ARTIFACT_BUCKET}/", 1)[1]
         assert key == f"team-a/artifacts/{item['sha256']}/{Path(item['file']).name}"
         body = s3.get_object(Bucket=ARTIFACT_BUCKET, Key=key)["Body"].read()
         assert len(body) == item["size"]
-    assert manifest["sparkSubmitParameters"].startswith(f"--jars {jar['uri']} --py-files s3://")
+    assert manifest["sparkSubmitParameters"].startswith(
+        f"--jars {jar['uri']},{engine['uri']} --py-files s3://"
+    )
     first_modified = {k: v["LastModified"] for k, v in keys.items() if "/artifacts/" in k}
     time.sleep(1.1)
     assert main(["deploy", "--dist", str(built_dist), "--to", root]) == EXIT_OK
