@@ -150,12 +150,14 @@ def run(args: argparse.Namespace) -> int:
     resolve_all_targets(settings, options.tables)
     conf = _parse_conf(args.conf)
 
-    from pyspark.sql import SparkSession
+    from pyspark import SparkContext
 
     from spark_jobs.job import run_job
     from spark_jobs.session import get_session, local_session
 
-    owned = SparkSession.getActiveSession() is None
+    # Stop only a session this run starts: any SparkContext already in the process is the
+    # caller's (the active-session lookup is per thread, so it cannot tell).
+    owned = SparkContext._active_spark_context is None
     if args.master:
         spark = local_session(settings, master=args.master, conf=conf)
     else:

@@ -103,7 +103,10 @@ def test_a_slow_healthy_stream_outlives_the_socket_timeout(spark: Any, fault_db:
         spark,
         settings,
         "f",
-        "SELECT g AS id, pg_sleep(0.01)::text AS pause FROM generate_series(1, 250) g",
+        # Rows of 16 KiB: PostgreSQL flushes its 8 KiB send buffer with every row, so the
+        # stream never pauses for as long as the socket timeout (small rows would sit in it).
+        "SELECT g AS id, pg_sleep(0.01)::text || repeat('x', 16384) AS pause "
+        "FROM generate_series(1, 250) g",
     )
     assert df.count() == 250
     assert time.monotonic() - started > 2.5  # the read lasted well past socket_timeout_seconds
