@@ -4,7 +4,7 @@ accepts TCP connections and never answers (``tests/faults/``).
 Each helper acts on a server started by :func:`devtools.postgres_server.postgres_server` (the
 local-binaries kind: it needs the data directory and the server's processes on this machine).
 
->>> with postgres_server(tls=False) as pg, silent_listener() as port:  # doctest: +SKIP
+>>> with postgres_server(tls=False) as pg, silent_listener() as listener:  # doctest: +SKIP
 ...     backends(pg, "sparkpg-test")
 []
 """
@@ -20,6 +20,7 @@ import subprocess
 import threading
 import time
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, List, Optional
 
 import psycopg
@@ -120,31 +121,44 @@ def lock_held(
             conn.rollback()
 
 
+@dataclass
+class SilentListener:
+    """A port on 127.0.0.1 that accepts TCP connections and never answers, and what it accepted."""
+
+    port: int
+    accepted: List[socket.socket] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        """The listener as an HTTP endpoint URL (in place of an AWS service)."""
+        return f"http://127.0.0.1:{self.port}"
+
+
 @contextmanager
-def silent_listener() -> Iterator[int]:
+def silent_listener() -> Iterator[SilentListener]:
     """A port on 127.0.0.1 that accepts TCP connections and never answers (a black hole in
-    place of PostgreSQL: a load balancer without a backend, a wrong service); yields the port."""
+    place of PostgreSQL or an AWS endpoint: a load balancer without a backend, a wrong service)."""
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
     server.listen(16)
     server.settimeout(0.1)
-    accepted: List[socket.socket] = []
+    listener = SilentListener(int(server.getsockname()[1]))
     stop = threading.Event()
 
     def accept() -> None:
         while not stop.is_set():
             try:
-                accepted.append(server.accept()[0])
-            except OSError:
+                listener.accepted.append(server.accept()[0])
+            except OSError:  # the poll timeout, or the socket closed
                 continue
 
     thread = threading.Thread(target=accept, name="silent-listener", daemon=True)
     thread.start()
     try:
-        yield int(server.getsockname()[1])
+        yield listener
     finally:
         stop.set()
         thread.join(timeout=5)
-        for conn in accepted:
+        for conn in listener.accepted:
             conn.close()
         server.close()

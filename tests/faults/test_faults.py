@@ -163,14 +163,14 @@ def test_slow_planning_query_trips_the_statement_timeout(spark: Any, fault_db: F
 
 
 def test_silent_listener_in_place_of_postgres(spark: Any, fault_db: FaultDb) -> None:
-    with silent_listener() as port:
-        settings = fault_db.settings(port=port, login_timeout_seconds=2)
+    with silent_listener() as listener:
+        settings = fault_db.settings(port=listener.port, login_timeout_seconds=2)
         started = time.monotonic()
         with pytest.raises(DatabaseUnresponsiveError) as caught:
             read_table(spark, settings, "f.small")
         elapsed = time.monotonic() - started
     text = str(caught.value)
-    assert f"127.0.0.1:{port} accepted the TCP connection" in text
+    assert f"127.0.0.1:{listener.port} accepted the TCP connection" in text
     assert "login_timeout_seconds=2" in text and "security group" not in text
     assert elapsed < 2 + MARGIN
 

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-import socket
-import threading
 import time
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Tuple
+from typing import Any, Dict, Iterator, List
 
 import boto3
 import pytest
@@ -27,6 +24,7 @@ from connectors.errors import (
 from connectors.jdbc import resolve_endpoint
 from connectors.secrets import clear_credentials_cache, resolve_credentials
 from connectors.settings import ConnectionSettings
+from devtools.faults import silent_listener
 from entrypoints.errors import EXIT_SETTINGS, exit_code_for
 
 HOSTILE_PASSWORD = "p@ss'w\"o/r?d&x=1;é🔑 \\"
@@ -199,52 +197,23 @@ def test_unreachable_endpoint_points_at_the_vpc_endpoint(monkeypatch: pytest.Mon
     )
 
 
-@contextlib.contextmanager
-def silent_listener() -> Iterator[Tuple[str, List[socket.socket]]]:
-    """A TCP listener on 127.0.0.1 that accepts every connection and never answers."""
-    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    server.bind(("127.0.0.1", 0))
-    server.listen(16)
-    server.settimeout(0.2)
-    accepted: List[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        while not stop.is_set():
-            try:
-                accepted.append(server.accept()[0])
-            except OSError:  # the 0.2 s poll timeout, or the socket closed
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.getsockname()[1]}", accepted
-    finally:
-        stop.set()
-        thread.join(timeout=5)
-        for conn in accepted:
-            conn.close()
-        server.close()
-
-
 @pytest.mark.slow
 def test_an_endpoint_that_never_answers_fails_within_20_seconds(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:spark/postgres/x-AbCdEf"
-    with silent_listener() as (url, accepted):
-        monkeypatch.setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", url)
+    with silent_listener() as listener:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", listener.url)
         started = time.monotonic()
         with pytest.raises(AwsEndpointUnreachableError) as info:
             resolve_credentials(connection(secret_arn=arn))
         elapsed = time.monotonic() - started
     # MAX_ATTEMPTS read timeouts plus the standard mode's backoff: about 18 s, never 190.
     assert MAX_ATTEMPTS * READ_TIMEOUT_SECONDS <= elapsed < 21, elapsed
-    assert len(accepted) == MAX_ATTEMPTS
+    assert len(listener.accepted) == MAX_ATTEMPTS
     message = str(info.value)
     assert message.startswith(
-        f"got no answer from Secrets Manager at {url} (eu-west-1, ReadTimeoutError, after 3 "
+        f"got no answer from Secrets Manager at {listener.url} (eu-west-1, ReadTimeoutError, after 3 "
         f"attempts) reading {arn}; check the Secrets Manager interface VPC endpoint "
         "(com.amazonaws.eu-west-1.secretsmanager)"
     )

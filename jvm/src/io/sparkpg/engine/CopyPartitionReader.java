@@ -194,22 +194,10 @@ final class CopyPartitionReader implements PartitionReader<InternalRow> {
       accumulator.add(new UnrepresentableCounts.PartitionCounts(partition.index, full));
     }
     try {
-      if (copy != null && copy.isActive()) {
-        copy.cancelCopy();
-      }
-    } catch (SQLException e) {
-      // the connection is closed next, which ends the backend's COPY as well
+      CopyConnections.cancelAndClose(copy, connection, where());
     } finally {
       copy = null;
-      try {
-        if (connection != null) {
-          connection.close();
-        }
-      } catch (SQLException e) {
-        throw new IOException(where() + ": closing the connection: " + e.getMessage(), e);
-      } finally {
-        connection = null;
-      }
+      connection = null;
     }
   }
 

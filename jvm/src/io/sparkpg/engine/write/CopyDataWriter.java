@@ -7,6 +7,7 @@ import org.apache.spark.sql.catalyst.InternalRow;
 import org.apache.spark.sql.connector.write.DataWriter;
 import org.apache.spark.sql.connector.write.WriterCommitMessage;
 import org.postgresql.PGConnection;
+import io.sparkpg.engine.CopyConnections;
 import org.postgresql.copy.CopyIn;
 
 /**
@@ -87,22 +88,10 @@ final class CopyDataWriter implements DataWriter<InternalRow> {
   @Override
   public void close() throws IOException {
     try {
-      if (copy != null && copy.isActive()) {
-        copy.cancelCopy();
-      }
-    } catch (SQLException e) {
-      // closing the connection ends the backend's COPY as well
+      CopyConnections.cancelAndClose(copy, connection, where());
     } finally {
       copy = null;
-      try {
-        if (connection != null) {
-          connection.close();
-        }
-      } catch (SQLException e) {
-        throw new IOException(where() + ": closing the connection: " + e.getMessage(), e);
-      } finally {
-        connection = null;
-      }
+      connection = null;
     }
   }
 
