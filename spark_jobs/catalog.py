@@ -1,6 +1,6 @@
 """Catalog lookups for planning a read: the relation, its size, key candidates, bounds, pg_stats.
 
-:func:`gather_table_facts` / :func:`gather_query_facts` collect everything planning needs in one
+:func:`gather_tables_facts` / :func:`gather_query_facts` collect everything planning needs in one
 step (a :class:`CatalogFacts`); the other functions are its parts.
 
 Every function takes ``run_query(sql, params) -> rows`` (a :class:`spark_jobs.jdbc_client.JdbcSource`
@@ -20,7 +20,7 @@ from connectors.errors import (
     PartitioningError,
     TableNotFoundError,
 )
-from connectors.jdbc import TableRef, quote_ident
+from connectors.jdbc import TableRef, quote_ident, quote_literal
 from spark_jobs.facts import (
     KeyBounds,
     KeyCandidate,
@@ -31,7 +31,7 @@ from spark_jobs.facts import (
     SourceFacts,
 )
 from spark_jobs.partitioning import PartitionOverrides, split_key
-from spark_jobs.types import PgColumn, describe_source
+from spark_jobs.types import PgColumn, describe_relations, describe_source
 
 if TYPE_CHECKING:
     from spark_jobs.jdbc_client import JdbcSource
@@ -80,20 +80,42 @@ class Relation:
         return self.stats.kind
 
 
-def find_relation(run_query: RunQuery, ref: TableRef) -> Relation:
-    """Look ``ref`` up in ``pg_class``; a clear :class:`TableNotFoundError` with close matches."""
-    rows = run_query(
-        "SELECT c.oid::bigint, c.relkind::text, "
-        "CASE WHEN c.relkind IN ('r', 'm') THEN pg_relation_size(c.oid) END, "
-        "current_setting('block_size')::bigint, c.reltuples::float8, c.relispopulated "
-        "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-        "WHERE n.nspname = ?::text AND c.relname = ?::text "
-        "AND c.relkind IN ('r', 'p', 'v', 'm', 'f')",
-        [ref.schema, ref.table],
+_PARTITION_TREE = (
+    "(WITH RECURSIVE tree(relid) AS (SELECT c.oid UNION ALL SELECT i.inhrelid "
+    "FROM pg_catalog.pg_inherits i JOIN tree t ON i.inhparent = t.relid) "
+    "SELECT coalesce({agg}(pg_relation_size(relid)), 0)::bigint FROM tree)"
+)
+
+
+def find_relations(run_query: RunQuery, refs: Sequence[TableRef]) -> List[Relation]:
+    """Look every ref up in ``pg_class`` in ONE query, in order; the first ref not found raises
+    :class:`TableNotFoundError` with close matches."""
+    if not refs:
+        return []
+    wanted = ", ".join(
+        f"({i}, {quote_literal(ref.schema)}, {quote_literal(ref.table)})"
+        for i, ref in enumerate(refs)
     )
-    if not rows:
+    rows = run_query(
+        "SELECT w.i, c.oid::bigint, c.relkind::text, "
+        "CASE WHEN c.relkind IN ('r', 'm') THEN pg_relation_size(c.oid) END, "
+        "current_setting('block_size')::bigint, c.reltuples::float8, c.relispopulated, "
+        f"CASE WHEN c.relkind = 'p' THEN {_PARTITION_TREE.format(agg='sum')} END, "
+        f"CASE WHEN c.relkind = 'p' THEN {_PARTITION_TREE.format(agg='max')} END "
+        f"FROM (VALUES {wanted}) AS w(i, nspname, relname) "
+        "JOIN pg_catalog.pg_namespace n ON n.nspname = w.nspname "
+        "JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname = w.relname "
+        "AND c.relkind IN ('r', 'p', 'v', 'm', 'f')",
+        [],
+    )
+    found = {int(row[0]): row[1:] for row in rows}
+    return [_relation(run_query, ref, found.get(i)) for i, ref in enumerate(refs)]
+
+
+def _relation(run_query: RunQuery, ref: TableRef, row: Optional[Tuple[Any, ...]]) -> Relation:
+    if row is None:
         raise TableNotFoundError(_not_found_message(run_query, ref))
-    oid, kind, size, block_size, reltuples, populated = rows[0]
+    oid, kind, size, block_size, reltuples, populated, tree_size, tree_largest = row
     if kind == "m" and not populated:
         raise MaterializedViewNotPopulatedError(
             f"materialized view {ref} has never been populated (it was created WITH NO DATA or "
@@ -103,14 +125,8 @@ def find_relation(run_query: RunQuery, ref: TableRef) -> Relation:
         )
     pages: Optional[int] = None
     if kind == "p":
-        size, largest = run_query(
-            "WITH RECURSIVE tree(relid) AS (SELECT ?::text::oid UNION ALL "
-            "SELECT i.inhrelid FROM pg_catalog.pg_inherits i JOIN tree t ON i.inhparent = t.relid) "
-            "SELECT coalesce(sum(pg_relation_size(relid)), 0)::bigint, "
-            "coalesce(max(pg_relation_size(relid)), 0)::bigint FROM tree",
-            [str(oid)],
-        )[0]
-        pages = -(-int(largest) // int(block_size))
+        size = tree_size
+        pages = -(-int(tree_largest) // int(block_size))
     elif size is not None:
         pages = -(-int(size) // int(block_size))
     estimated = int(reltuples) if reltuples is not None and reltuples >= 0 else None
@@ -158,34 +174,56 @@ def _not_found_message(run_query: RunQuery, ref: TableRef) -> str:
 def key_candidates(run_query: RunQuery, relation: Relation) -> List[KeyCandidate]:
     """Integer, date and timestamp columns that lead a valid, non-partial b-tree index:
     primary key first, then unique indexes, then other indexes (NOT NULL columns first)."""
+    return key_candidates_of(run_query, [relation])[0]
+
+
+def key_candidates_of(
+    run_query: RunQuery, relations: Sequence[Relation]
+) -> List[List[KeyCandidate]]:
+    """:func:`key_candidates` of every relation, in ONE query, in order."""
+    if not relations:
+        return []
+    wanted = ", ".join(
+        f"({i}, {int(r.oid)}::oid, {quote_literal(r.ref.schema)}, {quote_literal(r.ref.table)}, "
+        f"{'true' if r.kind == 'p' else 'false'})"
+        for i, r in enumerate(relations)
+    )
     rows = run_query(
-        "SELECT DISTINCT ON (a.attnum) a.attname::text, format_type(a.atttypid, NULL), "
+        "SELECT DISTINCT ON (w.i, a.attnum) w.i, a.attname::text, format_type(a.atttypid, NULL), "
         "CASE WHEN i.indisprimary THEN 'primary key' WHEN i.indisunique THEN 'unique index' "
         "ELSE 'index' END, s.correlation::float8, "
         "(CASE WHEN i.indisprimary THEN 0 WHEN i.indisunique THEN 1 ELSE 2 END) AS rank, "
         "a.attnotnull, a.attnum "
-        "FROM pg_catalog.pg_index i "
+        f"FROM (VALUES {wanted}) AS w(i, relid, nspname, relname, inherited) "
+        "JOIN pg_catalog.pg_index i ON i.indrelid = w.relid "
         "JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid "
         "JOIN pg_catalog.pg_am am ON am.oid = ic.relam AND am.amname = 'btree' "
         "JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] "
-        "LEFT JOIN pg_catalog.pg_stats s ON s.schemaname = ?::text AND s.tablename = ?::text "
-        "AND s.attname = a.attname AND s.inherited = ?::boolean "
-        "WHERE i.indrelid = ?::text::oid AND i.indisvalid AND i.indpred IS NULL "
+        "LEFT JOIN pg_catalog.pg_stats s ON s.schemaname = w.nspname AND s.tablename = w.relname "
+        "AND s.attname = a.attname AND s.inherited = w.inherited "
+        "WHERE i.indisvalid AND i.indpred IS NULL "
         "AND NOT a.attisdropped AND a.atttypid IN ('int2'::regtype, 'int4'::regtype, "
         "'int8'::regtype, 'date'::regtype, 'timestamp'::regtype, 'timestamptz'::regtype) "
-        "ORDER BY a.attnum, rank",
-        [relation.ref.schema, relation.ref.table, relation.kind == "p", str(relation.oid)],
+        "ORDER BY w.i, a.attnum, rank",
+        [],
     )
-    ordered = sorted(rows, key=lambda r: (r[4], not r[5], r[6]))
+    by_relation: List[List[Tuple[Any, ...]]] = [[] for _ in relations]
+    for row in rows:
+        by_relation[int(row[0])].append(row[1:])
     return [
-        KeyCandidate(
-            column=str(name),
-            kind=_KIND_OF_TYPE[str(type_name)],
-            index=str(index),
-            correlation=None if corr is None else float(corr),
-            not_null=bool(not_null),
-        )
-        for name, type_name, index, corr, _rank, not_null, _attnum in ordered
+        [
+            KeyCandidate(
+                column=str(name),
+                kind=_KIND_OF_TYPE[str(type_name)],
+                index=str(index),
+                correlation=None if corr is None else float(corr),
+                not_null=bool(not_null),
+            )
+            for name, type_name, index, corr, _rank, not_null, _attnum in sorted(
+                found, key=lambda r: (r[4], not r[5], r[6])
+            )
+        ]
+        for found in by_relation
     ]
 
 
@@ -322,24 +360,33 @@ class CatalogFacts:
     partition: SourceFacts
 
 
-def gather_table_facts(
-    run_query: RunQuery, ref: TableRef, overrides: PartitionOverrides, limits: PlanLimits
-) -> CatalogFacts:
-    """The relation, its statistics, key candidates, columns and (for the key a split will use)
+def gather_tables_facts(
+    run_query: RunQuery, refs: Sequence[TableRef], overrides: PartitionOverrides, limits: PlanLimits
+) -> List[CatalogFacts]:
+    """Every ref's relation, statistics, key candidates, columns and (for the key a split will
+    use) bounds and ``pg_stats``, in order, with a constant number of catalog queries (relations,
+    key candidates, columns, type closure); only tables big enough to split add their key's
     bounds and ``pg_stats``."""
-    relation = find_relation(run_query, ref)
+    relations = find_relations(run_query, refs)
     if overrides.key_column is not None:
-        candidates = [column_key(run_query, relation, overrides.key_column)]
+        key_column = overrides.key_column
+        candidate_lists = [[column_key(run_query, r, key_column)] for r in relations]
     else:
-        candidates = key_candidates(run_query, relation)
-    from_sql = ref.qualified_name
-    key_facts = _key_facts(run_query, from_sql, relation, candidates, overrides, limits)
-    return CatalogFacts(
-        what=f"table {ref}",
-        from_sql=from_sql,
-        columns=tuple(describe_source(run_query, from_sql)),
-        partition=SourceFacts(relation.stats, tuple(candidates), key_facts),
-    )
+        candidate_lists = key_candidates_of(run_query, relations)
+    columns = describe_relations(run_query, [r.oid for r in relations])
+    facts = []
+    for relation, candidates, described in zip(relations, candidate_lists, columns):
+        from_sql = relation.ref.qualified_name
+        key_facts = _key_facts(run_query, from_sql, relation, candidates, overrides, limits)
+        facts.append(
+            CatalogFacts(
+                what=f"table {relation.ref}",
+                from_sql=from_sql,
+                columns=tuple(described),
+                partition=SourceFacts(relation.stats, tuple(candidates), key_facts),
+            )
+        )
+    return facts
 
 
 def gather_query_facts(

@@ -116,7 +116,7 @@ class KeyFacts:
 @dataclass(frozen=True)
 class SourceFacts:
     """Everything planning needs to know about a source, gathered in one step by
-    :func:`spark_jobs.catalog.gather_table_facts` (or ``gather_query_facts``): relation statistics, key candidates (best first)
+    :func:`spark_jobs.catalog.gather_tables_facts` (or ``gather_query_facts``): relation statistics, key candidates (best first)
     and, when a key-range split is possible, the facts of its key."""
 
     stats: RelationStats

@@ -3,7 +3,8 @@ finished, immutable :class:`~spark_jobs.plan.TableRead`.
 
 1. the connection is resolved once by the caller (:func:`spark_jobs.jdbc_client.resolve_target`)
    and opened (:func:`~spark_jobs.jdbc_client.connect`);
-2. the catalog facts of the source are gathered in one step (:mod:`spark_jobs.catalog`);
+2. the catalog facts of the source are gathered in one step (:mod:`spark_jobs.catalog`), those
+   of several tables together (a constant number of catalog queries);
 3. partitioning turns them into the finished partition plan (:func:`plan_partitions`);
 4. the type policy plans the columns (:mod:`spark_jobs.types`); the read's SQL is assembled and
    probed with ``WHERE false``, so permissions and bad filters fail before Spark starts.
@@ -17,9 +18,9 @@ import difflib
 import logging
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, List, Optional, Sequence, Union
+from typing import TYPE_CHECKING, List, Optional, Sequence, Tuple, Union
 
-from connectors.errors import ColumnNotFoundError, QueryError
+from connectors.errors import ColumnNotFoundError, DatabaseError, QueryError
 from connectors.jdbc import TableRef, quote_ident
 from spark_jobs import catalog
 from spark_jobs.facts import PlanLimits
@@ -62,12 +63,6 @@ class TableSource:
         """The source in plans, messages and summaries: ``aurora.public.orders``."""
         return str(self.ref)
 
-    def gather(
-        self, source: JdbcSource, overrides: PartitionOverrides, limits: PlanLimits
-    ) -> catalog.CatalogFacts:
-        """The catalog facts of the table."""
-        return catalog.gather_table_facts(source, self.ref, overrides, limits)
-
 
 @dataclass(frozen=True)
 class QuerySource:
@@ -97,56 +92,112 @@ def plan_read(
     spark: SparkSession, source: JdbcSource, subject: Source, options: ReadOptions
 ) -> TableRead:
     """The finished plan of reading ``subject`` through the open ``source``."""
+    return plan_reads(spark, source, [subject], options)[0]
+
+
+def plan_reads(
+    spark: SparkSession, source: JdbcSource, subjects: Sequence[Source], options: ReadOptions
+) -> List[TableRead]:
+    """The finished plans of reading ``subjects`` through the open ``source``, in order. The
+    tables' catalog facts are gathered together and the reads probed together, so the number of
+    round trips does not grow with the number of small tables."""
     started = time.monotonic()
     target = source.target
-    label = subject.label(target.name)
-    filter_sql = None
-    if isinstance(subject, TableSource):
-        if options.where is not None:
-            filter_sql = check_fragment(options.where, f"filter of {subject.ref}")
-    else:
-        options.only_source_wide("read_query")
+    filters = [_filter_sql(subject, options) for subject in subjects]
     limits = PlanLimits(
         server_version_num=source.server_version_num,
         max_connections=target.connection.max_connections,
         parallelism=_parallelism(spark),
     )
     overrides = options.partitioning
-    with source.activity(f"planning {label}"):
-        facts = subject.gather(source, overrides, limits)
-    partitions = plan_partitions(
-        facts.partition,
-        overrides,
-        limits,
-        key_alias=KEY_ALIAS,
-        ctid_alias=CTID_ALIAS,
-    )
-    selected = select_columns(facts.columns, options.columns, facts.what)
-    plans = plan_columns(selected, unrepresentable=options.unrepresentable)
-    masks = lost_masks(plans) if options.report_unrepresentable else []
-    dbtable = dbtable_sql(plans, facts.from_sql, filter_sql, partitions, masks)
-    probe_what = f"reading {facts.what}" if isinstance(subject, TableSource) else facts.what
-    source.query(f"SELECT 1 FROM {dbtable} WHERE false", what=probe_what)
-    read = TableRead(
-        name=subject.name,
-        source=label,
-        dbtable=dbtable,
-        plan=partitions,
-        columns=tuple(plans),
-        fetch_size=options.fetch_size or target.connection.fetch_size,
-        binary_transfer=options.binary_transfer,
-        target=target,
-        snapshot=snapshot_for({}, target.name, options.snapshot),
-        planning_seconds=time.monotonic() - started,
-        lost_masks=tuple(masks),
-        from_sql=facts.from_sql,
-        filter_sql=filter_sql,
-        described=tuple(selected),
-        engine=options.engine,
-        server_version_num=limits.server_version_num,
-    )
+    labels = [subject.label(target.name) for subject in subjects]
+    activity = labels[0] if len(labels) == 1 else f"{len(labels)} tables on {target.name!r}"
+    with source.activity(f"planning {activity}"):
+        gathered = _gather(source, subjects, overrides, limits)
+    drafts = []
+    for subject, facts, filter_sql in zip(subjects, gathered, filters):
+        partitions = plan_partitions(
+            facts.partition,
+            overrides,
+            limits,
+            key_alias=KEY_ALIAS,
+            ctid_alias=CTID_ALIAS,
+        )
+        selected = select_columns(facts.columns, options.columns, facts.what)
+        plans = plan_columns(selected, unrepresentable=options.unrepresentable)
+        masks = lost_masks(plans) if options.report_unrepresentable else []
+        dbtable = dbtable_sql(plans, facts.from_sql, filter_sql, partitions, masks)
+        probe_what = f"reading {facts.what}" if isinstance(subject, TableSource) else facts.what
+        drafts.append((facts, filter_sql, partitions, selected, plans, masks, dbtable, probe_what))
+    _probe(source, [(dbtable, what) for *_, dbtable, what in drafts])
+    planning_seconds = (time.monotonic() - started) / max(1, len(subjects))
+    reads = []
+    for subject, label, draft in zip(subjects, labels, drafts):
+        facts, filter_sql, partitions, selected, plans, masks, dbtable, _ = draft
+        read = TableRead(
+            name=subject.name,
+            source=label,
+            dbtable=dbtable,
+            plan=partitions,
+            columns=tuple(plans),
+            fetch_size=options.fetch_size or target.connection.fetch_size,
+            binary_transfer=options.binary_transfer,
+            target=target,
+            snapshot=snapshot_for({}, target.name, options.snapshot),
+            planning_seconds=planning_seconds,
+            lost_masks=tuple(masks),
+            from_sql=facts.from_sql,
+            filter_sql=filter_sql,
+            described=tuple(selected),
+            engine=options.engine,
+            server_version_num=limits.server_version_num,
+        )
+        _log_plan(read, label)
+        reads.append(read)
+    return reads
+
+
+def _filter_sql(subject: Source, options: ReadOptions) -> Optional[str]:
+    if isinstance(subject, QuerySource):
+        options.only_source_wide("read_query")
+        return None
+    if options.where is None:
+        return None
+    return check_fragment(options.where, f"filter of {subject.ref}")
+
+
+def _gather(
+    source: JdbcSource,
+    subjects: Sequence[Source],
+    overrides: PartitionOverrides,
+    limits: PlanLimits,
+) -> List[catalog.CatalogFacts]:
+    """The catalog facts of every subject, in order: the tables' in one batch."""
+    refs = [s.ref for s in subjects if isinstance(s, TableSource)]
+    tables = iter(catalog.gather_tables_facts(source, refs, overrides, limits))
+    return [
+        next(tables) if isinstance(s, TableSource) else s.gather(source, overrides, limits)
+        for s in subjects
+    ]
+
+
+def _probe(source: JdbcSource, reads: Sequence[Tuple[str, str]]) -> None:
+    """Run every read's SQL with ``WHERE false`` (permissions, bad filters) in one round trip;
+    when that fails, probe each alone so that the error names its read."""
+    if len(reads) > 1:
+        union = " UNION ALL ".join(f"SELECT 1 FROM {dbtable} WHERE false" for dbtable, _ in reads)
+        try:
+            source.query(union, what=reads[0][1])
+            return
+        except DatabaseError:
+            pass
+    for dbtable, what in reads:
+        source.query(f"SELECT 1 FROM {dbtable} WHERE false", what=what)
+
+
+def _log_plan(read: TableRead, label: str) -> None:
     logger.info("%s", read.describe())
-    renamed = case_renames(plans)
+    renamed = case_renames(read.columns)
     if renamed:
         logger.warning(
             "%s: Spark resolves column names case-insensitively, so columns whose names differ "
@@ -155,9 +206,8 @@ def plan_read(
             label,
             ", ".join(f"{old!r} -> {new!r}" for old, new in renamed.items()),
         )
-    for note in partitions.notes:
+    for note in read.plan.notes:
         logger.warning("%s: %s", label, note)
-    return read
 
 
 def select_columns(

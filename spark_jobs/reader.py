@@ -33,7 +33,7 @@ from spark_jobs.jdbc_loader import LoadedTable
 from spark_jobs.loader import load_read
 from spark_jobs.options import ReadOptions
 from spark_jobs.plan import TableRead
-from spark_jobs.planner import QuerySource, TableSource, plan_read
+from spark_jobs.planner import QuerySource, TableSource, plan_read, plan_reads
 from spark_jobs.snapshots import Snapshot, consistent_snapshot, snapshot_for
 
 if TYPE_CHECKING:
@@ -165,18 +165,19 @@ def read_tables(
     snaps = dict(snapshots or {})
     if opts.snapshot is not None:
         snaps.setdefault(opts.snapshot.connection, opts.snapshot)
-    loaded: List[LoadedTable] = []
+    by_connection: Dict[str, List[TableRef]] = {}
+    for ref in refs:
+        by_connection.setdefault(settings.connection(ref.connection).name, []).append(ref)
+    reads: Dict[TableRef, TableRead] = {}
     with ExitStack() as stack:
-        sources: Dict[str, JdbcSource] = {}
+        for conn_name, conn_refs in by_connection.items():
+            source = stack.enter_context(_opened(spark, settings, conn_name, opts))
+            conn_opts = ReadOptions.of(opts, snapshot=snapshot_for(snaps, conn_name, opts.snapshot))
+            subjects = [TableSource(ref) for ref in conn_refs]
+            reads.update(zip(conn_refs, plan_reads(spark, source, subjects, conn_opts)))
+        loaded: List[LoadedTable] = []
         for ref in refs:
-            conn_name = settings.connection(ref.connection).name
-            if conn_name not in sources:
-                sources[conn_name] = stack.enter_context(_opened(spark, settings, conn_name, opts))
-            table_opts = ReadOptions.of(
-                opts, snapshot=snapshot_for(snaps, conn_name, opts.snapshot)
-            )
-            read = plan_read(spark, sources[conn_name], TableSource(ref), table_opts)
-            table = load_read(spark, read)
+            table = load_read(spark, reads[ref])
             if register_views:
                 table.dataframe.createOrReplaceTempView(_spark_ident(ref.view_name))
             loaded.append(table)

@@ -184,8 +184,8 @@ class ColumnPlan:
 # describe_source
 
 
-_COLUMNS_OF_TABLE = """
-SELECT a.attname::text, a.atttypid::int8, a.atttypmod::int8, a.attndims::int8,
+_COLUMNS_OF_TABLES = """
+SELECT a.attrelid::int8, a.attname::text, a.atttypid::int8, a.atttypmod::int8, a.attndims::int8,
     CASE WHEN co.oid IS NULL THEN 'none'
          WHEN co.collname IN ('C', 'POSIX')
               OR (co.collprovider = 'c' AND to_jsonb(co) ->> 'collcollate' IN ('C', 'POSIX'))
@@ -194,8 +194,8 @@ SELECT a.attname::text, a.atttypid::int8, a.atttypmod::int8, a.attndims::int8,
          ELSE 'none' END
 FROM pg_catalog.pg_attribute a
 LEFT JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation
-WHERE a.attrelid = {regclass} AND a.attnum > 0 AND NOT a.attisdropped
-ORDER BY a.attnum
+WHERE a.attrelid = ANY({oids}::oid[]) AND a.attnum > 0 AND NOT a.attisdropped
+ORDER BY a.attrelid, a.attnum
 """
 
 _TYPE_CLOSURE = """
@@ -257,23 +257,37 @@ def describe_source(
         raw = _describe_query(run_query, source_sql)
         if query_typmods is not None and len(query_typmods) == len(raw):
             raw = [(n, o, int(m), d, f) for (n, o, _, d, f), m in zip(raw, query_typmods)]
-    else:
-        raw = _describe_table(run_query, source_sql)
-    if not raw:
+        return _resolved([raw], run_query)[0]
+    return describe_relations(run_query, [_table_oid(run_query, source_sql)])[0]
+
+
+def describe_relations(run_query: RunQuery, oids: Sequence[int]) -> List[List[PgColumn]]:
+    """The columns of every relation (``pg_class`` oids), in order: ONE query for all their
+    columns and one type closure over all their types."""
+    if not oids:
         return []
-    types = _type_closure(run_query, {row[1] for row in raw})
-    return [_column(*row, types=types) for row in raw]
+    literal = quote_literal("{" + ",".join(str(int(o)) for o in oids) + "}")
+    by_oid: Dict[int, List[_RawColumn]] = {int(o): [] for o in oids}
+    for relid, n, o, m, d, f in run_query(_COLUMNS_OF_TABLES.format(oids=literal), []):
+        by_oid[int(relid)].append((str(n), int(o), int(m), int(d), str(f)))
+    return _resolved([by_oid[int(o)] for o in oids], run_query)
 
 
-def _describe_table(run_query: RunQuery, table_sql: str) -> List[_RawColumn]:
+def _resolved(raws: Sequence[List[_RawColumn]], run_query: RunQuery) -> List[List[PgColumn]]:
+    """Raw columns with their types resolved by one type closure (none without columns)."""
+    oids = {row[1] for raw in raws for row in raw}
+    types = _type_closure(run_query, oids) if oids else {}
+    return [[_column(*row, types=types) for row in raw] for raw in raws]
+
+
+def _table_oid(run_query: RunQuery, table_sql: str) -> int:
     found = run_query(f"SELECT pg_catalog.to_regclass({quote_literal(table_sql)})::oid::int8", [])
     if not found or found[0][0] is None:
         raise TypePolicyError(
             f"table {table_sql} does not exist or is not visible to this user: check the schema "
             "and table names (they are case-sensitive once quoted) and the user's USAGE/SELECT grants"
         )
-    sql = _COLUMNS_OF_TABLE.format(regclass=f"{int(found[0][0])}::oid")
-    return [(str(n), int(o), int(m), int(d), str(f)) for n, o, m, d, f in run_query(sql, [])]
+    return int(found[0][0])
 
 
 def _describe_query(run_query: RunQuery, query_sql: str) -> List[_RawColumn]:

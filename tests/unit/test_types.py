@@ -350,7 +350,7 @@ class FakeCatalog:
         if "to_regclass" in query:
             return [(16384,)] if "missing" not in query else [(None,)]
         if "pg_attribute" in query:
-            return self.columns
+            return [(16384, *row) for row in self.columns]  # attrelid first
         if "RECURSIVE closure" in query:
             return self.types
         raise AssertionError(query)
