@@ -426,7 +426,9 @@ def test_apply_deploy_submit_with_the_rendered_settings(
     assert job_run["executionRole"] == stack.outputs["execution_role_arn"]
     driver = job_run["jobDriver"]["sparkSubmit"]
     assert driver["entryPointArguments"][:2] == ["--settings", settings_uri]
-    assert f"--jars {stack.outputs['jdbc_driver_s3_uri']} " in driver["sparkSubmitParameters"]
+    jars = driver["sparkSubmitParameters"].split("--jars ", 1)[1].split(" ", 1)[0].split(",")
+    assert jars[0] == stack.outputs["jdbc_driver_s3_uri"]  # the JAR the module uploaded
+    assert jars[1].endswith("/sparkpg-engine.jar")  # and the deployed engine
     monitoring = job_run["configurationOverrides"]["monitoringConfiguration"]
     group = monitoring["cloudWatchLoggingConfiguration"]["logGroupName"]
     assert group == stack.outputs["log_group_name"]
