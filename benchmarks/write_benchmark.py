@@ -40,8 +40,16 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--rows", type=int, default=5_000_000)
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--streams", type=int, default=2)
+    parser.add_argument(
+        "--variants",
+        default=",".join(VARIANTS),
+        help="comma-separated subset of: " + ", ".join(VARIANTS),
+    )
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/write_benchmark.json"))
     args = parser.parse_args(argv)
+    variants = [v for v in VARIANTS if v in args.variants.split(",")]
+    if "sparkpg" not in variants or len(variants) != len(set(args.variants.split(","))):
+        parser.error(f"--variants: choose among {', '.join(VARIANTS)}, sparkpg included")
 
     import psycopg
 
@@ -167,9 +175,9 @@ def main(argv: Optional[List[str]] = None) -> int:
             ),
             "floor": floor,
         }
-        seconds: Dict[str, List[float]] = {v: [] for v in VARIANTS}
+        seconds: Dict[str, List[float]] = {v: [] for v in variants}
         for _ in range(args.repeat):
-            for variant in VARIANTS:
+            for variant in variants:
                 reset()
                 started = time.monotonic()
                 runs[variant]()
@@ -188,7 +196,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             "rows_per_second": round(args.rows / medians[v]),
             "vs_sparkpg": round(medians[v] / medians["sparkpg"], 2),
         }
-        for v in VARIANTS
+        for v in variants
     ]
     print(
         f"rows={args.rows} streams={args.streams} repeat={args.repeat} "

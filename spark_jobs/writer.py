@@ -46,6 +46,14 @@ WRITE_SOURCE = "io.sparkpg.engine.write.WriteSource"
 MODES = ("append", "overwrite", "upsert", "insert-missing")
 TAG_COLUMN = "_sparkpg_attempt"
 STAGING_PREFIX = "sparkpg_stage_"
+#: The chunk registry's name is the staging table's plus this (both go with one advisory lock).
+REGISTRY_SUFFIX = "_chunks"
+#: Modes whose moves stream while the tasks run; upsert and insert-missing move at the commit
+#: in one statement, so that a key twice in the DataFrame is an error, not "last one wins".
+STREAMING_MODES = ("append", "overwrite")
+#: Spark conf: COPY bytes per chunk (default 4 MiB, jvm/README.md): smaller chunks start the
+#: moves sooner and leave less to move after the last task, at one commit per chunk.
+CHUNK_BYTES_CONF = "spark.sparkpg.write.chunkBytes"
 
 #: Spark type (``DataType.simpleString()``) -> PostgreSQL type: the staging table's columns, and
 #: the columns ``create=True`` makes (the inverse of docs/types.md). The engine's encoder
@@ -234,10 +242,47 @@ def create_table_sql(table: TableRef, spark_columns: Sequence[Tuple[str, str]]) 
     return f"CREATE TABLE {table.qualified_name} ({columns})"
 
 
-def staging_table_sql(staging: str, pairs: Sequence[ColumnPair]) -> str:
-    """The UNLOGGED staging table: the DataFrame's types (``c0``...) and the attempt tag."""
-    columns = [f"{p.staging_name} {staging_type(p.spark_type, p.spark_name)}" for p in pairs]
-    return f"CREATE UNLOGGED TABLE {staging} ({', '.join([*columns, TAG_COLUMN + ' bigint'])})"
+@dataclass(frozen=True)
+class Staging:
+    """The UNLOGGED tables of one atomic write: the staged rows (the DataFrame's types ``c0``...
+    and the chunk tag) and, when the moves stream, the registry of committed chunks."""
+
+    schema: str
+    table: str  # sparkpg_stage_<run>_<random>
+
+    @property
+    def rows(self) -> str:
+        """The staged rows' table, qualified and quoted."""
+        return f"{quote_ident(self.schema)}.{quote_ident(self.table)}"
+
+    @property
+    def registry(self) -> str:
+        """The chunk registry (seq, tag, partition_id), qualified and quoted."""
+        return f"{quote_ident(self.schema)}.{quote_ident(self.table + REGISTRY_SUFFIX)}"
+
+    @property
+    def lock(self) -> str:
+        """The advisory lock's key (``hashtext``) the write holds while it runs."""
+        return f"{self.schema}.{self.table}"
+
+    def create_sql(self, pairs: Sequence[ColumnPair], *, streaming: bool) -> List[str]:
+        """The staging tables; streaming adds the registry and an index on the tag, which keeps
+        each chunk's move proportional to the chunk (not to the rows staged so far)."""
+        columns = [f"{p.staging_name} {staging_type(p.spark_type, p.spark_name)}" for p in pairs]
+        statements = [
+            f"CREATE UNLOGGED TABLE {self.rows} ({', '.join([*columns, TAG_COLUMN + ' bigint'])})"
+        ]
+        if streaming:
+            statements += [
+                f"CREATE INDEX ON {self.rows} ({TAG_COLUMN})",
+                f"CREATE UNLOGGED TABLE {self.registry} (seq bigint GENERATED ALWAYS AS "
+                "IDENTITY, tag bigint NOT NULL, partition_id integer NOT NULL)",
+            ]
+        return statements
+
+    def drop_sql(self) -> str:
+        """Drops both tables (either may be missing)."""
+        return f"DROP TABLE IF EXISTS {self.rows}, {self.registry}"
 
 
 def move_sql(
@@ -363,21 +408,22 @@ def _write(
     schema = staging_schema or ref.schema
     remove_abandoned_staging(source, schema)
     run = re.sub(r"[^A-Za-z0-9]", "_", spark.sparkContext.applicationId)[-24:]
-    staging_table = f"{STAGING_PREFIX}{run}_{uuid.uuid4().hex[:12]}".lower()
-    staging = f"{quote_ident(schema)}.{quote_ident(staging_table)}"
+    staging = Staging(schema, f"{STAGING_PREFIX}{run}_{uuid.uuid4().hex[:12]}".lower())
     # Held while the job runs: another write removes staging tables nobody holds (left behind
     # when the server or the driver died before the drop).
-    source.query("SELECT pg_advisory_lock(hashtext(?))", [f"{schema}.{staging_table}"])
-    source.execute(staging_table_sql(staging, pairs), what=f"creating staging table {staging}")
+    source.query("SELECT pg_advisory_lock(hashtext(?))", [staging.lock])
     try:
+        for statement in staging.create_sql(pairs, streaming=mode in STREAMING_MODES):
+            source.execute(statement, what=f"creating the staging table {staging.rows}")
         options = _engine_options(source.target, ref, staging, pairs, mode, keys)
+        options.update(_chunk_option(spark))
         renamed = _bounded(df, source).toDF(*[p.staging_name for p in pairs])
         _save(renamed, options, ref)
     finally:
         try:
-            source.execute(f"DROP TABLE IF EXISTS {staging}", what=f"dropping {staging}")
+            source.execute(staging.drop_sql(), what=f"dropping {staging.rows}")
         except SparkPgError as exc:
-            logger.warning("%s: could not drop the staging table %s: %s", ref, staging, exc)
+            logger.warning("%s: could not drop the staging table %s: %s", ref, staging.rows, exc)
 
 
 def _write_direct(
@@ -494,10 +540,22 @@ def _cause(text: str, label: str) -> str:
     return text.splitlines()[0] if text else text
 
 
+def _chunk_option(spark: SparkSession) -> Dict[str, str]:
+    """``chunkBytes`` from :data:`CHUNK_BYTES_CONF` when it is set (a positive integer)."""
+    value = spark.conf.get(CHUNK_BYTES_CONF, None)
+    if value is None:
+        return {}
+    if not value.strip().isdigit() or int(value) <= 0:
+        raise WriteRefusedError(
+            f"{CHUNK_BYTES_CONF}={value!r}: expected a positive number of bytes (e.g. 4194304)"
+        )
+    return {"chunkBytes": str(int(value))}
+
+
 def _engine_options(
     target: JdbcTarget,
     ref: TableRef,
-    staging: str,
+    staging: Staging,
     pairs: Sequence[ColumnPair],
     mode: str,
     keys: Sequence[str],
@@ -506,13 +564,20 @@ def _engine_options(
     copy_columns = ", ".join([p.staging_name for p in pairs] + [TAG_COLUMN])
     options = {
         "url": target.url,
-        "copySql": f"COPY {staging} ({copy_columns}) FROM STDIN (FORMAT binary)",
+        "copySql": f"COPY {staging.rows} ({copy_columns}) FROM STDIN (FORMAT binary)",
         "tagged": "true",
         "commitSql": json.dumps(commit_statements(ref, mode)),
-        "moveSql": move_sql(ref, staging, pairs, mode, keys),
-        "dropSql": f"DROP TABLE IF EXISTS {staging}",
+        "moveSql": move_sql(ref, staging.rows, pairs, mode, keys),
+        "dropSql": staging.drop_sql(),
         "label": str(ref),
     }
+    if mode in STREAMING_MODES:
+        options.update(
+            chunkSql=f"INSERT INTO {staging.registry} (tag, partition_id) VALUES (?, ?)",
+            pollSql=f"SELECT seq, tag, partition_id FROM {staging.registry} WHERE seq > ? "
+            "ORDER BY seq",
+            exactCount="true",
+        )
     for name, value in driver_properties(target.options()).items():
         options[PROPERTY_PREFIX + name] = value
     return options
@@ -580,10 +645,11 @@ def remove_abandoned_staging(source: JdbcSource, schema: str) -> None:
         what="looking for abandoned staging tables",
     )
     for (name,) in rows:
-        lock = f"{schema}.{name}"
+        owner = name[: -len(REGISTRY_SUFFIX)] if name.endswith(REGISTRY_SUFFIX) else name
+        lock = Staging(schema, owner).lock
         if source.query("SELECT pg_try_advisory_lock(hashtext(?))", [lock])[0][0]:
             try:
                 source.execute(f"DROP TABLE IF EXISTS {quote_ident(schema)}.{quote_ident(name)}")
-                logger.info("dropped the abandoned staging table %s", lock)
+                logger.info("dropped the abandoned staging table %s.%s", schema, name)
             finally:
                 source.query("SELECT pg_advisory_unlock(hashtext(?))", [lock])

@@ -10,13 +10,13 @@ from connectors.errors import WriteRefusedError
 from connectors.jdbc import TableRef
 from spark_jobs.writer import (
     ColumnPair,
+    Staging,
     TargetColumn,
     check_compatible,
     commit_statements,
     create_table_sql,
     match_columns,
     move_sql,
-    staging_table_sql,
     staging_type,
 )
 
@@ -130,9 +130,25 @@ def test_the_commit_sql_of_each_mode() -> None:
         'DELETE FROM "s"."Or""ders"',
     ]
     assert commit_statements(REF, "append") == ["SET LOCAL TimeZone = 'UTC'"]
-    assert staging_table_sql(staging, pairs) == (
-        'CREATE UNLOGGED TABLE "s"."sparkpg_stage_x" (c0 integer, c1 text, _sparkpg_attempt bigint)'
-    )
     assert (
         create_table_sql(REF, [("a b", "bigint")]) == 'CREATE TABLE "s"."Or""ders" ("a b" bigint)'
     )
+
+
+def test_the_staging_tables_of_a_streaming_write_and_of_an_upsert() -> None:
+    pairs = [ColumnPair(0, "a", "int", col("a")), ColumnPair(1, "v", "string", col("v"))]
+    staging = Staging("s", "sparkpg_stage_x")
+    rows = (
+        'CREATE UNLOGGED TABLE "s"."sparkpg_stage_x" (c0 integer, c1 text, _sparkpg_attempt bigint)'
+    )
+    assert staging.create_sql(pairs, streaming=False) == [rows]
+    assert staging.create_sql(pairs, streaming=True) == [
+        rows,
+        'CREATE INDEX ON "s"."sparkpg_stage_x" (_sparkpg_attempt)',
+        'CREATE UNLOGGED TABLE "s"."sparkpg_stage_x_chunks" (seq bigint GENERATED ALWAYS AS '
+        "IDENTITY, tag bigint NOT NULL, partition_id integer NOT NULL)",
+    ]
+    assert staging.drop_sql() == (
+        'DROP TABLE IF EXISTS "s"."sparkpg_stage_x", "s"."sparkpg_stage_x_chunks"'
+    )
+    assert staging.lock == "s.sparkpg_stage_x"

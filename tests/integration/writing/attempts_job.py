@@ -7,6 +7,7 @@ attempts per task), with the UI and an event log on. Run by test_write_attempts.
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 from pyspark import TaskContext
@@ -15,16 +16,18 @@ from pyspark.sql.types import LongType
 
 from connectors.settings import load_settings
 from spark_jobs.session import local_session
-from spark_jobs.writer import write_table
+from spark_jobs.writer import CHUNK_BYTES_CONF, write_table
 
 ROWS = 2000
 
 
 @udf(LongType())
 def fail_first_attempt(value: int) -> int:
-    """The value, after the task's first attempt has failed (mid-stream: rows already sent)."""
+    """The value, after the task's first attempt has failed (mid-stream: chunks already committed,
+    and given the time to be moved)."""
     context = TaskContext.get()
     if context is not None and context.attemptNumber() == 0 and value % 500 == 499:
+        time.sleep(1)
         raise RuntimeError(f"first attempt of partition {context.partitionId()} fails")
     return value
 
@@ -40,7 +43,13 @@ def main(settings_path: str, table: str, jar: str, event_log: str) -> int:
             "spark.eventLog.enabled": "true",
             "spark.eventLog.dir": event_log,
             "spark.sql.execution.arrow.pyspark.enabled": "false",
+            CHUNK_BYTES_CONF: "2048",  # about 80 rows a chunk: the moves start mid-task
         },
+    )
+    jvm = spark.sparkContext._jvm
+    assert jvm is not None
+    jvm.org.apache.logging.log4j.core.config.Configurator.setLevel(
+        "io.sparkpg.engine.write", jvm.org.apache.logging.log4j.Level.INFO
     )
     try:
         df = spark.range(0, ROWS, 1, 4).select(fail_first_attempt("id").alias("id"))

@@ -74,7 +74,10 @@ class WriteDb:
         """Staging tables left anywhere in the database."""
         return [
             r[0]
-            for r in self.rows("SELECT relname FROM pg_class WHERE relname LIKE 'sparkpg_stage%'")
+            for r in self.rows(
+                "SELECT relname FROM pg_class WHERE relname LIKE 'sparkpg_stage%' "
+                "AND relkind = 'r' ORDER BY relname"
+            )
         ]
 
     def table(self, name: str, ddl: str) -> str:

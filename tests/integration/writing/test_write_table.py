@@ -389,17 +389,45 @@ def test_a_concurrent_reader_sees_old_or_new_rows_never_a_mix(
     assert seen <= {((0, 1000),), ((1, 3000),)} and ((1, 3000),) in seen, seen
 
 
+def test_a_write_in_many_chunks_moves_each_row_once(spark: Any, write_db: WriteDb) -> None:
+    from spark_jobs.writer import CHUNK_BYTES_CONF
+
+    name = write_db.table("chunked", "id bigint PRIMARY KEY, note text")
+    write_db.execute(f"INSERT INTO {SCHEMA}.chunked VALUES (-1, 'old')")
+    df = spark.range(0, 20_000, 1, 3).selectExpr("id", "repeat('x', cast(id % 50 as int)) note")
+    spark.conf.set(CHUNK_BYTES_CONF, "16384")  # about 40 chunks a task
+    try:
+        write_table(df, write_db.settings(), name)
+        assert write_db.rows(
+            f"SELECT count(*), count(DISTINCT id), sum(id), sum(length(note)) FROM {SCHEMA}.chunked"
+        ) == [(20_001, 20_001, sum(range(20_000)) - 1, sum(i % 50 for i in range(20_000)) + 3)]
+        write_table(df.where("id < 5000"), write_db.settings(), name, mode="overwrite")
+        assert write_db.rows(f"SELECT count(*), min(id), max(id) FROM {SCHEMA}.chunked") == [
+            (5000, 0, 4999)
+        ]
+        spark.conf.set(CHUNK_BYTES_CONF, "4 MiB")
+        with pytest.raises(WriteRefusedError, match=r"chunkBytes='4 MiB': expected a positive"):
+            write_table(df, write_db.settings(), name)
+    finally:
+        spark.conf.unset(CHUNK_BYTES_CONF)
+    assert write_db.staging_tables() == []
+
+
 def test_a_write_removes_staging_tables_whose_write_is_gone(spark: Any, write_db: WriteDb) -> None:
     name = write_db.table("tidy", "id bigint")
-    for stage in ("sparkpg_stage_dead", "sparkpg_stage_alive"):
+    stages = ["sparkpg_stage_dead", "sparkpg_stage_dead_chunks"]
+    stages += ["sparkpg_stage_alive", "sparkpg_stage_alive_chunks"]
+    for stage in stages:
         write_db.execute(f"DROP TABLE IF EXISTS {SCHEMA}.{stage}")
         write_db.execute(f"CREATE UNLOGGED TABLE {SCHEMA}.{stage} (c0 bigint)")
         write_db.execute(f"ALTER TABLE {SCHEMA}.{stage} OWNER TO {ROLE}")
     with psycopg.connect(write_db.conninfo, autocommit=True) as running:  # a write in progress
         running.execute(f"SELECT pg_advisory_lock(hashtext('{SCHEMA}.sparkpg_stage_alive'))")
         write_table(spark.range(3), write_db.settings(), name)
-        assert write_db.staging_tables() == ["sparkpg_stage_alive"]
-    write_db.execute(f"DROP TABLE {SCHEMA}.sparkpg_stage_alive")
+        assert write_db.staging_tables() == ["sparkpg_stage_alive", "sparkpg_stage_alive_chunks"]
+    write_db.execute(
+        f"DROP TABLE {SCHEMA}.sparkpg_stage_alive, {SCHEMA}.sparkpg_stage_alive_chunks"
+    )
 
 
 def test_direct_append_needs_exact_types_and_writes(spark: Any, write_db: WriteDb) -> None:

@@ -1,56 +1,84 @@
 package io.sparkpg.engine.write;
 
+import io.sparkpg.engine.CopyConnections;
 import java.io.IOException;
 import java.sql.Connection;
+import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import org.apache.spark.sql.catalyst.InternalRow;
 import org.apache.spark.sql.connector.write.DataWriter;
 import org.apache.spark.sql.connector.write.WriterCommitMessage;
 import org.postgresql.PGConnection;
-import io.sparkpg.engine.CopyConnections;
 import org.postgresql.copy.CopyIn;
 
 /**
- * One task attempt: its own pgjdbc connection and one {@code COPY ... FROM STDIN (FORMAT binary)}
- * (one transaction). {@link #commit} ends the COPY (its rows become visible in the staging table
- * under this attempt's tag); {@link #abort} and {@link #close} cancel an unfinished COPY, so a
- * failed or killed attempt leaves no row and no backend behind.
+ * One task attempt: its own pgjdbc connection and {@code COPY ... FROM STDIN (FORMAT binary)}.
+ * When the write streams its moves ({@link WriteSpec#chunked}), the rows go in chunks of about
+ * {@link WriteSpec#chunkBytes}: each chunk is one COPY committed together with its row in the
+ * chunk registry, so the driver can move it while the task goes on. Otherwise one COPY (one
+ * transaction) takes all rows. {@link #commit} ends the last COPY; {@link #abort} and
+ * {@link #close} cancel an unfinished one, so a failed or killed attempt leaves no uncommitted
+ * row and no backend behind (its committed chunks stay in staging, never moved: see StagedWrite).
  */
 final class CopyDataWriter implements DataWriter<InternalRow> {
   private static final int FLUSH_BYTES = 1 << 16;
 
   private final WriteSpec spec;
   private final RowEncoder encoder;
+  private final int partitionId;
   private final long taskAttemptId;
   private Connection connection;
+  private PreparedStatement register;
   private CopyIn copy;
+  private int chunk;
+  private long chunkBytes;
   private long rows;
 
-  CopyDataWriter(WriteSpec spec, RowEncoder encoder, long taskAttemptId) {
+  CopyDataWriter(WriteSpec spec, RowEncoder encoder, int partitionId, long taskAttemptId) {
     this.spec = spec;
     this.encoder = encoder;
+    this.partitionId = partitionId;
     this.taskAttemptId = taskAttemptId;
   }
 
-  private void start() throws IOException {
+  private void open() throws IOException {
     try {
       connection = spec.connect();
-      connection.setAutoCommit(true);
+      connection.setAutoCommit(!spec.chunked());
+      if (spec.chunked()) {
+        register = connection.prepareStatement(spec.chunkSql);
+      }
+    } catch (SQLException e) {
+      throw new IOException(where() + ": connecting: " + StagedWrite.describe(e), e);
+    }
+    startChunk();
+  }
+
+  private void startChunk() throws IOException {
+    try {
       copy = connection.unwrap(PGConnection.class).getCopyAPI().copyIn(spec.copySql);
     } catch (SQLException e) {
       throw new IOException(where() + ": starting COPY: " + StagedWrite.describe(e), e);
     }
+    encoder.tag(AttemptCommitted.tagOf(taskAttemptId, chunk));
     encoder.header();
+    chunkBytes = 0;
   }
 
   @Override
   public void write(InternalRow row) throws IOException {
     if (copy == null) {
-      start();
+      open();
     }
     encoder.row(row);
     rows++;
-    if (encoder.size() >= FLUSH_BYTES) {
+    if (spec.chunked()
+        && chunkBytes + encoder.size() >= spec.chunkBytes
+        && chunk < AttemptCommitted.LAST_CHUNK) {
+      endChunk();
+      chunk++;
+      startChunk();
+    } else if (encoder.size() >= FLUSH_BYTES) {
       flush();
     }
   }
@@ -61,23 +89,35 @@ final class CopyDataWriter implements DataWriter<InternalRow> {
     } catch (SQLException e) {
       throw new IOException(where() + ": " + StagedWrite.describe(e), e);
     }
+    chunkBytes += encoder.size();
     encoder.reset();
+  }
+
+  /** Ends the current COPY; a chunk is committed with its registry row (tag, partition). */
+  private void endChunk() throws IOException {
+    encoder.trailer();
+    flush();
+    try {
+      copy.endCopy();
+      copy = null;
+      if (register != null) {
+        register.setLong(1, AttemptCommitted.tagOf(taskAttemptId, chunk));
+        register.setInt(2, partitionId);
+        register.executeUpdate();
+        connection.commit();
+      }
+    } catch (SQLException e) {
+      throw new IOException(where() + ": ending COPY: " + StagedWrite.describe(e), e);
+    }
   }
 
   @Override
   public WriterCommitMessage commit() throws IOException {
     if (copy == null) {
-      start(); // an empty partition still commits (no rows under its tag)
+      open(); // an empty partition still commits (one chunk without rows)
     }
-    encoder.trailer();
-    flush();
-    try {
-      copy.endCopy();
-    } catch (SQLException e) {
-      throw new IOException(where() + ": ending COPY: " + StagedWrite.describe(e), e);
-    }
-    copy = null;
-    return new AttemptCommitted(taskAttemptId);
+    endChunk();
+    return new AttemptCommitted(partitionId, taskAttemptId, chunk + 1, rows);
   }
 
   @Override
@@ -92,6 +132,7 @@ final class CopyDataWriter implements DataWriter<InternalRow> {
     } finally {
       copy = null;
       connection = null;
+      register = null;
     }
   }
 

@@ -19,6 +19,6 @@ final class CopyWriterFactory implements DataWriterFactory, Serializable {
 
   @Override
   public DataWriter<InternalRow> createWriter(int partitionId, long taskId) {
-    return new CopyDataWriter(spec, new RowEncoder(schema, spec.tagged ? taskId : null), taskId);
+    return new CopyDataWriter(spec, new RowEncoder(schema, spec.tagged), partitionId, taskId);
   }
 }

@@ -45,11 +45,13 @@ final class RowEncoder {
   private final int[] elementOids;
   private final int[] precisions; // of a decimal column or of an array's decimal elements
   private final int[] scales;
-  private final Long tag;
+  private final boolean tagged;
+  private long tag;
   private byte[] buf = new byte[1 << 17];
   private int pos;
 
-  RowEncoder(StructType schema, Long tag) {
+  /** {@code tagged}: each row gets a last {@code bigint} field, the current {@link #tag}. */
+  RowEncoder(StructType schema, boolean tagged) {
     int n = schema.fields().length;
     kinds = new Kind[n];
     elements = new Kind[n];
@@ -73,12 +75,12 @@ final class RowEncoder {
         scales[i] = ((DecimalType) type).scale();
       }
     }
-    this.tag = tag;
+    this.tagged = tagged;
   }
 
   /** Fails, naming the column, when a column's type has no encoding. */
   static void check(StructType schema) {
-    new RowEncoder(schema, null);
+    new RowEncoder(schema, false);
   }
 
   private static Kind kindOf(DataType type, String column) {
@@ -122,6 +124,11 @@ final class RowEncoder {
     }
   }
 
+  /** The tag the next rows carry (a chunk's, {@link AttemptCommitted#tagOf}). */
+  void tag(long value) {
+    tag = value;
+  }
+
   byte[] bytes() {
     return buf;
   }
@@ -145,7 +152,7 @@ final class RowEncoder {
   }
 
   void row(InternalRow row) {
-    int2(kinds.length + (tag == null ? 0 : 1));
+    int2(kinds.length + (tagged ? 1 : 0));
     for (int i = 0; i < kinds.length; i++) {
       if (row.isNullAt(i)) {
         int4(-1);
@@ -157,7 +164,7 @@ final class RowEncoder {
         value(row, i, kinds[i], i);
       }
     }
-    if (tag != null) {
+    if (tagged) {
       int4(8);
       int8(tag);
     }

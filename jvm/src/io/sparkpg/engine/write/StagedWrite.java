@@ -1,8 +1,6 @@
 package io.sparkpg.engine.write;
 
-import java.sql.Array;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
@@ -17,14 +15,16 @@ import org.postgresql.util.PSQLException;
 import org.postgresql.util.ServerErrorMessage;
 
 /**
- * The driver's side of a write. Tasks COPY their rows into the staging table, each attempt's rows
- * tagged with its task attempt id; Spark's commit coordinator lets one attempt per partition
- * commit, and {@link #commit} moves exactly those attempts' rows into the target in one
- * transaction, then drops the staging table. {@link #abort} drops it.
+ * The driver's side of a write. Tasks COPY their rows into the staging table in chunks, each
+ * chunk's rows tagged with its task attempt and chunk number; Spark's commit coordinator lets one
+ * attempt per partition commit, and one {@link MoveTransaction} moves exactly those attempts'
+ * chunks into the target (append and overwrite: mostly while the tasks still run), commits, then
+ * drops the staging table. {@link #abort} rolls the transaction back and drops it.
  */
 final class StagedWrite implements Write, BatchWrite {
   private final WriteSpec spec;
   private final StructType schema;
+  private MoveTransaction transaction;
 
   StagedWrite(WriteSpec spec, StructType schema) {
     this.spec = spec;
@@ -49,7 +49,21 @@ final class StagedWrite implements Write, BatchWrite {
 
   @Override
   public DataWriterFactory createBatchWriterFactory(PhysicalWriteInfo info) {
+    if (spec.streamsMoves()) {
+      transaction = begin();
+      transaction.streamWhileTasksRun();
+    }
     return new CopyWriterFactory(spec, schema);
+  }
+
+  private MoveTransaction begin() {
+    try {
+      return MoveTransaction.begin(spec);
+    } catch (SQLException e) {
+      throw new IllegalStateException(
+          spec.label + ": beginning the write failed, the target is unchanged: " + describe(e),
+          null);
+    }
   }
 
   @Override
@@ -62,67 +76,48 @@ final class StagedWrite implements Write, BatchWrite {
     if (spec.moveSql.isEmpty()) {
       return; // direct write: every task committed its own rows
     }
-    List<Long> tags = new ArrayList<>();
+    List<AttemptCommitted> committed = new ArrayList<>();
     for (WriterCommitMessage m : messages) {
       if (m != null) {
-        tags.add(((AttemptCommitted) m).taskAttemptId);
+        committed.add((AttemptCommitted) m);
       }
     }
-    try (Connection connection = spec.connect()) {
-      connection.setAutoCommit(false);
-      try {
-        try (Statement statement = connection.createStatement()) {
-          for (String sql : spec.commitSql) {
-            statement.execute(sql);
-          }
-        }
-        try (PreparedStatement move = connection.prepareStatement(spec.moveSql)) {
-          Array ids = connection.createArrayOf("int8", tags.toArray(new Long[0]));
-          move.setArray(1, ids);
-          move.executeUpdate();
-        }
-        connection.commit();
-      } catch (SQLException e) {
-        rollbackQuietly(connection);
-        throw new IllegalStateException(
-            spec.label + ": the commit failed and was rolled back, the target is unchanged: "
-                + describe(e),
-            null);
-      }
-      dropStaging(connection);
+    MoveTransaction moving = transaction != null ? transaction : begin();
+    transaction = null;
+    try {
+      moving.commit(committed);
     } catch (SQLException e) {
+      moving.close();
       throw new IllegalStateException(
-          spec.label + ": the commit failed, the target is unchanged: " + describe(e), null);
+          spec.label + ": the commit failed and was rolled back, the target is unchanged: "
+              + describe(e),
+          null);
+    }
+    try {
+      moving.dropStaging();
+    } catch (SQLException e) {
+      // committed; the Python side drops the staging table too
+    } finally {
+      moving.close();
     }
   }
 
   @Override
   public void abort(WriterCommitMessage[] messages) {
+    if (transaction != null) {
+      transaction.close();
+      transaction = null;
+    }
     if (spec.dropSql.isEmpty()) {
       return;
     }
     try (Connection connection = spec.connect()) {
-      dropStaging(connection);
+      connection.setAutoCommit(true);
+      try (Statement statement = connection.createStatement()) {
+        statement.execute(spec.dropSql);
+      }
     } catch (SQLException e) {
       // the Python side drops it too, and the next write removes staging tables left behind
-    }
-  }
-
-  private void dropStaging(Connection connection) throws SQLException {
-    if (spec.dropSql.isEmpty()) {
-      return;
-    }
-    connection.setAutoCommit(true);
-    try (Statement statement = connection.createStatement()) {
-      statement.execute(spec.dropSql);
-    }
-  }
-
-  private static void rollbackQuietly(Connection connection) {
-    try {
-      connection.rollback();
-    } catch (SQLException ignored) {
-      // the connection is closed next
     }
   }
 

@@ -28,8 +28,19 @@ final class WriteSpec implements Serializable {
   final boolean tagged;
   /** Run by the driver's commit in one transaction, before {@link #moveSql}. */
   final List<String> commitSql;
-  /** The one statement with a {@code ?} bound to the committed attempts' ids (bigint[]). */
+  /** The move: one {@code ?} bound to chunk tags (bigint[]); empty: direct write. */
   final String moveSql;
+  /**
+   * Registers a committed chunk: {@code ?} tag (bigint), {@code ?} partition id (int). Empty:
+   * each task attempt writes one chunk and nothing moves before the commit.
+   */
+  final String chunkSql;
+  /** The driver's poll of the registry: {@code ?} the last seq seen; rows (seq, tag, partition). */
+  final String pollSql;
+  /** COPY bytes after which a task attempt commits its chunk and starts the next. */
+  final long chunkBytes;
+  /** True: the moves must insert exactly the rows the committed attempts sent (append). */
+  final boolean exactCount;
   /** Run after the commit and on abort (autocommit): drops the staging table. */
   final String dropSql;
   final String label;
@@ -46,8 +57,22 @@ final class WriteSpec implements Serializable {
     tagged = Boolean.parseBoolean(options.getOrDefault("tagged", "true"));
     commitSql = strings(options, "commitSql");
     moveSql = options.getOrDefault("moveSql", "");
+    chunkSql = options.getOrDefault("chunkSql", "");
+    pollSql = options.getOrDefault("pollSql", "");
+    chunkBytes = Long.parseLong(options.getOrDefault("chunkBytes", String.valueOf(4L << 20)));
+    exactCount = Boolean.parseBoolean(options.getOrDefault("exactCount", "false"));
     dropSql = options.getOrDefault("dropSql", "");
     label = options.getOrDefault("label", "sparkpg write");
+  }
+
+  /** Task attempts write chunks, each committed with its registry row. */
+  boolean chunked() {
+    return !chunkSql.isEmpty();
+  }
+
+  /** The driver moves committed chunks while the tasks run (append and overwrite). */
+  boolean streamsMoves() {
+    return chunked() && !pollSql.isEmpty();
   }
 
   /** Parse case-sensitive options (pgjdbc property names are case-sensitive). */

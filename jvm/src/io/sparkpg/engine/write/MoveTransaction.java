@@ -1,0 +1,233 @@
+package io.sparkpg.engine.write;
+
+import java.sql.Array;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The driver's one transaction that moves staged rows into the target. It begins with the
+ * write's {@code commitSql} (TimeZone, the {@code DELETE} of an overwrite). When the write
+ * streams its moves, a thread polls the chunk registry while the tasks run and moves each
+ * committed chunk of the first attempt seen per partition, so most of the moving is done when
+ * the last task ends. {@link #commit} then moves what is left of the committed attempts: if a
+ * chunk already moved belongs to an attempt that did not commit (it failed, or lost to a
+ * speculative copy), the transaction is rolled back and begun again, and every committed chunk is
+ * moved then. Nothing is visible to others before the commit; a failure rolls everything back.
+ */
+final class MoveTransaction implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(MoveTransaction.class);
+  private static final long POLL_MILLIS = 20;
+
+  private final WriteSpec spec;
+  private final Connection connection;
+  private final Object wake = new Object();
+  /** Partition id -> the attempt whose chunks are moved while the tasks run. */
+  private final Map<Integer, Long> chosen = new HashMap<>();
+  /** Chunk tags moved in this transaction. */
+  private final Set<Long> moved = new HashSet<>();
+  private long movedRows;
+  private long lastSeq;
+  private Thread poller;
+  private volatile boolean stopping;
+  private volatile Statement running;
+  private SQLException failure;
+
+  private MoveTransaction(WriteSpec spec, Connection connection) {
+    this.spec = spec;
+    this.connection = connection;
+  }
+
+  /** Connects and begins the transaction ({@code commitSql}); fails before any task runs. */
+  static MoveTransaction begin(WriteSpec spec) throws SQLException {
+    Connection connection = spec.connect();
+    MoveTransaction transaction = new MoveTransaction(spec, connection);
+    try {
+      connection.setAutoCommit(false);
+      transaction.runCommitSql();
+    } catch (SQLException | RuntimeException e) {
+      transaction.close();
+      throw e;
+    }
+    return transaction;
+  }
+
+  /** Starts moving committed chunks while the tasks run (a daemon thread). */
+  void streamWhileTasksRun() {
+    poller = new Thread(this::pollUntilStopped, "sparkpg-move " + spec.label);
+    poller.setDaemon(true);
+    poller.start();
+  }
+
+  private void pollUntilStopped() {
+    try {
+      while (!stopping) {
+        if (!moveNewChunks()) {
+          synchronized (wake) {
+            if (!stopping) {
+              wake.wait(POLL_MILLIS);
+            }
+          }
+        }
+      }
+    } catch (SQLException e) {
+      failure = e; // reported by commit(); the tasks go on, nothing more moves
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /** Moves the chunks registered since the last poll; false when there were none. */
+  private boolean moveNewChunks() throws SQLException {
+    List<Long> fresh = new ArrayList<>();
+    boolean any = false;
+    try (PreparedStatement poll = connection.prepareStatement(spec.pollSql)) {
+      poll.setLong(1, lastSeq);
+      running = poll;
+      try (ResultSet rows = poll.executeQuery()) {
+        while (rows.next()) {
+          any = true;
+          lastSeq = Math.max(lastSeq, rows.getLong(1));
+          long tag = rows.getLong(2);
+          Long attempt = chosen.putIfAbsent(rows.getInt(3), AttemptCommitted.attemptOf(tag));
+          if (attempt == null || attempt == AttemptCommitted.attemptOf(tag)) {
+            fresh.add(tag);
+          }
+        }
+      }
+    } finally {
+      running = null;
+    }
+    if (!fresh.isEmpty() && !stopping) {
+      move(fresh);
+    }
+    return any;
+  }
+
+  private void move(List<Long> tags) throws SQLException {
+    try (PreparedStatement move = connection.prepareStatement(spec.moveSql)) {
+      Array array = connection.createArrayOf("int8", tags.toArray(new Long[0]));
+      move.setArray(1, array);
+      running = move;
+      movedRows += move.executeUpdate();
+      moved.addAll(tags);
+    } finally {
+      running = null;
+    }
+  }
+
+  private void runCommitSql() throws SQLException {
+    try (Statement statement = connection.createStatement()) {
+      for (String sql : spec.commitSql) {
+        statement.execute(sql);
+      }
+    }
+  }
+
+  /**
+   * Moves the committed attempts' remaining chunks and commits. Throws (the transaction rolled
+   * back, the target unchanged) when a move failed or the moved rows are not the rows sent.
+   */
+  void commit(List<AttemptCommitted> committed) throws SQLException {
+    stopPolling(false);
+    if (failure != null) {
+      throw failure;
+    }
+    Set<Long> wanted = new HashSet<>();
+    long sent = 0;
+    for (AttemptCommitted attempt : committed) {
+      for (long tag : attempt.tags()) {
+        wanted.add(tag);
+      }
+      sent += attempt.rows;
+    }
+    if (!wanted.containsAll(moved)) { // moved rows of an attempt that did not commit
+      LOG.info("{}: chunks of task attempts that did not commit were moved; rolled back, moving"
+          + " the {} chunks of the committed attempts again", spec.label, wanted.size());
+      connection.rollback();
+      moved.clear();
+      movedRows = 0;
+      runCommitSql();
+    }
+    List<Long> rest = new ArrayList<>();
+    for (long tag : wanted) {
+      if (!moved.contains(tag)) {
+        rest.add(tag);
+      }
+    }
+    if (!rest.isEmpty()) {
+      // The last move may be every row of the write: no socket timeout while it runs.
+      connection.setNetworkTimeout(Runnable::run, 0);
+      move(rest);
+    }
+    if (spec.exactCount && movedRows != sent) {
+      throw new SQLException("moved " + movedRows + " rows but the tasks sent " + sent
+          + "; nothing was committed", "XX000");
+    }
+    connection.commit();
+  }
+
+  /** Runs {@code dropSql} (autocommit), after the commit. */
+  void dropStaging() throws SQLException {
+    if (spec.dropSql.isEmpty()) {
+      return;
+    }
+    connection.setAutoCommit(true);
+    try (Statement statement = connection.createStatement()) {
+      statement.execute(spec.dropSql);
+    }
+  }
+
+  private void stopPolling(boolean cancel) {
+    stopping = true;
+    synchronized (wake) {
+      wake.notifyAll();
+    }
+    if (poller == null) {
+      return;
+    }
+    Statement statement = running;
+    if (cancel && statement != null) {
+      try {
+        statement.cancel();
+      } catch (SQLException ignored) {
+        // the connection is closed next
+      }
+    }
+    try {
+      poller.join();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    poller = null;
+  }
+
+  /** Stops the poller (cancelling its statement), rolls back what is not committed, closes. */
+  @Override
+  public void close() {
+    stopPolling(true);
+    try {
+      if (!connection.getAutoCommit()) {
+        connection.rollback();
+      }
+    } catch (SQLException ignored) {
+      // closing the connection ends the transaction on the server as well
+    } finally {
+      try {
+        connection.close();
+      } catch (SQLException ignored) {
+        // nothing is left to end
+      }
+    }
+  }
+}
