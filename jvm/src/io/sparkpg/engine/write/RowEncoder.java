@@ -1,6 +1,7 @@
 package io.sparkpg.engine.write;
 
 import java.math.BigDecimal;
+import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import org.apache.spark.sql.catalyst.InternalRow;
@@ -12,6 +13,7 @@ import org.apache.spark.sql.types.BooleanType;
 import org.apache.spark.sql.types.ByteType;
 import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.DateType;
+import org.apache.spark.sql.types.Decimal;
 import org.apache.spark.sql.types.DecimalType;
 import org.apache.spark.sql.types.DoubleType;
 import org.apache.spark.sql.types.FloatType;
@@ -36,6 +38,9 @@ final class RowEncoder {
   private static final int DAYS_1970_TO_2000 = 10957;
   private static final long MICROS_1970_TO_2000 = 946684800000000L;
   private static final int NUMERIC_NEG = 0x4000;
+  private static final int MAX_LONG_DIGITS = 18;
+  private static final int[] POW10 = {1, 10, 100, 1000};
+  private static final BigInteger GROUP = BigInteger.valueOf(10000);
 
   private enum Kind { BOOL, INT1, INT2, INT4, INT8, FLOAT4, FLOAT8, NUMERIC, TEXT, BYTEA, DATE,
     TIMESTAMPTZ, TIMESTAMP, ARRAY }
@@ -48,6 +53,7 @@ final class RowEncoder {
   private final boolean tagged;
   private long tag;
   private byte[] buf = new byte[1 << 17];
+  private int[] groups = new int[16];
   private int pos;
 
   /** {@code tagged}: each row gets a last {@code bigint} field, the current {@link #tag}. */
@@ -231,7 +237,7 @@ final class RowEncoder {
         int8(Double.doubleToRawLongBits(g.getDouble(i)));
         return;
       case NUMERIC:
-        numeric(g.getDecimal(i, precisions[column], scales[column]).toJavaBigDecimal());
+        numeric(g.getDecimal(i, precisions[column], scales[column]));
         return;
       case TEXT: {
         byte[] bytes = g.getUTF8String(i).getBytes();
@@ -260,52 +266,78 @@ final class RowEncoder {
   }
 
   /** PostgreSQL's binary numeric: base-10000 digits, weight, sign, display scale. */
-  private void numeric(BigDecimal value) {
-    if (value.scale() < 0) {
-      value = value.setScale(0);
+  /**
+   * A Spark decimal as PostgreSQL's binary numeric: base-10000 digits, most significant first,
+   * without leading or trailing zero digits, {@code weight} the power of 10000 of the first,
+   * {@code dscale} the decimal's scale. Decimals of up to 18 digits are split with long
+   * arithmetic (no strings, no BigInteger).
+   */
+  private void numeric(Decimal value) {
+    if (value.precision() <= MAX_LONG_DIGITS && value.scale() >= 0) {
+      long unscaled = value.toUnscaledLong();
+      numeric(Math.abs(unscaled), null, unscaled < 0, value.scale());
+    } else {
+      BigDecimal decimal = value.toJavaBigDecimal();
+      if (decimal.scale() < 0) {
+        decimal = decimal.setScale(0);
+      }
+      numeric(0, decimal.unscaledValue().abs(), decimal.signum() < 0, decimal.scale());
     }
-    int scale = value.scale();
-    String digits = value.unscaledValue().abs().toString();
-    int intLen = digits.length() - scale;
-    String intPart = intLen > 0 ? digits.substring(0, intLen) : "";
-    String frac = intLen > 0 ? digits.substring(intLen) : zeros(-intLen) + digits;
-    int intGroups = (intPart.length() + 3) / 4;
-    int fracGroups = (frac.length() + 3) / 4;
-    String all = zeros(intGroups * 4 - intPart.length()) + intPart
-        + frac + zeros(fracGroups * 4 - frac.length());
-    int groups = intGroups + fracGroups;
-    int first = 0;
-    int weight = intGroups - 1;
-    while (first < groups && group(all, first) == 0) {
-      first++;
+  }
+
+  /** {@code big} null: the magnitude is {@code small} (below 10^18). */
+  private void numeric(long small, BigInteger big, boolean negative, int scale) {
+    int pad = (4 - scale % 4) % 4; // decimal digits that align the fraction to whole groups
+    int fracGroups = (scale + pad) / 4;
+    int n = 0; // groups, least significant first
+    if (big == null) {
+      long v = small;
+      if (pad > 0) {
+        groups[n++] = (int) (v % POW10[4 - pad]) * POW10[pad];
+        v /= POW10[4 - pad];
+      }
+      while (v != 0) {
+        groups[n++] = (int) (v % 10000);
+        v /= 10000;
+      }
+    } else {
+      BigInteger v = big.multiply(BigInteger.TEN.pow(pad));
+      while (v.signum() != 0) {
+        BigInteger[] qr = v.divideAndRemainder(GROUP);
+        if (n == groups.length) {
+          groups = Arrays.copyOf(groups, 2 * n);
+        }
+        groups[n++] = qr[1].intValue();
+        v = qr[0];
+      }
+    }
+    int top = Math.max(n, fracGroups) - 1;
+    int weight = top - fracGroups;
+    while (top >= 0 && group(top, n) == 0) {
+      top--;
       weight--;
     }
-    int last = groups;
-    while (last > first && group(all, last - 1) == 0) {
-      last--;
+    int bottom = 0;
+    while (bottom <= top && group(bottom, n) == 0) {
+      bottom++;
     }
-    int n = last - first;
-    if (n == 0) {
+    int count = top - bottom + 1;
+    if (count <= 0) {
+      count = 0;
       weight = 0;
     }
-    int4(8 + 2 * n);
-    int2(n);
+    int4(8 + 2 * count);
+    int2(count);
     int2(weight);
-    int2(value.signum() < 0 ? NUMERIC_NEG : 0);
+    int2(negative && count > 0 ? NUMERIC_NEG : 0);
     int2(scale);
-    for (int k = first; k < last; k++) {
-      int2(group(all, k));
+    for (int k = top; k >= bottom; k--) {
+      int2(groups[k]);
     }
   }
 
-  private static int group(String all, int k) {
-    return Integer.parseInt(all.substring(4 * k, 4 * k + 4));
-  }
-
-  private static String zeros(int n) {
-    char[] z = new char[Math.max(n, 0)];
-    Arrays.fill(z, '0');
-    return new String(z);
+  private int group(int k, int n) {
+    return k < n ? groups[k] : 0;
   }
 
   private int reserve() {
