@@ -41,7 +41,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
+from typing import Any, Dict, Iterator, List, Optional, Protocol, Tuple, Union
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 __all__ = [
@@ -49,6 +49,7 @@ __all__ = [
     "PostgresServer",
     "PostgresServerError",
     "postgres_server",
+    "start_again",
 ]
 
 ENV_URL = "SPARKPG_TEST_POSTGRES_URL"
@@ -73,9 +74,16 @@ _SERVER_SETTINGS: Dict[str, str] = {
     "log_timezone": "UTC",
 }
 _UNPRIVILEGED_ACCOUNTS = ("postgres", "nobody")
+_LOG_NAME = "server.log"  # beside the data directory
 _CREATED_ACCOUNT = "sparkpg-pg"
 
 ConninfoValue = Union[str, int, Path, None]
+
+
+class _Run(Protocol):
+    """Runs a server command (``_runner``)."""
+
+    def __call__(self, args: List[str], timeout: float) -> subprocess.CompletedProcess[str]: ...
 
 
 class PostgresServerError(RuntimeError):
@@ -573,25 +581,9 @@ def _clean_env() -> Dict[str, str]:
     return env
 
 
-def _log_tail(log: Path, lines: int = 30) -> str:
-    try:
-        text = log.read_text(errors="replace")
-    except OSError:
-        return "(no server log)"
-    return "\n".join(text.splitlines()[-lines:]) or "(server log is empty)"
-
-
-@contextmanager
-def _local_server(binaries: _Binaries, *, tls: bool, password: str) -> Iterator[PostgresServer]:
-    run_as = _run_as()
-    workdir = Path(tempfile.mkdtemp(prefix="sparkpg-pg-", dir=_base_dir(run_as)))
-    data_dir = workdir / "data"
-    log = workdir / "server.log"
+def _runner(workdir: Path, run_as: _RunAs) -> _Run:
+    """``run(args, timeout)``: a server command in ``workdir`` as ``run_as``, output captured."""
     env = _clean_env()
-
-    def chown(path: Path) -> None:
-        if run_as.uid is not None and run_as.gid is not None:
-            os.chown(path, run_as.uid, run_as.gid)
 
     def run(args: List[str], timeout: float) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -606,6 +598,35 @@ def _local_server(binaries: _Binaries, *, tls: bool, password: str) -> Iterator[
             timeout=timeout,
             check=False,
         )
+
+    return run
+
+
+def _start_command(binaries: _Binaries, data_dir: Path) -> List[str]:
+    """``pg_ctl start``, waiting up to 60 s; the log beside the data directory."""
+    log = data_dir.parent / _LOG_NAME
+    return [binaries.pg_ctl, "start", "-w", "-t", "60", "-s", "-D", str(data_dir), "-l", str(log)]
+
+
+def _log_tail(log: Path, lines: int = 30) -> str:
+    try:
+        text = log.read_text(errors="replace")
+    except OSError:
+        return "(no server log)"
+    return "\n".join(text.splitlines()[-lines:]) or "(server log is empty)"
+
+
+@contextmanager
+def _local_server(binaries: _Binaries, *, tls: bool, password: str) -> Iterator[PostgresServer]:
+    run_as = _run_as()
+    workdir = Path(tempfile.mkdtemp(prefix="sparkpg-pg-", dir=_base_dir(run_as)))
+    data_dir = workdir / "data"
+    log = workdir / _LOG_NAME
+    run = _runner(workdir, run_as)
+
+    def chown(path: Path) -> None:
+        if run_as.uid is not None and run_as.gid is not None:
+            os.chown(path, run_as.uid, run_as.gid)
 
     try:
         os.chmod(workdir, 0o700)
@@ -649,21 +670,7 @@ def _local_server(binaries: _Binaries, *, tls: bool, password: str) -> Iterator[
             settings["port"] = str(_free_port(ipv6))
             conf = "".join(f"{key} = {_quote_setting(value)}\n" for key, value in settings.items())
             (data_dir / "postgresql.auto.conf").write_text(conf)
-            result = run(
-                [
-                    binaries.pg_ctl,
-                    "start",
-                    "-w",
-                    "-t",
-                    "60",
-                    "-s",
-                    "-D",
-                    str(data_dir),
-                    "-l",
-                    str(log),
-                ],
-                timeout=90,
-            )
+            result = run(_start_command(binaries, data_dir), timeout=90)
             if result.returncode == 0:
                 break
             last_error = (
@@ -700,6 +707,33 @@ def _local_server(binaries: _Binaries, *, tls: bool, password: str) -> Iterator[
             _stop(binaries, data_dir, run)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+def start_again(server: PostgresServer) -> None:
+    """Start a local server that was stopped (for example killed by
+    ``devtools.faults.stop_immediately``) again, on its port, settings and data directory;
+    returns once it accepts connections, crash recovery done. The context manager of
+    :func:`postgres_server` still stops and removes it.
+
+    >>> stop_immediately(pg); start_again(pg)  # doctest: +SKIP
+    """
+    if server.source != "local" or server.data_dir is None:
+        raise PostgresServerError(
+            f"the {server.source} server was not started here from the local binaries: "
+            "cannot start it again"
+        )
+    binaries = _find_binaries()
+    if isinstance(binaries, str):
+        raise PostgresServerError(binaries)
+    log = server.data_dir.parent / _LOG_NAME
+    run = _runner(server.data_dir.parent, _run_as())
+    result = run(_start_command(binaries, server.data_dir), timeout=90)
+    if result.returncode != 0:
+        raise PostgresServerError(
+            f"pg_ctl start of {server.data_dir} failed (exit {result.returncode}): "
+            f"{result.stdout}{result.stderr}\n--- last lines of {log} ---\n{_log_tail(log)}"
+        )
+    _with_version(server)
 
 
 def _quote_setting(value: str) -> str:

@@ -13,6 +13,7 @@ from devtools.postgres_server import (
     PostgresServer,
     PostgresServerError,
     postgres_server,
+    start_again,
 )
 
 
@@ -88,3 +89,10 @@ def test_nothing_available_names_every_missing_source(
     assert harness.ENV_URL in message
     assert "no engine (test)" in message
     assert "initdb, pg_ctl, postgres not found" in message
+
+
+def test_only_a_local_server_started_here_can_be_started_again() -> None:
+    with pytest.raises(PostgresServerError, match="the url server was not started here"):
+        start_again(_server(source="url"))
+    with pytest.raises(PostgresServerError, match="the local server was not started here"):
+        start_again(_server(data_dir=None))

@@ -1,29 +1,66 @@
-"""A server that kills every connection of the writer in the middle of the commit (as a crash
-or a failover does) leaves the target unchanged; the staging table nobody could drop is removed
-by the next write. A dedicated server: the crash would disturb the session's."""
+"""The server dies in the middle of a write: every connection of the writer killed during the
+commit (as a failover does), or the whole server crashed while the tasks are in their COPY. The
+target is left unchanged; the staging table nobody could drop is removed by the next write. A
+dedicated server: the crash would disturb the session's."""
 
 from __future__ import annotations
 
 import threading
 import time
 from pathlib import Path
-from typing import Any, Iterator, List
+from typing import Any, Callable, Iterator, List, Tuple
 
 import psycopg
 import pytest
 
 from connectors.errors import WriteFailedError
-from devtools.postgres_server import postgres_server
+from devtools.faults import stop_immediately, wait_for
+from devtools.postgres_server import postgres_server, start_again
 from spark_jobs.writer import write_table
 from tests.integration.writing.conftest import ROLE, SCHEMA, WriteDb, create_write_db
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
+#: Each task's rows: about 130 bytes each in binary COPY, so the GATE_ROWS a task sends before it
+#: waits fill CopyDataWriter's 64 KiB buffer (FLUSH_BYTES) many times over. Each row's payload is
+#: its own string: pickle would send one shared string once, and a partition's first rows could
+#: then sit in the Python worker's 64 KiB output buffer, never reaching the JVM before the gate.
+ROWS_PER_TASK = 12000
+GATE_ROWS = 10000
+#: How long a task waits at the gate at most (the test opens it much sooner).
+GATE_SECONDS = 120
+#: The crashed write fails within this: a task's next send on its dead connection fails at once
+#: (under a second here), and so do the driver's new connections (refused). A server that went
+#: silent instead would be bounded by the settings' socket timeout (30 s in this test) and
+#: connect timeout (5 s); the test stops waiting for the write after FAILS_WITHIN_SECONDS + 15 s.
+FAILS_WITHIN_SECONDS = 20
+
 
 @pytest.fixture(scope="module")
 def crash_db(tmp_path_factory: Any) -> Iterator[WriteDb]:
-    with postgres_server(tls=False) as server:
+    with postgres_server(tls=False, backend="local") as server:
         yield create_write_db(server, Path(tmp_path_factory.mktemp("crash")))
+
+
+class Background:
+    """``write_table`` running in a thread; :meth:`error` waits for what it raised."""
+
+    def __init__(self, write: Callable[[], None]) -> None:
+        self.errors: List[BaseException] = []
+        self.thread = threading.Thread(target=self._run, args=(write,), daemon=True)
+        self.thread.start()
+
+    def _run(self, write: Callable[[], None]) -> None:
+        try:
+            write()
+        except BaseException as exc:  # handed to the test thread
+            self.errors.append(exc)
+
+    def error(self, timeout: float) -> BaseException:
+        self.thread.join(timeout)
+        assert not self.thread.is_alive(), f"the write still runs after {timeout} s"
+        assert len(self.errors) == 1, f"the write succeeded or failed twice: {self.errors}"
+        return self.errors[0]
 
 
 def test_connections_killed_mid_commit_leave_the_target_unchanged(
@@ -32,34 +69,112 @@ def test_connections_killed_mid_commit_leave_the_target_unchanged(
     name = crash_db.table("killed", "id bigint")
     crash_db.execute(f"INSERT INTO {SCHEMA}.killed SELECT generate_series(1, 10)")
     df = spark.range(0, 50_000, 1, 2)
-    errors: List[BaseException] = []
-
-    def run() -> None:
-        try:
-            write_table(df, crash_db.settings(), name)
-        except BaseException as exc:  # handed to the test thread
-            errors.append(exc)
+    settings = crash_db.settings()
 
     # The commit's INSERT waits for this lock: the connections die in the middle of the commit.
     with psycopg.connect(crash_db.conninfo) as blocker:
         blocker.execute(f"LOCK TABLE {SCHEMA}.killed IN ACCESS EXCLUSIVE MODE")
-        thread = threading.Thread(target=run)
-        thread.start()
+        write = Background(lambda: write_table(df, settings, name))
         deadline = time.monotonic() + 60
         killed: List[Any] = []
-        while time.monotonic() < deadline and not killed and thread.is_alive():
+        while time.monotonic() < deadline and not killed and write.thread.is_alive():
             killed = crash_db.rows(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                 f"WHERE usename = '{ROLE}' AND EXISTS (SELECT 1 FROM pg_stat_activity "
                 "WHERE query LIKE 'INSERT INTO %sparkpg_stage%' AND wait_event_type = 'Lock')"
             )
             time.sleep(0.05)
-        assert killed, f"the commit never waited: {errors}"
-        thread.join(120)
-    assert not thread.is_alive()
-    assert len(errors) == 1 and isinstance(errors[0], WriteFailedError), errors
+        assert killed, f"the commit never waited: {write.errors}"
+        error = write.error(120)
+    assert isinstance(error, WriteFailedError), error
     assert crash_db.rows(f"SELECT count(*), sum(id) FROM {SCHEMA}.killed") == [(10, 55)]
     assert crash_db.staging_tables() == []
     write_table(spark.range(100, 103), crash_db.settings(), name)
     assert crash_db.rows(f"SELECT count(*) FROM {SCHEMA}.killed") == [(13,)]
     assert crash_db.staging_tables() == []
+
+
+def _gated_rows(gates: Path) -> Callable[[int, Iterator[Any]], Iterator[Tuple[int, str]]]:
+    """A partition's rows: after GATE_ROWS, the task touches ``sent-<partition>`` in ``gates``
+    and waits while the file ``gate`` exists (at most GATE_SECONDS), then sends the rest."""
+
+    def rows(partition: int, _: Iterator[Any]) -> Iterator[Tuple[int, str]]:
+        for i in range(ROWS_PER_TASK):
+            if i == GATE_ROWS:
+                (gates / f"sent-{partition}").touch()
+                deadline = time.monotonic() + GATE_SECONDS
+                while (gates / "gate").exists() and time.monotonic() < deadline:
+                    time.sleep(0.05)
+            row = partition * ROWS_PER_TASK + i
+            yield row, f"{row:0100d}"
+
+    return rows
+
+
+def _copying_backends(db: WriteDb) -> List[Tuple[Any, ...]]:
+    """The writer's active COPY into a staging table that has received rows, per backend."""
+    return db.rows(
+        "SELECT a.pid, p.tuples_processed FROM pg_stat_activity a "
+        "JOIN pg_stat_progress_copy p USING (pid) "
+        f"WHERE a.usename = '{ROLE}' AND a.state = 'active' "
+        "AND a.query LIKE 'COPY %sparkpg_stage_%FROM STDIN%' AND p.tuples_processed > 0"
+    )
+
+
+def test_server_crash_mid_copy_leaves_the_target_unchanged(
+    spark: Any, crash_db: WriteDb, tmp_path: Path
+) -> None:
+    """Both tasks have sent (and PostgreSQL has processed) rows into the staging table when the
+    server crashes (``pg_ctl stop -m immediate``); the write fails promptly with a clear error,
+    the target keeps exactly its old rows, and after the restart the abandoned staging table
+    (emptied by crash recovery: it is UNLOGGED) is dropped by the next write, as
+    docs/writing.md says."""
+    name = crash_db.table("crashed", "id bigint, payload text")
+    crash_db.execute(
+        f"INSERT INTO {SCHEMA}.crashed SELECT g, 'before ' || g FROM generate_series(1, 10) g"
+    )
+    before = crash_db.rows(f"SELECT * FROM {SCHEMA}.crashed ORDER BY id")
+    (tmp_path / "gate").touch()
+    rdd = spark.sparkContext.parallelize([0, 1], 2).mapPartitionsWithIndex(_gated_rows(tmp_path))
+    df = spark.createDataFrame(rdd, "id bigint, payload string")
+    settings = crash_db.settings(socket_timeout_seconds=30, login_timeout_seconds=10)
+    write = Background(lambda: write_table(df, settings, name))
+    try:
+        wait_for(
+            lambda: all((tmp_path / f"sent-{p}").exists() for p in (0, 1)),
+            timeout=60,
+            what="both tasks to reach the gate",
+        )
+        wait_for(  # a task sends nothing before its buffer is full: rows there = a flush
+            lambda: len(_copying_backends(crash_db)) == 2,
+            timeout=30,
+            what="both tasks' COPY to have flushed rows to the server",
+        )
+        stop_immediately(crash_db.server)
+        crashed = time.monotonic()
+    finally:
+        (tmp_path / "gate").unlink()  # the tasks go on, into the dead connections
+    error = write.error(FAILS_WITHIN_SECONDS + 15)
+    failed_after = time.monotonic() - crashed
+    assert failed_after < FAILS_WITHIN_SECONDS, failed_after
+    assert isinstance(error, WriteFailedError), error
+    text = str(error)
+    assert text.startswith(f"writing {name} failed, the target is unchanged: "), text
+    assert "\tat " not in text and "Exception" not in text and "\n" not in text, text
+    assert error.sqlstate is not None and error.sqlstate.startswith("08"), text  # connection
+
+    start_again(crash_db.server)
+    assert crash_db.rows(f"SELECT * FROM {SCHEMA}.crashed ORDER BY id") == before
+    abandoned = crash_db.staging_tables()
+    assert len(abandoned) == 1, abandoned  # nobody could drop it while the server was down
+    assert crash_db.rows(f"SELECT count(*) FROM {SCHEMA}.{abandoned[0]}") == [(0,)]
+
+    after = spark.createDataFrame([(100, "after")], "id bigint, payload string")
+    write_table(after, settings, name)
+    assert crash_db.staging_tables() == []  # the next write to the schema dropped it
+    assert crash_db.rows(f"SELECT * FROM {SCHEMA}.crashed ORDER BY id") == [*before, (100, "after")]
+    wait_for(
+        lambda: not crash_db.rows(f"SELECT pid FROM pg_stat_activity WHERE usename = '{ROLE}'"),
+        timeout=10,
+        what="the writer's backends to end",
+    )
