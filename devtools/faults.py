@@ -28,6 +28,7 @@ import psycopg
 from devtools.postgres_server import PostgresServer
 
 __all__ = [
+    "Background",
     "backends",
     "frozen",
     "lock_held",
@@ -162,3 +163,26 @@ def silent_listener() -> Iterator[SilentListener]:
         for conn in listener.accepted:
             conn.close()
         server.close()
+
+
+class Background:
+    """An action (a Spark job, a write) running in a daemon thread; :meth:`error` waits for what
+    it raised."""
+
+    def __init__(self, action: Callable[[], Any]) -> None:
+        self.errors: List[BaseException] = []
+        self.thread = threading.Thread(target=self._run, args=(action,), daemon=True)
+        self.thread.start()
+
+    def _run(self, action: Callable[[], Any]) -> None:
+        try:
+            action()
+        except BaseException as exc:  # handed to the test thread
+            self.errors.append(exc)
+
+    def error(self, timeout: float) -> BaseException:
+        """What the action raised, waiting at most ``timeout`` seconds for it to end."""
+        self.thread.join(timeout)
+        assert not self.thread.is_alive(), f"the action still runs after {timeout} s"
+        assert len(self.errors) == 1, f"the action succeeded or failed twice: {self.errors}"
+        return self.errors[0]

@@ -51,6 +51,10 @@ REGISTRY_SUFFIX = "_chunks"
 #: Modes whose moves stream while the tasks run; upsert and insert-missing move at the commit
 #: in one statement, so that a key twice in the DataFrame is an error, not "last one wins".
 STREAMING_MODES = ("append", "overwrite")
+#: What the engine says when the COMMIT itself failed (StagedWrite.COMMIT_OUTCOME_UNKNOWN).
+COMMIT_OUTCOME_UNKNOWN = (
+    "the connection was lost during the commit: whether the rows were committed is unknown"
+)
 #: Spark conf: COPY bytes per chunk (default 4 MiB, jvm/README.md): smaller chunks start the
 #: moves sooner and leave less to move after the last task, at one commit per chunk.
 CHUNK_BYTES_CONF = "spark.sparkpg.write.chunkBytes"
@@ -520,10 +524,20 @@ def _save(df: DataFrame, options: Dict[str, str], ref: TableRef) -> None:
                 f"the write engine ({WRITE_SOURCE}) is not on the Spark classpath: run `make jvm` "
                 "and add build/jvm/sparkpg-engine.jar to spark.jars (docs/writing.md)"
             ) from None
-        sqlstate = re.search(r"SQLSTATE (\w{5})", text)
+        found = re.search(r"SQLSTATE (\w{5})", text)
+        sqlstate = found.group(1) if found else None
+        cause = _cause(text, str(ref))
+        if cause.startswith(COMMIT_OUTCOME_UNKNOWN):
+            raise WriteFailedError(
+                f"writing {ref}: {cause}. Check the target before retrying (docs/writing.md, "
+                '"When the server crashes mid-write")',
+                sqlstate=sqlstate,
+            ) from None
+        hint = ""
+        if sqlstate is not None and sqlstate.startswith("08"):
+            hint = " (the connection to the server was lost: retry once it answers again)"
         raise WriteFailedError(
-            f"writing {ref} failed, the target is unchanged: {_cause(text, str(ref))}",
-            sqlstate=sqlstate.group(1) if sqlstate else None,
+            f"writing {ref} failed, the target is unchanged: {cause}{hint}", sqlstate=sqlstate
         ) from None
 
 

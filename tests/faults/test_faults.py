@@ -7,7 +7,7 @@ import signal
 import socket
 import threading
 import time
-from typing import Any, Callable, Optional
+from typing import Any
 
 import pytest
 
@@ -18,7 +18,15 @@ from connectors.errors import (
     LockTimeoutError,
     StatementTimeoutError,
 )
-from devtools.faults import backends, frozen, lock_held, silent_listener, stop_immediately, wait_for
+from devtools.faults import (
+    Background,
+    backends,
+    frozen,
+    lock_held,
+    silent_listener,
+    stop_immediately,
+    wait_for,
+)
 from spark_jobs import load_read, plan_table, read_query, read_table
 from spark_jobs.jdbc_loader import database_error_of
 
@@ -28,27 +36,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.spark]
 
 MARGIN = 5.0
 """Seconds allowed beyond a configured bound (task start, py4j, a loaded 2-core machine)."""
-
-
-class Background:
-    """A Spark action running in a thread; :meth:`wait` returns what it raised."""
-
-    def __init__(self, action: Callable[[], Any]) -> None:
-        self.error: Optional[BaseException] = None
-        self._thread = threading.Thread(target=self._run, args=(action,), daemon=True)
-        self._thread.start()
-
-    def _run(self, action: Callable[[], Any]) -> None:
-        try:
-            action()
-        except BaseException as exc:
-            self.error = exc
-
-    def wait(self, timeout: float) -> BaseException:
-        self._thread.join(timeout)
-        assert not self._thread.is_alive(), f"the action still runs after {timeout} s"
-        assert self.error is not None, "the action succeeded"
-        return self.error
 
 
 def _streaming(spark: Any, db: FaultDb) -> tuple[Any, Background, int]:
@@ -68,7 +55,7 @@ def test_server_killed_mid_read(spark: Any, doomed_db: FaultDb) -> None:
     read, action, _pid = _streaming(spark, doomed_db)
     started = time.monotonic()
     stop_immediately(doomed_db.server)
-    raised = action.wait(timeout=30)
+    raised = action.error(timeout=30)
     elapsed = time.monotonic() - started
     error = database_error_of(raised, read)
     assert isinstance(error, DatabaseConnectionLostError), error
@@ -84,7 +71,7 @@ def test_frozen_backend_trips_the_socket_timeout(spark: Any, fault_db: FaultDb) 
     read, action, pid = _streaming(spark, fault_db)
     with frozen(pid):
         started = time.monotonic()
-        raised = action.wait(timeout=30)
+        raised = action.error(timeout=30)
         elapsed = time.monotonic() - started
     error = database_error_of(raised, read)
     assert isinstance(error, DatabaseUnresponsiveError), error

@@ -5,7 +5,6 @@ dedicated server: the crash would disturb the session's."""
 
 from __future__ import annotations
 
-import threading
 import time
 from pathlib import Path
 from typing import Any, Callable, Iterator, List, Tuple
@@ -14,7 +13,7 @@ import psycopg
 import pytest
 
 from connectors.errors import WriteFailedError
-from devtools.faults import stop_immediately, wait_for
+from devtools.faults import Background, stop_immediately, wait_for
 from devtools.postgres_server import postgres_server, start_again
 from spark_jobs.writer import write_table
 from tests.integration.writing.conftest import ROLE, SCHEMA, WriteDb, create_write_db
@@ -42,27 +41,6 @@ def crash_db(tmp_path_factory: Any) -> Iterator[WriteDb]:
         yield create_write_db(server, Path(tmp_path_factory.mktemp("crash")))
 
 
-class Background:
-    """``write_table`` running in a thread; :meth:`error` waits for what it raised."""
-
-    def __init__(self, write: Callable[[], None]) -> None:
-        self.errors: List[BaseException] = []
-        self.thread = threading.Thread(target=self._run, args=(write,), daemon=True)
-        self.thread.start()
-
-    def _run(self, write: Callable[[], None]) -> None:
-        try:
-            write()
-        except BaseException as exc:  # handed to the test thread
-            self.errors.append(exc)
-
-    def error(self, timeout: float) -> BaseException:
-        self.thread.join(timeout)
-        assert not self.thread.is_alive(), f"the write still runs after {timeout} s"
-        assert len(self.errors) == 1, f"the write succeeded or failed twice: {self.errors}"
-        return self.errors[0]
-
-
 def test_connections_killed_mid_commit_leave_the_target_unchanged(
     spark: Any, crash_db: WriteDb
 ) -> None:
@@ -71,7 +49,7 @@ def test_connections_killed_mid_commit_leave_the_target_unchanged(
     df = spark.range(0, 50_000, 1, 2)
     settings = crash_db.settings()
 
-    # The commit's INSERT waits for this lock: the connections die in the middle of the commit.
+    # The move's INSERT waits for this lock: the connections die in the middle of the move.
     with psycopg.connect(crash_db.conninfo) as blocker:
         blocker.execute(f"LOCK TABLE {SCHEMA}.killed IN ACCESS EXCLUSIVE MODE")
         write = Background(lambda: write_table(df, settings, name))
@@ -91,6 +69,40 @@ def test_connections_killed_mid_commit_leave_the_target_unchanged(
     assert crash_db.staging_tables() == []
     write_table(spark.range(100, 103), crash_db.settings(), name)
     assert crash_db.rows(f"SELECT count(*) FROM {SCHEMA}.killed") == [(13,)]
+    assert crash_db.staging_tables() == []
+
+
+def test_a_connection_lost_during_commit_says_the_outcome_is_unknown(
+    spark: Any, crash_db: WriteDb
+) -> None:
+    name = crash_db.table("unknown", "id bigint")
+    # A deferred constraint trigger runs inside COMMIT: the commit waits in it, and the test
+    # ends the driver's backend there, as a crash between COMMIT and its answer would.
+    crash_db.execute(
+        "CREATE FUNCTION w.slow_commit() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$BEGIN PERFORM pg_sleep(60); RETURN NULL; END$$"
+    )
+    crash_db.execute(
+        f"CREATE CONSTRAINT TRIGGER slow_commit AFTER INSERT ON {SCHEMA}.unknown "
+        "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION w.slow_commit()"
+    )
+    write = Background(lambda: write_table(spark.range(1), crash_db.settings(), name))
+    wait_for(
+        lambda: crash_db.rows(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            f"WHERE usename = '{ROLE}' AND query = 'COMMIT' AND wait_event = 'PgSleep'"
+        ),
+        timeout=60,
+        what="the commit to wait in its deferred trigger",
+    )
+    error = write.error(60)
+    assert isinstance(error, WriteFailedError), error
+    assert str(error).startswith(
+        f"writing {name}: the connection was lost during the commit: whether the rows were "
+        "committed is unknown: "
+    ), error
+    assert "Check the target before retrying" in str(error)
+    assert crash_db.rows(f"SELECT count(*) FROM {SCHEMA}.unknown") == [(0,)]  # here: not in
     assert crash_db.staging_tables() == []
 
 
@@ -165,9 +177,10 @@ def test_server_crash_mid_copy_leaves_the_target_unchanged(
 
     start_again(crash_db.server)
     assert crash_db.rows(f"SELECT * FROM {SCHEMA}.crashed ORDER BY id") == before
-    abandoned = crash_db.staging_tables()
-    assert len(abandoned) == 1, abandoned  # nobody could drop it while the server was down
-    assert crash_db.rows(f"SELECT count(*) FROM {SCHEMA}.{abandoned[0]}") == [(0,)]
+    abandoned = crash_db.staging_tables()  # nobody could drop them while the server was down
+    assert len(abandoned) == 2 and abandoned[1] == abandoned[0] + "_chunks", abandoned
+    for table in abandoned:  # crash recovery empties unlogged tables
+        assert crash_db.rows(f"SELECT count(*) FROM {SCHEMA}.{table}") == [(0,)]
 
     after = spark.createDataFrame([(100, "after")], "id bigint, payload string")
     write_table(after, settings, name)

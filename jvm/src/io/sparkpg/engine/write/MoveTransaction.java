@@ -174,7 +174,20 @@ final class MoveTransaction implements AutoCloseable {
       throw new SQLException("moved " + movedRows + " rows but the tasks sent " + sent
           + "; nothing was committed", "XX000");
     }
-    connection.commit();
+    try {
+      connection.commit();
+    } catch (SQLException e) {
+      throw new CommitOutcomeUnknown(e);
+    }
+  }
+
+  /** The COMMIT itself failed: the server may have committed before the connection was lost. */
+  static final class CommitOutcomeUnknown extends SQLException {
+    private static final long serialVersionUID = 1L;
+
+    CommitOutcomeUnknown(SQLException cause) {
+      super(cause.getMessage(), cause.getSQLState(), cause);
+    }
   }
 
   /** Runs {@code dropSql} (autocommit), after the commit. */

@@ -22,6 +22,10 @@ import org.postgresql.util.ServerErrorMessage;
  * drops the staging table. {@link #abort} rolls the transaction back and drops it.
  */
 final class StagedWrite implements Write, BatchWrite {
+  /** The words spark_jobs/writer.py looks for: the COMMIT failed, its outcome is unknown. */
+  static final String COMMIT_OUTCOME_UNKNOWN =
+      "the connection was lost during the commit: whether the rows were committed is unknown";
+
   private final WriteSpec spec;
   private final StructType schema;
   private MoveTransaction transaction;
@@ -86,6 +90,10 @@ final class StagedWrite implements Write, BatchWrite {
     transaction = null;
     try {
       moving.commit(committed);
+    } catch (MoveTransaction.CommitOutcomeUnknown e) {
+      moving.close();
+      throw new IllegalStateException(spec.label + ": " + COMMIT_OUTCOME_UNKNOWN + ": "
+          + describe((SQLException) e.getCause()), null);
     } catch (SQLException e) {
       moving.close();
       throw new IllegalStateException(
