@@ -24,6 +24,8 @@ import org.apache.spark.sql.types.StringType;
 import org.apache.spark.sql.types.StructType;
 import org.apache.spark.sql.types.TimestampNTZType;
 import org.apache.spark.sql.types.TimestampType;
+import org.apache.spark.unsafe.Platform;
+import org.apache.spark.unsafe.types.UTF8String;
 
 /**
  * Encodes Spark internal rows as PostgreSQL binary COPY rows into a reusable buffer. The staging
@@ -240,9 +242,12 @@ final class RowEncoder {
         numeric(g.getDecimal(i, precisions[column], scales[column]));
         return;
       case TEXT: {
-        byte[] bytes = g.getUTF8String(i).getBytes();
-        int4(bytes.length);
-        put(bytes, 0, bytes.length);
+        UTF8String text = g.getUTF8String(i);
+        int length = text.numBytes();
+        int4(length);
+        ensure(length);
+        text.writeToMemory(buf, Platform.BYTE_ARRAY_OFFSET + pos); // no copy of its own
+        pos += length;
         return;
       }
       case BYTEA: {
@@ -265,7 +270,6 @@ final class RowEncoder {
     }
   }
 
-  /** PostgreSQL's binary numeric: base-10000 digits, weight, sign, display scale. */
   /**
    * A Spark decimal as PostgreSQL's binary numeric: base-10000 digits, most significant first,
    * without leading or trailing zero digits, {@code weight} the power of 10000 of the first,
