@@ -7,6 +7,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -28,6 +29,9 @@ import org.slf4j.LoggerFactory;
 final class MoveTransaction implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(MoveTransaction.class);
   private static final long POLL_MILLIS = 20;
+  private static final long GAP_NANOS = 5_000_000_000L;
+  /** Published when moving failed: no task waits any more (the commit reports the failure). */
+  static final long GAVE_UP = Long.MAX_VALUE / 2;
 
   private final WriteSpec spec;
   private final Connection connection;
@@ -37,7 +41,12 @@ final class MoveTransaction implements AutoCloseable {
   /** Chunk tags moved in this transaction. */
   private final Set<Long> moved = new HashSet<>();
   private long movedRows;
-  private long lastSeq;
+  /** Every registry seq up to this has been seen; {@link #seen} holds those above it. */
+  private long lowWater;
+  private final Set<Long> seen = new HashSet<>();
+  private long lowWaterSince = System.nanoTime();
+  private long dealtWith;
+  private long published;
   private Thread poller;
   private volatile boolean stopping;
   private volatile Statement running;
@@ -82,36 +91,71 @@ final class MoveTransaction implements AutoCloseable {
       }
     } catch (SQLException e) {
       failure = e; // reported by commit(); the tasks go on, nothing more moves
+      releaseTasks();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
   }
 
-  /** Moves the chunks registered since the last poll; false when there were none. */
+  /**
+   * Moves the chunks registered since the last poll; false when there were none. Registry rows
+   * can commit out of seq order, so the poll reads every seq above the low-water mark (below it
+   * all were seen); a gap left by a chunk that was rolled back is passed after a few seconds
+   * (a chunk committed later still is moved by the commit).
+   */
   private boolean moveNewChunks() throws SQLException {
     List<Long> fresh = new ArrayList<>();
-    boolean any = false;
     try (PreparedStatement poll = connection.prepareStatement(spec.pollSql)) {
-      poll.setLong(1, lastSeq);
+      poll.setLong(1, lowWater);
       running = poll;
       try (ResultSet rows = poll.executeQuery()) {
         while (rows.next()) {
-          any = true;
-          lastSeq = Math.max(lastSeq, rows.getLong(1));
+          if (!seen.add(rows.getLong(1))) {
+            continue;
+          }
           long tag = rows.getLong(2);
           Long attempt = chosen.putIfAbsent(rows.getInt(3), AttemptCommitted.attemptOf(tag));
           if (attempt == null || attempt == AttemptCommitted.attemptOf(tag)) {
             fresh.add(tag);
+          } else {
+            dealtWith++; // another attempt of a partition already chosen: moved only if it commits
           }
         }
       }
     } finally {
       running = null;
     }
+    advanceLowWater();
     if (!fresh.isEmpty() && !stopping) {
       move(fresh);
+      dealtWith += fresh.size();
     }
-    return any;
+    if (!spec.publishSql.isEmpty() && (!fresh.isEmpty() || dealtWith != published)) {
+      publish(dealtWith);
+    }
+    return !fresh.isEmpty();
+  }
+
+  private void advanceLowWater() {
+    long before = lowWater;
+    while (seen.remove(lowWater + 1)) {
+      lowWater++;
+    }
+    if (lowWater != before) {
+      lowWaterSince = System.nanoTime();
+    } else if (!seen.isEmpty() && System.nanoTime() - lowWaterSince > GAP_NANOS) {
+      lowWater = Collections.min(seen) - 1; // pass the gap
+      advanceLowWater();
+    }
+  }
+
+  /** Tells the tasks how many registry rows are dealt with (a sequence: not transactional). */
+  private void publish(long count) throws SQLException {
+    try (PreparedStatement statement = connection.prepareStatement(spec.publishSql)) {
+      statement.setLong(1, count);
+      statement.execute();
+    }
+    published = count;
   }
 
   private void move(List<Long> tags) throws SQLException {
@@ -123,6 +167,19 @@ final class MoveTransaction implements AutoCloseable {
       moved.addAll(tags);
     } finally {
       running = null;
+    }
+  }
+
+  /** After a failed move: roll back (the transaction is lost anyway) and let no task wait. */
+  private void releaseTasks() {
+    if (spec.publishSql.isEmpty()) {
+      return;
+    }
+    try {
+      connection.rollback();
+      publish(GAVE_UP);
+    } catch (SQLException ignored) {
+      // the tasks wait at most their bound
     }
   }
 
