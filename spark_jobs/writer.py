@@ -541,17 +541,28 @@ def _save(df: DataFrame, options: Dict[str, str], ref: TableRef) -> None:
         ) from None
 
 
+_TRACEBACK = "Traceback (most recent call last):"
+
+
 def _cause(text: str, label: str) -> str:
-    """The engine's own message (it starts with the label), else the first line."""
-    for line in text.splitlines():
+    """The engine's own message (it starts with the label), else the exception a Python
+    function raised in a task (pyspark's text of it starts with an empty line), else the first
+    line that is not empty."""
+    lines = text.splitlines()
+    for line in lines:
         at = line.find(label + ":")
         if at >= 0:
             return line[at + len(label) + 1 :].strip()
-    for line in text.splitlines():
+    for line in lines:
         at = line.find(label + " (task attempt")
         if at >= 0:
             return line[at:].strip()
-    return text.splitlines()[0] if text else text
+    tracebacks = [i for i, line in enumerate(lines) if line.rstrip().endswith(_TRACEBACK)]
+    if tracebacks:  # the exception is the traceback's first line that is not indented
+        for line in lines[tracebacks[-1] + 1 :]:
+            if line.strip() and not line[0].isspace():
+                return f"a Python function raised {line.strip()}"
+    return next((line.strip() for line in lines if line.strip()), text)
 
 
 def _chunk_option(spark: SparkSession) -> Dict[str, str]:
