@@ -285,8 +285,19 @@ class Staging:
         return statements
 
     def drop_sql(self) -> str:
-        """Drops both tables (either may be missing)."""
-        return f"DROP TABLE IF EXISTS {self.rows}, {self.registry}"
+        """Ends this role's other sessions that still lock either table, then drops both (either
+        may be missing). Those sessions are task attempts whose rows do not count (one that
+        lost to a speculative copy, or of a failed job); one whose executor hangs would hold its
+        lock, and the drop would wait, as long as the executor lives."""
+        tables = ", ".join(f"to_regclass({quote_literal(t)})" for t in (self.rows, self.registry))
+        return (
+            "SELECT count(pg_terminate_backend(l.pid)) FROM pg_catalog.pg_locks l "
+            "JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid "
+            "WHERE l.locktype = 'relation' AND l.database = (SELECT oid FROM "
+            "pg_catalog.pg_database WHERE datname = current_database()) "
+            f"AND l.relation IN ({tables}) AND l.pid <> pg_backend_pid() "
+            f"AND a.usename = current_user; DROP TABLE IF EXISTS {self.rows}, {self.registry}"
+        )
 
 
 def move_sql(

@@ -25,6 +25,11 @@ that computes ``payload``: it holds partition 0's attempts at the partition's la
   :data:`STREAMED` rows committed in the staging table; then the winner (attempt 1, attempt 0)
   goes on and commits, and the other goes on once the winner's rows are all in the staging
   table, and is denied the commit or killed.
+- ``wedged``: attempt 0 waits there until it has :data:`STREAMED` rows committed in the staging
+  table (its next chunk's COPY is open, holding its lock), then stops its executor's JVM
+  (SIGSTOP: a hung executor keeps its connections); attempt 1 wins. The driver gives the write
+  :data:`WAIT_S`, records whether it returned while the executor was still stopped
+  (``wedged-returned.json``), and resumes the executor in any case.
 
 Each attempt writes a marker file (``<scenario>-p<partition>-a<attempt>.json``) as it starts;
 the winner of a two-attempt scenario writes ``<scenario>-staged.json`` (each attempt's rows in
@@ -36,12 +41,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import signal
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Tuple
 
-from pyspark import SparkConf, SparkContext, TaskContext
+from pyspark import InheritableThread, SparkConf, SparkContext, TaskContext
 from pyspark.sql.functions import col, udf
 from pyspark.sql.types import StringType
 
@@ -63,8 +69,10 @@ STREAMED = PARTITION_ROWS * 3 // 4
 """Rows each two-attempt scenario's attempts must have committed in the staging table before
 either commits: all but what sits in the buffers between the UDF and the server (Python's
 64 KiB output buffer, the chunk being sent)."""
-#: The winning attempt of partition 0 (None: the original waits until it is killed).
-SCENARIOS: Dict[str, Optional[int]] = {"slow": None, "copy-wins": 1, "original-wins": 0}
+#: The winning attempt of partition 0, by scenario (run in this order: ``wedged`` stops an
+#: executor for a while).
+SCENARIOS: Dict[str, int] = {"slow": 1, "copy-wins": 1, "original-wins": 0, "wedged": 1}
+BOTH_STAGED = ("copy-wins", "original-wins")
 CHUNK_BITS = 20  # a staging tag is (task attempt id << 20) | chunk (AttemptCommitted.java)
 WAIT_S = 45.0
 WORKER_HOSTS = ("localhost", "127.0.0.1")
@@ -113,11 +121,8 @@ def make_gate(scenario: str, markers: Path, conninfo: str) -> Callable[[int], st
         with psycopg.connect(conninfo, autocommit=True) as conn:
             return [tuple(r) for r in conn.execute(sql, params).fetchall()]  # type: ignore[arg-type]
 
-    def staged() -> Dict[int, int]:
-        """Partition 0's attempt number -> its rows committed in the staging table."""
-        ids = [read_marker(f"p0-a{attempt}") for attempt in (0, 1)]
-        if None in ids:
-            return {}
+    def staged_by_task_attempt() -> Dict[int, int]:
+        """Task attempt id -> its rows committed in the staging table."""
         tables = query(
             "SELECT oid::regclass::text FROM pg_class WHERE relkind = 'r' "
             "AND starts_with(relname, %s) AND right(relname, %s) <> %s",
@@ -125,9 +130,16 @@ def make_gate(scenario: str, markers: Path, conninfo: str) -> Callable[[int], st
         )
         if not tables:  # dropped: the write is over
             return {}
-        rows = dict(
+        return dict(
             query(f"SELECT {TAG_COLUMN} >> {CHUNK_BITS}, count(*) FROM {tables[0][0]} GROUP BY 1")
         )
+
+    def staged() -> Dict[int, int]:
+        """Partition 0's attempt number -> its rows committed in the staging table."""
+        ids = [read_marker(f"p0-a{attempt}") for attempt in (0, 1)]
+        if None in ids:
+            return {}
+        rows = staged_by_task_attempt()
         return {a: rows.get(ids[a]["task_attempt_id"], 0) for a in (0, 1)}
 
     def both_staged() -> Dict[int, int]:
@@ -145,18 +157,73 @@ def make_gate(scenario: str, markers: Path, conninfo: str) -> Callable[[int], st
                 {"task_attempt_id": context.taskAttemptId(), "stage": context.stageId()},
             )
         if partition == 0 and value == PARTITION_ROWS - 1:
-            if winner is None and attempt == 0:
+            if scenario == "wedged" and attempt == 0:
+                own = context.taskAttemptId()
+                wait_for(
+                    "own rows staged", lambda: staged_by_task_attempt().get(own, 0) >= STREAMED
+                )
+                executor = executor_pid()
+                marker("stopped", {"executor_pid": executor})
+                os.kill(executor, signal.SIGSTOP)
+            if scenario in ("slow", "wedged") and attempt == 0:
                 wait_for(
                     "speculative attempt that wins (this attempt was not killed)", lambda: None
                 )
-            elif winner == attempt:
+            elif scenario in BOTH_STAGED and winner == attempt:
                 marker("staged", wait_for("rows of both attempts staged", both_staged))
-            elif winner is not None:
+            elif scenario in BOTH_STAGED:
                 wait_for("rows of both attempts staged", both_staged)
                 wait_for("winner's rows all staged", lambda: staged().get(winner) == PARTITION_ROWS)
         return payload_of(value)
 
     return gate
+
+
+def executor_pid() -> int:
+    """The pid of the executor JVM running this Python worker (its parent is pyspark's daemon,
+    whose parent is the JVM)."""
+    with open(f"/proc/{os.getppid()}/stat") as stat:
+        return int(stat.read().rsplit(")", 1)[1].split()[1])
+
+
+def is_stopped(pid: int) -> bool:
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().rsplit(")", 1)[1].split()[0] == "T"
+
+
+def write_past_a_stopped_executor(df: Any, settings: Any, table: str, markers: Path) -> None:
+    """``write_table`` with at most :data:`WAIT_S` for it to return; records whether it returned
+    while the executor the gate stopped was still stopped, then resumes that executor."""
+    failures: List[BaseException] = []
+
+    def write() -> None:
+        try:
+            write_table(df, settings, table)
+        except BaseException as exc:  # re-raised below
+            failures.append(exc)
+
+    thread = InheritableThread(target=write, daemon=True)  # with the job group
+    thread.start()
+    stopped = markers / "wedged-stopped.json"
+    try:
+        thread.join(WAIT_S)
+        executor = json.loads(stopped.read_text())["executor_pid"] if stopped.exists() else None
+        (markers / "wedged-returned.json").write_text(
+            json.dumps(
+                {
+                    "returned": not thread.is_alive(),
+                    "executor_stopped": executor is not None and is_stopped(executor),
+                }
+            )
+        )
+    finally:
+        if stopped.exists():
+            os.kill(json.loads(stopped.read_text())["executor_pid"], signal.SIGCONT)
+    thread.join(WAIT_S)
+    if thread.is_alive():
+        raise RuntimeError(f"the write to {table} still runs after the executor resumed")
+    if failures:
+        raise failures[0]
 
 
 def start_cluster(workdir: Path) -> Tuple[str, List[Any]]:
@@ -256,7 +323,10 @@ def main(settings_path: str, jar: str, workdir_arg: str, warm: str, *tables: str
             group = f"speculation-{scenario}"
             spark.sparkContext.setJobGroup(group, group)
             started = time.monotonic()
-            write_table(df, settings, table)
+            if scenario == "wedged":
+                write_past_a_stopped_executor(df, settings, table, markers)
+            else:
+                write_table(df, settings, table)
             print(f"{scenario}: written in {time.monotonic() - started:.1f} s", flush=True)
             wait_for_attempts_to_end(spark, group)
     finally:

@@ -5,6 +5,7 @@ each row lands once."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -66,11 +67,17 @@ def speculation_run(
     try:
         output, _ = job.communicate(timeout=JOB_TIMEOUT_S)
     except subprocess.TimeoutExpired:
-        os.killpg(job.pid, signal.SIGKILL)
+        end_process_group(job.pid)
         output, _ = job.communicate()
         pytest.fail(f"the speculation job ran over {JOB_TIMEOUT_S} s:\n{output[-4000:]}")
+    end_process_group(job.pid)  # an executor the job could not stop (it was stopped itself)
     assert job.returncode == 0, output[-4000:]
     yield work, output
+
+
+def end_process_group(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):  # every process of the group has ended
+        os.killpg(pid, signal.SIGKILL)
 
 
 def table_of(scenario: str) -> str:
@@ -154,7 +161,6 @@ def test_the_losing_attempts_rows_in_the_staging_table_are_not_moved(
 ) -> None:
     work, _ = speculation_run
     winner = SCENARIOS[scenario]
-    assert winner is not None
     assert_one_attempt_won(work, scenario, winner)
     # Before either attempt of partition 0 committed, both had most of its rows committed in the
     # staging table ...
@@ -166,3 +172,15 @@ def test_the_losing_attempts_rows_in_the_staging_table_are_not_moved(
     table = table_of(scenario)
     assert_each_row_once(write_db, table)
     assert (inserted(write_db, table) > ROWS) == (winner == 1)
+
+
+def test_a_losing_attempt_whose_executor_hangs_does_not_hold_up_the_write(
+    speculation_run: Tuple[Path, str], write_db: WriteDb
+) -> None:
+    work, _ = speculation_run
+    assert_one_attempt_won(work, "wedged", winner=1)
+    # The original's executor was stopped (SIGSTOP) with a chunk's COPY open, so its session
+    # held its lock on the staging table: the write still returned, and dropped the table.
+    returned = json.loads((work / "markers" / "wedged-returned.json").read_text())
+    assert returned == {"returned": True, "executor_stopped": True}
+    assert_each_row_once(write_db, "spec_wedged")
