@@ -12,7 +12,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Tuple
+from typing import Any, Dict, Iterator, List
 
 import pytest
 
@@ -33,11 +33,9 @@ TABLES = ["warm", *SCENARIOS]
 
 
 @pytest.fixture(scope="module")
-def speculation_run(
-    write_db: WriteDb, jdbc_jar: Path, tmp_path_factory: Any
-) -> Iterator[Tuple[Path, str]]:
-    """Run speculation_job.py once (its own Spark, in a process group ended on timeout); yields
-    its work directory and its output."""
+def speculation_run(write_db: WriteDb, jdbc_jar: Path, tmp_path_factory: Any) -> Iterator[Path]:
+    """Run speculation_job.py once (its own Spark, in a process group ended afterwards); yields
+    its work directory."""
     tmp = tmp_path_factory.mktemp("speculation")
     for table in TABLES:
         write_db.table(table_of(table), "id bigint NOT NULL, payload text NOT NULL")
@@ -72,7 +70,7 @@ def speculation_run(
         pytest.fail(f"the speculation job ran over {JOB_TIMEOUT_S} s:\n{output[-4000:]}")
     end_process_group(job.pid)  # an executor the job could not stop (it was stopped itself)
     assert job.returncode == 0, output[-4000:]
-    yield work, output
+    yield work
 
 
 def end_process_group(pid: int) -> None:
@@ -146,9 +144,9 @@ def inserted(write_db: WriteDb, table: str) -> int:
 
 
 def test_a_slow_first_attempt_is_replaced_by_a_speculative_copy_and_each_row_lands_once(
-    speculation_run: Tuple[Path, str], write_db: WriteDb
+    speculation_run: Path, write_db: WriteDb
 ) -> None:
-    work, _ = speculation_run
+    work = speculation_run
     assert_one_attempt_won(work, "slow", winner=1)
     assert_each_row_once(write_db, "spec_slow")
     # The slow attempt's chunks had been moved while the tasks ran: the commit rolled them back.
@@ -157,9 +155,9 @@ def test_a_slow_first_attempt_is_replaced_by_a_speculative_copy_and_each_row_lan
 
 @pytest.mark.parametrize("scenario", ["copy-wins", "original-wins"])
 def test_the_losing_attempts_rows_in_the_staging_table_are_not_moved(
-    speculation_run: Tuple[Path, str], write_db: WriteDb, scenario: str
+    speculation_run: Path, write_db: WriteDb, scenario: str
 ) -> None:
-    work, _ = speculation_run
+    work = speculation_run
     winner = SCENARIOS[scenario]
     assert_one_attempt_won(work, scenario, winner)
     # Before either attempt of partition 0 committed, both had most of its rows committed in the
@@ -175,9 +173,9 @@ def test_the_losing_attempts_rows_in_the_staging_table_are_not_moved(
 
 
 def test_a_losing_attempt_whose_executor_hangs_does_not_hold_up_the_write(
-    speculation_run: Tuple[Path, str], write_db: WriteDb
+    speculation_run: Path, write_db: WriteDb
 ) -> None:
-    work, _ = speculation_run
+    work = speculation_run
     assert_one_attempt_won(work, "wedged", winner=1)
     # The original's executor was stopped (SIGSTOP) with a chunk's COPY open, so its session
     # held its lock on the staging table: the write still returned, and dropped the table.
