@@ -294,8 +294,19 @@ class Staging:
         return f"{quote_ident(self.schema)}.{quote_ident(self.table + DEALT_WITH_SUFFIX)}"
 
     def drop_sql(self) -> str:
-        """Drops both tables (either may be missing)."""
-        return f"DROP TABLE IF EXISTS {self.rows}, {self.registry}"
+        """Ends this role's other sessions that still lock either table, then drops both (either
+        may be missing). Those sessions are task attempts whose rows do not count (one that
+        lost to a speculative copy, or of a failed job); one whose executor hangs would hold its
+        lock, and the drop would wait, as long as the executor lives."""
+        tables = ", ".join(f"to_regclass({quote_literal(t)})" for t in (self.rows, self.registry))
+        return (
+            "SELECT count(pg_terminate_backend(l.pid)) FROM pg_catalog.pg_locks l "
+            "JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid "
+            "WHERE l.locktype = 'relation' AND l.database = (SELECT oid FROM "
+            "pg_catalog.pg_database WHERE datname = current_database()) "
+            f"AND l.relation IN ({tables}) AND l.pid <> pg_backend_pid() "
+            f"AND a.usename = current_user; DROP TABLE IF EXISTS {self.rows}, {self.registry}"
+        )
 
 
 def move_sql(
@@ -550,17 +561,28 @@ def _save(df: DataFrame, options: Dict[str, str], ref: TableRef) -> None:
         ) from None
 
 
+_TRACEBACK = "Traceback (most recent call last):"
+
+
 def _cause(text: str, label: str) -> str:
-    """The engine's own message (it starts with the label), else the first line."""
-    for line in text.splitlines():
+    """The engine's own message (it starts with the label), else the exception a Python
+    function raised in a task (pyspark's text of it starts with an empty line), else the first
+    line that is not empty."""
+    lines = text.splitlines()
+    for line in lines:
         at = line.find(label + ":")
         if at >= 0:
             return line[at + len(label) + 1 :].strip()
-    for line in text.splitlines():
+    for line in lines:
         at = line.find(label + " (task attempt")
         if at >= 0:
             return line[at:].strip()
-    return text.splitlines()[0] if text else text
+    tracebacks = [i for i, line in enumerate(lines) if line.rstrip().endswith(_TRACEBACK)]
+    if tracebacks:  # the exception is the traceback's first line that is not indented
+        for line in lines[tracebacks[-1] + 1 :]:
+            if line.strip() and not line[0].isspace():
+                return f"a Python function raised {line.strip()}"
+    return next((line.strip() for line in lines if line.strip()), text)
 
 
 def _chunk_option(spark: SparkSession) -> Dict[str, str]:

@@ -150,7 +150,9 @@ def test_the_staging_tables_of_a_streaming_write_and_of_an_upsert() -> None:
         'CREATE SEQUENCE "s"."sparkpg_stage_x_dealt" MINVALUE 0 START WITH 0 '
         'OWNED BY "s"."sparkpg_stage_x"._sparkpg_attempt',
     ]
-    assert staging.drop_sql() == (
-        'DROP TABLE IF EXISTS "s"."sparkpg_stage_x", "s"."sparkpg_stage_x_chunks"'
-    )
+    terminate, drop = staging.drop_sql().split("; ")
+    assert "pg_terminate_backend" in terminate and "a.usename = current_user" in terminate
+    assert 'to_regclass(\'"s"."sparkpg_stage_x"\')' in terminate
+    assert 'to_regclass(\'"s"."sparkpg_stage_x_chunks"\')' in terminate
+    assert drop == 'DROP TABLE IF EXISTS "s"."sparkpg_stage_x", "s"."sparkpg_stage_x_chunks"'
     assert staging.lock == "s.sparkpg_stage_x"

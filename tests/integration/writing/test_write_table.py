@@ -313,6 +313,25 @@ def test_a_constraint_violation_at_commit_names_it_and_changes_nothing(
     assert write_db.staging_tables() == []
 
 
+def test_a_python_function_that_raises_in_a_task_is_named(spark: Any, write_db: WriteDb) -> None:
+    from pyspark.sql.functions import udf
+    from pyspark.sql.types import LongType
+
+    @udf(LongType())
+    def fails(value: int) -> int:
+        raise ValueError(f"no value for {value}")
+
+    name = write_db.table("raises", "id bigint")
+    with pytest.raises(
+        WriteFailedError, match=r"unchanged: a Python function raised ValueError: no value for 0$"
+    ):
+        write_table(
+            spark.range(0, 3, 1, 1).select(fails("id").alias("id")), write_db.settings(), name
+        )
+    assert write_db.rows(f"SELECT count(*) FROM {SCHEMA}.raises") == [(0,)]
+    assert write_db.staging_tables() == []
+
+
 def test_a_cancelled_job_leaves_the_target_unchanged(spark: Any, write_db: WriteDb) -> None:
     from pyspark.sql.functions import udf
 
