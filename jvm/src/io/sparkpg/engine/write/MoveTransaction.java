@@ -224,8 +224,10 @@ final class MoveTransaction implements AutoCloseable {
     }
     if (!rest.isEmpty()) {
       // The last move may be every row of the write: no socket timeout while it runs.
+      int socketTimeout = connection.getNetworkTimeout();
       connection.setNetworkTimeout(Runnable::run, 0);
       move(rest);
+      connection.setNetworkTimeout(Runnable::run, socketTimeout);
     }
     if (spec.exactCount && movedRows != sent) {
       throw new SQLException("moved " + movedRows + " rows but the tasks sent " + sent
