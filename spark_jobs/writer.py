@@ -48,8 +48,6 @@ TAG_COLUMN = "_sparkpg_attempt"
 STAGING_PREFIX = "sparkpg_stage_"
 #: The chunk registry's name is the staging table's plus this (both go with one advisory lock).
 REGISTRY_SUFFIX = "_chunks"
-#: The sequence of the back-pressure (dropped with the staging table: it owns it).
-DEALT_WITH_SUFFIX = "_dealt"
 #: Modes whose moves stream while the tasks run; upsert and insert-missing move at the commit
 #: in one statement, so that a key twice in the DataFrame is an error, not "last one wins".
 STREAMING_MODES = ("append", "overwrite")
@@ -283,15 +281,8 @@ class Staging:
                 f"CREATE INDEX ON {self.rows} ({TAG_COLUMN})",
                 f"CREATE UNLOGGED TABLE {self.registry} (seq bigint GENERATED ALWAYS AS "
                 "IDENTITY, tag bigint NOT NULL, partition_id integer NOT NULL)",
-                f"CREATE SEQUENCE {self.dealt_with} MINVALUE 0 START WITH 0 "
-                f"OWNED BY {self.rows}.{TAG_COLUMN}",
             ]
         return statements
-
-    @property
-    def dealt_with(self) -> str:
-        """The sequence in which the driver publishes how many registry rows it dealt with."""
-        return f"{quote_ident(self.schema)}.{quote_ident(self.table + DEALT_WITH_SUFFIX)}"
 
     def drop_sql(self) -> str:
         """Ends this role's other sessions that still lock either table, then drops both (either
@@ -622,10 +613,6 @@ def _engine_options(
             pollSql=f"SELECT seq, tag, partition_id FROM {staging.registry} WHERE seq > ? "
             "ORDER BY seq",
             exactCount="true",
-            publishSql=f"SELECT setval({quote_literal(staging.dealt_with)}, ?)",
-            backlogSql=f"SELECT (SELECT count(*) FROM {staging.registry}), last_value "
-            f"FROM {staging.dealt_with}",
-            backlogChunks=str(2 * target.connection.max_connections),
         )
     for name, value in driver_properties(target.options()).items():
         options[PROPERTY_PREFIX + name] = value

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
-from contextlib import suppress
 from decimal import Decimal
 from typing import Any, List
 
@@ -431,56 +430,6 @@ def test_a_write_in_many_chunks_moves_each_row_once(spark: Any, write_db: WriteD
     finally:
         spark.conf.unset(CHUNK_BYTES_CONF)
     assert write_db.staging_tables() == []
-
-
-def test_tasks_wait_while_the_move_falls_behind(spark: Any, write_db: WriteDb) -> None:
-    from spark_jobs.writer import CHUNK_BYTES_CONF
-
-    name = write_db.table("paced", "id bigint")
-    # Every move statement takes 0.2 s more: the tasks' chunks come much faster than they go.
-    write_db.execute(
-        "CREATE FUNCTION w.slow_move() RETURNS trigger LANGUAGE plpgsql AS "
-        "$$BEGIN PERFORM pg_sleep(0.2); RETURN NULL; END$$"
-    )
-    write_db.execute(
-        f"CREATE TRIGGER slow_move AFTER INSERT ON {SCHEMA}.paced "
-        "FOR EACH STATEMENT EXECUTE FUNCTION w.slow_move()"
-    )
-    backlogs: List[int] = []
-    stop = threading.Event()
-
-    def watch() -> None:  # chunks registered but not yet dealt with by the driver
-        with psycopg.connect(write_db.conninfo, autocommit=True) as conn:
-            while not stop.is_set():
-                found = conn.execute(
-                    "SELECT relname FROM pg_class WHERE relname LIKE 'sparkpg_stage%_chunks'"
-                ).fetchone()
-                with suppress(psycopg.errors.UndefinedTable):
-                    if found:
-                        stage = found[0][: -len("_chunks")]
-                        row = conn.execute(
-                            f"SELECT (SELECT count(*) FROM {SCHEMA}.{stage}_chunks), last_value "
-                            f"FROM {SCHEMA}.{stage}_dealt"
-                        ).fetchone()
-                        assert row is not None
-                        backlogs.append(int(row[0]) - int(row[1]))
-                time.sleep(0.02)
-
-    watcher = threading.Thread(target=watch)
-    watcher.start()
-    spark.conf.set(CHUNK_BYTES_CONF, "8192")  # about 60 chunks a task
-    try:
-        write_table(spark.range(0, 40_000, 1, 2), write_db.settings(max_connections=2), name)
-    finally:
-        spark.conf.unset(CHUNK_BYTES_CONF)
-        stop.set()
-        watcher.join(30)
-    assert write_db.rows(f"SELECT count(*), count(DISTINCT id) FROM {SCHEMA}.paced") == [
-        (40_000, 40_000)
-    ]
-    # At most 2 x max_connections waiting, plus the chunk each task ends before it looks.
-    assert backlogs and max(backlogs) >= 2, backlogs
-    assert max(backlogs) <= 2 * 2 + 2, backlogs
 
 
 def test_a_write_removes_staging_tables_whose_write_is_gone(spark: Any, write_db: WriteDb) -> None:

@@ -4,7 +4,6 @@ import io.sparkpg.engine.CopyConnections;
 import java.io.IOException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import org.apache.spark.sql.catalyst.InternalRow;
 import org.apache.spark.sql.connector.write.DataWriter;
@@ -23,8 +22,6 @@ import org.postgresql.copy.CopyIn;
  */
 final class CopyDataWriter implements DataWriter<InternalRow> {
   private static final int FLUSH_BYTES = 1 << 16;
-  private static final long MAX_WAIT_NANOS = 5_000_000_000L;
-  private static final long WAIT_MILLIS = 5;
 
   private final WriteSpec spec;
   private final RowEncoder encoder;
@@ -32,7 +29,6 @@ final class CopyDataWriter implements DataWriter<InternalRow> {
   private final long taskAttemptId;
   private Connection connection;
   private PreparedStatement register;
-  private PreparedStatement backlog;
   private CopyIn copy;
   private int chunk;
   private long chunkBytes;
@@ -51,9 +47,6 @@ final class CopyDataWriter implements DataWriter<InternalRow> {
       connection.setAutoCommit(!spec.chunked());
       if (spec.chunked()) {
         register = connection.prepareStatement(spec.chunkSql);
-        if (!spec.backlogSql.isEmpty()) {
-          backlog = connection.prepareStatement(spec.backlogSql);
-        }
       }
     } catch (SQLException e) {
       throw new IOException(where() + ": connecting: " + StagedWrite.describe(e), e);
@@ -84,7 +77,6 @@ final class CopyDataWriter implements DataWriter<InternalRow> {
         && chunk < AttemptCommitted.LAST_CHUNK) {
       endChunk();
       chunk++;
-      awaitBacklog();
       startChunk();
     } else if (encoder.size() >= FLUSH_BYTES) {
       flush();
@@ -119,37 +111,6 @@ final class CopyDataWriter implements DataWriter<InternalRow> {
     }
   }
 
-  /**
-   * Back-pressure: while the driver has {@link WriteSpec#backlogChunks} or more chunks to move,
-   * wait (at most {@link #MAX_WAIT_NANOS} per chunk), so the staging does not outrun the move and
-   * leave most of it for after the last task. The driver's one transaction is the bottleneck
-   * when the server is; a task that waits gives it the CPU.
-   */
-  private void awaitBacklog() throws IOException {
-    if (backlog == null) {
-      return;
-    }
-    long deadline = System.nanoTime() + MAX_WAIT_NANOS;
-    try {
-      while (System.nanoTime() < deadline) {
-        try (ResultSet row = backlog.executeQuery()) {
-          row.next();
-          long waiting = row.getLong(1) - row.getLong(2);
-          connection.commit();
-          if (waiting < spec.backlogChunks) {
-            return;
-          }
-        }
-        Thread.sleep(WAIT_MILLIS);
-      }
-    } catch (SQLException e) {
-      throw new IOException(where() + ": reading the backlog: " + StagedWrite.describe(e), e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IOException(where() + ": interrupted", e);
-    }
-  }
-
   @Override
   public WriterCommitMessage commit() throws IOException {
     if (copy == null) {
@@ -172,7 +133,6 @@ final class CopyDataWriter implements DataWriter<InternalRow> {
       copy = null;
       connection = null;
       register = null;
-      backlog = null;
     }
   }
 

@@ -30,8 +30,6 @@ final class MoveTransaction implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(MoveTransaction.class);
   private static final long POLL_MILLIS = 20;
   private static final long GAP_NANOS = 5_000_000_000L;
-  /** Published when moving failed: no task waits any more (the commit reports the failure). */
-  static final long GAVE_UP = Long.MAX_VALUE / 2;
 
   private final WriteSpec spec;
   private final Connection connection;
@@ -45,8 +43,6 @@ final class MoveTransaction implements AutoCloseable {
   private long lowWater;
   private final Set<Long> seen = new HashSet<>();
   private long lowWaterSince = System.nanoTime();
-  private long dealtWith;
-  private long published;
   private Thread poller;
   private volatile boolean stopping;
   private volatile Statement running;
@@ -91,7 +87,6 @@ final class MoveTransaction implements AutoCloseable {
       }
     } catch (SQLException e) {
       failure = e; // reported by commit(); the tasks go on, nothing more moves
-      releaseTasks();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
@@ -117,8 +112,6 @@ final class MoveTransaction implements AutoCloseable {
           Long attempt = chosen.putIfAbsent(rows.getInt(3), AttemptCommitted.attemptOf(tag));
           if (attempt == null || attempt == AttemptCommitted.attemptOf(tag)) {
             fresh.add(tag);
-          } else {
-            dealtWith++; // another attempt of a partition already chosen: moved only if it commits
           }
         }
       }
@@ -128,10 +121,6 @@ final class MoveTransaction implements AutoCloseable {
     advanceLowWater();
     if (!fresh.isEmpty() && !stopping) {
       move(fresh);
-      dealtWith += fresh.size();
-    }
-    if (!spec.publishSql.isEmpty() && (!fresh.isEmpty() || dealtWith != published)) {
-      publish(dealtWith);
     }
     return !fresh.isEmpty();
   }
@@ -149,15 +138,6 @@ final class MoveTransaction implements AutoCloseable {
     }
   }
 
-  /** Tells the tasks how many registry rows are dealt with (a sequence: not transactional). */
-  private void publish(long count) throws SQLException {
-    try (PreparedStatement statement = connection.prepareStatement(spec.publishSql)) {
-      statement.setLong(1, count);
-      statement.execute();
-    }
-    published = count;
-  }
-
   private void move(List<Long> tags) throws SQLException {
     try (PreparedStatement move = connection.prepareStatement(spec.moveSql)) {
       Array array = connection.createArrayOf("int8", tags.toArray(new Long[0]));
@@ -167,19 +147,6 @@ final class MoveTransaction implements AutoCloseable {
       moved.addAll(tags);
     } finally {
       running = null;
-    }
-  }
-
-  /** After a failed move: roll back (the transaction is lost anyway) and let no task wait. */
-  private void releaseTasks() {
-    if (spec.publishSql.isEmpty()) {
-      return;
-    }
-    try {
-      connection.rollback();
-      publish(GAVE_UP);
-    } catch (SQLException ignored) {
-      // the tasks wait at most their bound
     }
   }
 

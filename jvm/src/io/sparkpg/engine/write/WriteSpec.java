@@ -41,15 +41,6 @@ final class WriteSpec implements Serializable {
   final long chunkBytes;
   /** True: the moves must insert exactly the rows the committed attempts sent (append). */
   final boolean exactCount;
-  /**
-   * The driver publishes how many registry rows it has dealt with: {@code ?} the count (a
-   * sequence's {@code setval}, visible to the tasks at once). Empty: no back-pressure.
-   */
-  final String publishSql;
-  /** A task's look at the backlog: one row (registry rows, rows the driver has dealt with). */
-  final String backlogSql;
-  /** Chunks registered but not yet dealt with at which a task waits before its next chunk. */
-  final int backlogChunks;
   /** Run after the commit and on abort (autocommit): drops the staging table. */
   final String dropSql;
   final String label;
@@ -70,9 +61,6 @@ final class WriteSpec implements Serializable {
     pollSql = options.getOrDefault("pollSql", "");
     chunkBytes = Long.parseLong(options.getOrDefault("chunkBytes", String.valueOf(4L << 20)));
     exactCount = Boolean.parseBoolean(options.getOrDefault("exactCount", "false"));
-    publishSql = options.getOrDefault("publishSql", "");
-    backlogSql = options.getOrDefault("backlogSql", "");
-    backlogChunks = Integer.parseInt(options.getOrDefault("backlogChunks", "4"));
     dropSql = options.getOrDefault("dropSql", "");
     label = options.getOrDefault("label", "sparkpg write");
   }
