@@ -1,6 +1,7 @@
 """Write benchmark: the read benchmark's table (benchmarks/read_benchmark.py) written from Spark.
 
     python -m benchmarks.write_benchmark [--rows 5000000] [--repeat 1] [--streams 2]
+        [--variants sparkpg,floor,...] [--chunk-bytes N]
 
 A dedicated PostgreSQL server (devtools.postgres_server) and a local Spark (``local[streams]``).
 The rows are generated once in PostgreSQL, exported to Parquet (``streams`` files) and to binary
@@ -56,6 +57,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         default=",".join(VARIANTS),
         help="comma-separated subset of: " + ", ".join(VARIANTS),
     )
+    parser.add_argument(
+        "--chunk-bytes", type=int, help="spark.sparkpg.write.chunkBytes (default: the engine's)"
+    )
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/write_benchmark.json"))
     args = parser.parse_args(argv)
     variants = [v for v in VARIANTS if v in args.variants.split(",")]
@@ -67,7 +71,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     from connectors.settings import settings_from_dict
     from devtools.postgres_server import postgres_server
     from spark_jobs.session import local_session
-    from spark_jobs.writer import write_table
+    from spark_jobs.writer import CHUNK_BYTES_CONF, write_table
 
     with postgres_server(tls=False) as server, tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
@@ -125,6 +129,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             conf={"spark.ui.enabled": "false", "spark.driver.memory": "2g"},
         )
         spark.sparkContext.setLogLevel("ERROR")
+        if args.chunk_bytes:
+            spark.conf.set(CHUNK_BYTES_CONF, str(args.chunk_bytes))
         source = (
             spark.read.format("jdbc")
             .options(
