@@ -48,6 +48,8 @@ TAG_COLUMN = "_sparkpg_attempt"
 STAGING_PREFIX = "sparkpg_stage_"
 #: The chunk registry's name is the staging table's plus this (both go with one advisory lock).
 REGISTRY_SUFFIX = "_chunks"
+#: The registry row in which the driver records why a move failed (the tasks stop on it).
+FAILURE_TAG = -1
 #: Modes whose moves stream while the tasks run; upsert and insert-missing move at the commit
 #: in one statement, so that a key twice in the DataFrame is an error, not "last one wins".
 STREAMING_MODES = ("append", "overwrite")
@@ -280,7 +282,7 @@ class Staging:
             statements += [
                 f"CREATE INDEX ON {self.rows} ({TAG_COLUMN})",
                 f"CREATE UNLOGGED TABLE {self.registry} (seq bigint GENERATED ALWAYS AS "
-                "IDENTITY, tag bigint NOT NULL, partition_id integer NOT NULL)",
+                "IDENTITY, tag bigint NOT NULL, partition_id integer NOT NULL, failure text)",
             ]
         return statements
 
@@ -613,6 +615,9 @@ def _engine_options(
             pollSql=f"SELECT seq, tag, partition_id FROM {staging.registry} WHERE seq > ? "
             "ORDER BY seq",
             exactCount="true",
+            failSql=f"INSERT INTO {staging.registry} (tag, partition_id, failure) "
+            f"VALUES ({FAILURE_TAG}, -1, ?)",
+            failedSql=f"SELECT failure FROM {staging.registry} WHERE tag = {FAILURE_TAG}",
         )
     for name, value in driver_properties(target.options()).items():
         options[PROPERTY_PREFIX + name] = value

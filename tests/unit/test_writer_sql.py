@@ -146,7 +146,7 @@ def test_the_staging_tables_of_a_streaming_write_and_of_an_upsert() -> None:
         rows,
         'CREATE INDEX ON "s"."sparkpg_stage_x" (_sparkpg_attempt)',
         'CREATE UNLOGGED TABLE "s"."sparkpg_stage_x_chunks" (seq bigint GENERATED ALWAYS AS '
-        "IDENTITY, tag bigint NOT NULL, partition_id integer NOT NULL)",
+        "IDENTITY, tag bigint NOT NULL, partition_id integer NOT NULL, failure text)",
     ]
     terminate, drop = staging.drop_sql().split("; ")
     assert "pg_terminate_backend" in terminate and "a.usename = current_user" in terminate

@@ -331,6 +331,28 @@ def test_a_python_function_that_raises_in_a_task_is_named(spark: Any, write_db: 
     assert write_db.staging_tables() == []
 
 
+def test_a_constraint_violation_mid_job_stops_the_tasks(spark: Any, write_db: WriteDb) -> None:
+    name = write_db.table("early", "id bigint PRIMARY KEY")
+    df = spark.range(0, 3_000_000, 1, 2)
+    started = time.monotonic()
+    write_table(df, write_db.settings(), name)  # the whole write, for comparison
+    whole = time.monotonic() - started
+    write_db.execute(f"TRUNCATE {SCHEMA}.early")
+    write_db.execute(f"INSERT INTO {SCHEMA}.early VALUES (3)")  # in the first chunk
+    started = time.monotonic()
+    with pytest.raises(
+        WriteFailedError,
+        match=r"unchanged: a move into the target failed and was rolled back: duplicate key "
+        r'.*"early_pkey".*23505.*Key \(id\)=\(3\) already exists',
+    ) as info:
+        write_table(df, write_db.settings(), name)
+    failed = time.monotonic() - started
+    assert failed < whole / 2, f"the tasks staged their rows first: {failed:.1f} s of {whole:.1f} s"
+    assert info.value.sqlstate == "23505"
+    assert write_db.rows(f"SELECT id FROM {SCHEMA}.early") == [(3,)]
+    assert write_db.staging_tables() == []
+
+
 def test_a_cancelled_job_leaves_the_target_unchanged(spark: Any, write_db: WriteDb) -> None:
     from pyspark.sql.functions import udf
 

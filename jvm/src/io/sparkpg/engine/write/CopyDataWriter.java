@@ -4,6 +4,7 @@ import io.sparkpg.engine.CopyConnections;
 import java.io.IOException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import org.apache.spark.sql.catalyst.InternalRow;
 import org.apache.spark.sql.connector.write.DataWriter;
@@ -29,6 +30,7 @@ final class CopyDataWriter implements DataWriter<InternalRow> {
   private final long taskAttemptId;
   private Connection connection;
   private PreparedStatement register;
+  private PreparedStatement failed;
   private CopyIn copy;
   private int chunk;
   private long chunkBytes;
@@ -47,6 +49,9 @@ final class CopyDataWriter implements DataWriter<InternalRow> {
       connection.setAutoCommit(!spec.chunked());
       if (spec.chunked()) {
         register = connection.prepareStatement(spec.chunkSql);
+        if (!spec.failedSql.isEmpty()) {
+          failed = connection.prepareStatement(spec.failedSql);
+        }
       }
     } catch (SQLException e) {
       throw new IOException(where() + ": connecting: " + StagedWrite.describe(e), e);
@@ -109,6 +114,24 @@ final class CopyDataWriter implements DataWriter<InternalRow> {
     } catch (SQLException e) {
       throw new IOException(where() + ": ending COPY: " + StagedWrite.describe(e), e);
     }
+    stopIfTheMoveFailed();
+  }
+
+  /** Fails this task with the driver's reason when a move failed (the write cannot succeed). */
+  private void stopIfTheMoveFailed() throws IOException {
+    if (failed == null) {
+      return;
+    }
+    String reason;
+    try (ResultSet row = failed.executeQuery()) {
+      reason = row.next() ? row.getString(1) : null;
+      connection.commit();
+    } catch (SQLException e) {
+      throw new IOException(where() + ": reading the chunk registry: " + StagedWrite.describe(e), e);
+    }
+    if (reason != null) {
+      throw new IOException(spec.label + ": " + reason);
+    }
   }
 
   @Override
@@ -133,6 +156,7 @@ final class CopyDataWriter implements DataWriter<InternalRow> {
       copy = null;
       connection = null;
       register = null;
+      failed = null;
     }
   }
 

@@ -86,7 +86,8 @@ final class MoveTransaction implements AutoCloseable {
         }
       }
     } catch (SQLException e) {
-      failure = e; // reported by commit(); the tasks go on, nothing more moves
+      failure = e; // nothing more moves; commit() reports it if the job gets there
+      stopTheTasks(e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
@@ -147,6 +148,28 @@ final class MoveTransaction implements AutoCloseable {
       moved.addAll(tags);
     } finally {
       running = null;
+    }
+  }
+
+  /**
+   * A move failed (a constraint, a lock timeout...): the transaction is lost, so roll it back and
+   * record why in the registry; each task looks after its next chunk and fails with the reason,
+   * instead of staging the rest of its rows for nothing.
+   */
+  private void stopTheTasks(SQLException cause) {
+    if (spec.failSql.isEmpty()) {
+      return;
+    }
+    try {
+      connection.rollback();
+      try (PreparedStatement record = connection.prepareStatement(spec.failSql)) {
+        record.setString(1, "a move into the target failed and was rolled back: "
+            + StagedWrite.describe(cause));
+        record.executeUpdate();
+      }
+      connection.commit();
+    } catch (SQLException ignored) {
+      // the tasks finish their rows, and commit() reports the failure
     }
   }
 

@@ -41,6 +41,10 @@ final class WriteSpec implements Serializable {
   final long chunkBytes;
   /** True: the moves must insert exactly the rows the committed attempts sent (append). */
   final boolean exactCount;
+  /** The driver records why a move failed: {@code ?} the message (a registry row, committed). */
+  final String failSql;
+  /** A task's look for that record after each chunk: the message, or no row. */
+  final String failedSql;
   /** Run after the commit and on abort (autocommit): drops the staging table. */
   final String dropSql;
   final String label;
@@ -61,6 +65,8 @@ final class WriteSpec implements Serializable {
     pollSql = options.getOrDefault("pollSql", "");
     chunkBytes = Long.parseLong(options.getOrDefault("chunkBytes", String.valueOf(4L << 20)));
     exactCount = Boolean.parseBoolean(options.getOrDefault("exactCount", "false"));
+    failSql = options.getOrDefault("failSql", "");
+    failedSql = options.getOrDefault("failedSql", "");
     dropSql = options.getOrDefault("dropSql", "");
     label = options.getOrDefault("label", "sparkpg write");
   }
