@@ -177,8 +177,11 @@ def test_server_crash_mid_copy_leaves_the_target_unchanged(
 
     start_again(crash_db.server)
     assert crash_db.rows(f"SELECT * FROM {SCHEMA}.crashed ORDER BY id") == before
-    abandoned = crash_db.staging_tables()  # nobody could drop them while the server was down
-    assert len(abandoned) == 2 and abandoned[1] == abandoned[0] + "_chunks", abandoned
+    # Nobody could drop them while the server was down. The test server commits asynchronously
+    # (synchronous_commit=off), so the immediate stop may lose its last commits, such as the
+    # CREATE of the chunk registry: the rows' table, and the registry if it survived.
+    abandoned = crash_db.staging_tables()
+    assert abandoned[:1] and abandoned[1:] in ([], [abandoned[0] + "_chunks"]), abandoned
     for table in abandoned:  # crash recovery empties unlogged tables
         assert crash_db.rows(f"SELECT count(*) FROM {SCHEMA}.{table}") == [(0,)]
 
