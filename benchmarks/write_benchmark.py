@@ -238,7 +238,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         )
     targets = target_ratios(medians)
     for name, (ratio, goal, met) in targets.items():
-        print(f"{name:<42}{ratio:>7.2f}   target {goal:<8}{'met' if met else 'missed'}")
+        status = "" if met is None else "met" if met else "missed"
+        print(f"{name:<42}{ratio:>7.2f}   target {goal:<8}{status}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(
         json.dumps(
@@ -260,26 +261,26 @@ def main(argv: Optional[List[str]] = None) -> int:
     return 0
 
 
-def target_ratios(medians: Dict[str, float]) -> Dict[str, Tuple[float, str, bool]]:
-    """The issue's targets, for the variants that ran: name -> (ratio, target, met).
+def target_ratios(medians: Dict[str, float]) -> Dict[str, Tuple[float, str, Optional[bool]]]:
+    """The issue's targets, for the variants that ran: name -> (ratio, target, met); the
+    one-transaction bound is reported with ``met`` None (it is a measure, not a target).
 
     >>> target_ratios({"sparkpg": 2.0, "spark-jdbc": 11.0, "floor": 1.5})["atomic faster than Spark's default"]
     (5.5, '>= 5x', True)
     """
-    m = medians
-    wanted = [
+    wanted: List[Tuple[str, str, str, Optional[float], bool]] = [
         ("atomic faster than Spark's default", "spark-jdbc", "sparkpg", 5.0, True),
         ("atomic faster than tuned Spark JDBC", "spark-jdbc-tuned", "sparkpg", 2.0, True),
         ("atomic / floor", "sparkpg", "floor", 2.0, False),
         ("direct / floor", "sparkpg-direct", "floor", 1.3, False),
         ("one-transaction move alone / floor", "one-transaction", "floor", None, False),
     ]
-    out: Dict[str, Tuple[float, str, bool]] = {}
+    out: Dict[str, Tuple[float, str, Optional[bool]]] = {}
     for name, top, bottom, goal, at_least in wanted:
-        if top in m and bottom in m:
-            ratio = round(m[top] / m[bottom], 2)
+        if top in medians and bottom in medians:
+            ratio = round(medians[top] / medians[bottom], 2)
             if goal is None:
-                out[name] = (ratio, "(bound)", True)
+                out[name] = (ratio, "(bound)", None)
             else:
                 met = ratio >= goal if at_least else ratio <= goal
                 out[name] = (ratio, f"{'>=' if at_least else '<='} {goal:g}x", met)
