@@ -14,10 +14,15 @@ included) and is timed from the call to the committed rows:
 - ``sparkpg-direct``: ``write_table(..., atomic=False)`` (each task COPYs into the target);
 - ``floor``: ``streams`` concurrent ``psql \\copy target FROM file (FORMAT binary)``;
 - ``one-transaction``: the rows already staged in an UNLOGGED table (loaded before the clock
-  starts), moved by one ``INSERT INTO target SELECT * FROM staged``: what any write that makes
-  all rows visible in one transaction costs at least, the server's one backend inserting them.
+  starts) in the order the atomic write's tasks stream them (each partition's chunks in turn),
+  moved by one ``INSERT INTO target SELECT * FROM staged``: what any write that makes all rows
+  visible in one transaction costs at least, the server's one backend inserting them;
+- ``one-transaction-key-order``: the same with the rows staged in primary-key order (the best
+  case for the target's index).
 
-Prints a table (median seconds, rows/s, ratios against sparkpg) and writes JSON next to it.
+Each variant's CPU is measured too: the server's (the postmaster's children, finished and
+running) and the client's (the Spark JVM, and psql for the floor). Prints a table (median
+seconds, rows/s, ratios against sparkpg, CPU seconds) and writes JSON next to it.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from benchmarks.read_benchmark import TABLE, build_table
+from benchmarks.read_benchmark import TABLE, build_table, cpu_seconds, jvm_pid, postmaster_pid
 
 TARGET = "bench_write_target"
 VARIANTS = (
@@ -43,8 +48,13 @@ VARIANTS = (
     "sparkpg-direct",
     "floor",
     "one-transaction",
+    "one-transaction-key-order",
 )
 STAGED = "bench_write_staged"
+ENGINE_CHUNK_BYTES = 4 << 20
+"""The write engine's default chunk (``chunkBytes`` in jvm/README.md)."""
+KEY_ORDER = "_key_order"
+"""Suffix of the table staged in primary-key order."""
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -181,15 +191,24 @@ def main(argv: Optional[List[str]] = None) -> int:
             if any(p.wait() != 0 for p in procs):
                 raise RuntimeError("psql \\copy failed")
 
+        chunk_bytes = args.chunk_bytes or ENGINE_CHUNK_BYTES
+        chunk_rows = stream_chunk_rows(sum(f.stat().st_size for f in files), args.rows, chunk_bytes)
         with psycopg.connect(conninfo, autocommit=True) as conn:
-            conn.execute(f"DROP TABLE IF EXISTS {STAGED}")
-            conn.execute(f"CREATE UNLOGGED TABLE {STAGED} (LIKE {TABLE})")
-            conn.execute(f"INSERT INTO {STAGED} SELECT * FROM {TABLE}")
-            conn.execute(f"VACUUM ANALYZE {STAGED}")
+            for table, order in (
+                (STAGED, stream_order(args.rows, args.streams, chunk_rows)),
+                (STAGED + KEY_ORDER, "id"),
+            ):
+                conn.execute(f"DROP TABLE IF EXISTS {table}")
+                conn.execute(f"CREATE UNLOGGED TABLE {table} (LIKE {TABLE})")
+                conn.execute(f"INSERT INTO {table} SELECT * FROM {TABLE} ORDER BY {order}")
+                conn.execute(f"VACUUM ANALYZE {table}")
 
-        def one_transaction() -> None:
-            with psycopg.connect(conninfo) as conn:
-                conn.execute(f"INSERT INTO {TARGET} SELECT * FROM {STAGED}")
+        def one_transaction(table: str) -> Callable[[], None]:
+            def run() -> None:
+                with psycopg.connect(conninfo) as conn:
+                    conn.execute(f"INSERT INTO {TARGET} SELECT * FROM {table}")
+
+            return run
 
         runs: Dict[str, Callable[[], None]] = {
             "spark-jdbc": lambda: df.write.jdbc(url, TARGET, mode="append", properties=props),
@@ -201,15 +220,22 @@ def main(argv: Optional[List[str]] = None) -> int:
                 df, settings, f"bench.public.{TARGET}", atomic=False
             ),
             "floor": floor,
-            "one-transaction": one_transaction,
+            "one-transaction": one_transaction(STAGED),
+            "one-transaction-key-order": one_transaction(STAGED + KEY_ORDER),
         }
         seconds: Dict[str, List[float]] = {v: [] for v in variants}
+        cpu: Dict[str, List[Tuple[float, float]]] = {v: [] for v in variants}
+        postmaster, jvm = postmaster_pid(server), jvm_pid(spark)
         for _ in range(args.repeat):
             for variant in variants:
                 reset()
+                before = cpu_now(postmaster, jvm)
                 started = time.monotonic()
                 runs[variant]()
                 seconds[variant].append(time.monotonic() - started)
+                time.sleep(0.2)  # the backends of the variant exit
+                after = cpu_now(postmaster, jvm)
+                cpu[variant].append((after[0] - before[0], after[1] - before[1]))
                 with psycopg.connect(conninfo) as conn:
                     count = conn.execute(f"SELECT count(*) FROM {TARGET}").fetchone()
                 assert count == (args.rows,), (variant, count)
@@ -223,6 +249,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             "median_seconds": round(medians[v], 2),
             "rows_per_second": round(args.rows / medians[v]),
             "vs_sparkpg": round(medians[v] / medians["sparkpg"], 2),
+            "server_cpu_seconds": round(statistics.median(c[0] for c in cpu[v]), 2),
+            "client_cpu_seconds": round(statistics.median(c[1] for c in cpu[v]), 2),
         }
         for v in variants
     ]
@@ -230,11 +258,15 @@ def main(argv: Optional[List[str]] = None) -> int:
         f"rows={args.rows} streams={args.streams} repeat={args.repeat} "
         f"table={stats['total_bytes'] / 2**20:.0f} MiB"
     )
-    print(f"{'variant':<18}{'median s':>10}{'rows/s':>12}{'x sparkpg':>11}")
+    print(
+        f"{'variant':<27}{'median s':>10}{'rows/s':>12}{'x sparkpg':>11}"
+        f"{'server cpu s':>14}{'client cpu s':>14}"
+    )
     for r in records:
         print(
-            f"{r['variant']:<18}{r['median_seconds']:>10.2f}{r['rows_per_second']:>12}"
-            f"{r['vs_sparkpg']:>11.2f}"
+            f"{r['variant']:<27}{r['median_seconds']:>10.2f}{r['rows_per_second']:>12}"
+            f"{r['vs_sparkpg']:>11.2f}{r['server_cpu_seconds']:>14.2f}"
+            f"{r['client_cpu_seconds']:>14.2f}"
         )
     targets = target_ratios(medians)
     for name, (ratio, goal, met) in targets.items():
@@ -274,6 +306,8 @@ def target_ratios(medians: Dict[str, float]) -> Dict[str, Tuple[float, str, Opti
         ("atomic / floor", "sparkpg", "floor", 2.0, False),
         ("direct / floor", "sparkpg-direct", "floor", 1.3, False),
         ("one-transaction move alone / floor", "one-transaction", "floor", None, False),
+        ("the same, rows in key order / floor", "one-transaction-key-order", "floor", None, False),
+        ("atomic / one-transaction move alone", "sparkpg", "one-transaction", None, False),
     ]
     out: Dict[str, Tuple[float, str, Optional[bool]]] = {}
     for name, top, bottom, goal, at_least in wanted:
@@ -285,6 +319,48 @@ def target_ratios(medians: Dict[str, float]) -> Dict[str, Tuple[float, str, Opti
                 met = ratio >= goal if at_least else ratio <= goal
                 out[name] = (ratio, f"{'>=' if at_least else '<='} {goal:g}x", met)
     return out
+
+
+def cpu_now(postmaster: Optional[int], jvm: int) -> Tuple[float, float]:
+    """CPU seconds so far of the server (the postmaster's finished and running children) and of
+    the client (the Spark JVM and this process's finished children: psql)."""
+    server = 0.0
+    if postmaster is not None:
+        server = cpu_seconds(postmaster, children=True) or 0.0
+        for child in Path("/proc").iterdir():
+            if child.name.isdigit() and _parent(child) == postmaster:
+                server += cpu_seconds(int(child.name)) or 0.0
+    own = os.times()
+    return server, (cpu_seconds(jvm) or 0.0) + own.children_user + own.children_system
+
+
+def _parent(proc: Path) -> Optional[int]:
+    try:
+        stat = (proc / "stat").read_text()
+    except OSError:
+        return None
+    return int(stat[stat.rindex(")") + 2 :].split()[1])
+
+
+def stream_chunk_rows(copy_bytes: int, rows: int, chunk_bytes: int) -> int:
+    """Rows per chunk of the atomic write: ``chunk_bytes`` over the binary COPY size of a row
+    (plus the 12 bytes of the tag field).
+
+    >>> stream_chunk_rows(100_000_000, 1_000_000, 4 << 20)
+    37449
+    """
+    return max(1, chunk_bytes // (copy_bytes // rows + 12))
+
+
+def stream_order(rows: int, streams: int, chunk_rows: int) -> str:
+    """``ORDER BY`` of the rows as the atomic write's mover sees them: the benchmark's
+    ``streams`` partitions (ranges of ``id``) each stream chunks of ``chunk_rows``, moved in turn.
+
+    >>> stream_order(10, 2, 3)
+    '((id - 1) % 5) / 3, (id - 1) / 5, id'
+    """
+    per_stream = -(-rows // streams)
+    return f"((id - 1) % {per_stream}) / {chunk_rows}, (id - 1) / {per_stream}, id"
 
 
 if __name__ == "__main__":

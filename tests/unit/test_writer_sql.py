@@ -127,9 +127,10 @@ def test_the_commit_sql_of_each_mode() -> None:
     )
     assert commit_statements(REF, "overwrite") == [
         "SET LOCAL TimeZone = 'UTC'",
+        "SET LOCAL jit = off",
         'DELETE FROM "s"."Or""ders"',
     ]
-    assert commit_statements(REF, "append") == ["SET LOCAL TimeZone = 'UTC'"]
+    assert commit_statements(REF, "append") == ["SET LOCAL TimeZone = 'UTC'", "SET LOCAL jit = off"]
     assert (
         create_table_sql(REF, [("a b", "bigint")]) == 'CREATE TABLE "s"."Or""ders" ("a b" bigint)'
     )
@@ -140,13 +141,16 @@ def test_the_staging_tables_of_a_streaming_write_and_of_an_upsert() -> None:
     staging = Staging("s", "sparkpg_stage_x")
     rows = (
         'CREATE UNLOGGED TABLE "s"."sparkpg_stage_x" (c0 integer, c1 text, _sparkpg_attempt bigint)'
+        " WITH (autovacuum_enabled = false)"
     )
     assert staging.create_sql(pairs, streaming=False) == [rows]
     assert staging.create_sql(pairs, streaming=True) == [
         rows,
         'CREATE INDEX ON "s"."sparkpg_stage_x" (_sparkpg_attempt)',
         'CREATE UNLOGGED TABLE "s"."sparkpg_stage_x_chunks" (seq bigint GENERATED ALWAYS AS '
-        "IDENTITY, tag bigint NOT NULL, partition_id integer NOT NULL, failure text)",
+        "IDENTITY PRIMARY KEY, tag bigint NOT NULL, partition_id integer NOT NULL, "
+        "failure text) WITH (autovacuum_enabled = false)",
+        'CREATE INDEX ON "s"."sparkpg_stage_x_chunks" (tag)',
     ]
     terminate, drop = staging.drop_sql().split("; ")
     assert "pg_terminate_backend" in terminate and "a.usename = current_user" in terminate
