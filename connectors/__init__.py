@@ -10,8 +10,9 @@ Names load on first use (PEP 562), so ``import connectors`` imports neither pyda
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any, Dict, List
+from typing import TYPE_CHECKING, Dict
+
+from connectors.lazy import lazy_exports
 
 #: The package version: the one source (pyproject.toml reads it from here).
 __version__ = "0.1.0"
@@ -115,14 +116,4 @@ if TYPE_CHECKING:
     from connectors.settings import ConnectionSettings, Settings, load_settings, settings_from_dict
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'connectors' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> List[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, __all__, globals())

@@ -10,8 +10,9 @@ pyspark nor boto3. ``docs/reading.md`` and ``docs/writing.md`` document them.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any, Dict, List
+from typing import TYPE_CHECKING, Dict
+
+from connectors.lazy import lazy_exports
 
 _EXPORTS: Dict[str, str] = {
     "read_table": "spark_jobs.reader",
@@ -72,14 +73,4 @@ if TYPE_CHECKING:
     from spark_jobs.writer import write_table
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'spark_jobs' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> List[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, __all__, globals())

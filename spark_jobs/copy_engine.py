@@ -308,17 +308,31 @@ def copy_read(
     try:
         df = spark.read.format(SOURCE_CLASS).options(**options).load()
     except (Py4JJavaError, CapturedException) as exc:
-        text = str(exc.java_exception if isinstance(exc, Py4JJavaError) else exc)
-        if "ClassNotFoundException" in text or "DATA_SOURCE_NOT_FOUND" in text:
-            raise CopyEngineError(
-                f"the COPY engine ({SOURCE_CLASS}) is not on the Spark classpath: run `make jvm` "
-                "and add build/jvm/sparkpg-engine.jar to spark.jars (docs/reading.md)"
-            ) from None
+        text = java_error_text(exc)
+        missing = engine_missing(text, f"the COPY engine ({SOURCE_CLASS})", "docs/reading.md")
+        if missing:
+            raise CopyEngineError(missing) from None
         raise CopyEngineError(
             f"{label}: the COPY engine rejected the read: {_first_line(text)}"
         ) from None
     counted = tuple((i, c.name) for i, c in enumerate(columns) if c.counted)
     return df, UnrepresentableCounts(spark, read_id, counted)
+
+
+def java_error_text(exc: BaseException) -> str:
+    """The text of a failed Spark call's error: the Java exception's for py4j errors."""
+    java = getattr(exc, "java_exception", None)
+    return str(java if java is not None else exc)
+
+
+def engine_missing(text: str, what: str, doc: str) -> Optional[str]:
+    """When ``text`` says Spark could not load the engine (``what``): how to add its JAR."""
+    if "ClassNotFoundException" in text or "DATA_SOURCE_NOT_FOUND" in text:
+        return (
+            f"{what} is not on the Spark classpath: run `make jvm` and add "
+            f"build/jvm/sparkpg-engine.jar to spark.jars ({doc})"
+        )
+    return None
 
 
 def _first_line(text: str) -> str:

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple, Union
 
 from connectors.errors import SparkPgError, WriteFailedError, WriteRefusedError
 from connectors.jdbc import TableRef, driver_properties, quote_ident, quote_literal
-from spark_jobs.copy_engine import PROPERTY_PREFIX
+from spark_jobs.copy_engine import PROPERTY_PREFIX, engine_missing, java_error_text
 from spark_jobs.jdbc_client import JdbcSource, JdbcTarget, connect, resolve_target
 
 if TYPE_CHECKING:
@@ -46,8 +46,13 @@ WRITE_SOURCE = "io.sparkpg.engine.write.WriteSource"
 MODES = ("append", "overwrite", "upsert", "insert-missing")
 TAG_COLUMN = "_sparkpg_attempt"
 STAGING_PREFIX = "sparkpg_stage_"
-#: The chunk registry's name is the staging table's plus this (both go with one advisory lock).
+#: The chunk registry's name is the staging table's plus this (all go with one advisory lock).
 REGISTRY_SUFFIX = "_chunks"
+#: A streaming write's chunk tables: the staging table's name plus this and the chunk's tag (a
+#: staging name ends in hex digits, never in ``_t`` and digits).
+CHUNK_SUFFIX = "_t"
+#: What the engine replaces with a chunk's tag (WriteSpec.TAG).
+TAG_PLACEHOLDER = "{tag}"
 _NO_AUTOVACUUM = "WITH (autovacuum_enabled = false)"
 #: The registry row in which the driver records why a move failed (the tasks stop on it).
 FAILURE_TAG = -1
@@ -251,15 +256,17 @@ def create_table_sql(table: TableRef, spark_columns: Sequence[Tuple[str, str]]) 
 
 @dataclass(frozen=True)
 class Staging:
-    """The UNLOGGED tables of one atomic write: the staged rows (the DataFrame's types ``c0``...
-    and the chunk tag) and, when the moves stream, the registry of committed chunks."""
+    """The UNLOGGED tables of one atomic write. Upsert and insert-missing stage every row in one
+    table (the DataFrame's types ``c0``... and the chunk tag). Append and overwrite stream: that
+    table is only the template of the chunk tables (``<table>_t<tag>``), which the tasks create,
+    one per chunk, and the registry lists the committed chunks."""
 
     schema: str
     table: str  # sparkpg_stage_<run>_<random>
 
     @property
     def rows(self) -> str:
-        """The staged rows' table, qualified and quoted."""
+        """The staged rows' table (streaming: the chunk tables' template), qualified and quoted."""
         return f"{quote_ident(self.schema)}.{quote_ident(self.table)}"
 
     @property
@@ -268,25 +275,29 @@ class Staging:
         return f"{quote_ident(self.schema)}.{quote_ident(self.table + REGISTRY_SUFFIX)}"
 
     @property
+    def chunk(self) -> str:
+        """A chunk's table, qualified and quoted, with :data:`TAG_PLACEHOLDER` for its tag."""
+        return (
+            f"{quote_ident(self.schema)}.{quote_ident(self.table + CHUNK_SUFFIX + TAG_PLACEHOLDER)}"
+        )
+
+    @property
     def lock(self) -> str:
         """The advisory lock's key (``hashtext``) the write holds while it runs."""
         return f"{self.schema}.{self.table}"
 
     def create_sql(self, pairs: Sequence[ColumnPair], *, streaming: bool) -> List[str]:
-        """The staging tables; streaming adds the registry and an index on the tag, which keeps
-        each chunk's move proportional to the chunk (not to the rows staged so far), and the
-        registry's indexes keep the driver's poll (by seq) and each task's look for a failure
-        (by tag) proportional to what is new, not to the chunks of the whole write. Autovacuum
-        is off for both: they are written once, read once and dropped, and its VACUUM ANALYZE
-        while the tasks insert would only take CPU from the write."""
+        """The staging tables. Streaming: the chunk tables' template (no tag: a chunk's table is
+        its tag) and the registry, whose indexes keep the driver's poll (by seq) and each task's
+        look for a failure (by tag) proportional to what is new. Autovacuum is off: they are
+        written once, read once and dropped, and its VACUUM ANALYZE while the tasks insert would
+        only take CPU from the write."""
         columns = [f"{p.staging_name} {staging_type(p.spark_type, p.spark_name)}" for p in pairs]
-        statements = [
-            f"CREATE UNLOGGED TABLE {self.rows} ({', '.join([*columns, TAG_COLUMN + ' bigint'])})"
-            f" {_NO_AUTOVACUUM}"
-        ]
+        if not streaming:
+            columns.append(TAG_COLUMN + " bigint")
+        statements = [f"CREATE UNLOGGED TABLE {self.rows} ({', '.join(columns)}) {_NO_AUTOVACUUM}"]
         if streaming:
             statements += [
-                f"CREATE INDEX ON {self.rows} ({TAG_COLUMN})",
                 f"CREATE UNLOGGED TABLE {self.registry} (seq bigint GENERATED ALWAYS AS "
                 "IDENTITY PRIMARY KEY, tag bigint NOT NULL, partition_id integer NOT NULL, "
                 f"failure text) {_NO_AUTOVACUUM}",
@@ -294,32 +305,69 @@ class Staging:
             ]
         return statements
 
+    def chunk_create_sql(self) -> str:
+        """What a task runs before each chunk's COPY, in its transaction (the engine's
+        ``createSql``): the chunk's own table, so that the COPY can FREEZE and the move reads the
+        chunk whole, without an index."""
+        return f"CREATE UNLOGGED TABLE {self.chunk} (LIKE {self.rows}) {_NO_AUTOVACUUM}"
+
     def drop_sql(self) -> str:
-        """Ends this role's other sessions that still lock either table, then drops both (either
-        may be missing). Those sessions are task attempts whose rows do not count (one that
-        lost to a speculative copy, or of a failed job); one whose executor hangs would hold its
-        lock, and the drop would wait, as long as the executor lives."""
-        tables = ", ".join(f"to_regclass({quote_literal(t)})" for t in (self.rows, self.registry))
+        """Drops the write's tables (any may be missing): first ends this role's other sessions
+        that still lock one of them, then locks the template, so that no late task attempt
+        creates a chunk table meanwhile (after the drop its CREATE fails). Those sessions are task
+        attempts whose rows do not count (one that lost to a speculative copy, or of a failed
+        job); one whose executor hangs would hold its lock, and the drop would wait, as long as
+        the executor lives."""
+        mine = (
+            "c.relnamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = "
+            f"{quote_literal(self.schema)}) AND c.relkind = 'r' "
+            f"AND c.relname ~ {quote_literal(staging_family_pattern(self.table))}"
+        )
         return (
-            "SELECT count(pg_terminate_backend(l.pid)) FROM pg_catalog.pg_locks l "
+            "DO $sparkpg$ DECLARE tables text; BEGIN "
+            "PERFORM pg_terminate_backend(l.pid) FROM pg_catalog.pg_locks l "
             "JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid "
             "WHERE l.locktype = 'relation' AND l.database = (SELECT oid FROM "
             "pg_catalog.pg_database WHERE datname = current_database()) "
-            f"AND l.relation IN ({tables}) AND l.pid <> pg_backend_pid() "
-            f"AND a.usename = current_user; DROP TABLE IF EXISTS {self.rows}, {self.registry}"
+            f"AND l.relation IN (SELECT c.oid FROM pg_catalog.pg_class c WHERE {mine}) "
+            "AND l.pid <> pg_backend_pid() AND a.usename = current_user; "
+            f"IF to_regclass({quote_literal(self.rows)}) IS NOT NULL THEN "
+            f"LOCK TABLE {self.rows} IN ACCESS EXCLUSIVE MODE; END IF; "
+            "SELECT string_agg(c.oid::regclass::text, ', ') INTO tables "
+            f"FROM pg_catalog.pg_class c WHERE {mine}; "
+            "IF tables IS NOT NULL THEN EXECUTE 'DROP TABLE IF EXISTS ' || tables; END IF; "
+            "END $sparkpg$"
         )
 
 
+def staging_family_pattern(table: str) -> str:
+    """The names of a write's tables (``re.escape`` is enough for PostgreSQL's ``~``: staging
+    names are lowercase letters, digits and underscores)."""
+    return f"^{re.escape(table)}({re.escape(REGISTRY_SUFFIX)}|{CHUNK_SUFFIX}[0-9]+)?$"
+
+
+def staging_owner(name: str) -> str:
+    """The staging table whose write made the table ``name`` (itself, or its registry or one of
+    its chunk tables): the name the write's advisory lock is taken on.
+
+    >>> staging_owner("sparkpg_stage_app_1a2b_t3145728"), staging_owner("sparkpg_stage_x_chunks")
+    ('sparkpg_stage_app_1a2b', 'sparkpg_stage_x')
+    """
+    return re.sub(f"({re.escape(REGISTRY_SUFFIX)}|{CHUNK_SUFFIX}[0-9]+)$", "", name)
+
+
 def move_sql(
-    table: TableRef, staging: str, pairs: Sequence[ColumnPair], mode: str, key: Sequence[str]
+    table: TableRef, staging: Staging, pairs: Sequence[ColumnPair], mode: str, key: Sequence[str]
 ) -> str:
-    """The commit's ``INSERT ... SELECT`` (one ``?``: the committed attempts' tags, bigint[])."""
+    """The move's ``INSERT ... SELECT``: append and overwrite, of one chunk's table (its tag in
+    :data:`TAG_PLACEHOLDER`); upsert and insert-missing, of the committed attempts' rows (one
+    ``?``: their tags, bigint[])."""
     targets = ", ".join(quote_ident(p.target.name) for p in pairs)
     values = ", ".join(f"{p.staging_name}::{p.target.type_sql}" for p in pairs)
-    sql = (
-        f"INSERT INTO {table.qualified_name} ({targets}) SELECT {values} FROM {staging} "
-        f"WHERE {TAG_COLUMN} = ANY (?)"
+    source = (
+        staging.chunk if mode in STREAMING_MODES else f"{staging.rows} WHERE {TAG_COLUMN} = ANY (?)"
     )
+    sql = f"INSERT INTO {table.qualified_name} ({targets}) SELECT {values} FROM {source}"
     if mode in ("upsert", "insert-missing"):
         conflict = ", ".join(quote_ident(k) for k in key)
         updates = [
@@ -433,8 +481,10 @@ def _write(
         check_key(source, ref, keys)
     schema = staging_schema or ref.schema
     remove_abandoned_staging(source, schema)
-    run = re.sub(r"[^A-Za-z0-9]", "_", spark.sparkContext.applicationId)[-24:]
-    staging = Staging(schema, f"{STAGING_PREFIX}{run}_{uuid.uuid4().hex[:12]}".lower())
+    # At most 14 + 16 + 1 + 10 = 41 characters: a chunk table adds _t and a tag of up to 19
+    # digits and stays within PostgreSQL's 63.
+    run = re.sub(r"[^A-Za-z0-9]", "_", spark.sparkContext.applicationId)[-16:]
+    staging = Staging(schema, f"{STAGING_PREFIX}{run}_{uuid.uuid4().hex[:10]}".lower())
     # Held while the job runs: another write removes staging tables nobody holds (left behind
     # when the server or the driver died before the drop).
     source.query("SELECT pg_advisory_lock(hashtext(?))", [staging.lock])
@@ -540,12 +590,10 @@ def _save(df: DataFrame, options: Dict[str, str], ref: TableRef) -> None:
     try:
         df.write.format(WRITE_SOURCE).options(**options).mode("append").save()
     except (Py4JJavaError, CapturedException) as exc:
-        text = str(exc.java_exception if isinstance(exc, Py4JJavaError) else exc)
-        if "ClassNotFoundException" in text or "DATA_SOURCE_NOT_FOUND" in text:
-            raise WriteFailedError(
-                f"the write engine ({WRITE_SOURCE}) is not on the Spark classpath: run `make jvm` "
-                "and add build/jvm/sparkpg-engine.jar to spark.jars (docs/writing.md)"
-            ) from None
+        text = java_error_text(exc)
+        missing = engine_missing(text, f"the write engine ({WRITE_SOURCE})", "docs/writing.md")
+        if missing:
+            raise WriteFailedError(missing) from None
         found = re.search(r"SQLSTATE (\w{5})", text)
         sqlstate = found.group(1) if found else None
         cause = _cause(text, str(ref))
@@ -608,18 +656,21 @@ def _engine_options(
     keys: Sequence[str],
 ) -> Dict[str, str]:
     """The write engine's options (jvm/README.md, "Writing"). PASSWORD INCLUDED."""
-    copy_columns = ", ".join([p.staging_name for p in pairs] + [TAG_COLUMN])
+    staged = ", ".join(p.staging_name for p in pairs)
     options = {
         "url": target.url,
-        "copySql": f"COPY {staging.rows} ({copy_columns}) FROM STDIN (FORMAT binary)",
+        "copySql": f"COPY {staging.rows} ({staged}, {TAG_COLUMN}) FROM STDIN (FORMAT binary)",
         "tagged": "true",
         "commitSql": json.dumps(commit_statements(ref, mode)),
-        "moveSql": move_sql(ref, staging.rows, pairs, mode, keys),
+        "moveSql": move_sql(ref, staging, pairs, mode, keys),
         "dropSql": staging.drop_sql(),
         "label": str(ref),
     }
     if mode in STREAMING_MODES:
         options.update(
+            createSql=staging.chunk_create_sql(),
+            copySql=f"COPY {staging.chunk} ({staged}) FROM STDIN (FORMAT binary, FREEZE)",
+            tagged="false",
             chunkSql=f"INSERT INTO {staging.registry} (tag, partition_id) VALUES (?, ?)",
             pollSql=f"SELECT seq, tag, partition_id FROM {staging.registry} WHERE seq > ? "
             "ORDER BY seq",
@@ -686,7 +737,8 @@ def check_key(source: JdbcSource, ref: TableRef, keys: Sequence[str]) -> None:
 
 
 def remove_abandoned_staging(source: JdbcSource, schema: str) -> None:
-    """Drop staging tables in ``schema`` whose write is gone (no session holds their lock)."""
+    """Drop the tables of staging writes in ``schema`` that are gone (no session holds their
+    lock): left behind when the server or the driver died before the drop."""
     rows = source.query(
         "SELECT c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
         "ON n.oid = c.relnamespace WHERE n.nspname = ? AND c.relkind = 'r' "
@@ -694,12 +746,11 @@ def remove_abandoned_staging(source: JdbcSource, schema: str) -> None:
         [schema, STAGING_PREFIX],
         what="looking for abandoned staging tables",
     )
-    for (name,) in rows:
-        owner = name[: -len(REGISTRY_SUFFIX)] if name.endswith(REGISTRY_SUFFIX) else name
-        lock = Staging(schema, owner).lock
-        if source.query("SELECT pg_try_advisory_lock(hashtext(?))", [lock])[0][0]:
+    for owner in sorted({staging_owner(name) for (name,) in rows}):
+        staging = Staging(schema, owner)
+        if source.query("SELECT pg_try_advisory_lock(hashtext(?))", [staging.lock])[0][0]:
             try:
-                source.execute(f"DROP TABLE IF EXISTS {quote_ident(schema)}.{quote_ident(name)}")
-                logger.info("dropped the abandoned staging table %s.%s", schema, name)
+                source.execute(staging.drop_sql(), what=f"dropping {staging.rows}")
+                logger.info("dropped the abandoned staging tables of %s.%s", schema, owner)
             finally:
-                source.query("SELECT pg_advisory_unlock(hashtext(?))", [lock])
+                source.query("SELECT pg_advisory_unlock(hashtext(?))", [staging.lock])

@@ -17,7 +17,9 @@ from spark_jobs.copy_engine import (
     EngineColumn,
     engine_column,
     engine_columns,
+    engine_missing,
     engine_options,
+    java_error_text,
 )
 from spark_jobs.copy_loader import partition_predicates
 from spark_jobs.options import ReadOptions
@@ -249,3 +251,17 @@ def test_engine_option_is_checked() -> None:
     assert ReadOptions.of(engine="jdbc").engine == "jdbc"
     with pytest.raises(SettingsError, match="engine must be one of copy, jdbc, got 'odbc'"):
         ReadOptions(engine="odbc")
+
+
+def test_a_missing_engine_is_told_with_its_jar_and_doc() -> None:
+    class Py4JLike(Exception):
+        java_exception = "java.lang.ClassNotFoundException: io.sparkpg.engine.CopySource"
+
+    text = java_error_text(Py4JLike("An error occurred while calling o42.load"))
+    assert text.startswith("java.lang.ClassNotFoundException")
+    assert engine_missing(text, "the COPY engine (X)", "docs/reading.md") == (
+        "the COPY engine (X) is not on the Spark classpath: run `make jvm` and add "
+        "build/jvm/sparkpg-engine.jar to spark.jars (docs/reading.md)"
+    )
+    assert java_error_text(ValueError("[DATA_SOURCE_NOT_FOUND] x")) == "[DATA_SOURCE_NOT_FOUND] x"
+    assert engine_missing("ERROR: relation does not exist", "the COPY engine (X)", "d") is None

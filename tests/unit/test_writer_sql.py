@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Optional
 
 import pytest
@@ -17,6 +18,8 @@ from spark_jobs.writer import (
     create_table_sql,
     match_columns,
     move_sql,
+    staging_family_pattern,
+    staging_owner,
     staging_type,
 )
 
@@ -114,10 +117,14 @@ def test_the_commit_sql_of_each_mode() -> None:
         ColumnPair(0, "a", "int", col("a")),
         ColumnPair(1, "v", "string", col("v", "interval", "interval", "T")),
     ]
-    staging = '"s"."sparkpg_stage_x"'
+    staging = Staging("s", "sparkpg_stage_x")
     assert move_sql(REF, staging, pairs, "append", []) == (
         'INSERT INTO "s"."Or""ders" ("a", "v") SELECT c0::integer, c1::interval '
-        'FROM "s"."sparkpg_stage_x" WHERE _sparkpg_attempt = ANY (?)'
+        'FROM "s"."sparkpg_stage_x_t{tag}"'
+    )
+    assert move_sql(REF, staging, pairs, "insert-missing", ["a"]).startswith(
+        'INSERT INTO "s"."Or""ders" ("a", "v") SELECT c0::integer, c1::interval '
+        'FROM "s"."sparkpg_stage_x" WHERE _sparkpg_attempt = ANY (?) ON CONFLICT'
     )
     assert move_sql(REF, staging, pairs, "upsert", ["a"]).endswith(
         'ON CONFLICT ("a") DO UPDATE SET "v" = EXCLUDED."v"'
@@ -139,22 +146,40 @@ def test_the_commit_sql_of_each_mode() -> None:
 def test_the_staging_tables_of_a_streaming_write_and_of_an_upsert() -> None:
     pairs = [ColumnPair(0, "a", "int", col("a")), ColumnPair(1, "v", "string", col("v"))]
     staging = Staging("s", "sparkpg_stage_x")
-    rows = (
+    assert staging.create_sql(pairs, streaming=False) == [
         'CREATE UNLOGGED TABLE "s"."sparkpg_stage_x" (c0 integer, c1 text, _sparkpg_attempt bigint)'
         " WITH (autovacuum_enabled = false)"
-    )
-    assert staging.create_sql(pairs, streaming=False) == [rows]
+    ]
     assert staging.create_sql(pairs, streaming=True) == [
-        rows,
-        'CREATE INDEX ON "s"."sparkpg_stage_x" (_sparkpg_attempt)',
+        'CREATE UNLOGGED TABLE "s"."sparkpg_stage_x" (c0 integer, c1 text) '
+        "WITH (autovacuum_enabled = false)",
         'CREATE UNLOGGED TABLE "s"."sparkpg_stage_x_chunks" (seq bigint GENERATED ALWAYS AS '
         "IDENTITY PRIMARY KEY, tag bigint NOT NULL, partition_id integer NOT NULL, "
         "failure text) WITH (autovacuum_enabled = false)",
         'CREATE INDEX ON "s"."sparkpg_stage_x_chunks" (tag)',
     ]
-    terminate, drop = staging.drop_sql().split("; ")
-    assert "pg_terminate_backend" in terminate and "a.usename = current_user" in terminate
-    assert 'to_regclass(\'"s"."sparkpg_stage_x"\')' in terminate
-    assert 'to_regclass(\'"s"."sparkpg_stage_x_chunks"\')' in terminate
-    assert drop == 'DROP TABLE IF EXISTS "s"."sparkpg_stage_x", "s"."sparkpg_stage_x_chunks"'
+    assert staging.chunk_create_sql() == (
+        'CREATE UNLOGGED TABLE "s"."sparkpg_stage_x_t{tag}" (LIKE "s"."sparkpg_stage_x") '
+        "WITH (autovacuum_enabled = false)"
+    )
+    drop = staging.drop_sql()
+    assert drop.startswith("DO $sparkpg$") and drop.endswith("END $sparkpg$")
+    assert "pg_terminate_backend" in drop and "a.usename = current_user" in drop
+    assert "c.relname ~ '^sparkpg_stage_x(_chunks|_t[0-9]+)?$'" in drop
+    assert 'LOCK TABLE "s"."sparkpg_stage_x" IN ACCESS EXCLUSIVE MODE' in drop
     assert staging.lock == "s.sparkpg_stage_x"
+
+
+@pytest.mark.parametrize(
+    ("name", "owner"),
+    [
+        ("sparkpg_stage_app_0c1d2e3f4a", "sparkpg_stage_app_0c1d2e3f4a"),
+        ("sparkpg_stage_app_0c1d2e3f4a_chunks", "sparkpg_stage_app_0c1d2e3f4a"),
+        ("sparkpg_stage_app_0c1d2e3f4a_t3145728", "sparkpg_stage_app_0c1d2e3f4a"),
+        ("sparkpg_stage_app_c123456789", "sparkpg_stage_app_c123456789"),  # hex, not a chunk
+    ],
+)
+def test_each_staging_table_belongs_to_its_write(name: str, owner: str) -> None:
+    assert staging_owner(name) == owner
+    assert re.match(staging_family_pattern(owner), name)
+    assert not re.match(staging_family_pattern(owner), owner + "0")

@@ -10,7 +10,6 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import psycopg
 import pytest
-from psycopg import sql
 
 from connectors.settings import settings_from_dict
 from devtools.postgres_server import PostgresServer
@@ -18,6 +17,7 @@ from spark_jobs.copy_engine import UnrepresentableCounts, copy_read, engine_colu
 from spark_jobs.jdbc_client import JdbcTarget, resolve_target
 from spark_jobs.session import ENGINE_JAR
 from spark_jobs.types import describe_source, plan_columns
+from tests.integration.databases import fresh_database
 
 DATABASE = "sparkpg_engine"
 ROLE = "sparkpg_engine_reader"
@@ -96,29 +96,10 @@ def settings_data(server: PostgresServer, creds: Path) -> Dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
-def engine_db(
-    postgres: PostgresServer, pg_admin: psycopg.Connection[Any], tmp_path_factory: Any
-) -> EngineDb:
+def engine_db(postgres: PostgresServer, tmp_path_factory: Any) -> EngineDb:
     if not ENGINE_JAR.is_file():
         pytest.fail(f"{ENGINE_JAR} is missing: run `make jvm`", pytrace=False)
-    pg_admin.execute(
-        sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(DATABASE))
-    )
-    pg_admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DATABASE)))
-    pg_admin.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(ROLE)))
-    pg_admin.execute(
-        sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
-            sql.Identifier(ROLE), sql.Literal(PASSWORD)
-        )
-    )
-    conninfo = postgres.conninfo(dbname=DATABASE)
-    with psycopg.connect(conninfo, autocommit=True) as conn:
-        conn.execute(sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(sql.Identifier(ROLE)))
-        conn.execute(
-            sql.SQL(
-                "ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO {}"
-            ).format(sql.Identifier(ROLE))
-        )
+    conninfo = fresh_database(postgres, DATABASE, ROLE, PASSWORD, reader=True)
     creds = tmp_path_factory.mktemp("engine") / "creds.json"
     creds.write_text(json.dumps({"username": ROLE, "password": PASSWORD}))
     settings = settings_from_dict(settings_data(postgres, creds), source="test")

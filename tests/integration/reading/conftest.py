@@ -14,11 +14,11 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import psycopg
 import pytest
-from psycopg import sql
 
 from connectors.secrets import clear_credentials_cache
 from connectors.settings import Settings, settings_from_dict
 from devtools.postgres_server import PostgresServer
+from tests.integration.databases import fresh_database
 
 DATABASE = "sparkpg_read"
 ROLE = "sparkpg_reader"
@@ -83,27 +83,8 @@ class ReadDb:
 
 
 @pytest.fixture(scope="session")
-def read_db(
-    postgres: PostgresServer, pg_admin: psycopg.Connection[Any], tmp_path_factory: Any
-) -> ReadDb:
-    pg_admin.execute(
-        sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(DATABASE))
-    )
-    pg_admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DATABASE)))
-    pg_admin.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(ROLE)))
-    pg_admin.execute(
-        sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
-            sql.Identifier(ROLE), sql.Literal(PASSWORD)
-        )
-    )
-    conninfo = postgres.conninfo(dbname=DATABASE)
-    with psycopg.connect(conninfo, autocommit=True) as conn:
-        conn.execute(sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(sql.Identifier(ROLE)))
-        conn.execute(
-            sql.SQL(
-                "ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO {}"
-            ).format(sql.Identifier(ROLE))
-        )
+def read_db(postgres: PostgresServer, tmp_path_factory: Any) -> ReadDb:
+    conninfo = fresh_database(postgres, DATABASE, ROLE, PASSWORD, reader=True)
     return ReadDb(postgres, conninfo, tmp_path_factory.mktemp("read"))
 
 

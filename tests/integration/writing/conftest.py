@@ -18,6 +18,7 @@ from psycopg import sql
 from connectors.secrets import clear_credentials_cache
 from connectors.settings import Settings, settings_from_dict
 from devtools.postgres_server import PostgresServer
+from tests.integration.databases import fresh_database
 
 DATABASE = "sparkpg_write"
 ROLE = "sparkpg_writer"
@@ -90,18 +91,7 @@ class WriteDb:
 
 def create_write_db(server: PostgresServer, tmp: Path) -> WriteDb:
     """(Re)create the database, the writer role and its schema on ``server``."""
-    with psycopg.connect(server.conninfo(), autocommit=True) as admin:
-        admin.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(DATABASE))
-        )
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DATABASE)))
-        admin.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(ROLE)))
-        admin.execute(
-            sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
-                sql.Identifier(ROLE), sql.Literal(PASSWORD)
-            )
-        )
-    conninfo = server.conninfo(dbname=DATABASE)
+    conninfo = fresh_database(server, DATABASE, ROLE, PASSWORD, reader=False)
     with psycopg.connect(conninfo, autocommit=True) as conn:
         conn.execute(
             sql.SQL("CREATE SCHEMA {} AUTHORIZATION {}").format(

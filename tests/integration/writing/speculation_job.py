@@ -55,9 +55,8 @@ from connectors.settings import load_settings
 from spark_jobs.session import ENGINE_JAR, UTC_JAVA_OPTION, local_session
 from spark_jobs.writer import (
     CHUNK_BYTES_CONF,
-    REGISTRY_SUFFIX,
+    CHUNK_SUFFIX,
     STAGING_PREFIX,
-    TAG_COLUMN,
     write_table,
 )
 
@@ -122,17 +121,22 @@ def make_gate(scenario: str, markers: Path, conninfo: str) -> Callable[[int], st
             return [tuple(r) for r in conn.execute(sql, params).fetchall()]  # type: ignore[arg-type]
 
     def staged_by_task_attempt() -> Dict[int, int]:
-        """Task attempt id -> its rows committed in the staging table."""
-        tables = query(
-            "SELECT oid::regclass::text FROM pg_class WHERE relkind = 'r' "
-            "AND starts_with(relname, %s) AND right(relname, %s) <> %s",
-            (STAGING_PREFIX, len(REGISTRY_SUFFIX), REGISTRY_SUFFIX),
+        """Task attempt id -> its rows committed in the chunk tables (``<staging>_t<tag>``)."""
+        import psycopg
+
+        chunks = query(
+            "SELECT oid::regclass::text, substring(relname FROM %s)::bigint FROM pg_class "
+            "WHERE relkind = 'r' AND starts_with(relname, %s) AND relname ~ %s",
+            (f"{CHUNK_SUFFIX}([0-9]+)$", STAGING_PREFIX, f"{CHUNK_SUFFIX}[0-9]+$"),
         )
-        if not tables:  # dropped: the write is over
+        rows: Dict[int, int] = {}
+        try:
+            for table, tag in chunks:
+                count = query(f"SELECT count(*) FROM {table}")[0][0]
+                rows[tag >> CHUNK_BITS] = rows.get(tag >> CHUNK_BITS, 0) + int(count)
+        except psycopg.errors.UndefinedTable:  # dropped: the write is over
             return {}
-        return dict(
-            query(f"SELECT {TAG_COLUMN} >> {CHUNK_BITS}, count(*) FROM {tables[0][0]} GROUP BY 1")
-        )
+        return rows
 
     def staged() -> Dict[int, int]:
         """Partition 0's attempt number -> its rows committed in the staging table."""

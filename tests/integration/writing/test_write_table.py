@@ -332,13 +332,14 @@ def test_a_python_function_that_raises_in_a_task_is_named(spark: Any, write_db: 
 
 
 def test_a_constraint_violation_mid_job_stops_the_tasks(spark: Any, write_db: WriteDb) -> None:
-    name = write_db.table("early", "id bigint PRIMARY KEY")
-    df = spark.range(0, 3_000_000, 1, 2)
+    name = write_db.table("early", "id bigint PRIMARY KEY, payload text")
+    # About 170 MB per task: the tasks stage for seconds, and the first chunk fails in the move.
+    df = spark.range(0, 3_000_000, 1, 2).selectExpr("id", "repeat('x', 100) AS payload")
     started = time.monotonic()
     write_table(df, write_db.settings(), name)  # the whole write, for comparison
     whole = time.monotonic() - started
     write_db.execute(f"TRUNCATE {SCHEMA}.early")
-    write_db.execute(f"INSERT INTO {SCHEMA}.early VALUES (3)")  # in the first chunk
+    write_db.execute(f"INSERT INTO {SCHEMA}.early VALUES (3, 'old')")  # in the first chunk
     started = time.monotonic()
     with pytest.raises(
         WriteFailedError,
@@ -349,7 +350,7 @@ def test_a_constraint_violation_mid_job_stops_the_tasks(spark: Any, write_db: Wr
     failed = time.monotonic() - started
     assert failed < whole / 2, f"the tasks staged their rows first: {failed:.1f} s of {whole:.1f} s"
     assert info.value.sqlstate == "23505"
-    assert write_db.rows(f"SELECT id FROM {SCHEMA}.early") == [(3,)]
+    assert write_db.rows(f"SELECT id, payload FROM {SCHEMA}.early") == [(3, "old")]
     assert write_db.staging_tables() == []
 
 

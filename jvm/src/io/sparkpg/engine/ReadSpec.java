@@ -1,7 +1,5 @@
 package io.sparkpg.engine;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.IOException;
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -17,8 +15,7 @@ import org.apache.spark.sql.types.StructType;
  */
 final class ReadSpec implements Serializable {
   private static final long serialVersionUID = 1L;
-  static final String PROPERTY_PREFIX = "property.";
-  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final String WHO = "sparkpg copy engine";
 
   final String url;
   final Properties properties;
@@ -30,20 +27,16 @@ final class ReadSpec implements Serializable {
   final String readId;
 
   private ReadSpec(Map<String, String> options) {
-    url = required(options, "url");
-    properties = new Properties();
-    for (Map.Entry<String, String> e : options.entrySet()) {
-      if (e.getKey().startsWith(PROPERTY_PREFIX)) {
-        properties.setProperty(e.getKey().substring(PROPERTY_PREFIX.length()), e.getValue());
-      }
-    }
-    source = required(options, "source");
-    predicates = strings(options, "predicates");
-    sessionStatements = strings(options, "sessionStatements");
+    url = EngineOptions.required(options, "url", WHO);
+    properties = EngineOptions.connectionProperties(options);
+    source = EngineOptions.required(options, "source", WHO);
+    predicates = EngineOptions.strings(options, "predicates", WHO);
+    sessionStatements = EngineOptions.strings(options, "sessionStatements", WHO);
     List<ColumnSpec> cols = new ArrayList<>();
-    for (Object c : list(options, "columns")) {
+    for (Object c : EngineOptions.list(options, "columns", WHO)) {
       if (!(c instanceof Map)) {
-        throw new IllegalArgumentException("option 'columns': each entry must be a JSON object");
+        throw new IllegalArgumentException(
+            WHO + ": option 'columns': each entry must be a JSON object");
       }
       cols.add(ColumnSpec.fromJson((Map<?, ?>) c));
     }
@@ -74,41 +67,5 @@ final class ReadSpec implements Serializable {
       }
     }
     return -1;
-  }
-
-  private static String required(Map<String, String> options, String key) {
-    String value = options.get(key);
-    if (value == null || value.isEmpty()) {
-      throw new IllegalArgumentException("sparkpg copy engine: option '" + key + "' is required");
-    }
-    return value;
-  }
-
-  private static List<?> list(Map<String, String> options, String key) {
-    String value = options.get(key);
-    if (value == null) {
-      return Collections.emptyList();
-    }
-    try {
-      Object parsed = JSON.readValue(value, Object.class);
-      if (parsed instanceof List) {
-        return (List<?>) parsed;
-      }
-    } catch (IOException e) {
-      // reported below, without the parser's excerpt of the value
-    }
-    throw new IllegalArgumentException("sparkpg copy engine: option '" + key
-        + "' must be a JSON array");
-  }
-
-  private static List<String> strings(Map<String, String> options, String key) {
-    List<String> out = new ArrayList<>();
-    for (Object o : list(options, key)) {
-      if (!(o instanceof String)) {
-        throw new IllegalArgumentException("option '" + key + "' must be a JSON array of strings");
-      }
-      out.add((String) o);
-    }
-    return Collections.unmodifiableList(out);
   }
 }

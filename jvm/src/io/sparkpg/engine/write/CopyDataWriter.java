@@ -6,6 +6,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
 import org.apache.spark.sql.catalyst.InternalRow;
 import org.apache.spark.sql.connector.write.DataWriter;
 import org.apache.spark.sql.connector.write.WriterCommitMessage;
@@ -14,15 +15,20 @@ import org.postgresql.copy.CopyIn;
 
 /**
  * One task attempt: its own pgjdbc connection and {@code COPY ... FROM STDIN (FORMAT binary)}.
- * When the write streams its moves ({@link WriteSpec#chunked}), the rows go in chunks of about
- * {@link WriteSpec#chunkBytes}: each chunk is one COPY committed together with its row in the
- * chunk registry, so the driver can move it while the task goes on. Otherwise one COPY (one
- * transaction) takes all rows. {@link #commit} ends the last COPY; {@link #abort} and
+ * When the write streams its moves ({@link WriteSpec#chunked}), the rows go in chunks: each chunk
+ * is one COPY committed together with its row in the chunk registry, so the driver can move it
+ * while the task goes on; with {@link WriteSpec#chunkTables} each chunk creates its own table in
+ * that transaction (and COPYs with FREEZE). Chunks hold about {@link WriteSpec#chunkBytes}, twice
+ * that after {@link #CHUNKS_PER_SIZE} chunks, and so on up to {@link #MAX_DOUBLINGS} doublings:
+ * a long task writes a bounded number of chunks (tables, and locks in the driver's move).
+ * Otherwise one COPY (one transaction) takes all rows. {@link #commit} ends the last COPY; {@link #abort} and
  * {@link #close} cancel an unfinished one, so a failed or killed attempt leaves no uncommitted
  * row and no backend behind (its committed chunks stay in staging, never moved: see StagedWrite).
  */
 final class CopyDataWriter implements DataWriter<InternalRow> {
   private static final int FLUSH_BYTES = 1 << 16;
+  static final int CHUNKS_PER_SIZE = 8;
+  static final int MAX_DOUBLINGS = 8;
 
   private final WriteSpec spec;
   private final RowEncoder encoder;
@@ -60,14 +66,26 @@ final class CopyDataWriter implements DataWriter<InternalRow> {
   }
 
   private void startChunk() throws IOException {
+    long tag = AttemptCommitted.tagOf(taskAttemptId, chunk);
     try {
-      copy = connection.unwrap(PGConnection.class).getCopyAPI().copyIn(spec.copySql);
+      if (!spec.createSql.isEmpty()) {
+        try (Statement create = connection.createStatement()) {
+          create.execute(WriteSpec.forChunk(spec.createSql, tag));
+        }
+      }
+      copy = connection.unwrap(PGConnection.class).getCopyAPI()
+          .copyIn(WriteSpec.forChunk(spec.copySql, tag));
     } catch (SQLException e) {
       throw new IOException(where() + ": starting COPY: " + StagedWrite.describe(e), e);
     }
-    encoder.tag(AttemptCommitted.tagOf(taskAttemptId, chunk));
+    encoder.tag(tag);
     encoder.header();
     chunkBytes = 0;
+  }
+
+  /** The size of the current chunk: {@link WriteSpec#chunkBytes}, doubled every few chunks. */
+  private long chunkLimit() {
+    return spec.chunkBytes << Math.min(chunk / CHUNKS_PER_SIZE, MAX_DOUBLINGS);
   }
 
   @Override
@@ -78,7 +96,7 @@ final class CopyDataWriter implements DataWriter<InternalRow> {
     encoder.row(row);
     rows++;
     if (spec.chunked()
-        && chunkBytes + encoder.size() >= spec.chunkBytes
+        && chunkBytes + encoder.size() >= chunkLimit()
         && chunk < AttemptCommitted.LAST_CHUNK) {
       endChunk();
       chunk++;

@@ -140,6 +140,18 @@ final class MoveTransaction implements AutoCloseable {
   }
 
   private void move(List<Long> tags) throws SQLException {
+    if (spec.chunkTables()) {
+      try (Statement move = connection.createStatement()) {
+        running = move;
+        for (long tag : tags) {
+          movedRows += move.executeUpdate(WriteSpec.forChunk(spec.moveSql, tag));
+          moved.add(tag);
+        }
+      } finally {
+        running = null;
+      }
+      return;
+    }
     try (PreparedStatement move = connection.prepareStatement(spec.moveSql)) {
       Array array = connection.createArrayOf("int8", tags.toArray(new Long[0]));
       move.setArray(1, array);

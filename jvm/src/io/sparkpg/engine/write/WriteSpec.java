@@ -1,12 +1,9 @@
 package io.sparkpg.engine.write;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.IOException;
+import io.sparkpg.engine.EngineOptions;
 import java.io.Serializable;
 import java.sql.Connection;
 import java.sql.SQLException;
-import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -17,18 +14,28 @@ import java.util.Properties;
  */
 final class WriteSpec implements Serializable {
   private static final long serialVersionUID = 1L;
-  static final String PROPERTY_PREFIX = "property.";
-  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final String WHO = "sparkpg write";
 
   final String url;
   final Properties properties;
-  /** Each task attempt runs this, then streams its rows (plus the attempt tag when tagged). */
+  /** The placeholder of a chunk's tag in {@link #createSql}, {@link #copySql}, {@link #moveSql}. */
+  static final String TAG = "{tag}";
+
+  /**
+   * Each task attempt runs this, then streams its rows (plus the attempt tag when tagged); with
+   * {@link #TAG}, once per chunk, into the chunk's own table.
+   */
   final String copySql;
+  /** Run before each chunk's COPY, in its transaction: creates the chunk's table; or empty. */
+  final String createSql;
   /** True: each row carries the task attempt's id as a last bigint field. */
   final boolean tagged;
   /** Run by the driver's commit in one transaction, before {@link #moveSql}. */
   final List<String> commitSql;
-  /** The move: one {@code ?} bound to chunk tags (bigint[]); empty: direct write. */
+  /**
+   * The move: with {@link #TAG}, one statement per chunk (its table); otherwise one {@code ?}
+   * bound to chunk tags (bigint[]). Empty: direct write.
+   */
   final String moveSql;
   /**
    * Registers a committed chunk: {@code ?} tag (bigint), {@code ?} partition id (int). Empty:
@@ -50,16 +57,12 @@ final class WriteSpec implements Serializable {
   final String label;
 
   private WriteSpec(Map<String, String> options) {
-    url = required(options, "url");
-    properties = new Properties();
-    for (Map.Entry<String, String> e : options.entrySet()) {
-      if (e.getKey().startsWith(PROPERTY_PREFIX)) {
-        properties.setProperty(e.getKey().substring(PROPERTY_PREFIX.length()), e.getValue());
-      }
-    }
-    copySql = required(options, "copySql");
+    url = EngineOptions.required(options, "url", WHO);
+    properties = EngineOptions.connectionProperties(options);
+    copySql = EngineOptions.required(options, "copySql", WHO);
+    createSql = options.getOrDefault("createSql", "");
     tagged = Boolean.parseBoolean(options.getOrDefault("tagged", "true"));
-    commitSql = strings(options, "commitSql");
+    commitSql = EngineOptions.strings(options, "commitSql", WHO);
     moveSql = options.getOrDefault("moveSql", "");
     chunkSql = options.getOrDefault("chunkSql", "");
     pollSql = options.getOrDefault("pollSql", "");
@@ -81,6 +84,16 @@ final class WriteSpec implements Serializable {
     return chunked() && !pollSql.isEmpty();
   }
 
+  /** Each chunk has its own table, created by {@link #createSql}, moved whole. */
+  boolean chunkTables() {
+    return moveSql.contains(TAG);
+  }
+
+  /** {@code sql} for the chunk tagged {@code tag}. */
+  static String forChunk(String sql, long tag) {
+    return sql.replace(TAG, Long.toString(tag));
+  }
+
   /** Parse case-sensitive options (pgjdbc property names are case-sensitive). */
   static WriteSpec parse(Map<String, String> options) {
     return new WriteSpec(options);
@@ -92,30 +105,5 @@ final class WriteSpec implements Serializable {
       throw new SQLException(label + ": the url is not a jdbc:postgresql: URL");
     }
     return connection;
-  }
-
-  private static String required(Map<String, String> options, String key) {
-    String value = options.get(key);
-    if (value == null || value.isEmpty()) {
-      throw new IllegalArgumentException("sparkpg write: option '" + key + "' is required");
-    }
-    return value;
-  }
-
-  private static List<String> strings(Map<String, String> options, String key) {
-    String text = options.get(key);
-    if (text == null || text.isEmpty()) {
-      return Collections.emptyList();
-    }
-    try {
-      List<String> out = new ArrayList<>();
-      for (Object item : JSON.readValue(text, List.class)) {
-        out.add(String.valueOf(item));
-      }
-      return Collections.unmodifiableList(out);
-    } catch (IOException e) {
-      throw new IllegalArgumentException(
-          "sparkpg write: option '" + key + "' must be a JSON array of strings");
-    }
   }
 }
