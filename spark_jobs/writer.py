@@ -51,6 +51,8 @@ REGISTRY_SUFFIX = "_chunks"
 #: A streaming write's chunk tables: the staging table's name plus this and the chunk's tag (a
 #: staging name ends in hex digits, never in ``_t`` and digits).
 CHUNK_SUFFIX = "_t"
+#: The sequence in which the driver publishes how far its moves are (the tasks' back-pressure).
+PROGRESS_SUFFIX = "_moved"
 #: What the engine replaces with a chunk's tag (WriteSpec.TAG).
 TAG_PLACEHOLDER = "{tag}"
 _NO_AUTOVACUUM = "WITH (autovacuum_enabled = false)"
@@ -275,6 +277,11 @@ class Staging:
         return f"{quote_ident(self.schema)}.{quote_ident(self.table + REGISTRY_SUFFIX)}"
 
     @property
+    def progress(self) -> str:
+        """The moves' progress (a sequence: ``setval`` is seen at once, outside transactions)."""
+        return f"{quote_ident(self.schema)}.{quote_ident(self.table + PROGRESS_SUFFIX)}"
+
+    @property
     def chunk(self) -> str:
         """A chunk's table, qualified and quoted, with :data:`TAG_PLACEHOLDER` for its tag."""
         return (
@@ -302,6 +309,7 @@ class Staging:
                 "IDENTITY PRIMARY KEY, tag bigint NOT NULL, partition_id integer NOT NULL, "
                 f"failure text) {_NO_AUTOVACUUM}",
                 f"CREATE INDEX ON {self.registry} (tag)",
+                f"CREATE SEQUENCE {self.progress} MINVALUE 0 START 0",
             ]
         return statements
 
@@ -320,7 +328,7 @@ class Staging:
         the executor lives."""
         mine = (
             "c.relnamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = "
-            f"{quote_literal(self.schema)}) AND c.relkind = 'r' "
+            f"{quote_literal(self.schema)}) AND c.relkind IN ('r', 'S') "
             f"AND c.relname ~ {quote_literal(staging_family_pattern(self.table))}"
         )
         return (
@@ -334,26 +342,30 @@ class Staging:
             f"IF to_regclass({quote_literal(self.rows)}) IS NOT NULL THEN "
             f"LOCK TABLE {self.rows} IN ACCESS EXCLUSIVE MODE; END IF; "
             "SELECT string_agg(c.oid::regclass::text, ', ') INTO tables "
-            f"FROM pg_catalog.pg_class c WHERE {mine}; "
+            f"FROM pg_catalog.pg_class c WHERE {mine} AND c.relkind = 'r'; "
             "IF tables IS NOT NULL THEN EXECUTE 'DROP TABLE IF EXISTS ' || tables; END IF; "
+            f"DROP SEQUENCE IF EXISTS {self.progress}; "
             "END $sparkpg$"
         )
+
+
+_FAMILY_SUFFIX = f"({re.escape(REGISTRY_SUFFIX)}|{re.escape(PROGRESS_SUFFIX)}|{CHUNK_SUFFIX}[0-9]+)"
 
 
 def staging_family_pattern(table: str) -> str:
     """The names of a write's tables (``re.escape`` is enough for PostgreSQL's ``~``: staging
     names are lowercase letters, digits and underscores)."""
-    return f"^{re.escape(table)}({re.escape(REGISTRY_SUFFIX)}|{CHUNK_SUFFIX}[0-9]+)?$"
+    return f"^{re.escape(table)}{_FAMILY_SUFFIX}?$"
 
 
 def staging_owner(name: str) -> str:
-    """The staging table whose write made the table ``name`` (itself, or its registry or one of
-    its chunk tables): the name the write's advisory lock is taken on.
+    """The staging table whose write made the relation ``name`` (itself, its registry, progress
+    sequence or one of its chunk tables): the name the write's advisory lock is taken on.
 
     >>> staging_owner("sparkpg_stage_app_1a2b_t3145728"), staging_owner("sparkpg_stage_x_chunks")
     ('sparkpg_stage_app_1a2b', 'sparkpg_stage_x')
     """
-    return re.sub(f"({re.escape(REGISTRY_SUFFIX)}|{CHUNK_SUFFIX}[0-9]+)$", "", name)
+    return re.sub(f"{_FAMILY_SUFFIX}$", "", name)
 
 
 def move_sql(
@@ -678,6 +690,9 @@ def _engine_options(
             failSql=f"INSERT INTO {staging.registry} (tag, partition_id, failure) "
             f"VALUES ({FAILURE_TAG}, -1, ?)",
             failedSql=f"SELECT failure FROM {staging.registry} WHERE tag = {FAILURE_TAG}",
+            progressSql=f"SELECT setval({quote_literal(staging.progress)}, ?)",
+            backlogSql=f"SELECT (SELECT max(seq) FROM {staging.registry}) - last_value "
+            f"FROM {staging.progress}",
         )
     for name, value in driver_properties(target.options()).items():
         options[PROPERTY_PREFIX + name] = value

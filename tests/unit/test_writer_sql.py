@@ -157,6 +157,7 @@ def test_the_staging_tables_of_a_streaming_write_and_of_an_upsert() -> None:
         "IDENTITY PRIMARY KEY, tag bigint NOT NULL, partition_id integer NOT NULL, "
         "failure text) WITH (autovacuum_enabled = false)",
         'CREATE INDEX ON "s"."sparkpg_stage_x_chunks" (tag)',
+        'CREATE SEQUENCE "s"."sparkpg_stage_x_moved" MINVALUE 0 START 0',
     ]
     assert staging.chunk_create_sql() == (
         'CREATE UNLOGGED TABLE "s"."sparkpg_stage_x_t{tag}" (LIKE "s"."sparkpg_stage_x") '
@@ -165,7 +166,8 @@ def test_the_staging_tables_of_a_streaming_write_and_of_an_upsert() -> None:
     drop = staging.drop_sql()
     assert drop.startswith("DO $sparkpg$") and drop.endswith("END $sparkpg$")
     assert "pg_terminate_backend" in drop and "a.usename = current_user" in drop
-    assert "c.relname ~ '^sparkpg_stage_x(_chunks|_t[0-9]+)?$'" in drop
+    assert "c.relname ~ '^sparkpg_stage_x(_chunks|_moved|_t[0-9]+)?$'" in drop
+    assert 'DROP SEQUENCE IF EXISTS "s"."sparkpg_stage_x_moved"' in drop
     assert 'LOCK TABLE "s"."sparkpg_stage_x" IN ACCESS EXCLUSIVE MODE' in drop
     assert staging.lock == "s.sparkpg_stage_x"
 
@@ -176,6 +178,7 @@ def test_the_staging_tables_of_a_streaming_write_and_of_an_upsert() -> None:
         ("sparkpg_stage_app_0c1d2e3f4a", "sparkpg_stage_app_0c1d2e3f4a"),
         ("sparkpg_stage_app_0c1d2e3f4a_chunks", "sparkpg_stage_app_0c1d2e3f4a"),
         ("sparkpg_stage_app_0c1d2e3f4a_t3145728", "sparkpg_stage_app_0c1d2e3f4a"),
+        ("sparkpg_stage_app_0c1d2e3f4a_moved", "sparkpg_stage_app_0c1d2e3f4a"),
         ("sparkpg_stage_app_c123456789", "sparkpg_stage_app_c123456789"),  # hex, not a chunk
     ],
 )

@@ -72,12 +72,15 @@ class WriteDb:
             return [tuple(r) for r in conn.execute(query).fetchall()]  # type: ignore[arg-type]
 
     def staging_tables(self) -> List[str]:
-        """Staging tables left anywhere in the database."""
+        """Staging tables and progress sequences (not those of identity columns, which go with
+        their table) left anywhere in the database."""
         return [
             r[0]
             for r in self.rows(
-                "SELECT relname FROM pg_class WHERE relname LIKE 'sparkpg_stage%' "
-                "AND relkind = 'r' ORDER BY relname"
+                "SELECT relname FROM pg_class c WHERE relname LIKE 'sparkpg_stage%' "
+                "AND relkind IN ('r', 'S') AND NOT EXISTS (SELECT 1 FROM pg_depend d "
+                "WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid "
+                "AND d.deptype IN ('a', 'i')) ORDER BY relname"
             )
         ]
 

@@ -29,11 +29,15 @@ final class CopyDataWriter implements DataWriter<InternalRow> {
   private static final int FLUSH_BYTES = 1 << 16;
   static final int CHUNKS_PER_SIZE = 8;
   static final int MAX_DOUBLINGS = 8;
+  private static final long MAX_WAIT_NANOS = 10_000_000_000L;
+  private static final long WAIT_MILLIS = 10;
 
   private final WriteSpec spec;
   private final RowEncoder encoder;
   private final int partitionId;
   private final long taskAttemptId;
+  private final int backlogLimit;
+  private PreparedStatement backlog;
   private Connection connection;
   private PreparedStatement register;
   private PreparedStatement failed;
@@ -42,11 +46,13 @@ final class CopyDataWriter implements DataWriter<InternalRow> {
   private long chunkBytes;
   private long rows;
 
-  CopyDataWriter(WriteSpec spec, RowEncoder encoder, int partitionId, long taskAttemptId) {
+  CopyDataWriter(
+      WriteSpec spec, RowEncoder encoder, int partitionId, long taskAttemptId, int backlogLimit) {
     this.spec = spec;
     this.encoder = encoder;
     this.partitionId = partitionId;
     this.taskAttemptId = taskAttemptId;
+    this.backlogLimit = backlogLimit;
   }
 
   private void open() throws IOException {
@@ -57,6 +63,9 @@ final class CopyDataWriter implements DataWriter<InternalRow> {
         register = connection.prepareStatement(spec.chunkSql);
         if (!spec.failedSql.isEmpty()) {
           failed = connection.prepareStatement(spec.failedSql);
+        }
+        if (!spec.backlogSql.isEmpty()) {
+          backlog = connection.prepareStatement(spec.backlogSql);
         }
       }
     } catch (SQLException e) {
@@ -99,6 +108,7 @@ final class CopyDataWriter implements DataWriter<InternalRow> {
         && chunkBytes + encoder.size() >= chunkLimit()
         && chunk < AttemptCommitted.LAST_CHUNK) {
       endChunk();
+      waitForTheMoves();
       chunk++;
       startChunk();
     } else if (encoder.size() >= FLUSH_BYTES) {
@@ -133,6 +143,37 @@ final class CopyDataWriter implements DataWriter<InternalRow> {
       throw new IOException(where() + ": ending COPY: " + StagedWrite.describe(e), e);
     }
     stopIfTheMoveFailed();
+  }
+
+  /**
+   * Back-pressure: while more than {@code backlogLimit} registered chunks wait to be moved, wait
+   * (at most {@link #MAX_WAIT_NANOS} per chunk: a move that is stuck, on a lock say, must not
+   * hold the tasks forever; the job then simply stages ahead).
+   */
+  private void waitForTheMoves() throws IOException {
+    if (backlog == null) {
+      return;
+    }
+    long deadline = System.nanoTime() + MAX_WAIT_NANOS;
+    try {
+      while (true) {
+        long waiting;
+        try (ResultSet row = backlog.executeQuery()) {
+          waiting = row.next() ? row.getLong(1) : 0;
+        }
+        connection.commit();
+        if (waiting <= backlogLimit || System.nanoTime() > deadline) {
+          return;
+        }
+        Thread.sleep(WAIT_MILLIS);
+        stopIfTheMoveFailed();
+      }
+    } catch (SQLException e) {
+      throw new IOException(where() + ": reading the chunk registry: " + StagedWrite.describe(e), e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException(where() + ": interrupted", e);
+    }
   }
 
   /** Fails this task with the driver's reason when a move failed (the write cannot succeed). */
@@ -175,6 +216,7 @@ final class CopyDataWriter implements DataWriter<InternalRow> {
       connection = null;
       register = null;
       failed = null;
+      backlog = null;
     }
   }
 

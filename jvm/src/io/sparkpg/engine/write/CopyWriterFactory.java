@@ -6,19 +6,26 @@ import org.apache.spark.sql.connector.write.DataWriter;
 import org.apache.spark.sql.connector.write.DataWriterFactory;
 import org.apache.spark.sql.types.StructType;
 
-/** Serialized to the executors (with the connection properties: never printed). */
+/**
+ * Serialized to the executors (with the connection properties: never printed). Each task may be
+ * {@link StagedWrite#BACKLOG_PER_TASK} chunks ahead of the moves before it waits for them.
+ */
 final class CopyWriterFactory implements DataWriterFactory, Serializable {
   private static final long serialVersionUID = 1L;
   private final WriteSpec spec;
   private final StructType schema;
+  private final int backlogLimit;
 
-  CopyWriterFactory(WriteSpec spec, StructType schema) {
+  /** {@code backlogLimit}: unmoved chunks at which a task waits for the moves to catch up. */
+  CopyWriterFactory(WriteSpec spec, StructType schema, int backlogLimit) {
     this.spec = spec;
     this.schema = schema;
+    this.backlogLimit = backlogLimit;
   }
 
   @Override
   public DataWriter<InternalRow> createWriter(int partitionId, long taskId) {
-    return new CopyDataWriter(spec, new RowEncoder(schema, spec.tagged), partitionId, taskId);
+    return new CopyDataWriter(
+        spec, new RowEncoder(schema, spec.tagged), partitionId, taskId, backlogLimit);
   }
 }

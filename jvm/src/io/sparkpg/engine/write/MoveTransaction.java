@@ -43,6 +43,8 @@ final class MoveTransaction implements AutoCloseable {
   private long lowWater;
   private final Set<Long> seen = new HashSet<>();
   private long lowWaterSince = System.nanoTime();
+  /** The last {@link #lowWater} published to the tasks. */
+  private long published;
   private Thread poller;
   private volatile boolean stopping;
   private volatile Statement running;
@@ -123,7 +125,23 @@ final class MoveTransaction implements AutoCloseable {
     if (!fresh.isEmpty() && !stopping) {
       move(fresh);
     }
+    publishProgress();
     return !fresh.isEmpty();
+  }
+
+  /** Tells the tasks how far the moves are ({@link WriteSpec#progressSql}), when it changed. */
+  private void publishProgress() throws SQLException {
+    if (spec.progressSql.isEmpty() || lowWater == published) {
+      return;
+    }
+    try (PreparedStatement progress = connection.prepareStatement(spec.progressSql)) {
+      progress.setLong(1, lowWater);
+      running = progress;
+      progress.executeQuery().close();
+      published = lowWater;
+    } finally {
+      running = null;
+    }
   }
 
   private void advanceLowWater() {

@@ -26,6 +26,12 @@ final class StagedWrite implements Write, BatchWrite {
   static final String COMMIT_OUTCOME_UNKNOWN =
       "the connection was lost during the commit: whether the rows were committed is unknown";
 
+  /**
+   * Unmoved chunks per task at which tasks wait (append, overwrite): when the one backend that
+   * moves is the bottleneck, tasks that stage far ahead of it only take CPU and I/O from it.
+   */
+  static final int BACKLOG_PER_TASK = 2;
+
   private final WriteSpec spec;
   private final StructType schema;
   private MoveTransaction transaction;
@@ -57,7 +63,8 @@ final class StagedWrite implements Write, BatchWrite {
       transaction = begin();
       transaction.streamWhileTasksRun();
     }
-    return new CopyWriterFactory(spec, schema);
+    return new CopyWriterFactory(
+        spec, schema, BACKLOG_PER_TASK * Math.max(1, info.numPartitions()));
   }
 
   private MoveTransaction begin() {

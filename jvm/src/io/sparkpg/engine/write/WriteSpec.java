@@ -52,6 +52,11 @@ final class WriteSpec implements Serializable {
   final String failSql;
   /** A task's look for that record after each chunk: the message, or no row. */
   final String failedSql;
+  /** The driver publishes, after each move, the registry seq up to which it has seen every chunk
+   * ({@code ?}); non-transactional (a sequence's {@code setval}), so the tasks see it at once. */
+  final String progressSql;
+  /** A task's look, after each chunk, at how many registered chunks the driver has not moved. */
+  final String backlogSql;
   /** Run after the commit and on abort (autocommit): drops the staging table. */
   final String dropSql;
   final String label;
@@ -70,6 +75,8 @@ final class WriteSpec implements Serializable {
     exactCount = Boolean.parseBoolean(options.getOrDefault("exactCount", "false"));
     failSql = options.getOrDefault("failSql", "");
     failedSql = options.getOrDefault("failedSql", "");
+    progressSql = options.getOrDefault("progressSql", "");
+    backlogSql = options.getOrDefault("backlogSql", "");
     dropSql = options.getOrDefault("dropSql", "");
     label = options.getOrDefault("label", "sparkpg write");
   }
