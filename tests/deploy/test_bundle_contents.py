@@ -45,6 +45,7 @@ SHIPPED_CONNECTORS = [
     "connectors/endpoints.py",
     "connectors/errors.py",
     "connectors/jdbc.py",
+    "connectors/lazy.py",
     "connectors/secrets.py",
     "connectors/settings.py",
 ]

@@ -14,6 +14,7 @@ from psycopg import sql
 
 from connectors.errors import WriteFailedError, WriteRefusedError
 from connectors.jdbc import TableRef
+from devtools.faults import Background
 from spark_jobs.reader import read_table
 from spark_jobs.writer import write_table
 from tests.integration import type_fixtures
@@ -452,6 +453,42 @@ def test_a_write_in_many_chunks_moves_each_row_once(spark: Any, write_db: WriteD
             write_table(df, write_db.settings(), name)
     finally:
         spark.conf.unset(CHUNK_BYTES_CONF)
+    assert write_db.staging_tables() == []
+
+
+def test_tasks_wait_while_the_move_is_behind(spark: Any, write_db: WriteDb) -> None:
+    from spark_jobs.writer import CHUNK_BYTES_CONF
+
+    name = write_db.table("paced", "id bigint PRIMARY KEY, note text")
+    df = spark.range(0, 200_000, 1, 2).selectExpr("id", "repeat('x', 40) note")
+    settings = write_db.settings(lock_timeout_seconds=0)
+    spark.conf.set(CHUNK_BYTES_CONF, "65536")  # about 30 chunks a task, when nothing waits
+    registered: List[int] = []
+    try:
+        # The move's INSERT waits for this lock; the tasks may stage only 2 chunks each ahead.
+        with psycopg.connect(write_db.conninfo) as blocker:
+            blocker.execute(f"LOCK TABLE {SCHEMA}.paced IN ACCESS EXCLUSIVE MODE")
+            write = Background(lambda: write_table(df, settings, name))
+            deadline = time.monotonic() + 4
+            while time.monotonic() < deadline:
+                registries = write_db.rows(
+                    "SELECT oid::regclass::text FROM pg_class "
+                    "WHERE relname LIKE 'sparkpg_stage%_chunks' AND relkind = 'r'"
+                )
+                if registries:
+                    registered.append(
+                        write_db.rows(f"SELECT count(*) FROM {registries[0][0]}")[0][0]
+                    )
+                time.sleep(0.05)
+        write.thread.join(120)
+        assert not write.thread.is_alive() and write.errors == [], write.errors
+    finally:
+        spark.conf.unset(CHUNK_BYTES_CONF)
+    # 2 per task, plus the chunk each task registers before it looks.
+    assert registered and max(registered) <= 2 * 2 + 2, registered
+    assert write_db.rows(f"SELECT count(*), count(DISTINCT id) FROM {SCHEMA}.paced") == [
+        (200_000, 200_000)
+    ]
     assert write_db.staging_tables() == []
 
 
