@@ -27,7 +27,8 @@ that computes ``payload``: it holds partition 0's attempts at the partition's la
   table, and is denied the commit or killed.
 - ``wedged``: attempt 0 waits there until it has :data:`STREAMED` rows committed in the staging
   table (its next chunk's COPY is open, holding its lock), then stops its executor's JVM
-  (SIGSTOP: a hung executor keeps its connections); attempt 1 wins. The driver gives the write
+  (SIGSTOP: a hung executor keeps its connections); attempt 1 waits there for that, then wins
+  (so the order does not depend on how fast attempt 0 stages). The driver gives the write
   :data:`WAIT_S`, records whether it returned while the executor was still stopped
   (``wedged-returned.json``), and resumes the executor in any case.
 
@@ -173,6 +174,8 @@ def make_gate(scenario: str, markers: Path, conninfo: str) -> Callable[[int], st
                 wait_for(
                     "speculative attempt that wins (this attempt was not killed)", lambda: None
                 )
+            elif scenario == "wedged":  # the copy wins only once the original is stopped
+                wait_for("the original's executor stopped", lambda: read_marker("stopped"))
             elif scenario in BOTH_STAGED and winner == attempt:
                 marker("staged", wait_for("rows of both attempts staged", both_staged))
             elif scenario in BOTH_STAGED:
