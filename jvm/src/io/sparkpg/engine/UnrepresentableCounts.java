@@ -5,6 +5,7 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.spark.SparkContext;
+import org.apache.spark.SparkContext$;
 import org.apache.spark.util.AccumulatorV2;
 
 /**
@@ -42,10 +43,18 @@ public final class UnrepresentableCounts
     this.width = width;
   }
 
-  /** A new accumulator for {@code readId}, registered with the active SparkContext (driver). */
+  /**
+   * A new accumulator for {@code readId}, registered with the active SparkContext (driver). A
+   * stopped context (the job was interrupted while planning) is an error: creating a new one
+   * here would start a second Spark inside a job that is shutting down.
+   */
   static UnrepresentableCounts register(String readId, int width) {
     UnrepresentableCounts acc = new UnrepresentableCounts(width);
-    SparkContext.getOrCreate().register(acc);
+    scala.Option<SparkContext> active = SparkContext$.MODULE$.getActive();
+    if (active.isEmpty()) {
+      throw new IllegalStateException("sparkpg copy engine: the SparkContext is stopped");
+    }
+    active.get().register(acc);
     if (!readId.isEmpty()) {
       READS.put(readId, acc);
     }
