@@ -166,7 +166,7 @@ WIDE_INSERT_SQL = (
 def page_ranges(pages: int, n: int) -> List[Tuple[Optional[int], Optional[int]]]:
     """``n`` page ranges ``[low, high)`` covering a table of ``pages`` pages, open at both ends.
 
-    The same cuts as ``spark_jobs.partitioning.plan_page_ranges``: ``None`` means open (the
+    The same cuts as ``spark_jobs.read.partitioning.plan_page_ranges``: ``None`` means open (the
     first range has no lower bound, the last no upper bound).
 
     >>> page_ranges(10, 3)
@@ -488,7 +488,7 @@ def plain_worker() -> int:
     global _CHANNEL
     _CHANNEL = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)
-    from spark_jobs.session import local_session
+    from spark_jobs.engine.session import local_session
 
     spark = local_session(
         master=config["master"], app_name="sparkpg-bench-plain", conf=config["conf"]
@@ -744,11 +744,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print("read_benchmark: psql is not on the PATH (needed for the floor)", file=sys.stderr)
         return 2
 
-    from connectors.jdbc import driver_properties
+    from connectors.jdbc import DRIVER_CLASS
     from connectors.settings import load_settings
     from devtools.postgres_server import postgres_server
-    from spark_jobs.reader import plan_table, read_table, read_tables
-    from spark_jobs.session import local_session
+    from spark_jobs.engine.session import local_session
+    from spark_jobs.read.api import plan_table, read_table, read_tables
 
     variants = [v for v in VARIANTS if v not in args.skip]
     results = {v: VariantResult(v, DESCRIPTIONS[v]) for v in variants}
@@ -795,9 +795,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         partitions = max(1, len(planned.plan.predicates))
         wide_ref = f"{CONNECTION}.public.{WIDE_TABLE}"
         wide_partitions = max(1, len(plan_table(spark, settings, wide_ref).plan.predicates))
-        options = planned.target.options(binary_transfer=False)
-        url = options["url"]
-        props = driver_properties(options)
+        url = planned.target.url
+        props = {**planned.target.properties(binary_transfer=False), "driver": DRIVER_CLASS}
         versions = {
             "spark": spark.version,
             "pgjdbc": str(jvm.org.postgresql.Driver.getVersion()),

@@ -80,8 +80,9 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     from connectors.settings import settings_from_dict
     from devtools.postgres_server import postgres_server
-    from spark_jobs.session import local_session
-    from spark_jobs.writer import CHUNK_BYTES_CONF, write_table
+    from spark_jobs.engine.session import local_session
+    from spark_jobs.write.api import write_table
+    from spark_jobs.write.contract import CHUNK_BYTES_CONF
 
     with postgres_server(tls=False) as server, tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)

@@ -1,6 +1,7 @@
-"""Pure functions that turn a connection's settings into a pgjdbc URL and Spark JDBC options.
+"""Pure functions that turn a connection's settings into a pgjdbc URL, its connection properties
+and Spark JDBC options.
 
-Credentials go in the options (``user``/``password``), never in the URL. Identifiers are quoted
+Credentials go in the properties (``user``/``password``), never in the URL. Identifiers are quoted
 for PostgreSQL or rejected.
 """
 
@@ -31,9 +32,6 @@ _MAX_IDENTIFIER_BYTES = 63
 
 BINARY_TRANSFER_PROPERTY = "prepareThreshold"
 """pgjdbc property: ``-1`` makes every statement use binary transfer from its first execution."""
-
-SPARK_ONLY_OPTIONS = frozenset({"url", "fetchsize"})
-"""Keys of :func:`jdbc_options` that are Spark JDBC options, not pgjdbc connection properties."""
 
 
 def effective_ssl_mode(connection: ConnectionSettings, host: str) -> str:
@@ -97,6 +95,27 @@ def jdbc_url(
     return f"jdbc:postgresql://{host}:{endpoint.port}/{quote(endpoint.database, safe='')}?{query}"
 
 
+def pgjdbc_properties(
+    connection: ConnectionSettings, credentials: Credentials, *, binary_transfer: bool = True
+) -> Dict[str, str]:
+    """THE pgjdbc connection properties of ``connection`` (``user``, ``password`` and
+    ``prepareThreshold``; everything else is in :func:`jdbc_url`): every connection sparkpg opens
+    (driver-side planning, the COPY engine's reads and writes, Spark's JDBC source, the probe, the
+    tests) is built from these. PASSWORD INCLUDED: never log them.
+
+    ``binary_transfer`` sets ``prepareThreshold=-1`` (binary protocol from the first execution,
+    faster for wide numeric and timestamp columns) unless the connection's ``jdbc_properties``
+    choose a ``prepareThreshold`` of their own (the URL carries it and wins).
+    """
+    properties = {
+        "user": credentials.username,
+        "password": credentials.password.get_secret_value(),
+    }
+    if binary_transfer and BINARY_TRANSFER_PROPERTY not in connection.jdbc_properties:
+        properties[BINARY_TRANSFER_PROPERTY] = "-1"
+    return properties
+
+
 def jdbc_options(
     connection: ConnectionSettings,
     credentials: Credentials,
@@ -105,27 +124,17 @@ def jdbc_options(
     binary_transfer: bool = True,
     fetch_size: Optional[int] = None,
 ) -> Dict[str, str]:
-    """THE Spark JDBC options of ``connection`` (url, driver, user, password, fetchsize,
-    ``prepareThreshold``): every connection sparkpg opens (reads, driver-side catalog queries,
-    the probe, the tests) is built from these. PASSWORD INCLUDED: never log them.
-
-    ``binary_transfer`` sets ``prepareThreshold=-1`` (binary protocol from the first execution,
-    faster for wide numeric and timestamp columns) unless the connection's ``jdbc_properties``
-    choose a ``prepareThreshold`` of their own (the URL carries it and wins). ``fetch_size``
-    overrides the connection's rows per round trip. Spark redacts option values whose key matches
-    ``spark.redaction.regex`` (``password`` does) in plans and the UI. :func:`driver_properties`
-    gives the subset pgjdbc's ``Driver.connect`` takes.
+    """The options of Spark's JDBC source for ``connection``: :func:`pgjdbc_properties` plus the
+    Spark-only ``url``, ``driver`` and ``fetchsize`` (``fetch_size`` overrides the connection's
+    rows per round trip). PASSWORD INCLUDED: never log them. Spark redacts option values whose
+    key matches ``spark.redaction.regex`` (``password`` does) in plans and the UI.
     """
-    options = {
+    return {
         "url": jdbc_url(connection, credentials, endpoint=endpoint),
         "driver": DRIVER_CLASS,
-        "user": credentials.username,
-        "password": credentials.password.get_secret_value(),
         "fetchsize": str(fetch_size or connection.fetch_size),
+        **pgjdbc_properties(connection, credentials, binary_transfer=binary_transfer),
     }
-    if binary_transfer and BINARY_TRANSFER_PROPERTY not in connection.jdbc_properties:
-        options[BINARY_TRANSFER_PROPERTY] = "-1"
-    return options
 
 
 CLIENT_CHECK_MIN_VERSION = 140000
@@ -164,11 +173,6 @@ def set_statements(settings: Dict[str, str], *, local: bool) -> List[str]:
     """``SET [LOCAL] name = 'value'`` for each of ``settings`` (names are ours, values quoted)."""
     scope = "SET LOCAL" if local else "SET"
     return [f"{scope} {name} = {quote_literal(value)}" for name, value in settings.items()]
-
-
-def driver_properties(options: Dict[str, str]) -> Dict[str, str]:
-    """The pgjdbc connection properties among :func:`jdbc_options` (without the Spark-only keys)."""
-    return {key: value for key, value in options.items() if key not in SPARK_ONLY_OPTIONS}
 
 
 def quote_ident(name: str) -> str:

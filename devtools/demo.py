@@ -33,7 +33,7 @@ QUERY = (
 def main(argv: Optional[List[str]] = None) -> int:
     """Run the demo; returns the job's exit code."""
     from entrypoints import read_tables
-    from spark_jobs.session import local_session
+    from spark_jobs.engine.session import local_session
 
     with postgres_server(tls=True) as server, tempfile.TemporaryDirectory() as tmp:
         with psycopg.connect(server.conninfo(), autocommit=True) as conn:

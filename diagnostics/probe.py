@@ -1,6 +1,6 @@
 """``sparkpg doctor --probe``, operator side: submit the probe job, wait, read its log, evaluate.
 
-The job itself (:mod:`spark_jobs.probe`, run by ``entrypoints/probe.py`` on EMR) prints one
+The job itself (:mod:`spark_jobs.job.connection_probe`, run by ``entrypoints/probe.py`` on EMR) prints one
 ``SPARKPG-PROBE {json}`` line per connection to the driver's stdout; :func:`evaluate_probe`
 (pure) turns those lines, or the run's end state and error, into one result per connection.
 """
@@ -17,7 +17,12 @@ from connectors.settings import Settings
 from diagnostics.aws_reader import AwsReader
 from diagnostics.results import FAIL, PASS, SKIP, CheckResult
 from diagnostics.run import ProbeRunner
-from spark_jobs.probe import PROBE_ENTRY_POINT, PROBE_MARKER, ConnectionProbe, encode_settings
+from spark_jobs.job.connection_probe import (
+    PROBE_ENTRY_POINT,
+    PROBE_MARKER,
+    ConnectionProbe,
+    encode_settings,
+)
 from submission.runs import JobRunStatus
 
 PROBE_JOB_NAME = "sparkpg-doctor-probe"

@@ -2,7 +2,7 @@
 
 Runs under EMR's Python 3.9 with the bundle's code on ``--py-files`` and the JDBC JAR on
 ``--jars``; prints one ``SPARKPG-PROBE {json}`` line per connection to the driver's stdout
-(see :mod:`spark_jobs.probe`) and exits 1 when any connection failed, so the run ends FAILED.
+(see :mod:`spark_jobs.job.connection_probe`) and exits 1 when any connection failed, so the run ends FAILED.
 
     spark-submit --jars postgresql.jar entrypoints/probe.py --settings settings.json
 """
@@ -26,8 +26,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parser.parse_args(argv)
 
     from connectors.settings import load_settings
-    from spark_jobs.probe import decode_settings, probe_connections, spark_connector
-    from spark_jobs.session import get_session
+    from spark_jobs.engine.session import get_session
+    from spark_jobs.job.connection_probe import decode_settings, probe_connections, spark_connector
 
     settings = (
         decode_settings(args.settings_b64) if args.settings_b64 else load_settings(args.settings)

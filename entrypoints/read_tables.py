@@ -39,9 +39,9 @@ if not __package__:  # run as a script (spark-submit entrypoints/read_tables.py)
 from connectors.errors import SettingsError
 from connectors.settings import load_settings
 from entrypoints.errors import EXIT_OK, run_main
-from spark_jobs.job import FORMATS, MODES, JobOptions
-from spark_jobs.options import ENGINES, ReadOptions
-from spark_jobs.partitioning import STRATEGIES, PartitionOverrides
+from spark_jobs.job.main import FORMATS, MODES, JobOptions
+from spark_jobs.read.options import ENGINES, ReadOptions
+from spark_jobs.read.partitioning import STRATEGIES, PartitionOverrides
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -140,11 +140,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    """argv -> settings -> session -> :func:`spark_jobs.job.run_job` -> summary; stops the
+    """argv -> settings -> session -> :func:`spark_jobs.job.main.run_job` -> summary; stops the
     session it started (in ``finally``)."""
     settings = load_settings(args.settings)
     options = job_options(args)
-    from spark_jobs.jdbc_client import resolve_all_targets
+    from spark_jobs.db.target import resolve_all_targets
 
     # Unknown connections, unreadable secrets and bad endpoints fail here, before Spark starts.
     resolve_all_targets(settings, options.tables)
@@ -152,8 +152,8 @@ def run(args: argparse.Namespace) -> int:
 
     from pyspark import SparkContext
 
-    from spark_jobs.job import run_job
-    from spark_jobs.session import get_session, local_session
+    from spark_jobs.engine.session import get_session, local_session
+    from spark_jobs.job.main import run_job
 
     # Stop only a session this run starts: any SparkContext already in the process is the
     # caller's (the active-session lookup is per thread, so it cannot tell).

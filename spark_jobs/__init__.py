@@ -15,23 +15,23 @@ from typing import TYPE_CHECKING, Dict
 from connectors.lazy import lazy_exports
 
 _EXPORTS: Dict[str, str] = {
-    "read_table": "spark_jobs.reader",
-    "read_query": "spark_jobs.reader",
-    "load_tables": "spark_jobs.reader",
-    "read_tables": "spark_jobs.reader",
-    "plan_table": "spark_jobs.reader",
-    "plan_query": "spark_jobs.reader",
-    "consistent_snapshot": "spark_jobs.snapshots",
-    "Snapshot": "spark_jobs.snapshots",
-    "ReadOptions": "spark_jobs.options",
-    "PartitionOverrides": "spark_jobs.partitioning",
-    "PartitionPlan": "spark_jobs.partitioning",
-    "Strategy": "spark_jobs.partitioning",
-    "TableRead": "spark_jobs.plan",
-    "load_read": "spark_jobs.loader",
-    "LoadedTable": "spark_jobs.jdbc_loader",
-    "UnrepresentableReport": "spark_jobs.report",
-    "write_table": "spark_jobs.writer",
+    "read_table": "spark_jobs.read.api",
+    "read_query": "spark_jobs.read.api",
+    "load_tables": "spark_jobs.read.api",
+    "read_tables": "spark_jobs.read.api",
+    "plan_table": "spark_jobs.read.api",
+    "plan_query": "spark_jobs.read.api",
+    "consistent_snapshot": "spark_jobs.read.snapshots",
+    "Snapshot": "spark_jobs.read.snapshots",
+    "ReadOptions": "spark_jobs.read.options",
+    "PartitionOverrides": "spark_jobs.read.partitioning",
+    "PartitionPlan": "spark_jobs.read.partitioning",
+    "Strategy": "spark_jobs.read.partitioning",
+    "TableRead": "spark_jobs.read.plan",
+    "load_read": "spark_jobs.read.loading",
+    "LoadedTable": "spark_jobs.read.loading",
+    "UnrepresentableReport": "spark_jobs.read.report",
+    "write_table": "spark_jobs.write.api",
 }
 
 __all__ = [
@@ -55,12 +55,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from spark_jobs.jdbc_loader import LoadedTable
-    from spark_jobs.loader import load_read
-    from spark_jobs.options import ReadOptions
-    from spark_jobs.partitioning import PartitionOverrides, PartitionPlan, Strategy
-    from spark_jobs.plan import TableRead
-    from spark_jobs.reader import (
+    from spark_jobs.read.api import (
         load_tables,
         plan_query,
         plan_table,
@@ -68,9 +63,13 @@ if TYPE_CHECKING:
         read_table,
         read_tables,
     )
-    from spark_jobs.report import UnrepresentableReport
-    from spark_jobs.snapshots import Snapshot, consistent_snapshot
-    from spark_jobs.writer import write_table
+    from spark_jobs.read.loading import LoadedTable, load_read
+    from spark_jobs.read.options import ReadOptions
+    from spark_jobs.read.partitioning import PartitionOverrides, PartitionPlan, Strategy
+    from spark_jobs.read.plan import TableRead
+    from spark_jobs.read.report import UnrepresentableReport
+    from spark_jobs.read.snapshots import Snapshot, consistent_snapshot
+    from spark_jobs.write.api import write_table
 
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, __all__, globals())

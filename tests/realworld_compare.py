@@ -17,7 +17,7 @@ from collections import Counter
 from decimal import Decimal
 from typing import Any, List, Optional, Sequence, Tuple
 
-from spark_jobs.types import ColumnPlan
+from spark_jobs.read.types import ColumnPlan
 
 CanonicalRow = Tuple[Optional[str], ...]
 

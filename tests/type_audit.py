@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Optional, Sequence
 
 from connectors.jdbc import quote_ident
-from spark_jobs.types import ColumnPlan
+from spark_jobs.read.types import ColumnPlan
 
 
 def select_list(plans: Sequence[ColumnPlan]) -> str:

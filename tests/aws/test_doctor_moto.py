@@ -465,7 +465,7 @@ def run_probe(env: Environment, tags: Dict[str, str], **kwargs: Any) -> Dict[str
 
 
 def test_probe_reports_each_connection(healthy: Environment) -> None:
-    from spark_jobs.probe import ConnectionProbe
+    from spark_jobs.job.connection_probe import ConnectionProbe
 
     bundle = deploy_probe_bundle(healthy)
     line = ConnectionProbe("aurora", True, "connect", "connected to the reader as spark").to_line()

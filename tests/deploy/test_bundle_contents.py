@@ -67,7 +67,10 @@ def test_code_zip_is_what_the_job_imports(built_dist: Path) -> None:
     spark_jobs = sorted(
         p.relative_to(REPO_ROOT).as_posix() for p in (REPO_ROOT / "spark_jobs").rglob("*.py")
     )
-    assert "spark_jobs/probe.py" in spark_jobs and "spark_jobs/reader.py" in spark_jobs
+    assert (
+        "spark_jobs/job/connection_probe.py" in spark_jobs
+        and "spark_jobs/read/api.py" in spark_jobs
+    )
     assert names == sorted(SHIPPED_CONNECTORS + SHIPPED_ENTRYPOINTS + spark_jobs)
     # Operator-side code stays on the operator's machine.
     assert not any(

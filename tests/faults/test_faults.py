@@ -28,7 +28,7 @@ from devtools.faults import (
     wait_for,
 )
 from spark_jobs import load_read, plan_table, read_query, read_table
-from spark_jobs.jdbc_loader import database_error_of
+from spark_jobs.read.loading import read_error_of
 
 from .conftest import FaultDb
 
@@ -57,7 +57,7 @@ def test_server_killed_mid_read(spark: Any, doomed_db: FaultDb) -> None:
     stop_immediately(doomed_db.server)
     raised = action.error(timeout=30)
     elapsed = time.monotonic() - started
-    error = database_error_of(raised, read)
+    error = read_error_of(raised, read)
     assert isinstance(error, DatabaseConnectionLostError), error
     text = str(error)
     assert text.startswith(f"connection 'f' (127.0.0.1:{doomed_db.server.port}) was lost while")
@@ -73,7 +73,7 @@ def test_frozen_backend_trips_the_socket_timeout(spark: Any, fault_db: FaultDb) 
         started = time.monotonic()
         raised = action.error(timeout=30)
         elapsed = time.monotonic() - started
-    error = database_error_of(raised, read)
+    error = read_error_of(raised, read)
     assert isinstance(error, DatabaseUnresponsiveError), error
     text = str(error)
     assert f"127.0.0.1:{fault_db.server.port} stopped answering" in text
@@ -123,7 +123,7 @@ def test_locked_table_during_the_read(spark: Any, fault_db: FaultDb) -> None:
             loaded.dataframe.collect()
         elapsed = time.monotonic() - started
         fault_db.assert_none_left(within=5)
-    error = database_error_of(caught.value, read)
+    error = read_error_of(caught.value, read)
     assert isinstance(error, LockTimeoutError), error
     text = str(error)
     assert text.startswith("f.public.small is locked by another session")

@@ -33,7 +33,7 @@ def utc_process() -> Iterator[None]:
 @pytest.fixture(scope="session")
 def spark(jdbc_jar: Path, utc_process: None) -> Iterator[Any]:
     """One ``local[2]`` SparkSession (the product's :func:`local_session`): JDBC JAR, UTC."""
-    from spark_jobs.session import local_session
+    from spark_jobs.engine.session import local_session
 
     session = local_session(
         master="local[2]",

@@ -74,7 +74,7 @@ def test_a_bpchar_query_result_reads_as_text(spark: Any, types_settings: Setting
 def test_columns_that_differ_only_in_case_are_renamed_with_a_warning(
     spark: Any, types_settings: Settings, schema: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.WARNING, logger="spark_jobs.planner"):
+    with caplog.at_level(logging.WARNING, logger="spark_jobs.read.planner"):
         df = read_table(spark, types_settings, f'types."{schema}".cased')
     assert df.columns == ["ID", "id__3", "Id__4", "id__2"]
     assert rows(df) == [(1, "one", True, 12), (2, "two", None, 22)]

@@ -27,7 +27,7 @@ from connectors.jdbc import TableRef, jdbc_options, quote_ident
 from connectors.secrets import resolve_credentials
 from connectors.settings import Settings
 from spark_jobs import load_read, plan_table
-from spark_jobs.types import PgColumn, describe_source, plan_columns
+from spark_jobs.read.types import PgColumn, custom_schema, describe_source, plan_columns
 from tests.integration.type_fixtures import ROWS, SCHEMA, TABLE, Col, create_types_table
 from tests.type_audit import unrepresentable_counts_sql
 
@@ -345,7 +345,7 @@ def test_spark_reads_every_type_exactly(
         engine=engine,
     )
     assert read.columns == tuple(plan_columns(describe_source(run_query_on(pg_admin), SOURCE)))
-    assert read.custom_schema is not None
+    assert custom_schema(read.columns) is not None
     loaded = load_read(spark, read)
     df = loaded.dataframe
     assert df.columns == ["id"] + [c.name for c in columns]

@@ -96,7 +96,8 @@ def test_settings_check_shows_the_url_and_options_a_read_uses(
     assert url.group(1).endswith("&logUnclosedConnections=true")
     options = re.search(r"^    options: (.+)$", out, re.M)
     assert options is not None
-    assert "password=******** fetchsize=10000 prepareThreshold=-1" in options.group(1)
+    assert "fetchsize=10000" in options.group(1)
+    assert "password=******** prepareThreshold=-1" in options.group(1)
     assert "user=<from secretsmanager:arn:aws:secretsmanager:us-east-1:" in options.group(1)
 
 

@@ -6,27 +6,27 @@ import hashlib
 import json
 import shutil
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Optional
 
 import pytest
 
 from connectors.errors import SettingsError
-from spark_jobs.copy_engine import (
+from spark_jobs.engine.java import engine_missing
+from spark_jobs.read.copy_engine import (
     CopyEngineError,
     EngineColumn,
     engine_column,
     engine_columns,
-    engine_missing,
     engine_options,
-    java_error_text,
+    probe_sql,
 )
-from spark_jobs.copy_loader import partition_predicates
-from spark_jobs.options import ReadOptions
-from spark_jobs.partitioning import PartitionPlan, Strategy
-from spark_jobs.plan import CTID_ALIAS, KEY_ALIAS, PARTITION_SESSION_SETTINGS, TableRead
-from spark_jobs.snapshots import Snapshot
-from spark_jobs.types import PgColumn, plan_columns
+from spark_jobs.read.options import ReadOptions
+from spark_jobs.read.partitioning import PartitionPlan, Split, Strategy
+from spark_jobs.read.plan import PARTITION_SESSION_SETTINGS, TableRead
+from spark_jobs.read.snapshots import Snapshot
+from spark_jobs.read.types import PgColumn, plan_columns
 
 from .test_types import col, numeric_typmod
 
@@ -124,7 +124,7 @@ def test_string_filters_follow_the_collation(string_filter: str, expected: Optio
         engine(col("text"), string_filter="bytes")
 
 
-def test_options_carry_every_property_and_nothing_else() -> None:
+def test_options_carry_every_pgjdbc_property_as_given() -> None:
     columns = [
         EngineColumn("id", "int4", '"id"', "ordering"),
         EngineColumn("n", "numeric", '"n"', "ordering", None, 12, 2),
@@ -134,7 +134,6 @@ def test_options_carry_every_property_and_nothing_else() -> None:
         properties={
             "user": "u",
             "password": "p'w",
-            "driver": "org.postgresql.Driver",
             "prepareThreshold": "-1",
         },
         source_sql='"public"."t"',
@@ -204,45 +203,49 @@ def _plan(partitions: PartitionPlan, filter_sql: Optional[str] = None) -> TableR
     return TableRead(
         name="t",
         source="db.public.t",
-        dbtable="(unused)",
         plan=partitions,
         columns=(),
-        fetch_size=100,
-        binary_transfer=True,
-        target=target(),
-        snapshot=Snapshot("db", "00000003-0000001B-1"),
+        described=(),
         from_sql='"public"."t"',
+        target=target(),
         filter_sql=filter_sql,
+        fetch_size=100,
+        snapshot=Snapshot("db", "00000003-0000001B-1"),
     )
 
 
-def test_loader_predicates_name_the_raw_key_or_ctid_and_carry_the_filter() -> None:
-    keyed = PartitionPlan(
-        Strategy.KEY_RANGE,
-        (f'"{KEY_ALIAS}" < 10 OR "{KEY_ALIAS}" IS NULL', f'"{KEY_ALIAS}" >= 10'),
-        split_column=('"Id"', KEY_ALIAS),
+def test_partition_filters_name_the_raw_key_or_ctid_and_carry_the_filter() -> None:
+    keyed = PartitionPlan(Strategy.KEY_RANGE, Split('"Id"', ("10",), with_nulls=True))
+    assert _plan(keyed).partition_filters() == ('("Id" < 10 OR "Id" IS NULL)', '"Id" >= 10')
+    pages = PartitionPlan(Strategy.PAGE_RANGE, Split("ctid", ("'(5,0)'::tid",)))
+    assert _plan(pages, "a = 1").partition_filters() == (
+        "(\na = 1\n) AND (ctid < '(5,0)'::tid)",
+        "(\na = 1\n) AND (ctid >= '(5,0)'::tid)",
     )
-    assert partition_predicates(_plan(keyed)) == ['"Id" < 10 OR "Id" IS NULL', '"Id" >= 10']
-    pages = PartitionPlan(
-        Strategy.PAGE_RANGE,
-        (f"\"{CTID_ALIAS}\" < '(5,0)'::tid",),
-        split_column=("ctid", CTID_ALIAS),
-    )
-    assert partition_predicates(_plan(pages, "a = 1")) == ["(\na = 1\n) AND (ctid < '(5,0)'::tid)"]
-    single = PartitionPlan(Strategy.SINGLE, (), "small")
-    assert partition_predicates(_plan(single)) == []
-    assert partition_predicates(_plan(single, "a = 1")) == ["(\na = 1\n)"]
+    single = PartitionPlan(Strategy.SINGLE, None, "small")
+    assert _plan(single).partition_filters() == ()
+    assert _plan(single, "a = 1").partition_filters() == ("(\na = 1\n)",)
 
 
-def test_loader_session_statements_are_the_jdbc_session_init_one_by_one() -> None:
-    read = _plan(PartitionPlan(Strategy.SINGLE, (), "small"))
+def test_the_probe_runs_the_engines_own_select_with_the_first_partitions_filter() -> None:
+    column = col("int8", name="Id")
+    (plan,) = plan_columns([column])
+    pages = PartitionPlan(Strategy.PAGE_RANGE, Split("ctid", ("'(5,0)'::tid",)))
+    read = replace(_plan(pages, "a = 1"), columns=(plan,), described=(column,))
+    assert probe_sql(read) == (
+        'SELECT 1 FROM (SELECT "Id" FROM "public"."t" WHERE ((\na = 1\n) AND '
+        "(ctid < '(5,0)'::tid)) AND false) AS \"__sparkpg_probe\""
+    )
+
+
+def test_loader_session_statements_are_the_snapshot_then_timeouts_then_jit_off() -> None:
+    read = _plan(PartitionPlan(Strategy.SINGLE, None, "small"))
     assert read.session_statements == (
         "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ",
         "SET TRANSACTION SNAPSHOT '00000003-0000001B-1'",
         "SET LOCAL lock_timeout = '10s'",
         PARTITION_SESSION_SETTINGS,
     )
-    assert read.session_init_statement == "; ".join(read.session_statements)
     assert read.engine == "copy"
 
 
@@ -253,15 +256,52 @@ def test_engine_option_is_checked() -> None:
         ReadOptions(engine="odbc")
 
 
+class FakeJavaClass:
+    def __init__(self, name: str, parent: Optional[FakeJavaClass] = None) -> None:
+        self._name, self._parent = name, parent
+
+    def getName(self) -> str:
+        return self._name
+
+    def getSuperclass(self) -> Optional[FakeJavaClass]:
+        return self._parent
+
+
+class FakeJavaException:
+    """What py4j hands Python for a Java exception: class, message and cause."""
+
+    def __init__(self, name: str, message: str, cause: Optional[FakeJavaException] = None):
+        self._class, self._message, self._cause = FakeJavaClass(name), message, cause
+
+    def getClass(self) -> FakeJavaClass:
+        return self._class
+
+    def getMessage(self) -> str:
+        return self._message
+
+    def getCause(self) -> Optional[FakeJavaException]:
+        return self._cause
+
+
 def test_a_missing_engine_is_told_with_its_jar_and_doc() -> None:
     class Py4JLike(Exception):
-        java_exception = "java.lang.ClassNotFoundException: io.sparkpg.engine.CopySource"
+        java_exception = FakeJavaException(
+            "java.lang.RuntimeException",
+            "failed",
+            FakeJavaException("java.lang.ClassNotFoundException", "io.sparkpg.engine.CopySource"),
+        )
 
-    text = java_error_text(Py4JLike("An error occurred while calling o42.load"))
-    assert text.startswith("java.lang.ClassNotFoundException")
-    assert engine_missing(text, "the COPY engine (X)", "docs/reading.md") == (
+    assert engine_missing(Py4JLike("o42.load"), "the COPY engine (X)", "docs/reading.md") == (
         "the COPY engine (X) is not on the Spark classpath: run `make jvm` and add "
         "build/jvm/sparkpg-engine.jar to spark.jars (docs/reading.md)"
     )
-    assert java_error_text(ValueError("[DATA_SOURCE_NOT_FOUND] x")) == "[DATA_SOURCE_NOT_FOUND] x"
-    assert engine_missing("ERROR: relation does not exist", "the COPY engine (X)", "d") is None
+
+    class Captured(Exception):
+        def getErrorClass(self) -> str:
+            return "DATA_SOURCE_NOT_FOUND"
+
+    assert engine_missing(Captured("x"), "the COPY engine (X)", "d") is not None
+    # The words alone are not enough: the error class and the Java class are what count.
+    assert (
+        engine_missing(ValueError("ClassNotFoundException DATA_SOURCE_NOT_FOUND"), "X", "d") is None
+    )

@@ -24,13 +24,15 @@ from connectors.errors import (
 from connectors.jdbc import resolve_endpoint, session_settings, set_statements
 from connectors.secrets import Credentials
 from connectors.settings import ConnectionSettings
-from spark_jobs.jdbc_client import JavaFailure, JdbcTarget, classify_failure
+from spark_jobs.db.failures import classify_failure
+from spark_jobs.db.target import DbTarget
+from spark_jobs.engine.java import JavaFailure
 
 PASSWORD = "hunter2'; --"
 PSQL = "org.postgresql.util.PSQLException"
 
 
-def target(**fields: Any) -> JdbcTarget:
+def target(**fields: Any) -> DbTarget:
     connection = ConnectionSettings(
         name="aurora",
         host="db.cluster-abc.eu-west-1.rds.amazonaws.com",
@@ -40,7 +42,7 @@ def target(**fields: Any) -> JdbcTarget:
         **fields,
     )
     credentials = Credentials(username="spark", password=SecretStr(PASSWORD), source="env:DB")
-    return JdbcTarget(connection, credentials, resolve_endpoint(connection, credentials))
+    return DbTarget(connection, credentials, resolve_endpoint(connection, credentials))
 
 
 def failure(sqlstate: Optional[str], message: str, *causes: Tuple[str, str]) -> JavaFailure:

@@ -22,7 +22,7 @@ from diagnostics.probe import evaluate_probe, fix_for_error, parse_probe_output
 from diagnostics.results import CheckResult, passed, render_json, render_table
 from diagnostics.run import evaluate_settings_content
 from diagnostics.vpc import AppNetwork, find_rule, route_table_for
-from spark_jobs.probe import ConnectionProbe
+from spark_jobs.job.connection_probe import ConnectionProbe
 from tests.unit.doctor_data import SECRET
 
 REGION = "us-east-1"

@@ -7,9 +7,9 @@ import pytest
 from connectors.errors import IdentifierError, SettingsError
 from connectors.jdbc import TableRef
 from entrypoints.read_tables import build_parser, job_options
-from spark_jobs.job import JobOptions
-from spark_jobs.options import ReadOptions
-from spark_jobs.partitioning import PartitionOverrides, Strategy
+from spark_jobs.job.main import JobOptions
+from spark_jobs.read.options import ReadOptions
+from spark_jobs.read.partitioning import PartitionOverrides, Strategy
 
 
 def parse(*argv: str) -> JobOptions:
@@ -101,7 +101,7 @@ def test_output_options_are_refused_before_spark_starts() -> None:
 
 def test_each_run_names_its_database_sessions() -> None:
     from connectors.settings import settings_from_dict
-    from spark_jobs.job import with_run_application_name
+    from spark_jobs.job.main import with_run_application_name
 
     long_name = "x" * 63
     base = {"host": "h", "database": "d", "credentials_env": "PG"}

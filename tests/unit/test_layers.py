@@ -32,7 +32,7 @@ def _imports_after(statement: str) -> set[str]:
         "connectors.errors",
         "connectors.jdbc",
         "connectors.secrets",
-        "spark_jobs.partitioning",
+        "spark_jobs.read.partitioning",
     ],
 )
 def test_pure_modules_import_without_boto3(module: str) -> None:

@@ -8,7 +8,7 @@ from typing import Any, Dict, List
 import pytest
 
 from connectors.errors import OutputError, SettingsError
-from spark_jobs.output import (
+from spark_jobs.job.output import (
     MANIFEST,
     OutputRun,
     S3Store,

@@ -10,7 +10,7 @@ from typing import List, Optional
 import pytest
 
 from connectors.errors import PartitioningError
-from spark_jobs.partitioning import (
+from spark_jobs.read.partitioning import (
     SMALL_TABLE_BYTES,
     TARGET_PARTITION_BYTES,
     KeyBounds,
@@ -316,29 +316,31 @@ def test_describe_is_one_line() -> None:
 
 
 def test_plan_partitions_turns_facts_into_the_finished_plan() -> None:
-    from spark_jobs.partitioning import KeyFacts, PlanLimits, SourceFacts, Strategy, split_key
+    from spark_jobs.read.partitioning import KeyFacts, PlanLimits, SourceFacts, Strategy, split_key
 
     limits = PlanLimits(server_version_num=PG15, max_connections=4, parallelism=2)
     auto = PartitionOverrides()
     # the catalog step asks which key's facts it needs: none for a small table
     assert split_key(SMALL, [PK], auto, limits) is None
     assert split_key(BIG, [PK], auto, limits) == PK
-    small = plan_partitions(SourceFacts(SMALL, (PK,)), auto, limits, key_alias="k", ctid_alias="c")
-    assert (small.strategy, small.predicates, small.split_column) == (Strategy.SINGLE, (), None)
+    small = plan_partitions(SourceFacts(SMALL, (PK,)), auto, limits)
+    assert (small.strategy, small.predicates, small.split) == (Strategy.SINGLE, (), None)
 
     facts = SourceFacts(BIG, (PK,), KeyFacts(PK, KeyBounds(1, 400)))
-    keyed = plan_partitions(facts, auto, limits, key_alias="k", ctid_alias="c")
+    keyed = plan_partitions(facts, auto, limits)
     assert keyed.strategy is Strategy.KEY_RANGE and keyed.num_partitions == 4
-    assert keyed.split_column == ('"id"', "k") and keyed.predicates[-1] == '"k" >= 301'
+    assert keyed.split is not None and keyed.split.expression == '"id"'
+    assert keyed.predicates[-1] == '"id" >= 301'
+    assert keyed.split.predicates('"k"')[-1] == '"k" >= 301'  # an engine's alias for the key
     user = PartitionOverrides(lower_bound=1, upper_bound=800)  # user bounds win
-    assert plan_partitions(facts, user, limits, key_alias="k", ctid_alias="c").bounds == (
+    assert plan_partitions(facts, user, limits).bounds == (
         "1",
         "800",
     )
 
     pages = PartitionOverrides(strategy="page_range", num_partitions=2)
     assert split_key(BIG, [PK], pages, limits) is None
-    paged = plan_partitions(SourceFacts(BIG, (PK,)), pages, limits, key_alias="k", ctid_alias="c")
-    assert paged.split_column == ("ctid", "c")
-    assert paged.predicates == ("\"c\" < '(65536,0)'::tid", "\"c\" >= '(65536,0)'::tid")
+    paged = plan_partitions(SourceFacts(BIG, (PK,)), pages, limits)
+    assert paged.split is not None and paged.split.expression == "ctid"
+    assert paged.predicates == ("ctid < '(65536,0)'::tid", "ctid >= '(65536,0)'::tid")
     assert str(paged.strategy) == "page_range" == paged.strategy

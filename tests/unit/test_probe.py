@@ -1,4 +1,4 @@
-"""The job side of ``sparkpg doctor --probe`` (spark_jobs/probe.py), without Spark."""
+"""The job side of ``sparkpg doctor --probe`` (spark_jobs/job/connection_probe.py), without Spark."""
 
 from __future__ import annotations
 
@@ -7,7 +7,12 @@ from typing import Any
 import pytest
 
 from connectors.settings import settings_from_dict
-from spark_jobs.probe import ConnectionProbe, decode_settings, encode_settings, probe_connections
+from spark_jobs.job.connection_probe import (
+    ConnectionProbe,
+    decode_settings,
+    encode_settings,
+    probe_connections,
+)
 from tests.unit.doctor_data import SETTINGS
 
 

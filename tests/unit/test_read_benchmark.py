@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from benchmarks import read_benchmark as rb
-from spark_jobs.partitioning import StrategyChoice, plan_page_ranges
+from spark_jobs.read.partitioning import StrategyChoice, plan_page_ranges
 
 
 @pytest.mark.parametrize(("pages", "n"), [(10, 3), (57_000, 4), (7, 2), (3, 8), (1, 4), (100, 1)])

@@ -19,29 +19,31 @@ from connectors.errors import (
 from connectors.jdbc import jdbc_options, resolve_endpoint
 from connectors.secrets import Credentials
 from connectors.settings import ConnectionSettings, settings_from_dict
-from spark_jobs.jdbc_client import JdbcTarget
-from spark_jobs.options import ReadOptions
-from spark_jobs.partitioning import PartitionOverrides, PartitionPlan, Strategy
-from spark_jobs.plan import (
-    CTID_ALIAS,
-    KEY_ALIAS,
+from spark_jobs.db.target import DbTarget
+from spark_jobs.engine.options import connection_options
+from spark_jobs.engine.session import JAR_ENV, find_jdbc_jar
+from spark_jobs.read.options import ReadOptions
+from spark_jobs.read.partitioning import PartitionOverrides, PartitionPlan, Split, Strategy
+from spark_jobs.read.plan import TableRead
+from spark_jobs.read.report import UnrepresentableReport
+from spark_jobs.read.snapshots import Snapshot, snapshot_for
+from spark_jobs.read.spark_jdbc import (
     LOST_ALIAS,
-    TableRead,
+    SPLIT_ALIAS,
     dbtable_sql,
     lost_masks,
+    predicates,
+    spark_options,
 )
-from spark_jobs.report import UnrepresentableReport
-from spark_jobs.session import JAR_ENV, find_jdbc_jar
-from spark_jobs.snapshots import Snapshot, snapshot_for
-from spark_jobs.types import ColumnPlan
+from spark_jobs.read.types import ColumnPlan
 
 PASSWORD = "pa'ss;word"
 
 
-def target(**fields: object) -> JdbcTarget:
+def target(**fields: object) -> DbTarget:
     conn = ConnectionSettings(name="db", host="db.example.com", credentials_env="DB", **fields)  # type: ignore[arg-type]
     creds = Credentials(username="reader", password=PASSWORD, source="test")  # type: ignore[arg-type]
-    return JdbcTarget(conn, creds, resolve_endpoint(conn, creds))
+    return DbTarget(conn, creds, resolve_endpoint(conn, creds))
 
 
 def make_jar(root: Path, version: str) -> Path:
@@ -79,17 +81,25 @@ def test_missing_jar_gives_the_troubleshooting_advice(tmp_path: Path) -> None:
         find_jdbc_jar(missing_local, environ={})
 
 
-def test_options_binary_transfer_default_and_off() -> None:
-    options = target().options()
-    assert options["prepareThreshold"] == "-1"
-    assert options["user"] == "reader" and options["password"] == PASSWORD
-    assert "prepareThreshold" not in target().options(binary_transfer=False)
+def test_properties_binary_transfer_default_and_off() -> None:
+    properties = target().properties()
+    assert properties == {"user": "reader", "password": PASSWORD, "prepareThreshold": "-1"}
+    assert "prepareThreshold" not in target().properties(binary_transfer=False)
 
 
-def test_one_options_builder_for_target_and_connectors() -> None:
+def test_one_properties_builder_under_spark_options_and_engine_options() -> None:
     t = target()
-    assert t.options(fetch_size=7) == jdbc_options(t.connection, t.credentials, fetch_size=7)
-    assert t.url == t.options()["url"] and t.host_port == "db.example.com:5432"
+    spark = t.spark_jdbc_options(fetch_size=7)
+    assert spark == jdbc_options(t.connection, t.credentials, fetch_size=7)
+    assert spark == {
+        "url": t.url,
+        "driver": "org.postgresql.Driver",
+        "fetchsize": "7",
+        **t.properties(),
+    }
+    engine = connection_options(t.url, t.properties())
+    assert engine == {"url": t.url, **{f"property.{k}": v for k, v in t.properties().items()}}
+    assert t.host_port == "db.example.com:5432"
 
 
 def test_target_repr_and_redaction_hide_the_password() -> None:
@@ -98,34 +108,37 @@ def test_target_repr_and_redaction_hide_the_password() -> None:
     assert t.redact(f"failed with {PASSWORD} inside") == "failed with *** inside"
 
 
-def _read(partitions: PartitionPlan, plans: list) -> TableRead:  # type: ignore[type-arg]
+def _read(partitions: PartitionPlan, plans: list, filter_sql: str | None = None) -> TableRead:  # type: ignore[type-arg]
     return TableRead(
         name="t",
         source="db.public.t",
-        dbtable=dbtable_sql(plans, '"public"."t"', None, partitions),
         plan=partitions,
         columns=tuple(plans),
-        fetch_size=100,
-        binary_transfer=True,
+        described=(),
+        from_sql='"s"."t"',
         target=target(),
+        filter_sql=filter_sql,
+        fetch_size=100,
     )
 
 
-def test_subquery_exposes_ctid_or_key_under_reserved_aliases_and_wraps_the_filter() -> None:
+def test_jdbc_subquery_exposes_the_split_column_under_its_alias_and_wraps_the_filter() -> None:
     plans = [
         ColumnPlan("id", '"id"', None, "x"),
         ColumnPlan("amount", '"amount"::text AS "amount"', "string", "exact"),
     ]
-    pages = PartitionPlan(Strategy.PAGE_RANGE, ("a", "b"), split_column=("ctid", CTID_ALIAS))
-    assert dbtable_sql(plans, '"s"."t"', None, pages) == (
-        f'(SELECT ctid AS "{CTID_ALIAS}", "id", "amount"::text AS "amount" FROM "s"."t") '
+    pages = PartitionPlan(Strategy.PAGE_RANGE, Split("ctid", ("'(5,0)'::tid",)))
+    assert dbtable_sql(_read(pages, plans)) == (
+        f'(SELECT ctid AS "{SPLIT_ALIAS}", "id", "amount"::text AS "amount" FROM "s"."t") '
         'AS "__sparkpg_src"'
     )
-    keyed = PartitionPlan(
-        Strategy.KEY_RANGE, ("a", "b"), key_column="id", split_column=('"id"', KEY_ALIAS)
+    assert predicates(_read(pages, plans)) == (
+        f"\"{SPLIT_ALIAS}\" < '(5,0)'::tid",
+        f"\"{SPLIT_ALIAS}\" >= '(5,0)'::tid",
     )
-    assert dbtable_sql(plans, '"s"."t"', "x > 1 -- c", keyed) == (
-        f'(SELECT "id" AS "{KEY_ALIAS}", "id", "amount"::text AS "amount" FROM "s"."t" '
+    keyed = PartitionPlan(Strategy.KEY_RANGE, Split('"id"', ("10",)), key_column="id")
+    assert dbtable_sql(_read(keyed, plans, "x > 1 -- c")) == (
+        f'(SELECT "id" AS "{SPLIT_ALIAS}", "id", "amount"::text AS "amount" FROM "s"."t" '
         'WHERE (\nx > 1 -- c\n)) AS "__sparkpg_src"'
     )
 
@@ -135,21 +148,21 @@ def test_custom_schema_and_options_of_a_read() -> None:
         ColumnPlan("id", '"id"', None, "x"),
         ColumnPlan("we`ird", '"we`ird"', "DECIMAL(38,0)", "x"),
     ]
-    read = _read(PartitionPlan("single", (), "small"), plans)
-    assert read.custom_schema == "`we``ird` DECIMAL(38,0)"
-    options = read.jdbc_options()
+    read = _read(PartitionPlan("single", None, "small"), plans)
+    options = spark_options(read)
     assert options["fetchsize"] == "100" and options["customSchema"] == "`we``ird` DECIMAL(38,0)"
     assert options["sessionInitStatement"] == "SET LOCAL lock_timeout = '10s'; SET LOCAL jit = off"
     on_pg14 = dataclasses.replace(read, server_version_num=140000)
-    assert on_pg14.session_init_statement == (
-        "SET LOCAL lock_timeout = '10s'; SET LOCAL client_connection_check_interval = '10s'; "
-        "SET LOCAL jit = off"
+    assert on_pg14.session_statements == (
+        "SET LOCAL lock_timeout = '10s'",
+        "SET LOCAL client_connection_check_interval = '10s'",
+        "SET LOCAL jit = off",
     )
     assert options["url"] == read.target.url and options["password"] == PASSWORD
     assert PASSWORD not in repr(read)
     # With a snapshot, its statements come first (SET TRANSACTION SNAPSHOT must precede queries).
     snapshotted = dataclasses.replace(read, snapshot=Snapshot("db", "00000003-0000001B-1"))
-    assert snapshotted.jdbc_options()["sessionInitStatement"] == (
+    assert spark_options(snapshotted)["sessionInitStatement"] == (
         "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ; "
         "SET TRANSACTION SNAPSHOT '00000003-0000001B-1'; SET LOCAL lock_timeout = '10s'; "
         "SET LOCAL jit = off"
@@ -186,7 +199,7 @@ def test_facade_is_lazy_and_complete() -> None:
     code = (
         "import sys, spark_jobs; assert 'pyspark' not in sys.modules; "
         "assert 'boto3' not in sys.modules; "
-        "import spark_jobs.partitioning, connectors.jdbc; assert 'boto3' not in sys.modules; "
+        "import spark_jobs.read.partitioning, connectors.jdbc; assert 'boto3' not in sys.modules; "
         "assert sorted(spark_jobs.__all__) == sorted(spark_jobs._EXPORTS); "
         "[getattr(spark_jobs, n) for n in spark_jobs.__all__]; "
         "from spark_jobs import read_table, ReadOptions; print('ok')"
@@ -222,7 +235,7 @@ def test_lost_masks_set_one_bit_per_guarded_column_in_chunks_of_31() -> None:
     assert f"THEN {1 << 30} ELSE 0 END) AS" in masks[0].select_sql  # still an integer
     assert lost_masks(plans[:1]) == []
     single = PartitionPlan(Strategy.SINGLE)
-    assert dbtable_sql(plans[:2], '"s"."t"', None, single, masks=lost_masks(plans[:2])) == (
+    assert dbtable_sql(_read(single, plans[:2])) == (
         '(SELECT "id", "c0", (CASE WHEN "c0" = 0 THEN 1 ELSE 0 END) AS "__sparkpg_lost" '
         'FROM "s"."t") AS "__sparkpg_src"'
     )
@@ -230,7 +243,7 @@ def test_lost_masks_set_one_bit_per_guarded_column_in_chunks_of_31() -> None:
 
 def test_report_without_observation_is_unknown_and_without_columns_is_empty() -> None:
     guarded = ColumnPlan("d", '"d"', "DATE", "date", null_when='"d" = 0')
-    off = UnrepresentableReport("db.public.t", lost_masks([guarded]), None)
+    off = UnrepresentableReport("db.public.t", [guarded], None)
     assert off.counts(wait_seconds=0) is None and not off.enabled
     off.raise_if_lost(wait_seconds=0)  # unknown is not a failure
     nothing = UnrepresentableReport("db.public.t", [], None)
@@ -243,7 +256,7 @@ def test_report_without_observation_is_unknown_and_without_columns_is_empty() ->
 
 
 def test_summary_has_a_nulled_column_and_notes() -> None:
-    from spark_jobs.job import JobResult, TableOutcome
+    from spark_jobs.job.main import JobResult, TableOutcome
 
     result = JobResult(
         (

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from spark_jobs.types import ColumnPlan
+from spark_jobs.read.types import ColumnPlan
 from tests.realworld_compare import compare_rows
 
 PLANS = [

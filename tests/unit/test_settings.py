@@ -198,9 +198,9 @@ def test_jdbc_properties_may_not_override_what_sparkpg_sets(key: str, setting: s
 
 
 def test_every_property_sparkpg_sets_is_reserved() -> None:
-    """Whatever jdbc_options puts in the URL or the options, jdbc_properties cannot override."""
+    """Whatever sparkpg puts in the URL or the pgjdbc properties, jdbc_properties cannot override."""
     from connectors.endpoints import resolve_endpoint
-    from connectors.jdbc import SPARK_ONLY_OPTIONS, jdbc_options, jdbc_url_parameters
+    from connectors.jdbc import jdbc_url_parameters, pgjdbc_properties
     from connectors.secrets import Credentials
     from connectors.settings import RESERVED_JDBC_PROPERTIES, ConnectionSettings
 
@@ -214,7 +214,7 @@ def test_every_property_sparkpg_sets_is_reserved() -> None:
     for fields in variants:
         connection = ConnectionSettings(name="c", credentials_env="X", **fields)  # type: ignore[arg-type]
         keys |= set(jdbc_url_parameters(connection, resolve_endpoint(connection)))
-        keys |= set(jdbc_options(connection, credentials)) - SPARK_ONLY_OPTIONS - {"driver"}
+        keys |= set(pgjdbc_properties(connection, credentials))
     assert {"sslmode", "sslrootcert", "targetServerType", "prepareThreshold"} <= keys
     assert sorted(k for k in keys if k.lower() not in RESERVED_JDBC_PROPERTIES) == []
 

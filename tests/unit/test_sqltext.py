@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from connectors.errors import QueryError
-from spark_jobs.sqltext import check_fragment
+from spark_jobs.read.sqltext import check_fragment
 
 
 @pytest.mark.parametrize(

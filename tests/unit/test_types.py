@@ -8,7 +8,7 @@ from typing import Any, List, Optional, Sequence, Tuple
 
 import pytest
 
-from spark_jobs.types import (
+from spark_jobs.read.types import (
     ColumnPlan,
     PgColumn,
     case_renames,
@@ -464,7 +464,7 @@ def test_describe_a_missing_table_says_what_to_check() -> None:
 
 
 def test_module_imports_on_python39_without_pyspark() -> None:
-    code = "import sys, spark_jobs.types; assert 'pyspark' not in sys.modules; print('ok')"
+    code = "import sys, spark_jobs.read.types; assert 'pyspark' not in sys.modules; print('ok')"
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=False
     )

@@ -9,18 +9,20 @@ import pytest
 
 from connectors.errors import WriteRefusedError
 from connectors.jdbc import TableRef
-from spark_jobs.writer import (
+from spark_jobs.write.columns import (
     ColumnPair,
-    Staging,
     TargetColumn,
     check_compatible,
-    commit_statements,
     create_table_sql,
     match_columns,
+    staging_type,
+)
+from spark_jobs.write.staging import (
+    Staging,
+    commit_statements,
     move_sql,
     staging_family_pattern,
     staging_owner,
-    staging_type,
 )
 
 REF = TableRef("it", "s", 'Or"ders')

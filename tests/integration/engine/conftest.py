@@ -13,10 +13,10 @@ import pytest
 
 from connectors.settings import settings_from_dict
 from devtools.postgres_server import PostgresServer
-from spark_jobs.copy_engine import UnrepresentableCounts, copy_read, engine_columns
-from spark_jobs.jdbc_client import JdbcTarget, resolve_target
-from spark_jobs.session import ENGINE_JAR
-from spark_jobs.types import describe_source, plan_columns
+from spark_jobs.db.target import DbTarget, resolve_target
+from spark_jobs.engine.session import ENGINE_JAR
+from spark_jobs.read.copy_engine import UnrepresentableCounts, copy_read, engine_columns
+from spark_jobs.read.types import describe_source, plan_columns
 from tests.integration.databases import fresh_database
 
 DATABASE = "sparkpg_engine"
@@ -30,7 +30,7 @@ class EngineDb:
     """The test database: admin conninfo, the reader's JDBC target, and SQL helpers."""
 
     conninfo: str
-    target: JdbcTarget
+    target: DbTarget
 
     def execute(self, statement: str) -> None:
         """Run SQL as the superuser (autocommit)."""
@@ -70,7 +70,7 @@ class EngineDb:
         return copy_read(
             spark,
             url=self.target.url,
-            properties=self.target.options(),
+            properties=self.target.properties(),
             source_sql=source_sql,
             columns=engine_columns(columns, plans, string_filters=string_filters),
             predicates=predicates,

@@ -149,8 +149,8 @@ def test_no_secret_in_plans_errors_or_reprs(spark: Any, engine_db: EngineDb, cap
 
 EVENT_LOG_JOB = """
 import json, sys
-from spark_jobs.copy_engine import EngineColumn, copy_read
-from spark_jobs.session import local_session
+from spark_jobs.read.copy_engine import EngineColumn, copy_read
+from spark_jobs.engine.session import local_session
 args = json.load(open(sys.argv[1]))
 spark = local_session(master="local[2]", conf={"spark.eventLog.enabled": "true",
                       "spark.eventLog.dir": args["dir"], "spark.ui.enabled": "true",
@@ -182,7 +182,7 @@ def test_no_secret_in_the_event_log(engine_db: EngineDb, tmp_path: Path) -> None
             {
                 "dir": str(logs),
                 "url": engine_db.target.url,
-                "properties": engine_db.target.options(),
+                "properties": engine_db.target.properties(),
             }
         )
     )

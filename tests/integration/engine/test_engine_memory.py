@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from spark_jobs.session import ENGINE_JAR
+from spark_jobs.engine.session import ENGINE_JAR
 
 from .conftest import PASSWORD, EngineDb
 
@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parents[3]
 JOB = """
 import json, sys
 from pyspark.sql import SparkSession
-from spark_jobs.copy_engine import EngineColumn, copy_read
+from spark_jobs.read.copy_engine import EngineColumn, copy_read
 args = json.load(open(sys.argv[1]))
 spark = SparkSession.builder.getOrCreate()
 df, _ = copy_read(spark, url=args["url"], properties=args["properties"], source_sql='"public"."wide"',
@@ -45,7 +45,7 @@ def test_a_table_larger_than_the_driver_heap_streams(
     job.write_text(JOB)
     args = tmp_path / "args.json"
     args.write_text(
-        json.dumps({"url": engine_db.target.url, "properties": engine_db.target.options()})
+        json.dumps({"url": engine_db.target.url, "properties": engine_db.target.properties()})
     )
     jars = f"{jdbc_jar}{os.pathsep}{ENGINE_JAR}"
     env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYTHONPATH": str(REPO)}

@@ -117,13 +117,13 @@ def test_dates_and_timestamps_exact_including_1582(spark: Any, native: EngineDb)
 
 
 def numeric_read(spark: Any, db: EngineDb, expr: str, precision: int, scale: int) -> Any:
-    from spark_jobs.copy_engine import EngineColumn, copy_read
+    from spark_jobs.read.copy_engine import EngineColumn, copy_read
 
     column = EngineColumn("n", "numeric", expr, precision=precision, scale=scale)
     return copy_read(
         spark,
         url=db.target.url,
-        properties=db.target.options(),
+        properties=db.target.properties(),
         source_sql="(SELECT 1) AS one",
         columns=[column],
         label="numeric-edge",
@@ -169,13 +169,13 @@ def test_numeric_that_does_not_fit_fails_naming_the_column(
 
 
 def test_a_bad_column_spec_is_refused_at_load(spark: Any, engine_db: EngineDb) -> None:
-    from spark_jobs.copy_engine import CopyEngineError, EngineColumn, copy_read
+    from spark_jobs.read.copy_engine import CopyEngineError, EngineColumn, copy_read
 
     with pytest.raises(CopyEngineError, match="column x: unknown kind 'int16'"):
         copy_read(
             spark,
             url=engine_db.target.url,
-            properties=engine_db.target.options(),
+            properties=engine_db.target.properties(),
             source_sql="(SELECT 1 AS x) AS q",
             columns=[EngineColumn("x", "int16", '"x"')],
             label="q",

@@ -12,8 +12,8 @@ import pytest
 from connectors.errors import OutputError
 from entrypoints import read_tables
 from entrypoints.errors import EXIT_DATABASE, EXIT_OK, EXIT_SETTINGS
-from spark_jobs.job import WRITE_OPTIONS
-from spark_jobs.output import HadoopStore, output_folder
+from spark_jobs.job.main import WRITE_OPTIONS
+from spark_jobs.job.output import HadoopStore, output_folder
 
 from .conftest import ReadDb
 

@@ -27,8 +27,8 @@ from spark_jobs import (
     read_query,
     read_table,
 )
-from spark_jobs.jdbc_client import resolve_all_targets
-from spark_jobs.jdbc_loader import database_error_of, with_fresh_credentials
+from spark_jobs.db.target import resolve_all_targets
+from spark_jobs.read.loading import read_error_of, with_fresh_credentials
 
 from .conftest import PASSWORD, ReadDb
 
@@ -103,7 +103,7 @@ def test_unpopulated_materialized_view_is_refused_at_planning(
     with pytest.raises(Exception) as at_action:
         df.collect()
     read = plan_query(spark, error_tables.settings(), "it", "SELECT id FROM mv_empty")
-    error = database_error_of(at_action.value, read)
+    error = read_error_of(at_action.value, read)
     assert isinstance(error, MaterializedViewNotPopulatedError), error
     assert "REFRESH MATERIALIZED VIEW" in str(error)
     error_tables.execute("REFRESH MATERIALIZED VIEW mv_empty")
@@ -127,7 +127,7 @@ def test_password_rotated_between_planning_and_action(spark: Any, error_tables: 
         error_tables.settings_data(user=role, password=new, name="rotation")
         with pytest.raises(Exception) as caught:
             table.dataframe.collect()
-        error = database_error_of(caught.value, table.read)
+        error = read_error_of(caught.value, table.read)
         assert isinstance(error, DatabaseAuthenticationError) and error.sqlstate == "28P01"
         assert "while reading it.public.customers" in str(error) and new not in str(error)
         fresh = with_fresh_credentials(spark, table)

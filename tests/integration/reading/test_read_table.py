@@ -11,7 +11,8 @@ import pytest
 
 from connectors.errors import ColumnNotFoundError, PartitioningError, QueryError, TableNotFoundError
 from spark_jobs import load_read, load_tables, plan_query, plan_table, read_query, read_table
-from spark_jobs.partitioning import PartitionOverrides
+from spark_jobs.read.partitioning import PartitionOverrides
+from spark_jobs.read.spark_jdbc import spark_options
 
 from .conftest import ReadDb
 
@@ -289,10 +290,12 @@ def test_binary_transfer_is_the_default_and_can_be_switched_off(spark: Any, tabl
     settings = tables.settings()
     on = plan_table(spark, settings, "it.keyed")
     off = plan_table(spark, settings, "it.keyed", binary_transfer=False, fetch_size=123)
-    assert on.jdbc_options()["prepareThreshold"] == "-1"
-    assert "prepareThreshold" not in off.jdbc_options()
-    assert on.jdbc_options()["fetchsize"] == "10000"
-    assert off.jdbc_options()["fetchsize"] == "123"
+    assert spark_options(on)["prepareThreshold"] == "-1"
+    assert "prepareThreshold" not in spark_options(off)
+    assert on.target.properties(binary_transfer=on.binary_transfer)["prepareThreshold"] == "-1"
+    assert "prepareThreshold" not in off.target.properties(binary_transfer=off.binary_transfer)
+    assert spark_options(on)["fetchsize"] == "10000"
+    assert spark_options(off)["fetchsize"] == "123"
     assert spark_rows(load_read(spark, off).dataframe, "id") == spark_rows(
         load_read(spark, on).dataframe, "id"
     )

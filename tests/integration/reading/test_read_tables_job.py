@@ -15,7 +15,7 @@ import pytest
 from entrypoints import read_tables
 from entrypoints.cli import main as cli_main
 from entrypoints.errors import EXIT_CREDENTIALS, EXIT_DATABASE, EXIT_OK, EXIT_OUTPUT, EXIT_SETTINGS
-from spark_jobs.session import ENGINE_JAR
+from spark_jobs.engine.session import ENGINE_JAR
 
 from .conftest import PASSWORD, ReadDb
 

@@ -9,7 +9,7 @@ import pytest
 
 from connectors.errors import SnapshotError
 from spark_jobs import consistent_snapshot, load_read, plan_table, read_tables
-from spark_jobs.jdbc_loader import database_error_of
+from spark_jobs.read.loading import read_error_of
 
 from .conftest import PASSWORD, ReadDb
 
@@ -51,7 +51,7 @@ def test_all_partitions_and_tables_read_one_snapshot(spark: Any, snap_tables: Re
             assert unshared.count() == 9000 - 9
         with pytest.raises(Exception) as caught:
             a.dataframe.count()  # the snapshot is gone with its transaction
-        error = database_error_of(caught.value, a.read)
+        error = read_error_of(caught.value, a.read)
         assert isinstance(error, SnapshotError)
         assert "consistent_snapshot" in str(error)
     finally:

@@ -13,7 +13,7 @@ from entrypoints import read_tables
 from entrypoints.errors import EXIT_DATABASE, EXIT_OK
 from spark_jobs import load_read, plan_table
 from spark_jobs import read_tables as read_tables_lib
-from spark_jobs.plan import LOST_ALIAS
+from spark_jobs.read.spark_jdbc import LOST_ALIAS, dbtable_sql, read_masks
 from tests.type_audit import unrepresentable_counts_sql
 
 from .conftest import ReadDb
@@ -83,7 +83,7 @@ def test_counts_equal_the_known_counts_under_a_split_read(
     read = plan_table(spark, lossy.settings(), "it.lossy", partitioning=partitioning, engine=engine)
     expected = EXPECTED_BY_ENGINE[engine]
     assert read.plan.num_partitions == partitioning["num_partitions"]
-    assert [m.alias for m in read.lost_masks] == [LOST_ALIAS]
+    assert [m.alias for m in read_masks(read)] == [LOST_ALIAS]
     # the audit query of the type policy agrees with the masks' conditions
     audit = unrepresentable_counts_sql(read.columns, '"public"."lossy"')
     assert audit is not None and tuple(lossy.rows(audit)[0]) == tuple(EXPECTED.values())
@@ -147,22 +147,22 @@ def test_read_tables_exposes_counts_and_pushdown_of_columns_and_ranges_survives(
 def test_switched_off_or_nothing_to_lose_adds_no_column(spark: Any, lossy: ReadDb) -> None:
     settings = lossy.settings()
     off = plan_table(spark, settings, "it.lossy", report_unrepresentable=False)
-    assert LOST_ALIAS not in off.dbtable and off.lost_masks == ()
+    assert LOST_ALIAS not in dbtable_sql(off) and read_masks(off) == []
     on = plan_table(spark, settings, "it.lossy")
-    assert 'THEN 1 ELSE 0 END + CASE WHEN NOT pg_catalog.isfinite("d")' in on.dbtable
-    assert f'AS "{LOST_ALIAS}" FROM "public"."lossy"' in on.dbtable
+    assert 'THEN 1 ELSE 0 END + CASE WHEN NOT pg_catalog.isfinite("d")' in dbtable_sql(on)
+    assert f'AS "{LOST_ALIAS}" FROM "public"."lossy"' in dbtable_sql(on)
     off_loaded = load_read(spark, off)
     df = off_loaded.dataframe
     assert LOST_ALIAS not in df.columns
     assert df.count() == ROWS
     assert off_loaded.unrepresentable_counts(wait_seconds=0) is None  # not counted
     text = plan_table(spark, settings, "it.lossy", unrepresentable="text")
-    assert LOST_ALIAS not in text.dbtable
+    assert LOST_ALIAS not in dbtable_sql(text)
     assert (
         load_read(spark, text).unrepresentable_counts(wait_seconds=0) == {}
     )  # nothing can be lost
     plain = plan_table(spark, settings, "it.lossless")
-    assert LOST_ALIAS not in plain.dbtable
+    assert LOST_ALIAS not in dbtable_sql(plain)
     assert load_read(spark, plain).unrepresentable_counts(wait_seconds=0) == {}
 
 

@@ -15,8 +15,8 @@ from pyspark.sql.functions import udf
 from pyspark.sql.types import LongType
 
 from connectors.settings import load_settings
-from spark_jobs.session import local_session
-from spark_jobs.writer import CHUNK_BYTES_CONF, write_table
+from spark_jobs.engine.session import local_session
+from spark_jobs.write.api import CHUNK_BYTES_CONF, write_table
 
 ROWS = 2000
 

@@ -53,8 +53,8 @@ from pyspark.sql.functions import col, udf
 from pyspark.sql.types import StringType
 
 from connectors.settings import load_settings
-from spark_jobs.session import ENGINE_JAR, UTC_JAVA_OPTION, local_session
-from spark_jobs.writer import (
+from spark_jobs.engine.session import ENGINE_JAR, UTC_JAVA_OPTION, local_session
+from spark_jobs.write.api import (
     CHUNK_BYTES_CONF,
     CHUNK_SUFFIX,
     STAGING_PREFIX,

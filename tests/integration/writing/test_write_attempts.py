@@ -56,7 +56,7 @@ def test_failed_first_attempts_leave_each_row_exactly_once_and_no_password_anywh
 
 
 def test_partitions_beyond_max_connections_are_coalesced(spark: Any, write_db: WriteDb) -> None:
-    from spark_jobs.writer import write_table
+    from spark_jobs.write.api import write_table
 
     name = write_db.table("coalesced", "id bigint")
     spark.sparkContext.setJobGroup("coalesce-test", "coalesce test")

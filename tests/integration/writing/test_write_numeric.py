@@ -12,7 +12,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import pytest
 
-from spark_jobs.writer import write_table
+from spark_jobs.write.api import write_table
 from tests.integration.writing.conftest import SCHEMA, WriteDb
 
 pytestmark = pytest.mark.spark

@@ -29,7 +29,7 @@ import org.apache.spark.unsafe.types.UTF8String;
 
 /**
  * Encodes Spark internal rows as PostgreSQL binary COPY rows into a reusable buffer. The staging
- * table's column types are the Spark types' (spark_jobs/writer.py, {@code STAGING_TYPES}):
+ * table's column types are the Spark types' (spark_jobs/write/api.py, {@code STAGING_TYPES}):
  * boolean, int2 (tinyint, smallint), int4, int8, float4, float8, numeric, text, bytea, date,
  * timestamptz (TIMESTAMP), timestamp (TIMESTAMP_NTZ) and one-dimensional arrays of those.
  * Dates: Spark days since 1970 - 10957; timestamps: microseconds since 1970 - 946684800000000

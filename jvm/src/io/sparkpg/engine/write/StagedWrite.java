@@ -22,7 +22,7 @@ import org.postgresql.util.ServerErrorMessage;
  * drops the staging table. {@link #abort} rolls the transaction back and drops it.
  */
 final class StagedWrite implements Write, BatchWrite {
-  /** The words spark_jobs/writer.py looks for: the COMMIT failed, its outcome is unknown. */
+  /** The words spark_jobs/write/api.py looks for: the COMMIT failed, its outcome is unknown. */
   static final String COMMIT_OUTCOME_UNKNOWN =
       "the connection was lost during the commit: whether the rows were committed is unknown";
 

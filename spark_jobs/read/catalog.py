@@ -3,7 +3,7 @@
 :func:`gather_tables_facts` / :func:`gather_query_facts` collect everything planning needs in one
 step (a :class:`CatalogFacts`); the other functions are its parts.
 
-Every function takes ``run_query(sql, params) -> rows`` (a :class:`spark_jobs.jdbc_client.JdbcSource`
+Every function takes ``run_query(sql, params) -> rows`` (a :class:`spark_jobs.jdbc_client.DriverConnection`
 or anything with that shape), so these are tested against a real server without Spark too.
 Queries are cheap: catalog rows, one ``min``/``max`` (index-assisted for indexed keys), ``pg_stats``.
 """
@@ -21,7 +21,7 @@ from connectors.errors import (
     TableNotFoundError,
 )
 from connectors.jdbc import TableRef, quote_ident, quote_literal
-from spark_jobs.facts import (
+from spark_jobs.read.facts import (
     KeyBounds,
     KeyCandidate,
     KeyDistribution,
@@ -30,11 +30,11 @@ from spark_jobs.facts import (
     RelationStats,
     SourceFacts,
 )
-from spark_jobs.partitioning import PartitionOverrides, split_key
-from spark_jobs.types import PgColumn, describe_relations, describe_source
+from spark_jobs.read.partitioning import PartitionOverrides, split_key
+from spark_jobs.read.types import PgColumn, describe_relations, describe_source
 
 if TYPE_CHECKING:
-    from spark_jobs.jdbc_client import JdbcSource
+    from spark_jobs.db.connection import DriverConnection
 
 RunQuery = Callable[[str, Sequence[Any]], List[Tuple[Any, ...]]]
 
@@ -390,7 +390,7 @@ def gather_tables_facts(
 
 
 def gather_query_facts(
-    source: JdbcSource,
+    source: DriverConnection,
     from_sql: str,
     what: str,
     overrides: PartitionOverrides,

@@ -53,17 +53,19 @@ from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, 
 
 from connectors.errors import SparkPgError
 from connectors.jdbc import quote_ident
-from spark_jobs.types import ColumnPlan, PgColumn
+from spark_jobs.engine.java import engine_missing, failure_of
+from spark_jobs.engine.options import connection_options
+from spark_jobs.read.plan import RESERVED_PREFIX, TableRead
+from spark_jobs.read.report import UnrepresentableReport
+from spark_jobs.read.types import ColumnPlan, PgColumn
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 SOURCE_CLASS = "io.sparkpg.engine.CopySource"
 COUNTS_CLASS = "io.sparkpg.engine.UnrepresentableCounts"
-PROPERTY_PREFIX = "property."
-# Spark options, not pgjdbc properties: never sent to the engine.
-_NOT_PROPERTIES = frozenset({"driver", "fetchsize", "url"})
 
+PROBE_ALIAS = RESERVED_PREFIX + "probe"
 FILTERS = ("none", "equality", "ordering")
 COUNTED_KINDS = frozenset({"numeric", "date", "timestamp", "timestamptz", "array"})
 
@@ -229,18 +231,17 @@ def engine_options(
         raise CopyEngineError(
             f"{label}: duplicate column names {duplicates}: give the query's columns distinct aliases"
         )
-    options = {
-        "url": url,
-        "source": source_sql,
-        "columns": json.dumps([c.to_json() for c in columns]),
-        "predicates": json.dumps(list(predicates)),
-        "sessionStatements": json.dumps(list(session_statements)),
-        "label": label,
-        "readId": read_id,
-    }
-    for key, value in properties.items():
-        if key not in _NOT_PROPERTIES:
-            options[PROPERTY_PREFIX + key] = value
+    options = connection_options(url, properties)
+    options.update(
+        {
+            "source": source_sql,
+            "columns": json.dumps([c.to_json() for c in columns]),
+            "predicates": json.dumps(list(predicates)),
+            "sessionStatements": json.dumps(list(session_statements)),
+            "label": label,
+            "readId": read_id,
+        }
+    )
     return options
 
 
@@ -282,9 +283,8 @@ def copy_read(
 ) -> Tuple[DataFrame, UnrepresentableCounts]:
     """The DataFrame of a finished plan through the COPY engine, and the handle of its counts.
 
-    ``properties``: pgjdbc connection properties as ``JdbcTarget.options()`` gives them
-    (``user``, ``password``, ...; Spark-only keys like ``driver`` are dropped). Lazy: nothing runs
-    until an action.
+    ``properties``: pgjdbc connection properties as :meth:`DbTarget.properties` gives them
+    (``user``, ``password``, ...). Lazy: nothing runs until an action.
 
     >>> df, counts = copy_read(spark, url=url, properties=props, source_sql='"public"."t"',
     ...                        columns=cols, label="it.public.t")  # doctest: +SKIP
@@ -308,35 +308,14 @@ def copy_read(
     try:
         df = spark.read.format(SOURCE_CLASS).options(**options).load()
     except (Py4JJavaError, CapturedException) as exc:
-        text = java_error_text(exc)
-        missing = engine_missing(text, f"the COPY engine ({SOURCE_CLASS})", "docs/reading.md")
+        missing = engine_missing(exc, f"the COPY engine ({SOURCE_CLASS})", "docs/reading.md")
         if missing:
             raise CopyEngineError(missing) from None
         raise CopyEngineError(
-            f"{label}: the COPY engine rejected the read: {_first_line(text)}"
+            f"{label}: the COPY engine rejected the read: {failure_of(exc).message}"
         ) from None
     counted = tuple((i, c.name) for i, c in enumerate(columns) if c.counted)
     return df, UnrepresentableCounts(spark, read_id, counted)
-
-
-def java_error_text(exc: BaseException) -> str:
-    """The text of a failed Spark call's error: the Java exception's for py4j errors."""
-    java = getattr(exc, "java_exception", None)
-    return str(java if java is not None else exc)
-
-
-def engine_missing(text: str, what: str, doc: str) -> Optional[str]:
-    """When ``text`` says Spark could not load the engine (``what``): how to add its JAR."""
-    if "ClassNotFoundException" in text or "DATA_SOURCE_NOT_FOUND" in text:
-        return (
-            f"{what} is not on the Spark classpath: run `make jvm` and add "
-            f"build/jvm/sparkpg-engine.jar to spark.jars ({doc})"
-        )
-    return None
-
-
-def _first_line(text: str) -> str:
-    return text.splitlines()[0] if text else text
 
 
 def engine_columns(
@@ -351,3 +330,59 @@ def engine_columns(
         engine_column(column, plan, string_filter=filters.get(column.name, "equality"))
         for column, plan in zip(columns, plans)
     ]
+
+
+class EngineMetrics:
+    """The engine's counts of one read as a report's metrics (``{"c<i>": count}``)."""
+
+    def __init__(self, counts: UnrepresentableCounts, names: Sequence[str]) -> None:
+        self._counts = counts
+        self._names = tuple(names)
+
+    def get(self, wait_seconds: float) -> Optional[Dict[str, Any]]:
+        """The counts once a task of an action has reported them, else None (never blocks:
+        the engine's counts arrive with each task, before its action returns)."""
+        if not self._counts.reported():
+            return None
+        counts = self._counts.counts()
+        return {f"c{i}": counts.get(name, 0) for i, name in enumerate(self._names)}
+
+
+def read_columns(read: TableRead) -> List[EngineColumn]:
+    """The engine's columns of ``read``, in output order."""
+    return [
+        engine_column(pg, plan, string_filter=pg.string_filter)
+        for pg, plan in zip(read.described, read.columns)
+    ]
+
+
+def probe_sql(read: TableRead) -> str:
+    """The SELECT each partition's COPY runs (the first partition's), returning no rows (the
+    planner runs it)."""
+    select = ", ".join(column.expr for column in read_columns(read))
+    where = read.partition_filters()[:1] or ("true",)
+    return (
+        f"SELECT 1 FROM (SELECT {select} FROM {read.from_sql} WHERE ({where[0]}) AND false) "
+        f"AS {quote_ident(PROBE_ALIAS)}"
+    )
+
+
+def load(spark: SparkSession, read: TableRead) -> Tuple[DataFrame, UnrepresentableReport]:
+    """The DataFrame of ``read`` through the COPY engine (lazy) and its report: the plan's raw
+    source (no ``CASE`` guards, no mask columns: the decoder counts the values read as NULL),
+    one partition per partition of the plan, each running the plan's session statements first."""
+    df, counts = copy_read(
+        spark,
+        url=read.target.url,
+        properties=read.target.properties(binary_transfer=read.binary_transfer),
+        source_sql=read.from_sql,
+        columns=read_columns(read),
+        predicates=read.partition_filters(),
+        session_statements=read.session_statements,
+        label=read.source,
+    )
+    metrics = EngineMetrics(counts, [p.dataframe_name for p in read.guarded])
+    report = UnrepresentableReport(
+        read.source, read.guarded, metrics if read.report_unrepresentable else None
+    )
+    return df, report

@@ -56,8 +56,9 @@ def consistent_snapshot(
     Refused on an Aurora reader endpoint (``.cluster-ro-``: partitions may land on different
     replicas) and on a hot standby; use the cluster (writer) endpoint.
     """
-    from spark_jobs import catalog
-    from spark_jobs.jdbc_client import connect, resolve_target
+    from spark_jobs.db.connection import connect
+    from spark_jobs.db.target import resolve_target
+    from spark_jobs.read import catalog
 
     target = resolve_target(settings.connection(connection))
     if target.endpoint.is_reader:

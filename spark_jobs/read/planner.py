@@ -1,12 +1,12 @@
 """The one planner of tables and queries: a straight pipeline from an open connection to the
-finished, immutable :class:`~spark_jobs.plan.TableRead`.
+finished, immutable :class:`~spark_jobs.read.plan.TableRead`.
 
-1. the connection is resolved once by the caller (:func:`spark_jobs.jdbc_client.resolve_target`)
-   and opened (:func:`~spark_jobs.jdbc_client.connect`);
-2. the catalog facts of the source are gathered in one step (:mod:`spark_jobs.catalog`), those
+1. the connection is resolved once by the caller (:func:`spark_jobs.db.target.resolve_target`)
+   and opened (:func:`~spark_jobs.db.connection.connect`);
+2. the catalog facts of the source are gathered in one step (:mod:`spark_jobs.read.catalog`), those
    of several tables together (a constant number of catalog queries);
 3. partitioning turns them into the finished partition plan (:func:`plan_partitions`);
-4. the type policy plans the columns (:mod:`spark_jobs.types`); the read's SQL is assembled and
+4. the type policy plans the columns (:mod:`spark_jobs.read.types`); the read's SQL is assembled and
    probed with ``WHERE false``, so permissions and bad filters fail before Spark starts.
 
 All of it runs on the driver through pgjdbc; no Spark job runs.
@@ -17,33 +17,25 @@ from __future__ import annotations
 import difflib
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, List, Optional, Sequence, Tuple, Union
 
 from connectors.errors import ColumnNotFoundError, DatabaseError, QueryError
 from connectors.jdbc import TableRef, quote_ident
-from spark_jobs import catalog
-from spark_jobs.facts import PlanLimits
-from spark_jobs.options import ReadOptions
-from spark_jobs.partitioning import PartitionOverrides, plan_partitions
-from spark_jobs.plan import (
-    CTID_ALIAS,
-    KEY_ALIAS,
-    LOST_ALIAS,
-    QUERY_ALIAS,
-    RESERVED,
-    TableRead,
-    dbtable_sql,
-    lost_masks,
-)
-from spark_jobs.snapshots import snapshot_for
-from spark_jobs.sqltext import check_fragment
-from spark_jobs.types import PgColumn, case_renames, plan_columns
+from spark_jobs.read import catalog
+from spark_jobs.read.engines import engine_of
+from spark_jobs.read.facts import PlanLimits
+from spark_jobs.read.options import ReadOptions
+from spark_jobs.read.partitioning import PartitionOverrides, plan_partitions
+from spark_jobs.read.plan import QUERY_ALIAS, RESERVED_PREFIX, TableRead
+from spark_jobs.read.snapshots import snapshot_for
+from spark_jobs.read.sqltext import check_fragment
+from spark_jobs.read.types import PgColumn, case_renames, plan_columns
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-    from spark_jobs.jdbc_client import JdbcSource
+    from spark_jobs.db.connection import DriverConnection
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +68,7 @@ class QuerySource:
         return f"query on connection {connection!r}"
 
     def gather(
-        self, source: JdbcSource, overrides: PartitionOverrides, limits: PlanLimits
+        self, source: DriverConnection, overrides: PartitionOverrides, limits: PlanLimits
     ) -> catalog.CatalogFacts:
         """The catalog facts of the query's result."""
         what = self.label(source.target.name)
@@ -89,14 +81,14 @@ Source = Union[TableSource, QuerySource]
 
 
 def plan_read(
-    spark: SparkSession, source: JdbcSource, subject: Source, options: ReadOptions
+    spark: SparkSession, source: DriverConnection, subject: Source, options: ReadOptions
 ) -> TableRead:
     """The finished plan of reading ``subject`` through the open ``source``."""
     return plan_reads(spark, source, [subject], options)[0]
 
 
 def plan_reads(
-    spark: SparkSession, source: JdbcSource, subjects: Sequence[Source], options: ReadOptions
+    spark: SparkSession, source: DriverConnection, subjects: Sequence[Source], options: ReadOptions
 ) -> List[TableRead]:
     """The finished plans of reading ``subjects`` through the open ``source``, in order. The
     tables' catalog facts are gathered together and the reads probed together, so the number of
@@ -114,46 +106,38 @@ def plan_reads(
     activity = labels[0] if len(labels) == 1 else f"{len(labels)} tables on {target.name!r}"
     with source.activity(f"planning {activity}"):
         gathered = _gather(source, subjects, overrides, limits)
-    drafts = []
-    for subject, facts, filter_sql in zip(subjects, gathered, filters):
-        partitions = plan_partitions(
-            facts.partition,
-            overrides,
-            limits,
-            key_alias=KEY_ALIAS,
-            ctid_alias=CTID_ALIAS,
-        )
-        selected = select_columns(facts.columns, options.columns, facts.what)
-        plans = plan_columns(selected, unrepresentable=options.unrepresentable)
-        masks = lost_masks(plans) if options.report_unrepresentable else []
-        dbtable = dbtable_sql(plans, facts.from_sql, filter_sql, partitions, masks)
-        probe_what = f"reading {facts.what}" if isinstance(subject, TableSource) else facts.what
-        drafts.append((facts, filter_sql, partitions, selected, plans, masks, dbtable, probe_what))
-    _probe(source, [(dbtable, what) for *_, dbtable, what in drafts])
-    planning_seconds = (time.monotonic() - started) / max(1, len(subjects))
     reads = []
-    for subject, label, draft in zip(subjects, labels, drafts):
-        facts, filter_sql, partitions, selected, plans, masks, dbtable, _ = draft
-        read = TableRead(
-            name=subject.name,
-            source=label,
-            dbtable=dbtable,
-            plan=partitions,
-            columns=tuple(plans),
-            fetch_size=options.fetch_size or target.connection.fetch_size,
-            binary_transfer=options.binary_transfer,
-            target=target,
-            snapshot=snapshot_for({}, target.name, options.snapshot),
-            planning_seconds=planning_seconds,
-            lost_masks=tuple(masks),
-            from_sql=facts.from_sql,
-            filter_sql=filter_sql,
-            described=tuple(selected),
-            engine=options.engine,
-            server_version_num=limits.server_version_num,
+    for subject, label, facts, filter_sql in zip(subjects, labels, gathered, filters):
+        selected = select_columns(facts.columns, options.columns, facts.what)
+        reads.append(
+            TableRead(
+                name=subject.name,
+                source=label,
+                plan=plan_partitions(facts.partition, overrides, limits),
+                columns=tuple(plan_columns(selected, unrepresentable=options.unrepresentable)),
+                described=tuple(selected),
+                from_sql=facts.from_sql,
+                target=target,
+                filter_sql=filter_sql,
+                engine=options.engine,
+                fetch_size=options.fetch_size or target.connection.fetch_size,
+                binary_transfer=options.binary_transfer,
+                report_unrepresentable=options.report_unrepresentable,
+                snapshot=snapshot_for({}, target.name, options.snapshot),
+                server_version_num=limits.server_version_num,
+            )
         )
-        _log_plan(read, label)
-        reads.append(read)
+    whats = [
+        f"reading {facts.what}" if isinstance(subject, TableSource) else facts.what
+        for subject, facts in zip(subjects, gathered)
+    ]
+    _probe(
+        source, [(engine_of(read.engine).probe_sql(read), what) for read, what in zip(reads, whats)]
+    )
+    planning_seconds = (time.monotonic() - started) / max(1, len(subjects))
+    reads = [replace(read, planning_seconds=planning_seconds) for read in reads]
+    for read in reads:
+        _log_plan(read, read.source)
     return reads
 
 
@@ -167,7 +151,7 @@ def _filter_sql(subject: Source, options: ReadOptions) -> Optional[str]:
 
 
 def _gather(
-    source: JdbcSource,
+    source: DriverConnection,
     subjects: Sequence[Source],
     overrides: PartitionOverrides,
     limits: PlanLimits,
@@ -181,18 +165,17 @@ def _gather(
     ]
 
 
-def _probe(source: JdbcSource, reads: Sequence[Tuple[str, str]]) -> None:
-    """Run every read's SQL with ``WHERE false`` (permissions, bad filters) in one round trip;
-    when that fails, probe each alone so that the error names its read."""
-    if len(reads) > 1:
-        union = " UNION ALL ".join(f"SELECT 1 FROM {dbtable} WHERE false" for dbtable, _ in reads)
+def _probe(source: DriverConnection, probes: Sequence[Tuple[str, str]]) -> None:
+    """Run each read's probe (the SQL its engine will run, returning no rows: permissions, bad
+    filters) in one round trip; when that fails, each alone so that the error names its read."""
+    if len(probes) > 1:
         try:
-            source.query(union, what=reads[0][1])
+            source.query(" UNION ALL ".join(sql for sql, _ in probes), what=probes[0][1])
             return
         except DatabaseError:
             pass
-    for dbtable, what in reads:
-        source.query(f"SELECT 1 FROM {dbtable} WHERE false", what=what)
+    for sql, what in probes:
+        source.query(sql, what=what)
 
 
 def _log_plan(read: TableRead, label: str) -> None:
@@ -216,7 +199,7 @@ def select_columns(
     """``described`` checked (no reserved or duplicate names) and narrowed to ``columns`` (in
     that order, duplicates dropped); a clear error with close matches for a missing name."""
     names = [c.name for c in described]
-    clash = [n for n in names if n in RESERVED or n.startswith(LOST_ALIAS)]
+    clash = [n for n in names if n.startswith(RESERVED_PREFIX)]
     if clash:
         raise QueryError(f"{what} has a column named {clash[0]!r}, a name sparkpg reserves")
     duplicates = sorted({n for n in names if names.count(n) > 1})

@@ -1,6 +1,6 @@
-"""The facts partitioning decides on, as the catalog step (:mod:`spark_jobs.catalog`) hands them
+"""The facts partitioning decides on, as the catalog step (:mod:`spark_jobs.read.catalog`) hands them
 over: relation statistics, key candidates, the chosen key's bounds and ``pg_stats`` (as ordinals,
-see :mod:`spark_jobs.keyspace`), and the limits of the plan. Plain frozen values.
+see :mod:`spark_jobs.read.keyspace`), and the limits of the plan. Plain frozen values.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ class RelationStats:
     """What the catalog says about the relation being read.
 
     ``kind`` is ``pg_class.relkind`` (``r`` table, ``p`` partitioned, ``m`` materialized view,
-    ``v`` view, ``f`` foreign table) or ``"query"`` for :func:`spark_jobs.reader.read_query`.
+    ``v`` view, ``f`` foreign table) or ``"query"`` for :func:`spark_jobs.read.api.read_query`.
     ``size_bytes`` and ``pages`` are None when unknown (views, queries). For a partitioned table
     ``size_bytes`` is the sum over its leaf partitions and ``pages`` the largest leaf's page count
     (ctid ranges apply to each leaf).
@@ -116,7 +116,7 @@ class KeyFacts:
 @dataclass(frozen=True)
 class SourceFacts:
     """Everything planning needs to know about a source, gathered in one step by
-    :func:`spark_jobs.catalog.gather_tables_facts` (or ``gather_query_facts``): relation statistics, key candidates (best first)
+    :func:`spark_jobs.read.catalog.gather_tables_facts` (or ``gather_query_facts``): relation statistics, key candidates (best first)
     and, when a key-range split is possible, the facts of its key."""
 
     stats: RelationStats

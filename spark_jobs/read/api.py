@@ -6,16 +6,16 @@
 >>> tables = load_tables(spark, settings, ["aurora.orders", "aurora.customers"])  # doctest: +SKIP
 >>> spark.sql("SELECT count(*) FROM orders JOIN customers USING (customer_id)")  # doctest: +SKIP
 
-Every function takes ``options`` (a :class:`~spark_jobs.options.ReadOptions`) and/or its fields as
+Every function takes ``options`` (a :class:`~spark_jobs.read.options.ReadOptions`) and/or its fields as
 keywords. Each read is a pipeline: resolve the connection once, plan (catalog facts in one step,
-then the finished, immutable :class:`~spark_jobs.plan.TableRead`; :func:`plan_table` /
-:func:`plan_query` return it), load (:func:`~spark_jobs.jdbc_loader.load_read`: the DataFrame and
-its :class:`~spark_jobs.report.UnrepresentableReport`). All planning runs on the driver through
+then the finished, immutable :class:`~spark_jobs.read.plan.TableRead`; :func:`plan_table` /
+:func:`plan_query` return it), load (:func:`~spark_jobs.read.spark_jdbc.load_read`: the DataFrame and
+its :class:`~spark_jobs.read.report.UnrepresentableReport`). All planning runs on the driver through
 the JVM's pgjdbc before any Spark job; no function here triggers a Spark action.
 
 Defaults (see ``docs/reading.md``): ``fetchsize`` from the connection (10,000 rows) so memory is
 bounded whatever the table size; binary transfer (``prepareThreshold=-1``); partitioning by
-:mod:`spark_jobs.partitioning`. Values the type policy reads as NULL because no native Spark type
+:mod:`spark_jobs.read.partitioning`. Values the type policy reads as NULL because no native Spark type
 holds them (``numeric`` NaN, ``±infinity`` dates, ...) are counted while Spark reads (one extra
 integer column computed by PostgreSQL, summed by an observation during the caller's first action)
 and reported by the load (``report_unrepresentable=False`` switches it off).
@@ -28,13 +28,13 @@ from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Mapping, Optional, 
 
 from connectors.errors import IdentifierError
 from connectors.jdbc import TableRef
-from spark_jobs.jdbc_client import JdbcSource, connect, resolve_target
-from spark_jobs.jdbc_loader import LoadedTable
-from spark_jobs.loader import load_read
-from spark_jobs.options import ReadOptions
-from spark_jobs.plan import TableRead
-from spark_jobs.planner import QuerySource, TableSource, plan_read, plan_reads
-from spark_jobs.snapshots import Snapshot, consistent_snapshot, snapshot_for
+from spark_jobs.db.connection import DriverConnection, connect
+from spark_jobs.db.target import resolve_target
+from spark_jobs.read.loading import LoadedTable, load_read
+from spark_jobs.read.options import ReadOptions
+from spark_jobs.read.plan import TableRead
+from spark_jobs.read.planner import QuerySource, TableSource, plan_read, plan_reads
+from spark_jobs.read.snapshots import Snapshot, consistent_snapshot, snapshot_for
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 
 TableLike = Union[str, TableRef]
 
-__all__ = [  # the read functions, and (for ``from spark_jobs.reader import ...``) what they use
+__all__ = [  # the read functions, and (for ``from spark_jobs.read.api import ...``) what they use
     "LoadedTable",
     "ReadOptions",
     "Snapshot",
@@ -68,7 +68,7 @@ def read_table(
 ) -> DataFrame:
     """Read ``connection.schema.table`` (``schema`` defaults to ``public``) into a DataFrame.
 
-    ``options`` / keywords: see :class:`~spark_jobs.options.ReadOptions` (``columns``, ``where``,
+    ``options`` / keywords: see :class:`~spark_jobs.read.options.ReadOptions` (``columns``, ``where``,
     ``partitioning``, ``fetch_size``, ``snapshot``, ``unrepresentable``, ...). With
     ``report_unrepresentable`` (default) the values read as NULL are counted during the first
     action (``load_read(spark, plan_table(...))`` gives the report); Spark does not push filters
@@ -187,7 +187,7 @@ def read_tables(
 @contextmanager
 def _opened(
     spark: SparkSession, settings: Settings, connection: str, options: ReadOptions
-) -> Iterator[JdbcSource]:
+) -> Iterator[DriverConnection]:
     """The connection resolved once (settings entry, credentials, endpoint) and opened."""
     target = resolve_target(settings.connection(connection))
     source = connect(spark, target, binary_transfer=options.binary_transfer)

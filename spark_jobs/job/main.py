@@ -1,7 +1,7 @@
 """The main job: read tables (one snapshot per connection when asked), run each table's action
 (or ``--sql`` over them), count and report values read as NULL, write or show; per-table
-outcomes. Output targets, staging and publication: :mod:`spark_jobs.output` (docs/output.md);
-Ctrl-C: :mod:`spark_jobs.interrupt`.
+outcomes. Output targets, staging and publication: :mod:`spark_jobs.job.output` (docs/output.md);
+Ctrl-C: :mod:`spark_jobs.job.interrupt`.
 
 :func:`run_job` is what ``entrypoints/read_tables.py`` (and ``sparkpg run``) calls with a typed
 :class:`JobOptions`; it returns a :class:`JobResult` and raises sparkpg errors
@@ -23,16 +23,16 @@ from connectors.errors import (
     SparkPgError,
 )
 from connectors.jdbc import TableRef
-from spark_jobs.options import ReadOptions
-from spark_jobs.output import check_output_base, table_targets
+from spark_jobs.job.output import check_output_base, table_targets
+from spark_jobs.read.options import ReadOptions
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
     from connectors.settings import Settings
-    from spark_jobs.jdbc_loader import LoadedTable
-    from spark_jobs.output import OutputRun
-    from spark_jobs.snapshots import Snapshot
+    from spark_jobs.job.output import OutputRun
+    from spark_jobs.read.loading import LoadedTable
+    from spark_jobs.read.snapshots import Snapshot
 
 logger = logging.getLogger("sparkpg.read_tables")
 
@@ -134,14 +134,14 @@ class JobResult:
 def run_job(spark: SparkSession, settings: Settings, options: JobOptions) -> JobResult:
     """Read the tables, run the actions, publish the output, return the per-table outcomes.
 
-    Output targets are checked before anything is read (see :mod:`spark_jobs.output`). A failed
+    Output targets are checked before anything is read (see :mod:`spark_jobs.job.output`). A failed
     table stops the run: the result lists the tables before it, the failure and the tables not
     run, and carries the error. Ctrl-C cancels the Spark jobs and this run's database sessions
     (found by their run-unique ``application_name``) and raises ``KeyboardInterrupt``.
     """
-    from spark_jobs.interrupt import run_cancellable
-    from spark_jobs.output import new_run_id
-    from spark_jobs.session import apply_job_conf
+    from spark_jobs.engine.session import apply_job_conf
+    from spark_jobs.job.interrupt import run_cancellable
+    from spark_jobs.job.output import new_run_id
 
     apply_job_conf(spark)
     canonical = tuple(_canonical(settings, ref) for ref in options.tables)
@@ -174,7 +174,8 @@ def cancel_run_queries(spark: SparkSession, settings: Settings, options: JobOpti
     """End every PostgreSQL session of this run (driver-side metadata queries, snapshots and the
     executors' partition reads) from a fresh connection: ``pg_terminate_backend`` on the
     sessions of the current user with this run's ``application_name``."""
-    from spark_jobs.jdbc_client import connect, resolve_target
+    from spark_jobs.db.connection import connect
+    from spark_jobs.db.target import resolve_target
 
     names = dict.fromkeys(settings.connection(ref.connection).name for ref in options.tables)
     for name in names:
@@ -193,8 +194,8 @@ def cancel_run_queries(spark: SparkSession, settings: Settings, options: JobOpti
 
 
 def _run(spark: SparkSession, settings: Settings, options: JobOptions, run_id: str) -> JobResult:
-    from spark_jobs.reader import read_tables
-    from spark_jobs.snapshots import consistent_snapshot
+    from spark_jobs.read.api import read_tables
+    from spark_jobs.read.snapshots import consistent_snapshot
 
     output = _output_run(spark, settings, options, run_id)
     read = ReadOptions.of(options.read, report_unrepresentable=options.counts_unrepresentable)
@@ -231,7 +232,7 @@ def _output_run(
     """The run's output targets, checked before anything is read (None: no ``--output``)."""
     if options.output is None:
         return None
-    from spark_jobs.output import OutputRun, store_for
+    from spark_jobs.job.output import OutputRun, store_for
 
     if options.sql:
         targets = [(SQL_RESULT, options.output)]
@@ -301,7 +302,7 @@ def _run_table(
 def _reloaded_with_fresh_credentials(
     table: LoadedTable, output: Optional[OutputRun], label: str
 ) -> LoadedTable:
-    from spark_jobs.jdbc_loader import with_fresh_credentials
+    from spark_jobs.read.loading import with_fresh_credentials
 
     if output is not None:
         output.discard_unfinished(label)
@@ -351,7 +352,7 @@ def _run_write(
     spark: SparkSession, settings: Settings, options: JobOptions, loaded: List[LoadedTable]
 ) -> JobResult:
     """``--write``: the ``--sql`` result (or the one table) through ``write_table``."""
-    from spark_jobs.writer import write_table
+    from spark_jobs.write.api import write_table
 
     assert options.write is not None
     started = time.monotonic()
@@ -443,7 +444,7 @@ def _guard(
     from py4j.protocol import Py4JJavaError
     from pyspark.errors import AnalysisException
 
-    from spark_jobs.jdbc_loader import database_error_of
+    from spark_jobs.read.loading import read_error_of
 
     try:
         return action()
@@ -454,7 +455,7 @@ def _guard(
         raise OutputError(f"{what} failed: {first}") from None
     except Py4JJavaError as exc:
         for table in tables:
-            error = database_error_of(exc, table.read)
+            error = read_error_of(exc, table.read)
             if error is not None:
                 raise error from None
         if output is not None:

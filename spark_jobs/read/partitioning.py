@@ -1,6 +1,6 @@
 """Partition planning: pure functions from catalog facts to the WHERE predicates of a Spark read.
 
-No Spark and no database here: :mod:`spark_jobs.catalog` gathers the facts of a source in one
+No Spark and no database here: :mod:`spark_jobs.read.catalog` gathers the facts of a source in one
 step (:class:`SourceFacts`), :func:`plan_partitions` turns them into the finished
 :class:`PartitionPlan`.
 
@@ -29,13 +29,13 @@ them back as typed literals.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, List, Optional, Sequence, Tuple, Union
 
 from connectors.errors import PartitioningError
 from connectors.jdbc import quote_ident
-from spark_jobs.facts import (
+from spark_jobs.read.facts import (
     KEY_KINDS,
     KeyBounds,
     KeyCandidate,
@@ -45,7 +45,7 @@ from spark_jobs.facts import (
     RelationStats,
     SourceFacts,
 )
-from spark_jobs.keyspace import cut_points, render_literal, to_ordinal
+from spark_jobs.read.keyspace import cut_points, render_literal, to_ordinal
 
 SMALL_TABLE_BYTES = 64 * 1024 * 1024
 """Relations below this size (main fork, ``pg_relation_size``) are read in one partition."""
@@ -131,30 +131,52 @@ class StrategyChoice:
 
 
 @dataclass(frozen=True)
-class PartitionPlan:
-    """How a read is split: the strategy, the WHERE predicate of each partition, and why.
+class Split:
+    """Where a multi-partition read is cut: ``expression`` is the SQL of the column it splits on
+    (``ctid`` or the quoted key), ``cuts`` the SQL literals between partitions, ascending. The
+    first partition is open below (and takes the NULLs when ``with_nulls``), the last open above,
+    so every row is read exactly once."""
 
-    ``predicates`` is empty for a single-partition read. ``bounds`` holds the rendered key bounds
-    of a key-range plan. ``split_column`` is ``(SQL expression, alias)`` when the predicates
-    compare an alias the source must expose (``ctid`` or the raw key, see
-    :func:`plan_partitions`), else None.
-    """
+    expression: str
+    cuts: Tuple[str, ...]
+    with_nulls: bool = False
+
+    def predicates(self, column_sql: Optional[str] = None) -> Tuple[str, ...]:
+        """One WHERE condition per partition, over ``column_sql`` (default: ``expression``; an
+        engine that reads through a subquery names the column by its alias there)."""
+        col = column_sql or self.expression
+        first = f"{col} < {self.cuts[0]}"
+        predicates = [f"({first} OR {col} IS NULL)" if self.with_nulls else first]
+        predicates += [f"{col} >= {a} AND {col} < {b}" for a, b in zip(self.cuts, self.cuts[1:])]
+        predicates.append(f"{col} >= {self.cuts[-1]}")
+        return tuple(predicates)
+
+
+@dataclass(frozen=True)
+class PartitionPlan:
+    """How a read is split: the strategy, where it is cut (:class:`Split`; None for one
+    partition), and why. ``bounds`` holds the rendered key bounds of a key-range plan."""
 
     strategy: Strategy
-    predicates: Tuple[str, ...] = ()
+    split: Optional[Split] = None
     reason: str = ""
     key_column: Optional[str] = None
     bounds: Optional[Tuple[str, str]] = None
     notes: Tuple[str, ...] = field(default_factory=tuple)
-    split_column: Optional[Tuple[str, str]] = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "strategy", Strategy(self.strategy))
 
     @property
+    def predicates(self) -> Tuple[str, ...]:
+        """Each partition's WHERE condition over the source's own columns (empty: one
+        partition reading everything)."""
+        return self.split.predicates() if self.split is not None else ()
+
+    @property
     def num_partitions(self) -> int:
         """The number of Spark partitions (= database connections) of the read."""
-        return max(1, len(self.predicates))
+        return len(self.split.cuts) + 1 if self.split is not None else 1
 
     def describe(self) -> str:
         """One line for logs and the job summary."""
@@ -189,13 +211,8 @@ def plan_partitions(
     facts: SourceFacts,
     overrides: PartitionOverrides,
     limits: PlanLimits,
-    *,
-    key_alias: str,
-    ctid_alias: str,
 ) -> PartitionPlan:
-    """The finished plan of a source: strategy, key, partition count and every predicate, which
-    compare ``ctid`` or the key under ``ctid_alias`` / ``key_alias`` (``split_column`` says
-    which, so that the reader exposes it)."""
+    """The finished plan of a source: strategy, key, partition count and where it is cut."""
     choice = choose_strategy(
         facts.stats,
         facts.candidates,
@@ -207,23 +224,14 @@ def plan_partitions(
     if choice.strategy is Strategy.SINGLE:
         return single_plan(choice)
     if choice.strategy is Strategy.PAGE_RANGE:
-        pages = plan_page_ranges(choice, facts.stats.pages or 1, ctid_sql=quote_ident(ctid_alias))
-        return _exposing(pages, "ctid", ctid_alias)
+        return plan_page_ranges(choice, facts.stats.pages or 1)
     key_facts = facts.key_facts
     if key_facts is None or key_facts.key != choice.key:
         raise PartitioningError(  # pragma: no cover - gather_facts asks split_key for the key
             f"no catalog facts for the partition key {choice.key}"
         )
     bounds = override_bounds(overrides, key_facts.key.kind, key_facts.bounds)
-    ranges = plan_key_ranges(
-        choice, bounds, distribution=key_facts.distribution, column_sql=quote_ident(key_alias)
-    )
-    return _exposing(ranges, quote_ident(key_facts.key.column), key_alias)
-
-
-def _exposing(plan: PartitionPlan, expression: str, alias: str) -> PartitionPlan:
-    """``plan`` with ``split_column`` set when its predicates use the alias."""
-    return replace(plan, split_column=(expression, alias)) if plan.predicates else plan
+    return plan_key_ranges(choice, bounds, distribution=key_facts.distribution)
 
 
 def choose_strategy(
@@ -342,21 +350,18 @@ def plan_key_ranges(
     bounds: Optional[KeyBounds],
     *,
     distribution: Optional[KeyDistribution] = None,
-    column_sql: Optional[str] = None,
 ) -> PartitionPlan:
-    """The predicates of a key-range read of ``choice.num_partitions`` partitions.
+    """The cuts of a key-range read of ``choice.num_partitions`` partitions.
 
     ``bounds`` None means the key has no finite non-NULL value (empty table): one partition.
-    ``column_sql`` is how predicates name the key (default: the quoted column).
     """
     key = choice.key
     if key is None:
         raise PartitioningError("plan_key_ranges needs a choice with a key")
-    col = column_sql or quote_ident(key.column)
     if bounds is None:
         return PartitionPlan(
             Strategy.SINGLE,
-            (),
+            None,
             f"{key.column} has no finite non-NULL values: one partition",
             key.column,
             notes=choice.notes,
@@ -366,48 +371,40 @@ def plan_key_ranges(
     if not cuts:
         return PartitionPlan(
             Strategy.SINGLE,
-            (),
+            None,
             f"{key.column} spans one value: one partition",
             key.column,
             rendered,
             choice.notes,
         )
-    lits = [render_literal(c, key.kind) for c in cuts]
+    lits = tuple(render_literal(c, key.kind) for c in cuts)
     # A NOT NULL key needs no IS NULL arm, which would turn the first range into a bitmap scan.
-    first = f"{col} < {lits[0]}"
-    predicates = [first if key.not_null else f"({first} OR {col} IS NULL)"]
-    predicates += [f"{col} >= {a} AND {col} < {b}" for a, b in zip(lits, lits[1:])]
-    predicates.append(f"{col} >= {lits[-1]}")
+    split = Split(quote_ident(key.column), lits, with_nulls=not key.not_null)
     reason = choice.reason
     if distribution is not None and distribution.useful:
         reason += ", cuts at pg_stats quantiles"
-    return PartitionPlan(
-        Strategy.KEY_RANGE, tuple(predicates), reason, key.column, rendered, choice.notes
-    )
+    return PartitionPlan(Strategy.KEY_RANGE, split, reason, key.column, rendered, choice.notes)
 
 
-def plan_page_ranges(
-    choice: StrategyChoice, pages: int, *, ctid_sql: str = "ctid"
-) -> PartitionPlan:
-    """The predicates of a page-range read: ``ctid`` ranges of about ``pages / n`` pages each.
+def plan_page_ranges(choice: StrategyChoice, pages: int) -> PartitionPlan:
+    """The cuts of a page-range read: ``ctid`` ranges of about ``pages / n`` pages each.
 
     The first range is open below and the last open above, so rows on pages added while the read
     runs are still read (once).
     """
     n = max(1, min(choice.num_partitions, pages))
     if n == 1:
-        return PartitionPlan(Strategy.SINGLE, (), f"{choice.reason} (one page)", notes=choice.notes)
-    cuts = [(pages * i) // n for i in range(1, n)]
-    tids = [f"'({c},0)'::tid" for c in cuts]
-    predicates = [f"{ctid_sql} < {tids[0]}"]
-    predicates += [f"{ctid_sql} >= {a} AND {ctid_sql} < {b}" for a, b in zip(tids, tids[1:])]
-    predicates.append(f"{ctid_sql} >= {tids[-1]}")
-    return PartitionPlan(Strategy.PAGE_RANGE, tuple(predicates), choice.reason, notes=choice.notes)
+        return PartitionPlan(
+            Strategy.SINGLE, None, f"{choice.reason} (one page)", notes=choice.notes
+        )
+    tids = tuple(f"'({(pages * i) // n},0)'::tid" for i in range(1, n))
+    split = Split("ctid", tids)
+    return PartitionPlan(Strategy.PAGE_RANGE, split, choice.reason, notes=choice.notes)
 
 
 def single_plan(choice: StrategyChoice) -> PartitionPlan:
     """The plan of a one-partition read."""
-    return PartitionPlan(Strategy.SINGLE, (), choice.reason, notes=choice.notes)
+    return PartitionPlan(Strategy.SINGLE, None, choice.reason, notes=choice.notes)
 
 
 def override_bounds(

@@ -11,8 +11,7 @@ from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Protocol, Sequen
 
 from connectors.errors import UnrepresentableValuesError
 from connectors.jdbc import quote_ident
-from spark_jobs.plan import LostMask
-from spark_jobs.types import ColumnPlan
+from spark_jobs.read.types import ColumnPlan
 
 if TYPE_CHECKING:
     from pyspark.sql import Observation
@@ -78,25 +77,13 @@ class UnrepresentableReport:
     """
 
     def __init__(
-        self, source: str, masks: Sequence[LostMask], observation: Optional[Observation]
+        self, source: str, columns: Sequence[ColumnPlan], metrics: Optional[Metrics]
     ) -> None:
+        """``metrics.get(wait_seconds)`` gives ``{"c<i>": count}`` for ``columns[i]`` once an
+        action has finished (None before); ``metrics=None``: not counted."""
         self.source = source
-        self.columns: Tuple[ColumnPlan, ...] = tuple(p for m in masks for p in m.columns)
-        self._metrics: Optional[Metrics] = (
-            ObservedMetrics(observation) if observation is not None else None
-        )
-
-    @classmethod
-    def of_metrics(
-        cls, source: str, columns: Sequence[ColumnPlan], metrics: Optional[Metrics]
-    ) -> UnrepresentableReport:
-        """The report of a loader that counts by itself: ``metrics.get(wait_seconds)`` gives
-        ``{"c<i>": count}`` for ``columns[i]`` once an action has finished (None before);
-        ``metrics=None``: not counted."""
-        report = cls(source, (), None)
-        report.columns = tuple(columns)
-        report._metrics = metrics
-        return report
+        self.columns: Tuple[ColumnPlan, ...] = tuple(columns)
+        self._metrics = metrics
 
     @property
     def enabled(self) -> bool:

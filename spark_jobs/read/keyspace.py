@@ -1,7 +1,7 @@
 """Key values as integer ordinals: the integer itself, days since 1970-01-01 for ``date``,
 microseconds since 1970-01-01 00:00 for ``timestamp``/``timestamptz``. Bounds, ``pg_stats``
 distributions, cut points between partitions and the typed SQL literals that render ordinals
-back. Pure functions (used by :mod:`spark_jobs.partitioning`).
+back. Pure functions (used by :mod:`spark_jobs.read.partitioning`).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import datetime as dt
 from typing import Any, List, Optional, Tuple
 
 from connectors.errors import PartitioningError
-from spark_jobs.facts import KeyBounds, KeyDistribution
+from spark_jobs.read.facts import KeyBounds, KeyDistribution
 
 _EPOCH_DATE = dt.date(1970, 1, 1)
 _EPOCH = dt.datetime(1970, 1, 1)

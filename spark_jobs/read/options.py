@@ -11,9 +11,9 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any, Mapping, Optional, Sequence, Tuple, Union
 
 from connectors.errors import PartitioningError, SettingsError
-from spark_jobs.partitioning import PartitionOverrides
-from spark_jobs.snapshots import Snapshot
-from spark_jobs.types import UNREPRESENTABLE_MODES
+from spark_jobs.read.partitioning import PartitionOverrides
+from spark_jobs.read.snapshots import Snapshot
+from spark_jobs.read.types import UNREPRESENTABLE_MODES
 
 ENGINES = ("copy", "jdbc")
 """The loaders of a finished plan: sparkpg's COPY engine (default) and Spark's JDBC source."""
@@ -33,7 +33,7 @@ class ReadOptions:
     ``unrepresentable`` is the type policy's choice for values no native Spark type holds
     (``"null"`` or ``"text"``, ``docs/types.md``); ``report_unrepresentable`` counts the values
     read as NULL during the first action; ``snapshot`` (from
-    :func:`spark_jobs.snapshots.consistent_snapshot`) makes every partition read one snapshot;
+    :func:`spark_jobs.read.snapshots.consistent_snapshot`) makes every partition read one snapshot;
     ``engine`` picks the loader: ``"copy"`` (default, binary COPY decoded by sparkpg's engine) or
     ``"jdbc"`` (Spark's JDBC source).
     """

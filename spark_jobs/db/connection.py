@@ -1,0 +1,272 @@
+"""The driver-side connection, :class:`DriverConnection`: SQL on the Spark driver through the
+JVM's pgjdbc, for planning, snapshots and a write's preparation.
+
+It connects with exactly the URL and properties the engines use (:class:`DbTarget`), so TLS
+settings and timeouts match and no Python database driver ships to EMR. Connecting happens
+before any Spark job, so bad credentials, a missing table or a closed security group fail early,
+with an error that names the table and the cause (:mod:`spark_jobs.db.failures`).
+
+>>> connection = connect(spark, resolve_target(settings.connection("aurora")))  # doctest: +SKIP
+>>> connection.query("SELECT relname FROM pg_class WHERE relname = ?", ["orders"])  # doctest: +SKIP
+[('orders',)]
+"""
+
+from __future__ import annotations
+
+import decimal
+import logging
+import threading
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Iterator, List, NamedTuple, Optional, Sequence, Tuple
+
+from connectors.errors import DatabaseAuthenticationError, DatabaseError, JdbcDriverNotFoundError
+from connectors.jdbc import DRIVER_CLASS, session_settings, set_statements
+from spark_jobs.db.failures import translate_error
+from spark_jobs.db.target import DbTarget, resolve_target
+from spark_jobs.engine.java import py4j_quiet
+from spark_jobs.engine.session import DRIVER_NOT_FOUND_ADVICE
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+logger = logging.getLogger(__name__)
+
+Row = Tuple[Any, ...]
+_CANCEL_WAIT_SECONDS = 5.0
+
+
+class ResultColumn(NamedTuple):
+    """A column of a query's result as pgjdbc describes it."""
+
+    name: str
+    type_name: str
+    typmod: int
+
+
+class DriverConnection:
+    """An open pgjdbc connection in the driver JVM, for small metadata queries.
+
+    Call it (``source(sql, params)``) or use :meth:`query`: a parameterised query (``?``
+    placeholders) returning rows as tuples of Python values (text, int, float, bool, Decimal;
+    other Java objects as their ``toString()``). Not for bulk data: every value is one py4j call.
+    """
+
+    def __init__(self, spark: SparkSession, target: DbTarget, jconn: Any) -> None:
+        self._spark = spark
+        self.target = target
+        self._conn = jconn
+        self._server_version: Optional[int] = None
+        self._activity = "a metadata query"
+        self._running: Any = None
+
+    def __repr__(self) -> str:
+        return f"DriverConnection({self.target.name!r}, {self.target.host_port})"
+
+    def __call__(self, sql: str, params: Sequence[Any] = ()) -> List[Row]:
+        return self.query(sql, params)
+
+    @contextmanager
+    def activity(self, what: str) -> Iterator[None]:
+        """Name what the queries inside the block do (``planning table aurora.public.t``): their
+        errors say so, unless a query names its own ``what``."""
+        saved, self._activity = self._activity, what
+        try:
+            yield
+        finally:
+            self._activity = saved
+
+    def query(self, sql: str, params: Sequence[Any] = (), *, what: str = "") -> List[Row]:
+        """Run ``sql`` with ``params`` and return all rows. Ctrl-C cancels the query on the
+        server before the interrupt propagates."""
+        from py4j.protocol import Py4JJavaError
+
+        try:
+            statement = self._conn.prepareStatement(sql)
+            try:
+                for index, value in enumerate(params, start=1):
+                    _bind(statement, index, value)
+                self._running = statement
+                try:
+                    has_rows = statement.execute()
+                except KeyboardInterrupt:
+                    self._interrupted()
+                    raise
+                finally:
+                    self._running = None
+                if not has_rows:
+                    return []
+                result = statement.getResultSet()
+                width = result.getMetaData().getColumnCount()
+                rows: List[Row] = []
+                while result.next():
+                    rows.append(tuple(_value(result.getObject(i)) for i in range(1, width + 1)))
+                return rows
+            finally:
+                statement.close()
+        except Py4JJavaError as exc:
+            raise translate_error(exc, self.target, what=what or self._activity, sql=sql) from None
+
+    def _interrupted(self) -> None:
+        """Ctrl-C while the JVM runs our statement: this thread's py4j connection still waits
+        for the statement's answer, so cancel from another thread (a fresh py4j connection),
+        then drop this thread's connection so that its next call gets a fresh one too."""
+        canceller = threading.Thread(target=self.cancel, name="sparkpg-cancel", daemon=True)
+        canceller.start()
+        canceller.join(_CANCEL_WAIT_SECONDS)
+        client = getattr(self._spark.sparkContext._gateway, "_gateway_client", None)
+        thread_connection = getattr(client, "get_thread_connection", None)
+        connection = thread_connection() if thread_connection is not None else None
+        if connection is not None:
+            connection.close()
+
+    def cancel(self) -> None:
+        """Ask the server to cancel the running query, if any (pgjdbc sends a cancel request on a
+        separate connection); errors are logged, not raised."""
+        statement = self._running
+        if statement is None:
+            return
+        try:
+            statement.cancel()
+            logger.info("%r: cancelled the running query", self)
+        except Exception as exc:  # a broken py4j or JDBC connection: nothing left to cancel
+            logger.debug("cancelling on %r failed: %s", self, type(exc).__name__)
+
+    def execute(self, sql: str, *, what: str = "") -> None:
+        """Run a statement that returns no rows."""
+        self.query(sql, (), what=what)
+
+    def result_columns(self, sql: str, *, what: str = "") -> List[ResultColumn]:
+        """Name, PostgreSQL type name and ``numeric`` type modifier of each column of ``sql``'s
+        result, from pgjdbc's result metadata (the statement is prepared, not run).
+
+        pgjdbc reports a numeric column's precision (0 when unconstrained) and the raw scale bits
+        of its type modifier; PostgreSQL's modifier is ``((precision << 16) | scale_bits) + 4``.
+        Other and unconstrained columns get ``-1``.
+        """
+        from py4j.protocol import Py4JJavaError
+
+        try:
+            statement = self._conn.prepareStatement(sql)
+            try:
+                meta = statement.getMetaData()
+                if meta is None:
+                    return []
+                columns = []
+                for i in range(1, meta.getColumnCount() + 1):
+                    type_name = str(meta.getColumnTypeName(i))
+                    precision = int(meta.getPrecision(i))
+                    typmod = -1
+                    if type_name == "numeric" and precision > 0:
+                        typmod = ((precision << 16) | int(meta.getScale(i))) + 4
+                    columns.append(ResultColumn(str(meta.getColumnLabel(i)), type_name, typmod))
+                return columns
+            finally:
+                statement.close()
+        except Py4JJavaError as exc:
+            raise translate_error(exc, self.target, what=what or self._activity, sql=sql) from None
+
+    @property
+    def server_version_num(self) -> int:
+        """``server_version_num`` of the server (e.g. 150004)."""
+        if self._server_version is None:
+            rows = self.query("SELECT current_setting('server_version_num')::int")
+            self._server_version = int(rows[0][0])
+        return self._server_version
+
+    def set_autocommit(self, enabled: bool) -> None:
+        """Switch autocommit (off to hold a transaction open, e.g. for a snapshot)."""
+        self._conn.setAutoCommit(enabled)
+
+    def rollback(self) -> None:
+        """End the current transaction."""
+        self._conn.rollback()
+
+    def close(self) -> None:
+        """Close the connection (errors while closing are logged, not raised)."""
+        try:
+            self._conn.close()
+        except Exception as exc:  # pragma: no cover - closing a broken connection
+            logger.debug("closing %r failed: %s", self, type(exc).__name__)
+
+
+def connect(
+    spark: SparkSession, target: DbTarget, *, binary_transfer: bool = True
+) -> DriverConnection:
+    """Open a :class:`DriverConnection` to ``target``; the caller closes it. On a password failure
+    (SQLSTATE 28P01) the secret is re-read once, in case it rotated, and the connection retried:
+    the source's ``target`` is then the refreshed one (pass that on)."""
+    try:
+        return _connect_once(spark, target, binary_transfer)
+    except DatabaseAuthenticationError:
+        logger.info(
+            "connection %r: authentication failed; re-reading %s once in case it rotated",
+            target.name,
+            target.connection.credential_source,
+        )
+    target = resolve_target(target.connection, refresh=True)
+    try:
+        return _connect_once(spark, target, binary_transfer)
+    except DatabaseAuthenticationError as exc:
+        raise DatabaseAuthenticationError(
+            f"{exc} The credentials were re-read once from "
+            f"{target.connection.credential_source} in case the secret had rotated; check the "
+            "user name and password stored there",
+            sqlstate=exc.sqlstate,
+        ) from None
+
+
+def _connect_once(spark: SparkSession, target: DbTarget, binary_transfer: bool) -> DriverConnection:
+    from py4j.protocol import Py4JError, Py4JJavaError
+
+    jvm = spark.sparkContext._jvm
+    assert jvm is not None
+    try:
+        driver = jvm.org.postgresql.Driver()
+    except (Py4JError, TypeError):  # TypeError: py4j's JavaPackage is not callable
+        raise JdbcDriverNotFoundError(
+            f"the PostgreSQL JDBC driver ({DRIVER_CLASS}) is not on the Spark driver's classpath. "
+            f"{DRIVER_NOT_FOUND_ADVICE}"
+        ) from None
+    try:
+        with py4j_quiet():
+            props = jvm.java.util.Properties()
+            for key, value in target.properties(binary_transfer=binary_transfer).items():
+                props.setProperty(key, value)
+            jconn = driver.connect(target.url, props)
+            props.clear()
+    except Py4JJavaError as exc:
+        raise translate_error(exc, target, what="connecting") from None
+    if jconn is None:  # pragma: no cover - the driver refuses URLs it does not handle
+        raise DatabaseError(f"pgjdbc did not accept the URL of connection {target.name!r}")
+    source = DriverConnection(spark, target, jconn)
+    try:
+        version = int(jconn.getMetaData().getDatabaseMajorVersion()) * 10000
+        settings = session_settings(target.connection, server_version_num=version, planning=True)
+        if settings:
+            source.execute("; ".join(set_statements(settings, local=False)), what="connecting")
+    except BaseException:
+        source.close()
+        raise
+    return source
+
+
+# --- values -------------------------------------------------------------------------------------
+
+
+def _bind(statement: Any, index: int, value: Any) -> None:
+    if value is None:
+        statement.setNull(index, 0)  # java.sql.Types.NULL: the server infers the type
+    elif isinstance(value, bool):
+        statement.setBoolean(index, value)
+    elif isinstance(value, int):
+        statement.setLong(index, value)
+    elif isinstance(value, float):
+        statement.setDouble(index, value)
+    else:
+        statement.setString(index, str(value))
+
+
+def _value(value: Any) -> Any:
+    if value is None or isinstance(value, (str, int, float, bool, decimal.Decimal)):
+        return value
+    return str(value.toString())

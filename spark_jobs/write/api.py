@@ -1,0 +1,211 @@
+"""Write DataFrames to PostgreSQL: checked before any task runs, atomic, exactly once, by COPY.
+
+>>> write_table(df, settings, "aurora.public.orders")  # doctest: +SKIP
+>>> write_table(df, settings, "aurora.orders", mode="upsert", key=["id"])  # doctest: +SKIP
+
+How a write runs (``docs/writing.md``):
+
+1. The driver, through the JVM's pgjdbc (the read side's connection options, credentials, TLS,
+   timeouts, ``application_name``), refuses a reader endpoint or a ``read_only`` connection,
+   checks (or creates) the target, matches the DataFrame's columns to the target's, checks their
+   types and the upsert key, and creates an UNLOGGED staging table (``sparkpg_stage_<run>``, in
+   the target's schema or ``staging_schema``) with the DataFrame's types plus a task-attempt tag.
+2. Each task attempt streams its rows with ``COPY staging FROM STDIN (FORMAT binary)``
+   (the engine ``io.sparkpg.engine.write.WriteSource``), tagged with its task attempt id.
+3. Spark's commit coordinator lets one attempt per partition commit; the driver moves exactly
+   those attempts' rows into the target in one transaction (``INSERT ... SELECT`` casting to the
+   target's types, after ``DELETE`` for ``overwrite``, ``ON CONFLICT`` for ``upsert`` and
+   ``insert-missing``) and drops the staging table. Any failure drops it and leaves the target
+   unchanged.
+
+This module imports on Python 3.9 without pyspark.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from typing import TYPE_CHECKING, List, Optional, Sequence, Tuple, Union
+
+from connectors.errors import SparkPgError, WriteRefusedError
+from connectors.jdbc import TableRef, quote_ident
+from spark_jobs.db.connection import DriverConnection, connect
+from spark_jobs.db.target import DbTarget, resolve_target
+from spark_jobs.engine.options import connection_options
+from spark_jobs.write.columns import (
+    TargetColumn,
+    check_exact,
+    check_key,
+    create_table_sql,
+    match_columns,
+    target_columns,
+)
+from spark_jobs.write.contract import chunk_option, engine_options, save
+from spark_jobs.write.staging import (
+    STAGING_PREFIX,
+    STREAMING_MODES,
+    Staging,
+    remove_abandoned_staging,
+)
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+    from connectors.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+MODES = ("append", "overwrite", "upsert", "insert-missing")
+
+
+def write_table(
+    df: DataFrame,
+    settings: Settings,
+    table: Union[str, TableRef],
+    *,
+    mode: str = "append",
+    key: Optional[Sequence[str]] = None,
+    create: bool = False,
+    atomic: bool = True,
+    staging_schema: Optional[str] = None,
+) -> None:
+    """Write ``df`` to ``connection.schema.table`` atomically: all rows or none, each exactly once.
+
+    ``mode``: ``append``; ``overwrite`` (the rows are replaced in one transaction, the table with
+    its grants, indexes, constraints, triggers and dependent views stays); ``upsert`` (insert, or
+    update the row with the same ``key``); ``insert-missing`` (insert, skip rows whose ``key``
+    exists). ``key`` (upsert, insert-missing): target column names matching a unique index or the
+    primary key. ``create``: create a missing target with the types of docs/writing.md.
+    ``staging_schema``: where the staging table goes (default: the target's schema).
+    ``atomic=False`` (append only): each task COPYs straight into the target and commits on its
+    own: faster, NOT atomic (a failed job leaves the rows of the tasks that finished, a retried
+    task writes its rows again); every column's Spark type must be the target's exact type.
+
+    At most the connection's ``max_connections`` tasks write at once (a DataFrame with more
+    partitions is coalesced). Runs one Spark job; raises :class:`WriteRefusedError` before any row
+    is written, :class:`WriteFailedError` when the job or the commit fails (target unchanged).
+    """
+    ref = table if isinstance(table, TableRef) else TableRef.parse(table)
+    if mode not in MODES:
+        raise WriteRefusedError(f"mode={mode!r}: expected one of {', '.join(MODES)}")
+    keys = list(key or ())
+    if mode in ("upsert", "insert-missing") and not keys:
+        raise WriteRefusedError(f"mode={mode!r} needs key=[...]: the columns of a unique index")
+    if not atomic and mode != "append":
+        raise WriteRefusedError(f"atomic=False is only for mode='append', not mode={mode!r}")
+    if mode not in ("upsert", "insert-missing") and keys:
+        raise WriteRefusedError(f"key= is only for upsert and insert-missing, not mode={mode!r}")
+    connection = settings.connection(ref.connection)
+    _check_writable(connection, ref)
+    spark = df.sparkSession
+    target = resolve_target(connection)
+    _check_writer_endpoint(target, ref)
+    spark_columns = [(f.name, f.dataType.simpleString()) for f in df.schema.fields]
+    source = connect(spark, target)
+    try:
+        if atomic:
+            _write(df, spark, source, ref, spark_columns, mode, keys, create, staging_schema)
+        else:
+            _write_direct(df, source, ref, spark_columns, create)
+    finally:
+        source.close()
+
+
+def _check_writable(connection: object, ref: TableRef) -> None:
+    if getattr(connection, "read_only", True):
+        raise WriteRefusedError(
+            f'connection {ref.connection!r} is read-only: set "read_only": false on '
+            "postgres.connections[] in the settings to write to it (and point it at the writer "
+            "endpoint)"
+        )
+
+
+def _check_writer_endpoint(target: DbTarget, ref: TableRef) -> None:
+    if target.endpoint.is_reader:
+        raise WriteRefusedError(
+            f"connection {ref.connection!r} points at the Aurora reader endpoint "
+            f"{target.endpoint.host}, which cannot write: set its host to the cluster (writer) "
+            "endpoint (the one without -ro-)"
+        )
+
+
+def _write(
+    df: DataFrame,
+    spark: SparkSession,
+    source: DriverConnection,
+    ref: TableRef,
+    spark_columns: List[Tuple[str, str]],
+    mode: str,
+    keys: List[str],
+    create: bool,
+    staging_schema: Optional[str],
+) -> None:
+    columns = _existing_or_created(source, ref, spark_columns, create)
+    pairs = match_columns(spark_columns, columns, table=str(ref))
+    if keys:
+        check_key(source, ref, keys)
+    schema = staging_schema or ref.schema
+    remove_abandoned_staging(source, schema)
+    # At most 14 + 16 + 1 + 10 = 41 characters: a chunk table adds _t and a tag of up to 19
+    # digits and stays within PostgreSQL's 63.
+    run = re.sub(r"[^A-Za-z0-9]", "_", spark.sparkContext.applicationId)[-16:]
+    staging = Staging(schema, f"{STAGING_PREFIX}{run}_{uuid.uuid4().hex[:10]}".lower())
+    # Held while the job runs: another write removes staging tables nobody holds (left behind
+    # when the server or the driver died before the drop).
+    source.query("SELECT pg_advisory_lock(hashtext(?))", [staging.lock])
+    try:
+        for statement in staging.create_sql(pairs, streaming=mode in STREAMING_MODES):
+            source.execute(statement, what=f"creating the staging table {staging.rows}")
+        options = engine_options(source.target, ref, staging, pairs, mode, keys)
+        options.update(chunk_option(spark))
+        renamed = _bounded(df, source).toDF(*[p.staging_name for p in pairs])
+        save(renamed, options, ref)
+    finally:
+        try:
+            source.execute(staging.drop_sql(), what=f"dropping {staging.rows}")
+        except SparkPgError as exc:
+            logger.warning("%s: could not drop the staging table %s: %s", ref, staging.rows, exc)
+
+
+def _write_direct(
+    df: DataFrame,
+    source: DriverConnection,
+    ref: TableRef,
+    spark_columns: List[Tuple[str, str]],
+    create: bool,
+) -> None:
+    pairs = match_columns(
+        spark_columns, _existing_or_created(source, ref, spark_columns, create), table=str(ref)
+    )
+    for pair in pairs:
+        check_exact(pair, table=str(ref))
+    names = ", ".join(quote_ident(p.target.name) for p in pairs)
+    options = connection_options(source.target.url, source.target.properties())
+    options.update(
+        copySql=f"COPY {ref.qualified_name} ({names}) FROM STDIN (FORMAT binary)",
+        tagged="false",
+        label=str(ref),
+    )
+    save(_bounded(df, source), options, ref)
+
+
+def _bounded(df: DataFrame, source: DriverConnection) -> DataFrame:
+    """``df`` with at most ``max_connections`` partitions (coalesced, no shuffle)."""
+    max_connections = source.target.connection.max_connections
+    return df.coalesce(max_connections) if df.rdd.getNumPartitions() > max_connections else df
+
+
+def _existing_or_created(
+    source: DriverConnection, ref: TableRef, spark_columns: List[Tuple[str, str]], create: bool
+) -> List[TargetColumn]:
+    columns = target_columns(source, ref)
+    if columns:
+        return columns
+    if not create:
+        raise WriteRefusedError(
+            f"table {ref} does not exist: create it, or pass create=True to create it with "
+            "the DataFrame's columns (types: docs/writing.md)"
+        )
+    source.execute(create_table_sql(ref, spark_columns), what=f"creating {ref}")
+    return target_columns(source, ref)
