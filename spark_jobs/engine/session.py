@@ -41,7 +41,7 @@ JAR_ENV = "SPARKPG_JDBC_JAR"
 UTC_JAVA_OPTION = "-Duser.timezone=UTC"
 MAVEN_JAR_DIR = Path("~/.m2/repository/org/postgresql/postgresql")
 # The COPY engine's JAR as `make jvm` builds it in a checkout; local sessions add it when present.
-ENGINE_JAR = Path(__file__).resolve().parent.parent / "build" / "jvm" / "sparkpg-engine.jar"
+ENGINE_JAR = Path(__file__).resolve().parents[2] / "build" / "jvm" / "sparkpg-engine.jar"
 _VERSION_PART = re.compile(r"\d+")
 
 JOB_SQL_CONF: Dict[str, str] = {
