@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -134,7 +135,7 @@ def test_password_rotated_between_planning_and_action(spark: Any, error_tables: 
         assert sorted(tuple(r) for r in fresh.dataframe.collect()) == [(1, "a"), (2, "b")]
         assert fresh.read.plan == table.read.plan
     finally:
-        error_tables.execute(f"DROP OWNED BY {role}; DROP ROLE {role}")
+        error_tables.execute(f"DROP OWNED BY {role}; DROP ROLE {role}; DROP TABLE rotated")
 
 
 def test_targets_resolve_before_spark(error_tables: ReadDb) -> None:
@@ -183,11 +184,15 @@ def test_snapshot_refused_on_aurora_reader_endpoint(spark: Any, error_tables: Re
 def test_main_job_re_reads_a_secret_rotated_after_planning(
     spark: Any, error_tables: ReadDb, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from spark_jobs import job
+    from spark_jobs.job import main as job
 
     role, old, new = "sparkpg_rotating_job", "old-" + PASSWORD, "new-" + PASSWORD
     error_tables.execute(f"CREATE ROLE {role} LOGIN PASSWORD $${old}$$")
-    error_tables.execute(f"GRANT SELECT ON customers TO {role}")
+    error_tables.execute(
+        "DROP TABLE IF EXISTS rotated; CREATE TABLE rotated (id int PRIMARY KEY, amount numeric(10, 2)); "
+        "INSERT INTO rotated VALUES (1, 1.5), (2, 'NaN')"
+    )
+    error_tables.execute(f"GRANT SELECT ON rotated TO {role}")
     materialize = job._materialize
     calls: list = []
 
@@ -201,12 +206,18 @@ def test_main_job_re_reads_a_secret_rotated_after_planning(
     monkeypatch.setattr(job, "_materialize", rotate_then_materialize)
     try:
         settings = error_tables.settings(user=role, password=old, name="rotation-job")
-        options = job.JobOptions(tables=("it.customers",), output=str(tmp_path / "out"))
+        options = job.JobOptions(tables=("it.rotated",), output=str(tmp_path / "out"))
         result = job.run_job(spark, settings, options)
         assert result.error is None
-        assert [(o.name, o.rows) for o in result.outcomes] == [("it.public.customers", 2)]
+        assert [(o.name, o.rows) for o in result.outcomes] == [("it.public.rotated", 2)]
         assert len(calls) == 2 and calls[0] is not calls[1]  # one retry, on a rebuilt DataFrame
+        # The retry runs on the engine the read was planned for (the COPY engine's scan, its
+        # counts from the decoder), not on Spark's JDBC source.
+        for df in calls:
+            plan = df._jdf.queryExecution().executedPlan().toString()
+            assert "sparkpg_copy it.public.rotated" in plan and "JDBCRelation" not in plan, plan
+        assert result.outcomes[0].nulled == 1  # the NaN, counted by the decoder of the retry
         written = spark.read.parquet(result.outcomes[0].output).collect()
-        assert sorted(tuple(r) for r in written) == [(1, "a"), (2, "b")]
+        assert sorted((r.id, r.amount) for r in written) == [(1, Decimal("1.5")), (2, None)]
     finally:
-        error_tables.execute(f"DROP OWNED BY {role}; DROP ROLE {role}")
+        error_tables.execute(f"DROP OWNED BY {role}; DROP ROLE {role}; DROP TABLE rotated")
