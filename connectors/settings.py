@@ -27,10 +27,9 @@ from typing import Any, Dict, List, Literal, Mapping, Optional, Type, Union
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from connectors.endpoints import is_local_host
-from connectors.errors import ConnectionNotFoundError, SettingsError, SettingsSourceError
+from connectors.errors import ConnectionNotFoundError, SettingsError
+from connectors.settings_sources import apply_env_overrides, deep_merge, read_source
 
-ENV_PREFIX = "SPARKPG__"
-_ENV_DELIMITER = "__"
 _SENSITIVE_FIELD = re.compile(r"pass|pwd|token|private|secret_string", re.IGNORECASE)
 _CREDENTIALS = "the credential source (secret_arn, credentials_file or credentials_env)"
 _TLS = "ssl_mode and ssl_root_cert (a custom one can switch certificate or host name checks off)"
@@ -298,7 +297,7 @@ def load_settings(
     >>> settings.connection("aurora").host  # doctest: +SKIP
     'pg-database.cluster-ro-c8lobwtocefp.us-east-1.rds.amazonaws.com'
     """
-    text = _read_source(str(source))
+    text = read_source(str(source))
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -307,9 +306,9 @@ def load_settings(
         ) from None
     if not isinstance(data, dict):
         raise SettingsError(f"{source}: expected a JSON object at the top level")
-    data = _apply_env_overrides(data, os.environ if environ is None else environ, str(source))
+    data = apply_env_overrides(data, os.environ if environ is None else environ, str(source))
     if overrides:
-        data = _deep_merge(data, dict(overrides))
+        data = deep_merge(data, dict(overrides))
     return settings_from_dict(data, source=str(source))
 
 
@@ -319,101 +318,6 @@ def settings_from_dict(data: Mapping[str, Any], *, source: str = "<settings>") -
         return Settings.model_validate({**data, "source": source})
     except ValidationError as exc:
         raise SettingsError(_describe_validation_error(exc, source)) from None
-
-
-def _read_source(source: str) -> str:
-    if source.startswith("s3://"):
-        # boto3 only here: parsing local settings needs no AWS.
-        from connectors.aws import AWS_ERRORS, aws_error, parse_s3_uri, s3_client
-
-        try:
-            bucket, key = parse_s3_uri(source)
-        except ValueError as exc:
-            raise SettingsError(str(exc)) from None
-        try:
-            body = s3_client().get_object(Bucket=bucket, Key=key)["Body"].read()
-        except AWS_ERRORS as exc:
-            raise aws_error(
-                f"cannot read settings from {source}",
-                exc,
-                fixes={"AccessDenied": "check the URI and that the caller may s3:GetObject on it"},
-                default=SettingsSourceError,
-            ) from None
-        return str(body.decode("utf-8"))
-    path = Path(source)
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SettingsError(
-            f"settings file not found: {path} (give a local path or an s3:// URI)"
-        ) from None
-    except OSError as exc:
-        raise SettingsError(f"cannot read settings file {path}: {exc.strerror}") from None
-
-
-def _apply_env_overrides(
-    data: Dict[str, Any], environ: Mapping[str, str], source: str
-) -> Dict[str, Any]:
-    result = json.loads(json.dumps(data))  # a deep copy of plain JSON data
-    for name in sorted(environ):
-        if not name.upper().startswith(ENV_PREFIX):
-            continue
-        path = [part.lower() for part in name[len(ENV_PREFIX) :].split(_ENV_DELIMITER)]
-        if not all(path):
-            raise SettingsError(f"environment variable {name}: empty path segment")
-        _set_path(result, path, _parse_env_value(environ[name]), name, source)
-    return result
-
-
-def _parse_env_value(raw: str) -> Any:
-    try:
-        return json.loads(raw)
-    except json.JSONDecodeError:
-        return raw
-
-
-def _set_path(data: Dict[str, Any], path: List[str], value: Any, var: str, source: str) -> None:
-    node: Dict[str, Any] = data
-    if path[:2] == ["postgres", "connections"]:
-        node = _connection_node(data.setdefault("postgres", {}), path, var, source)
-        path = path[3:]
-    for depth, key in enumerate(path[:-1]):
-        node = node.setdefault(key, {})
-        if not isinstance(node, dict):
-            raise SettingsError(
-                f"environment variable {var}: {'.'.join(path[: depth + 1])} is not an object"
-            )
-    node[path[-1]] = value
-
-
-def _connection_node(
-    postgres: Dict[str, Any], path: List[str], var: str, source: str
-) -> Dict[str, Any]:
-    if len(path) < 4:
-        raise SettingsError(
-            f"environment variable {var}: expected "
-            f"{ENV_PREFIX}POSTGRES__CONNECTIONS__<NAME>__<FIELD>"
-        )
-    name = path[2]
-    connections = postgres.setdefault("connections", [])
-    for connection in connections:
-        if str(connection.get("name", "")).lower() == name:
-            return connection
-    names = ", ".join(str(c.get("name")) for c in connections) or "(none)"
-    raise SettingsError(
-        f"environment variable {var} names connection {name!r}, which {source} does not define; "
-        f"connections: {names}"
-    )
-
-
-def _deep_merge(base: Dict[str, Any], extra: Dict[str, Any]) -> Dict[str, Any]:
-    merged = dict(base)
-    for key, value in extra.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _deep_merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
 
 
 def _describe_validation_error(exc: ValidationError, source: str) -> str:

@@ -24,6 +24,7 @@ from connectors.errors import (
 )
 from connectors.jdbc import TableRef
 from spark_jobs.job.output import check_output_base, table_targets
+from spark_jobs.job.summary import JobResult, TableOutcome, plan_outcome
 from spark_jobs.read.options import ReadOptions
 
 if TYPE_CHECKING:
@@ -98,37 +99,6 @@ class JobOptions:
         only under ``strict`` (observing a table stops Spark pushing the query's filters into
         PostgreSQL, as for the row counts, which ``sql`` skips too)."""
         return not self.sql or self.strict
-
-
-@dataclass(frozen=True)
-class TableOutcome:
-    """One line of the summary: a table's read (or the ``--sql`` result)."""
-
-    name: str
-    rows: Optional[int]
-    partitions: Optional[int]
-    strategy: str
-    key: str
-    seconds: float
-    output: str = ""
-    nulled: Optional[int] = None
-    """Values read as NULL because their Spark type cannot hold them; None: not counted."""
-    status: str = ""
-    """Empty when done; else what happened instead (``FAILED: <why>``, ``not run``, ...)."""
-
-
-@dataclass(frozen=True)
-class JobResult:
-    """The outcomes of a job, in order, notes for the summary, and the error that stopped it
-    (the summary still lists what ran before; raise ``error`` after printing it)."""
-
-    outcomes: Tuple[TableOutcome, ...]
-    notes: Tuple[str, ...] = ()
-    error: Optional[SparkPgError] = None
-
-    def summary(self) -> str:
-        """The summary table (see :func:`render_summary`)."""
-        return render_summary(self.outcomes, self.notes)
 
 
 def run_job(spark: SparkSession, settings: Settings, options: JobOptions) -> JobResult:
@@ -255,8 +225,8 @@ def _run_tables(
         try:
             outcomes.append(_run_table(table, options, output))
         except SparkPgError as error:
-            outcomes.append(_plan_outcome(table, status=f"FAILED: {error}"))
-            outcomes += [_plan_outcome(t, status="not run") for t in loaded[index + 1 :]]
+            outcomes.append(plan_outcome(table, status=f"FAILED: {error}"))
+            outcomes += [plan_outcome(t, status="not run") for t in loaded[index + 1 :]]
             return JobResult(_unpublished(outcomes, options.mode), error=error)
     if output is not None:
         written = [o.name for o in outcomes if not o.status]
@@ -280,7 +250,7 @@ def _run_table(
 ) -> TableOutcome:
     label = str(table.read.source)
     if output is not None and output.skips(label):
-        return _plan_outcome(
+        return plan_outcome(
             table, output=output.targets[label].path, status="kept (exists; --mode ignore)"
         )
     started = time.monotonic()
@@ -293,7 +263,7 @@ def _run_table(
         table = _reloaded_with_fresh_credentials(table, output, label)
         rows = _materialize(table.dataframe, options, output, label, [table])
     seconds = time.monotonic() - started
-    outcome = _plan_outcome(table, rows=rows, seconds=seconds, output=path)
+    outcome = plan_outcome(table, rows=rows, seconds=seconds, output=path)
     outcome = _with_nulled(outcome, table, options.strict)
     _show(table.dataframe, options.show, label, [table])
     return outcome
@@ -320,7 +290,7 @@ def _run_sql(
     sql = options.sql
     result = _guard(loaded, lambda: spark.sql(sql), "running --sql")
     if output is not None and output.skips(SQL_RESULT):
-        outcomes = [_plan_outcome(t) for t in loaded]
+        outcomes = [plan_outcome(t) for t in loaded]
         kept = output.targets[SQL_RESULT].path
         outcomes.append(
             TableOutcome(
@@ -332,7 +302,7 @@ def _run_sql(
     if output is not None:
         output.publish([SQL_RESULT])
     seconds = time.monotonic() - started
-    outcomes = [_plan_outcome(t) for t in loaded]
+    outcomes = [plan_outcome(t) for t in loaded]
     notes: List[str] = []
     if options.counts_unrepresentable:
         outcomes = [_with_nulled(o, t, options.strict) for o, t in zip(outcomes, loaded)]
@@ -361,7 +331,7 @@ def _run_write(
     key = options.write_key or None
     write_table(df, settings, options.write, mode=options.write_mode, key=key)
     seconds = time.monotonic() - started
-    outcomes = [_plan_outcome(t) for t in loaded]
+    outcomes = [plan_outcome(t) for t in loaded]
     outcomes.append(TableOutcome("written", None, None, "", "", seconds, options.write))
     return JobResult(tuple(outcomes))
 
@@ -381,27 +351,6 @@ def _with_nulled(outcome: TableOutcome, table: LoadedTable, strict: bool) -> Tab
         if strict:
             report.raise_if_lost(wait_seconds=0.0)
     return replace(outcome, nulled=sum(lost.values()))
-
-
-def _plan_outcome(
-    table: LoadedTable,
-    *,
-    rows: Optional[int] = None,
-    seconds: float = 0.0,
-    output: str = "",
-    status: str = "",
-) -> TableOutcome:
-    plan = table.read.plan
-    return TableOutcome(
-        name=str(table.read.source),
-        rows=rows,
-        partitions=plan.num_partitions,
-        strategy=str(plan.strategy),
-        key=plan.key_column or "",
-        seconds=table.read.planning_seconds + seconds,
-        output=output,
-        status=status,
-    )
 
 
 def _materialize(
@@ -466,33 +415,3 @@ def _guard(
 def _java_message(exc: Any) -> str:
     java = getattr(exc, "java_exception", None)
     return str(java.toString()) if java is not None else str(exc).splitlines()[0]
-
-
-def render_summary(outcomes: Sequence[TableOutcome], notes: Sequence[str] = ()) -> str:
-    """The per-table summary: rows, partitions, strategy, key, seconds, values read as NULL
-    because their Spark type cannot hold them (``nulled``; ``-``: not counted), where it went
-    (or what happened instead: ``FAILED: ...``, ``not run``); then ``notes``."""
-    headers = ("table", "rows", "partitions", "strategy", "key", "seconds", "nulled")
-    lines = [
-        (
-            o.name,
-            "-" if o.rows is None else str(o.rows),
-            "-" if o.partitions is None else str(o.partitions),
-            o.strategy or "-",
-            o.key or "-",
-            f"{o.seconds:.2f}",
-            "-" if o.nulled is None else str(o.nulled),
-        )
-        for o in outcomes
-    ]
-    widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(headers)]
-    text = ["  ".join(h.ljust(w) for h, w in zip(headers, widths))]
-    for outcome, line in zip(outcomes, lines):
-        row = "  ".join(
-            cell.rjust(w) if i in (1, 2, 5, 6) else cell.ljust(w)
-            for i, (cell, w) in enumerate(zip(line, widths))
-        )
-        where = f"  -> {outcome.output}" if outcome.output else ""
-        text.append(row + where + (f"  [{outcome.status}]" if outcome.status else ""))
-    text += [f"note: {note}" for note in notes]
-    return "\n".join(text)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, List, Optional, Sequence, Tuple
 
 from connectors.errors import (
     ColumnNotFoundError,
@@ -21,6 +21,7 @@ from connectors.errors import (
     TableNotFoundError,
 )
 from connectors.jdbc import TableRef, quote_ident, quote_literal
+from spark_jobs.read.describe import RunQuery, describe_relations, describe_source
 from spark_jobs.read.facts import (
     KeyBounds,
     KeyCandidate,
@@ -31,12 +32,11 @@ from spark_jobs.read.facts import (
     SourceFacts,
 )
 from spark_jobs.read.partitioning import PartitionOverrides, split_key
-from spark_jobs.read.types import PgColumn, describe_relations, describe_source
+from spark_jobs.read.types import PgColumn
 
 if TYPE_CHECKING:
     from spark_jobs.db.connection import DriverConnection
 
-RunQuery = Callable[[str, Sequence[Any]], List[Tuple[Any, ...]]]
 
 READABLE_KINDS = ("r", "p", "v", "m", "f")
 _KIND_OF_TYPE = {

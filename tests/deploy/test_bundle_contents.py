@@ -48,6 +48,7 @@ SHIPPED_CONNECTORS = [
     "connectors/lazy.py",
     "connectors/secrets.py",
     "connectors/settings.py",
+    "connectors/settings_sources.py",
 ]
 SHIPPED_ENTRYPOINTS = [
     "entrypoints/__init__.py",

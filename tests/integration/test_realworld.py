@@ -21,7 +21,8 @@ from psycopg import sql
 from connectors.jdbc import TableRef, quote_ident
 from devtools.postgres_server import PostgresServer
 from spark_jobs import load_tables
-from spark_jobs.read.types import describe_source, plan_columns
+from spark_jobs.read.describe import describe_source
+from spark_jobs.read.types import plan_columns
 from tests.integration.conftest import server_settings
 from tests.integration.test_types import output_texts, run_query_on
 from tests.realworld_compare import compare_rows

@@ -256,7 +256,7 @@ def test_report_without_observation_is_unknown_and_without_columns_is_empty() ->
 
 
 def test_summary_has_a_nulled_column_and_notes() -> None:
-    from spark_jobs.job.main import JobResult, TableOutcome
+    from spark_jobs.job.summary import JobResult, TableOutcome
 
     result = JobResult(
         (

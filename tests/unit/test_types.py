@@ -8,12 +8,12 @@ from typing import Any, List, Optional, Sequence, Tuple
 
 import pytest
 
+from spark_jobs.read.describe import describe_source
 from spark_jobs.read.types import (
     ColumnPlan,
     PgColumn,
     case_renames,
     custom_schema,
-    describe_source,
     interval_iso8601_sql,
     plan_columns,
     renames,

@@ -16,7 +16,8 @@ from devtools.postgres_server import PostgresServer
 from spark_jobs.db.target import DbTarget, resolve_target
 from spark_jobs.engine.session import ENGINE_JAR
 from spark_jobs.read.copy_engine import UnrepresentableCounts, copy_read, engine_columns
-from spark_jobs.read.types import describe_source, plan_columns
+from spark_jobs.read.describe import describe_source
+from spark_jobs.read.types import plan_columns
 from tests.integration.databases import fresh_database
 
 DATABASE = "sparkpg_engine"
