@@ -206,5 +206,10 @@ class WriteFailedError(DatabaseError):
     """A write failed after it started (a task, or the commit); the target is unchanged."""
 
 
+class EngineError(SparkPgError):
+    """sparkpg's engine JAR is not on the Spark classpath, or it refused a read or a write's
+    plan (docs/troubleshooting.md)."""
+
+
 class TypePolicyError(SparkPgError, ValueError):
     """A source whose columns cannot be described (missing table, unusable query)."""

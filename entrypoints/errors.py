@@ -1,34 +1,21 @@
 """Exit codes: the one place that turns sparkpg's exceptions into process exit statuses.
 
-| code | meaning |
-|------|---------|
-| 0 | success |
-| 1 | unexpected error (a bug: the traceback is printed) |
-| 2 | bad command line (argparse) |
-| 3 | invalid settings, unknown or disabled connection, bad identifier, impossible partitioning override |
-| 4 | credentials could not be obtained (Secrets Manager, file, environment) |
-| 5 | the database or the JDBC driver failed (connection, permission, missing table) |
-| 6 | a submitted job run ended FAILED (`sparkpg submit --wait`, `sparkpg status`) |
-| 7 | the job's output could not be written |
-| 8 | a submitted job run ended CANCELLED (by the deadline, Ctrl-C or someone else) |
-| 9 | stopped waiting (deadline or Ctrl-C) and left the job run running, as asked |
-| 10 | an AWS API refused a request (EMR Serverless, S3, CloudWatch Logs) |
-| 11 | the deployment bundle is missing or invalid (build/upload it with ./build.sh) |
-| 12 | `sparkpg doctor` found at least one failing check |
-| 130 | interrupted (Ctrl-C) outside a job wait; the main job cancels its Spark jobs and database sessions first |
+:data:`EXIT_CODES` is the table (code, meaning, the errors that exit with it); the README's
+"Exit codes" table is rendered from it and checked against it by the tests.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
-from typing import Callable, Dict, Type
+from typing import Callable, Dict, Tuple, Type
 
 from connectors.errors import (
     AwsRequestError,
     BundleError,
     CredentialsError,
     DatabaseError,
+    EngineError,
     IdentifierError,
     JobRunCancelledError,
     JobRunDetachedError,
@@ -37,6 +24,8 @@ from connectors.errors import (
     PartitioningError,
     SettingsError,
     SparkPgError,
+    TypePolicyError,
+    WriteRefusedError,
 )
 
 EXIT_OK = 0
@@ -52,32 +41,73 @@ EXIT_JOB_DETACHED = 9
 EXIT_AWS = 10
 EXIT_BUNDLE = 11
 EXIT_CHECKS_FAILED = 12
+EXIT_ENGINE = 13
+EXIT_INTERRUPTED = 130
 
-_EXIT_CODES: Dict[Type[BaseException], int] = {
-    SettingsError: EXIT_SETTINGS,
-    IdentifierError: EXIT_SETTINGS,
-    PartitioningError: EXIT_SETTINGS,
-    CredentialsError: EXIT_CREDENTIALS,
-    DatabaseError: EXIT_DATABASE,
-    OutputError: EXIT_OUTPUT,
-    JobRunFailedError: EXIT_JOB_FAILED,
-    JobRunCancelledError: EXIT_JOB_CANCELLED,
-    JobRunDetachedError: EXIT_JOB_DETACHED,
-    AwsRequestError: EXIT_AWS,
-    BundleError: EXIT_BUNDLE,
+EXIT_CODES: Tuple[Tuple[int, str, Tuple[Type[BaseException], ...]], ...] = (
+    (EXIT_OK, "success", ()),
+    (EXIT_UNEXPECTED, "unexpected error (a bug: the traceback is printed)", ()),
+    (EXIT_USAGE, "bad command line", ()),
+    (
+        EXIT_SETTINGS,
+        "invalid settings, unknown or disabled connection, bad identifier, impossible "
+        "partitioning override, or a write refused before it started (read-only connection, "
+        "columns or types that do not match the target)",
+        (SettingsError, IdentifierError, PartitioningError, WriteRefusedError),
+    ),
+    (EXIT_CREDENTIALS, "credentials could not be obtained", (CredentialsError,)),
+    (
+        EXIT_DATABASE,
+        "the database or the JDBC driver failed (connection, permission, missing table, a "
+        "type that cannot be read, a failed write)",
+        (DatabaseError, TypePolicyError),
+    ),
+    (EXIT_JOB_FAILED, "a submitted job run ended FAILED", (JobRunFailedError,)),
+    (EXIT_OUTPUT, "the job's output could not be written", (OutputError,)),
+    (
+        EXIT_JOB_CANCELLED,
+        "a submitted job run ended CANCELLED (deadline, Ctrl-C or someone else)",
+        (JobRunCancelledError,),
+    ),
+    (
+        EXIT_JOB_DETACHED,
+        "stopped waiting (deadline or Ctrl-C) and left the job run running, as asked",
+        (JobRunDetachedError,),
+    ),
+    (
+        EXIT_AWS,
+        "an AWS API refused a request (EMR Serverless, S3, CloudWatch Logs)",
+        (AwsRequestError,),
+    ),
+    (
+        EXIT_BUNDLE,
+        "the deployment bundle is missing, not uploaded, or changed since the build",
+        (BundleError,),
+    ),
+    (EXIT_CHECKS_FAILED, "`sparkpg doctor` found at least one failing check", ()),
+    (
+        EXIT_ENGINE,
+        "sparkpg's engine JAR is not on the Spark classpath, or it refused the plan",
+        (EngineError,),
+    ),
+    (
+        EXIT_INTERRUPTED,
+        "interrupted (Ctrl-C); the main job first cancels its Spark jobs and database sessions",
+        (),
+    ),
+)
+"""Every exit code: (code, meaning, the error classes (and subclasses) that exit with it)."""
+
+_BY_ERROR: Dict[Type[BaseException], int] = {
+    error: code for code, _, errors in EXIT_CODES for error in errors
 }
-
-
-def register_exit_code(error: Type[BaseException], code: int) -> None:
-    """Map an exception class (and its subclasses) to an exit code."""
-    _EXIT_CODES[error] = code
 
 
 def exit_code_for(error: BaseException) -> int:
     """The exit code for ``error``: the most specific registered class wins."""
     for cls in type(error).__mro__:
-        if cls in _EXIT_CODES:
-            return _EXIT_CODES[cls]
+        if cls in _BY_ERROR:
+            return _BY_ERROR[cls]
     return EXIT_UNEXPECTED
 
 
@@ -90,7 +120,7 @@ def run_main(main: Callable[[], int]) -> int:
         return exit_code_for(error)
     except KeyboardInterrupt:
         print("sparkpg: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     except Exception:
         logging.getLogger("sparkpg").exception("unexpected error")
         return EXIT_UNEXPECTED

@@ -51,7 +51,7 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from connectors.errors import SparkPgError
+from connectors.errors import EngineError
 from connectors.jdbc import quote_ident
 from spark_jobs.engine.java import engine_missing, failure_of
 from spark_jobs.engine.options import connection_options
@@ -108,7 +108,7 @@ _ORDERED_KINDS = frozenset(
 _DECIMAL = re.compile(r"DECIMAL\((\d+),(\d+)\)")
 
 
-class CopyEngineError(SparkPgError):
+class CopyEngineError(EngineError):
     """The COPY engine cannot read this plan, or its JAR is not on the Spark classpath."""
 
 
