@@ -6,19 +6,20 @@
 >>> tables = load_tables(spark, settings, ["aurora.orders", "aurora.customers"])  # doctest: +SKIP
 >>> spark.sql("SELECT count(*) FROM orders JOIN customers USING (customer_id)")  # doctest: +SKIP
 
-Every function takes ``options`` (a :class:`~spark_jobs.read.options.ReadOptions`) and/or its fields as
-keywords. Each read is a pipeline: resolve the connection once, plan (catalog facts in one step,
-then the finished, immutable :class:`~spark_jobs.read.plan.TableRead`; :func:`plan_table` /
-:func:`plan_query` return it), load (:func:`~spark_jobs.read.spark_jdbc.load_read`: the DataFrame and
-its :class:`~spark_jobs.read.report.UnrepresentableReport`). All planning runs on the driver through
+Every function takes ``options`` (a :class:`~spark_jobs.read.options.ReadOptions`) and/or its
+fields as keywords. Each read is a pipeline: resolve the connection once, plan (catalog facts in
+one step, then the finished, immutable, engine-neutral :class:`~spark_jobs.read.plan.TableRead`;
+:func:`plan_table` / :func:`plan_query` return it), load (:func:`~spark_jobs.read.loading.load_read`:
+the plan's engine, the COPY engine by default, renders its SQL and returns the DataFrame and its
+:class:`~spark_jobs.read.report.UnrepresentableReport`). All planning runs on the driver through
 the JVM's pgjdbc before any Spark job; no function here triggers a Spark action.
 
-Defaults (see ``docs/reading.md``): ``fetchsize`` from the connection (10,000 rows) so memory is
-bounded whatever the table size; binary transfer (``prepareThreshold=-1``); partitioning by
-:mod:`spark_jobs.read.partitioning`. Values the type policy reads as NULL because no native Spark type
-holds them (``numeric`` NaN, ``±infinity`` dates, ...) are counted while Spark reads (one extra
-integer column computed by PostgreSQL, summed by an observation during the caller's first action)
-and reported by the load (``report_unrepresentable=False`` switches it off).
+Defaults (see ``docs/reading.md``): the COPY engine (binary ``COPY`` per partition, decoded
+straight into Spark's values); partitioning by :mod:`spark_jobs.read.strategy` and
+:mod:`spark_jobs.read.partitioning`. Values the type policy reads as NULL because no native Spark
+type holds them (``numeric`` NaN, ``±infinity`` dates, ...) are counted while Spark reads (by the
+COPY engine's decoder; by a mask column and an observation on the ``jdbc`` engine) and reported by
+the load (``report_unrepresentable=False`` switches it off).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 :func:`gather_tables_facts` / :func:`gather_query_facts` collect everything planning needs in one
 step (a :class:`CatalogFacts`); the other functions are its parts.
 
-Every function takes ``run_query(sql, params) -> rows`` (a :class:`spark_jobs.jdbc_client.DriverConnection`
+Every function takes ``run_query(sql, params) -> rows`` (a :class:`spark_jobs.db.connection.DriverConnection`
 or anything with that shape), so these are tested against a real server without Spark too.
 Queries are cheap: catalog rows, one ``min``/``max`` (index-assisted for indexed keys), ``pg_stats``.
 """
