@@ -16,6 +16,7 @@ from spark_jobs.db.target import resolve_target
 from spark_jobs.read.engines import engine_of
 from spark_jobs.read.plan import TableRead
 from spark_jobs.read.report import UnrepresentableReport
+from spark_jobs.read.types import CHAR_TYPE_METADATA, char_lengths
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -46,6 +47,8 @@ def load_read(spark: SparkSession, read: TableRead) -> LoadedTable:
     >>> loaded.dataframe.count(); loaded.unrepresentable_counts()  # doctest: +SKIP
     """
     dataframe, report = engine_of(read.engine).load(spark, read)
+    for name, length in char_lengths(read.described, read.columns).items():
+        dataframe = dataframe.withMetadata(name, {CHAR_TYPE_METADATA: f"char({length})"})
     return LoadedTable(read.name, read, dataframe, report)
 
 

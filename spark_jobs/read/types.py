@@ -424,3 +424,26 @@ def renames(plans: Sequence[ColumnPlan]) -> Dict[str, str]:
         for plan in plans
         if plan.read_as and plan.read_as != plan.dataframe_name
     }
+
+
+CHAR_TYPE_METADATA = "__CHAR_VARCHAR_TYPE_STRING"
+"""The field metadata key in which Spark keeps a STRING column's ``char(n)`` type: with it,
+Spark pads the other side of a comparison to ``n`` blanks (``ApplyCharTypePadding``), so ``=``,
+``IN``, joins and grouping on a PostgreSQL ``character(n)`` column match what PostgreSQL, which
+ignores trailing blanks, finds (docs/types.md, Character types)."""
+
+
+def char_lengths(columns: Sequence[PgColumn], plans: Sequence[ColumnPlan]) -> Dict[str, int]:
+    """``{DataFrame column: n}`` for the ``character(n)`` columns read as native strings (blank-
+    padded to ``n``, as PostgreSQL stores them).
+
+    >>> c = PgColumn(name="r_name", formatted_type="character(25)", base_type="bpchar",
+    ...              base_typmod=29)
+    >>> char_lengths([c], plan_columns([c]))
+    {'r_name': 25}
+    """
+    return {
+        plan.dataframe_name: column.base_typmod - 4
+        for column, plan in zip(columns, plans)
+        if column.base_type == "bpchar" and column.base_typmod > 4 and plan.policy == "native"
+    }
