@@ -230,7 +230,7 @@ def test_spark_submit_reads_a_table_larger_than_the_driver_heap(
 def test_credentials_fail_before_spark_starts(
     job_tables: ReadDb, tmp_path: Path, capsys: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from spark_jobs import session
+    from spark_jobs.engine import session
 
     def no_spark(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("a Spark session was started before the credentials were checked")
