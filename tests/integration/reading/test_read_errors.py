@@ -135,7 +135,7 @@ def test_password_rotated_between_planning_and_action(spark: Any, error_tables: 
         assert sorted(tuple(r) for r in fresh.dataframe.collect()) == [(1, "a"), (2, "b")]
         assert fresh.read.plan == table.read.plan
     finally:
-        error_tables.execute(f"DROP OWNED BY {role}; DROP ROLE {role}; DROP TABLE rotated")
+        error_tables.execute(f"DROP OWNED BY {role}; DROP ROLE {role}")
 
 
 def test_targets_resolve_before_spark(error_tables: ReadDb) -> None:
