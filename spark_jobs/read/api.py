@@ -35,7 +35,7 @@ from spark_jobs.read.loading import LoadedTable, load_read
 from spark_jobs.read.options import ReadOptions
 from spark_jobs.read.plan import TableRead
 from spark_jobs.read.planner import QuerySource, TableSource, plan_read, plan_reads
-from spark_jobs.read.snapshots import Snapshot, consistent_snapshot, snapshot_for
+from spark_jobs.read.snapshots import Snapshot, snapshot_for
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -43,21 +43,6 @@ if TYPE_CHECKING:
     from connectors.settings import Settings
 
 TableLike = Union[str, TableRef]
-
-__all__ = [  # the read functions, and (for ``from spark_jobs.read.api import ...``) what they use
-    "LoadedTable",
-    "ReadOptions",
-    "Snapshot",
-    "TableRead",
-    "consistent_snapshot",
-    "load_read",
-    "load_tables",
-    "plan_query",
-    "plan_table",
-    "read_query",
-    "read_table",
-    "read_tables",
-]
 
 
 def read_table(
