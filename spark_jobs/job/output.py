@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import re
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -34,25 +33,34 @@ S3_SCHEMES = ("s3://", "s3a://", "s3n://")
 MANIFEST = "_sparkpg_manifest.json"
 """The object :class:`S3Store` writes last into a published S3 target: the files of the
 current output (readers that need one complete version list the target through it)."""
-_SAFE_SEGMENT = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*")
-_UNSAFE_CHAR = re.compile(r"[^A-Za-z0-9_.-]")
 HASH_LENGTH = 10
+_HIDDEN = "_."
+"""Hadoop, Spark, Hive and Athena skip files and folders whose name starts with these."""
+
+
+def _safe_char(char: str) -> bool:
+    """Letters and digits of any script, ``_``, ``-`` and ``.``: valid in a local path segment
+    and an S3 key, and not special to Hadoop's paths or Spark's globs."""
+    return char.isalnum() or char in "_-."
 
 
 def output_folder(name: str) -> str:
-    """The folder of table ``name`` below ``--output``: ``name`` when it is a safe path segment
-    (ASCII letters, digits, ``_ . -``, not starting with ``.``), else the sanitized name, ``-``
-    and the first 10 hex digits of the name's SHA-256, so different names get different folders.
+    """The folder of table ``name`` below ``--output``: ``name`` itself when it is a safe path
+    segment (letters and digits of any script, ``_ - .``, not starting with ``_`` or ``.``, which
+    readers treat as hidden), else the sanitized name (other characters as ``_``, no leading ``_``
+    or ``.``), ``-`` and the first 10 hex digits of the name's SHA-256, so that different names
+    get different folders and every folder is visible.
 
-    >>> output_folder("orders")
-    'orders'
-    >>> output_folder("a b"), output_folder("a_b")
-    ('a_b-c8687a08aa', 'a_b')
+    >>> output_folder("orders"), output_folder("売上")
+    ('orders', '売上')
+    >>> output_folder("a b"), output_folder("a_b"), output_folder("_tmp")
+    ('a_b-c8687a08aa', 'a_b', 'tmp-ca86e3ce54')
     """
-    if _SAFE_SEGMENT.fullmatch(name):
+    if name and name[0] not in _HIDDEN and all(_safe_char(c) for c in name):
         return name
     digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:HASH_LENGTH]
-    return f"{_UNSAFE_CHAR.sub('_', name).lstrip('.') or 'table'}-{digest}"
+    readable = "".join(c if _safe_char(c) else "_" for c in name).lstrip(_HIDDEN)
+    return f"{readable or 'table'}-{digest}"
 
 
 def new_run_id() -> str:

@@ -64,6 +64,7 @@ def test_odd_names_get_different_folders(
     assert run(out_tables, *argv, "--output", str(out)) == EXIT_OK, capsys.readouterr().err
     folders = {name: output_folder(name) for name in ("売上", "顧客", "a b", "a_b")}
     assert len(set(folders.values())) == 4 and folders["a_b"] == "a_b"
+    assert folders["売上"] == "売上" and folders["顧客"] == "顧客"  # readable, and not hidden
     assert {p.name for p in out.iterdir()} == set(folders.values())
     for name, rows in (("売上", 3), ("顧客", 4), ("a b", 5), ("a_b", 6)):
         assert parquet_ids(spark, out / folders[name]) == list(range(1, rows + 1)), name
