@@ -167,8 +167,13 @@ def _not_found_message(run_query: RunQuery, ref: TableRef) -> str:
         text += "; did you mean: " + ", ".join(str(names[name]) for name in close[:5])
     else:
         text += f"; {len(names)} table(s) are visible to this user"
-    text += '. Names are case-sensitive: quote mixed-case parts, e.g. aurora.public."Orders"'
-    return text
+    if exact_ci:
+        found = names[exact_ci[0]]
+        return (
+            f"{text}. Names match exactly as stored, case included (unlike unquoted SQL, which "
+            f"folds them to lower case): write {found}"
+        )
+    return f"{text}. Names match exactly as stored, case included"
 
 
 def key_candidates(run_query: RunQuery, relation: Relation) -> List[KeyCandidate]:

@@ -59,6 +59,14 @@ def test_missing_table_lists_close_matches(spark: Any, error_tables: ReadDb) -> 
         read_table(spark, error_tables.settings(), "it.sales.customers")
 
 
+def test_a_name_in_the_wrong_case_is_told_the_stored_name(spark: Any, error_tables: ReadDb) -> None:
+    with pytest.raises(TableNotFoundError) as caught:
+        read_table(spark, error_tables.settings(), "it.Customers")
+    text = str(caught.value)
+    assert "did you mean: it.public.customers" in text
+    assert text.endswith("write it.public.customers") and '"Customers"' not in text
+
+
 def test_permission_denied_names_the_table(spark: Any, error_tables: ReadDb) -> None:
     with pytest.raises(DatabasePermissionError) as caught:
         read_table(spark, error_tables.settings(), "it.private_t")
