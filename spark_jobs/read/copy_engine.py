@@ -1,6 +1,6 @@
 """The COPY engine's Python side: a finished read plan in, a DataFrame and its counts out.
 
-The engine (``jvm/``, data source ``io.sparkpg.engine.CopySource``) runs, per partition, on its
+The engine (``jvm/``, data source ``io.sparkpg.engine.read.CopySource``) runs, per partition, on its
 own pgjdbc connection and in one transaction::
 
     <session statements>; SET LOCAL standard_conforming_strings = on;
@@ -62,8 +62,8 @@ from spark_jobs.read.types import ColumnPlan, PgColumn
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-SOURCE_CLASS = "io.sparkpg.engine.CopySource"
-COUNTS_CLASS = "io.sparkpg.engine.UnrepresentableCounts"
+SOURCE_CLASS = "io.sparkpg.engine.read.CopySource"
+COUNTS_CLASS = "io.sparkpg.engine.read.UnrepresentableCounts"
 
 PROBE_ALIAS = RESERVED_PREFIX + "probe"
 FILTERS = ("none", "equality", "ordering")

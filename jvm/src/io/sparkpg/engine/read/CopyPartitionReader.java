@@ -1,5 +1,6 @@
-package io.sparkpg.engine;
+package io.sparkpg.engine.read;
 
+import io.sparkpg.engine.CopyConnections;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.sql.Connection;
