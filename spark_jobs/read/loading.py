@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Dict, Optional
 from connectors.errors import DatabaseError
 from spark_jobs.db.failures import database_error_of
 from spark_jobs.db.target import resolve_target
+from spark_jobs.read.copy_engine import plan_changed_error
 from spark_jobs.read.engines import engine_of
 from spark_jobs.read.plan import TableRead
 from spark_jobs.read.report import UnrepresentableReport
@@ -51,7 +52,12 @@ def load_read(spark: SparkSession, read: TableRead) -> LoadedTable:
 
 def read_error_of(exc: BaseException, read: TableRead) -> Optional[DatabaseError]:
     """The :class:`DatabaseError` of a Spark action over ``read``'s DataFrame that failed in
-    pgjdbc or on its connection (:func:`spark_jobs.db.failures.database_error_of`), else None."""
+    pgjdbc or on its connection (:func:`spark_jobs.db.failures.database_error_of`), or because
+    the source changed since planning (:class:`~spark_jobs.read.copy_engine.PlanChangedError`),
+    else None."""
+    changed = plan_changed_error(exc)
+    if changed is not None:
+        return changed
     return database_error_of(exc, read.target, what="reading", table=read.source)
 
 
