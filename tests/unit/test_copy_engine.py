@@ -288,7 +288,9 @@ def test_a_missing_engine_is_told_with_its_jar_and_doc() -> None:
         java_exception = FakeJavaException(
             "java.lang.RuntimeException",
             "failed",
-            FakeJavaException("java.lang.ClassNotFoundException", "io.sparkpg.engine.read.CopySource"),
+            FakeJavaException(
+                "java.lang.ClassNotFoundException", "io.sparkpg.engine.read.CopySource"
+            ),
         )
 
     assert engine_missing(Py4JLike("o42.load"), "the COPY engine (X)", "docs/reading.md") == (
