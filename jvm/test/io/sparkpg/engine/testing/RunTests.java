@@ -18,7 +18,14 @@ public final class RunTests {
     int run = 0;
     int failed = 0;
     for (String name : classNames) {
-      Class<?> cls = Class.forName(name);
+      Class<?> cls;
+      try {
+        cls = Class.forName(name);
+      } catch (Throwable e) {
+        failed++;
+        System.out.println("FAIL " + name + ": cannot load: " + e + ": " + e.getCause());
+        continue;
+      }
       Method[] methods = cls.getDeclaredMethods();
       Arrays.sort(methods, Comparator.comparing(Method::getName));
       int before = run;
@@ -30,7 +37,7 @@ public final class RunTests {
         run++;
         try {
           m.invoke(cls.getDeclaredConstructor().newInstance());
-        } catch (InvocationTargetException e) {
+        } catch (InvocationTargetException | ExceptionInInitializerError e) {
           failed++;
           Throwable cause = e.getCause();
           StackTraceElement at = where(cause, name);
