@@ -99,8 +99,14 @@ def run_tests(*, jvm_dir: Path = JVM_DIR) -> subprocess.CompletedProcess[str]:
         classes = Path(tmp)
         _compile(sources(jvm_dir) + sources(jvm_dir, "test"), classes)
         return subprocess.run(
-            ["java", *JAVA_OPENS, "-cp", f"{classes}:{_classpath()}", TEST_RUNNER]
-            + test_classes(jvm_dir),
+            [
+                "java",
+                *JAVA_OPENS,
+                "-cp",
+                f"{classes}:{_classpath()}",
+                TEST_RUNNER,
+                *test_classes(jvm_dir),
+            ],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,

@@ -225,9 +225,11 @@ def engine_column(
     >>> c = PgColumn(name="total", formatted_type="numeric(12,2)", base_type="numeric",
     ...              base_typmod=786438)
     >>> engine_column(c, ColumnPlan("total", 'CASE WHEN ... END AS "total"', "DECIMAL(12,2)", "decimal"))
-    EngineColumn(name='total', kind='numeric', expr='"total"', filter='ordering', element=None, precision=12, scale=2, pg_column='total', pg_type=0, pg_type_name='numeric(12,2)')
+    EngineColumn(name='total', kind='numeric', expr='"total"', filter='ordering', element=None, precision=12, scale=2, pg_column=None, pg_type=0, pg_type_name=None)
     """
     decoded = _decoder_column(column, plan, string_filter)
+    if not column.type_oid:
+        return decoded  # described without oids: not checked
     return replace(
         decoded, pg_column=column.name, pg_type=column.type_oid, pg_type_name=column.formatted_type
     )
