@@ -9,7 +9,7 @@ VENV39 := .venv39
 PY := $(VENV)/bin/python
 PY39 := $(VENV39)/bin/python
 
-.PHONY: demo test lint typecheck unit39 pytest test-spark4 clean jvm
+.PHONY: demo test lint typecheck unit39 pytest test-spark4 test-jvm clean jvm
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,10 @@ $(ENGINE_JAR): $(VENV)/.installed $(shell find jvm/src jvm/resources -type f) de
 
 jvm: $(ENGINE_JAR)
 
+# The engine's plain-JVM tests (jvm/test: decoder, filters, options, row encoder), seconds.
+test-jvm: $(VENV)/.installed
+	$(PY) -m devtools.build_engine_jar --test
+
 demo: $(VENV)/.installed $(ENGINE_JAR)
 	$(PY) -m devtools.demo
 
@@ -76,7 +80,7 @@ pytest: $(VENV)/.installed .venv-checkov/.installed $(ENGINE_JAR) $(SPARK350_VEN
 test-spark4: $(VENV_SPARK4)/.installed $(ENGINE_JAR)
 	$(PY_SPARK4) -m pytest -q tests/integration/engine tests/integration/test_types.py
 
-test: lint typecheck unit39 pytest test-spark4
+test: lint typecheck test-jvm unit39 pytest test-spark4
 
 clean:
 	rm -rf $(VENV) $(VENV39) $(SPARK350_VENV) $(VENV_SPARK4) .venv-checkov dist build .pytest_cache .mypy_cache .ruff_cache

@@ -1,6 +1,6 @@
 """The COPY engine's Python side: a finished read plan in, a DataFrame and its counts out.
 
-The engine (``jvm/``, data source ``io.sparkpg.engine.CopySource``) runs, per partition, on its
+The engine (``jvm/``, data source ``io.sparkpg.engine.read.CopySource``) runs, per partition, on its
 own pgjdbc connection and in one transaction::
 
     <session statements>; SET LOCAL standard_conforming_strings = on;
@@ -48,12 +48,12 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from connectors.errors import EngineError
+from connectors.errors import DatabaseError, EngineError
 from connectors.jdbc import quote_ident
-from spark_jobs.engine.java import engine_missing, failure_of
+from spark_jobs.engine.java import engine_missing, failure_of, find_java
 from spark_jobs.engine.options import connection_options
 from spark_jobs.read.plan import RESERVED_PREFIX, TableRead
 from spark_jobs.read.report import UnrepresentableReport
@@ -62,8 +62,9 @@ from spark_jobs.read.types import ColumnPlan, PgColumn
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-SOURCE_CLASS = "io.sparkpg.engine.CopySource"
-COUNTS_CLASS = "io.sparkpg.engine.UnrepresentableCounts"
+SOURCE_CLASS = "io.sparkpg.engine.read.CopySource"
+COUNTS_CLASS = "io.sparkpg.engine.read.UnrepresentableCounts"
+PLAN_CHANGED_CLASS = "io.sparkpg.engine.read.PlanChangedException"
 
 PROBE_ALIAS = RESERVED_PREFIX + "probe"
 FILTERS = ("none", "equality", "ordering")
@@ -112,15 +113,60 @@ class CopyEngineError(EngineError):
     """The COPY engine cannot read this plan, or its JAR is not on the Spark classpath."""
 
 
+class PlanChangedError(DatabaseError, CopyEngineError):
+    """The source changed between planning and an action: a column's type (``column``,
+    ``planned_type``, ``actual_type``), or a table or column it reads was renamed or dropped
+    (those three are then None). Nothing was read; plan the read again."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        table: str,
+        column: Optional[str] = None,
+        planned_type: Optional[str] = None,
+        actual_type: Optional[str] = None,
+    ) -> None:
+        DatabaseError.__init__(self, message)
+        self.table = table
+        self.column = column
+        self.planned_type = planned_type
+        self.actual_type = actual_type
+
+
+def action_error(exc: BaseException) -> Optional[PlanChangedError]:
+    """The :class:`PlanChangedError` of a failed action when a partition of a COPY engine read
+    found its source changed since planning (the engine's ``PlanChangedException`` in the Java
+    cause chain, read by its fields), else None."""
+    java = find_java(exc, PLAN_CHANGED_CLASS)
+    if java is None:
+        return None
+
+    def text(value: Any) -> Optional[str]:
+        return None if value is None else str(value)
+
+    return PlanChangedError(
+        " ".join(str(java.getMessage()).split()),
+        table=str(java.getTable()),
+        column=text(java.getColumn()),
+        planned_type=text(java.getPlannedType()),
+        actual_type=text(java.getActualType()),
+    )
+
+
 @dataclass(frozen=True)
 class EngineColumn:
-    """One column as the engine reads it: Spark name, decoder kind, SELECT expression, filters.
+    """One column as the engine reads it: Spark name, decoder kind, SELECT expression, filters,
+    and the source column and type it was planned from.
 
     ``kind`` is one of the decoders (``int4``, ``numeric``, ``text``, ``array``, ...); ``element``
     the decoder of an array's elements; ``precision``/``scale`` a numeric's Spark DECIMAL; ``expr``
     the SQL selected (a plain quoted column wherever ``filter`` is not ``none``); ``filter`` which
     Spark filters are pushed as SQL: ``none``, ``equality`` (=, IN, IS NULL) or ``ordering``
-    (also <, <=, >, >=).
+    (also <, <=, >, >=). ``pg_column``, ``pg_type`` (the type's oid, as declared: a domain's for
+    a domain column) and ``pg_type_name`` (``format_type``): each partition checks, before its
+    COPY, that the source column still has that type (:class:`PlanChangedError` otherwise);
+    ``pg_type`` 0: not checked.
     """
 
     name: str
@@ -130,6 +176,9 @@ class EngineColumn:
     element: Optional[str] = None
     precision: Optional[int] = None
     scale: Optional[int] = None
+    pg_column: Optional[str] = None
+    pg_type: int = 0
+    pg_type_name: Optional[str] = None
 
     @property
     def spark_type(self) -> str:
@@ -157,6 +206,8 @@ class EngineColumn:
             data["element"] = self.element
         if self.kind == "numeric":
             data.update(precision=self.precision, scale=self.scale)
+        if self.pg_type:
+            data.update(pgColumn=self.pg_column, pgType=self.pg_type, pgTypeName=self.pg_type_name)
         return data
 
 
@@ -174,8 +225,17 @@ def engine_column(
     >>> c = PgColumn(name="total", formatted_type="numeric(12,2)", base_type="numeric",
     ...              base_typmod=786438)
     >>> engine_column(c, ColumnPlan("total", 'CASE WHEN ... END AS "total"', "DECIMAL(12,2)", "decimal"))
-    EngineColumn(name='total', kind='numeric', expr='"total"', filter='ordering', element=None, precision=12, scale=2)
+    EngineColumn(name='total', kind='numeric', expr='"total"', filter='ordering', element=None, precision=12, scale=2, pg_column=None, pg_type=0, pg_type_name=None)
     """
+    decoded = _decoder_column(column, plan, string_filter)
+    if not column.type_oid:
+        return decoded  # described without oids: not checked
+    return replace(
+        decoded, pg_column=column.name, pg_type=column.type_oid, pg_type_name=column.formatted_type
+    )
+
+
+def _decoder_column(column: PgColumn, plan: ColumnPlan, string_filter: str) -> EngineColumn:
     if string_filter not in FILTERS:
         raise ValueError(f"string_filter={string_filter!r}: expected one of {', '.join(FILTERS)}")
     q = quote_ident(column.name)

@@ -3,7 +3,9 @@
 
 An engine is a module with ``probe_sql(read) -> str`` (the SQL it will run, returning no rows:
 the planner runs it so that permissions and bad filters fail before Spark starts) and
-``load(spark, read) -> (DataFrame, UnrepresentableReport)`` (lazy: no Spark action).
+``load(spark, read) -> (DataFrame, UnrepresentableReport)`` (lazy: no Spark action) and
+``action_error(exc) -> DatabaseError | None`` (the engine's own failures of an action, read from
+the Java chain).
 """
 
 from __future__ import annotations

@@ -54,7 +54,12 @@ def load_read(spark: SparkSession, read: TableRead) -> LoadedTable:
 
 def read_error_of(exc: BaseException, read: TableRead) -> Optional[DatabaseError]:
     """The :class:`DatabaseError` of a Spark action over ``read``'s DataFrame that failed in
-    pgjdbc or on its connection (:func:`spark_jobs.db.failures.database_error_of`), else None."""
+    pgjdbc or on its connection (:func:`spark_jobs.db.failures.database_error_of`), or in the
+    plan's engine (the COPY engine's :class:`~spark_jobs.read.copy_engine.PlanChangedError`: the
+    source changed since planning), else None."""
+    found = engine_of(read.engine).action_error(exc)
+    if found is not None:
+        return found
     return database_error_of(exc, read.target, what="reading", table=read.source)
 
 

@@ -11,8 +11,9 @@ bit for each value read as NULL, summed by a Spark observation during the first 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Dict, List, Sequence, Tuple
+from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple
 
+from connectors.errors import DatabaseError
 from connectors.jdbc import quote_ident
 from spark_jobs.db.failures import translate_error
 from spark_jobs.engine.java import py4j_quiet
@@ -91,6 +92,11 @@ def predicates(read: TableRead) -> Tuple[str, ...]:
 def probe_sql(read: TableRead) -> str:
     """The subquery this engine reads, returning no rows (the planner runs it)."""
     return f"SELECT 1 FROM {dbtable_sql(read)} WHERE false"
+
+
+def action_error(exc: BaseException) -> Optional[DatabaseError]:
+    """This engine's own failures of an action: none (Spark's JDBC source fails in pgjdbc only)."""
+    return None
 
 
 def spark_options(read: TableRead) -> Dict[str, str]:

@@ -183,15 +183,15 @@ def test_the_engine_jar_is_reproducible(tmp_path: Path) -> None:
         names = jar.namelist()
         assert names == sorted(names)
         assert {i.date_time for i in jar.infolist()} == {(1980, 1, 1, 0, 0, 0)}
-        assert "io/sparkpg/engine/CopySource.class" in names
+        assert "io/sparkpg/engine/read/CopySource.class" in names
         services = jar.read("META-INF/services/org.apache.spark.sql.sources.DataSourceRegister")
         assert services.decode().split() == [
-            "io.sparkpg.engine.CopySource",
+            "io.sparkpg.engine.read.CopySource",
             "io.sparkpg.engine.write.WriteSource",
         ]
         assert "io/sparkpg/engine/write/WriteSource.class" in names
         # --release 8: class file major version 52
-        assert jar.read("io/sparkpg/engine/CopySource.class")[6:8] == b"\x00\x34"
+        assert jar.read("io/sparkpg/engine/read/CopySource.class")[6:8] == b"\x00\x34"
 
 
 # --- the loader: a finished plan -> the engine's read ------------------------------------------
@@ -288,7 +288,9 @@ def test_a_missing_engine_is_told_with_its_jar_and_doc() -> None:
         java_exception = FakeJavaException(
             "java.lang.RuntimeException",
             "failed",
-            FakeJavaException("java.lang.ClassNotFoundException", "io.sparkpg.engine.CopySource"),
+            FakeJavaException(
+                "java.lang.ClassNotFoundException", "io.sparkpg.engine.read.CopySource"
+            ),
         )
 
     assert engine_missing(Py4JLike("o42.load"), "the COPY engine (X)", "docs/reading.md") == (

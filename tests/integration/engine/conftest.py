@@ -11,7 +11,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 import psycopg
 import pytest
 
-from connectors.settings import settings_from_dict
+from connectors.settings import Settings, settings_from_dict
 from devtools.postgres_server import PostgresServer
 from spark_jobs.db.target import DbTarget, resolve_target
 from spark_jobs.engine.session import ENGINE_JAR
@@ -28,9 +28,11 @@ APPLICATION = "sparkpg-engine-test"
 
 @dataclass(frozen=True)
 class EngineDb:
-    """The test database: admin conninfo, the reader's JDBC target, and SQL helpers."""
+    """The test database: admin conninfo, the reader's settings (connection ``eng``) and JDBC
+    target, and SQL helpers."""
 
     conninfo: str
+    settings: Settings
     target: DbTarget
 
     def execute(self, statement: str) -> None:
@@ -104,4 +106,4 @@ def engine_db(postgres: PostgresServer, tmp_path_factory: Any) -> EngineDb:
     creds = tmp_path_factory.mktemp("engine") / "creds.json"
     creds.write_text(json.dumps({"username": ROLE, "password": PASSWORD}))
     settings = settings_from_dict(settings_data(postgres, creds), source="test")
-    return EngineDb(conninfo, resolve_target(settings.connection("eng")))
+    return EngineDb(conninfo, settings, resolve_target(settings.connection("eng")))

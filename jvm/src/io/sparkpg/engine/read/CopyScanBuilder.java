@@ -1,4 +1,4 @@
-package io.sparkpg.engine;
+package io.sparkpg.engine.read;
 
 import java.util.ArrayList;
 import java.util.List;

@@ -1,5 +1,6 @@
-package io.sparkpg.engine;
+package io.sparkpg.engine.read;
 
+import io.sparkpg.engine.EngineOptions;
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.Collections;

@@ -1,4 +1,4 @@
-package io.sparkpg.engine;
+package io.sparkpg.engine.read;
 
 import java.util.Map;
 import org.apache.spark.sql.connector.catalog.Table;
@@ -9,7 +9,7 @@ import org.apache.spark.sql.types.StructType;
 import org.apache.spark.sql.util.CaseInsensitiveStringMap;
 
 /**
- * Spark data source {@code io.sparkpg.engine.CopySource} (short name {@code sparkpg_copy}): reads
+ * Spark data source {@code io.sparkpg.engine.read.CopySource} (short name {@code sparkpg_copy}): reads
  * PostgreSQL through binary COPY, one pgjdbc connection per partition. Options: jvm/README.md.
  */
 public final class CopySource implements TableProvider, DataSourceRegister {

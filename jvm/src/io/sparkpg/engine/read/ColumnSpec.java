@@ -1,11 +1,14 @@
-package io.sparkpg.engine;
+package io.sparkpg.engine.read;
 
 import java.io.Serializable;
 import java.util.Map;
 import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.DataTypes;
 
-/** One column of a read: its Spark name, how to decode it, the SQL that selects it. */
+/**
+ * One column of a read: its Spark name, how to decode it, the SQL that selects it, and the source
+ * column and type it was planned from (checked before each COPY: {@link PlannedTypes}).
+ */
 final class ColumnSpec implements Serializable {
   private static final long serialVersionUID = 1L;
 
@@ -31,9 +34,12 @@ final class ColumnSpec implements Serializable {
   final int scale;
   final String expr;
   final Filter filter;
+  final String pgColumn; // the source column; null when pgType is 0
+  final long pgType; // its type's oid when planned; 0: not checked
+  final String pgTypeName; // that type as format_type wrote it (bigint, numeric(12,2))
 
   private ColumnSpec(String name, Kind kind, Kind element, int precision, int scale, String expr,
-      Filter filter) {
+      Filter filter, String pgColumn, long pgType, String pgTypeName) {
     this.name = name;
     this.kind = kind;
     this.element = element;
@@ -41,6 +47,9 @@ final class ColumnSpec implements Serializable {
     this.scale = scale;
     this.expr = expr;
     this.filter = filter;
+    this.pgColumn = pgColumn;
+    this.pgType = pgType;
+    this.pgTypeName = pgTypeName;
   }
 
   static ColumnSpec fromJson(Map<?, ?> json) {
@@ -72,8 +81,25 @@ final class ColumnSpec implements Serializable {
       throw new IllegalArgumentException("column " + name + ": unknown filter '" + filter
           + "' (expected none, equality or ordering)");
     }
+    long pgType = oid(json, name);
+    String pgColumn = pgType == 0 ? null : string(json, "pgColumn", null);
+    String pgTypeName = pgType == 0 ? null : string(json, "pgTypeName", null);
     return new ColumnSpec(name, kind, element, precision, scale, string(json, "expr", null),
-        pushable);
+        pushable, pgColumn, pgType, pgTypeName);
+  }
+
+  /** {@code pgType}: absent (0, not checked) or a type oid (1..4294967295). */
+  private static long oid(Map<?, ?> json, String column) {
+    Object value = json.get("pgType");
+    if (value == null) {
+      return 0;
+    }
+    long oid = value instanceof Integer || value instanceof Long ? ((Number) value).longValue() : -1;
+    if (oid < 1 || oid > 0xFFFF_FFFFL) {
+      throw new IllegalArgumentException("column " + column + ": 'pgType' must be a type oid "
+          + "(an integer from 1 to 4294967295), not " + value);
+    }
+    return oid;
   }
 
   DataType dataType() {

@@ -1,5 +1,6 @@
-package io.sparkpg.engine;
+package io.sparkpg.engine.read;
 
+import io.sparkpg.engine.CopyConnections;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.sql.Connection;
@@ -110,7 +111,7 @@ final class CopyPartitionReader implements PartitionReader<InternalRow> {
     }
   }
 
-  private void start() throws SQLException {
+  private void start() throws SQLException, PlanChangedException {
     connection = new org.postgresql.Driver().connect(spec.url, spec.properties);
     if (connection == null) {
       throw new SQLException("the url option must start with jdbc:postgresql:");
@@ -136,6 +137,7 @@ final class CopyPartitionReader implements PartitionReader<InternalRow> {
         }
       }, WATCH_MILLIS, WATCH_MILLIS, TimeUnit.MILLISECONDS);
     }
+    PlannedTypes.verify(connection, spec, columns, where());
     copy = pg.getCopyAPI().copyOut(partition.sql);
   }
 

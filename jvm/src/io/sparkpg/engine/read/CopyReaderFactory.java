@@ -1,4 +1,4 @@
-package io.sparkpg.engine;
+package io.sparkpg.engine.read;
 
 import org.apache.spark.sql.catalyst.InternalRow;
 import org.apache.spark.sql.connector.read.InputPartition;

@@ -1,4 +1,4 @@
-package io.sparkpg.engine;
+package io.sparkpg.engine.read;
 
 import java.time.LocalDate;
 import java.time.LocalDateTime;

@@ -1,4 +1,4 @@
-package io.sparkpg.engine;
+package io.sparkpg.engine.read;
 
 import java.math.BigDecimal;
 import java.math.BigInteger;
