@@ -29,10 +29,9 @@ import uuid
 from typing import TYPE_CHECKING, List, Optional, Sequence, Tuple, Union
 
 from connectors.errors import SparkPgError, WriteRefusedError
-from connectors.jdbc import TableRef, quote_ident
+from connectors.jdbc import TableRef, session_settings, set_statements
 from spark_jobs.db.connection import DriverConnection, connect
 from spark_jobs.db.target import DbTarget, resolve_target
-from spark_jobs.engine.options import connection_options
 from spark_jobs.write.columns import (
     TargetColumn,
     check_exact,
@@ -41,7 +40,7 @@ from spark_jobs.write.columns import (
     match_columns,
     target_columns,
 )
-from spark_jobs.write.contract import chunk_option, engine_options, save
+from spark_jobs.write.contract import atomic_spec, chunk_bytes, direct_spec, save
 from spark_jobs.write.staging import (
     STAGING_PREFIX,
     STREAMING_MODES,
@@ -157,10 +156,17 @@ def _write(
     try:
         for statement in staging.create_sql(pairs, streaming=mode in STREAMING_MODES):
             source.execute(statement, what=f"creating the staging table {staging.rows}")
-        options = engine_options(source.target, ref, staging, pairs, mode, keys)
-        options.update(chunk_option(spark))
+        spec = atomic_spec(
+            ref,
+            staging,
+            pairs,
+            mode,
+            keys,
+            _session_sql(source),
+            chunk_bytes(spark) if mode in STREAMING_MODES else None,
+        )
         renamed = _bounded(df, source).toDF(*[p.staging_name for p in pairs])
-        save(renamed, options, ref)
+        save(renamed, spec, source.target, ref)
     finally:
         try:
             source.execute(staging.drop_sql(), what=f"dropping {staging.rows}")
@@ -180,14 +186,18 @@ def _write_direct(
     )
     for pair in pairs:
         check_exact(pair, table=str(ref))
-    names = ", ".join(quote_ident(p.target.name) for p in pairs)
-    options = connection_options(source.target.url, source.target.properties())
-    options.update(
-        copySql=f"COPY {ref.qualified_name} ({names}) FROM STDIN (FORMAT binary)",
-        tagged="false",
-        label=str(ref),
+    save(_bounded(df, source), direct_spec(ref, pairs, _session_sql(source)), source.target, ref)
+
+
+def _session_sql(source: DriverConnection) -> List[str]:
+    """What each of the engine's connections runs first: the connection's ``lock_timeout``
+    (every lock a write waits for: the target's, a row's, the staging tables'; an idle in
+    transaction holder too) and ``client_connection_check_interval``. No statement_timeout:
+    a COPY or a move runs as long as its rows take."""
+    settings = session_settings(
+        source.target.connection, server_version_num=source.server_version_num, planning=False
     )
-    save(_bounded(df, source), options, ref)
+    return set_statements(settings, local=False)
 
 
 def _bounded(df: DataFrame, source: DriverConnection) -> DataFrame:
