@@ -82,8 +82,13 @@ def write_table(
     task writes its rows again); every column's Spark type must be the target's exact type.
 
     At most the connection's ``max_connections`` tasks write at once (a DataFrame with more
-    partitions is coalesced). Runs one Spark job; raises :class:`WriteRefusedError` before any row
-    is written, :class:`WriteFailedError` when the job or the commit fails (target unchanged).
+    partitions is coalesced). Every lock the write waits for is bounded by the connection's
+    ``lock_timeout_seconds``. Runs one Spark job; raises :class:`WriteRefusedError` before any row
+    is written; :class:`LockTimeoutError` (``setting="lock_timeout_seconds"``) or
+    :class:`DatabaseUnresponsiveError` when a bounded wait expires; :class:`WriteFailedError`
+    when the job or the commit fails. An atomic write's failure leaves the target unchanged
+    (unless the message says the connection broke during the COMMIT: then the outcome is
+    unknown); a direct write's says which partitions had committed their rows.
     """
     ref = table if isinstance(table, TableRef) else TableRef.parse(table)
     if mode not in MODES:

@@ -100,8 +100,8 @@ final class MoveTransaction implements AutoCloseable {
       // Python finds it in WriteOutcomes when the job fails first
       failure = e instanceof WriteFailure
           ? (WriteFailure) e : WriteFailure.ofDriver(WriteFailure.MOVING, (SQLException) e, false);
+      WriteOutcomes.moveFailed(spec.writeId, failure); // before a stopped task fails the job
       stopTheTasks(failure);
-      WriteOutcomes.moveFailed(spec.writeId, failure);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
