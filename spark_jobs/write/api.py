@@ -28,7 +28,7 @@ import re
 import uuid
 from typing import TYPE_CHECKING, List, Optional, Sequence, Tuple, Union
 
-from connectors.errors import SparkPgError, WriteRefusedError
+from connectors.errors import DatabaseConnectionError, SparkPgError, WriteRefusedError
 from connectors.jdbc import TableRef, session_settings, set_statements
 from spark_jobs.db.connection import DriverConnection, connect
 from spark_jobs.db.target import DbTarget, resolve_target
@@ -173,10 +173,24 @@ def _write(
         renamed = _bounded(df, source).toDF(*[p.staging_name for p in pairs])
         save(renamed, spec, source.target, ref)
     finally:
+        _drop(spark, source, staging, ref)
+
+
+def _drop(spark: SparkSession, source: DriverConnection, staging: Staging, ref: TableRef) -> None:
+    """Drop the write's staging objects (this side alone drops them, jvm/README.md); on a new
+    connection when the server ended ``source`` (a failover, pg_terminate_backend). When that
+    fails too, the next write's clean-up removes them."""
+    try:
         try:
             source.execute(staging.drop_sql(), what=f"dropping {staging.rows}")
-        except SparkPgError as exc:
-            logger.warning("%s: could not drop the staging table %s: %s", ref, staging.rows, exc)
+        except DatabaseConnectionError:
+            fresh = connect(spark, source.target)
+            try:
+                fresh.execute(staging.drop_sql(), what=f"dropping {staging.rows}")
+            finally:
+                fresh.close()
+    except SparkPgError as exc:
+        logger.warning("%s: could not drop the staging table %s: %s", ref, staging.rows, exc)
 
 
 def _write_direct(
