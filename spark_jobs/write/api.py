@@ -28,11 +28,10 @@ import re
 import uuid
 from typing import TYPE_CHECKING, List, Optional, Sequence, Tuple, Union
 
-from connectors.errors import SparkPgError, WriteRefusedError
-from connectors.jdbc import TableRef, quote_ident
+from connectors.errors import DatabaseConnectionError, SparkPgError, WriteRefusedError
+from connectors.jdbc import TableRef, session_settings, set_statements
 from spark_jobs.db.connection import DriverConnection, connect
 from spark_jobs.db.target import DbTarget, resolve_target
-from spark_jobs.engine.options import connection_options
 from spark_jobs.write.columns import (
     TargetColumn,
     check_exact,
@@ -41,7 +40,7 @@ from spark_jobs.write.columns import (
     match_columns,
     target_columns,
 )
-from spark_jobs.write.contract import chunk_option, engine_options, save
+from spark_jobs.write.contract import atomic_spec, chunk_bytes, direct_spec, save
 from spark_jobs.write.staging import (
     STAGING_PREFIX,
     STREAMING_MODES,
@@ -83,8 +82,13 @@ def write_table(
     task writes its rows again); every column's Spark type must be the target's exact type.
 
     At most the connection's ``max_connections`` tasks write at once (a DataFrame with more
-    partitions is coalesced). Runs one Spark job; raises :class:`WriteRefusedError` before any row
-    is written, :class:`WriteFailedError` when the job or the commit fails (target unchanged).
+    partitions is coalesced). Every lock the write waits for is bounded by the connection's
+    ``lock_timeout_seconds``. Runs one Spark job; raises :class:`WriteRefusedError` before any row
+    is written; :class:`LockTimeoutError` (``setting="lock_timeout_seconds"``) or
+    :class:`DatabaseUnresponsiveError` when a bounded wait expires; :class:`WriteFailedError`
+    when the job or the commit fails. An atomic write's failure leaves the target unchanged
+    (unless the message says the connection broke during the COMMIT: then the outcome is
+    unknown); a direct write's says which partitions had committed their rows.
     """
     ref = table if isinstance(table, TableRef) else TableRef.parse(table)
     if mode not in MODES:
@@ -157,15 +161,36 @@ def _write(
     try:
         for statement in staging.create_sql(pairs, streaming=mode in STREAMING_MODES):
             source.execute(statement, what=f"creating the staging table {staging.rows}")
-        options = engine_options(source.target, ref, staging, pairs, mode, keys)
-        options.update(chunk_option(spark))
+        spec = atomic_spec(
+            ref,
+            staging,
+            pairs,
+            mode,
+            keys,
+            _session_sql(source),
+            chunk_bytes(spark) if mode in STREAMING_MODES else None,
+        )
         renamed = _bounded(df, source).toDF(*[p.staging_name for p in pairs])
-        save(renamed, options, ref)
+        save(renamed, spec, source.target, ref)
     finally:
+        _drop(spark, source, staging, ref)
+
+
+def _drop(spark: SparkSession, source: DriverConnection, staging: Staging, ref: TableRef) -> None:
+    """Drop the write's staging objects (this side alone drops them, jvm/README.md); on a new
+    connection when the server ended ``source`` (a failover, pg_terminate_backend). When that
+    fails too, the next write's clean-up removes them."""
+    try:
         try:
             source.execute(staging.drop_sql(), what=f"dropping {staging.rows}")
-        except SparkPgError as exc:
-            logger.warning("%s: could not drop the staging table %s: %s", ref, staging.rows, exc)
+        except DatabaseConnectionError:
+            fresh = connect(spark, source.target)
+            try:
+                fresh.execute(staging.drop_sql(), what=f"dropping {staging.rows}")
+            finally:
+                fresh.close()
+    except SparkPgError as exc:
+        logger.warning("%s: could not drop the staging table %s: %s", ref, staging.rows, exc)
 
 
 def _write_direct(
@@ -180,14 +205,18 @@ def _write_direct(
     )
     for pair in pairs:
         check_exact(pair, table=str(ref))
-    names = ", ".join(quote_ident(p.target.name) for p in pairs)
-    options = connection_options(source.target.url, source.target.properties())
-    options.update(
-        copySql=f"COPY {ref.qualified_name} ({names}) FROM STDIN (FORMAT binary)",
-        tagged="false",
-        label=str(ref),
+    save(_bounded(df, source), direct_spec(ref, pairs, _session_sql(source)), source.target, ref)
+
+
+def _session_sql(source: DriverConnection) -> List[str]:
+    """What each of the engine's connections runs first: the connection's ``lock_timeout``
+    (every lock a write waits for: the target's, a row's, the staging tables'; an idle in
+    transaction holder too) and ``client_connection_check_interval``. No statement_timeout:
+    a COPY or a move runs as long as its rows take."""
+    settings = session_settings(
+        source.target.connection, server_version_num=source.server_version_num, planning=False
     )
-    save(_bounded(df, source), options, ref)
+    return set_statements(settings, local=False)
 
 
 def _bounded(df: DataFrame, source: DriverConnection) -> DataFrame:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Optional
 
@@ -16,6 +17,14 @@ from spark_jobs.write.columns import (
     create_table_sql,
     match_columns,
     staging_type,
+)
+from spark_jobs.write.contract import (
+    DIRECT,
+    STAGED,
+    STREAMED,
+    WriteSpec,
+    atomic_spec,
+    direct_spec,
 )
 from spark_jobs.write.staging import (
     Staging,
@@ -188,3 +197,56 @@ def test_each_staging_table_belongs_to_its_write(name: str, owner: str) -> None:
     assert staging_owner(name) == owner
     assert re.match(staging_family_pattern(owner), name)
     assert not re.match(staging_family_pattern(owner), owner + "0")
+
+
+# --- the engine's contract -----------------------------------------------------------------------
+
+_COMMON = {"mode", "label", "writeId", "copySql", "columns", "sessionSql"}
+_MOVING = {"commitSql", "moveSql", "rowsSql"}
+_STREAMING = {
+    "createSql",
+    "chunkSql",
+    "pollSql",
+    "failSql",
+    "failedSql",
+    "progressSql",
+    "backlogSql",
+}
+
+
+def test_each_mode_renders_exactly_its_options() -> None:
+    pairs = [
+        ColumnPair(0, "Id", "bigint", col("id", "bigint", "int8")),
+        ColumnPair(1, "n", "bigint", col("n")),
+    ]
+    staging = Staging("s", "sparkpg_stage_x")
+    session = ["SET lock_timeout = '5s'"]
+    direct = direct_spec(REF, pairs, session).options_of_mode()
+    assert set(direct) == _COMMON and direct["mode"] == DIRECT
+    assert json.loads(direct["columns"]) == [
+        {"frame": "Id", "target": "id", "staged": "", "cast": ""},
+        {"frame": "n", "target": "n", "staged": "", "cast": ""},
+    ]
+    assert json.loads(direct["sessionSql"]) == session
+    staged = atomic_spec(REF, staging, pairs, "upsert", ["id"], session).options_of_mode()
+    assert set(staged) == _COMMON | _MOVING | {"key"} and staged["mode"] == STAGED
+    assert staged["rowsSql"] == '"s"."sparkpg_stage_x" WHERE _sparkpg_attempt = ANY ({tags})'
+    assert json.loads(staged["key"]) == ["id"]
+    # bigint into integer may overflow: the move's cast is named; bigint into bigint cannot.
+    assert [c["cast"] for c in json.loads(staged["columns"])] == ["", "integer"]
+    streamed = atomic_spec(REF, staging, pairs, "append", [], session, 65536).options_of_mode()
+    assert set(streamed) == _COMMON | _MOVING | _STREAMING | {"chunkBytes"}
+    assert streamed["mode"] == STREAMED and streamed["chunkBytes"] == "65536"
+    assert streamed["rowsSql"] == '"s"."sparkpg_stage_x_t{tag}"'
+    overwrite = atomic_spec(REF, staging, pairs, "overwrite", [], []).options_of_mode()
+    assert "chunkBytes" not in overwrite
+    assert json.loads(overwrite["commitSql"])[-1] == 'DELETE FROM "s"."Or""ders"'
+
+
+def test_a_spec_refuses_sql_of_another_mode() -> None:
+    with pytest.raises(ValueError, match="mode='merge'"):
+        WriteSpec("merge", "t", "COPY", ())
+    with pytest.raises(ValueError, match="move_sql and rows_sql go with staged rows only"):
+        WriteSpec(DIRECT, "t", "COPY", (), move_sql="INSERT", rows_sql="t")
+    with pytest.raises(ValueError, match="streaming goes with mode 'streamed' only"):
+        WriteSpec(STREAMED, "t", "COPY", (), move_sql="INSERT", rows_sql="t")

@@ -10,20 +10,22 @@ import java.sql.Statement;
 import org.apache.spark.sql.catalyst.InternalRow;
 import org.apache.spark.sql.connector.write.DataWriter;
 import org.apache.spark.sql.connector.write.WriterCommitMessage;
+import org.apache.spark.sql.types.StructType;
 import org.postgresql.PGConnection;
 import org.postgresql.copy.CopyIn;
 
 /**
  * One task attempt: its own pgjdbc connection and {@code COPY ... FROM STDIN (FORMAT binary)}.
- * When the write streams its moves ({@link WriteSpec#chunked}), the rows go in chunks: each chunk
- * is one COPY committed together with its row in the chunk registry, so the driver can move it
- * while the task goes on; with {@link WriteSpec#chunkTables} each chunk creates its own table in
- * that transaction (and COPYs with FREEZE). Chunks hold about {@link WriteSpec#chunkBytes}, twice
+ * When the write streams its moves ({@link WriteSpec.Mode#STREAMED}), the rows go in chunks:
+ * each chunk is one COPY into its own table, created and committed together with its row in the
+ * chunk registry, so the driver can move it while the task goes on. Chunks hold about {@link WriteSpec#chunkBytes}, twice
  * that after {@link #CHUNKS_PER_SIZE} chunks, and so on up to {@link #MAX_DOUBLINGS} doublings:
  * a long task writes a bounded number of chunks (tables, and locks in the driver's move).
  * Otherwise one COPY (one transaction) takes all rows. {@link #commit} ends the last COPY; {@link #abort} and
  * {@link #close} cancel an unfinished one, so a failed or killed attempt leaves no uncommitted
  * row and no backend behind (its committed chunks stay in staging, never moved: see StagedWrite).
+ * Every failure is a {@link WriteFailure} of phase {@link WriteFailure#STAGING} (or {@link
+ * WriteFailure#STOPPED} when the driver's move failed).
  */
 final class CopyDataWriter implements DataWriter<InternalRow> {
   private static final int FLUSH_BYTES = 1 << 16;
@@ -34,6 +36,7 @@ final class CopyDataWriter implements DataWriter<InternalRow> {
 
   private final WriteSpec spec;
   private final RowEncoder encoder;
+  private final StructType schema;
   private final int partitionId;
   private final long taskAttemptId;
   private final int backlogLimit;
@@ -46,38 +49,39 @@ final class CopyDataWriter implements DataWriter<InternalRow> {
   private long chunkBytes;
   private long rows;
 
-  CopyDataWriter(
-      WriteSpec spec, RowEncoder encoder, int partitionId, long taskAttemptId, int backlogLimit) {
+  CopyDataWriter(WriteSpec spec, StructType schema, int partitionId, long taskAttemptId,
+      int backlogLimit) {
     this.spec = spec;
-    this.encoder = encoder;
+    this.schema = schema;
+    this.encoder = new RowEncoder(schema, spec.tagged());
     this.partitionId = partitionId;
     this.taskAttemptId = taskAttemptId;
     this.backlogLimit = backlogLimit;
   }
 
-  private void open() throws IOException {
+  private void open() {
     try {
       connection = spec.connect();
-      connection.setAutoCommit(!spec.chunked());
-      if (spec.chunked()) {
+      connection.setAutoCommit(!spec.streamed());
+      if (spec.streamed()) {
         register = connection.prepareStatement(spec.chunkSql);
-        if (!spec.failedSql.isEmpty()) {
-          failed = connection.prepareStatement(spec.failedSql);
-        }
-        if (!spec.backlogSql.isEmpty()) {
-          backlog = connection.prepareStatement(spec.backlogSql);
-        }
+        failed = connection.prepareStatement(spec.failedSql);
+        backlog = connection.prepareStatement(spec.backlogSql);
       }
     } catch (SQLException e) {
-      throw new IOException(where() + ": connecting: " + StagedWrite.describe(e), e);
+      throw failure(e);
     }
     startChunk();
   }
 
-  private void startChunk() throws IOException {
+  private WriteFailure failure(Exception e) {
+    return WriteFailure.ofTask(WriteFailure.STAGING, e, partitionId, taskAttemptId);
+  }
+
+  private void startChunk() {
     long tag = AttemptCommitted.tagOf(taskAttemptId, chunk);
     try {
-      if (!spec.createSql.isEmpty()) {
+      if (spec.streamed()) {
         try (Statement create = connection.createStatement()) {
           create.execute(WriteSpec.forChunk(spec.createSql, tag));
         }
@@ -85,7 +89,7 @@ final class CopyDataWriter implements DataWriter<InternalRow> {
       copy = connection.unwrap(PGConnection.class).getCopyAPI()
           .copyIn(WriteSpec.forChunk(spec.copySql, tag));
     } catch (SQLException e) {
-      throw new IOException(where() + ": starting COPY: " + StagedWrite.describe(e), e);
+      throw failure(e);
     }
     encoder.tag(tag);
     encoder.header();
@@ -102,9 +106,15 @@ final class CopyDataWriter implements DataWriter<InternalRow> {
     if (copy == null) {
       open();
     }
-    encoder.row(row);
+    try {
+      encoder.row(row);
+    } catch (RowEncoder.Refused e) {
+      WriteSpec.Column column = spec.columns.get(e.column);
+      throw WriteFailure.refused(e.refusal, partitionId, taskAttemptId)
+          .naming(column.frame, column.target, keyOf(row), null);
+    }
     rows++;
-    if (spec.chunked()
+    if (spec.streamed()
         && chunkBytes + encoder.size() >= chunkLimit()
         && chunk < AttemptCommitted.LAST_CHUNK) {
       endChunk();
@@ -116,18 +126,34 @@ final class CopyDataWriter implements DataWriter<InternalRow> {
     }
   }
 
-  private void flush() throws IOException {
+  /** {@code (k1, k2)=(v1, v2)}: the row's key (as PostgreSQL writes one), or null. */
+  private String keyOf(InternalRow row) {
+    if (spec.key.length == 0) {
+      return null;
+    }
+    StringBuilder names = new StringBuilder("(");
+    StringBuilder values = new StringBuilder(")=(");
+    for (int k = 0; k < spec.key.length; k++) {
+      int i = spec.key[k];
+      names.append(k == 0 ? "" : ", ").append(spec.columns.get(i).target);
+      values.append(k == 0 ? "" : ", ")
+          .append(row.isNullAt(i) ? "null" : row.get(i, schema.fields()[i].dataType()));
+    }
+    return names.append(values).append(')').toString();
+  }
+
+  private void flush() {
     try {
       copy.writeToCopy(encoder.bytes(), 0, encoder.size());
     } catch (SQLException e) {
-      throw new IOException(where() + ": " + StagedWrite.describe(e), e);
+      throw failure(e);
     }
     chunkBytes += encoder.size();
     encoder.reset();
   }
 
   /** Ends the current COPY; a chunk is committed with its registry row (tag, partition). */
-  private void endChunk() throws IOException {
+  private void endChunk() {
     encoder.trailer();
     flush();
     try {
@@ -140,7 +166,7 @@ final class CopyDataWriter implements DataWriter<InternalRow> {
         connection.commit();
       }
     } catch (SQLException e) {
-      throw new IOException(where() + ": ending COPY: " + StagedWrite.describe(e), e);
+      throw failure(e);
     }
     stopIfTheMoveFailed();
   }
@@ -150,7 +176,7 @@ final class CopyDataWriter implements DataWriter<InternalRow> {
    * (at most {@link #MAX_WAIT_NANOS} per chunk: a move that is stuck, on a lock say, must not
    * hold the tasks forever; the job then simply stages ahead).
    */
-  private void waitForTheMoves() throws IOException {
+  private void waitForTheMoves() {
     if (backlog == null) {
       return;
     }
@@ -169,27 +195,27 @@ final class CopyDataWriter implements DataWriter<InternalRow> {
         stopIfTheMoveFailed();
       }
     } catch (SQLException e) {
-      throw new IOException(where() + ": reading the chunk registry: " + StagedWrite.describe(e), e);
+      throw failure(e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      throw new IOException(where() + ": interrupted", e);
+      throw failure(e);
     }
   }
 
   /** Fails this task with the driver's reason when a move failed (the write cannot succeed). */
-  private void stopIfTheMoveFailed() throws IOException {
+  private void stopIfTheMoveFailed() {
     if (failed == null) {
       return;
     }
-    String reason;
+    String sqlState;
     try (ResultSet row = failed.executeQuery()) {
-      reason = row.next() ? row.getString(1) : null;
+      sqlState = row.next() ? row.getString(1) : null;
       connection.commit();
     } catch (SQLException e) {
-      throw new IOException(where() + ": reading the chunk registry: " + StagedWrite.describe(e), e);
+      throw failure(e);
     }
-    if (reason != null) {
-      throw new IOException(spec.label + ": " + reason);
+    if (sqlState != null) {
+      throw WriteFailure.stopped(sqlState, partitionId, taskAttemptId);
     }
   }
 
@@ -210,7 +236,8 @@ final class CopyDataWriter implements DataWriter<InternalRow> {
   @Override
   public void close() throws IOException {
     try {
-      CopyConnections.cancelAndClose(copy, connection, where());
+      CopyConnections.cancelAndClose(copy, connection,
+          spec.label + " (task attempt " + taskAttemptId + ", " + rows + " rows sent)");
     } finally {
       copy = null;
       connection = null;
@@ -218,9 +245,5 @@ final class CopyDataWriter implements DataWriter<InternalRow> {
       failed = null;
       backlog = null;
     }
-  }
-
-  private String where() {
-    return spec.label + " (task attempt " + taskAttemptId + ", " + rows + " rows sent)";
   }
 }

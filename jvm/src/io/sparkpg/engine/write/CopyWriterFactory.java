@@ -25,7 +25,6 @@ final class CopyWriterFactory implements DataWriterFactory, Serializable {
 
   @Override
   public DataWriter<InternalRow> createWriter(int partitionId, long taskId) {
-    return new CopyDataWriter(
-        spec, new RowEncoder(schema, spec.tagged), partitionId, taskId, backlogLimit);
+    return new CopyDataWriter(spec, schema, partitionId, taskId, backlogLimit);
   }
 }

@@ -13,6 +13,8 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.postgresql.util.PSQLException;
+import org.postgresql.util.ServerErrorMessage;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -25,11 +27,15 @@ import org.slf4j.LoggerFactory;
  * chunk already moved belongs to an attempt that did not commit (it failed, or lost to a
  * speculative copy), the transaction is rolled back and begun again, and every committed chunk is
  * moved then. Nothing is visible to others before the commit; a failure rolls everything back.
+ * Failures are {@link WriteFailure}s: a refused value (SQLSTATE class 22) in a move is located
+ * (its column and row) before the failure is reported.
  */
 final class MoveTransaction implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(MoveTransaction.class);
   private static final long POLL_MILLIS = 20;
   private static final long GAP_NANOS = 5_000_000_000L;
+  /** The longest the search for a refused value's row may take (then it is not named). */
+  static final String LOCATE_TIMEOUT = "60s";
 
   private final WriteSpec spec;
   private final Connection connection;
@@ -47,8 +53,10 @@ final class MoveTransaction implements AutoCloseable {
   private long published;
   private Thread poller;
   private volatile boolean stopping;
+  /** Set by {@link #close}: a move that fails now is not located (the write is being ended). */
+  private volatile boolean cancelled;
   private volatile Statement running;
-  private SQLException failure;
+  private volatile WriteFailure failure;
 
   private MoveTransaction(WriteSpec spec, Connection connection) {
     this.spec = spec;
@@ -87,9 +95,13 @@ final class MoveTransaction implements AutoCloseable {
           }
         }
       }
-    } catch (SQLException e) {
-      failure = e; // nothing more moves; commit() reports it if the job gets there
-      stopTheTasks(e);
+    } catch (SQLException | WriteFailure e) {
+      // nothing more moves: the tasks stop, commit() reports it if the job gets there, and
+      // Python finds it in WriteOutcomes when the job fails first
+      failure = e instanceof WriteFailure
+          ? (WriteFailure) e : WriteFailure.ofDriver(WriteFailure.MOVING, (SQLException) e, false);
+      WriteOutcomes.moveFailed(spec.writeId, failure); // before a stopped task fails the job
+      stopTheTasks(failure);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
@@ -131,7 +143,7 @@ final class MoveTransaction implements AutoCloseable {
 
   /** Tells the tasks how far the moves are ({@link WriteSpec#progressSql}), when it changed. */
   private void publishProgress() throws SQLException {
-    if (spec.progressSql.isEmpty() || lowWater == published) {
+    if (lowWater == published) {
       return;
     }
     try (PreparedStatement progress = connection.prepareStatement(spec.progressSql)) {
@@ -157,16 +169,20 @@ final class MoveTransaction implements AutoCloseable {
     }
   }
 
-  private void move(List<Long> tags) throws SQLException {
-    if (spec.chunkTables()) {
-      try (Statement move = connection.createStatement()) {
-        running = move;
-        for (long tag : tags) {
+  /** Moves the chunks {@code tags}; a failure is a {@link WriteFailure} (phase moving). */
+  private void move(List<Long> tags) {
+    if (spec.streamed()) {
+      for (long tag : tags) {
+        List<Long> one = Collections.singletonList(tag);
+        try (Statement move = connection.createStatement()) {
+          running = move;
           movedRows += move.executeUpdate(WriteSpec.forChunk(spec.moveSql, tag));
           moved.add(tag);
+        } catch (SQLException e) {
+          throw moveFailure(e, one);
+        } finally {
+          running = null;
         }
-      } finally {
-        running = null;
       }
       return;
     }
@@ -176,9 +192,82 @@ final class MoveTransaction implements AutoCloseable {
       running = move;
       movedRows += move.executeUpdate();
       moved.addAll(tags);
+    } catch (SQLException e) {
+      throw moveFailure(e, tags);
     } finally {
       running = null;
     }
+  }
+
+  /** The failure of a move of {@code tags}; a refused value is {@link #locate}d. */
+  private WriteFailure moveFailure(SQLException e, List<Long> tags) {
+    WriteFailure failure = WriteFailure.ofDriver(WriteFailure.MOVING, e, false);
+    String state = failure.getSqlState();
+    if (state != null && state.startsWith("22") && !cancelled) {
+      locate(failure, tags);
+    }
+    return failure;
+  }
+
+  /**
+   * Names the column, the row's key and the value the move refused: rolls the (failed)
+   * transaction back and casts the rows of {@code tags} one by one in a PL/pgSQL loop, whose
+   * first failure is raised with the staging column in COLUMN, the key in DETAIL and the value
+   * in HINT. Bounded by {@link #LOCATE_TIMEOUT}; when it finds nothing the failure stays as is.
+   */
+  private void locate(WriteFailure failure, List<Long> tags) {
+    StringBuilder selected = new StringBuilder();
+    StringBuilder checks = new StringBuilder();
+    String key = keyDetail();
+    for (WriteSpec.Column c : spec.columns) {
+      selected.append(selected.length() == 0 ? "" : ", ").append(c.staged);
+      if (!c.cast.isEmpty()) {
+        checks.append("BEGIN PERFORM r.").append(c.staged).append("::").append(c.cast)
+            .append("; EXCEPTION WHEN data_exception THEN RAISE EXCEPTION USING ")
+            .append("ERRCODE = SQLSTATE, MESSAGE = SQLERRM, COLUMN = '").append(c.staged)
+            .append("', HINT = left(r.").append(c.staged).append("::text, ")
+            .append(WriteFailure.VALUE_CHARS + 1).append(')').append(key).append("; END; ");
+      }
+    }
+    if (checks.length() == 0) {
+      return;
+    }
+    String sql = "DO $sparkpg_locate$ DECLARE r record; BEGIN FOR r IN SELECT " + selected
+        + " FROM " + spec.rowsOf(tags) + " LOOP " + checks + "END LOOP; END $sparkpg_locate$";
+    try (Statement statement = connection.createStatement()) {
+      connection.rollback();
+      statement.execute("SET LOCAL statement_timeout = '" + LOCATE_TIMEOUT + "'");
+      statement.execute(sql);
+    } catch (SQLException located) {
+      ServerErrorMessage found = located instanceof PSQLException
+          ? ((PSQLException) located).getServerErrorMessage() : null;
+      for (WriteSpec.Column c : spec.columns) {
+        if (found != null && c.staged.equals(found.getColumn())) {
+          failure.naming(c.frame, c.target, found.getDetail(), found.getHint());
+        }
+      }
+    } finally {
+      try {
+        connection.rollback();
+      } catch (SQLException ignored) {
+        // the transaction is lost already; the failure is reported as it is
+      }
+    }
+  }
+
+  /** {@code , DETAIL = '(k1, k2)=(' || ... || ')'} over the loop's row, or empty (no key). */
+  private String keyDetail() {
+    if (spec.key.length == 0) {
+      return "";
+    }
+    StringBuilder names = new StringBuilder();
+    StringBuilder values = new StringBuilder();
+    for (int k = 0; k < spec.key.length; k++) {
+      WriteSpec.Column c = spec.columns.get(spec.key[k]);
+      names.append(k == 0 ? "" : ", ").append(c.target.replace("'", "''"));
+      values.append(", r.").append(c.staged).append("::text");
+    }
+    return ", DETAIL = '(" + names + ")=(' || concat_ws(', '" + values + ") || ')'";
   }
 
   /**
@@ -186,15 +275,11 @@ final class MoveTransaction implements AutoCloseable {
    * record why in the registry; each task looks after its next chunk and fails with the reason,
    * instead of staging the rest of its rows for nothing.
    */
-  private void stopTheTasks(SQLException cause) {
-    if (spec.failSql.isEmpty()) {
-      return;
-    }
+  private void stopTheTasks(WriteFailure cause) {
     try {
       connection.rollback();
       try (PreparedStatement record = connection.prepareStatement(spec.failSql)) {
-        record.setString(1, "a move into the target failed and was rolled back: "
-            + StagedWrite.describe(cause));
+        record.setString(1, cause.getSqlState() == null ? "" : cause.getSqlState());
         record.executeUpdate();
       }
       connection.commit();
@@ -212,10 +297,24 @@ final class MoveTransaction implements AutoCloseable {
   }
 
   /**
-   * Moves the committed attempts' remaining chunks and commits. Throws (the transaction rolled
-   * back, the target unchanged) when a move failed or the moved rows are not the rows sent.
+   * Moves the committed attempts' remaining chunks and commits. Throws a {@link WriteFailure}:
+   * phase moving (the transaction rolled back, the target unchanged) when a move failed or the
+   * moved rows are not the rows sent; phase committing when the COMMIT failed.
    */
-  void commit(List<AttemptCommitted> committed) throws SQLException {
+  void commit(List<AttemptCommitted> committed) {
+    try {
+      moveTheRest(committed);
+    } catch (SQLException e) {
+      throw WriteFailure.ofDriver(WriteFailure.MOVING, e, false);
+    }
+    try {
+      connection.commit();
+    } catch (SQLException e) {
+      throw WriteFailure.ofDriver(WriteFailure.COMMITTING, e, true);
+    }
+  }
+
+  private void moveTheRest(List<AttemptCommitted> committed) throws SQLException {
     stopPolling(false);
     if (failure != null) {
       throw failure;
@@ -249,39 +348,14 @@ final class MoveTransaction implements AutoCloseable {
       move(rest);
       connection.setNetworkTimeout(Runnable::run, socketTimeout);
     }
-    if (spec.exactCount && movedRows != sent) {
-      throw new SQLException("moved " + movedRows + " rows but the tasks sent " + sent
-          + "; nothing was committed", "XX000");
-    }
-    try {
-      connection.commit();
-    } catch (SQLException e) {
-      throw new CommitOutcomeUnknown(e);
-    }
-  }
-
-  /** The COMMIT itself failed: the server may have committed before the connection was lost. */
-  static final class CommitOutcomeUnknown extends SQLException {
-    private static final long serialVersionUID = 1L;
-
-    CommitOutcomeUnknown(SQLException cause) {
-      super(cause.getMessage(), cause.getSQLState(), cause);
-    }
-  }
-
-  /** Runs {@code dropSql} (autocommit), after the commit. */
-  void dropStaging() throws SQLException {
-    if (spec.dropSql.isEmpty()) {
-      return;
-    }
-    connection.setAutoCommit(true);
-    try (Statement statement = connection.createStatement()) {
-      statement.execute(spec.dropSql);
+    if (spec.streamed() && movedRows != sent) { // an internal check: never seen
+      throw new SQLException("moved " + movedRows + " rows, sent " + sent, "XX000");
     }
   }
 
   private void stopPolling(boolean cancel) {
     stopping = true;
+    cancelled = cancel;
     synchronized (wake) {
       wake.notifyAll();
     }

@@ -247,6 +247,10 @@ final class RowEncoder {
         int4(length);
         ensure(length);
         text.writeToMemory(buf, Platform.BYTE_ARRAY_OFFSET + pos); // no copy of its own
+        String refusal = refusal(buf, pos, length);
+        if (refusal != null) {
+          throw new Refused(column, refusal);
+        }
         pos += length;
         return;
       }
@@ -268,6 +272,59 @@ final class RowEncoder {
       default:
         throw new IllegalStateException(kind.name());
     }
+  }
+
+  /**
+   * A string PostgreSQL refuses, found before it is sent so that the failure can name its
+   * column and row: {@link #NUL} (text cannot hold the character 0) or {@link #NOT_UTF8}.
+   */
+  static final class Refused extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+    /** The column's position in the row. */
+    final int column;
+    final String refusal;
+
+    Refused(int column, String refusal) {
+      super(refusal, null, false, false);
+      this.column = column;
+      this.refusal = refusal;
+    }
+  }
+
+  static final String NUL = "nul";
+  static final String NOT_UTF8 = "not-utf8";
+
+  /** {@link #NUL}, {@link #NOT_UTF8} or null (valid) for {@code length} bytes at {@code at}. */
+  static String refusal(byte[] bytes, int at, int length) {
+    int end = at + length;
+    for (int i = at; i < end; i++) {
+      int b = bytes[i];
+      if (b > 0) {
+        continue; // ASCII
+      }
+      if (b == 0) {
+        return NUL;
+      }
+      int lead = b & 0xff;
+      int more = lead >= 0xc2 && lead <= 0xdf ? 1 : lead >= 0xe0 && lead <= 0xef ? 2
+          : lead >= 0xf0 && lead <= 0xf4 ? 3 : -1;
+      if (more < 0 || i + more >= end) {
+        return NOT_UTF8;
+      }
+      int second = bytes[i + 1] & 0xff;
+      int low = lead == 0xe0 ? 0xa0 : lead == 0xf0 ? 0x90 : 0x80;
+      int high = lead == 0xed ? 0x9f : lead == 0xf4 ? 0x8f : 0xbf;
+      if (second < low || second > high) {
+        return NOT_UTF8;
+      }
+      for (int k = 2; k <= more; k++) {
+        if ((bytes[i + k] & 0xc0) != 0x80) {
+          return NOT_UTF8;
+        }
+      }
+      i += more;
+    }
+    return null;
   }
 
   /**

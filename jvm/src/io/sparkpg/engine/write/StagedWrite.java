@@ -1,9 +1,8 @@
 package io.sparkpg.engine.write;
 
-import java.sql.Connection;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import org.apache.spark.sql.connector.write.BatchWrite;
 import org.apache.spark.sql.connector.write.DataWriterFactory;
@@ -11,21 +10,18 @@ import org.apache.spark.sql.connector.write.PhysicalWriteInfo;
 import org.apache.spark.sql.connector.write.Write;
 import org.apache.spark.sql.connector.write.WriterCommitMessage;
 import org.apache.spark.sql.types.StructType;
-import org.postgresql.util.PSQLException;
-import org.postgresql.util.ServerErrorMessage;
 
 /**
- * The driver's side of a write. Tasks COPY their rows into the staging table in chunks, each
- * chunk's rows tagged with its task attempt and chunk number; Spark's commit coordinator lets one
- * attempt per partition commit, and one {@link MoveTransaction} moves exactly those attempts'
- * chunks into the target (append and overwrite: mostly while the tasks still run), commits, then
- * drops the staging table. {@link #abort} rolls the transaction back and drops it.
+ * The driver's side of a write. {@link WriteSpec.Mode#DIRECT}: each task's COPY is final, and
+ * {@link #abort} records which partitions had committed ({@link WriteOutcomes}). Otherwise the
+ * tasks COPY their rows into staging in chunks, each tagged with its task attempt and chunk
+ * number; Spark's commit coordinator lets one attempt per partition commit, and one {@link
+ * MoveTransaction} moves exactly those attempts' chunks into the target ({@link
+ * WriteSpec.Mode#STREAMED}: mostly while the tasks still run) and commits. {@link #abort} rolls
+ * the transaction back. The staging objects are dropped by the Python side, which created them
+ * (jvm/README.md, "Writing"). Every failure is a {@link WriteFailure}.
  */
 final class StagedWrite implements Write, BatchWrite {
-  /** The words spark_jobs/write/api.py looks for: the COMMIT failed, its outcome is unknown. */
-  static final String COMMIT_OUTCOME_UNKNOWN =
-      "the connection was lost during the commit: whether the rows were committed is unknown";
-
   /**
    * Unmoved chunks per task at which tasks wait (append, overwrite): when the one backend that
    * moves is the bottleneck, tasks that stage far ahead of it only take CPU and I/O from it.
@@ -59,7 +55,7 @@ final class StagedWrite implements Write, BatchWrite {
 
   @Override
   public DataWriterFactory createBatchWriterFactory(PhysicalWriteInfo info) {
-    if (spec.streamsMoves()) {
+    if (spec.streamed()) {
       transaction = begin();
       transaction.streamWhileTasksRun();
     }
@@ -71,9 +67,7 @@ final class StagedWrite implements Write, BatchWrite {
     try {
       return MoveTransaction.begin(spec);
     } catch (SQLException e) {
-      throw new IllegalStateException(
-          spec.label + ": beginning the write failed, the target is unchanged: " + describe(e),
-          null);
+      throw WriteFailure.ofDriver(WriteFailure.MOVING, e, false);
     }
   }
 
@@ -84,8 +78,8 @@ final class StagedWrite implements Write, BatchWrite {
 
   @Override
   public void commit(WriterCommitMessage[] messages) {
-    if (spec.moveSql.isEmpty()) {
-      return; // direct write: every task committed its own rows
+    if (spec.mode == WriteSpec.Mode.DIRECT) {
+      return; // every task committed its own rows
     }
     List<AttemptCommitted> committed = new ArrayList<>();
     for (WriterCommitMessage m : messages) {
@@ -97,21 +91,6 @@ final class StagedWrite implements Write, BatchWrite {
     transaction = null;
     try {
       moving.commit(committed);
-    } catch (MoveTransaction.CommitOutcomeUnknown e) {
-      moving.close();
-      throw new IllegalStateException(spec.label + ": " + COMMIT_OUTCOME_UNKNOWN + ": "
-          + describe((SQLException) e.getCause()), null);
-    } catch (SQLException e) {
-      moving.close();
-      throw new IllegalStateException(
-          spec.label + ": the commit failed and was rolled back, the target is unchanged: "
-              + describe(e),
-          null);
-    }
-    try {
-      moving.dropStaging();
-    } catch (SQLException e) {
-      // committed; the Python side drops the staging table too
     } finally {
       moving.close();
     }
@@ -123,36 +102,21 @@ final class StagedWrite implements Write, BatchWrite {
       transaction.close();
       transaction = null;
     }
-    if (spec.dropSql.isEmpty()) {
-      return;
-    }
-    try (Connection connection = spec.connect()) {
-      connection.setAutoCommit(true);
-      try (Statement statement = connection.createStatement()) {
-        statement.execute(spec.dropSql);
+    if (spec.mode == WriteSpec.Mode.DIRECT) {
+      List<Integer> partitions = new ArrayList<>();
+      long rows = 0;
+      for (WriterCommitMessage m : messages) {
+        if (m != null) {
+          partitions.add(((AttemptCommitted) m).partitionId);
+          rows += ((AttemptCommitted) m).rows;
+        }
       }
-    } catch (SQLException e) {
-      // the Python side drops it too, and the next write removes staging tables left behind
+      int[] sorted = new int[partitions.size()];
+      for (int i = 0; i < sorted.length; i++) {
+        sorted[i] = partitions.get(i);
+      }
+      Arrays.sort(sorted);
+      WriteOutcomes.committed(spec.writeId, sorted, rows);
     }
-  }
-
-  /** The server's message, SQLSTATE, constraint and detail (the first offending key). */
-  static String describe(SQLException e) {
-    StringBuilder out = new StringBuilder();
-    ServerErrorMessage server = e instanceof PSQLException
-        ? ((PSQLException) e).getServerErrorMessage() : null;
-    if (server == null) {
-      out.append(e.getMessage()).append(" (SQLSTATE ").append(e.getSQLState()).append(')');
-      return out.toString();
-    }
-    out.append(server.getMessage()).append(" (SQLSTATE ").append(server.getSQLState());
-    if (server.getConstraint() != null) {
-      out.append(", constraint ").append(server.getConstraint());
-    }
-    out.append(')');
-    if (server.getDetail() != null) {
-      out.append(": ").append(server.getDetail());
-    }
-    return out.toString();
   }
 }
