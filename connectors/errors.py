@@ -203,7 +203,9 @@ class WriteRefusedError(SparkPgError, ValueError):
 
 
 class WriteFailedError(DatabaseError):
-    """A write failed after it started (a task, or the commit); the target is unchanged."""
+    """A write failed after it started (a task, a move or the commit). Its message says what the
+    target holds: unchanged for an atomic write that was rolled back, unknown when the connection
+    broke during the commit, and for ``atomic=False`` which partitions were committed."""
 
 
 class EngineError(SparkPgError):
