@@ -16,7 +16,8 @@ from pyspark.sql.types import LongType
 
 from connectors.settings import load_settings
 from spark_jobs.engine.session import local_session
-from spark_jobs.write.api import CHUNK_BYTES_CONF, write_table
+from spark_jobs.write.api import write_table
+from spark_jobs.write.contract import CHUNK_BYTES_CONF
 
 ROWS = 2000
 

@@ -54,12 +54,9 @@ from pyspark.sql.types import StringType
 
 from connectors.settings import load_settings
 from spark_jobs.engine.session import ENGINE_JAR, UTC_JAVA_OPTION, local_session
-from spark_jobs.write.api import (
-    CHUNK_BYTES_CONF,
-    CHUNK_SUFFIX,
-    STAGING_PREFIX,
-    write_table,
-)
+from spark_jobs.write.api import write_table
+from spark_jobs.write.contract import CHUNK_BYTES_CONF
+from spark_jobs.write.staging import CHUNK_SUFFIX, STAGING_PREFIX
 
 ADMIN_ENV = "SPARKPG_TEST_ADMIN_CONNINFO"
 ROWS = 10_000

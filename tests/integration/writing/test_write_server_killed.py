@@ -15,7 +15,8 @@ import pytest
 from connectors.errors import WriteFailedError
 from devtools.faults import Background, stop_immediately, wait_for
 from devtools.postgres_server import postgres_server, start_again
-from spark_jobs.write.api import PROGRESS_SUFFIX, staging_owner, write_table
+from spark_jobs.write.api import write_table
+from spark_jobs.write.staging import PROGRESS_SUFFIX, staging_owner
 from tests.integration.writing.conftest import ROLE, SCHEMA, WriteDb, create_write_db
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]

@@ -433,7 +433,7 @@ def test_a_concurrent_reader_sees_old_or_new_rows_never_a_mix(
 
 
 def test_a_write_in_many_chunks_moves_each_row_once(spark: Any, write_db: WriteDb) -> None:
-    from spark_jobs.write.api import CHUNK_BYTES_CONF
+    from spark_jobs.write.contract import CHUNK_BYTES_CONF
 
     name = write_db.table("chunked", "id bigint PRIMARY KEY, note text")
     write_db.execute(f"INSERT INTO {SCHEMA}.chunked VALUES (-1, 'old')")
@@ -457,7 +457,7 @@ def test_a_write_in_many_chunks_moves_each_row_once(spark: Any, write_db: WriteD
 
 
 def test_tasks_wait_while_the_move_is_behind(spark: Any, write_db: WriteDb) -> None:
-    from spark_jobs.write.api import CHUNK_BYTES_CONF
+    from spark_jobs.write.contract import CHUNK_BYTES_CONF
 
     name = write_db.table("paced", "id bigint PRIMARY KEY, note text")
     df = spark.range(0, 200_000, 1, 2).selectExpr("id", "repeat('x', 40) note")
