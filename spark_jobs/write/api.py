@@ -24,8 +24,6 @@ This module imports on Python 3.9 without pyspark.
 from __future__ import annotations
 
 import logging
-import re
-import uuid
 from typing import TYPE_CHECKING, List, Optional, Sequence, Tuple, Union
 
 from connectors.errors import SparkPgError, WriteRefusedError
@@ -43,9 +41,10 @@ from spark_jobs.write.columns import (
 )
 from spark_jobs.write.contract import chunk_option, engine_options, save
 from spark_jobs.write.staging import (
-    STAGING_PREFIX,
     STREAMING_MODES,
     Staging,
+    check_staging_schema,
+    one_transaction,
     remove_abandoned_staging,
 )
 
@@ -146,17 +145,18 @@ def _write(
     if keys:
         check_key(source, ref, keys)
     schema = staging_schema or ref.schema
+    check_staging_schema(source, schema)
     remove_abandoned_staging(source, schema)
-    # At most 14 + 16 + 1 + 10 = 41 characters: a chunk table adds _t and a tag of up to 19
-    # digits and stays within PostgreSQL's 63.
-    run = re.sub(r"[^A-Za-z0-9]", "_", spark.sparkContext.applicationId)[-16:]
-    staging = Staging(schema, f"{STAGING_PREFIX}{run}_{uuid.uuid4().hex[:10]}".lower())
-    # Held while the job runs: another write removes staging tables nobody holds (left behind
+    staging = Staging.new(schema, spark.sparkContext.applicationId)
+    # Held while the job runs: another write removes staging objects nobody holds (left behind
     # when the server or the driver died before the drop).
     source.query("SELECT pg_advisory_lock(hashtext(?))", [staging.lock])
     try:
-        for statement in staging.create_sql(pairs, streaming=mode in STREAMING_MODES):
-            source.execute(statement, what=f"creating the staging table {staging.rows}")
+        # One transaction: a cancel or a kill while it runs leaves nothing behind.
+        source.execute(
+            one_transaction(staging.create_sql(pairs, streaming=mode in STREAMING_MODES)),
+            what=f"creating the staging table {staging.rows}",
+        )
         options = engine_options(source.target, ref, staging, pairs, mode, keys)
         options.update(chunk_option(spark))
         renamed = _bounded(df, source).toDF(*[p.staging_name for p in pairs])
