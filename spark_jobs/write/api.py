@@ -32,6 +32,8 @@ from spark_jobs.db.connection import DriverConnection, connect
 from spark_jobs.db.target import DbTarget, resolve_target
 from spark_jobs.engine.options import connection_options
 from spark_jobs.write.columns import (
+    CHAR_VARCHAR_METADATA,
+    NewColumn,
     TargetColumn,
     check_exact,
     check_key,
@@ -75,7 +77,9 @@ def write_table(
     its grants, indexes, constraints, triggers and dependent views stays); ``upsert`` (insert, or
     update the row with the same ``key``); ``insert-missing`` (insert, skip rows whose ``key``
     exists). ``key`` (upsert, insert-missing): target column names matching a unique index or the
-    primary key. ``create``: create a missing target with the types of docs/writing.md.
+    primary key. ``create``: create a missing target with the types of docs/writing.md, NOT NULL
+    where the DataFrame's column is not nullable, CHAR(n)/VARCHAR(n) as Spark declared them and,
+    for upsert and insert-missing, ``key`` as the primary key.
     ``staging_schema``: where the staging table goes (default: the target's schema).
     ``atomic=False`` (append only): each task COPYs straight into the target and commits on its
     own: faster, NOT atomic (a failed job leaves the rows of the tasks that finished, a retried
@@ -100,13 +104,18 @@ def write_table(
     spark = df.sparkSession
     target = resolve_target(connection)
     _check_writer_endpoint(target, ref)
-    spark_columns = [(f.name, f.dataType.simpleString()) for f in df.schema.fields]
+    new_columns = [
+        NewColumn(
+            f.name, f.dataType.simpleString(), f.nullable, f.metadata.get(CHAR_VARCHAR_METADATA)
+        )
+        for f in df.schema.fields
+    ]
     source = connect(spark, target)
     try:
         if atomic:
-            _write(df, spark, source, ref, spark_columns, mode, keys, create, staging_schema)
+            _write(df, spark, source, ref, new_columns, mode, keys, create, staging_schema)
         else:
-            _write_direct(df, source, ref, spark_columns, create)
+            _write_direct(df, source, ref, new_columns, create)
     finally:
         source.close()
 
@@ -134,14 +143,14 @@ def _write(
     spark: SparkSession,
     source: DriverConnection,
     ref: TableRef,
-    spark_columns: List[Tuple[str, str]],
+    new_columns: List[NewColumn],
     mode: str,
     keys: List[str],
     create: bool,
     staging_schema: Optional[str],
 ) -> None:
-    columns = _existing_or_created(source, ref, spark_columns, create)
-    pairs = match_columns(spark_columns, columns, table=str(ref))
+    columns = _existing_or_created(source, ref, new_columns, create, keys)
+    pairs = match_columns(_spark_columns(new_columns), columns, table=str(ref))
     if keys:
         check_key(source, ref, keys)
     schema = staging_schema or ref.schema
@@ -172,11 +181,13 @@ def _write_direct(
     df: DataFrame,
     source: DriverConnection,
     ref: TableRef,
-    spark_columns: List[Tuple[str, str]],
+    new_columns: List[NewColumn],
     create: bool,
 ) -> None:
     pairs = match_columns(
-        spark_columns, _existing_or_created(source, ref, spark_columns, create), table=str(ref)
+        _spark_columns(new_columns),
+        _existing_or_created(source, ref, new_columns, create, ()),
+        table=str(ref),
     )
     for pair in pairs:
         check_exact(pair, table=str(ref))
@@ -196,8 +207,16 @@ def _bounded(df: DataFrame, source: DriverConnection) -> DataFrame:
     return df.coalesce(max_connections) if df.rdd.getNumPartitions() > max_connections else df
 
 
+def _spark_columns(columns: Sequence[NewColumn]) -> List[Tuple[str, str]]:
+    return [(c.name, c.spark_type) for c in columns]
+
+
 def _existing_or_created(
-    source: DriverConnection, ref: TableRef, spark_columns: List[Tuple[str, str]], create: bool
+    source: DriverConnection,
+    ref: TableRef,
+    new_columns: Sequence[NewColumn],
+    create: bool,
+    keys: Sequence[str],
 ) -> List[TargetColumn]:
     columns = target_columns(source, ref)
     if columns:
@@ -207,5 +226,5 @@ def _existing_or_created(
             f"table {ref} does not exist: create it, or pass create=True to create it with "
             "the DataFrame's columns (types: docs/writing.md)"
         )
-    source.execute(create_table_sql(ref, spark_columns), what=f"creating {ref}")
+    source.execute(create_table_sql(ref, new_columns, keys), what=f"creating {ref}")
     return target_columns(source, ref)

@@ -11,6 +11,7 @@ from connectors.errors import WriteRefusedError
 from connectors.jdbc import TableRef
 from spark_jobs.write.columns import (
     ColumnPair,
+    NewColumn,
     TargetColumn,
     check_compatible,
     create_table_sql,
@@ -144,8 +145,27 @@ def test_the_commit_sql_of_each_mode() -> None:
     ]
     assert commit_statements(REF, "append") == ["SET LOCAL TimeZone = 'UTC'", "SET LOCAL jit = off"]
     assert (
-        create_table_sql(REF, [("a b", "bigint")]) == 'CREATE TABLE "s"."Or""ders" ("a b" bigint)'
+        create_table_sql(REF, [NewColumn("a b", "bigint")])
+        == 'CREATE TABLE "s"."Or""ders" ("a b" bigint)'
     )
+
+
+def test_create_keeps_not_null_lengths_and_the_key() -> None:
+    columns = [
+        NewColumn("id", "int", nullable=False),
+        NewColumn("code", "string", True, "char(3)"),
+        NewColumn("name", "string", False, "varchar(20)"),
+        NewColumn("tags", "array<string>", True, "array<varchar(5)>"),
+        NewColumn("odd", "int", True, "varchar(5)"),  # metadata that does not fit the type
+        NewColumn("text", "string"),
+    ]
+    assert create_table_sql(REF, columns, ["id", "code"]) == (
+        'CREATE TABLE "s"."Or""ders" ("id" integer NOT NULL, "code" character(3), '
+        '"name" character varying(20) NOT NULL, "tags" character varying(5)[], "odd" integer, '
+        '"text" text, PRIMARY KEY ("id", "code"))'
+    )
+    with pytest.raises(WriteRefusedError, match=r"'ID' is not a DataFrame column \(columns: id,"):
+        create_table_sql(REF, columns, ["ID"])
 
 
 def test_the_staging_tables_of_a_streaming_write_and_of_an_upsert() -> None:
