@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, List, Optional, Sequence, Tuple, Union
 
-from connectors.errors import SparkPgError, WriteRefusedError
+from connectors.errors import SparkPgError, WriteFailedError, WriteRefusedError
 from connectors.jdbc import TableRef, quote_ident
 from spark_jobs.db.connection import DriverConnection, connect
 from spark_jobs.db.target import DbTarget, resolve_target
@@ -58,6 +58,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 MODES = ("append", "overwrite", "upsert", "insert-missing")
+#: SQLSTATE of "ON CONFLICT DO UPDATE command cannot affect row a second time".
+_TWICE_IN_ONE_COMMAND = "21000"
 
 
 def write_table(
@@ -169,7 +171,16 @@ def _write(
         options = engine_options(source.target, ref, staging, pairs, mode, keys)
         options.update(chunk_option(spark))
         renamed = _bounded(df, source).toDF(*[p.staging_name for p in pairs])
-        save(renamed, options, ref)
+        try:
+            save(renamed, options, ref)
+        except WriteFailedError as exc:
+            if mode == "upsert" and exc.sqlstate == _TWICE_IN_ONE_COMMAND:
+                raise WriteFailedError(
+                    f"{exc}: two DataFrame rows have the same key {keys}: deduplicate the "
+                    'DataFrame on the key first (docs/writing.md, "Modes")',
+                    sqlstate=exc.sqlstate,
+                ) from None
+            raise
     finally:
         try:
             source.execute(staging.drop_sql(), what=f"dropping {staging.rows}")
