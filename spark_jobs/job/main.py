@@ -337,8 +337,9 @@ def _run_write(
 
 
 def _with_nulled(outcome: TableOutcome, table: LoadedTable, strict: bool) -> TableOutcome:
-    """After the table's action: print and log a WARNING naming the columns that had values read
-    as NULL, and raise in strict mode; the outcome gets the total (None when not counted)."""
+    """After the table's action: log a WARNING naming the columns that had values read as NULL
+    (once: the CLI's log handler shows it on stderr), and raise in strict mode; the outcome gets
+    the total (None when not counted)."""
     report = table.report
     # The action has returned: its observation is delivered on Spark's listener bus right after.
     lost = report.lost(wait_seconds=2.0)
@@ -346,7 +347,6 @@ def _with_nulled(outcome: TableOutcome, table: LoadedTable, strict: bool) -> Tab
         return outcome
     if lost:
         message = report.message(lost)
-        print(f"WARNING: {message}")
         logger.warning("%s", message)
         if strict:
             report.raise_if_lost(wait_seconds=0.0)

@@ -24,15 +24,20 @@ This module imports on Python 3.9 without pyspark.
 from __future__ import annotations
 
 import logging
-import re
-import uuid
 from typing import TYPE_CHECKING, List, Optional, Sequence, Tuple, Union
 
-from connectors.errors import DatabaseConnectionError, SparkPgError, WriteRefusedError
+from connectors.errors import (
+    DatabaseConnectionError,
+    SparkPgError,
+    WriteFailedError,
+    WriteRefusedError,
+)
 from connectors.jdbc import TableRef, session_settings, set_statements
 from spark_jobs.db.connection import DriverConnection, connect
 from spark_jobs.db.target import DbTarget, resolve_target
 from spark_jobs.write.columns import (
+    CHAR_VARCHAR_METADATA,
+    NewColumn,
     TargetColumn,
     check_exact,
     check_key,
@@ -42,9 +47,10 @@ from spark_jobs.write.columns import (
 )
 from spark_jobs.write.contract import atomic_spec, chunk_bytes, direct_spec, save
 from spark_jobs.write.staging import (
-    STAGING_PREFIX,
     STREAMING_MODES,
     Staging,
+    check_staging_schema,
+    one_transaction,
     remove_abandoned_staging,
 )
 
@@ -56,6 +62,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 MODES = ("append", "overwrite", "upsert", "insert-missing")
+#: SQLSTATE of "ON CONFLICT DO UPDATE command cannot affect row a second time".
+_TWICE_IN_ONE_COMMAND = "21000"
 
 
 def write_table(
@@ -75,7 +83,9 @@ def write_table(
     its grants, indexes, constraints, triggers and dependent views stays); ``upsert`` (insert, or
     update the row with the same ``key``); ``insert-missing`` (insert, skip rows whose ``key``
     exists). ``key`` (upsert, insert-missing): target column names matching a unique index or the
-    primary key. ``create``: create a missing target with the types of docs/writing.md.
+    primary key. ``create``: create a missing target with the types of docs/writing.md, NOT NULL
+    where the DataFrame's column is not nullable, CHAR(n)/VARCHAR(n) as Spark declared them and,
+    for upsert and insert-missing, ``key`` as the primary key.
     ``staging_schema``: where the staging table goes (default: the target's schema).
     ``atomic=False`` (append only): each task COPYs straight into the target and commits on its
     own: faster, NOT atomic (a failed job leaves the rows of the tasks that finished, a retried
@@ -105,13 +115,18 @@ def write_table(
     spark = df.sparkSession
     target = resolve_target(connection)
     _check_writer_endpoint(target, ref)
-    spark_columns = [(f.name, f.dataType.simpleString()) for f in df.schema.fields]
+    new_columns = [
+        NewColumn(
+            f.name, f.dataType.simpleString(), f.nullable, f.metadata.get(CHAR_VARCHAR_METADATA)
+        )
+        for f in df.schema.fields
+    ]
     source = connect(spark, target)
     try:
         if atomic:
-            _write(df, spark, source, ref, spark_columns, mode, keys, create, staging_schema)
+            _write(df, spark, source, ref, new_columns, mode, keys, create, staging_schema)
         else:
-            _write_direct(df, source, ref, spark_columns, create)
+            _write_direct(df, source, ref, new_columns, create)
     finally:
         source.close()
 
@@ -139,28 +154,29 @@ def _write(
     spark: SparkSession,
     source: DriverConnection,
     ref: TableRef,
-    spark_columns: List[Tuple[str, str]],
+    new_columns: List[NewColumn],
     mode: str,
     keys: List[str],
     create: bool,
     staging_schema: Optional[str],
 ) -> None:
-    columns = _existing_or_created(source, ref, spark_columns, create)
-    pairs = match_columns(spark_columns, columns, table=str(ref))
+    columns = _existing_or_created(source, ref, new_columns, create, keys)
+    pairs = match_columns(_spark_columns(new_columns), columns, table=str(ref))
     if keys:
         check_key(source, ref, keys)
     schema = staging_schema or ref.schema
+    check_staging_schema(source, schema)
     remove_abandoned_staging(source, schema)
-    # At most 14 + 16 + 1 + 10 = 41 characters: a chunk table adds _t and a tag of up to 19
-    # digits and stays within PostgreSQL's 63.
-    run = re.sub(r"[^A-Za-z0-9]", "_", spark.sparkContext.applicationId)[-16:]
-    staging = Staging(schema, f"{STAGING_PREFIX}{run}_{uuid.uuid4().hex[:10]}".lower())
-    # Held while the job runs: another write removes staging tables nobody holds (left behind
+    staging = Staging.new(schema, spark.sparkContext.applicationId)
+    # Held while the job runs: another write removes staging objects nobody holds (left behind
     # when the server or the driver died before the drop).
     source.query("SELECT pg_advisory_lock(hashtext(?))", [staging.lock])
     try:
-        for statement in staging.create_sql(pairs, streaming=mode in STREAMING_MODES):
-            source.execute(statement, what=f"creating the staging table {staging.rows}")
+        # One transaction: a cancel or a kill while it runs leaves nothing behind.
+        source.execute(
+            one_transaction(staging.create_sql(pairs, streaming=mode in STREAMING_MODES)),
+            what=f"creating the staging table {staging.rows}",
+        )
         spec = atomic_spec(
             ref,
             staging,
@@ -171,7 +187,16 @@ def _write(
             chunk_bytes(spark) if mode in STREAMING_MODES else None,
         )
         renamed = _bounded(df, source).toDF(*[p.staging_name for p in pairs])
-        save(renamed, spec, source.target, ref)
+        try:
+            save(renamed, spec, source.target, ref)
+        except WriteFailedError as exc:
+            if mode == "upsert" and exc.sqlstate == _TWICE_IN_ONE_COMMAND:
+                raise WriteFailedError(
+                    f"{exc}: two DataFrame rows have the same key {keys}: deduplicate the "
+                    'DataFrame on the key first (docs/writing.md, "Modes")',
+                    sqlstate=exc.sqlstate,
+                ) from None
+            raise
     finally:
         _drop(spark, source, staging, ref)
 
@@ -197,11 +222,13 @@ def _write_direct(
     df: DataFrame,
     source: DriverConnection,
     ref: TableRef,
-    spark_columns: List[Tuple[str, str]],
+    new_columns: List[NewColumn],
     create: bool,
 ) -> None:
     pairs = match_columns(
-        spark_columns, _existing_or_created(source, ref, spark_columns, create), table=str(ref)
+        _spark_columns(new_columns),
+        _existing_or_created(source, ref, new_columns, create, ()),
+        table=str(ref),
     )
     for pair in pairs:
         check_exact(pair, table=str(ref))
@@ -225,8 +252,16 @@ def _bounded(df: DataFrame, source: DriverConnection) -> DataFrame:
     return df.coalesce(max_connections) if df.rdd.getNumPartitions() > max_connections else df
 
 
+def _spark_columns(columns: Sequence[NewColumn]) -> List[Tuple[str, str]]:
+    return [(c.name, c.spark_type) for c in columns]
+
+
 def _existing_or_created(
-    source: DriverConnection, ref: TableRef, spark_columns: List[Tuple[str, str]], create: bool
+    source: DriverConnection,
+    ref: TableRef,
+    new_columns: Sequence[NewColumn],
+    create: bool,
+    keys: Sequence[str],
 ) -> List[TargetColumn]:
     columns = target_columns(source, ref)
     if columns:
@@ -236,5 +271,5 @@ def _existing_or_created(
             f"table {ref} does not exist: create it, or pass create=True to create it with "
             "the DataFrame's columns (types: docs/writing.md)"
         )
-    source.execute(create_table_sql(ref, spark_columns), what=f"creating {ref}")
+    source.execute(create_table_sql(ref, new_columns, keys), what=f"creating {ref}")
     return target_columns(source, ref)

@@ -202,14 +202,57 @@ def _compatible(spark_type: str, base: str, category: str, element: Optional[str
     return False
 
 
-def create_table_sql(table: TableRef, spark_columns: Sequence[Tuple[str, str]]) -> str:
+#: Where Spark keeps a column's declared CHAR(n)/VARCHAR(n) (a StructField's metadata).
+CHAR_VARCHAR_METADATA = "__CHAR_VARCHAR_TYPE_STRING"
+_CHAR_VARCHAR = re.compile(r"(array<)?(char|varchar)\((\d+)\)(>)?")
+
+
+@dataclass(frozen=True)
+class NewColumn:
+    """A DataFrame column as ``create=True`` makes it: name, Spark type (``simpleString()``),
+    nullability and the CHAR(n)/VARCHAR(n) Spark declared for it (:data:`CHAR_VARCHAR_METADATA`)."""
+
+    name: str
+    spark_type: str
+    nullable: bool = True
+    declared: Optional[str] = None
+
+    @property
+    def type_sql(self) -> str:
+        """``character(n)``/``character varying(n)`` (or arrays of them) for a string declared
+        CHAR/VARCHAR, else :func:`staging_type`."""
+        found = _CHAR_VARCHAR.fullmatch(self.declared or "")
+        if found and bool(found.group(1)) == bool(found.group(4)):
+            array = bool(found.group(1))
+            if self.spark_type == ("array<string>" if array else "string"):
+                kind = "character" if found.group(2) == "char" else "character varying"
+                return f"{kind}({found.group(3)}){'[]' if array else ''}"
+        return staging_type(self.spark_type, self.name)
+
+
+def create_table_sql(table: TableRef, columns: Sequence[NewColumn], key: Sequence[str] = ()) -> str:
     """``CREATE TABLE`` for ``create=True``: one column per DataFrame column, named as in the
-    DataFrame, typed by :data:`STAGING_TYPES`, all nullable, no key."""
-    columns = ", ".join(
-        f"{quote_ident(name)} {staging_type(spark_type, name)}"
-        for name, spark_type in spark_columns
-    )
-    return f"CREATE TABLE {table.qualified_name} ({columns})"
+    DataFrame, typed by :data:`STAGING_TYPES` (CHAR(n)/VARCHAR(n) as Spark declared them),
+    NOT NULL where the DataFrame's column is not nullable, and ``key`` as the primary key.
+
+    >>> create_table_sql(TableRef("c", "s", "t"), [NewColumn("id", "bigint", False),
+    ...     NewColumn("code", "string", True, "char(3)")], ["id"])
+    'CREATE TABLE "s"."t" ("id" bigint NOT NULL, "code" character(3), PRIMARY KEY ("id"))'
+    """
+    names = [c.name for c in columns]
+    unknown = [k for k in key if k not in names]
+    if unknown:
+        raise WriteRefusedError(
+            f"key {list(key)} for the new table {table}: {', '.join(repr(k) for k in unknown)} "
+            f"is not a DataFrame column (columns: {', '.join(names)}): pass the DataFrame's "
+            "column names"
+        )
+    parts = [
+        f"{quote_ident(c.name)} {c.type_sql}{'' if c.nullable else ' NOT NULL'}" for c in columns
+    ]
+    if key:
+        parts.append(f"PRIMARY KEY ({', '.join(quote_ident(k) for k in key)})")
+    return f"CREATE TABLE {table.qualified_name} ({', '.join(parts)})"
 
 
 def check_exact(pair: ColumnPair, *, table: str) -> None:

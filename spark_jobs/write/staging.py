@@ -2,6 +2,11 @@
 the chunk registry and the progress sequence of a streaming write, the SQL that moves staged
 rows into the target and the SQL that drops them; and the clean-up of what a dead write left.
 
+Every staging object carries its write's marker (:func:`marker`, a ``COMMENT`` set in the
+transaction that creates it) and a name of the exact generated shape (:data:`STAGING_NAME`); the
+drop and the clean-up touch nothing else, and never a logged table (docs/writing.md, "Staging
+objects and reserved names").
+
 This module imports on Python 3.9 without pyspark.
 """
 
@@ -9,9 +14,11 @@ from __future__ import annotations
 
 import logging
 import re
+import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, List, Sequence
+from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple
 
+from connectors.errors import SparkPgError, WriteRefusedError
 from connectors.jdbc import TableRef, quote_ident, quote_literal
 from spark_jobs.write.columns import ColumnPair, staging_type
 
@@ -34,6 +41,11 @@ TAG_PLACEHOLDER = "{tag}"
 _NO_AUTOVACUUM = "WITH (autovacuum_enabled = false)"
 #: The registry row in which the driver records why a move failed (the tasks stop on it).
 FAILURE_TAG = -1
+#: The comment of every staging object: this plus its write's staging table name.
+MARKER_PREFIX = "sparkpg staging "
+#: A write's staging table: the prefix, the last 16 characters of the Spark application id
+#: (other characters than letters and digits as ``_``, lowercase) and 10 random hex digits.
+STAGING_NAME = re.compile(r"sparkpg_stage_[a-z0-9_]{1,16}_[0-9a-f]{10}")
 #: Modes whose moves stream while the tasks run; upsert and insert-missing move at the commit
 #: in one statement, so that a key twice in the DataFrame is an error, not "last one wins".
 STREAMING_MODES = ("append", "overwrite")
@@ -48,6 +60,18 @@ class Staging:
 
     schema: str
     table: str  # sparkpg_stage_<run>_<random>
+
+    @classmethod
+    def new(cls, schema: str, application_id: str) -> Staging:
+        """A new write's staging objects in ``schema``: :data:`STAGING_NAME`, at most 41
+        characters (a chunk table adds ``_t`` and up to 19 digits: within PostgreSQL's 63)."""
+        run = re.sub(r"[^A-Za-z0-9]", "_", application_id)[-16:]
+        return cls(schema, f"{STAGING_PREFIX}{run}_{uuid.uuid4().hex[:10]}".lower())
+
+    @property
+    def marker(self) -> str:
+        """The comment every object of this write carries (see the module's docstring)."""
+        return MARKER_PREFIX + self.table
 
     @property
     def rows(self) -> str:
@@ -77,59 +101,87 @@ class Staging:
         return f"{self.schema}.{self.table}"
 
     def create_sql(self, pairs: Sequence[ColumnPair], *, streaming: bool) -> List[str]:
-        """The staging tables. Streaming: the chunk tables' template (no tag: a chunk's table is
-        its tag) and the registry, whose indexes keep the driver's poll (by seq) and each task's
-        look for a failure (by tag) proportional to what is new. Autovacuum is off: they are
-        written once, read once and dropped, and its VACUUM ANALYZE while the tasks insert would
-        only take CPU from the write."""
+        """The staging tables, each with its marker. Streaming: the chunk tables' template (no
+        tag: a chunk's table is its tag), the registry, whose indexes keep the driver's poll (by
+        seq) and each task's look for a failure (by tag) proportional to what is new, and the
+        progress sequence. Autovacuum is off: they are written once, read once and dropped, and
+        its VACUUM ANALYZE while the tasks insert would only take CPU from the write. Run them
+        with :func:`one_transaction`: all or nothing."""
         columns = [f"{p.staging_name} {staging_type(p.spark_type, p.spark_name)}" for p in pairs]
         if not streaming:
             columns.append(TAG_COLUMN + " bigint")
         statements = [f"CREATE UNLOGGED TABLE {self.rows} ({', '.join(columns)}) {_NO_AUTOVACUUM}"]
+        statements.append(self._mark("TABLE", self.rows))
         if streaming:
             statements += [
                 f"CREATE UNLOGGED TABLE {self.registry} (seq bigint GENERATED ALWAYS AS "
                 "IDENTITY PRIMARY KEY, tag bigint NOT NULL, partition_id integer NOT NULL, "
                 f"failure text) {_NO_AUTOVACUUM}",
+                self._mark("TABLE", self.registry),
                 f"CREATE INDEX ON {self.registry} (tag)",
                 f"CREATE SEQUENCE {self.progress} MINVALUE 0 START 0",
+                self._mark("SEQUENCE", self.progress),
             ]
         return statements
 
     def chunk_create_sql(self) -> str:
         """What a task runs before each chunk's COPY, in its transaction (the engine's
-        ``createSql``): the chunk's own table, so that the COPY can FREEZE and the move reads the
-        chunk whole, without an index."""
-        return f"CREATE UNLOGGED TABLE {self.chunk} (LIKE {self.rows}) {_NO_AUTOVACUUM}"
+        ``createSql``): the chunk's own table, marked, so that the COPY can FREEZE and the move
+        reads the chunk whole, without an index."""
+        return (
+            f"CREATE UNLOGGED TABLE {self.chunk} (LIKE {self.rows}) {_NO_AUTOVACUUM}; "
+            + self._mark("TABLE", self.chunk)
+        )
 
-    def drop_sql(self) -> str:
-        """Drops the write's tables (any may be missing): first ends this role's other sessions
-        that still lock one of them, then locks the template, so that no late task attempt
-        creates a chunk table meanwhile (after the drop its CREATE fails). Those sessions are task
+    def _mark(self, kind: str, name: str) -> str:
+        return f"COMMENT ON {kind} {name} IS {quote_literal(self.marker)}"
+
+    def drop_sql(self, *, end_attempts: bool = True) -> str:
+        """Drops the write's objects (any may be missing; only those with its marker, tables only
+        when UNLOGGED). With ``end_attempts`` it first ends the sessions that still lock one of
+        them and are attempts of this write: the same role and the same ``application_name`` as
+        the session that drops (the write's tasks connect with the driver's URL). Those are task
         attempts whose rows do not count (one that lost to a speculative copy, or of a failed
         job); one whose executor hangs would hold its lock, and the drop would wait, as long as
-        the executor lives."""
+        the executor lives. Then it locks the template, so that no late task attempt creates a
+        chunk table meanwhile (after the drop its CREATE fails). The clean-up of another write's
+        leftovers ends no session (``end_attempts=False``): the session's ``lock_timeout`` bounds
+        its wait."""
         mine = (
             "c.relnamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = "
-            f"{quote_literal(self.schema)}) AND c.relkind IN ('r', 'S') "
-            f"AND c.relname ~ {quote_literal(staging_family_pattern(self.table))}"
+            f"{quote_literal(self.schema)}) "
+            f"AND c.relname ~ {quote_literal(staging_family_pattern(self.table))} "
+            "AND (c.relkind = 'S' OR (c.relkind = 'r' AND c.relpersistence = 'u')) "
+            f"AND pg_catalog.obj_description(c.oid, 'pg_class') = {quote_literal(self.marker)}"
         )
-        return (
-            "DO $sparkpg$ DECLARE tables text; BEGIN "
+        ending = (
             "PERFORM pg_terminate_backend(l.pid) FROM pg_catalog.pg_locks l "
             "JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid "
             "WHERE l.locktype = 'relation' AND l.database = (SELECT oid FROM "
             "pg_catalog.pg_database WHERE datname = current_database()) "
             f"AND l.relation IN (SELECT c.oid FROM pg_catalog.pg_class c WHERE {mine}) "
-            "AND l.pid <> pg_backend_pid() AND a.usename = current_user; "
-            f"IF to_regclass({quote_literal(self.rows)}) IS NOT NULL THEN "
-            f"LOCK TABLE {self.rows} IN ACCESS EXCLUSIVE MODE; END IF; "
-            "SELECT string_agg(c.oid::regclass::text, ', ') INTO tables "
-            f"FROM pg_catalog.pg_class c WHERE {mine} AND c.relkind = 'r'; "
-            "IF tables IS NOT NULL THEN EXECUTE 'DROP TABLE IF EXISTS ' || tables; END IF; "
-            f"DROP SEQUENCE IF EXISTS {self.progress}; "
-            "END $sparkpg$"
+            "AND l.pid <> pg_backend_pid() AND a.usename = current_user "
+            "AND a.application_name = current_setting('application_name'); "
         )
+        return (
+            "DO $sparkpg$ DECLARE tables text; sequences text; BEGIN "
+            + (ending if end_attempts else "")
+            + f"IF pg_catalog.obj_description(to_regclass({quote_literal(self.rows)}), "
+            f"'pg_class') = {quote_literal(self.marker)} THEN "
+            f"LOCK TABLE {self.rows} IN ACCESS EXCLUSIVE MODE; END IF; "
+            "SELECT string_agg(c.oid::regclass::text, ', ') FILTER (WHERE c.relkind = 'r'), "
+            "string_agg(c.oid::regclass::text, ', ') FILTER (WHERE c.relkind = 'S') "
+            f"INTO tables, sequences FROM pg_catalog.pg_class c WHERE {mine}; "
+            "IF tables IS NOT NULL THEN EXECUTE 'DROP TABLE IF EXISTS ' || tables; END IF; "
+            "IF sequences IS NOT NULL THEN EXECUTE 'DROP SEQUENCE IF EXISTS ' || sequences; "
+            "END IF; END $sparkpg$"
+        )
+
+
+def one_transaction(statements: Sequence[str]) -> str:
+    """``statements`` as one statement (a ``DO`` block): all of them or, when one fails or is
+    cancelled, none."""
+    return "DO $sparkpg$ BEGIN " + " ".join(f"{s};" for s in statements) + " END $sparkpg$"
 
 
 _FAMILY_SUFFIX = f"({re.escape(REGISTRY_SUFFIX)}|{re.escape(PROGRESS_SUFFIX)}|{CHUNK_SUFFIX}[0-9]+)"
@@ -139,6 +191,23 @@ def staging_family_pattern(table: str) -> str:
     """The names of a write's tables (``re.escape`` is enough for PostgreSQL's ``~``: staging
     names are lowercase letters, digits and underscores)."""
     return f"^{re.escape(table)}{_FAMILY_SUFFIX}?$"
+
+
+def staging_object(name: str, kind: str, persistence: str, comment: Optional[str]) -> Optional[str]:
+    """The staging table of the write that made the relation ``name`` (``pg_class.relkind``
+    ``kind``, ``relpersistence``, its comment), or None when it is not a staging object: the
+    exact name shape, the marker of that write, an UNLOGGED table or a sequence.
+
+    >>> staging_object("sparkpg_stage_app_0c1d2e3f4a_t7", "r", "u", "sparkpg staging "
+    ...                "sparkpg_stage_app_0c1d2e3f4a")
+    'sparkpg_stage_app_0c1d2e3f4a'
+    >>> staging_object("sparkpg_stage_foo", "r", "u", None) is None
+    True
+    """
+    table = staging_owner(name)
+    if not STAGING_NAME.fullmatch(table) or comment != MARKER_PREFIX + table:
+        return None
+    return table if kind == "S" or (kind == "r" and persistence == "u") else None
 
 
 def staging_owner(name: str) -> str:
@@ -188,21 +257,67 @@ def commit_statements(table: TableRef, mode: str) -> List[str]:
     return statements
 
 
-def remove_abandoned_staging(source: DriverConnection, schema: str) -> None:
-    """Drop the tables of staging writes in ``schema`` that are gone (no session holds their
-    lock): left behind when the server or the driver died before the drop."""
+def check_staging_schema(source: DriverConnection, schema: str) -> None:
+    """Refuse a staging schema that does not exist or in which the role may not create."""
     rows = source.query(
-        "SELECT c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
-        "ON n.oid = c.relnamespace WHERE n.nspname = ? AND c.relkind = 'r' "
-        "AND c.relpersistence = 'u' AND starts_with(c.relname, ?)",
+        "SELECT has_schema_privilege(n.oid, 'CREATE'), current_user FROM "
+        "pg_catalog.pg_namespace n WHERE n.nspname = ?",
+        [schema],
+        what=f"checking the staging schema {schema!r}",
+    )
+    if not rows:
+        raise WriteRefusedError(
+            f"staging schema {schema!r} does not exist: create it, or pass staging_schema= a "
+            'schema in which the writer role has CREATE (docs/writing.md, "Staging objects and '
+            'reserved names")'
+        )
+    allowed, role = rows[0]
+    if not allowed:
+        raise WriteRefusedError(
+            f"role {role!r} lacks CREATE on schema {schema!r}, where an atomic write creates its "
+            f"staging tables: GRANT CREATE ON SCHEMA {quote_ident(schema)} TO "
+            f"{quote_ident(str(role))}, or pass staging_schema= a schema in which it has CREATE "
+            '(docs/writing.md, "Staging objects and reserved names")'
+        )
+
+
+def remove_abandoned_staging(source: DriverConnection, schema: str) -> None:
+    """Drop the staging objects in ``schema`` of writes that are gone (no session holds their
+    advisory lock): left behind when the server or the driver died before the drop. Only
+    sparkpg's own objects (:func:`staging_object`) of this role are dropped; another role's are
+    skipped with a warning, and so are those still locked after the session's lock_timeout."""
+    rows = source.query(
+        "SELECT c.relname, c.relkind, c.relpersistence, "
+        "pg_catalog.obj_description(c.oid, 'pg_class'), pg_catalog.pg_get_userbyid(c.relowner), "
+        "pg_catalog.pg_has_role(c.relowner, 'USAGE') FROM pg_catalog.pg_class c "
+        "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ? "
+        "AND c.relkind IN ('r', 'S') AND starts_with(c.relname, ?)",
         [schema, STAGING_PREFIX],
         what="looking for abandoned staging tables",
     )
-    for owner in sorted({staging_owner(name) for (name,) in rows}):
-        staging = Staging(schema, owner)
+    writes: Dict[str, List[Tuple[str, str, bool]]] = {}
+    for name, kind, persistence, comment, owner, owned in rows:
+        table = staging_object(str(name), str(kind), str(persistence), comment)
+        if table is not None:
+            writes.setdefault(table, []).append((str(name), str(owner), bool(owned)))
+    for table, objects in sorted(writes.items()):
+        foreign = sorted((name, owner) for name, owner, owned in objects if not owned)
+        if foreign:
+            logger.warning(
+                "left alone the staging objects of another role in schema %s: %s (drop them as "
+                "their owner, docs/writing.md)",
+                schema,
+                ", ".join(f"{name} (owner {owner})" for name, owner in foreign),
+            )
+            continue
+        staging = Staging(schema, table)
         if source.query("SELECT pg_try_advisory_lock(hashtext(?))", [staging.lock])[0][0]:
             try:
-                source.execute(staging.drop_sql(), what=f"dropping {staging.rows}")
-                logger.info("dropped the abandoned staging tables of %s.%s", schema, owner)
+                source.execute(
+                    staging.drop_sql(end_attempts=False), what=f"dropping {staging.rows}"
+                )
+                logger.info("dropped the abandoned staging objects of %s.%s", schema, table)
+            except SparkPgError as exc:
+                logger.warning("could not drop the abandoned staging objects %s: %s", table, exc)
             finally:
                 source.query("SELECT pg_advisory_unlock(hashtext(?))", [staging.lock])

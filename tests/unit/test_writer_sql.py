@@ -12,6 +12,7 @@ from connectors.errors import WriteRefusedError
 from connectors.jdbc import TableRef
 from spark_jobs.write.columns import (
     ColumnPair,
+    NewColumn,
     TargetColumn,
     check_compatible,
     create_table_sql,
@@ -27,10 +28,13 @@ from spark_jobs.write.contract import (
     direct_spec,
 )
 from spark_jobs.write.staging import (
+    STAGING_NAME,
     Staging,
     commit_statements,
     move_sql,
+    one_transaction,
     staging_family_pattern,
+    staging_object,
     staging_owner,
 )
 
@@ -150,37 +154,121 @@ def test_the_commit_sql_of_each_mode() -> None:
     ]
     assert commit_statements(REF, "append") == ["SET LOCAL TimeZone = 'UTC'", "SET LOCAL jit = off"]
     assert (
-        create_table_sql(REF, [("a b", "bigint")]) == 'CREATE TABLE "s"."Or""ders" ("a b" bigint)'
+        create_table_sql(REF, [NewColumn("a b", "bigint")])
+        == 'CREATE TABLE "s"."Or""ders" ("a b" bigint)'
     )
+
+
+def test_create_keeps_not_null_lengths_and_the_key() -> None:
+    columns = [
+        NewColumn("id", "int", nullable=False),
+        NewColumn("code", "string", True, "char(3)"),
+        NewColumn("name", "string", False, "varchar(20)"),
+        NewColumn("tags", "array<string>", True, "array<varchar(5)>"),
+        NewColumn("odd", "int", True, "varchar(5)"),  # metadata that does not fit the type
+        NewColumn("text", "string"),
+    ]
+    assert create_table_sql(REF, columns, ["id", "code"]) == (
+        'CREATE TABLE "s"."Or""ders" ("id" integer NOT NULL, "code" character(3), '
+        '"name" character varying(20) NOT NULL, "tags" character varying(5)[], "odd" integer, '
+        '"text" text, PRIMARY KEY ("id", "code"))'
+    )
+    with pytest.raises(WriteRefusedError, match=r"'ID' is not a DataFrame column \(columns: id,"):
+        create_table_sql(REF, columns, ["ID"])
 
 
 def test_the_staging_tables_of_a_streaming_write_and_of_an_upsert() -> None:
     pairs = [ColumnPair(0, "a", "int", col("a")), ColumnPair(1, "v", "string", col("v"))]
     staging = Staging("s", "sparkpg_stage_x")
+    mark = "IS 'sparkpg staging sparkpg_stage_x'"
     assert staging.create_sql(pairs, streaming=False) == [
         'CREATE UNLOGGED TABLE "s"."sparkpg_stage_x" (c0 integer, c1 text, _sparkpg_attempt bigint)'
-        " WITH (autovacuum_enabled = false)"
+        " WITH (autovacuum_enabled = false)",
+        f'COMMENT ON TABLE "s"."sparkpg_stage_x" {mark}',
     ]
     assert staging.create_sql(pairs, streaming=True) == [
         'CREATE UNLOGGED TABLE "s"."sparkpg_stage_x" (c0 integer, c1 text) '
         "WITH (autovacuum_enabled = false)",
+        f'COMMENT ON TABLE "s"."sparkpg_stage_x" {mark}',
         'CREATE UNLOGGED TABLE "s"."sparkpg_stage_x_chunks" (seq bigint GENERATED ALWAYS AS '
         "IDENTITY PRIMARY KEY, tag bigint NOT NULL, partition_id integer NOT NULL, "
         "failure text) WITH (autovacuum_enabled = false)",
+        f'COMMENT ON TABLE "s"."sparkpg_stage_x_chunks" {mark}',
         'CREATE INDEX ON "s"."sparkpg_stage_x_chunks" (tag)',
         'CREATE SEQUENCE "s"."sparkpg_stage_x_moved" MINVALUE 0 START 0',
+        f'COMMENT ON SEQUENCE "s"."sparkpg_stage_x_moved" {mark}',
     ]
+    assert one_transaction(["A", "B"]) == "DO $sparkpg$ BEGIN A; B; END $sparkpg$"
     assert staging.chunk_create_sql() == (
         'CREATE UNLOGGED TABLE "s"."sparkpg_stage_x_t{tag}" (LIKE "s"."sparkpg_stage_x") '
-        "WITH (autovacuum_enabled = false)"
+        'WITH (autovacuum_enabled = false); COMMENT ON TABLE "s"."sparkpg_stage_x_t{tag}" ' + mark
     )
     drop = staging.drop_sql()
     assert drop.startswith("DO $sparkpg$") and drop.endswith("END $sparkpg$")
     assert "pg_terminate_backend" in drop and "a.usename = current_user" in drop
+    assert "a.application_name = current_setting('application_name')" in drop
     assert "c.relname ~ '^sparkpg_stage_x(_chunks|_moved|_t[0-9]+)?$'" in drop
-    assert 'DROP SEQUENCE IF EXISTS "s"."sparkpg_stage_x_moved"' in drop
+    assert "obj_description(c.oid, 'pg_class') = 'sparkpg staging sparkpg_stage_x'" in drop
+    assert "(c.relkind = 'S' OR (c.relkind = 'r' AND c.relpersistence = 'u'))" in drop
     assert 'LOCK TABLE "s"."sparkpg_stage_x" IN ACCESS EXCLUSIVE MODE' in drop
+    assert "pg_terminate_backend" not in staging.drop_sql(end_attempts=False)
     assert staging.lock == "s.sparkpg_stage_x"
+
+
+def test_a_new_staging_name_has_the_reserved_shape() -> None:
+    staging = Staging.new("s", "application_1700000000000_0042")
+    assert re.fullmatch(r"sparkpg_stage_00000000000_0042_[0-9a-f]{10}", staging.table)
+    assert STAGING_NAME.fullmatch(staging.table) and len(staging.table) <= 41
+    assert staging.marker == "sparkpg staging " + staging.table
+
+
+@pytest.mark.parametrize(
+    ("name", "kind", "persistence", "comment", "write"),
+    [
+        (
+            "sparkpg_stage_app_0c1d2e3f4a_t12",
+            "r",
+            "u",
+            "sparkpg staging sparkpg_stage_app_0c1d2e3f4a",
+            "sparkpg_stage_app_0c1d2e3f4a",
+        ),
+        (
+            "sparkpg_stage_app_0c1d2e3f4a_moved",
+            "S",
+            "p",
+            "sparkpg staging sparkpg_stage_app_0c1d2e3f4a",
+            "sparkpg_stage_app_0c1d2e3f4a",
+        ),
+        (
+            "sparkpg_stage_app_0c1d2e3f4a",
+            "r",
+            "p",
+            "sparkpg staging sparkpg_stage_app_0c1d2e3f4a",
+            None,
+        ),  # logged
+        ("sparkpg_stage_app_0c1d2e3f4a", "r", "u", None, None),  # no marker
+        (
+            "sparkpg_stage_app_0c1d2e3f4a_t1",
+            "r",
+            "u",
+            "sparkpg staging sparkpg_stage_app_0c1d2e3f4b",
+            None,
+        ),
+        ("sparkpg_stage_foo_chunks", "r", "u", "sparkpg staging sparkpg_stage_foo", None),  # shape
+        ("sparkpg_stage_x", "r", "u", "sparkpg staging sparkpg_stage_x", None),
+        (
+            "sparkpg_stage_app_0c1d2e3f4a",
+            "v",
+            "u",
+            "sparkpg staging sparkpg_stage_app_0c1d2e3f4a",
+            None,
+        ),
+    ],
+)
+def test_only_marked_objects_of_the_exact_shape_are_staging_objects(
+    name: str, kind: str, persistence: str, comment: Optional[str], write: Optional[str]
+) -> None:
+    assert staging_object(name, kind, persistence, comment) == write
 
 
 @pytest.mark.parametrize(

@@ -3,9 +3,10 @@ extra column computed by PostgreSQL, observed by Spark, dropped) and reported by
 
 from __future__ import annotations
 
+import logging
 import math
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any, Dict, List
 
 import pytest
 
@@ -173,17 +174,24 @@ def _summary_row(out: str, table: str) -> list:  # type: ignore[type-arg]
     return next(line.split() for line in lines[header + 1 :] if line.startswith(table))
 
 
+def _warnings(caplog: Any) -> List[str]:
+    """The WARNING log lines so far (the CLI shows each once, on stderr), then forgets them."""
+    lines = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    caplog.clear()
+    return lines
+
+
 def test_main_job_warns_with_the_counts_and_strict_fails(
-    spark: Any, lossy: ReadDb, capsys: Any
+    spark: Any, lossy: ReadDb, capsys: Any, caplog: Any
 ) -> None:
     settings = str(lossy.settings_file())
     argv = ["--settings", settings, "--table", "it.lossy", "--num-partitions", "3"]
     argv += ["--engine", "jdbc"]  # the COPY engine's counts: test_main_job_on_the_copy_engine
     assert read_tables.main([*argv, "--table", "it.lossless"]) == EXIT_OK
     out = capsys.readouterr().out
-    warnings = [line for line in out.splitlines() if line.startswith("WARNING:")]
-    assert warnings == [
-        f"WARNING: it.public.lossy: {TOTAL} value(s) read as NULL because their Spark type "
+    assert "WARNING" not in out  # logged, not printed as well
+    assert _warnings(caplog) == [
+        f"it.public.lossy: {TOTAL} value(s) read as NULL because their Spark type "
         'cannot hold them: "amount" 30 (numeric NaN), "d" 25 (date infinity or 1582-10-05..14), '
         '"ts" 7 (timestamp infinity, 1582-10-05..14 or after 294247), "arr" 2 (array with more '
         'dimensions or a lower bound other than 1). Read with --unrepresentable text (unrepresentable="text") '
@@ -195,14 +203,15 @@ def test_main_job_warns_with_the_counts_and_strict_fails(
 
     assert read_tables.main([*argv, "--strict"]) == EXIT_DATABASE
     captured = capsys.readouterr()
-    assert f"WARNING: it.public.lossy: {TOTAL} value(s)" in captured.out
+    (warning,) = _warnings(caplog)
+    assert warning.startswith(f"it.public.lossy: {TOTAL} value(s)")
     assert captured.err.startswith(
         f"sparkpg: error: it.public.lossy: {TOTAL} value(s) read as NULL"
     )
 
 
 def test_main_job_on_the_copy_engine_counts_without_the_gap(
-    spark: Any, lossy: ReadDb, capsys: Any
+    spark: Any, lossy: ReadDb, capsys: Any, caplog: Any
 ) -> None:
     settings = str(lossy.settings_file())
     argv = ["--settings", settings, "--table", "it.lossy", "--num-partitions", "3", "--strict"]
@@ -210,8 +219,8 @@ def test_main_job_on_the_copy_engine_counts_without_the_gap(
     captured = capsys.readouterr()
     total = sum(EXPECTED_BY_ENGINE["copy"].values())
     assert total == TOTAL - 1
-    assert f"WARNING: it.public.lossy: {total} value(s)" in captured.out
-    assert '"d" 24 (' in captured.out
+    (warning,) = _warnings(caplog)
+    assert warning.startswith(f"it.public.lossy: {total} value(s)") and '"d" 24 (' in warning
     assert captured.err.startswith(f"sparkpg: error: it.public.lossy: {total} value(s) read as")
 
 
@@ -236,7 +245,7 @@ def test_main_job_text_keeps_the_values_and_warns_nothing(
 
 
 def test_main_job_with_sql_says_it_does_not_count_unless_strict(
-    spark: Any, lossy: ReadDb, capsys: Any
+    spark: Any, lossy: ReadDb, capsys: Any, caplog: Any
 ) -> None:
     settings = str(lossy.settings_file())
     # (the COPY engine counts what the query reads: here every counted column)
@@ -250,4 +259,6 @@ def test_main_job_with_sql_says_it_does_not_count_unless_strict(
     assert "are not counted with --sql" in out
     assert read_tables.main([*argv, "--strict"]) == EXIT_DATABASE
     captured = capsys.readouterr()
-    assert f"WARNING: it.public.lossy: {TOTAL - 1} value(s)" in captured.out  # COPY: no gap
+    assert captured.err.startswith("sparkpg: error: ")
+    (warning,) = _warnings(caplog)
+    assert warning.startswith(f"it.public.lossy: {TOTAL - 1} value(s)")  # COPY: no gap

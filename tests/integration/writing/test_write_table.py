@@ -492,23 +492,6 @@ def test_tasks_wait_while_the_move_is_behind(spark: Any, write_db: WriteDb) -> N
     assert write_db.staging_tables() == []
 
 
-def test_a_write_removes_staging_tables_whose_write_is_gone(spark: Any, write_db: WriteDb) -> None:
-    name = write_db.table("tidy", "id bigint")
-    stages = ["sparkpg_stage_dead", "sparkpg_stage_dead_chunks"]
-    stages += ["sparkpg_stage_alive", "sparkpg_stage_alive_chunks"]
-    for stage in stages:
-        write_db.execute(f"DROP TABLE IF EXISTS {SCHEMA}.{stage}")
-        write_db.execute(f"CREATE UNLOGGED TABLE {SCHEMA}.{stage} (c0 bigint)")
-        write_db.execute(f"ALTER TABLE {SCHEMA}.{stage} OWNER TO {ROLE}")
-    with psycopg.connect(write_db.conninfo, autocommit=True) as running:  # a write in progress
-        running.execute(f"SELECT pg_advisory_lock(hashtext('{SCHEMA}.sparkpg_stage_alive'))")
-        write_table(spark.range(3), write_db.settings(), name)
-        assert write_db.staging_tables() == ["sparkpg_stage_alive", "sparkpg_stage_alive_chunks"]
-    write_db.execute(
-        f"DROP TABLE {SCHEMA}.sparkpg_stage_alive, {SCHEMA}.sparkpg_stage_alive_chunks"
-    )
-
-
 def test_direct_append_needs_exact_types_and_writes(spark: Any, write_db: WriteDb) -> None:
     name = write_db.table("direct", "id bigint, v varchar(10), n numeric(5,2)")
     df = spark.createDataFrame(
