@@ -11,6 +11,7 @@ import argparse
 import ast
 import contextlib
 import dataclasses
+import functools
 import importlib
 import inspect
 import io
@@ -19,7 +20,7 @@ import re
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
 REPO = Path(__file__).resolve().parents[2]
 SHELL_LANGS = {"bash", "sh", "shell", "console"}
@@ -453,7 +454,23 @@ def check_prose(markdown: str, path: str) -> List[str]:
                 problems.append(f"{where}: `{span}`: no such file in the repository")
         elif span.startswith(("sparkpg ", "./build.sh ", "python -m entrypoints.read_tables ")):
             problems += check_synopsis(span, where)
+        elif span.startswith("--"):
+            flag = re.split(r"[\s=/]", span, maxsplit=1)[0]
+            if flag not in known_options():
+                problems.append(f"{where}: `{span}`: no command has the option {flag}")
     return problems
+
+
+# Options of other tools that the docs mention: spark-submit's and pip's (docs/deploy.md).
+OTHER_TOOLS_OPTIONS = {"--jars", "--py-files", "--only-binary", "--implementation"}
+OTHER_TOOLS_OPTIONS |= {"--python-version", "--platform", "--target", "--no-deps"}
+
+
+@functools.cache
+def known_options() -> Set[str]:
+    """Every option of our command lines, and the other tools' options the docs mention."""
+    ours = {o for p in command_parsers().values() for a in p._actions for o in a.option_strings}
+    return ours | OTHER_TOOLS_OPTIONS
 
 
 def check_block(block: Block) -> List[str]:

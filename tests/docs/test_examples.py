@@ -296,6 +296,7 @@ def test_checker_refuses_misspelt_names_and_keywords() -> None:
         "```\n\n```python\nfrom spark_jobs import read_table\n"
         'read_table(spark, settings, "a.b", were="x > 1")\n```\n\n'
         "See `spark_jobs.job.loading.read_error_of(exc, read)` and `spark_jobs/read/nothing.py`.\n"
+        "Pass `--key-colum id`.\n"
     )
     problems = _problems(markdown)
     assert [p.split(": ", 1)[0] for p in problems] == [
@@ -305,11 +306,13 @@ def test_checker_refuses_misspelt_names_and_keywords() -> None:
         "doc.md:9",
         "doc.md:12",
         "doc.md:12",
+        "doc.md:13",
     ], problems
     assert "read_tabel" in problems[0] and "read_error_off" in problems[1]
     assert "keys=" in problems[2] and "were=" in problems[3]
     assert "spark_jobs.job.loading.read_error_of" in problems[4]
     assert "spark_jobs/read/nothing.py" in problems[5]
+    assert "no command has the option --key-colum" in problems[6]
 
 
 def test_checker_refuses_a_spark_submit_without_the_engine_jar_and_bad_settings() -> None:
