@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Tuple
+from typing import Any, Dict, Iterator, List, Set, Tuple
 
 import psycopg
 import pytest
@@ -212,13 +212,23 @@ def docs_folder(postgres: PostgresServer, tmp_path_factory: Any) -> Path:
 
 
 @pytest.fixture()
-def in_docs_folder(docs_folder: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def in_docs_folder(
+    docs_folder: Path, spark: Any, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
+    """The test runs in ``docs_folder``; the temporary views it registers in the session's Spark
+    (``load_tables``, ``--sql``) are dropped afterwards."""
     from connectors.secrets import clear_credentials_cache
 
+    def views() -> Set[str]:
+        return {t.name for t in spark.catalog.listTables() if t.isTemporary}
+
+    before = views()
     monkeypatch.chdir(docs_folder)
     clear_credentials_cache()
     yield docs_folder
     clear_credentials_cache()
+    for view in views() - before:
+        spark.catalog.dropTempView(view)
 
 
 def localized(text: str, folder: Path) -> str:
