@@ -550,8 +550,8 @@ def build(
     return manifest
 
 
-def main(argv: Optional[List[str]] = None) -> int:
-    """Command line of ``./build.sh``."""
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of ``./build.sh``."""
     parser = argparse.ArgumentParser(
         prog="build.sh", description="Build dist/ for EMR Serverless (no Docker)."
     )
@@ -579,7 +579,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     )
     parser.add_argument("--upload", metavar="S3_URI", help="then upload (see sparkpg deploy)")
     parser.add_argument("--region", help="AWS region for --upload")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Command line of ``./build.sh``."""
+    args = build_parser().parse_args(argv)
     try:
         if args.update_lock:
             lock = args.lock or lock_path(args.python)
