@@ -4,20 +4,19 @@ of ours is found in ``pg_stat_activity``."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, List
+from typing import Any, ClassVar, Dict, Iterator, List, Mapping
 
 import psycopg
 import pytest
 
 from connectors.secrets import clear_credentials_cache
-from connectors.settings import Settings, settings_from_dict
 from devtools.faults import backends, wait_for
 from devtools.postgres_server import PostgresServer, postgres_server
 from tests.integration.conftest import spark, utc_process  # noqa: F401  (the session's Spark)
+from tests.integration.databases import TestDatabase
 
 SLOW_ROWS = 100_000
 """Rows of :data:`SLOW_QUERY`: about 10 ms each, so a read of it streams for minutes."""
@@ -25,43 +24,32 @@ SLOW_QUERY = f"SELECT g AS id, pg_sleep(0.01)::text AS pause FROM generate_serie
 
 
 @dataclass(frozen=True)
-class FaultDb:
-    """A server of the fault suite and the settings of a connection ``f`` to it."""
+class FaultDb(TestDatabase):
+    """A server of the fault suite and the settings of a connection ``f`` to it: superuser
+    credentials, no TLS, small timeouts, a unique ``application_name`` per test."""
 
-    server: PostgresServer
-    tmp: Path
-    application_name: str
+    application_name: str = ""
+    CONNECTION = "f"
+    DEFAULTS: ClassVar[Mapping[str, Any]] = {
+        "host": "127.0.0.1",
+        "ssl_mode": "disable",
+        "connect_timeout_seconds": 2,
+        "login_timeout_seconds": 3,
+        "socket_timeout_seconds": 3,
+        "lock_timeout_seconds": 1,
+        "statement_timeout_seconds": 2,
+        "client_connection_check_interval_seconds": 1,
+        "max_connections": 2,
+        "fetch_size": 10,
+    }
 
-    def settings(self, **connection: Any) -> Settings:
-        """One connection ``f``: superuser credentials in a file, no TLS, small timeouts."""
-        creds = self.tmp / "creds.json"
-        creds.write_text(
-            json.dumps({"username": self.server.user, "password": self.server.password})
-        )
-        fields = {
-            "name": "f",
-            "host": "127.0.0.1",
-            "port": self.server.port,
-            "database": self.server.database,
-            "credentials_file": str(creds),
-            "ssl_mode": "disable",
-            "connect_timeout_seconds": 2,
-            "login_timeout_seconds": 3,
-            "socket_timeout_seconds": 3,
-            "lock_timeout_seconds": 1,
-            "statement_timeout_seconds": 2,
-            "client_connection_check_interval_seconds": 1,
-            "max_connections": 2,
-            "fetch_size": 10,
-            "application_name": self.application_name,
-        }
-        fields.update(connection)
-        return settings_from_dict({"postgres": {"connections": [fields]}}, source="faults")
-
-    def execute(self, statement: str) -> None:
-        """Run SQL as the superuser (autocommit)."""
-        with psycopg.connect(self.server.conninfo(connect_timeout=5), autocommit=True) as conn:
-            conn.execute(statement)  # type: ignore[arg-type]
+    def settings_data(self, **connection: Any) -> Dict[str, Any]:
+        """As the server's superuser, under this test's ``application_name``."""
+        fields = {"application_name": self.application_name, **connection}
+        fields.setdefault("ssl_mode", "disable")
+        fields.setdefault("user", self.server.user)
+        fields.setdefault("password", self.server.password)
+        return super().settings_data(**fields)
 
     def ours(self) -> List[int]:
         """Pids of the backends of this test's connection."""
@@ -98,7 +86,8 @@ def doomed_server() -> Iterator[PostgresServer]:
 
 
 def _fault_db(server: PostgresServer, tmp_path: Path) -> FaultDb:
-    return FaultDb(server, tmp_path, f"sparkpg-fault-{uuid.uuid4().hex[:12]}")
+    conninfo = server.conninfo(connect_timeout=5)
+    return FaultDb(server, conninfo, tmp_path, f"sparkpg-fault-{uuid.uuid4().hex[:12]}")
 
 
 @pytest.fixture

@@ -1,12 +1,101 @@
-"""A fresh database and login role per test area (reading, writing, the engine) on the test
-server, so that each area's objects and grants start from nothing."""
+"""The one database helper of the tests: :class:`TestDatabase`, a database on a test server with
+a login role and settings for it, and :func:`fresh_database`, which gives each test area
+(reading, writing, the engine, faults) a database and role that start from nothing. Each area
+subclasses :class:`TestDatabase` only for what is its own (its role, its connection's defaults,
+its helpers)."""
 
 from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Dict, List, Mapping, Optional, Tuple
 
 import psycopg
 from psycopg import sql
 
+from connectors.settings import Settings, settings_from_dict
 from devtools.postgres_server import PostgresServer
+
+
+@dataclass(frozen=True)
+class TestDatabase:
+    """A database of the tests: the server, the superuser's conninfo of the database (the
+    reference the tests compare with) and a folder for credential files; subclasses name the
+    role, its password, the connection and the connection's defaults."""
+
+    __test__: ClassVar[bool] = False  # not a test class, whatever pytest's name pattern says
+
+    server: PostgresServer
+    conninfo: str
+    tmp: Path
+
+    ROLE: ClassVar[str] = ""
+    PASSWORD: ClassVar[str] = ""
+    CONNECTION: ClassVar[str] = "it"
+    DEFAULTS: ClassVar[Mapping[str, Any]] = {}
+    """Connection fields of the area (timeouts, max_connections, read_only, ...)."""
+
+    @property
+    def database(self) -> str:
+        """The database's name (from the conninfo)."""
+        return str(psycopg.conninfo.conninfo_to_dict(self.conninfo).get("dbname"))
+
+    def settings_data(
+        self,
+        *,
+        user: Optional[str] = None,
+        password: Optional[str] = None,
+        name: str = "creds",
+        **connection: Any,
+    ) -> Dict[str, Any]:
+        """Settings (JSON data) with one connection :attr:`CONNECTION` as :attr:`ROLE` (or
+        ``user``); the credentials in the file ``tmp/<name>.json``; TLS ``verify-full`` when the
+        server has TLS; ``connection`` overrides any field."""
+        creds = self.tmp / f"{name}.json"
+        creds.write_text(
+            json.dumps(
+                {
+                    "username": self.ROLE if user is None else user,
+                    "password": self.PASSWORD if password is None else password,
+                }
+            )
+        )
+        fields: Dict[str, Any] = {
+            "name": self.CONNECTION,
+            "host": "localhost",
+            "port": self.server.port,
+            "database": self.database,
+            "credentials_file": str(creds),
+            "connect_timeout_seconds": 5,
+            **self.DEFAULTS,
+        }
+        if self.server.ca_cert_path is not None:
+            fields.update(ssl_mode="verify-full", ssl_root_cert=str(self.server.ca_cert_path))
+        else:
+            fields.update(ssl_mode="disable")
+        fields.update(connection)
+        return {"postgres": {"connections": [fields]}}
+
+    def settings(self, **connection: Any) -> Settings:
+        """:meth:`settings_data` validated."""
+        return settings_from_dict(self.settings_data(**connection), source="test")
+
+    def settings_file(self, **connection: Any) -> Path:
+        """:meth:`settings_data` written to ``tmp/settings.json``."""
+        path = self.tmp / "settings.json"
+        path.write_text(json.dumps(self.settings_data(**connection)))
+        return path
+
+    def execute(self, statement: str, params: Optional[Tuple[Any, ...]] = None) -> None:
+        """Run SQL as the superuser in the database (autocommit)."""
+        with psycopg.connect(self.conninfo, autocommit=True) as conn:
+            conn.execute(statement, params)  # type: ignore[arg-type]
+
+    def rows(self, query: str) -> List[Tuple[Any, ...]]:
+        """Rows of ``query`` as the superuser (through psycopg: the reference)."""
+        with psycopg.connect(self.conninfo, autocommit=True) as conn:
+            return [tuple(r) for r in conn.execute(query).fetchall()]  # type: ignore[arg-type]
 
 
 def fresh_database(

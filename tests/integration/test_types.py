@@ -27,7 +27,8 @@ from connectors.jdbc import TableRef, jdbc_options, quote_ident
 from connectors.secrets import resolve_credentials
 from connectors.settings import Settings
 from spark_jobs import load_read, plan_table
-from spark_jobs.read.types import PgColumn, custom_schema, describe_source, plan_columns
+from spark_jobs.read.describe import describe_source
+from spark_jobs.read.types import PgColumn, custom_schema, plan_columns
 from tests.integration.type_fixtures import ROWS, SCHEMA, TABLE, Col, create_types_table
 from tests.type_audit import unrepresentable_counts_sql
 

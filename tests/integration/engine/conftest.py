@@ -3,22 +3,21 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from functools import cached_property
+from typing import Any, ClassVar, List, Mapping, Optional, Sequence, Tuple
 
 import psycopg
 import pytest
 
-from connectors.settings import Settings, settings_from_dict
+from connectors.settings import Settings
 from devtools.postgres_server import PostgresServer
 from spark_jobs.db.target import DbTarget, resolve_target
 from spark_jobs.engine.session import ENGINE_JAR
 from spark_jobs.read.copy_engine import UnrepresentableCounts, copy_read, engine_columns
 from spark_jobs.read.describe import describe_source
 from spark_jobs.read.types import plan_columns
-from tests.integration.databases import fresh_database
+from tests.integration.databases import TestDatabase, fresh_database
 
 DATABASE = "sparkpg_engine"
 ROLE = "sparkpg_engine_reader"
@@ -27,23 +26,24 @@ APPLICATION = "sparkpg-engine-test"
 
 
 @dataclass(frozen=True)
-class EngineDb:
-    """The test database: admin conninfo, the reader's settings (connection ``eng``) and JDBC
-    target, and SQL helpers."""
+class EngineDb(TestDatabase):
+    """The engine tests' database: the reader role, connection ``eng``, the reader's settings
+    and JDBC target, and a helper that reads a source through the engine."""
 
-    conninfo: str
-    settings: Settings
-    target: DbTarget
+    ROLE = ROLE
+    PASSWORD = PASSWORD
+    CONNECTION = "eng"
+    DEFAULTS: ClassVar[Mapping[str, Any]] = {"application_name": APPLICATION}
 
-    def execute(self, statement: str) -> None:
-        """Run SQL as the superuser (autocommit)."""
-        with psycopg.connect(self.conninfo, autocommit=True) as conn:
-            conn.execute(statement)  # type: ignore[arg-type]
+    @property
+    def settings(self) -> Settings:  # type: ignore[override]
+        """The reader's settings (one connection ``eng``)."""
+        return TestDatabase.settings(self)
 
-    def rows(self, query: str) -> List[Tuple[Any, ...]]:
-        """Rows of ``query`` through psycopg."""
-        with psycopg.connect(self.conninfo, autocommit=True) as conn:
-            return [tuple(r) for r in conn.execute(query).fetchall()]  # type: ignore[arg-type]
+    @cached_property
+    def target(self) -> DbTarget:
+        """The reader's resolved connection."""
+        return resolve_target(self.settings.connection(self.CONNECTION))
 
     def our_backends(self) -> List[Tuple[Any, ...]]:
         """Backends of the reader role other than idle ones (state, query)."""
@@ -82,28 +82,9 @@ class EngineDb:
         )
 
 
-def settings_data(server: PostgresServer, creds: Path) -> Dict[str, Any]:
-    """One connection ``eng`` to the test database as the reader role (TLS verify-full)."""
-    fields: Dict[str, Any] = {
-        "name": "eng",
-        "host": "localhost",
-        "port": server.port,
-        "database": DATABASE,
-        "credentials_file": str(creds),
-        "connect_timeout_seconds": 5,
-        "application_name": APPLICATION,
-    }
-    if server.ca_cert_path is not None:
-        fields.update(ssl_mode="verify-full", ssl_root_cert=str(server.ca_cert_path))
-    return {"postgres": {"connections": [fields]}}
-
-
 @pytest.fixture(scope="session")
 def engine_db(postgres: PostgresServer, tmp_path_factory: Any) -> EngineDb:
     if not ENGINE_JAR.is_file():
         pytest.fail(f"{ENGINE_JAR} is missing: run `make jvm`", pytrace=False)
     conninfo = fresh_database(postgres, DATABASE, ROLE, PASSWORD, reader=True)
-    creds = tmp_path_factory.mktemp("engine") / "creds.json"
-    creds.write_text(json.dumps({"username": ROLE, "password": PASSWORD}))
-    settings = settings_from_dict(settings_data(postgres, creds), source="test")
-    return EngineDb(conninfo, settings, resolve_target(settings.connection("eng")))
+    return EngineDb(postgres, conninfo, tmp_path_factory.mktemp("engine"))

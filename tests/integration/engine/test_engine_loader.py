@@ -3,22 +3,18 @@ PostgreSQL (ranges only under "C"/POSIX, nothing under a nondeterministic collat
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 
-from connectors.settings import settings_from_dict
 from spark_jobs import load_read, plan_table
 
-from .conftest import PASSWORD, ROLE, EngineDb, settings_data
+from .conftest import EngineDb
 
 pytestmark = [pytest.mark.integration, pytest.mark.spark]
 
 
-def test_string_filters_follow_the_column_collations(
-    spark: Any, engine_db: EngineDb, postgres: Any, tmp_path: Any
-) -> None:
+def test_string_filters_follow_the_column_collations(spark: Any, engine_db: EngineDb) -> None:
     engine_db.execute("DROP TABLE IF EXISTS coll; DROP COLLATION IF EXISTS ci_und")
     engine_db.execute(
         "CREATE COLLATION ci_und (provider = icu, locale = 'und-u-ks-level2', "
@@ -28,10 +24,7 @@ def test_string_filters_follow_the_column_collations(
         'CREATE TABLE coll (id int PRIMARY KEY, c text COLLATE "C", d text, ci text COLLATE ci_und)'
     )
     engine_db.execute("INSERT INTO coll VALUES (1, 'a', 'a', 'A'), (2, 'b', 'b', 'b')")
-    creds = tmp_path / "creds.json"
-    creds.write_text(json.dumps({"username": ROLE, "password": PASSWORD}))
-    settings = settings_from_dict(settings_data(postgres, creds), source="test")
-    read = plan_table(spark, settings, "eng.public.coll")
+    read = plan_table(spark, engine_db.settings, "eng.public.coll")
     assert {c.name: c.string_filter for c in read.described} == {
         "id": "none",
         "c": "ordering",

@@ -6,19 +6,17 @@ superuser connection (``WriteDb.rows``/``execute``) is the reference the tests c
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, ClassVar, Iterator, List, Mapping
 
 import psycopg
 import pytest
 from psycopg import sql
 
 from connectors.secrets import clear_credentials_cache
-from connectors.settings import Settings, settings_from_dict
 from devtools.postgres_server import PostgresServer
-from tests.integration.databases import fresh_database
+from tests.integration.databases import TestDatabase, fresh_database
 
 DATABASE = "sparkpg_write"
 ROLE = "sparkpg_writer"
@@ -28,48 +26,18 @@ SCHEMA = "w"
 
 
 @dataclass(frozen=True)
-class WriteDb:
-    """The test database: admin conninfo and settings for the writer role."""
+class WriteDb(TestDatabase):
+    """The write tests' database: the writer role ``sparkpg_writer`` (owner of schema ``w``),
+    connection ``it``, writable."""
 
-    server: PostgresServer
-    conninfo: str
-    tmp: Path
-
-    def settings_data(self, **connection: Any) -> Dict[str, Any]:
-        """Settings (JSON data) with one writable connection ``it`` (credentials in a file)."""
-        creds = self.tmp / "creds.json"
-        creds.write_text(json.dumps({"username": ROLE, "password": PASSWORD}))
-        fields: Dict[str, Any] = {
-            "name": CONNECTION,
-            "host": "localhost",
-            "port": self.server.port,
-            "database": DATABASE,
-            "credentials_file": str(creds),
-            "max_connections": 2,
-            "connect_timeout_seconds": 5,
-            "read_only": False,
-            "application_name": "sparkpg-write-test",
-        }
-        if self.server.ca_cert_path is not None:
-            fields.update(ssl_mode="verify-full", ssl_root_cert=str(self.server.ca_cert_path))
-        else:
-            fields.update(ssl_mode="disable")
-        fields.update(connection)
-        return {"postgres": {"connections": [fields]}}
-
-    def settings(self, **connection: Any) -> Settings:
-        """:meth:`settings_data` validated."""
-        return settings_from_dict(self.settings_data(**connection), source="test")
-
-    def execute(self, statement: str, params: Optional[Tuple[Any, ...]] = None) -> None:
-        """Run SQL as the superuser (autocommit)."""
-        with psycopg.connect(self.conninfo, autocommit=True) as conn:
-            conn.execute(statement, params)  # type: ignore[arg-type]
-
-    def rows(self, query: str) -> List[Tuple[Any, ...]]:
-        """Rows of ``query`` as the superuser."""
-        with psycopg.connect(self.conninfo, autocommit=True) as conn:
-            return [tuple(r) for r in conn.execute(query).fetchall()]  # type: ignore[arg-type]
+    ROLE = ROLE
+    PASSWORD = PASSWORD
+    CONNECTION = CONNECTION
+    DEFAULTS: ClassVar[Mapping[str, Any]] = {
+        "max_connections": 2,
+        "read_only": False,
+        "application_name": "sparkpg-write-test",
+    }
 
     def staging_tables(self) -> List[str]:
         """Staging tables and progress sequences (not those of identity columns, which go with
