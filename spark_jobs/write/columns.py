@@ -48,6 +48,17 @@ _ARRAY = re.compile(r"array<(.+)>")
 _INTEGERS = frozenset({"int2", "int4", "int8", "oid"})
 _FLOATS = frozenset({"float4", "float8"})
 _NUMBERS = _INTEGERS | _FLOATS | {"numeric", "money"}
+#: Base types with a length limit, and the unlimited type a staged value is cast to first.
+_UNLIMITED = {
+    "varchar": "varchar",
+    "bpchar": "bpchar",
+    "bit": "varbit",
+    "varbit": "varbit",
+    "_varchar": "varchar[]",
+    "_bpchar": "bpchar[]",
+    "_bit": "varbit[]",
+    "_varbit": "varbit[]",
+}
 #: Target base types a Spark STRING may not go into (the read side never reads them as text).
 _NOT_FROM_TEXT = _INTEGERS | _FLOATS | {"bool", "bytea"}
 
@@ -64,6 +75,14 @@ class TargetColumn:
     not_null: bool
     has_default: bool  # a default, an identity or a generated value
     generated: bool
+
+    @property
+    def cast_sql(self) -> str:
+        """The type the move casts a staged value to before it is assigned to this column: the
+        column's type, except for length-limited character and bit strings, which are cast to
+        their unlimited type (an explicit cast to ``varchar(3)`` truncates silently, the
+        assignment to the column refuses a value too long)."""
+        return _UNLIMITED.get(self.base_type, self.type_sql)
 
 
 @dataclass(frozen=True)

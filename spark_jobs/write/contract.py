@@ -178,8 +178,8 @@ def engine_columns(pairs: Sequence[ColumnPair], *, staged: bool) -> Tuple[Engine
             p.target.name,
             p.staging_name,
             ""
-            if staging_type(p.spark_type, p.spark_name) == p.target.type_sql
-            else p.target.type_sql,
+            if staging_type(p.spark_type, p.spark_name) == p.target.cast_sql
+            else p.target.cast_sql,
         )
         for p in pairs
     )

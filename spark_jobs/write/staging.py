@@ -227,7 +227,7 @@ def move_sql(
     :data:`TAG_PLACEHOLDER`); upsert and insert-missing, of the committed attempts' rows (one
     ``?``: their tags, bigint[])."""
     targets = ", ".join(quote_ident(p.target.name) for p in pairs)
-    values = ", ".join(f"{p.staging_name}::{p.target.type_sql}" for p in pairs)
+    values = ", ".join(f"{p.staging_name}::{p.target.cast_sql}" for p in pairs)
     source = (
         staging.chunk if mode in STREAMING_MODES else f"{staging.rows} WHERE {TAG_COLUMN} = ANY (?)"
     )
