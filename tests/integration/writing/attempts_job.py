@@ -1,7 +1,9 @@
-"""A write whose tasks fail on their first attempt, in its own Spark (``local[2,4]``: up to four
-attempts per task), with the UI and an event log on. Run by test_write_attempts.py::
+"""Writes whose tasks fail on their first attempt, in their own Spark (``local[2,4]``: up to four
+attempts per task), with the UI and an event log on: one write per mode, each to the table
+``<TABLE_PREFIX>_<mode>`` (``insert-missing`` as ``insert_missing``). Run by
+test_write_attempts.py::
 
-    python -m tests.integration.writing.attempts_job SETTINGS_JSON TABLE JDBC_JAR EVENT_LOG_DIR
+    python -m tests.integration.writing.attempts_job SETTINGS_JSON TABLE_PREFIX JDBC_JAR EVENT_LOG_DIR
 """
 
 from __future__ import annotations
@@ -20,6 +22,12 @@ from spark_jobs.write.api import write_table
 from spark_jobs.write.contract import CHUNK_BYTES_CONF
 
 ROWS = 2000
+MODES = ("append", "overwrite", "upsert", "insert-missing")
+
+
+def table_of(prefix: str, mode: str) -> str:
+    """The table the job writes in ``mode``."""
+    return f"{prefix}_{mode.replace('-', '_')}"
 
 
 @udf(LongType())
@@ -33,7 +41,7 @@ def fail_first_attempt(value: int) -> int:
     return value
 
 
-def main(settings_path: str, table: str, jar: str, event_log: str) -> int:
+def main(settings_path: str, prefix: str, jar: str, event_log: str) -> int:
     spark = local_session(
         master="local[2,4]",
         jar=Path(jar),
@@ -53,8 +61,13 @@ def main(settings_path: str, table: str, jar: str, event_log: str) -> int:
         "io.sparkpg.engine.write", jvm.org.apache.logging.log4j.Level.INFO
     )
     try:
-        df = spark.range(0, ROWS, 1, 4).select(fail_first_attempt("id").alias("id"))
-        write_table(df, load_settings(settings_path), table)
+        df = spark.range(0, ROWS, 1, 4).select(
+            fail_first_attempt("id").alias("id"), (fail_first_attempt("id") * 2).alias("v")
+        )
+        settings = load_settings(settings_path)
+        for mode in MODES:
+            key = ["id"] if mode in ("upsert", "insert-missing") else None
+            write_table(df, settings, table_of(prefix, mode), mode=mode, key=key)
         df.explain("extended")
     finally:
         spark.stop()
