@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterator, List, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Tuple
 
 import psycopg
 import pytest
@@ -20,6 +20,8 @@ from spark_jobs.write.staging import PROGRESS_SUFFIX, staging_owner
 from tests.integration.writing.conftest import ROLE, SCHEMA, WriteDb, create_write_db
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
+
+KEYED = ("upsert", "insert-missing")
 
 #: Each task's rows: about 130 bytes each in binary COPY, so the GATE_ROWS a task sends before it
 #: waits fill CopyDataWriter's 64 KiB buffer (FLUSH_BYTES) many times over. Each row's payload is
@@ -46,10 +48,15 @@ def crash_db(tmp_path_factory: Any) -> Iterator[WriteDb]:
         yield db
 
 
+def _mode_args(mode: str) -> Dict[str, Any]:
+    return {"mode": mode, "key": ["id"] if mode in KEYED else None}
+
+
+@pytest.mark.parametrize("mode", ["append", "overwrite", "upsert", "insert-missing"])
 def test_connections_killed_mid_commit_leave_the_target_unchanged(
-    spark: Any, crash_db: WriteDb
+    spark: Any, crash_db: WriteDb, mode: str
 ) -> None:
-    name = crash_db.table("killed", "id bigint")
+    name = crash_db.table("killed", "id bigint" + (" PRIMARY KEY" if mode in KEYED else ""))
     crash_db.execute(f"INSERT INTO {SCHEMA}.killed SELECT generate_series(1, 10)")
     df = spark.range(0, 50_000, 1, 2)
     settings = crash_db.settings()
@@ -57,14 +64,15 @@ def test_connections_killed_mid_commit_leave_the_target_unchanged(
     # The move's INSERT waits for this lock: the connections die in the middle of the move.
     with psycopg.connect(crash_db.conninfo) as blocker:
         blocker.execute(f"LOCK TABLE {SCHEMA}.killed IN ACCESS EXCLUSIVE MODE")
-        write = Background(lambda: write_table(df, settings, name))
+        write = Background(lambda: write_table(df, settings, name, **_mode_args(mode)))
         deadline = time.monotonic() + 60
         killed: List[Any] = []
         while time.monotonic() < deadline and not killed and write.thread.is_alive():
-            killed = crash_db.rows(
+            killed = crash_db.rows(  # the move (or overwrite's DELETE) waits for the lock
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                 f"WHERE usename = '{ROLE}' AND EXISTS (SELECT 1 FROM pg_stat_activity "
-                "WHERE query LIKE 'INSERT INTO %sparkpg_stage%' AND wait_event_type = 'Lock')"
+                f"WHERE (query LIKE 'INSERT INTO %sparkpg_stage%' OR query LIKE 'DELETE FROM %') "
+                "AND wait_event_type = 'Lock')"
             )
             time.sleep(0.05)
         assert killed, f"the commit never waited: {write.errors}"
@@ -72,8 +80,9 @@ def test_connections_killed_mid_commit_leave_the_target_unchanged(
     assert isinstance(error, WriteFailedError), error
     assert crash_db.rows(f"SELECT count(*), sum(id) FROM {SCHEMA}.killed") == [(10, 55)]
     assert crash_db.staging_tables() == []
-    write_table(spark.range(100, 103), crash_db.settings(), name)
-    assert crash_db.rows(f"SELECT count(*) FROM {SCHEMA}.killed") == [(13,)]
+    write_table(spark.range(100, 103), crash_db.settings(), name, **_mode_args(mode))
+    expected = 3 if mode == "overwrite" else 13
+    assert crash_db.rows(f"SELECT count(*) FROM {SCHEMA}.killed") == [(expected,)]
     assert crash_db.staging_tables() == []
 
 
@@ -138,15 +147,18 @@ def _copying_backends(db: WriteDb) -> List[Tuple[Any, ...]]:
     )
 
 
+@pytest.mark.parametrize("mode", ["append", "upsert"])
 def test_server_crash_mid_copy_leaves_the_target_unchanged(
-    spark: Any, crash_db: WriteDb, tmp_path: Path
+    spark: Any, crash_db: WriteDb, tmp_path: Path, mode: str
 ) -> None:
     """Both tasks have sent (and PostgreSQL has processed) rows into the staging table when the
     server crashes (``pg_ctl stop -m immediate``); the write fails promptly with a clear error,
     the target keeps exactly its old rows, and after the restart the abandoned staging table
     (emptied by crash recovery: it is UNLOGGED) is dropped by the next write, as
     docs/writing.md says."""
-    name = crash_db.table("crashed", "id bigint, payload text")
+    name = crash_db.table(
+        "crashed", "id bigint" + (" PRIMARY KEY" if mode in KEYED else "") + ", payload text"
+    )
     crash_db.execute(
         f"INSERT INTO {SCHEMA}.crashed SELECT g, 'before ' || g FROM generate_series(1, 10) g"
     )
@@ -155,7 +167,7 @@ def test_server_crash_mid_copy_leaves_the_target_unchanged(
     rdd = spark.sparkContext.parallelize([0, 1], 2).mapPartitionsWithIndex(_gated_rows(tmp_path))
     df = spark.createDataFrame(rdd, "id bigint, payload string")
     settings = crash_db.settings(socket_timeout_seconds=30, login_timeout_seconds=10)
-    write = Background(lambda: write_table(df, settings, name))
+    write = Background(lambda: write_table(df, settings, name, **_mode_args(mode)))
     try:
         wait_for(
             lambda: all((tmp_path / f"sent-{p}").exists() for p in (0, 1)),
@@ -191,7 +203,7 @@ def test_server_crash_mid_copy_leaves_the_target_unchanged(
             assert crash_db.rows(f"SELECT count(*) FROM {SCHEMA}.{table}") == [(0,)]
 
     after = spark.createDataFrame([(100, "after")], "id bigint, payload string")
-    write_table(after, settings, name)
+    write_table(after, settings, name, **_mode_args(mode))
     assert crash_db.staging_tables() == []  # the next write to the schema dropped it
     assert crash_db.rows(f"SELECT * FROM {SCHEMA}.crashed ORDER BY id") == [*before, (100, "after")]
     wait_for(
