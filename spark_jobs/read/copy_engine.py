@@ -421,7 +421,9 @@ def partition_column(read: TableRead) -> Optional[str]:
     """The DataFrame name of the key a multi-partition read is split on (each key value in one
     partition), or None (one partition, or split by ``ctid``)."""
     key = read.plan.key_column if read.plan.split is not None else None
-    names = [plan.dataframe_name for pg, plan in zip(read.described, read.columns) if pg.name == key]
+    names = [
+        plan.dataframe_name for pg, plan in zip(read.described, read.columns) if pg.name == key
+    ]
     return names[0] if names else None
 
 

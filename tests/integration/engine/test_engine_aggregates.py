@@ -230,9 +230,9 @@ def test_switches_turn_pushdown_off(spark: Any, db: EngineDb) -> None:
     assert "PushedAggregates" in scan_of(df.groupBy("g").count()).description()
     off, _ = read(spark, db, ONE, pushdown={"Aggregate": False})
     assert "PushedAggregates" not in scan_of(off.groupBy("g").count()).description()
-    with conf(spark, "spark.sparkpg.read.pushDownAggregate", "maybe"):
-        with pytest.raises(Exception, match="must be true or false, not 'maybe'"):
-            df.groupBy("g").count().collect()
+    bad = conf(spark, "spark.sparkpg.read.pushDownAggregate", "maybe")
+    with bad, pytest.raises(Exception, match="must be true or false, not 'maybe'"):
+        df.groupBy("g").count().collect()
 
 
 def test_ansi_mode_keeps_bigint_sums_in_spark(spark: Any, db: EngineDb) -> None:
@@ -281,9 +281,7 @@ def test_top_n_is_pushed_where_postgresql_orders_as_spark(
 
 
 def test_top_n_on_collated_text_stays_in_spark(spark: Any, db: EngineDb) -> None:
-    scan = same_as_spark(
-        spark, db, lambda df: df.orderBy("t", "id").limit(5), BY_ID, ordered=True
-    )
+    scan = same_as_spark(spark, db, lambda df: df.orderBy("t", "id").limit(5), BY_ID, ordered=True)
     assert "TopN" not in scan.description()
 
 
@@ -292,8 +290,9 @@ def test_offset_is_pushed_with_one_partition(spark: Any, db: EngineDb) -> None:
         spark, db, lambda df: df.orderBy("id").offset(3).limit(4), ONE, ordered=True
     )
     assert "PushedOffset: 3" in scan.description()
-    assert scan.copySql(None).endswith('ORDER BY "id" ASC NULLS FIRST LIMIT 4 OFFSET 3) TO STDOUT '
-                                       "(FORMAT binary)")
+    assert scan.copySql(None).endswith(
+        'ORDER BY "id" ASC NULLS FIRST LIMIT 4 OFFSET 3) TO STDOUT (FORMAT binary)'
+    )
     multi = same_as_spark(
         spark, db, lambda df: df.orderBy("id").offset(3).limit(4), BY_ID, ordered=True
     )
