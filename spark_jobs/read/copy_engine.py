@@ -1,37 +1,12 @@
 """The COPY engine's Python side: a finished read plan in, a DataFrame and its counts out.
 
 The engine (``jvm/``, data source ``io.sparkpg.engine.read.CopySource``) runs, per partition, on its
-own pgjdbc connection and in one transaction::
-
-    <session statements>; SET LOCAL standard_conforming_strings = on;
-    COPY (SELECT <column exprs> FROM <source> WHERE (<partition predicate>) [AND <pushed filters>]
-          [LIMIT n]) TO STDOUT (FORMAT binary)
-
-and decodes the rows straight into Spark's internal values.
-
-Options contract (all strings; :func:`engine_options` builds them, ``jvm/README.md`` repeats it):
-
-``url``
-    the pgjdbc URL (``connectors.jdbc.jdbc_url``: TLS, timeouts, ApplicationName, readOnly). No
-    credentials in it.
-``property.<name>``
-    one pgjdbc connection property each (``property.user``, ``property.password``, ...), passed to
-    ``org.postgresql.Driver.connect`` as they are. Option keys containing "password" match
-    Spark's ``spark.redaction.regex``; the engine never prints options.
-``source``
-    the FROM item: ``"schema"."table"`` or ``(SELECT ...) AS q``.
-``columns``
-    JSON array of :class:`EngineColumn` objects (:meth:`EngineColumn.to_json`), in output order.
-``predicates``
-    JSON array of SQL conditions over ``source``, one partition each; absent or ``[]``: one
-    partition reading everything.
-``sessionStatements``
-    JSON array of statements run first in each partition's transaction (``SET TRANSACTION
-    ISOLATION LEVEL REPEATABLE READ``, ``SET TRANSACTION SNAPSHOT '...'``, ``SET LOCAL jit = off``).
-``label``
-    what plans and the Spark UI show (``it.public.orders``): never connection details.
-``readId``
-    a unique id; :class:`UnrepresentableCounts` reads the counts of this read by it.
+own pgjdbc connection and in one transaction, the session statements then one ``COPY (SELECT ...)
+TO STDOUT (FORMAT binary)``, and decodes the rows straight into Spark's internal values. Its options (all strings) are built by :func:`engine_options`; ``jvm/README.md`` is the contract
+(``url``, ``property.<name>`` with the password, ``source``, ``columns``, ``predicates``,
+``sessionStatements``, ``label``, ``readId``, ``partitionColumn``, ``pushDown<Name>``). The engine
+pushes filters, aggregates, top-N, limit, offset and samples into the COPY's query where
+PostgreSQL's answer is Spark's (docs/reading.md, "Pushdown").
 
 Values read as NULL because the column's Spark type cannot hold them (numeric NaN/±Infinity,
 ±infinity dates and timestamps, timestamps after 294247-01-10, arrays of another shape) are
@@ -283,8 +258,14 @@ def engine_options(
     session_statements: Sequence[str] = (),
     label: str,
     read_id: str,
+    partition_column: Optional[str] = None,
+    pushdown: Optional[Mapping[str, bool]] = None,
 ) -> Dict[str, str]:
-    """The data source options of one read (see the module docstring). PASSWORD INCLUDED."""
+    """The data source options of one read (see the module docstring). PASSWORD INCLUDED.
+
+    ``partition_column``: the column (Spark name) whose values decide each row's partition, so
+    aggregates grouped by it are complete per partition; ``pushdown``: ``{"Aggregate": False}``
+    etc. turns a pushdown off (``TopN``, ``Offset``, ``TableSample``)."""
     names = [c.name for c in columns]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
@@ -302,6 +283,10 @@ def engine_options(
             "readId": read_id,
         }
     )
+    if partition_column is not None:
+        options["partitionColumn"] = partition_column
+    for name, allowed in (pushdown or {}).items():
+        options[f"pushDown{name}"] = "true" if allowed else "false"
     return options
 
 
@@ -340,11 +325,14 @@ def copy_read(
     predicates: Sequence[str] = (),
     session_statements: Sequence[str] = (),
     label: str,
+    partition_column: Optional[str] = None,
+    pushdown: Optional[Mapping[str, bool]] = None,
 ) -> Tuple[DataFrame, UnrepresentableCounts]:
     """The DataFrame of a finished plan through the COPY engine, and the handle of its counts.
 
     ``properties``: pgjdbc connection properties as :meth:`DbTarget.properties` gives them
-    (``user``, ``password``, ...). Lazy: nothing runs until an action.
+    (``user``, ``password``, ...); ``partition_column``, ``pushdown``: :func:`engine_options`.
+    Lazy: nothing runs until an action.
 
     >>> df, counts = copy_read(spark, url=url, properties=props, source_sql='"public"."t"',
     ...                        columns=cols, label="it.public.t")  # doctest: +SKIP
@@ -364,6 +352,8 @@ def copy_read(
         session_statements=session_statements,
         label=label,
         read_id=read_id,
+        partition_column=partition_column,
+        pushdown=pushdown,
     )
     try:
         df = spark.read.format(SOURCE_CLASS).options(**options).load()
@@ -427,6 +417,16 @@ def probe_sql(read: TableRead) -> str:
     )
 
 
+def partition_column(read: TableRead) -> Optional[str]:
+    """The DataFrame name of the key a multi-partition read is split on (each key value in one
+    partition), or None (one partition, or split by ``ctid``)."""
+    key = read.plan.key_column if read.plan.split is not None else None
+    names = [
+        plan.dataframe_name for pg, plan in zip(read.described, read.columns) if pg.name == key
+    ]
+    return names[0] if names else None
+
+
 def load(spark: SparkSession, read: TableRead) -> Tuple[DataFrame, UnrepresentableReport]:
     """The DataFrame of ``read`` through the COPY engine (lazy) and its report: the plan's raw
     source (no ``CASE`` guards, no mask columns: the decoder counts the values read as NULL),
@@ -440,6 +440,7 @@ def load(spark: SparkSession, read: TableRead) -> Tuple[DataFrame, Unrepresentab
         predicates=read.partition_filters(),
         session_statements=read.session_statements,
         label=read.source,
+        partition_column=partition_column(read),
     )
     metrics = EngineMetrics(counts, [p.dataframe_name for p in read.guarded])
     report = UnrepresentableReport(

@@ -61,6 +61,8 @@ class EngineDb(TestDatabase):
         session_statements: Sequence[str] = ("SET LOCAL jit = off",),
         string_filters: Optional[Mapping[str, str]] = None,
         unrepresentable: str = "null",
+        pushdown: Optional[Mapping[str, bool]] = None,
+        partition_column: Optional[str] = None,
     ) -> Tuple[Any, UnrepresentableCounts]:
         """Describe and plan ``source_sql`` with the type policy, read it through the engine."""
         with psycopg.connect(self.conninfo, autocommit=True) as conn:
@@ -79,6 +81,8 @@ class EngineDb(TestDatabase):
             predicates=predicates,
             session_statements=session_statements,
             label=source_sql,
+            pushdown=pushdown,
+            partition_column=partition_column,
         )
 
 

@@ -52,6 +52,11 @@ final class ColumnSpec implements Serializable {
     this.pgTypeName = pgTypeName;
   }
 
+  /** A column computed by a pushed query (an aggregate's result): decoded as {@code kind}. */
+  static ColumnSpec computed(String name, Kind kind, int precision, int scale, String expr) {
+    return new ColumnSpec(name, kind, null, precision, scale, expr, Filter.NONE, null, 0, null);
+  }
+
   static ColumnSpec fromJson(Map<?, ?> json) {
     String name = string(json, "name", null);
     Kind kind = kind(json, "kind", name);

@@ -15,8 +15,6 @@ import java.util.concurrent.TimeUnit;
 import org.apache.spark.TaskContext;
 import org.apache.spark.sql.catalyst.InternalRow;
 import org.apache.spark.sql.catalyst.expressions.SpecificInternalRow;
-import org.apache.spark.sql.types.StructField;
-import org.apache.spark.sql.types.StructType;
 import org.apache.spark.sql.connector.metric.CustomTaskMetric;
 import org.apache.spark.sql.connector.read.PartitionReader;
 import org.postgresql.PGConnection;
@@ -42,11 +40,13 @@ final class CopyPartitionReader implements PartitionReader<InternalRow> {
       java.nio.charset.StandardCharsets.ISO_8859_1);
 
   private final ReadSpec spec;
+  private final RowShape shape;
   private final ColumnSpec[] columns;
-  private final int[] columnIndex;
   private final CopyPartition partition;
   private final UnrepresentableCounts accumulator;
+  /** Values read as NULL so far, per column of the read (all of them, in the read's order). */
   private final long[] counts;
+  private final int[] counted;
   private Connection connection;
   private CopyOut copy;
   private ScheduledFuture<?> watch;
@@ -56,23 +56,16 @@ final class CopyPartitionReader implements PartitionReader<InternalRow> {
   /** Reused for every row: Spark copies each row (UnsafeProjection) before the next call. */
   private final SpecificInternalRow row;
 
-  CopyPartitionReader(ReadSpec spec, int[] columnIndex, CopyPartition partition,
+  CopyPartitionReader(ReadSpec spec, RowShape shape, CopyPartition partition,
       UnrepresentableCounts accumulator) {
     this.spec = spec;
-    this.columnIndex = columnIndex;
+    this.shape = shape;
+    this.columns = shape.fields;
     this.partition = partition;
     this.accumulator = accumulator;
-    this.columns = new ColumnSpec[columnIndex.length];
-    for (int i = 0; i < columns.length; i++) {
-      columns[i] = spec.columns.get(columnIndex[i]);
-    }
-    this.counts = new long[columns.length];
-    StructField[] fields = new StructField[columns.length];
-    for (int i = 0; i < fields.length; i++) {
-      fields[i] = new StructField(columns[i].name, columns[i].dataType(), true,
-          org.apache.spark.sql.types.Metadata.empty());
-    }
-    this.row = new SpecificInternalRow(new StructType(fields));
+    this.counts = new long[spec.columns.size()];
+    this.counted = shape.countedColumns();
+    this.row = new SpecificInternalRow(shape.schema());
   }
 
   @Override
@@ -99,9 +92,9 @@ final class CopyPartitionReader implements PartitionReader<InternalRow> {
         if (fields == -1) {
           continue; // the trailer; readFromCopy returns null next
         }
-        if (fields != columns.length) {
+        if (fields != columns.length + shape.talliesInto.length) {
           throw new IOException(where() + ": COPY sent " + fields + " fields, expected "
-              + columns.length);
+              + (columns.length + shape.talliesInto.length));
         }
         decodeRow(b, pos + 2);
         return true;
@@ -137,7 +130,7 @@ final class CopyPartitionReader implements PartitionReader<InternalRow> {
         }
       }, WATCH_MILLIS, WATCH_MILLIS, TimeUnit.MILLISECONDS);
     }
-    PlannedTypes.verify(connection, spec, columns, where());
+    PlannedTypes.verify(connection, spec, shape.checked, where());
     copy = pg.getCopyAPI().copyOut(partition.sql);
   }
 
@@ -160,9 +153,13 @@ final class CopyPartitionReader implements PartitionReader<InternalRow> {
         continue;
       }
       if (!BinaryDecoder.decodeInto(row, i, columns[i], b, pos, len)) {
-        counts[i]++;
+        counts[shape.fieldCountsInto[i]]++;
       }
       pos += len;
+    }
+    for (int column : shape.talliesInto) {
+      counts[column] += b.getLong(pos + 4); // int8, never NULL (a count)
+      pos += 12;
     }
   }
 
@@ -174,10 +171,8 @@ final class CopyPartitionReader implements PartitionReader<InternalRow> {
   @Override
   public CustomTaskMetric[] currentMetricsValues() {
     List<CustomTaskMetric> out = new ArrayList<>();
-    for (int i = 0; i < columns.length; i++) {
-      if (columns[i].kind.counted()) {
-        out.add(UnrepresentableMetric.taskValue(columnIndex[i], counts[i]));
-      }
+    for (int c : counted) {
+      out.add(UnrepresentableMetric.taskValue(c, counts[c]));
     }
     return out.toArray(new CustomTaskMetric[0]);
   }
@@ -189,11 +184,7 @@ final class CopyPartitionReader implements PartitionReader<InternalRow> {
     }
     if (!reported) {
       reported = true;
-      long[] full = new long[spec.columns.size()];
-      for (int i = 0; i < columns.length; i++) {
-        full[columnIndex[i]] = counts[i];
-      }
-      accumulator.add(new UnrepresentableCounts.PartitionCounts(partition.index, full));
+      accumulator.add(new UnrepresentableCounts.PartitionCounts(partition.index, counts.clone()));
     }
     try {
       CopyConnections.cancelAndClose(copy, connection, where());

@@ -9,17 +9,17 @@ import org.apache.spark.sql.connector.read.PartitionReaderFactory;
 final class CopyReaderFactory implements PartitionReaderFactory {
   private static final long serialVersionUID = 1L;
   private final ReadSpec spec;
-  private final int[] columns;
+  private final RowShape shape;
   private final UnrepresentableCounts counts;
 
-  CopyReaderFactory(ReadSpec spec, int[] columns, UnrepresentableCounts counts) {
+  CopyReaderFactory(ReadSpec spec, RowShape shape, UnrepresentableCounts counts) {
     this.spec = spec;
-    this.columns = columns;
+    this.shape = shape;
     this.counts = counts;
   }
 
   @Override
   public PartitionReader<InternalRow> createReader(InputPartition partition) {
-    return new CopyPartitionReader(spec, columns, (CopyPartition) partition, counts);
+    return new CopyPartitionReader(spec, shape, (CopyPartition) partition, counts);
   }
 }

@@ -121,10 +121,10 @@ final class FilterSql {
    * SQL that is true for the values Spark can hold, false for those read as NULL (and NULL for
    * NULL); null when every value of the column is representable.
    */
-  private static String representable(ColumnSpec c) {
+  static String representable(ColumnSpec c) {
     switch (c.kind) {
-      case NUMERIC:
-        return "(" + c.expr + " <> 'NaN'::numeric)";
+      case NUMERIC: // NaN - NaN and Infinity - Infinity are NaN (any server version)
+        return "((" + c.expr + " - " + c.expr + ") = 0)";
       case DATE:
         return "pg_catalog.isfinite(" + c.expr + ")";
       case TIMESTAMP:
@@ -137,17 +137,22 @@ final class FilterSql {
   }
 
   private ColumnSpec column(Expression e, ColumnSpec.Filter needs) {
+    ColumnSpec c = column(spec, e);
+    if (c == null) {
+      return null;
+    }
+    boolean ok = c.filter == ColumnSpec.Filter.ORDERING
+        || (c.filter == ColumnSpec.Filter.EQUALITY && needs == ColumnSpec.Filter.EQUALITY);
+    return ok ? c : null;
+  }
+
+  /** The read's column that {@code e} names (a plain top-level column), or null. */
+  static ColumnSpec column(ReadSpec spec, Expression e) {
     if (!(e instanceof NamedReference) || ((NamedReference) e).fieldNames().length != 1) {
       return null;
     }
     int i = spec.indexOf(((NamedReference) e).fieldNames()[0]);
-    if (i < 0) {
-      return null;
-    }
-    ColumnSpec c = spec.columns.get(i);
-    boolean ok = c.filter == ColumnSpec.Filter.ORDERING
-        || (c.filter == ColumnSpec.Filter.EQUALITY && needs == ColumnSpec.Filter.EQUALITY);
-    return ok ? c : null;
+    return i < 0 ? null : spec.columns.get(i);
   }
 
   /** The literal as PostgreSQL SQL of the column's type, or null (types differ, out of range). */

@@ -26,6 +26,10 @@ final class ReadSpec implements Serializable {
   final List<ColumnSpec> columns;
   final String label;
   final String readId;
+  /** The column whose values decide the partition (each value in one partition), or null. */
+  final String partitionColumn;
+  /** The pushdowns the read's options allow ({@link Pushdown}). */
+  final java.util.Set<Pushdown> pushdowns;
 
   private ReadSpec(Map<String, String> options) {
     url = EngineOptions.required(options, "url", WHO);
@@ -44,6 +48,12 @@ final class ReadSpec implements Serializable {
     columns = Collections.unmodifiableList(cols);
     label = options.getOrDefault("label", source);
     readId = options.getOrDefault("readId", "");
+    partitionColumn = options.get("partitionColumn");
+    if (partitionColumn != null && indexOf(partitionColumn) < 0) {
+      throw new IllegalArgumentException(WHO + ": option 'partitionColumn' names "
+          + partitionColumn + ", which is not one of the read's columns");
+    }
+    pushdowns = Pushdown.allowed(options, WHO);
   }
 
   /** Parse case-sensitive options (pgjdbc property names are case-sensitive). */
@@ -59,6 +69,11 @@ final class ReadSpec implements Serializable {
           org.apache.spark.sql.types.Metadata.empty());
     }
     return new StructType(fields);
+  }
+
+  /** How many partitions (COPY statements) the read has. */
+  int partitions() {
+    return Math.max(1, predicates.size());
   }
 
   int indexOf(String name) {
