@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Dict, Optional
 from urllib.parse import quote
 
-from connectors.errors import CredentialsError, SettingsError
+from connectors.errors import CredentialsError
 
 if TYPE_CHECKING:
     from connectors.endpoints import Endpoint
@@ -82,13 +82,8 @@ def iam_signing(connection: ConnectionSettings, endpoint: Endpoint) -> IamSignin
     and port dialled) and ``iam_region`` (default: the region in the endpoint's name)."""
     host = connection.iam_host or endpoint.host
     region = connection.iam_region or region_of_host(host)
-    if region is None:
-        raise SettingsError(
-            f"connection {connection.name!r} uses auth_method iam but no region is known for "
-            f"host {host!r} (not an *.<region>.rds.amazonaws.com name): set iam_region (and "
-            "iam_host to the RDS endpoint name when you dial another address)"
-        )
-    assert connection.username is not None  # settings validation requires it for iam
+    # The settings' validation requires a username and a known region for auth_method iam.
+    assert region is not None and connection.username is not None
     return IamSigning(host, connection.iam_port or endpoint.port, region, connection.username)
 
 
@@ -142,3 +137,18 @@ def default_aws_keys() -> AwsKeys:
 
 def _encode(text: str) -> str:
     return quote(text, safe="-_.~")
+
+
+def iam_login_advice(connection: ConnectionSettings, endpoint: Endpoint) -> str:
+    """What to check when the server refuses an IAM login of ``connection`` (SQLSTATE 28000:
+    RDS says "PAM authentication failed"), naming what the token was signed for."""
+    signed = iam_signing(connection, endpoint).describe()
+    return (
+        f" The IAM auth token was signed for {signed}. Likely causes: the endpoint or port is "
+        "not the one the cluster answers to (a token signed for an IP address, a tunnel or "
+        "localhost is refused: set iam_host/iam_port to the RDS endpoint name and port); the "
+        "region (iam_region) is not the cluster's; the job's role lacks rds-db:connect on "
+        "arn:aws:rds-db:<region>:<account>:dbuser:<cluster-resource-id>/<user>; the user is not "
+        "in the rds_iam role (GRANT rds_iam TO <user>); IAM database authentication is not "
+        "enabled on the cluster; the AWS credentials expired (docs/auth.md#troubleshooting)"
+    )

@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from connectors.endpoints import is_local_host
 from connectors.errors import ConnectionNotFoundError, SettingsError
+from connectors.iam import region_of_host
 from connectors.settings_sources import apply_env_overrides, deep_merge, read_source
 
 _SENSITIVE_FIELD = re.compile(r"pass|pwd|token|private|secret_string", re.IGNORECASE)
@@ -188,7 +189,7 @@ class ConnectionSettings(_Model):
         iam_only = [name for name in _IAM_ONLY if getattr(self, name) is not None]
         if iam_only:
             raise ValueError(
-                f"connection {self.name!r}: {', '.join(iam_only)} only apply to auth_method "
+                f"connection {self.name!r}: {', '.join(iam_only)} only for auth_method "
                 '"iam" (with user_password the user name comes from the credential source); '
                 'set "auth_method": "iam" or remove them'
             )
@@ -230,6 +231,12 @@ class ConnectionSettings(_Model):
             raise ValueError(f'{where} needs "username": the database user to log in as')
         if self.host is None:
             raise ValueError(f'{where} needs "host": the endpoint to dial (no secret to read)')
+        if self.iam_region is None and region_of_host(self.iam_host or self.host) is None:
+            raise ValueError(
+                f"{where}: no region for the token: {self.iam_host or self.host!r} is not an "
+                "*.<region>.rds.amazonaws.com name; set iam_region (and iam_host to the RDS "
+                "endpoint name when you dial another address: a tunnel, a proxy, an IP)"
+            )
         if self.ssl_mode in _WEAK_TLS:
             raise ValueError(
                 f"{where}: ssl_mode {self.ssl_mode!r} could send the token without TLS, and "

@@ -32,6 +32,7 @@ from connectors.errors import (
     StatementTimeoutError,
     TableNotFoundError,
 )
+from connectors.iam import iam_login_advice
 from connectors.jdbc import effective_ssl_mode
 from spark_jobs.db.target import DbTarget
 from spark_jobs.engine.java import JavaFailure, failure_of
@@ -123,9 +124,11 @@ class Rule:
 
 
 def _authentication(f: Failure) -> DatabaseError:
+    conn = f.target.connection
+    iam = iam_login_advice(conn, f.target.endpoint) if conn.auth_method == "iam" else ""
     return DatabaseAuthenticationError(
         f"{f.where} rejected user {f.target.credentials.username!r} while {f.subject}: "
-        f"{f.message}.",
+        f"{f.message}.{iam}",
         sqlstate=f.sqlstate,
     )
 
