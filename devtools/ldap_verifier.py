@@ -55,10 +55,13 @@ class Decision(NamedTuple):
 
 @dataclass
 class TokenVerifier:
-    """Checks tokens for ``endpoint`` against ``keys``; ``max_age`` shortens the 900 s lifetime."""
+    """Checks tokens for ``endpoint`` against ``keys``; ``max_age`` shortens the 900 s lifetime;
+    ``allowed_users`` stands for the IAM policy (``rds-db:connect`` on those ``dbuser``s only;
+    empty: any)."""
 
     endpoint: IamEndpoint
     keys: AwsKeys
+    allowed_users: Tuple[str, ...] = ()
     max_age: dt.timedelta = dt.timedelta(seconds=TOKEN_LIFETIME_SECONDS)
     clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc)
     decisions: List[Decision] = field(default_factory=list)
@@ -81,6 +84,8 @@ class TokenVerifier:
             return f"signed for region {credential[2]}, not {self.endpoint.region}"
         if credential[0] != self.keys.access_key_id:
             return "signed with another access key"
+        if self.allowed_users and user not in self.allowed_users:
+            return f"the policy allows rds-db:connect for {', '.join(self.allowed_users)}, not {user}"
         try:
             signed = dt.datetime.strptime(params.get("X-Amz-Date", ""), "%Y%m%dT%H%M%SZ")
         except ValueError:
@@ -195,10 +200,10 @@ class _Server(socketserver.ThreadingTCPServer):
 
 @contextmanager
 def ldap_token_verifier(
-    endpoint: IamEndpoint, keys: AwsKeys, *, max_age_seconds: int = TOKEN_LIFETIME_SECONDS
+    endpoint: IamEndpoint, keys: AwsKeys, *, allowed_users: Tuple[str, ...] = ()
 ) -> Iterator[TokenVerifier]:
     """Run a :class:`TokenVerifier` on 127.0.0.1 (its ``port`` set) until the block ends."""
-    verifier = TokenVerifier(endpoint, keys, max_age=dt.timedelta(seconds=max_age_seconds))
+    verifier = TokenVerifier(endpoint, keys, allowed_users)
     server = _Server(verifier)
     verifier.port = server.server_address[1]
     thread = threading.Thread(target=server.serve_forever, name="ldap-verifier", daemon=True)

@@ -125,7 +125,8 @@ class Rule:
 
 def _authentication(f: Failure) -> DatabaseError:
     conn = f.target.connection
-    iam = iam_login_advice(conn, f.target.endpoint) if conn.auth_method == "iam" else ""
+    signed = conn.auth_method == "iam" and not f.java.says("sparkpg IAM auth:")  # not signed
+    iam = iam_login_advice(conn, f.target.endpoint) if signed else ""
     return DatabaseAuthenticationError(
         f"{f.where} rejected user {f.target.credentials.username!r} while {f.subject}: "
         f"{f.message}.{iam}",

@@ -20,7 +20,8 @@ import java.util.regex.Pattern;
 
 /**
  * AWS credentials on whichever JVM signs: the AWS SDK for Java's default chain when the runtime
- * has it (EMR ships SDK v2 and v1, for EMRFS), else the standard environment variables, else the
+ * has it (EMR ships SDK v2 and v1, for EMRFS), else the SDK's system properties, else the
+ * standard environment variables, else the
  * container credentials endpoint (how EMR Serverless, ECS and EKS Pod Identity hand a role's
  * credentials to a process; docs/auth.md). Values are never logged or put in a message.
  */
@@ -46,6 +47,9 @@ final class AwsCredentialChain {
       keys = fromSdkV1(tried);
     }
     if (keys == null) {
+      keys = fromSystemProperties(tried);
+    }
+    if (keys == null) {
       keys = fromEnvironment(tried);
     }
     if (keys == null) {
@@ -56,6 +60,18 @@ final class AwsCredentialChain {
           + String.join("; ", tried));
     }
     return keys;
+  }
+
+  /** The AWS SDK's system properties: aws.accessKeyId, aws.secretAccessKey, aws.sessionToken. */
+  private static AwsKeys fromSystemProperties(List<String> tried) {
+    String id = System.getProperty("aws.accessKeyId");
+    String secret = System.getProperty("aws.secretAccessKey");
+    if (isBlank(id) || isBlank(secret)) {
+      tried.add("system properties (aws.accessKeyId and aws.secretAccessKey not both set)");
+      return null;
+    }
+    return new AwsKeys(id, secret, System.getProperty("aws.sessionToken"), null,
+        "system properties");
   }
 
   private AwsKeys fromEnvironment(List<String> tried) {
