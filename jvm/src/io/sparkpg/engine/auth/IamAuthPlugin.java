@@ -5,6 +5,7 @@ import java.time.Instant;
 import java.util.Arrays;
 import java.util.Properties;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.postgresql.plugin.AuthenticationPlugin;
 import org.postgresql.plugin.AuthenticationRequestType;
 import org.postgresql.util.PSQLException;
@@ -27,7 +28,12 @@ public final class IamAuthPlugin implements AuthenticationPlugin {
   static final long DEFAULT_CACHE_MILLIS = 870_000L;
   private static final long CREDENTIALS_MARGIN_MILLIS = 60_000L;
   private static final ConcurrentHashMap<String, Cached> CACHE = new ConcurrentHashMap<>();
-  private static final ThreadLocal<Boolean> SERVED_CACHED = new ThreadLocal<>();
+  /**
+   * Set by {@link #connectRetrying} around a login, inherited by the thread pgjdbc logs in on
+   * (with a loginTimeout it is a new thread): whether the plugin handed out a cached token.
+   */
+  private static final InheritableThreadLocal<AtomicBoolean> SERVED_CACHED =
+      new InheritableThreadLocal<>();
   private static final AwsCredentialChain CREDENTIALS = new AwsCredentialChain(System.getenv());
 
   private final String host;
@@ -59,8 +65,11 @@ public final class IamAuthPlugin implements AuthenticationPlugin {
     String key = user + "@" + host + ":" + port + "/" + region;
     long now = System.currentTimeMillis();
     Cached cached = CACHE.get(key);
+    AtomicBoolean servedCached = SERVED_CACHED.get();
     if (cached != null && now < cached.expiresAtMillis) {
-      SERVED_CACHED.set(Boolean.TRUE);
+      if (servedCached != null) {
+        servedCached.set(true);
+      }
       return cached.token.toCharArray();
     }
     AwsKeys keys;
@@ -75,7 +84,6 @@ public final class IamAuthPlugin implements AuthenticationPlugin {
       expires = Math.min(expires, keys.expiration.toEpochMilli() - CREDENTIALS_MARGIN_MILLIS);
     }
     CACHE.put(key, new Cached(token, expires));
-    SERVED_CACHED.set(Boolean.FALSE);
     return token.toCharArray();
   }
 
@@ -87,12 +95,13 @@ public final class IamAuthPlugin implements AuthenticationPlugin {
    */
   public static java.sql.Connection connectRetrying(String url, Properties properties)
       throws java.sql.SQLException {
-    SERVED_CACHED.remove();
+    AtomicBoolean servedCached = new AtomicBoolean();
+    SERVED_CACHED.set(servedCached);
     try {
       return new org.postgresql.Driver().connect(url, properties);
     } catch (java.sql.SQLException e) {
       String state = e.getSQLState();
-      if (state == null || !state.startsWith("28") || !Boolean.TRUE.equals(SERVED_CACHED.get())) {
+      if (state == null || !state.startsWith("28") || !servedCached.get()) {
         throw e;
       }
       forgetCachedTokens();
