@@ -126,12 +126,12 @@ def default_aws_keys() -> AwsKeys:
     import boto3
 
     found = boto3.Session().get_credentials()
-    if found is None:
+    frozen = found.get_frozen_credentials() if found is not None else None
+    if frozen is None or not frozen.access_key or not frozen.secret_key:
         raise CredentialsError(
             "no AWS credentials to sign an IAM database auth token: configure the default "
             "credential chain (AWS_PROFILE, environment variables, or the EMR execution role)"
         )
-    frozen = found.get_frozen_credentials()
     return AwsKeys(frozen.access_key, frozen.secret_key, frozen.token)
 
 

@@ -85,7 +85,9 @@ class TokenVerifier:
         if credential[0] != self.keys.access_key_id:
             return "signed with another access key"
         if self.allowed_users and user not in self.allowed_users:
-            return f"the policy allows rds-db:connect for {', '.join(self.allowed_users)}, not {user}"
+            return (
+                f"the policy allows rds-db:connect for {', '.join(self.allowed_users)}, not {user}"
+            )
         try:
             signed = dt.datetime.strptime(params.get("X-Amz-Date", ""), "%Y%m%dT%H%M%SZ")
         except ValueError:

@@ -53,7 +53,9 @@ def check_settings(args: argparse.Namespace) -> int:
             f"credentials={connection.credential_source}"
         )
         if connection.auth_method == "iam":
-            print(f"    token:   {iam_signing(connection, resolve_endpoint(connection)).describe()}")
+            print(
+                f"    token:   {iam_signing(connection, resolve_endpoint(connection)).describe()}"
+            )
         used = used_options(connection)
         if used is not None:
             url = used.pop("url")

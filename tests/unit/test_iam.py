@@ -14,11 +14,12 @@ import botocore.session
 import pytest
 from pydantic import SecretStr
 
-from connectors.errors import DatabaseAuthenticationError, SettingsError
+from connectors.errors import CredentialsError, DatabaseAuthenticationError, SettingsError
 from connectors.iam import (
     PLUGIN_CLASS,
     AwsKeys,
     IamSigning,
+    default_aws_keys,
     generate_auth_token,
     iam_signing,
     region_of_host,
@@ -194,3 +195,12 @@ def test_refused_iam_login_names_the_likely_causes() -> None:
         "docs/auth.md#troubleshooting",
     ):
         assert cause in text
+
+
+def test_default_keys_come_from_botos_chain(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert default_aws_keys() == AwsKeys("testing", "testing", "testing")  # tests/conftest.py
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name)
+    monkeypatch.delenv("AWS_SECURITY_TOKEN")
+    with pytest.raises(CredentialsError, match="no AWS credentials to sign"):
+        default_aws_keys()

@@ -97,4 +97,3 @@ def iam_jvm(spark: Any) -> Iterator[None]:
         for name in _KEY_PROPERTIES:
             jvm.java.lang.System.clearProperty(name)
         plugin.forgetCachedTokens()
-

@@ -63,7 +63,9 @@ def run_past_token_lifetime(spark: Any, iam_db: IamDb, cache_millis: int) -> Non
     system.setProperty(CACHE_PROPERTY, str(cache_millis))
     iam_db.verifier.max_age = dt.timedelta(seconds=3)
     try:
-        df = read_table(spark, iam_db.settings(), "iamdb.public.items", partitioning={"num_partitions": 2})
+        df = read_table(
+            spark, iam_db.settings(), "iamdb.public.items", partitioning={"num_partitions": 2}
+        )
         assert df.count() == 4
         signing = IamSigning(ENDPOINT.host, ENDPOINT.port, ENDPOINT.region, USER)
         after_first = generate_auth_token(signing, KEYS)  # no older than the first action's
