@@ -155,45 +155,40 @@ final class AwsCredentialChain {
   }
 
   /** SDK v2: DefaultCredentialsProvider.create().resolveCredentials(), by reflection. */
-  private AwsKeys fromSdkV2(List<String> tried) throws IOException {
-    Class<?> chain = sdkClass("software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider");
-    if (chain == null) {
-      tried.add("AWS SDK for Java v2 (not on the class path)");
-      return null;
-    }
-    try {
-      Object provider = chain.getMethod("create").invoke(null);
-      Object found = provider.getClass().getMethod("resolveCredentials").invoke(provider);
-      return new AwsKeys(call(found, "accessKeyId"), call(found, "secretAccessKey"),
-          hasMethod(found, "sessionToken") ? call(found, "sessionToken") : null, null,
-          "AWS SDK for Java v2");
-    } catch (ReflectiveOperationException e) {
-      throw sdkFailure("v2", e);
-    }
+  private static AwsKeys fromSdkV2(List<String> tried) throws IOException {
+    return fromSdk(tried, "AWS SDK for Java v2",
+        "software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider", "create",
+        "resolveCredentials", "accessKeyId", "secretAccessKey", "sessionToken");
   }
 
   /** SDK v1: DefaultAWSCredentialsProviderChain.getInstance().getCredentials(). */
-  private AwsKeys fromSdkV1(List<String> tried) throws IOException {
-    Class<?> chain = sdkClass("com.amazonaws.auth.DefaultAWSCredentialsProviderChain");
+  private static AwsKeys fromSdkV1(List<String> tried) throws IOException {
+    return fromSdk(tried, "AWS SDK for Java v1",
+        "com.amazonaws.auth.DefaultAWSCredentialsProviderChain", "getInstance", "getCredentials", "getAWSAccessKeyId", "getAWSSecretKey", "getSessionToken");
+  }
+
+  /**
+   * {@code chainClass.factory().resolve()} by reflection (the SDK is not a compile-time
+   * dependency), read with the three getters; null (noted in {@code tried}) without the SDK.
+   */
+  private static AwsKeys fromSdk(List<String> tried, String sdk, String chainClass,
+      String factory, String resolve, String id, String secret, String token)
+      throws IOException {
+    Class<?> chain = sdkClass(chainClass);
     if (chain == null) {
-      tried.add("AWS SDK for Java v1 (not on the class path)");
+      tried.add(sdk + " (not on the class path)");
       return null;
     }
     try {
-      Object provider = chain.getMethod("getInstance").invoke(null);
-      Object found = provider.getClass().getMethod("getCredentials").invoke(provider);
-      return new AwsKeys(call(found, "getAWSAccessKeyId"), call(found, "getAWSSecretKey"),
-          hasMethod(found, "getSessionToken") ? call(found, "getSessionToken") : null, null,
-          "AWS SDK for Java v1");
+      Object provider = chain.getMethod(factory).invoke(null);
+      Object found = provider.getClass().getMethod(resolve).invoke(provider);
+      return new AwsKeys(call(found, id), call(found, secret),
+          hasMethod(found, token) ? call(found, token) : null, null, sdk);
     } catch (ReflectiveOperationException e) {
-      throw sdkFailure("v1", e);
+      Throwable cause = e.getCause() != null ? e.getCause() : e;
+      throw new IOException("the " + sdk + " default credential chain found no credentials: "
+          + cause.getClass().getSimpleName() + ": " + cause.getMessage(), e);
     }
-  }
-
-  private static IOException sdkFailure(String version, ReflectiveOperationException e) {
-    Throwable cause = e.getCause() != null ? e.getCause() : e;
-    return new IOException("the AWS SDK for Java " + version + " default credential chain found "
-        + "no credentials: " + cause.getClass().getSimpleName() + ": " + cause.getMessage(), e);
   }
 
   private static Class<?> sdkClass(String name) {
