@@ -20,6 +20,7 @@ from connectors.endpoints import (  # noqa: F401  (re-exported: the old import p
     resolve_endpoint,
 )
 from connectors.errors import IdentifierError
+from connectors.iam import iam_signing
 from connectors.settings import ConnectionSettings
 
 if TYPE_CHECKING:  # no AWS code at import time: the model lives beside the Secrets Manager client
@@ -36,12 +37,12 @@ BINARY_TRANSFER_PROPERTY = "prepareThreshold"
 
 def effective_ssl_mode(connection: ConnectionSettings, host: str) -> str:
     """The sslmode to use: the configured one, else ``verify-full`` with a root certificate,
-    ``require`` for any non-local host, ``prefer`` only for loopback."""
+    ``require`` for any non-local host or an IAM connection, ``prefer`` only for loopback."""
     if connection.ssl_mode is not None:
         return connection.ssl_mode
     if connection.ssl_root_cert:
         return "verify-full"
-    return "prefer" if is_local_host(host) else "require"
+    return "prefer" if is_local_host(host) and connection.auth_method != "iam" else "require"
 
 
 def jdbc_url_parameters(connection: ConnectionSettings, endpoint: Endpoint) -> Dict[str, str]:
@@ -103,14 +104,20 @@ def pgjdbc_properties(
     (driver-side planning, the COPY engine's reads and writes, Spark's JDBC source, the probe, the
     tests) is built from these. PASSWORD INCLUDED: never log them.
 
+    An IAM connection (``auth_method: "iam"``) has no password here: pgjdbc asks the engine
+    JAR's plugin (``authenticationPluginClassName``) for one at each login, and the plugin signs
+    a token on that JVM for what :func:`connectors.iam.iam_signing` names.
+
     ``binary_transfer`` sets ``prepareThreshold=-1`` (binary protocol from the first execution,
     faster for wide numeric and timestamp columns) unless the connection's ``jdbc_properties``
     choose a ``prepareThreshold`` of their own (the URL carries it and wins).
     """
-    properties = {
-        "user": credentials.username,
-        "password": credentials.password.get_secret_value(),
-    }
+    properties = {"user": credentials.username}
+    if connection.auth_method == "iam":
+        endpoint = resolve_endpoint(connection, credentials)
+        properties.update(iam_signing(connection, endpoint).plugin_properties())
+    else:
+        properties["password"] = credentials.password.get_secret_value()
     if binary_transfer and BINARY_TRANSFER_PROPERTY not in connection.jdbc_properties:
         properties[BINARY_TRANSFER_PROPERTY] = "-1"
     return properties

@@ -87,7 +87,15 @@ class Credentials(BaseModel):
 
 
 def resolve_credentials(connection: ConnectionSettings, *, refresh: bool = False) -> Credentials:
-    """The credentials of ``connection`` from its one source; cached per source unless ``refresh``."""
+    """The credentials of ``connection`` from its one source; cached per source unless ``refresh``.
+
+    An IAM connection (``auth_method: "iam"``) reads nothing: its user name, and no password
+    (each login signs a token on the JVM that opens it, docs/auth.md).
+    """
+    if connection.auth_method == "iam":
+        assert connection.username is not None  # required by the settings' validation
+        source = "IAM auth token signed per connection (rds-db:connect)"
+        return Credentials(username=connection.username, password=SecretStr(""), source=source)
     key = connection.credential_source
     with _cache_lock:
         if not refresh and key in _cache:

@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from connectors.endpoints import is_local_host
 from connectors.errors import ConnectionNotFoundError, SettingsError
+from connectors.iam import region_of_host
 from connectors.settings_sources import apply_env_overrides, deep_merge, read_source
 
 _SENSITIVE_FIELD = re.compile(r"pass|pwd|token|private|secret_string", re.IGNORECASE)
@@ -61,7 +62,14 @@ RESERVED_JDBC_PROPERTIES: Dict[str, str] = {
     "pgport": "port",
     "pgdbname": "database",
     "service": "host, port and database",
+    "authenticationpluginclassname": "auth_method (iam: sparkpg's token plugin)",
+    **{
+        name.lower(): "iam_host, iam_port and iam_region"
+        for name in ("sparkpgIamHost", "sparkpgIamPort", "sparkpgIamRegion")
+    },
 }
+_IAM_ONLY = ("username", "iam_region", "iam_host", "iam_port")
+_WEAK_TLS = ("disable", "allow", "prefer")
 
 logger = logging.getLogger(__name__)
 
@@ -95,11 +103,16 @@ class SparkSettings(BaseModel):
 class ConnectionSettings(_Model):
     """One PostgreSQL connection: where the database is, and where its credentials come from.
 
-    Exactly one credential source: ``secret_arn`` (a Secrets Manager ARN or name),
-    ``credentials_file`` (a local JSON file in the same format, for local runs) or
-    ``credentials_env`` (a prefix: ``<PREFIX>_USERNAME`` and ``<PREFIX>_PASSWORD`` are read).
-    ``host``, ``port`` and ``database`` may be left out when the secret carries them (AWS's RDS
-    secret format); when both have them, the settings win.
+    ``auth_method: "user_password"`` (the default) takes exactly one credential source:
+    ``secret_arn`` (a Secrets Manager ARN or name), ``credentials_file`` (a local JSON file in
+    the same format, for local runs) or ``credentials_env`` (a prefix: ``<PREFIX>_USERNAME`` and
+    ``<PREFIX>_PASSWORD`` are read). ``host``, ``port`` and ``database`` may be left out when the
+    secret carries them (AWS's RDS secret format); when both have them, the settings win.
+
+    ``auth_method: "iam"`` (docs/auth.md) takes ``username`` and ``host`` and no credential
+    source: every connection signs an IAM auth token for ``iam_host``:``iam_port`` (default: the
+    host and port dialled) in ``iam_region`` (default: the region in the RDS endpoint name), over
+    TLS (``ssl_mode`` require or stronger).
     """
 
     name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_-]{0,62}$")
@@ -109,8 +122,14 @@ class ConnectionSettings(_Model):
     host: Optional[str] = Field(default=None, min_length=1)
     port: Optional[int] = Field(default=None, ge=1, le=65535)
     database: Optional[str] = Field(default=None, min_length=1)
-    auth_method: Literal["user_password"] = "user_password"
+    auth_method: Literal["user_password", "iam"] = "user_password"
     enabled: bool = True
+
+    # IAM database authentication (auth_method "iam" only; docs/auth.md).
+    username: Optional[str] = Field(default=None, min_length=1, max_length=63)
+    iam_region: Optional[str] = Field(default=None, pattern=r"^[a-z]{2}(-[a-z]+)+-\d+$")
+    iam_host: Optional[str] = Field(default=None, min_length=1)
+    iam_port: Optional[int] = Field(default=None, ge=1, le=65535)
 
     # Extensions (all optional).
     ssl_mode: Optional[SslMode] = None
@@ -135,7 +154,7 @@ class ConnectionSettings(_Model):
     application_name: str = Field(default="sparkpg", max_length=63)
     jdbc_properties: Dict[str, str] = Field(default_factory=dict)
 
-    @field_validator("host")
+    @field_validator("host", "iam_host")
     @classmethod
     def _host_is_a_host(cls, host: Optional[str]) -> Optional[str]:
         if host is None:
@@ -165,6 +184,15 @@ class ConnectionSettings(_Model):
             for name in ("secret_arn", "credentials_file", "credentials_env")
             if getattr(self, name) is not None
         ]
+        if self.auth_method == "iam":
+            return self._iam_checked(sources)
+        iam_only = [name for name in _IAM_ONLY if getattr(self, name) is not None]
+        if iam_only:
+            raise ValueError(
+                f"connection {self.name!r}: {', '.join(iam_only)} only for auth_method "
+                '"iam" (with user_password the user name comes from the credential source); '
+                'set "auth_method": "iam" or remove them'
+            )
         if len(sources) != 1:
             found = ", ".join(sources) if sources else "none"
             raise ValueError(
@@ -191,9 +219,37 @@ class ConnectionSettings(_Model):
             )
         return self
 
+    def _iam_checked(self, sources: List[str]) -> ConnectionSettings:
+        """auth_method iam: a username, no credential source, a host, TLS require or stronger."""
+        where = f"connection {self.name!r} (auth_method iam)"
+        if sources:
+            raise ValueError(
+                f"{where} signs a token per connection and takes no credential source; remove "
+                f"{', '.join(sources)} (docs/auth.md#switching-a-connection-to-iam)"
+            )
+        if self.username is None:
+            raise ValueError(f'{where} needs "username": the database user to log in as')
+        if self.host is None:
+            raise ValueError(f'{where} needs "host": the endpoint to dial (no secret to read)')
+        if self.iam_region is None and region_of_host(self.iam_host or self.host) is None:
+            raise ValueError(
+                f"{where}: no region for the token: {self.iam_host or self.host!r} is not an "
+                "*.<region>.rds.amazonaws.com name; set iam_region (and iam_host to the RDS "
+                "endpoint name when you dial another address: a tunnel, a proxy, an IP)"
+            )
+        if self.ssl_mode in _WEAK_TLS:
+            raise ValueError(
+                f"{where}: ssl_mode {self.ssl_mode!r} could send the token without TLS, and "
+                'RDS refuses IAM logins over plain TCP; use "require" or, with the RDS CA '
+                'bundle in ssl_root_cert, "verify-full"'
+            )
+        return self
+
     @property
     def credential_source(self) -> str:
         """A printable description of where the credentials come from (never the credentials)."""
+        if self.auth_method == "iam":
+            return f"iam-token:{self.username}"
         if self.secret_arn is not None:
             return f"secretsmanager:{self.secret_arn}"
         if self.credentials_file is not None:

@@ -41,7 +41,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Protocol, Tuple, Union
+from typing import Any, Dict, Iterator, List, Optional, Protocol, Sequence, Tuple, Union
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 __all__ = [
@@ -158,11 +158,14 @@ def postgres_server(
     tls: bool = True,
     password: str = DEFAULT_PASSWORD,
     backend: Optional[str] = None,
+    hba_lines: Sequence[str] = (),
 ) -> Iterator[PostgresServer]:
     """Start (or locate) a PostgreSQL server, yield how to reach it, then stop it.
 
     ``backend`` is ``"url"``, ``"docker"``, ``"local"`` or ``None`` (the environment
     variable ``SPARKPG_TEST_POSTGRES_BACKEND``, else the first source available).
+    ``hba_lines`` go first in ``pg_hba.conf`` (first match wins), e.g. an ``ldap`` line of
+    :mod:`devtools.ldap_verifier`; they need the local binaries (other sources are refused).
     Raises :class:`PostgresServerError` naming what is missing when no source works.
     """
     if "\n" in password or "\0" in password or not password:
@@ -171,6 +174,10 @@ def postgres_server(
     if chosen not in (None, "url", "docker", "local"):
         raise ValueError(f"backend must be 'url', 'docker' or 'local', not {chosen!r}")
 
+    if hba_lines:
+        if chosen not in (None, "local"):
+            raise PostgresServerError(f"hba_lines need the local backend, not {chosen!r}")
+        chosen = "local"
     url = os.environ.get(ENV_URL)
     if chosen == "url" or (chosen is None and url):
         if not url:
@@ -199,7 +206,7 @@ def postgres_server(
             "which puts initdb in /usr/lib/postgresql/<version>/bin), start a Docker engine, "
             f"or set {ENV_URL}=postgresql://user:password@host:port/dbname."
         )
-    with _local_server(binaries, tls=tls, password=password) as server:
+    with _local_server(binaries, tls=tls, password=password, hba_lines=hba_lines) as server:
         yield server
 
 
@@ -617,7 +624,9 @@ def _log_tail(log: Path, lines: int = 30) -> str:
 
 
 @contextmanager
-def _local_server(binaries: _Binaries, *, tls: bool, password: str) -> Iterator[PostgresServer]:
+def _local_server(
+    binaries: _Binaries, *, tls: bool, password: str, hba_lines: Sequence[str] = ()
+) -> Iterator[PostgresServer]:
     run_as = _run_as()
     workdir = Path(tempfile.mkdtemp(prefix="sparkpg-pg-", dir=_base_dir(run_as)))
     data_dir = workdir / "data"
@@ -659,7 +668,8 @@ def _local_server(binaries: _Binaries, *, tls: bool, password: str) -> Iterator[
                 ssl_key_file=str(workdir / "server.key"),
             )
         (data_dir / "pg_hba.conf").write_text(
-            "# sparkpg test harness: password (SCRAM) for every connection\n"
+            "".join(f"{line}\n" for line in hba_lines)
+            + "# sparkpg test harness: password (SCRAM) for every other connection\n"
             "local all all scram-sha-256\n"
             "host all all 127.0.0.1/32 scram-sha-256\n"
             "host all all ::1/128 scram-sha-256\n"

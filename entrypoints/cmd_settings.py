@@ -10,6 +10,7 @@ from pydantic import SecretStr
 
 from connectors.endpoints import resolve_endpoint
 from connectors.errors import SettingsError
+from connectors.iam import iam_signing
 from connectors.jdbc import effective_ssl_mode, jdbc_options
 from connectors.secrets import Credentials
 from connectors.settings import ConnectionSettings, load_settings
@@ -48,8 +49,13 @@ def check_settings(args: argparse.Namespace) -> int:
             where, ssl = "(host, port and database from the secret)", "-"
         print(
             f"  connection {connection.name} ({state}): {where} "
-            f"sslmode={ssl} credentials={connection.credential_source}"
+            f"sslmode={ssl} auth_method={connection.auth_method} "
+            f"credentials={connection.credential_source}"
         )
+        if connection.auth_method == "iam":
+            print(
+                f"    token:   {iam_signing(connection, resolve_endpoint(connection)).describe()}"
+            )
         used = used_options(connection)
         if used is not None:
             url = used.pop("url")
@@ -60,10 +66,11 @@ def check_settings(args: argparse.Namespace) -> int:
 
 def used_options(connection: ConnectionSettings) -> Optional[Dict[str, str]]:
     """The JDBC URL and options a read of ``connection`` uses (``jdbc_options``, default read
-    options), with the user named by its source and the password masked; None when the host
-    comes from the secret. No credential is read."""
+    options), with the user named by its source and the password masked (an IAM connection has
+    none: its plugin signs a token per connection); None when the host comes from the secret.
+    No credential is read."""
     stand_in = Credentials(
-        username=f"<from {connection.credential_source}>",
+        username=connection.username or f"<from {connection.credential_source}>",
         password=SecretStr(MASK),
         source=connection.credential_source,
     )
@@ -71,4 +78,6 @@ def used_options(connection: ConnectionSettings) -> Optional[Dict[str, str]]:
         options = jdbc_options(connection, stand_in)
     except SettingsError:  # no host: it comes from the secret
         return None
-    return {**options, "password": MASK}
+    if "password" in options:
+        options["password"] = MASK
+    return options

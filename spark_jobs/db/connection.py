@@ -19,7 +19,13 @@ import threading
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
-from connectors.errors import DatabaseAuthenticationError, DatabaseError, JdbcDriverNotFoundError
+from connectors.errors import (
+    DatabaseAuthenticationError,
+    DatabaseError,
+    EngineError,
+    JdbcDriverNotFoundError,
+)
+from connectors.iam import PLUGIN_CLASS
 from connectors.jdbc import DRIVER_CLASS, session_settings, set_statements
 from spark_jobs.db.failures import translate_error
 from spark_jobs.db.target import DbTarget, resolve_target
@@ -194,10 +200,13 @@ def connect(
 ) -> DriverConnection:
     """Open a :class:`DriverConnection` to ``target``; the caller closes it. On a password failure
     (SQLSTATE 28P01) the secret is re-read once, in case it rotated, and the connection retried:
-    the source's ``target`` is then the refreshed one (pass that on)."""
+    the source's ``target`` is then the refreshed one (pass that on). An IAM connection is
+    retried on the JVM instead, with a freshly signed token (``IamAuthPlugin.connectRetrying``)."""
     try:
         return _connect_once(spark, target, binary_transfer)
     except DatabaseAuthenticationError:
+        if target.connection.auth_method == "iam":
+            raise
         logger.info(
             "connection %r: authentication failed; re-reading %s once in case it rotated",
             target.name,
@@ -232,7 +241,10 @@ def _connect_once(spark: SparkSession, target: DbTarget, binary_transfer: bool) 
             props = jvm.java.util.Properties()
             for key, value in target.properties(binary_transfer=binary_transfer).items():
                 props.setProperty(key, value)
-            jconn = driver.connect(target.url, props)
+            if target.connection.auth_method == "iam":
+                jconn = _iam_plugin(jvm).connectRetrying(target.url, props)
+            else:
+                jconn = driver.connect(target.url, props)
             props.clear()
     except Py4JJavaError as exc:
         raise translate_error(exc, target, what="connecting") from None
@@ -248,6 +260,20 @@ def _connect_once(spark: SparkSession, target: DbTarget, binary_transfer: bool) 
         source.close()
         raise
     return source
+
+
+def _iam_plugin(jvm: Any) -> Any:
+    """The engine JAR's IAM plugin class, or an :class:`EngineError` saying how to add the JAR."""
+    from py4j.java_gateway import JavaClass
+
+    plugin = jvm.io.sparkpg.engine.auth.IamAuthPlugin
+    if not isinstance(plugin, JavaClass):
+        raise EngineError(
+            f"connections with auth_method iam need {PLUGIN_CLASS} from the engine JAR on the "
+            "classpath of every JVM that connects: run `make jvm` and add "
+            "build/jvm/sparkpg-engine.jar to spark.jars (docs/auth.md)"
+        )
+    return plugin
 
 
 # --- values -------------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from connectors.errors import (
     StatementTimeoutError,
     TableNotFoundError,
 )
+from connectors.iam import iam_login_advice
 from connectors.jdbc import effective_ssl_mode
 from spark_jobs.db.target import DbTarget
 from spark_jobs.engine.java import JavaFailure
@@ -136,6 +137,17 @@ class Rule:
             or failure.java.has(*self.exceptions)
             or bool(self.says and failure.java.says(*self.says))
         )
+
+
+def _authentication(f: Failure) -> DatabaseError:
+    conn = f.target.connection
+    signed = conn.auth_method == "iam" and not f.java.says("sparkpg IAM auth:")  # not signed
+    iam = iam_login_advice(conn, f.target.endpoint) if signed else ""
+    return DatabaseAuthenticationError(
+        f"{f.where} rejected user {f.target.credentials.username!r} while {f.subject}: "
+        f"{f.message}.{iam}",
+        sqlstate=f.sqlstate,
+    )
 
 
 def _lock_timeout(f: Failure) -> DatabaseError:
@@ -279,13 +291,7 @@ def _driver_missing(f: Failure) -> Optional[DatabaseError]:
 
 
 RULES: Tuple[Rule, ...] = (
-    Rule(
-        _message(
-            DatabaseAuthenticationError,
-            "{where} rejected user {user!r} while {subject}: {message}.",
-        ),
-        sqlstates=frozenset({"28P01", "28000"}),
-    ),
+    Rule(_authentication, sqlstates=frozenset({"28P01", "28000"})),
     Rule(_lock_timeout, sqlstates=frozenset({"55P03"})),
     Rule(_cancelled, sqlstates=frozenset({"57014"})),
     Rule(_terminated, sqlstates=frozenset(_TERMINATED)),

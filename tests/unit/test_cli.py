@@ -25,7 +25,8 @@ def test_settings_check_accepts_the_seed_file(capsys: pytest.CaptureFixture[str]
     assert "emr_postgres_application_id: 00g0oddl52n83r09" in out
     assert (
         "connection aurora (enabled): pg-database.cluster-ro-c8lobwtocefp.us-east-1.rds.amazonaws.com"
-        ":5432/postgres sslmode=require credentials=secretsmanager:arn:aws:secretsmanager:us-east-1:"
+        ":5432/postgres sslmode=require auth_method=user_password "
+        "credentials=secretsmanager:arn:aws:secretsmanager:us-east-1:"
         "260005718447:secret:spark/postgres/aurora-e9d9d867-9Bxwrf"
     ) in out
 

@@ -86,7 +86,7 @@ def test_unknown_top_level_key_is_refused_naming_the_close_match(tmp_path: Path)
         (lambda c: c.pop("name"), "postgres.connections[0].name: required field is missing"),
         (
             lambda c: c.update(auth_method="kerberos"),
-            "postgres.connections[0].auth_method: Input should be 'user_password' (got 'kerberos')",
+            "postgres.connections[0].auth_method: Input should be 'user_password' or 'iam' (got 'kerberos')",
         ),
         (
             lambda c: c.update(host="jdbc:postgresql://db:5432/x"),

@@ -105,7 +105,7 @@ final class CopyPartitionReader implements PartitionReader<InternalRow> {
   }
 
   private void start() throws SQLException, PlanChangedException {
-    connection = new org.postgresql.Driver().connect(spec.url, spec.properties);
+    connection = io.sparkpg.engine.auth.IamAuthPlugin.connectRetrying(spec.url, spec.properties);
     if (connection == null) {
       throw new SQLException("the url option must start with jdbc:postgresql:");
     }

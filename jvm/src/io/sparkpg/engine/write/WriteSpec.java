@@ -259,7 +259,7 @@ final class WriteSpec implements Serializable {
 
   /** A new connection of the write, its {@link #sessionSql} run (autocommit on). */
   Connection connect() throws SQLException {
-    Connection connection = new org.postgresql.Driver().connect(url, properties);
+    Connection connection = io.sparkpg.engine.auth.IamAuthPlugin.connectRetrying(url, properties);
     if (connection == null) {
       throw new SQLException(label + ": the url is not a jdbc:postgresql: URL", "08001");
     }
