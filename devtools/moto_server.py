@@ -60,6 +60,9 @@ Networking (:func:`apply_patches`), where moto accepts what AWS rejects:
    Patched: the same error.
 13. ``CreateVpcEndpoint`` with private DNS on a VPC without ``enableDnsSupport`` and
    ``enableDnsHostnames`` succeeds; AWS refuses it (``InvalidParameter``). Patched: the same error.
+17. ``CreateVpcEndpoint`` accepts a second interface endpoint with private DNS for a service that
+   already has one in the VPC; AWS refuses it (``InvalidParameter``: "private-dns-enabled cannot
+   be set because there is already a conflicting DNS domain ..."). Patched: the same error.
 
 Knob (opt-in, off by default): S3 as a caller without ``s3:ListBucket`` sees it
 
@@ -175,13 +178,21 @@ def apply_patches() -> None:
 
 
 def _patch_interface_endpoint_rules() -> None:
-    """Patches 12 and 13: AWS's rules for the subnets and private DNS of interface endpoints.
+    """Patches 12, 13 and 17: AWS's rules for the subnets and private DNS of interface endpoints.
 
     AWS PrivateLink guide, "Access an AWS service using an interface VPC endpoint"
     (https://docs.aws.amazon.com/vpc/latest/privatelink/create-interface-endpoint.html): an
     interface endpoint can have at most one subnet per Availability Zone, and private DNS needs
     the VPC attributes enableDnsSupport and enableDnsHostnames. The error codes and messages are
     the service's (``DuplicateSubnetsInSameZone``, ``InvalidParameter``).
+
+    Patch 17: private DNS makes the endpoint answer for the service's default DNS name
+    (``logs.us-east-1.amazonaws.com``) through a private hosted zone associated with the VPC
+    (https://docs.aws.amazon.com/vpc/latest/privatelink/privatelink-access-aws-services.html#interface-endpoint-private-dns,
+    "DNS hostnames"); a VPC can hold only one such zone per name, so a second private-DNS endpoint
+    for the same service in one VPC is refused with ``InvalidParameter`` "private-dns-enabled
+    cannot be set because there is already a conflicting DNS domain for <name> in the VPC <vpc>"
+    (the service's words, quoted in terraform-provider-aws issue 17535).
     """
     from moto.ec2.exceptions import EC2ClientError
     from moto.ec2.models.vpcs import VPCBackend
@@ -204,6 +215,22 @@ def _patch_interface_endpoint_rules() -> None:
     def is_true(value: Any) -> bool:
         return str(value).lower() == "true"
 
+    def check_no_conflicting_private_dns(backend: Any, vpc_id: str, service_name: str) -> None:
+        # Patch 17: one private-DNS interface endpoint per service and VPC.
+        for endpoint in backend.vpc_end_points.values():
+            if (
+                endpoint.vpc_id == vpc_id
+                and endpoint.service_name == service_name
+                and (endpoint.vpc_endpoint_type or "").lower() == "interface"
+                and is_true(endpoint.private_dns_enabled)
+                and endpoint.state not in ("deleted", "deleting", "rejected", "failed")
+            ):
+                raise EC2ClientError(
+                    "InvalidParameter",
+                    "private-dns-enabled cannot be set because there is already a conflicting "
+                    f"DNS domain for {service_dns_name(service_name)} in the VPC {vpc_id}",
+                )
+
     original_create: Callable[..., Any] = backend_cls.create_vpc_endpoint
     original_modify: Callable[..., Any] = backend_cls.modify_vpc_endpoint
 
@@ -219,6 +246,8 @@ def _patch_interface_endpoint_rules() -> None:
                     "Enabling private DNS requires both enableDnsSupport and "
                     f"enableDnsHostnames VPC attributes set to true for {vpc.id}",
                 )
+            if kwargs.get("private_dns_enabled"):
+                check_no_conflicting_private_dns(self, vpc.id, str(kwargs.get("service_name")))
         return original_create(self, *args, **kwargs)
 
     def modify_vpc_endpoint(self: Any, *args: Any, **kwargs: Any) -> Any:
@@ -231,6 +260,20 @@ def _patch_interface_endpoint_rules() -> None:
 
     backend_cls.create_vpc_endpoint = create_vpc_endpoint
     backend_cls.modify_vpc_endpoint = modify_vpc_endpoint
+
+
+def service_dns_name(service_name: str) -> str:
+    """The default DNS name of an AWS service's endpoint name (the name private DNS takes over).
+
+    >>> service_dns_name("com.amazonaws.us-east-1.logs")
+    'logs.us-east-1.amazonaws.com'
+    >>> service_dns_name("cn.com.amazonaws.cn-north-1.secretsmanager")
+    'secretsmanager.cn-north-1.amazonaws.com.cn'
+    """
+    china = service_name.startswith("cn.com.amazonaws.")
+    rest = service_name[len("cn.com.amazonaws.") if china else len("com.amazonaws.") :]
+    region, _, service = rest.partition(".")
+    return f"{service}.{region}.amazonaws.com{'.cn' if china else ''}"
 
 
 S3_LIST_BUCKET_TAG = "moto:list-bucket"

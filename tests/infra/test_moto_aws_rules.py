@@ -119,6 +119,37 @@ def test_private_dns_needs_dns_support_and_hostnames(aws: str) -> None:
     assert _interface_endpoint(ec2, net["vpc"], [net["b1"]])["PrivateDnsEnabled"] is True
 
 
+def test_a_second_private_dns_endpoint_for_a_service_is_refused(aws: str) -> None:
+    """AWS refuses a second interface endpoint with private DNS for one service in one VPC.
+
+    terraform-provider-aws issue 17535 quotes the service's answer; the infrastructure note's VPC
+    already has such endpoints for Logs and Secrets Manager.
+    """
+    ec2 = _client("ec2", aws)
+    net = _vpc(ec2)
+    first = _interface_endpoint(ec2, net["vpc"], [net["a1"], net["b1"]])
+    with pytest.raises(ClientError) as refused:
+        _interface_endpoint(ec2, net["vpc"], [net["a2"]])
+    error = refused.value.response["Error"]
+    assert error["Code"] == "InvalidParameter"
+    assert error["Message"] == (
+        "private-dns-enabled cannot be set because there is already a conflicting DNS domain "
+        f"for logs.{REGION}.amazonaws.com in the VPC {net['vpc']}"
+    )
+    # Without private DNS a second endpoint is allowed; so is private DNS for another service,
+    # or in another VPC, or once the first endpoint is gone.
+    _interface_endpoint(ec2, net["vpc"], [net["a2"]], private_dns=False)
+    ec2.create_vpc_endpoint(
+        VpcId=net["vpc"],
+        ServiceName=f"com.amazonaws.{REGION}.secretsmanager",
+        VpcEndpointType="Interface",
+        SubnetIds=[net["a1"]],
+        PrivateDnsEnabled=True,
+    )
+    ec2.delete_vpc_endpoints(VpcEndpointIds=[first["VpcEndpointId"]])
+    assert _interface_endpoint(ec2, net["vpc"], [net["b1"]])["PrivateDnsEnabled"] is True
+
+
 def test_missing_key_is_403_for_a_bucket_without_list_bucket(aws: str) -> None:
     s3 = _client("s3", aws)
     for bucket in ("listable", "no-list"):

@@ -146,6 +146,20 @@ run "inconsistent_choices" {
   ]
 }
 
+run "secret_arn_without_its_suffix" {
+  command = plan
+
+  variables {
+    create_secret     = false
+    postgres_username = null
+    postgres_password = null
+    # a partial ARN: the policy would name it as given and never match the secret
+    secret_arn = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:spark/postgres/aurora"
+  }
+
+  expect_failures = [var.secret_arn]
+}
+
 run "bucket_name_too_long" {
   command = plan
 
