@@ -89,6 +89,13 @@ More job runs (:func:`apply_job_run_patches`):
    (e.g. ``2``): GetJobRun then reports that attempt and the driver logs of it are written under
    ``.../jobs/<run>/attempts/<n>/SPARK_DRIVER/`` (the per-attempt log folder of retried runs).
 
+18. ``CreateApplication``/``UpdateApplication`` drop ``monitoringConfiguration`` (the infrastructure
+   note's application sets CloudWatch logging there), and driver logs follow only the run's own
+   configuration. The service keeps it, returns it from ``GetApplication``, and applies it to the
+   application's runs under the run's own (EMR Serverless User Guide, "Default application
+   configuration"). Patched: kept, returned, and the driver logs of patch 9 go where the merged
+   configuration says (:func:`applied_monitoring`).
+
 Run it::
 
     python -m devtools.moto_server --port 5000
@@ -146,10 +153,15 @@ def apply_patches() -> None:
     original_update_response: Callable[..., Any] = response_cls.update_application
 
     def _store_architecture(handler: Any, application_id: Optional[str]) -> None:
+        if not application_id:
+            return
+        application = handler.emrserverless_backend.get_application(application_id)
         architecture = handler._get_param("architecture")
-        if application_id and architecture:
-            backend = handler.emrserverless_backend
-            backend.get_application(application_id).architecture = architecture
+        if architecture:
+            application.architecture = architecture
+        monitoring = handler._get_param("monitoringConfiguration")
+        if monitoring is not None:  # patch 18: kept, and returned by GetApplication
+            application.monitoring_configuration = monitoring
 
     def create_application_response(self: Any) -> Any:
         # Patch 3: keep the requested architecture.
@@ -438,10 +450,36 @@ def cloudwatch_driver_stream(
     return f"{prefix or ''}/applications/{application_id}/jobs/{job_run_id}/SPARK_DRIVER/{log_type}"
 
 
+def applied_monitoring(
+    application: Optional[Dict[str, Any]], run: Optional[Dict[str, Any]]
+) -> Dict[str, Any]:
+    """The monitoring configuration EMR Serverless applies to a run (patch 18).
+
+    EMR Serverless User Guide, "Default application configuration for EMR Serverless"
+    (https://docs.aws.amazon.com/emr/latest/EMR-Serverless-UserGuide/default-configs.html#default-configs-override):
+    a run inherits the application's ``monitoringConfiguration``; what the run's
+    ``configurationOverrides`` set for a logging destination overrides that destination's fields,
+    the rest of the application's stays.
+
+    >>> applied_monitoring({"cloudWatchLoggingConfiguration": {"enabled": True}},
+    ...                    {"cloudWatchLoggingConfiguration": {"logGroupName": "/g"}})
+    {'cloudWatchLoggingConfiguration': {'enabled': True, 'logGroupName': '/g'}}
+    """
+    applied: Dict[str, Any] = {}
+    for layer in (application or {}, run or {}):
+        for destination, fields in layer.items():
+            applied[destination] = {**applied.get(destination, {}), **(fields or {})}
+    return applied
+
+
 def _write_driver_logs(backend: Any, job_run: Any) -> None:
     import gzip
 
-    monitoring = (job_run.configuration_overrides or {}).get("monitoringConfiguration") or {}
+    application = backend.get_application(job_run.application_id)
+    monitoring = applied_monitoring(
+        getattr(application, "monitoring_configuration", None),
+        (job_run.configuration_overrides or {}).get("monitoringConfiguration"),
+    )
     attempt = getattr(job_run, "attempt", 1) or 1
     attempt_dir = f"/attempts/{attempt}" if attempt > 1 else ""  # patch 16
     suffix = f"applications/{job_run.application_id}/jobs/{job_run.id}{attempt_dir}/SPARK_DRIVER"

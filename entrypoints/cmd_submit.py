@@ -48,6 +48,7 @@ from submission.request import (
 from submission.runs import (
     DeadlineReached,
     JobRunStatus,
+    application_monitoring,
     cancel_run,
     dashboard_url,
     dumps,
@@ -505,7 +506,8 @@ def resolve_run(args: argparse.Namespace) -> Tuple[str, str]:
 def status_command(args: argparse.Namespace) -> int:
     """``sparkpg status RUN``: exit code 0 running/succeeded, 6 failed, 7 cancelled."""
     application_id, run_id = resolve_run(args)
-    status = get_run(emr_serverless_client(args.region, args.profile), application_id, run_id)
+    client = emr_serverless_client(args.region, args.profile)
+    status = get_run(client, application_id, run_id, application_monitoring(client, application_id))
     if not status.terminal:
         if args.json:
             print(dumps(status.to_dict()))
@@ -520,7 +522,8 @@ def status_command(args: argparse.Namespace) -> int:
 def logs_command(args: argparse.Namespace) -> int:
     """``sparkpg logs RUN``: the driver's stderr (or stdout), or just its error with --error."""
     application_id, run_id = resolve_run(args)
-    status = get_run(emr_serverless_client(args.region, args.profile), application_id, run_id)
+    client = emr_serverless_client(args.region, args.profile)
+    status = get_run(client, application_id, run_id, application_monitoring(client, application_id))
     log = fetch_driver_log(
         status,
         s3=s3_client(args.region, args.profile),

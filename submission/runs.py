@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Tuple
@@ -35,6 +36,8 @@ from submission.request import (
 
 if TYPE_CHECKING:
     from mypy_boto3_emr_serverless import EMRServerlessClient
+
+logger = logging.getLogger(__name__)
 
 #: Terminal states of a job run; every other state (QUEUED included) means "still going".
 TERMINAL_STATES = frozenset({"SUCCESS", "FAILED", "CANCELLED"})
@@ -138,9 +141,54 @@ class JobRunStatus:
         }
 
 
-def status_from_job_run(job_run: Mapping[str, Any]) -> JobRunStatus:
-    """A :class:`JobRunStatus` from GetJobRun's ``jobRun``."""
-    monitoring = (job_run.get("configurationOverrides") or {}).get("monitoringConfiguration") or {}
+def monitoring_applied_to_run(
+    application_monitoring: Optional[Mapping[str, Any]], run_monitoring: Optional[Mapping[str, Any]]
+) -> Dict[str, Any]:
+    """The monitoring configuration a run gets: the application's, with the run's own over it.
+
+    EMR Serverless applies an application's ``monitoringConfiguration`` to every run of it; for
+    each destination (S3, CloudWatch, managed persistence) the fields the run's
+    ``configurationOverrides`` set win (EMR Serverless User Guide, "Default application
+    configuration for EMR Serverless", "Override default configurations during job run"). The
+    infrastructure note's application configures CloudWatch this way for its backend's runs.
+    """
+    application_monitoring = application_monitoring or {}
+    run_monitoring = run_monitoring or {}
+    return {
+        destination: {
+            **(application_monitoring.get(destination) or {}),
+            **(run_monitoring.get(destination) or {}),
+        }
+        for destination in {*application_monitoring, *run_monitoring}
+    }
+
+
+def application_monitoring(client: EMRServerlessClient, application_id: str) -> Dict[str, Any]:
+    """The application's own ``monitoringConfiguration`` (GetApplication), or {} when unreadable.
+
+    A caller without ``emr-serverless:GetApplication`` still gets the run's own locations.
+    """
+    try:
+        application = client.get_application(applicationId=application_id)["application"]
+    except AWS_ERRORS as exc:
+        logger.warning(
+            "could not read the monitoring configuration of application %s (%s); using the "
+            "run's own log locations only",
+            application_id,
+            aws_error(f"GetApplication {application_id}", exc),
+        )
+        return {}
+    return dict(application.get("monitoringConfiguration") or {})
+
+
+def status_from_job_run(
+    job_run: Mapping[str, Any], application_monitoring: Optional[Mapping[str, Any]] = None
+) -> JobRunStatus:
+    """A :class:`JobRunStatus` from GetJobRun's ``jobRun``, with its application's monitoring."""
+    monitoring = monitoring_applied_to_run(
+        application_monitoring,
+        (job_run.get("configurationOverrides") or {}).get("monitoringConfiguration"),
+    )
     s3 = monitoring.get("s3MonitoringConfiguration") or {}
     cloudwatch = monitoring.get("cloudWatchLoggingConfiguration") or {}
     cloudwatch_on = bool(cloudwatch.get("enabled"))
@@ -162,13 +210,18 @@ def status_from_job_run(job_run: Mapping[str, Any]) -> JobRunStatus:
     )
 
 
-def get_run(client: EMRServerlessClient, application_id: str, job_run_id: str) -> JobRunStatus:
-    """GetJobRun as a :class:`JobRunStatus`."""
+def get_run(
+    client: EMRServerlessClient,
+    application_id: str,
+    job_run_id: str,
+    application_monitoring: Optional[Mapping[str, Any]] = None,
+) -> JobRunStatus:
+    """GetJobRun as a :class:`JobRunStatus` (``application_monitoring``: see status_from_job_run)."""
     try:
         response = client.get_job_run(applicationId=application_id, jobRunId=job_run_id)
     except AWS_ERRORS as exc:
         raise emr_error(f"GetJobRun {application_id}/{job_run_id}", exc) from None
-    return status_from_job_run(response["jobRun"])
+    return status_from_job_run(response["jobRun"], application_monitoring)
 
 
 def runs_of_spec(

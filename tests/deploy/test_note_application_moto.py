@@ -1,0 +1,119 @@
+"""Runs that sparkpg did not submit, on an application configured like the infrastructure note's.
+
+The note's application sets CloudWatch logging itself (``monitoringConfiguration`` on the
+application, section 3.1) and its backend submits runs without ``configurationOverrides``. EMR
+Serverless applies the application's configuration to such runs, and a run's own configuration
+over it (EMR Serverless User Guide, "Default application configuration"); ``sparkpg status`` and
+``logs`` must find their logs the same way, and the moto server must log where AWS would.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Dict
+
+import pytest
+
+from entrypoints.cli import main
+from entrypoints.errors import EXIT_JOB_FAILED, EXIT_OK
+
+from .conftest import ROLE, client
+
+pytestmark = pytest.mark.slow
+
+NOTE_MONITORING: Dict[str, Any] = {
+    "cloudWatchLoggingConfiguration": {
+        "enabled": True,
+        "logTypes": {"SPARK_DRIVER": ["stdout", "stderr"], "SPARK_EXECUTOR": ["stdout", "stderr"]},
+    },
+    "managedPersistenceMonitoringConfiguration": {"enabled": True},
+}
+
+
+def _note_application() -> str:
+    emr = client("emr-serverless")
+    app = str(
+        emr.create_application(
+            name="spark-postgres-interpreter-app",
+            releaseLabel="emr-7.0.0",
+            type="Spark",
+            clientToken="note-app",
+            monitoringConfiguration=NOTE_MONITORING,
+        )["applicationId"]
+    )
+    kept = emr.get_application(applicationId=app)["application"]["monitoringConfiguration"]
+    assert kept == NOTE_MONITORING
+    return app
+
+
+def _finished_backend_run(app: str, token: str, **extra: Any) -> str:
+    """A run started as the note's backend starts it, polled until FAILED (one state per call)."""
+    emr = client("emr-serverless")
+    run = str(
+        emr.start_job_run(
+            applicationId=app,
+            executionRoleArn=ROLE,
+            clientToken=token,
+            name="backend-query",
+            jobDriver={"sparkSubmit": {"entryPoint": "s3://b/supervisor_job.py"}},
+            tags={"moto:states": "RUNNING/FAILED"},
+            **extra,
+        )["jobRunId"]
+    )
+    states = [emr.get_job_run(applicationId=app, jobRunId=run)["jobRun"]["state"]]
+    while states[-1] != "FAILED" and len(states) < 10:
+        states.append(emr.get_job_run(applicationId=app, jobRunId=run)["jobRun"]["state"])
+    assert states[-1] == "FAILED", states
+    return run
+
+
+def test_logs_of_a_run_without_overrides_follow_the_applications_configuration(
+    aws_env: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    app = _note_application()
+    run = _finished_backend_run(app, "backend-1")
+    stream = f"/applications/{app}/jobs/{run}/SPARK_DRIVER/stderr"
+    # The moto server logged where AWS would: the application's (default) group.
+    logs = client("logs")
+    names = [
+        s["logStreamName"]
+        for s in logs.describe_log_streams(logGroupName="/aws/emr-serverless")["logStreams"]
+    ]
+    assert stream in names
+    capsys.readouterr()
+    assert main(["status", run, "--application-id", app, "--json"]) == EXIT_JOB_FAILED
+    status = json.loads(capsys.readouterr().out)
+    assert status["driverLogs"] == {"cloudwatch": f"/aws/emr-serverless:{stream}"}
+    assert main(["logs", run, "--application-id", app, "--error"]) == EXIT_OK
+    captured = capsys.readouterr()
+    assert captured.out.startswith("Traceback (most recent call last):")
+    assert f"/aws/emr-serverless:{stream}" in captured.err
+
+
+def test_a_runs_own_configuration_is_merged_with_the_applications(
+    aws_env: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The run adds S3 logging; CloudWatch logging stays as the application configures it."""
+    app = _note_application()
+    client("s3").create_bucket(Bucket="run-logs")
+    overrides = {
+        "monitoringConfiguration": {"s3MonitoringConfiguration": {"logUri": "s3://run-logs/emr/"}}
+    }
+    run = _finished_backend_run(app, "backend-2", configurationOverrides=overrides)
+    stream = f"/applications/{app}/jobs/{run}/SPARK_DRIVER/stderr"
+    names = [
+        s["logStreamName"]
+        for s in client("logs").describe_log_streams(logGroupName="/aws/emr-serverless")[
+            "logStreams"
+        ]
+    ]
+    assert stream in names
+    key = f"emr{stream}.gz"
+    assert client("s3").head_object(Bucket="run-logs", Key=key)["ContentLength"] > 0
+    capsys.readouterr()
+    assert main(["status", run, "--application-id", app, "--json"]) == EXIT_JOB_FAILED
+    status = json.loads(capsys.readouterr().out)
+    assert status["driverLogs"] == {
+        "s3": f"s3://run-logs/emr{stream}.gz",
+        "cloudwatch": f"/aws/emr-serverless:{stream}",
+    }
