@@ -84,17 +84,22 @@ More job runs (:func:`apply_job_run_patches`):
    GetDashboardForJobRun: ``GET /applications/<app>/jobruns/<run>/dashboard``).
 16. ``StartJobRun`` drops ``retryPolicy`` and runs have no ``attempt``; from emr-7.1.0 the service
    keeps the policy and GetJobRun reports the run's current ``attempt`` (EMR Serverless API
-   reference, JobRun; User Guide, "Job resiliency"). Patched: ``retryPolicy`` is returned as
-   sent, ``attempt`` is 1, and a test scripts a retried run with the run tag ``moto:attempt``
+   reference, JobRun; User Guide, "Job resiliency"); before emr-7.1.0 it has no retries and
+   refuses a ``retryPolicy``, and ``maxFailedAttemptsPerHour`` applies to streaming runs only
+   (API reference, RetryPolicy). Patched: a ``retryPolicy`` is refused (``ValidationException``)
+   on a release before emr-7.1.0 and for the other mode's field, else returned as sent;
+   ``attempt`` is 1, and a test scripts a retried run with the run tag ``moto:attempt``
    (e.g. ``2``): GetJobRun then reports that attempt and the driver logs of it are written under
    ``.../jobs/<run>/attempts/<n>/SPARK_DRIVER/`` (the per-attempt log folder of retried runs).
-
 18. ``CreateApplication``/``UpdateApplication`` drop ``monitoringConfiguration`` (the infrastructure
    note's application sets CloudWatch logging there), and driver logs follow only the run's own
    configuration. The service keeps it, returns it from ``GetApplication``, and applies it to the
    application's runs under the run's own (EMR Serverless User Guide, "Default application
    configuration"). Patched: kept, returned, and the driver logs of patch 9 go where the merged
    configuration says (:func:`applied_monitoring`).
+19. ``StartJobRun`` accepts any ``executionTimeoutMinutes`` from 5 on; from emr-7.11.0 the service
+   refuses a batch run's timeout of 0 or above 10080 minutes (API reference, StartJobRun).
+   Patched: the same refusal (``ValidationException``) on those releases.
 
 Run it::
 
@@ -539,6 +544,49 @@ def _advance(backend: Any, job_run: Any) -> None:
         _write_driver_logs(backend, job_run)
 
 
+def _release(label: str) -> tuple:
+    match = re.match(r"^emr-(?:spark-)?(\d+)\.(\d+)\.(\d+)", label or "")
+    return tuple(int(part) for part in match.groups()) if match else ()
+
+
+def _refuse_what_the_release_refuses(handler: Any) -> None:
+    """Patches 16 and 19: StartJobRun options the application's release or the run's mode refuse.
+
+    EMR Serverless User Guide, "Job resiliency"
+    (https://docs.aws.amazon.com/emr/latest/EMR-Serverless-UserGuide/jobs-resiliency.html):
+    retry policies need release 7.1.0 or later. API reference, RetryPolicy
+    (https://docs.aws.amazon.com/emr-serverless/latest/APIReference/API_RetryPolicy.html):
+    ``maxAttempts`` applies to BATCH runs only, ``maxFailedAttemptsPerHour`` to STREAMING runs only.
+    API reference, StartJobRun
+    (https://docs.aws.amazon.com/emr-serverless/latest/APIReference/API_StartJobRun.html),
+    ``executionTimeoutMinutes``: from release 7.11.0 a batch run's timeout is at most 10080
+    minutes and 0 (no timeout) is no longer accepted. The service's exact messages are not
+    documented; these name the rule.
+    """
+    from moto.emrserverless.exceptions import ValidationException
+
+    application = handler.emrserverless_backend.get_application(handler._get_param("applicationId"))
+    release = _release(application.release_label)
+    policy = handler._get_param("retryPolicy") or {}
+    mode = str(handler._get_param("mode") or "BATCH").upper()
+    if policy and release and release < (7, 1, 0):
+        raise ValidationException(
+            f"retryPolicy is not supported for release label {application.release_label}: job "
+            "retries need emr-7.1.0 or later"
+        )
+    if "maxFailedAttemptsPerHour" in policy and mode != "STREAMING":
+        raise ValidationException("maxFailedAttemptsPerHour is only applicable for STREAMING mode")
+    if "maxAttempts" in policy and mode != "BATCH":
+        raise ValidationException("maxAttempts is only applicable for BATCH mode")
+    timeout = handler._get_param("executionTimeoutMinutes")
+    bounded = mode == "BATCH" and release >= (7, 11, 0)
+    if bounded and timeout is not None and not 1 <= int(timeout) <= 10080:
+        raise ValidationException(
+            f"executionTimeoutMinutes must be between 1 and 10080 for release label "
+            f"{application.release_label}"
+        )
+
+
 def apply_job_run_patches() -> None:
     """Job-run behaviour of the service that moto lacks (module docstring, 6-11, 15, 16). Idempotent."""
     from moto.emrserverless import models
@@ -624,6 +672,7 @@ def apply_job_run_patches() -> None:
     original_start_response: Callable[..., Any] = response_cls.start_job_run
 
     def start_job_run_response(self: Any) -> Any:  # patch 16: keep the retryPolicy
+        _refuse_what_the_release_refuses(self)
         result = original_start_response(self)
         policy = self._get_param("retryPolicy")
         token = self._get_param("clientToken")

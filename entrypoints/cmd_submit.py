@@ -35,7 +35,7 @@ from connectors.errors import (
 from connectors.settings import Settings, load_settings
 from entrypoints.errors import EXIT_OK
 from submission.bundle import BundleManifest, load_bundle
-from submission.compat import bundle_mismatches
+from submission.compat import bundle_mismatches, run_option_problems
 from submission.links import console_links
 from submission.logs import CloudWatchTail, driver_error, fetch_driver_log
 from submission.request import (
@@ -92,7 +92,9 @@ def register(subcommands: Any) -> None:
         "--execution-timeout-minutes",
         type=int,
         default=180,
-        help="the run's timeout (default 180; the API's range, 0..1000000, is checked)",
+        help="the run's timeout (default 180). Its limits are those of the application's "
+        "release: 0..1000000 (0: none) before emr-7.11.0 (emr-7.0.0, the note's), 1..10080 "
+        "from emr-7.11.0; checked against the application before submitting",
     )
     submit.add_argument("--role", help="execution role ARN (default spark.emr_execution_role_arn)")
     submit.add_argument(
@@ -112,12 +114,16 @@ def register(subcommands: Any) -> None:
         help="CloudWatch log group of the run (default spark.emr_cloudwatch_log_group)",
     )
     submit.add_argument(
-        "--max-attempts", type=int, help="retryPolicy.maxAttempts (1-10, emr-7.1.0 and later)"
+        "--max-attempts",
+        type=int,
+        help="retryPolicy.maxAttempts (1-10): the service re-runs a failed run; needs an "
+        "application on emr-7.1.0 or later (refused on emr-7.0.0)",
     )
     submit.add_argument(
         "--max-failed-attempts-per-hour",
         type=int,
-        help="retryPolicy.maxFailedAttemptsPerHour (streaming jobs)",
+        help="refused: retryPolicy.maxFailedAttemptsPerHour applies only to streaming runs, and "
+        "sparkpg submits batch runs",
     )
     submit.add_argument("--dry-run", action="store_true", help="print the request, start nothing")
     _waiting_options(submit)
@@ -262,6 +268,21 @@ def check_bundle_fits(bundle: BundleManifest, application: Dict[str, Any]) -> No
         )
 
 
+def check_release_accepts(spec: JobSpec, application: Dict[str, Any]) -> None:
+    """Refuse options the application's release refuses (retries before emr-7.1.0, timeouts)."""
+    release = str(application.get("releaseLabel") or "")
+    problems = run_option_problems(
+        release,
+        max_attempts=spec.max_attempts,
+        execution_timeout_minutes=spec.execution_timeout_minutes,
+    )
+    if problems:
+        raise SettingsError(
+            f"application {application.get('applicationId')} ({release}) would refuse this run: "
+            + "; ".join(problems)
+        )
+
+
 def submit_command(args: argparse.Namespace) -> int:
     """``sparkpg submit``."""
     settings = with_log_overrides(load_settings(args.settings), args)
@@ -279,6 +300,7 @@ def submit_command(args: argparse.Namespace) -> int:
         application = get_application(args, choose_application(settings, spec))
         if application is not None:
             check_bundle_fits(bundle, application)
+            check_release_accepts(spec, application)
     request = build_start_job_run_request(
         settings,
         spec,

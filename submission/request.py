@@ -45,6 +45,14 @@ RUN_KEY_TAG = "sparkpg:run-key"
 _CLIENT_TOKEN = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
+#: Why ``maxFailedAttemptsPerHour`` is refused (API reference, RetryPolicy).
+STREAMING_ONLY = (
+    "max_failed_attempts_per_hour={value} (--max-failed-attempts-per-hour) applies only to "
+    "STREAMING job runs (EMR Serverless API reference, RetryPolicy) and sparkpg submits batch "
+    "runs: leave it out; --max-attempts retries a batch run (emr-7.1.0 and later)"
+)
+
+
 class JobSpec(_Frozen):
     """What to run: an entry point of the bundle, its arguments, and run options.
 
@@ -69,6 +77,13 @@ class JobSpec(_Frozen):
     run_key: Optional[str] = Field(default=None, min_length=1, max_length=256)
     max_attempts: Optional[int] = Field(default=None, ge=1, le=10)
     max_failed_attempts_per_hour: Optional[int] = Field(default=None, ge=1, le=10)
+
+    @field_validator("max_failed_attempts_per_hour")
+    @classmethod
+    def _streaming_only(cls, value: Optional[int]) -> Optional[int]:
+        if value is not None:
+            raise ValueError(STREAMING_ONLY.format(value=value))
+        return value
 
     @field_validator("tables")
     @classmethod
@@ -264,7 +279,8 @@ def build_start_job_run_request(
     - ``--jars``: :func:`jdbc_jar` (PostgreSQL jobs), refused below 42.7.12 unless ``allow_old_jdbc``;
     - driver/executor sizes: :func:`submission.resources.capacity_conf` of ``initial_capacity``
       (GetApplication's, else ``spark.emr_initial_capacity``); the spec's ``--conf`` wins;
-    - ``retryPolicy`` from the spec's ``max_attempts`` / ``max_failed_attempts_per_hour``;
+    - ``retryPolicy`` from the spec's ``max_attempts`` (``max_failed_attempts_per_hour``, for
+      streaming runs only, is refused);
     - ``--py-files``, ``spark.archives`` and the PYSPARK_PYTHON confs: the uploaded bundle;
     - ``entryPoint`` and ``entryPointArguments``: the spec's entry point in the bundle;
     - ``configurationOverrides.monitoringConfiguration``: :func:`monitoring_configuration`;
@@ -312,13 +328,10 @@ def build_start_job_run_request(
         "executionTimeoutMinutes": spec.execution_timeout_minutes,
         "tags": dict(spec.tags),
     }
-    retry: Dict[str, int] = {}
-    if spec.max_attempts is not None:
-        retry["maxAttempts"] = spec.max_attempts
     if spec.max_failed_attempts_per_hour is not None:
-        retry["maxFailedAttemptsPerHour"] = spec.max_failed_attempts_per_hour
-    if retry:
-        request["retryPolicy"] = retry
+        raise SettingsError(STREAMING_ONLY.format(value=spec.max_failed_attempts_per_hour))
+    if spec.max_attempts is not None:
+        request["retryPolicy"] = {"maxAttempts": spec.max_attempts}
     digest = spec_id(request, spec.run_key)
     ours = {SPEC_TAG: digest, ATTEMPT_TAG: str(attempt)}
     if spec.run_key is not None:

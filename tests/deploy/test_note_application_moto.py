@@ -117,3 +117,65 @@ def test_a_runs_own_configuration_is_merged_with_the_applications(
         "s3": f"s3://run-logs/emr{stream}.gz",
         "cloudwatch": f"/aws/emr-serverless:{stream}",
     }
+
+
+def _start(app: str, token: str, **extra: Any) -> Dict[str, Any]:
+    return dict(
+        client("emr-serverless").start_job_run(
+            applicationId=app,
+            executionRoleArn=ROLE,
+            clientToken=token,
+            jobDriver={"sparkSubmit": {"entryPoint": "s3://b/job.py"}},
+            **extra,
+        )
+    )
+
+
+def test_the_service_refuses_retries_before_emr_7_1_0(aws_env: str) -> None:
+    """User Guide, "Job resiliency"; API reference, RetryPolicy (the moto server, patch 16)."""
+    from botocore.exceptions import ClientError
+
+    old = _note_application()
+    with pytest.raises(ClientError) as refused:
+        _start(old, "retry-on-7.0.0", retryPolicy={"maxAttempts": 2})
+    assert refused.value.response["Error"]["Code"] == "ValidationException"
+    assert "emr-7.1.0" in refused.value.response["Error"]["Message"]
+    new = client("emr-serverless").create_application(
+        name="resilient", releaseLabel="emr-7.1.0", type="Spark", clientToken="resilient"
+    )["applicationId"]
+    run = _start(new, "retry-on-7.1.0", retryPolicy={"maxAttempts": 2})["jobRunId"]
+    job = client("emr-serverless").get_job_run(applicationId=new, jobRunId=run)["jobRun"]
+    assert job["retryPolicy"] == {"maxAttempts": 2}
+    with pytest.raises(ClientError, match="STREAMING"):
+        _start(new, "streaming-only", retryPolicy={"maxFailedAttemptsPerHour": 2})
+    late = client("emr-serverless").create_application(
+        name="late", releaseLabel="emr-7.11.0", type="Spark", clientToken="late"
+    )["applicationId"]
+    with pytest.raises(ClientError, match="10080"):
+        _start(late, "week-and-a-day", executionTimeoutMinutes=10081)
+    assert _start(old, "week-and-a-day-on-7.0.0", executionTimeoutMinutes=10081)["jobRunId"]
+
+
+def test_submit_refuses_retries_on_the_notes_release(
+    aws_env: str, deployed: str, tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from entrypoints.errors import EXIT_SETTINGS
+
+    from .conftest import ARTIFACT_BUCKET, write_settings
+
+    app = _note_application()
+    settings = write_settings(tmp_path / "settings.json", {"plain": app, "postgres": app}, deployed)
+    job = ["--job-settings", f"s3://{ARTIFACT_BUCKET}/settings.json"]
+    job += ["--table", "aurora.public.orders", "--output", "s3://out/orders/"]
+    capsys.readouterr()
+    code = main(["submit", "--settings", str(settings), *job, "--max-attempts", "2"])
+    err = capsys.readouterr().err
+    assert code == EXIT_SETTINGS, err
+    assert "--max-attempts 2 (retryPolicy) needs EMR Serverless release emr-7.1.0" in err
+    assert f"application {app} (emr-7.0.0)" in err
+    code = main(
+        ["submit", "--settings", str(settings), *job, "--max-failed-attempts-per-hour", "3"]
+    )
+    err = capsys.readouterr().err
+    assert code == EXIT_SETTINGS and "applies only to STREAMING job runs" in err, err
+    assert client("emr-serverless").list_job_runs(applicationId=app)["jobRuns"] == []
