@@ -97,6 +97,11 @@ More job runs (:func:`apply_job_run_patches`):
    application's runs under the run's own (EMR Serverless User Guide, "Default application
    configuration"). Patched: kept, returned, and the driver logs of patch 9 go where the merged
    configuration says (:func:`applied_monitoring`).
+20. A run's ``createdAt`` is midnight of its day; the service records when the run was created
+   (API reference, JobRun: "The date and time when the job run was created"), which tells a
+   client whether StartJobRun answered with a new run or with the earlier run of a reused
+   ``clientToken``. Patched: the time of creation. Knob: the run tag ``moto:created-days-ago``
+   (e.g. ``30``) backdates a run, to test what lies beyond a client's look-back window.
 19. ``StartJobRun`` accepts any ``executionTimeoutMinutes`` from 5 on; from emr-7.11.0 the service
    refuses a batch run's timeout of 0 or above 10080 minutes (API reference, StartJobRun).
    Patched: the same refusal (``ValidationException``) on those releases.
@@ -116,6 +121,7 @@ from __future__ import annotations
 import argparse
 import base64
 import contextlib
+import datetime
 import json
 import os
 import re
@@ -391,6 +397,7 @@ JOB_STATES_TAG = "moto:states"
 JOB_FAILURE_TAG = "moto:failure"
 JOB_STDOUT_TAG = "moto:stdout"
 JOB_ATTEMPT_TAG = "moto:attempt"
+JOB_CREATED_DAYS_AGO_TAG = "moto:created-days-ago"
 DEFAULT_JOB_STATES = ("SUBMITTED", "SCHEDULED", "RUNNING", "SUCCESS")
 _TERMINAL = ("SUCCESS", "FAILED", "CANCELLED")
 
@@ -616,6 +623,10 @@ def apply_job_run_patches() -> None:
         job_run.state = job_run._sparkpg_script[0]
         job_run.retry_policy = None  # patch 16 (set by the response, which sees the request)
         job_run.attempt = int(tags.get(JOB_ATTEMPT_TAG, "1"))
+        # Patch 20: the time of creation, backdated by the knob moto:created-days-ago.
+        days_ago = float(tags.get(JOB_CREATED_DAYS_AGO_TAG, "0"))
+        job_run.created_at = models.utcnow() - datetime.timedelta(days=days_ago)
+        job_run.updated_at = job_run.created_at
         return job_run
 
     def get_job_run(self: Any, application_id: str, job_run_id: str) -> Any:

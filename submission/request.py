@@ -203,15 +203,24 @@ def spec_id(request: Mapping[str, Any], run_key: Optional[str] = None) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:40]
 
 
-def client_token(spec_digest: str, attempt: int = 1) -> str:
-    """The StartJobRun ``clientToken`` of an attempt: ``sparkpg-<spec id>-<attempt>`` (<= 64 chars).
+def client_token(spec_digest: str, attempt: int = 1, nonce: Optional[str] = None) -> str:
+    """The StartJobRun ``clientToken`` of an attempt (<= 64 characters).
+
+    Without ``nonce``: ``sparkpg-<spec id>-<attempt>``, the deterministic token of a ``--run-key``
+    run. With one (unkeyed submissions, :func:`submission.runs.start_or_attach`): the spec id's
+    first 20 characters, the attempt and the nonce, so the token is never sent for another run.
 
     >>> client_token("0" * 40, 2)
     'sparkpg-0000000000000000000000000000000000000000-2'
+    >>> client_token("0" * 40, 2, "ab12")
+    'sparkpg-00000000000000000000-2-ab12'
     """
     if attempt < 1:
         raise ValueError(f"attempt must be >= 1, got {attempt}")
-    token = f"sparkpg-{spec_digest}-{attempt}"
+    if nonce is None:
+        token = f"sparkpg-{spec_digest}-{attempt}"
+    else:
+        token = f"sparkpg-{spec_digest[:20]}-{attempt}-{nonce}"
     if not _CLIENT_TOKEN.match(token):
         raise ValueError(f"client token {token!r} is not 1-64 of [A-Za-z0-9._-]")
     return token
@@ -342,9 +351,14 @@ def build_start_job_run_request(
     return request
 
 
-def with_attempt(request: Mapping[str, Any], attempt: int) -> Dict[str, Any]:
-    """The same request as attempt ``attempt`` of its spec (new token and attempt tag)."""
+def with_attempt(
+    request: Mapping[str, Any], attempt: int, nonce: Optional[str] = None
+) -> Dict[str, Any]:
+    """The same request as attempt ``attempt`` of its spec (new token and attempt tag).
+
+    ``nonce`` makes the token unique (:func:`client_token`).
+    """
     tags = dict(request.get("tags") or {})
     digest = tags.get(SPEC_TAG) or spec_id(request)
     tags.update({SPEC_TAG: digest, ATTEMPT_TAG: str(attempt)})
-    return {**request, "tags": tags, "clientToken": client_token(digest, attempt)}
+    return {**request, "tags": tags, "clientToken": client_token(digest, attempt, nonce)}

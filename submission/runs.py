@@ -11,8 +11,10 @@ is still active (:data:`ACTIVE_STATES`); a finished run, SUCCESS included, never
 (a daily cron with the same arguments runs every day). With a ``--run-key`` (``sparkpg:run-key``,
 part of the spec id) the key says which logical run this is: a run of the same key is re-used
 unless it FAILED or was CANCELLED, so a scheduler's retry of a succeeded task starts nothing.
-The next attempt gets its own ``clientToken``; the token makes two clients racing on the same
-attempt get the same run from the service.
+Tokens: a ``--run-key`` run's ``clientToken`` is derived from the spec and the attempt (two
+clients racing on the same attempt get the same run from the service); an unkeyed submission's
+token also carries a random part, so it is never reused, however long the service remembers
+tokens (undocumented): re-attachment comes from the runs listed, never from a token.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import datetime as dt
 import json
 import logging
 import time
+import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Tuple
 
@@ -251,27 +254,73 @@ def runs_of_spec(
     return sorted(found, key=lambda s: s.attempt, reverse=True)
 
 
+#: A run created this long before the StartJobRun that returned it is an earlier run answering a
+#: reused ``clientToken`` (allows for the difference between our clock and the service's).
+CLOCK_SKEW = dt.timedelta(minutes=5)
+#: How many earlier runs of reused tokens :func:`start_or_attach` steps over before giving up.
+MAX_EARLIER_RUNS = 20
+
+
+def token_nonce() -> str:
+    """24 random hex characters: what makes an unkeyed submission's token unique."""
+    return uuid.uuid4().hex[:24]
+
+
 def start_or_attach(
-    client: EMRServerlessClient, request: Mapping[str, Any], *, new_run: bool = False
+    client: EMRServerlessClient,
+    request: Mapping[str, Any],
+    *,
+    new_run: bool = False,
+    nonce: Callable[[], str] = token_nonce,
+    now: Optional[Callable[[], dt.datetime]] = None,
 ) -> Tuple[JobRunStatus, bool]:
     """Start the run, or re-attach to the run of the same spec; returns ``(status, attached)``.
 
     Re-attaches to the newest run of the spec while it is active; with a run key (tag
     ``sparkpg:run-key``) also to a finished one unless it FAILED or was CANCELLED. ``new_run``
     always starts a new one.
+
+    Tokens: an unkeyed submission's token carries a random ``nonce``, so it is never sent for
+    another run (how long the service remembers a token is undocumented). A keyed submission's
+    token is deterministic; when StartJobRun answers with a run created before this call (the
+    service remembered the token of a run older than the look-back window), that run is treated
+    as any run of the spec: re-attached if reusable, else the next attempt is started.
     """
     application_id = str(request["applicationId"])
     spec_digest = str(request["tags"][SPEC_TAG])
+    keyed = RUN_KEY_TAG in request["tags"]
     previous = runs_of_spec(client, application_id, str(request["name"]), spec_digest)
-    if previous and not new_run and reusable(previous[0], keyed=RUN_KEY_TAG in request["tags"]):
+    if previous and not new_run and reusable(previous[0], keyed=keyed):
         return previous[0], True
     attempt = max([run.attempt for run in previous], default=0) + 1
-    final = with_attempt(request, attempt)
-    try:
-        response = client.start_job_run(**final)
-    except AWS_ERRORS as exc:
-        raise emr_error(f"StartJobRun on application {application_id}", exc) from None
-    return get_run(client, application_id, response["jobRunId"]), False
+    submitted_at = (now or (lambda: dt.datetime.now(dt.timezone.utc)))()
+    for _ in range(MAX_EARLIER_RUNS):
+        final = with_attempt(request, attempt, None if keyed else nonce())
+        try:
+            response = client.start_job_run(**final)
+        except AWS_ERRORS as exc:
+            raise emr_error(f"StartJobRun on application {application_id}", exc) from None
+        status = get_run(client, application_id, response["jobRunId"])
+        if not answered_by_earlier_run(status, submitted_at):
+            return status, False
+        if not new_run and reusable(status, keyed=keyed):
+            return status, True
+        attempt = max(attempt, status.attempt) + 1
+    raise AwsRequestError(
+        f"StartJobRun on application {application_id} answered {MAX_EARLIER_RUNS} times with "
+        f"an earlier run of the same client token (spec {spec_digest}); start it with "
+        "--new-run or another --run-key"
+    )
+
+
+def answered_by_earlier_run(status: JobRunStatus, submitted_at: dt.datetime) -> bool:
+    """Whether StartJobRun returned a run created before the call (a reused client token)."""
+    created = status.created_at
+    if created is None:
+        return False
+    if created.tzinfo is None:
+        created = created.replace(tzinfo=dt.timezone.utc)
+    return created < submitted_at - CLOCK_SKEW
 
 
 def reusable(run: JobRunStatus, *, keyed: bool) -> bool:
