@@ -331,6 +331,7 @@ def check_network(ctx: DoctorContext) -> List[CheckResult]:
     except AwsRequestError as exc:
         return [lookup_failed("vpc", exc, "private-subnet-routes")]
     ctx.vpc_endpoints = list(endpoints)
+    ctx.vpc_endpoints_read = True
     nat = egress_routes(app, route_tables)
     for service in ("logs", "secretsmanager"):
         results.append(

@@ -23,7 +23,13 @@ import sys
 import time
 from typing import Any, Dict, List, Optional, Tuple
 
-from connectors.aws import AWS_ERRORS, emr_serverless_client, logs_client, s3_client
+from connectors.aws import (
+    AWS_ERRORS,
+    emr_serverless_client,
+    logs_client,
+    region_from_arn,
+    s3_client,
+)
 from connectors.errors import (
     AwsRequestError,
     BundleError,
@@ -500,6 +506,8 @@ def resolve_run(args: argparse.Namespace) -> Tuple[str, str]:
     """``(application id, job run id)`` from an ARN, ``--application-id`` or the settings."""
     match = _RUN_ARN.match(args.run)
     if match:
+        # The ARN names the run's region: it wins over the default region (not over --region).
+        args.region = args.region or region_from_arn(args.run)
         return match.group(1), match.group(2)
     if args.application_id:
         return args.application_id, args.run
@@ -514,8 +522,10 @@ def resolve_run(args: argparse.Namespace) -> Tuple[str, str]:
         for application_id in candidates:
             try:
                 get_run(client, application_id, args.run)
-            except AwsRequestError:  # not in this application; try the next
-                continue
+            except AwsRequestError as exc:
+                if exc.not_found:  # not in this application; try the next
+                    continue
+                raise  # unreachable, access denied, ...: say so, not "in none of them"
             return application_id, args.run
         raise SettingsError(
             f"job run {args.run} is in none of the applications of {args.settings}: {candidates}"

@@ -214,3 +214,27 @@ def test_missing_zone_fix_adds_one_subnet_per_zone(
     assert sorted(zones) == ["us-east-1a", "us-east-1b", "us-east-1c"], subnets
     assert min(healthy.subnet_ids[0], extra) in subnets  # the lowest id of the zone
     assert doctor(healthy, capsys)["endpoint-secretsmanager"]["status"] == "pass"
+
+
+def test_unreachable_aws_is_named_and_nothing_passes_unread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No AWS at all (a new user's laptop): the fixes say so, and no check passes on nothing."""
+    from connectors.aws import aws_client
+    from devtools.moto_server import free_port
+
+    example = Path(__file__).resolve().parents[2] / "examples" / "settings.json"
+    settings = tmp_path / "settings.json"
+    settings.write_text(example.read_text(encoding="utf-8"), encoding="utf-8")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{free_port()}")
+    aws_client.cache_clear()
+    capsys.readouterr()
+    role = "arn:aws:iam::260005718447:role/EMRServerlessExecutionRole"
+    main(["doctor", "--settings", str(settings), "--role-arn", role, "--json"])
+    report = json.loads(capsys.readouterr().out)
+    checks = {check["name"]: check for check in report["checks"]}
+    for check in checks.values():
+        assert "check --role-arn" not in check["fix"], check
+        assert "check the id in the settings" not in check["fix"], check
+    assert "AWS did not answer" in checks["role-trust"]["fix"], checks["role-trust"]
+    assert checks["fixed-cost"]["status"] == "skip", checks["fixed-cost"]

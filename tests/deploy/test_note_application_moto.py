@@ -179,3 +179,45 @@ def test_submit_refuses_retries_on_the_notes_release(
     err = capsys.readouterr().err
     assert code == EXIT_SETTINGS and "applies only to STREAMING job runs" in err, err
     assert client("emr-serverless").list_job_runs(applicationId=app)["jobRuns"] == []
+
+
+def test_status_of_an_arn_uses_the_region_in_it(
+    aws_env: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The ARN names its region; the default region (us-east-1 here) must not win over it."""
+    import boto3
+
+    emr = boto3.client("emr-serverless", region_name="eu-west-1", endpoint_url=aws_env)
+    app = emr.create_application(name="eu", releaseLabel="emr-7.0.0", type="Spark")["applicationId"]
+    arn = emr.start_job_run(
+        applicationId=app,
+        executionRoleArn=ROLE,
+        clientToken="eu-run",
+        jobDriver={"sparkSubmit": {"entryPoint": "s3://b/job.py"}},
+        tags={"moto:states": "RUNNING"},
+    )["arn"]
+    assert ":eu-west-1:" in arn
+    capsys.readouterr()
+    assert main(["status", arn]) == EXIT_OK
+    assert "RUNNING" in capsys.readouterr().out
+
+
+def test_status_with_settings_reports_aws_failures_as_such(
+    aws_env: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An unreachable endpoint is not "in none of the applications" (exit 3): exit 10, the cause."""
+    from connectors.aws import aws_client
+    from devtools.moto_server import free_port
+    from entrypoints.errors import EXIT_AWS
+
+    from .conftest import write_settings
+
+    settings = write_settings(tmp_path / "s.json", {"plain": "00a", "postgres": "00b"}, "s3://b/m")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{free_port()}")
+    aws_client.cache_clear()
+    capsys.readouterr()
+    code = main(["status", "00fabcdef0123456", "--settings", str(settings)])
+    err = capsys.readouterr().err
+    assert code == EXIT_AWS, err
+    assert "none of the applications" not in err
+    assert "EndpointConnectionError" in err or "unreachable" in err
