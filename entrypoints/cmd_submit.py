@@ -365,6 +365,7 @@ def follow(args: argparse.Namespace, status: JobRunStatus) -> JobRunStatus:
 
     def on_poll(current: JobRunStatus) -> None:
         if tail is not None and current.state in ("RUNNING", "SUCCESS", "FAILED", "CANCELLED"):
+            tail.follow(current)  # a service retry writes its own stream
             for line in tail.read_new() or []:
                 print(f"driver| {line}", file=sys.stderr, flush=True)
 
@@ -387,12 +388,10 @@ def follow(args: argparse.Namespace, status: JobRunStatus) -> JobRunStatus:
 
 
 def _driver_tail(args: argparse.Namespace, status: JobRunStatus) -> Optional[CloudWatchTail]:
-    where = status.driver_log_locations("stderr").get("cloudwatch")
-    if where is None:
+    tail = CloudWatchTail.for_run(logs_client(args.region, args.profile), status)
+    if tail is None:
         _say(args, "--follow: the run has no CloudWatch logging, so its log shows only at the end")
-        return None
-    group, _, stream = where.partition(":")
-    return CloudWatchTail(logs_client(args.region, args.profile), group, stream)
+    return tail
 
 
 def _cancel_or_detach(args: argparse.Namespace, status: JobRunStatus, why: str) -> JobRunStatus:

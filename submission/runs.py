@@ -50,8 +50,9 @@ ACTIVE_STATES = frozenset({"SUBMITTED", "PENDING", "SCHEDULED", "RUNNING", "QUEU
 
 #: The usual fix per error code of the EMR Serverless calls.
 EMR_FIXES = {
-    "AccessDeniedException": "the caller needs emr-serverless:StartJobRun/GetJobRun/ListJobRuns/"
-    "CancelJobRun on the application and iam:PassRole on the execution role",
+    "AccessDeniedException": "the caller needs emr-serverless:StartJobRun, TagResource (every "
+    "submit tags its run), GetJobRun, ListJobRuns, CancelJobRun, GetApplication and "
+    "GetDashboardForJobRun on the application, and iam:PassRole on the execution role",
     "ResourceNotFoundException": "check the application id / job run id and the region",
     "ValidationException": "the request was rejected as invalid",
     "ConflictException": "the clientToken was used before with different parameters",
@@ -227,31 +228,36 @@ def get_run(
     return status_from_job_run(response["jobRun"], application_monitoring)
 
 
-def runs_of_spec(
+def newest_run_of_spec(
     client: EMRServerlessClient,
     application_id: str,
     name: str,
     spec_digest: str,
     *,
     now: Optional[dt.datetime] = None,
-) -> List[JobRunStatus]:
-    """Runs of the spec ``spec_digest`` (by name, then tag), newest attempt first."""
+) -> Optional[JobRunStatus]:
+    """The newest run of the spec ``spec_digest`` in the look-back window, or None.
+
+    ListJobRuns once (its summaries carry name, state and creation time, not tags), keep the runs
+    of this ``name``, newest first, and read them (GetJobRun, for the tags) only until one of the
+    spec turns up: an hourly job's re-attach costs one GetJobRun, not one per run of the week.
+    """
     since = (now or dt.datetime.now(dt.timezone.utc)) - dt.timedelta(days=REATTACH_LOOKBACK_DAYS)
-    found: List[JobRunStatus] = []
     try:
         pages = client.get_paginator("list_job_runs").paginate(
             applicationId=application_id, createdAtAfter=since
         )
-        for page in pages:
-            for summary in page.get("jobRuns", []):
-                if summary.get("name") != name:
-                    continue
-                status = get_run(client, application_id, summary["id"])
-                if status.tags.get(SPEC_TAG) == spec_digest:
-                    found.append(status)
+        listed = [summary for page in pages for summary in page.get("jobRuns", [])]
     except AWS_ERRORS as exc:
         raise emr_error(f"ListJobRuns {application_id}", exc) from None
-    return sorted(found, key=lambda s: s.attempt, reverse=True)
+    # Newest first; ListJobRuns lists newest first, which breaks ties of createdAt.
+    named = [(i, s) for i, s in enumerate(listed) if s.get("name") == name]
+    named.sort(key=lambda item: (item[1].get("createdAt") or since, -item[0]), reverse=True)
+    for _, summary in named:
+        status = get_run(client, application_id, str(summary["id"]))
+        if status.tags.get(SPEC_TAG) == spec_digest:
+            return status
+    return None
 
 
 #: A run created this long before the StartJobRun that returned it is an earlier run answering a
@@ -289,10 +295,10 @@ def start_or_attach(
     application_id = str(request["applicationId"])
     spec_digest = str(request["tags"][SPEC_TAG])
     keyed = RUN_KEY_TAG in request["tags"]
-    previous = runs_of_spec(client, application_id, str(request["name"]), spec_digest)
-    if previous and not new_run and reusable(previous[0], keyed=keyed):
-        return previous[0], True
-    attempt = max([run.attempt for run in previous], default=0) + 1
+    previous = newest_run_of_spec(client, application_id, str(request["name"]), spec_digest)
+    if previous is not None and not new_run and reusable(previous, keyed=keyed):
+        return previous, True
+    attempt = (previous.attempt if previous is not None else 0) + 1
     submitted_at = (now or (lambda: dt.datetime.now(dt.timezone.utc)))()
     for _ in range(MAX_EARLIER_RUNS):
         final = with_attempt(request, attempt, None if keyed else nonce())

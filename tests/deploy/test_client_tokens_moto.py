@@ -98,3 +98,41 @@ def test_a_run_key_whose_old_run_succeeded_reattaches(
     assert result["exitCode"] == EXIT_OK
     assert result["jobRunId"] == old and result["attached"] is True
     assert _run_ids(emr_setup["postgres"]) == [old]
+
+
+class _CountingClient:
+    """An EMR Serverless client that counts its GetJobRun calls."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self.get_job_run_calls = 0
+
+    def get_job_run(self, **kwargs: Any) -> Any:
+        self.get_job_run_calls += 1
+        return self.real.get_job_run(**kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+
+def test_reattaching_an_hourly_job_lists_once_and_reads_one_run(emr_setup: Dict[str, str]) -> None:
+    """A week of an hourly job (here 30 runs) must not cost one GetJobRun per run."""
+    from submission.request import ATTEMPT_TAG, SPEC_TAG
+    from submission.runs import start_or_attach
+
+    app = emr_setup["plain"]
+    emr = client("emr-serverless")
+    request: Dict[str, Any] = {
+        "applicationId": app,
+        "executionRoleArn": "arn:aws:iam::123456789012:role/EMRServerlessExecutionRole",
+        "name": "hourly",
+        "jobDriver": {"sparkSubmit": {"entryPoint": "s3://b/job.py"}},
+        "tags": {SPEC_TAG: "0" * 40, ATTEMPT_TAG: "1", "moto:states": "SUCCESS"},
+    }
+    for attempt in range(1, 31):
+        tags = {**request["tags"], ATTEMPT_TAG: str(attempt)}
+        emr.start_job_run(**{**request, "tags": tags, "clientToken": f"hourly-{attempt}"})
+    counting = _CountingClient(emr)
+    status, attached = start_or_attach(counting, request)  # type: ignore[arg-type]
+    assert attached is False and status.attempt == 31
+    assert counting.get_job_run_calls <= 2, counting.get_job_run_calls
