@@ -16,8 +16,10 @@ corrected here, in this one file, never in production code:
    ``X86_64``) is stored on create and update and returned by ``GetApplication``.
 4. S3 bucket policies: moto evaluates them without the request's context, and treats a condition
    it cannot evaluate (anything but ``StringEquals``) as met. So the usual "Deny s3:* if
-   ``aws:SecureTransport`` is false" policy denies every request, TLS or not. Patched: in bucket
-   policies a conditional Deny statement does not apply (moto cannot tell whether it would).
+   ``aws:SecureTransport`` is false" policy denies every request, TLS or not. AWS evaluates each
+   condition against the request (IAM User Guide, condition operators). Patched: conditions are
+   evaluated with the context of sparkpg's requests (TLS, the caller's account); a conditional
+   Deny that holds applies, as in AWS (:func:`_condition_holds`).
 5. EC2 ``DescribeSecurityGroupRules`` drops the description of a rule that references another
    security group (moto reads it only from CIDR ranges), so a second ``terraform plan`` wants to
    set it again. Patched: the description is also read from the referenced group.
@@ -25,7 +27,13 @@ corrected here, in this one file, never in production code:
 Job runs (the submission tests, ``tests/deploy``; :func:`apply_job_run_patches`):
 
 6. ``StartJobRun`` ignores ``clientToken`` and starts a duplicate on every call; the service is
-   idempotent on it. Patched: a token already used on the application returns that run.
+   idempotent on it (API reference, StartJobRun,
+   https://docs.aws.amazon.com/emr-serverless/latest/APIReference/API_StartJobRun.html:
+   ``clientToken`` "The client idempotency token of the job run to start", and the
+   ``ConflictException`` error). Patched: a token already used on the application returns that
+   run, whatever its state and age (how long the service remembers a token is undocumented, so
+   the double never forgets one: a client must not rely on it being forgotten); the same token
+   with another request (role, driver, overrides, timeout or name) is a ``ConflictException``.
 7. Runs are born ``SUCCESS``; the service walks SUBMITTED -> SCHEDULED -> RUNNING -> SUCCESS or
    FAILED (QUEUED first when the application's concurrency is exhausted). Patched: each run
    follows a state script, one step per ``GetJobRun`` (the first call shows the first state,
@@ -368,8 +376,72 @@ def _patch_security_group_rule_description() -> None:
     rule_cls.description = property(description)
 
 
+#: The request context patch 4 evaluates bucket-policy conditions with: sparkpg's clients reach
+#: AWS through the SDK's HTTPS endpoints (the moto server stands in for them), with TLS 1.2 or
+#: later; the caller is in the bucket's account (moto's one account).
+S3_REQUEST_CONTEXT = {"aws:SecureTransport": "true", "s3:TlsVersion": "1.3"}
+
+
+def _condition_holds(condition: Dict[str, Any], context: Dict[str, str]) -> Optional[bool]:
+    """Whether a policy ``Condition`` block holds for ``context``; None for an unknown operator.
+
+    IAM User Guide, "IAM JSON policy elements: Condition operators"
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html):
+    all operators must hold, and any of an operator's values; a key absent from the request does
+    not match, except under a negated operator (``StringNotEquals``, ...) and with ``...IfExists``.
+    """
+    import fnmatch
+
+    tests: Dict[str, Callable[[str, str], bool]] = {
+        "StringEquals": lambda actual, wanted: actual == wanted,
+        "StringEqualsIgnoreCase": lambda actual, wanted: actual.lower() == wanted.lower(),
+        "StringLike": lambda actual, wanted: fnmatch.fnmatchcase(actual, wanted),
+        "Bool": lambda actual, wanted: actual.lower() == wanted.lower(),
+        "NumericEquals": lambda actual, wanted: float(actual) == float(wanted),
+        "NumericLessThan": lambda actual, wanted: float(actual) < float(wanted),
+        "NumericLessThanEquals": lambda actual, wanted: float(actual) <= float(wanted),
+        "NumericGreaterThan": lambda actual, wanted: float(actual) > float(wanted),
+        "NumericGreaterThanEquals": lambda actual, wanted: float(actual) >= float(wanted),
+    }
+    negated = {
+        "StringNotEquals": "StringEquals",
+        "StringNotEqualsIgnoreCase": "StringEqualsIgnoreCase",
+        "StringNotLike": "StringLike",
+        "NumericNotEquals": "NumericEquals",
+    }
+    for raw_operator, keys in condition.items():
+        operator = (
+            raw_operator[: -len("IfExists")] if raw_operator.endswith("IfExists") else raw_operator
+        )
+        positive = negated.get(operator, operator)
+        if positive not in tests and operator != "Null":
+            return None
+        for key, wanted in keys.items():
+            values = [str(v) for v in (wanted if isinstance(wanted, list) else [wanted])]
+            actual = context.get(key)
+            if operator == "Null":
+                holds = (actual is None) == (values[0].lower() == "true")
+            elif actual is None:
+                holds = raw_operator.endswith("IfExists") or operator in negated
+            else:
+                matched = any(tests[positive](actual, value) for value in values)
+                holds = not matched if operator in negated else matched
+            if not holds:
+                return False
+    return True
+
+
 def _patch_s3_bucket_policy() -> None:
-    """Patch 4: a conditional Deny in a bucket policy does not apply."""
+    """Patch 4: bucket-policy conditions are evaluated with the request's context.
+
+    moto treats every condition it cannot evaluate as met, so "Deny s3:* unless
+    aws:SecureTransport" denies every request. AWS evaluates the condition against the request
+    (S3 User Guide, "Bucket policy examples", https://docs.aws.amazon.com/AmazonS3/latest/userguide/example-bucket-policies.html;
+    the operators: :func:`_condition_holds`), so here a conditional statement applies exactly when
+    its condition holds for :data:`S3_REQUEST_CONTEXT` and the caller's account. A condition with
+    an operator this double cannot evaluate applies to a Deny (fail closed: a test then sees the
+    denial) and not to an Allow.
+    """
     from moto.iam.access_control import IAMPolicyStatement, PermissionResult
     from moto.s3 import models as s3_models
 
@@ -379,10 +451,16 @@ def _patch_s3_bucket_policy() -> None:
         statements = json.loads(self.policy.decode())["Statement"]
         if isinstance(statements, dict):
             statements = [statements]
+        context = {**S3_REQUEST_CONTEXT, "aws:PrincipalAccount": str(self.account_id)}
         permitted = False
         for raw in statements:
-            if raw.get("Condition") and raw.get("Effect") == "Deny":
-                continue
+            if raw.get("Condition"):
+                holds = _condition_holds(raw["Condition"], context)
+                if holds is None:
+                    holds = raw.get("Effect") == "Deny"
+                if not holds:
+                    continue
+                raw = {k: v for k, v in raw.items() if k != "Condition"}
             result = IAMPolicyStatement(raw).is_action_permitted(action, resource)
             if result == PermissionResult.DENIED:
                 return result
@@ -594,6 +672,17 @@ def _refuse_what_the_release_refuses(handler: Any) -> None:
         )
 
 
+#: What makes two StartJobRun requests with one clientToken "the same request" (patch 6); the
+#: tags are left out (the service's comparison is undocumented; sparkpg's tokens cover the rest).
+_IDEMPOTENT_FIELDS = (
+    "execution_role_arn",
+    "job_driver",
+    "configuration_overrides",
+    "execution_timeout_minutes",
+    "name",
+)
+
+
 def apply_job_run_patches() -> None:
     """Job-run behaviour of the service that moto lacks (module docstring, 6-11, 15, 16). Idempotent."""
     from moto.emrserverless import models
@@ -608,10 +697,19 @@ def apply_job_run_patches() -> None:
 
     def start_job_run(self: Any, **kwargs: Any) -> Any:
         application_id, token = kwargs["application_id"], kwargs["client_token"]
+        request = {k: kwargs.get(k) for k in _IDEMPOTENT_FIELDS}
         for existing in self.job_runs.get(application_id, []):
-            if token and existing.client_token == token:
-                return existing  # patch 6
+            if token and existing.client_token == token:  # patch 6
+                if getattr(existing, "_sparkpg_request", request) != request:
+                    from moto.core.exceptions import JsonRESTError
+
+                    raise JsonRESTError(
+                        "ConflictException",
+                        f"clientToken {token} was already used for another request",
+                    )
+                return existing
         job_run = original_start(self, **kwargs)
+        job_run._sparkpg_request = request
         tags = job_run.tags or {}
         script = [
             state.strip().upper()

@@ -238,6 +238,23 @@ def test_the_client_token_is_idempotent_at_the_api(emr_setup: Dict[str, str]) ->
     assert emr.start_job_run(**kwargs)["jobRunId"] == emr.start_job_run(**kwargs)["jobRunId"]
 
 
+def test_a_reused_token_with_another_request_is_a_conflict(emr_setup: Dict[str, str]) -> None:
+    """API reference, StartJobRun: the token identifies one request (moto server, patch 6)."""
+    from botocore.exceptions import ClientError
+
+    emr = client("emr-serverless")
+    kwargs: Dict[str, Any] = {
+        "applicationId": emr_setup["plain"],
+        "executionRoleArn": ROLE,
+        "clientToken": "sparkpg-conflict-1",
+        "jobDriver": {"sparkSubmit": {"entryPoint": "s3://b/x.py"}},
+    }
+    emr.start_job_run(**kwargs)
+    with pytest.raises(ClientError) as conflict:
+        emr.start_job_run(**{**kwargs, "jobDriver": {"sparkSubmit": {"entryPoint": "s3://b/y.py"}}})
+    assert conflict.value.response["Error"]["Code"] == "ConflictException"
+
+
 def test_status_and_logs_of_a_run_started_elsewhere(
     emr_setup: Dict[str, str], settings_file: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

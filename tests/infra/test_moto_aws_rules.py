@@ -150,6 +150,49 @@ def test_a_second_private_dns_endpoint_for_a_service_is_refused(aws: str) -> Non
     assert _interface_endpoint(ec2, net["vpc"], [net["b1"]])["PrivateDnsEnabled"] is True
 
 
+def test_bucket_policy_conditions_are_evaluated_as_aws_would(aws: str) -> None:
+    """Patch 4: a conditional Deny applies when its condition holds for the request, as in AWS.
+
+    Requests of sparkpg's clients reach AWS over TLS, so the module's "Deny unless
+    aws:SecureTransport" lets them through; a Deny for callers outside another account applies.
+    """
+    import json
+
+    s3 = _client("s3", aws)
+    s3.create_bucket(Bucket="policy-bucket")
+    s3.put_object(Bucket="policy-bucket", Key="k", Body=b"x")
+
+    def deny(condition: Dict[str, Any]) -> None:
+        statement = {
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:GetObject",
+            "Resource": "arn:aws:s3:::policy-bucket/*",
+            "Condition": condition,
+        }
+        document = {"Version": "2012-10-17", "Statement": [statement]}
+        s3.put_bucket_policy(Bucket="policy-bucket", Policy=json.dumps(document))
+
+    def readable() -> bool:
+        try:
+            s3.get_object(Bucket="policy-bucket", Key="k")
+        except ClientError as exc:
+            assert exc.response["Error"]["Code"] in ("403", "AccessDenied")
+            return False
+        return True
+
+    deny({"Bool": {"aws:SecureTransport": "false"}})
+    assert readable()  # TLS: the condition does not hold
+    deny({"StringNotEquals": {"aws:PrincipalAccount": "999999999999"}})
+    assert not readable()  # the caller's account is not 999999999999: denied, as AWS would
+    deny({"StringEquals": {"aws:PrincipalAccount": "999999999999"}})
+    assert readable()
+    deny({"NumericLessThan": {"s3:TlsVersion": "1.2"}})
+    assert readable()
+    deny({"StringEqualsIfExists": {"aws:SourceVpce": "vpce-1"}})
+    assert not readable()  # the key is absent: ...IfExists holds
+
+
 def test_missing_key_is_403_for_a_bucket_without_list_bucket(aws: str) -> None:
     s3 = _client("s3", aws)
     for bucket in ("listable", "no-list"):
