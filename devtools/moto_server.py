@@ -8,21 +8,30 @@ corrected here, in this one file, never in production code:
    in ``CREATING`` -> ``CREATED`` (it starts only on job submission or ``StartApplication``). The
    Terraform AWS provider waits for ``CREATED`` and times out otherwise, and moto refuses to update
    or delete a ``STARTED`` application. Patched: new applications are ``CREATED``.
+   AWS: https://docs.aws.amazon.com/emr/latest/EMR-Serverless-UserGuide/applications.html#application-states
 2. ``CreateApplication`` accepts only the upper-case types ``SPARK``/``HIVE``; the service accepts
    any case (the seed and the provider's docs write ``Spark``/``hive``). Patched: the type is
    upper-cased before moto's check (moto stores it capitalised, ``Spark``, as the service does).
+   AWS: https://docs.aws.amazon.com/emr-serverless/latest/APIReference/API_CreateApplication.html (``type``: "such as
+   Spark or Hive")
 3. moto drops ``architecture``, so ``GetApplication`` returns none and every second
    ``terraform plan`` shows a change. Patched: the requested architecture (service default
    ``X86_64``) is stored on create and update and returned by ``GetApplication``.
+   AWS: https://docs.aws.amazon.com/emr-serverless/latest/APIReference/API_CreateApplication.html (``architecture``,
+   default ``X86_64``) and https://docs.aws.amazon.com/emr-serverless/latest/APIReference/API_Application.html
 4. S3 bucket policies: moto evaluates them without the request's context, and treats a condition
    it cannot evaluate (anything but ``StringEquals``) as met. So the usual "Deny s3:* if
    ``aws:SecureTransport`` is false" policy denies every request, TLS or not. AWS evaluates each
    condition against the request (IAM User Guide, condition operators). Patched: conditions are
    evaluated with the context of sparkpg's requests (TLS, the caller's account); a conditional
    Deny that holds applies, as in AWS (:func:`_condition_holds`).
+   AWS: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html and
+   https://docs.aws.amazon.com/AmazonS3/latest/userguide/example-bucket-policies.html
 5. EC2 ``DescribeSecurityGroupRules`` drops the description of a rule that references another
    security group (moto reads it only from CIDR ranges), so a second ``terraform plan`` wants to
    set it again. Patched: the description is also read from the referenced group.
+   AWS: https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_SecurityGroupRule.html (``Description``, for CIDR and
+   referenced-group rules alike)
 
 Job runs (the submission tests, ``tests/deploy``; :func:`apply_job_run_patches`):
 
@@ -43,8 +52,11 @@ Job runs (the submission tests, ``tests/deploy``; :func:`apply_job_run_patches`)
    a comma is outside the service's TagValue pattern, so sparkpg refuses it before sending; a
    script ending in ``RUNNING`` stays there).
    A FAILED run gets the service's ``stateDetails``, cut at 256 characters.
+   AWS: https://docs.aws.amazon.com/emr/latest/EMR-Serverless-UserGuide/job-states.html and
+   https://docs.aws.amazon.com/emr-serverless/latest/APIReference/API_JobRun.html (``stateDetails``, 256 characters)
 8. ``CancelJobRun`` jumps to ``CANCELLED``; the service goes ``CANCELLING`` first. Patched: the
    next ``GetJobRun`` after ``CANCELLING`` shows ``CANCELLED``.
+   AWS: https://docs.aws.amazon.com/emr/latest/EMR-Serverless-UserGuide/job-states.html (CANCELLING, then CANCELLED)
 9. No driver logs exist. Patched: when a run ends, its driver ``stdout``/``stderr`` are written
    where the run's ``monitoringConfiguration`` says: ``<logUri>/applications/<app>/jobs/<run>/
    SPARK_DRIVER/stderr.gz`` in S3 (if the bucket exists) and, in CloudWatch, where EMR
@@ -53,24 +65,32 @@ Job runs (the submission tests, ``tests/deploy``; :func:`apply_job_run_patches`)
    ``logStreamNamePrefix`` prepended as it is when set (``team-a`` gives
    ``team-a/applications/...``); see :func:`cloudwatch_driver_stream`. A FAILED run's stderr holds
    a Python traceback, or a Java exception when the run has the tag ``moto:failure=java``.
+   AWS: https://docs.aws.amazon.com/emr/latest/EMR-Serverless-UserGuide/logging.html (S3 and CloudWatch log locations)
 10. ``ListJobRuns`` fails with ResourceNotFoundException for an application that has no runs yet,
    and compares ``createdAtAfter``/``createdAtBefore`` (strings on the wire) with datetimes.
    Patched: an empty list, and the times are parsed first.
+   AWS: https://docs.aws.amazon.com/emr-serverless/latest/APIReference/API_ListJobRuns.html (a list, possibly empty;
+   ``createdAtAfter``/``createdAtBefore`` are timestamps)
 11. A run's driver runs no code, so its stdout says nothing the client could read. Patched: a test
    scripts the driver's stdout with the run tag ``moto:stdout`` (at most 256 characters, like any
    tag value; ``b64:<base64>`` for text outside the TagValue pattern ``[A-Za-z0-9 /_.:=+@-]*``;
    the ``doctor --probe`` tests put the probe's result line there).
+   AWS: https://docs.aws.amazon.com/emr/latest/EMR-Serverless-UserGuide/logging.html (the driver's ``stdout`` is a log
+   of its own, beside ``stderr``); the tag limits: https://docs.aws.amazon.com/emr-serverless/latest/APIReference/API_TagResource.html
 
 Networking (:func:`apply_patches`), where moto accepts what AWS rejects:
 
 12. ``CreateVpcEndpoint``/``ModifyVpcEndpoint`` accept an interface endpoint with two subnets in one
    Availability Zone; AWS allows one subnet per zone and answers ``DuplicateSubnetsInSameZone``.
    Patched: the same error.
+   AWS: https://docs.aws.amazon.com/vpc/latest/privatelink/create-interface-endpoint.html
 13. ``CreateVpcEndpoint`` with private DNS on a VPC without ``enableDnsSupport`` and
    ``enableDnsHostnames`` succeeds; AWS refuses it (``InvalidParameter``). Patched: the same error.
+   AWS: https://docs.aws.amazon.com/vpc/latest/privatelink/create-interface-endpoint.html
 17. ``CreateVpcEndpoint`` accepts a second interface endpoint with private DNS for a service that
    already has one in the VPC; AWS refuses it (``InvalidParameter``: "private-dns-enabled cannot
    be set because there is already a conflicting DNS domain ..."). Patched: the same error.
+   AWS: https://docs.aws.amazon.com/vpc/latest/privatelink/privatelink-access-aws-services.html#interface-endpoint-private-dns
 
 Knob (opt-in, off by default): S3 as a caller without ``s3:ListBucket`` sees it
 
@@ -78,6 +98,8 @@ Knob (opt-in, off by default): S3 as a caller without ``s3:ListBucket`` sees it
    answers **403** (HeadObject: no body, code ``403``; GetObject: ``AccessDenied``) when the
    caller lacks ``s3:ListBucket`` on the bucket, and ListObjects(V2) is denied too (S3 API
    reference, HeadObject and GetObject, "Permissions"). Opt in per bucket with the bucket tag
+   (AWS: https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html,
+   https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html)
    :data:`S3_LIST_BUCKET_TAG` = ``denied``::
 
        s3.put_bucket_tagging(Bucket="b", Tagging={"TagSet": [
@@ -90,6 +112,7 @@ More job runs (:func:`apply_job_run_patches`):
 15. ``GetDashboardForJobRun`` is not implemented. Patched: it answers ``{"url": ...}``, a stand-in
    for the pre-signed Spark UI URL the service returns (EMR Serverless API reference,
    GetDashboardForJobRun: ``GET /applications/<app>/jobruns/<run>/dashboard``).
+   AWS: https://docs.aws.amazon.com/emr-serverless/latest/APIReference/API_GetDashboardForJobRun.html
 16. ``StartJobRun`` drops ``retryPolicy`` and runs have no ``attempt``; from emr-7.1.0 the service
    keeps the policy and GetJobRun reports the run's current ``attempt`` (EMR Serverless API
    reference, JobRun; User Guide, "Job resiliency"); before emr-7.1.0 it has no retries and
@@ -99,20 +122,25 @@ More job runs (:func:`apply_job_run_patches`):
    ``attempt`` is 1, and a test scripts a retried run with the run tag ``moto:attempt``
    (e.g. ``2``): GetJobRun then reports that attempt and the driver logs of it are written under
    ``.../jobs/<run>/attempts/<n>/SPARK_DRIVER/`` (the per-attempt log folder of retried runs).
+   AWS: https://docs.aws.amazon.com/emr/latest/EMR-Serverless-UserGuide/jobs-resiliency.html and
+   https://docs.aws.amazon.com/emr-serverless/latest/APIReference/API_RetryPolicy.html
 18. ``CreateApplication``/``UpdateApplication`` drop ``monitoringConfiguration`` (the infrastructure
    note's application sets CloudWatch logging there), and driver logs follow only the run's own
    configuration. The service keeps it, returns it from ``GetApplication``, and applies it to the
    application's runs under the run's own (EMR Serverless User Guide, "Default application
    configuration"). Patched: kept, returned, and the driver logs of patch 9 go where the merged
    configuration says (:func:`applied_monitoring`).
+   AWS: https://docs.aws.amazon.com/emr/latest/EMR-Serverless-UserGuide/default-configs.html
 20. A run's ``createdAt`` is midnight of its day; the service records when the run was created
    (API reference, JobRun: "The date and time when the job run was created"), which tells a
    client whether StartJobRun answered with a new run or with the earlier run of a reused
    ``clientToken``. Patched: the time of creation. Knob: the run tag ``moto:created-days-ago``
    (e.g. ``30``) backdates a run, to test what lies beyond a client's look-back window.
+   AWS: https://docs.aws.amazon.com/emr-serverless/latest/APIReference/API_JobRun.html (``createdAt``)
 19. ``StartJobRun`` accepts any ``executionTimeoutMinutes`` from 5 on; from emr-7.11.0 the service
    refuses a batch run's timeout of 0 or above 10080 minutes (API reference, StartJobRun).
    Patched: the same refusal (``ValidationException``) on those releases.
+   AWS: https://docs.aws.amazon.com/emr-serverless/latest/APIReference/API_StartJobRun.html (``executionTimeoutMinutes``)
 
 Run it::
 
