@@ -16,45 +16,23 @@ import shlex
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Dict, List
 
 import pytest
 
 from entrypoints.cli import main
-from tests.aws.environment import REGION, ROLE_NAME, Environment, build_healthy
+from tests.aws.environment import REGION, Environment, build_healthy
+from tests.note_account import ROLE_NAME, inline_policies, note_policies, put_inline_policies
 
 # The note's own inline policies (section 2), in another bucket and account than the deployment
 # the doctor checks, so the role cannot read the deployment's secret or JAR.
-NOTE_POLICIES: Dict[str, Dict[str, Any]] = {
-    "EMRServerlessS3Policy": {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Action": ["s3:GetObject", "s3:PutObject", "s3:ListBucket"],
-                "Resource": [
-                    "arn:aws:s3:::spark-data-260005718447-us-east-1",
-                    "arn:aws:s3:::spark-data-260005718447-us-east-1/*",
-                ],
-            },
-            {
-                "Effect": "Allow",
-                "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-                "Resource": "*",
-            },
-        ],
-    },
-    "EMRSecretsManagerPolicy": {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
-                "Resource": "arn:aws:secretsmanager:us-east-1:260005718447:secret:spark/postgres/*",
-            }
-        ],
-    },
-}
+NOTE_POLICIES = note_policies(
+    "260005718447",
+    [
+        "arn:aws:s3:::spark-data-260005718447-us-east-1",
+        "arn:aws:s3:::spark-data-260005718447-us-east-1/*",
+    ],
+)
 
 
 @pytest.fixture
@@ -104,25 +82,13 @@ def run_aws(env: Environment, argv: List[str]) -> None:
     assert result.returncode == 0, f"{argv}: {result.stderr}"
 
 
-def inline_policies(env: Environment) -> Dict[str, Any]:
-    iam = env.client("iam")
-    found = {}
-    for name in iam.list_role_policies(RoleName=ROLE_NAME)["PolicyNames"]:
-        document = iam.get_role_policy(RoleName=ROLE_NAME, PolicyName=name)["PolicyDocument"]
-        found[name] = json.loads(document) if isinstance(document, str) else document
-    return found
-
-
 def test_role_fixes_keep_the_roles_own_policies(
     healthy: Environment, capsys: pytest.CaptureFixture[str]
 ) -> None:
     iam = healthy.client("iam")
-    for name in list(inline_policies(healthy)):
+    for name in list(inline_policies(iam)):
         iam.delete_role_policy(RoleName=ROLE_NAME, PolicyName=name)
-    for name, document in NOTE_POLICIES.items():
-        iam.put_role_policy(
-            RoleName=ROLE_NAME, PolicyName=name, PolicyDocument=json.dumps(document)
-        )
+    put_inline_policies(iam, NOTE_POLICIES)
     checks = doctor(healthy, capsys)
     printed = []
     for name in ("role-secret:aurora", "role-jar"):
@@ -132,7 +98,7 @@ def test_role_fixes_keep_the_roles_own_policies(
         printed.extend(found)
     for argv in printed:
         run_aws(healthy, argv)
-    after = inline_policies(healthy)
+    after = inline_policies(iam)
     for name, document in NOTE_POLICIES.items():
         assert after[name] == document, f"the doctor's fix changed the role's own {name}"
     assert len(after) == len(NOTE_POLICIES) + 2

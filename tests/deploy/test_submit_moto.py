@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Dict, List
 
 import pytest
+from botocore.exceptions import ClientError
 
 from devtools.build_bundle import REPO_ROOT
 from entrypoints.cli import main
@@ -236,22 +237,10 @@ def test_the_client_token_is_idempotent_at_the_api(emr_setup: Dict[str, str]) ->
         "jobDriver": {"sparkSubmit": {"entryPoint": "s3://b/x.py"}},
     }
     assert emr.start_job_run(**kwargs)["jobRunId"] == emr.start_job_run(**kwargs)["jobRunId"]
-
-
-def test_a_reused_token_with_another_request_is_a_conflict(emr_setup: Dict[str, str]) -> None:
-    """API reference, StartJobRun: the token identifies one request (moto server, patch 6)."""
-    from botocore.exceptions import ClientError
-
-    emr = client("emr-serverless")
-    kwargs: Dict[str, Any] = {
-        "applicationId": emr_setup["plain"],
-        "executionRoleArn": ROLE,
-        "clientToken": "sparkpg-conflict-1",
-        "jobDriver": {"sparkSubmit": {"entryPoint": "s3://b/x.py"}},
-    }
-    emr.start_job_run(**kwargs)
+    # The same token with another request is a conflict (API reference, StartJobRun; patch 6).
+    other = {**kwargs, "jobDriver": {"sparkSubmit": {"entryPoint": "s3://b/y.py"}}}
     with pytest.raises(ClientError) as conflict:
-        emr.start_job_run(**{**kwargs, "jobDriver": {"sparkSubmit": {"entryPoint": "s3://b/y.py"}}})
+        emr.start_job_run(**other)
     assert conflict.value.response["Error"]["Code"] == "ConflictException"
 
 

@@ -16,59 +16,23 @@ from __future__ import annotations
 
 import contextlib
 import json
-import shutil
-import zipfile
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Dict, Iterator, List
 
-import boto3
 import pytest
 
 from devtools.moto_server import moto_server
-from tests.infra.conftest import MODULE_DIR, TERRAFORM_ROOT, Terraform
-from tests.infra.test_moto_existing_role import EXISTING_POLICIES, ROLE_NAME
+from tests.infra.conftest import MotoRoot, Terraform, write_moto_root
+from tests.infra.test_moto_existing_role import EXISTING_POLICIES
+from tests.note_account import create_note_role, inline_policies
 
 pytestmark = [pytest.mark.infra, pytest.mark.slow]
 
 REGION = "us-east-1"
 ZONES = ("us-east-1a", "us-east-1b", "us-east-1c")
 
-ROOT_CONFIG = """\
-terraform {
-  required_providers {
-    aws = {
-      source  = "hashicorp/aws"
-      version = "~> 5.100"
-    }
-  }
-}
-
-provider "aws" {
-  region                      = "us-east-1"
-  skip_credentials_validation = true
-  skip_metadata_api_check     = true
-  skip_region_validation      = true
-  s3_use_path_style           = true
-}
-
-variable "vpc_id" {
-  type = string
-}
-
-variable "subnet_ids" {
-  type = list(string)
-}
-
-variable "execution_role_arn" {
-  type = string
-}
-
+MODULE_CALL = """\
 variable "secret_arn" {
-  type = string
-}
-
-variable "jdbc_jar_source" {
   type = string
 }
 
@@ -113,26 +77,10 @@ output "security_group_id" {
 
 
 @dataclass
-class NoteAccount:
+class NoteAccount(MotoRoot):
     """The note's account on a moto server, and the module's root configuration beside it."""
 
-    terraform: Terraform
-    workdir: Path
-    endpoint_url: str
     ids: Dict[str, Any] = field(default_factory=dict)
-    env: Dict[str, str] = field(default_factory=dict)
-
-    def client(self, service: str) -> Any:
-        return boto3.client(
-            service,  # type: ignore[call-overload]
-            endpoint_url=self.endpoint_url,
-            region_name=REGION,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
-
-    def tf(self, *args: str, ok_codes: tuple = (0,)) -> Any:
-        return self.terraform.run(list(args), self.workdir, env=self.env, ok_codes=ok_codes)
 
     def snapshot(self) -> Dict[str, Any]:
         """What the note's account has: endpoints, the shared group's rules, the role's policies."""
@@ -143,10 +91,7 @@ class NoteAccount:
         rules = ec2.describe_security_group_rules(
             Filters=[{"Name": "group-id", "Values": [self.ids["sg"]]}]
         )["SecurityGroupRules"]
-        policies = {}
-        for name in iam.list_role_policies(RoleName=ROLE_NAME)["PolicyNames"]:
-            document = iam.get_role_policy(RoleName=ROLE_NAME, PolicyName=name)["PolicyDocument"]
-            policies[name] = json.loads(document) if isinstance(document, str) else document
+        policies = inline_policies(iam)
         return {
             "endpoints": sorted(
                 (
@@ -214,23 +159,7 @@ def _build_note_account(account: NoteAccount) -> None:
         )["VpcEndpoint"]["VpcEndpointId"]
         for service in ("logs", "secretsmanager")
     }
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": "emr-serverless.amazonaws.com"},
-                "Action": "sts:AssumeRole",
-            }
-        ],
-    }
-    role_arn = iam.create_role(RoleName=ROLE_NAME, AssumeRolePolicyDocument=json.dumps(trust))[
-        "Role"
-    ]["Arn"]
-    for name, document in EXISTING_POLICIES.items():
-        iam.put_role_policy(
-            RoleName=ROLE_NAME, PolicyName=name, PolicyDocument=json.dumps(document)
-        )
+    role_arn = create_note_role(iam, EXISTING_POLICIES)
     secret_arn = sm.create_secret(
         Name="spark/postgres/aurora-e9d9d867",
         SecretString=json.dumps({"username": "spark", "password": "not-a-real-password"}),
@@ -242,17 +171,9 @@ def _build_note_account(account: NoteAccount) -> None:
 @pytest.fixture(scope="module")
 def note(terraform: Terraform, tmp_path_factory: pytest.TempPathFactory) -> Iterator[NoteAccount]:
     workdir = tmp_path_factory.mktemp("moto-note")
-    shutil.copytree(
-        TERRAFORM_ROOT / MODULE_DIR,
-        workdir / "sparkpg",
-        ignore=shutil.ignore_patterns(".terraform", ".terraform.lock.hcl", "*.tfstate*", "tests"),
-    )
-    (workdir / "main.tf").write_text(ROOT_CONFIG, encoding="utf-8")
-    jar = workdir / "postgresql-42.7.13.jar"
-    with zipfile.ZipFile(jar, "w") as archive:
-        archive.writestr("META-INF/MANIFEST.MF", "Manifest-Version: 1.0\n")
+    jar = write_moto_root(workdir, MODULE_CALL)
     with contextlib.ExitStack() as resources:
-        account = NoteAccount(terraform, workdir, resources.enter_context(moto_server()))
+        account = NoteAccount(terraform, workdir, {}, resources.enter_context(moto_server()))
         _build_note_account(account)
         account.env = {
             "AWS_ENDPOINT_URL": account.endpoint_url,
