@@ -99,7 +99,7 @@ def register(subcommands: Any) -> None:
         type=int,
         default=180,
         help="the run's timeout (default 180). Its limits are those of the application's "
-        "release: 0..1000000 (0: none) before emr-7.11.0 (emr-7.0.0, the note's), 1..10080 "
+        "release: 0..1000000 (0: none) before emr-7.11.0 (emr-7.0.0 included), 1..10080 "
         "from emr-7.11.0; checked against the application before submitting",
     )
     submit.add_argument("--role", help="execution role ARN (default spark.emr_execution_role_arn)")

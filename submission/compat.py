@@ -149,7 +149,7 @@ def run_option_problems(
             f"--max-attempts {max_attempts} (retryPolicy) needs EMR Serverless release "
             f"emr-{format_version(RETRY_RELEASE)} or later and the application runs "
             f"{release_label}: drop --max-attempts, or submit to an application on "
-            f"emr-{format_version(RETRY_RELEASE)} or later"
+            f"emr-{format_version(RETRY_RELEASE)} or later (docs/deploy.md, section 5)"
         )
     if (
         version >= BOUNDED_TIMEOUT_RELEASE

@@ -48,8 +48,8 @@ _CLIENT_TOKEN = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 #: Why ``maxFailedAttemptsPerHour`` is refused (API reference, RetryPolicy).
 STREAMING_ONLY = (
     "max_failed_attempts_per_hour={value} (--max-failed-attempts-per-hour) applies only to "
-    "STREAMING job runs (EMR Serverless API reference, RetryPolicy) and sparkpg submits batch "
-    "runs: leave it out; --max-attempts retries a batch run (emr-7.1.0 and later)"
+    "STREAMING job runs and sparkpg submits batch runs: leave it out; --max-attempts retries a "
+    "batch run on emr-7.1.0 and later (docs/deploy.md, section 5)"
 )
 
 

@@ -191,3 +191,22 @@ run "vpc_without_dns_hostnames" {
 
   expect_failures = [data.aws_vpc.this]
 }
+
+run "reused_endpoint_of_another_service" {
+  command = plan
+
+  variables {
+    logs_endpoint_id = "vpce-0bc8e399a2bfa1009" # the Secrets Manager endpoint, by mistake
+  }
+
+  override_data {
+    target = data.aws_vpc_endpoint.reused["logs"]
+    values = {
+      vpc_id             = "vpc-0123456789abcdef0", service_name = "com.amazonaws.eu-west-1.secretsmanager",
+      vpc_endpoint_type  = "Interface", private_dns_enabled = true, state = "available",
+      security_group_ids = ["sg-098a735e14f9f2953"]
+    }
+  }
+
+  expect_failures = [data.aws_vpc_endpoint.reused]
+}
