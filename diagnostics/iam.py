@@ -240,7 +240,8 @@ def check_role(ctx: DoctorContext) -> List[CheckResult]:
             from connectors.aws import parse_s3_uri
 
             bucket, key = parse_s3_uri(path)
-            object_arn = f"arn:aws:s3:::{bucket}/{key}"
+            partition = role_arn.split(":")[1] if role_arn.count(":") >= 5 else "aws"
+            object_arn = f"arn:{partition}:s3:::{bucket}/{key}"  # aws-cn in China
             decision, method = _decide(ctx, role_arn, "s3:GetObject", object_arn)
             results.append(
                 evaluate_role_permission(
