@@ -11,6 +11,7 @@ The earlier run is backdated with the moto server's run tag ``moto:created-days-
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Any, Dict, List
@@ -19,6 +20,7 @@ import pytest
 
 from entrypoints.cli import main
 from entrypoints.errors import EXIT_OK
+from submission.runs import REATTACH_LOOKBACK_DAYS
 
 from .conftest import ARTIFACT_BUCKET, client, write_settings
 
@@ -48,6 +50,8 @@ def _old_run(settings: Path, capsys: pytest.CaptureFixture[str], state: str, *ex
     run = str(emr.start_job_run(**request)["jobRunId"])
     job = emr.get_job_run(applicationId=request["applicationId"], jobRunId=run)["jobRun"]
     assert job["state"] == state
+    age = dt.datetime.now(dt.timezone.utc) - job["createdAt"]
+    assert age > dt.timedelta(days=REATTACH_LOOKBACK_DAYS), "the run is not beyond the window"
     return run
 
 
