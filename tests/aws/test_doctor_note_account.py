@@ -204,3 +204,23 @@ def test_unreachable_aws_is_named_and_nothing_passes_unread(
         assert "check the id in the settings" not in check["fix"], check
     assert "AWS did not answer" in checks["role-trust"]["fix"], checks["role-trust"]
     assert checks["fixed-cost"]["status"] == "skip", checks["fixed-cost"]
+
+
+def test_a_transit_gateway_is_egress_too(
+    healthy: Environment, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A shared egress VPC behind a Transit Gateway reaches Logs and S3 like a NAT gateway does."""
+    ec2 = healthy.client("ec2")
+    ec2.delete_vpc_endpoints(VpcEndpointIds=[healthy.endpoints["logs"], healthy.endpoints["s3"]])
+    tgw = ec2.create_transit_gateway()["TransitGateway"]["TransitGatewayId"]
+    ec2.create_transit_gateway_vpc_attachment(
+        TransitGatewayId=tgw, VpcId=healthy.vpc_id, SubnetIds=healthy.subnet_ids
+    )
+    ec2.create_route(
+        RouteTableId=healthy.route_table_id, DestinationCidrBlock="0.0.0.0/0", TransitGatewayId=tgw
+    )
+    checks = doctor(healthy, capsys)
+    assert checks["endpoint-logs"]["status"] == "warn", checks["endpoint-logs"]
+    assert f"transit gateway {tgw}" in checks["endpoint-logs"]["evidence"]
+    assert checks["s3-reachable"]["status"] == "pass", checks["s3-reachable"]
+    assert f"transit gateway {tgw}" in checks["s3-reachable"]["evidence"]
