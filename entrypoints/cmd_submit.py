@@ -320,6 +320,11 @@ def submit_command(args: argparse.Namespace) -> int:
         return EXIT_OK
     client = emr_serverless_client(args.region, args.profile)
     status, attached = start_or_attach(client, request, new_run=args.new_run)
+    # The application's own logging applies under the run's (the infrastructure note's application
+    # configures CloudWatch itself): where the run's logs are comes from both.
+    monitoring = dict((application or {}).get("monitoringConfiguration") or {})
+    if monitoring:
+        status = get_run(client, status.application_id, status.job_run_id, monitoring)
     verb = "re-attached to" if attached else "started"
     _say(
         args,
@@ -336,7 +341,7 @@ def submit_command(args: argparse.Namespace) -> int:
         if args.json:
             print(dumps(result))
         return EXIT_OK
-    final = follow(args, status)
+    final = follow(args, status, monitoring)
     return finish(args, final, {"attached": attached})
 
 
@@ -350,8 +355,15 @@ def run_links(args: argparse.Namespace, status: JobRunStatus) -> Dict[str, str]:
     return links
 
 
-def follow(args: argparse.Namespace, status: JobRunStatus) -> JobRunStatus:
-    """Wait for the run; on the deadline or Ctrl-C offer to cancel it."""
+def follow(
+    args: argparse.Namespace,
+    status: JobRunStatus,
+    application_monitoring: Optional[Dict[str, Any]] = None,
+) -> JobRunStatus:
+    """Wait for the run; on the deadline or Ctrl-C offer to cancel it.
+
+    ``application_monitoring``: the application's own logging, applied under the run's.
+    """
     client = emr_serverless_client(args.region, args.profile)
     deadline = time.monotonic() + args.timeout if args.timeout else None
     printed = [status.state]
@@ -379,6 +391,7 @@ def follow(args: argparse.Namespace, status: JobRunStatus) -> JobRunStatus:
             deadline=deadline,
             initial_interval=args.poll_interval,
             max_interval=args.max_poll_interval,
+            application_monitoring=application_monitoring,
         )
     except DeadlineReached as reached:
         why, last = f"--timeout {args.timeout:g} s reached", reached.status

@@ -356,6 +356,7 @@ def wait_for_run(
     max_interval: float = 30.0,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
+    application_monitoring: Optional[Mapping[str, Any]] = None,
 ) -> JobRunStatus:
     """Poll GetJobRun with exponential backoff until a terminal state; call ``on_change`` per state.
 
@@ -363,11 +364,12 @@ def wait_for_run(
 
     ``deadline`` is a ``clock()`` value; past it :class:`DeadlineReached` is raised (the run keeps
     running: cancelling is the caller's decision). Ctrl-C propagates as KeyboardInterrupt.
+    ``application_monitoring``: the application's own logging (:func:`status_from_job_run`).
     """
     interval = initial_interval
     last_state = ""
     while True:
-        status = get_run(client, application_id, job_run_id)
+        status = get_run(client, application_id, job_run_id, application_monitoring)
         if status.state != last_state:
             on_change(status)
             last_state = status.state

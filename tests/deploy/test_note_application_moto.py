@@ -221,3 +221,34 @@ def test_status_with_settings_reports_aws_failures_as_such(
     assert code == EXIT_AWS, err
     assert "none of the applications" not in err
     assert "EndpointConnectionError" in err or "unreachable" in err
+
+
+def test_submit_follows_the_applications_logging_too(
+    aws_env: str, deployed: str, tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Settings without logging of their own, on the note's application: CloudWatch, as applied."""
+    from .conftest import ARTIFACT_BUCKET, write_settings
+
+    app = _note_application()
+    settings = write_settings(
+        tmp_path / "settings.json",
+        {"plain": app, "postgres": app},
+        deployed,
+        emr_log_uri=None,
+        emr_cloudwatch_logging=False,
+    )
+    job = ["--job-settings", f"s3://{ARTIFACT_BUCKET}/settings.json"]
+    job += ["--table", "aurora.public.orders", "--output", "s3://out/orders/"]
+    fast = ["--poll-interval", "0.01", "--max-poll-interval", "0.05"]
+    capsys.readouterr()
+    code = main(
+        ["submit", "--settings", str(settings), *job, "--wait", "--json", *fast]
+        + ["--tag", "moto:states=RUNNING/FAILED"]
+    )
+    captured = capsys.readouterr()
+    assert code == EXIT_JOB_FAILED, captured.err
+    result = json.loads(captured.out)
+    stream = f"/applications/{app}/jobs/{result['jobRunId']}/SPARK_DRIVER/stderr"
+    assert result["driverLogs"] == {"cloudwatch": f"/aws/emr-serverless:{stream}"}
+    assert result["driverLog"] == f"cloudwatch:/aws/emr-serverless:{stream}"
+    assert result["driverError"].startswith("Traceback (most recent call last):")
