@@ -241,10 +241,8 @@ def test_submit_follows_the_applications_logging_too(
     job += ["--table", "aurora.public.orders", "--output", "s3://out/orders/"]
     fast = ["--poll-interval", "0.01", "--max-poll-interval", "0.05"]
     capsys.readouterr()
-    code = main(
-        ["submit", "--settings", str(settings), *job, "--wait", "--json", *fast]
-        + ["--tag", "moto:states=RUNNING/FAILED"]
-    )
+    failing = ["--tag", "moto:states=RUNNING/FAILED"]
+    code = main(["submit", "--settings", str(settings), *job, "--wait", "--json", *fast, *failing])
     captured = capsys.readouterr()
     assert code == EXIT_JOB_FAILED, captured.err
     result = json.loads(captured.out)
