@@ -19,8 +19,20 @@ if ! "$py" -c 'import sys; assert sys.version_info >= (3, 9)' 2>/dev/null; then
   echo "build.sh: error: $py is not Python >= 3.9; create the dev venv (make .venv/.installed) or set PYTHON" >&2
   exit 1
 fi
-if ! "$py" -c 'import pydantic, boto3' 2>/dev/null; then
-  echo "build.sh: error: $py lacks the project's dependencies; run: $py -m pip install -e '.[dev]'" >&2
+# Everything the build imports (pyspark: the engine JAR compiles against its jars), checked
+# before it starts, so a fresh clone gets one line saying what to run instead of a traceback.
+missing=$("$py" - 2>/dev/null <<'PY' || echo "a working Python"
+import importlib
+for name in ("pydantic", "boto3", "pyspark", "devtools.build_bundle", "devtools.build_engine_jar"):
+    try:
+        importlib.import_module(name)
+    except Exception as exc:  # ModuleNotFoundError, or a broken install of it
+        print(getattr(exc, "name", None) or name)
+        break
+PY
+)
+if [[ -n "$missing" ]]; then
+  echo "build.sh: error: $py cannot import $missing, which the build needs; run: make .venv/.installed (or: $py -m pip install -e '.[dev]'), then ./build.sh again" >&2
   exit 1
 fi
 exec "$py" -m devtools.build_bundle "$@"

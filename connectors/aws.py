@@ -11,6 +11,7 @@ Errors: :func:`aws_error` turns a botocore ``ClientError`` / ``BotoCoreError`` i
 from __future__ import annotations
 
 import functools
+import os
 import re
 from typing import TYPE_CHECKING, Any, Mapping, Optional, Type
 
@@ -86,6 +87,11 @@ def aws_client(service: str, region: Optional[str] = None, profile: Optional[str
     try:
         return _session(region, profile).client(service, config=CLIENT_CONFIG)  # type: ignore[call-overload]
     except NoRegionError:
+        # boto3 reads AWS_DEFAULT_REGION (and the profile); AWS_REGION, what the other AWS SDKs
+        # and our docs use, is the fallback when it found none.
+        fallback = os.environ.get("AWS_REGION")
+        if fallback and not region:
+            return _session(fallback, profile).client(service, config=CLIENT_CONFIG)  # type: ignore[call-overload]
         raise AwsRegionError(
             f"no AWS region for {service}: {NO_REGION_FIX}",
             action=f"{service} client",

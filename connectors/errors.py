@@ -34,6 +34,18 @@ class AwsRequestError(SparkPgError):
         return "NotFound" in self.code or self.code in ("NoSuchKey", "NoSuchEntity", "404")
 
     @property
+    def unreachable(self) -> bool:
+        """True when no AWS endpoint answered (network, proxy, endpoint URL), so nothing was read."""
+        return self.code in (
+            "EndpointConnectionError",
+            "ConnectTimeoutError",
+            "ReadTimeoutError",
+            "ConnectionClosedError",
+            "ProxyConnectionError",
+            "SSLError",
+        )
+
+    @property
     def denied(self) -> bool:
         """True when the caller lacks the permission for the call."""
         return self.code in (

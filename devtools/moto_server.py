@@ -8,24 +8,41 @@ corrected here, in this one file, never in production code:
    in ``CREATING`` -> ``CREATED`` (it starts only on job submission or ``StartApplication``). The
    Terraform AWS provider waits for ``CREATED`` and times out otherwise, and moto refuses to update
    or delete a ``STARTED`` application. Patched: new applications are ``CREATED``.
+   AWS: https://docs.aws.amazon.com/emr/latest/EMR-Serverless-UserGuide/applications.html#application-states
 2. ``CreateApplication`` accepts only the upper-case types ``SPARK``/``HIVE``; the service accepts
    any case (the seed and the provider's docs write ``Spark``/``hive``). Patched: the type is
    upper-cased before moto's check (moto stores it capitalised, ``Spark``, as the service does).
+   AWS: https://docs.aws.amazon.com/emr-serverless/latest/APIReference/API_CreateApplication.html (``type``: "such as
+   Spark or Hive")
 3. moto drops ``architecture``, so ``GetApplication`` returns none and every second
    ``terraform plan`` shows a change. Patched: the requested architecture (service default
    ``X86_64``) is stored on create and update and returned by ``GetApplication``.
+   AWS: https://docs.aws.amazon.com/emr-serverless/latest/APIReference/API_CreateApplication.html (``architecture``,
+   default ``X86_64``) and https://docs.aws.amazon.com/emr-serverless/latest/APIReference/API_Application.html
 4. S3 bucket policies: moto evaluates them without the request's context, and treats a condition
    it cannot evaluate (anything but ``StringEquals``) as met. So the usual "Deny s3:* if
-   ``aws:SecureTransport`` is false" policy denies every request, TLS or not. Patched: in bucket
-   policies a conditional Deny statement does not apply (moto cannot tell whether it would).
+   ``aws:SecureTransport`` is false" policy denies every request, TLS or not. AWS evaluates each
+   condition against the request (IAM User Guide, condition operators). Patched: conditions are
+   evaluated with the context of sparkpg's requests (TLS, the caller's account); a conditional
+   Deny that holds applies, as in AWS (:func:`_condition_holds`).
+   AWS: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html and
+   https://docs.aws.amazon.com/AmazonS3/latest/userguide/example-bucket-policies.html
 5. EC2 ``DescribeSecurityGroupRules`` drops the description of a rule that references another
    security group (moto reads it only from CIDR ranges), so a second ``terraform plan`` wants to
    set it again. Patched: the description is also read from the referenced group.
+   AWS: https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_SecurityGroupRule.html (``Description``, for CIDR and
+   referenced-group rules alike)
 
 Job runs (the submission tests, ``tests/deploy``; :func:`apply_job_run_patches`):
 
 6. ``StartJobRun`` ignores ``clientToken`` and starts a duplicate on every call; the service is
-   idempotent on it. Patched: a token already used on the application returns that run.
+   idempotent on it (API reference, StartJobRun,
+   https://docs.aws.amazon.com/emr-serverless/latest/APIReference/API_StartJobRun.html:
+   ``clientToken`` "The client idempotency token of the job run to start", and the
+   ``ConflictException`` error). Patched: a token already used on the application returns that
+   run, whatever its state and age (how long the service remembers a token is undocumented, so
+   the double never forgets one: a client must not rely on it being forgotten); the same token
+   with another request (role, driver, overrides, timeout or name) is a ``ConflictException``.
 7. Runs are born ``SUCCESS``; the service walks SUBMITTED -> SCHEDULED -> RUNNING -> SUCCESS or
    FAILED (QUEUED first when the application's concurrency is exhausted). Patched: each run
    follows a state script, one step per ``GetJobRun`` (the first call shows the first state,
@@ -35,8 +52,11 @@ Job runs (the submission tests, ``tests/deploy``; :func:`apply_job_run_patches`)
    a comma is outside the service's TagValue pattern, so sparkpg refuses it before sending; a
    script ending in ``RUNNING`` stays there).
    A FAILED run gets the service's ``stateDetails``, cut at 256 characters.
+   AWS: https://docs.aws.amazon.com/emr/latest/EMR-Serverless-UserGuide/job-states.html and
+   https://docs.aws.amazon.com/emr-serverless/latest/APIReference/API_JobRun.html (``stateDetails``, 256 characters)
 8. ``CancelJobRun`` jumps to ``CANCELLED``; the service goes ``CANCELLING`` first. Patched: the
    next ``GetJobRun`` after ``CANCELLING`` shows ``CANCELLED``.
+   AWS: https://docs.aws.amazon.com/emr/latest/EMR-Serverless-UserGuide/job-states.html (CANCELLING, then CANCELLED)
 9. No driver logs exist. Patched: when a run ends, its driver ``stdout``/``stderr`` are written
    where the run's ``monitoringConfiguration`` says: ``<logUri>/applications/<app>/jobs/<run>/
    SPARK_DRIVER/stderr.gz`` in S3 (if the bucket exists) and, in CloudWatch, where EMR
@@ -45,21 +65,32 @@ Job runs (the submission tests, ``tests/deploy``; :func:`apply_job_run_patches`)
    ``logStreamNamePrefix`` prepended as it is when set (``team-a`` gives
    ``team-a/applications/...``); see :func:`cloudwatch_driver_stream`. A FAILED run's stderr holds
    a Python traceback, or a Java exception when the run has the tag ``moto:failure=java``.
+   AWS: https://docs.aws.amazon.com/emr/latest/EMR-Serverless-UserGuide/logging.html (S3 and CloudWatch log locations)
 10. ``ListJobRuns`` fails with ResourceNotFoundException for an application that has no runs yet,
    and compares ``createdAtAfter``/``createdAtBefore`` (strings on the wire) with datetimes.
    Patched: an empty list, and the times are parsed first.
+   AWS: https://docs.aws.amazon.com/emr-serverless/latest/APIReference/API_ListJobRuns.html (a list, possibly empty;
+   ``createdAtAfter``/``createdAtBefore`` are timestamps)
 11. A run's driver runs no code, so its stdout says nothing the client could read. Patched: a test
    scripts the driver's stdout with the run tag ``moto:stdout`` (at most 256 characters, like any
    tag value; ``b64:<base64>`` for text outside the TagValue pattern ``[A-Za-z0-9 /_.:=+@-]*``;
    the ``doctor --probe`` tests put the probe's result line there).
+   AWS: https://docs.aws.amazon.com/emr/latest/EMR-Serverless-UserGuide/logging.html (the driver's ``stdout`` is a log
+   of its own, beside ``stderr``); the tag limits: https://docs.aws.amazon.com/emr-serverless/latest/APIReference/API_TagResource.html
 
 Networking (:func:`apply_patches`), where moto accepts what AWS rejects:
 
 12. ``CreateVpcEndpoint``/``ModifyVpcEndpoint`` accept an interface endpoint with two subnets in one
    Availability Zone; AWS allows one subnet per zone and answers ``DuplicateSubnetsInSameZone``.
    Patched: the same error.
+   AWS: https://docs.aws.amazon.com/vpc/latest/privatelink/create-interface-endpoint.html
 13. ``CreateVpcEndpoint`` with private DNS on a VPC without ``enableDnsSupport`` and
    ``enableDnsHostnames`` succeeds; AWS refuses it (``InvalidParameter``). Patched: the same error.
+   AWS: https://docs.aws.amazon.com/vpc/latest/privatelink/create-interface-endpoint.html
+17. ``CreateVpcEndpoint`` accepts a second interface endpoint with private DNS for a service that
+   already has one in the VPC; AWS refuses it (``InvalidParameter``: "private-dns-enabled cannot
+   be set because there is already a conflicting DNS domain ..."). Patched: the same error.
+   AWS: https://docs.aws.amazon.com/vpc/latest/privatelink/privatelink-access-aws-services.html#interface-endpoint-private-dns
 
 Knob (opt-in, off by default): S3 as a caller without ``s3:ListBucket`` sees it
 
@@ -67,6 +98,8 @@ Knob (opt-in, off by default): S3 as a caller without ``s3:ListBucket`` sees it
    answers **403** (HeadObject: no body, code ``403``; GetObject: ``AccessDenied``) when the
    caller lacks ``s3:ListBucket`` on the bucket, and ListObjects(V2) is denied too (S3 API
    reference, HeadObject and GetObject, "Permissions"). Opt in per bucket with the bucket tag
+   (AWS: https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html,
+   https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html)
    :data:`S3_LIST_BUCKET_TAG` = ``denied``::
 
        s3.put_bucket_tagging(Bucket="b", Tagging={"TagSet": [
@@ -79,12 +112,35 @@ More job runs (:func:`apply_job_run_patches`):
 15. ``GetDashboardForJobRun`` is not implemented. Patched: it answers ``{"url": ...}``, a stand-in
    for the pre-signed Spark UI URL the service returns (EMR Serverless API reference,
    GetDashboardForJobRun: ``GET /applications/<app>/jobruns/<run>/dashboard``).
+   AWS: https://docs.aws.amazon.com/emr-serverless/latest/APIReference/API_GetDashboardForJobRun.html
 16. ``StartJobRun`` drops ``retryPolicy`` and runs have no ``attempt``; from emr-7.1.0 the service
    keeps the policy and GetJobRun reports the run's current ``attempt`` (EMR Serverless API
-   reference, JobRun; User Guide, "Job resiliency"). Patched: ``retryPolicy`` is returned as
-   sent, ``attempt`` is 1, and a test scripts a retried run with the run tag ``moto:attempt``
+   reference, JobRun; User Guide, "Job resiliency"); before emr-7.1.0 it has no retries and
+   refuses a ``retryPolicy``, and ``maxFailedAttemptsPerHour`` applies to streaming runs only
+   (API reference, RetryPolicy). Patched: a ``retryPolicy`` is refused (``ValidationException``)
+   on a release before emr-7.1.0 and for the other mode's field, else returned as sent;
+   ``attempt`` is 1, and a test scripts a retried run with the run tag ``moto:attempt``
    (e.g. ``2``): GetJobRun then reports that attempt and the driver logs of it are written under
    ``.../jobs/<run>/attempts/<n>/SPARK_DRIVER/`` (the per-attempt log folder of retried runs).
+   AWS: https://docs.aws.amazon.com/emr/latest/EMR-Serverless-UserGuide/jobs-resiliency.html and
+   https://docs.aws.amazon.com/emr-serverless/latest/APIReference/API_RetryPolicy.html
+18. ``CreateApplication``/``UpdateApplication`` drop ``monitoringConfiguration`` (the infrastructure
+   note's application sets CloudWatch logging there), and driver logs follow only the run's own
+   configuration. The service keeps it, returns it from ``GetApplication``, and applies it to the
+   application's runs under the run's own (EMR Serverless User Guide, "Default application
+   configuration"). Patched: kept, returned, and the driver logs of patch 9 go where the merged
+   configuration says (:func:`applied_monitoring`).
+   AWS: https://docs.aws.amazon.com/emr/latest/EMR-Serverless-UserGuide/default-configs.html
+20. A run's ``createdAt`` is midnight of its day; the service records when the run was created
+   (API reference, JobRun: "The date and time when the job run was created"), which tells a
+   client whether StartJobRun answered with a new run or with the earlier run of a reused
+   ``clientToken``. Patched: the time of creation. Knob: the run tag ``moto:created-days-ago``
+   (e.g. ``30``) backdates a run, to test what lies beyond a client's look-back window.
+   AWS: https://docs.aws.amazon.com/emr-serverless/latest/APIReference/API_JobRun.html (``createdAt``)
+19. ``StartJobRun`` accepts any ``executionTimeoutMinutes`` from 5 on; from emr-7.11.0 the service
+   refuses a batch run's timeout of 0 or above 10080 minutes (API reference, StartJobRun).
+   Patched: the same refusal (``ValidationException``) on those releases.
+   AWS: https://docs.aws.amazon.com/emr-serverless/latest/APIReference/API_StartJobRun.html (``executionTimeoutMinutes``)
 
 Run it::
 
@@ -101,6 +157,7 @@ from __future__ import annotations
 import argparse
 import base64
 import contextlib
+import datetime
 import json
 import os
 import re
@@ -143,10 +200,15 @@ def apply_patches() -> None:
     original_update_response: Callable[..., Any] = response_cls.update_application
 
     def _store_architecture(handler: Any, application_id: Optional[str]) -> None:
+        if not application_id:
+            return
+        application = handler.emrserverless_backend.get_application(application_id)
         architecture = handler._get_param("architecture")
-        if application_id and architecture:
-            backend = handler.emrserverless_backend
-            backend.get_application(application_id).architecture = architecture
+        if architecture:
+            application.architecture = architecture
+        monitoring = handler._get_param("monitoringConfiguration")
+        if monitoring is not None:  # patch 18: kept, and returned by GetApplication
+            application.monitoring_configuration = monitoring
 
     def create_application_response(self: Any) -> Any:
         # Patch 3: keep the requested architecture.
@@ -175,13 +237,21 @@ def apply_patches() -> None:
 
 
 def _patch_interface_endpoint_rules() -> None:
-    """Patches 12 and 13: AWS's rules for the subnets and private DNS of interface endpoints.
+    """Patches 12, 13 and 17: AWS's rules for the subnets and private DNS of interface endpoints.
 
     AWS PrivateLink guide, "Access an AWS service using an interface VPC endpoint"
     (https://docs.aws.amazon.com/vpc/latest/privatelink/create-interface-endpoint.html): an
     interface endpoint can have at most one subnet per Availability Zone, and private DNS needs
     the VPC attributes enableDnsSupport and enableDnsHostnames. The error codes and messages are
     the service's (``DuplicateSubnetsInSameZone``, ``InvalidParameter``).
+
+    Patch 17: private DNS makes the endpoint answer for the service's default DNS name
+    (``logs.us-east-1.amazonaws.com``) through a private hosted zone associated with the VPC
+    (https://docs.aws.amazon.com/vpc/latest/privatelink/privatelink-access-aws-services.html#interface-endpoint-private-dns,
+    "DNS hostnames"); a VPC can hold only one such zone per name, so a second private-DNS endpoint
+    for the same service in one VPC is refused with ``InvalidParameter`` "private-dns-enabled
+    cannot be set because there is already a conflicting DNS domain for <name> in the VPC <vpc>"
+    (the service's words, quoted in terraform-provider-aws issue 17535).
     """
     from moto.ec2.exceptions import EC2ClientError
     from moto.ec2.models.vpcs import VPCBackend
@@ -204,6 +274,22 @@ def _patch_interface_endpoint_rules() -> None:
     def is_true(value: Any) -> bool:
         return str(value).lower() == "true"
 
+    def check_no_conflicting_private_dns(backend: Any, vpc_id: str, service_name: str) -> None:
+        # Patch 17: one private-DNS interface endpoint per service and VPC.
+        for endpoint in backend.vpc_end_points.values():
+            if (
+                endpoint.vpc_id == vpc_id
+                and endpoint.service_name == service_name
+                and (endpoint.vpc_endpoint_type or "").lower() == "interface"
+                and is_true(endpoint.private_dns_enabled)
+                and endpoint.state not in ("deleted", "deleting", "rejected", "failed")
+            ):
+                raise EC2ClientError(
+                    "InvalidParameter",
+                    "private-dns-enabled cannot be set because there is already a conflicting "
+                    f"DNS domain for {service_dns_name(service_name)} in the VPC {vpc_id}",
+                )
+
     original_create: Callable[..., Any] = backend_cls.create_vpc_endpoint
     original_modify: Callable[..., Any] = backend_cls.modify_vpc_endpoint
 
@@ -219,6 +305,8 @@ def _patch_interface_endpoint_rules() -> None:
                     "Enabling private DNS requires both enableDnsSupport and "
                     f"enableDnsHostnames VPC attributes set to true for {vpc.id}",
                 )
+            if kwargs.get("private_dns_enabled"):
+                check_no_conflicting_private_dns(self, vpc.id, str(kwargs.get("service_name")))
         return original_create(self, *args, **kwargs)
 
     def modify_vpc_endpoint(self: Any, *args: Any, **kwargs: Any) -> Any:
@@ -231,6 +319,20 @@ def _patch_interface_endpoint_rules() -> None:
 
     backend_cls.create_vpc_endpoint = create_vpc_endpoint
     backend_cls.modify_vpc_endpoint = modify_vpc_endpoint
+
+
+def service_dns_name(service_name: str) -> str:
+    """The default DNS name of an AWS service's endpoint name (the name private DNS takes over).
+
+    >>> service_dns_name("com.amazonaws.us-east-1.logs")
+    'logs.us-east-1.amazonaws.com'
+    >>> service_dns_name("cn.com.amazonaws.cn-north-1.secretsmanager")
+    'secretsmanager.cn-north-1.amazonaws.com.cn'
+    """
+    china = service_name.startswith("cn.com.amazonaws.")
+    rest = service_name[len("cn.com.amazonaws.") if china else len("com.amazonaws.") :]
+    region, _, service = rest.partition(".")
+    return f"{service}.{region}.amazonaws.com{'.cn' if china else ''}"
 
 
 S3_LIST_BUCKET_TAG = "moto:list-bucket"
@@ -302,8 +404,72 @@ def _patch_security_group_rule_description() -> None:
     rule_cls.description = property(description)
 
 
+#: The request context patch 4 evaluates bucket-policy conditions with: sparkpg's clients reach
+#: AWS through the SDK's HTTPS endpoints (the moto server stands in for them), with TLS 1.2 or
+#: later; the caller is in the bucket's account (moto's one account).
+S3_REQUEST_CONTEXT = {"aws:SecureTransport": "true", "s3:TlsVersion": "1.3"}
+
+
+def _condition_holds(condition: Dict[str, Any], context: Dict[str, str]) -> Optional[bool]:
+    """Whether a policy ``Condition`` block holds for ``context``; None for an unknown operator.
+
+    IAM User Guide, "IAM JSON policy elements: Condition operators"
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html):
+    all operators must hold, and any of an operator's values; a key absent from the request does
+    not match, except under a negated operator (``StringNotEquals``, ...) and with ``...IfExists``.
+    """
+    import fnmatch
+
+    tests: Dict[str, Callable[[str, str], bool]] = {
+        "StringEquals": lambda actual, wanted: actual == wanted,
+        "StringEqualsIgnoreCase": lambda actual, wanted: actual.lower() == wanted.lower(),
+        "StringLike": lambda actual, wanted: fnmatch.fnmatchcase(actual, wanted),
+        "Bool": lambda actual, wanted: actual.lower() == wanted.lower(),
+        "NumericEquals": lambda actual, wanted: float(actual) == float(wanted),
+        "NumericLessThan": lambda actual, wanted: float(actual) < float(wanted),
+        "NumericLessThanEquals": lambda actual, wanted: float(actual) <= float(wanted),
+        "NumericGreaterThan": lambda actual, wanted: float(actual) > float(wanted),
+        "NumericGreaterThanEquals": lambda actual, wanted: float(actual) >= float(wanted),
+    }
+    negated = {
+        "StringNotEquals": "StringEquals",
+        "StringNotEqualsIgnoreCase": "StringEqualsIgnoreCase",
+        "StringNotLike": "StringLike",
+        "NumericNotEquals": "NumericEquals",
+    }
+    for raw_operator, keys in condition.items():
+        operator = (
+            raw_operator[: -len("IfExists")] if raw_operator.endswith("IfExists") else raw_operator
+        )
+        positive = negated.get(operator, operator)
+        if positive not in tests and operator != "Null":
+            return None
+        for key, wanted in keys.items():
+            values = [str(v) for v in (wanted if isinstance(wanted, list) else [wanted])]
+            actual = context.get(key)
+            if operator == "Null":
+                holds = (actual is None) == (values[0].lower() == "true")
+            elif actual is None:
+                holds = raw_operator.endswith("IfExists") or operator in negated
+            else:
+                matched = any(tests[positive](actual, value) for value in values)
+                holds = not matched if operator in negated else matched
+            if not holds:
+                return False
+    return True
+
+
 def _patch_s3_bucket_policy() -> None:
-    """Patch 4: a conditional Deny in a bucket policy does not apply."""
+    """Patch 4: bucket-policy conditions are evaluated with the request's context.
+
+    moto treats every condition it cannot evaluate as met, so "Deny s3:* unless
+    aws:SecureTransport" denies every request. AWS evaluates the condition against the request
+    (S3 User Guide, "Bucket policy examples", https://docs.aws.amazon.com/AmazonS3/latest/userguide/example-bucket-policies.html;
+    the operators: :func:`_condition_holds`), so here a conditional statement applies exactly when
+    its condition holds for :data:`S3_REQUEST_CONTEXT` and the caller's account. A condition with
+    an operator this double cannot evaluate applies to a Deny (fail closed: a test then sees the
+    denial) and not to an Allow.
+    """
     from moto.iam.access_control import IAMPolicyStatement, PermissionResult
     from moto.s3 import models as s3_models
 
@@ -313,10 +479,16 @@ def _patch_s3_bucket_policy() -> None:
         statements = json.loads(self.policy.decode())["Statement"]
         if isinstance(statements, dict):
             statements = [statements]
+        context = {**S3_REQUEST_CONTEXT, "aws:PrincipalAccount": str(self.account_id)}
         permitted = False
         for raw in statements:
-            if raw.get("Condition") and raw.get("Effect") == "Deny":
-                continue
+            if raw.get("Condition"):
+                holds = _condition_holds(raw["Condition"], context)
+                if holds is None:
+                    holds = raw.get("Effect") == "Deny"
+                if not holds:
+                    continue
+                raw = {k: v for k, v in raw.items() if k != "Condition"}
             result = IAMPolicyStatement(raw).is_action_permitted(action, resource)
             if result == PermissionResult.DENIED:
                 return result
@@ -331,6 +503,7 @@ JOB_STATES_TAG = "moto:states"
 JOB_FAILURE_TAG = "moto:failure"
 JOB_STDOUT_TAG = "moto:stdout"
 JOB_ATTEMPT_TAG = "moto:attempt"
+JOB_CREATED_DAYS_AGO_TAG = "moto:created-days-ago"
 DEFAULT_JOB_STATES = ("SUBMITTED", "SCHEDULED", "RUNNING", "SUCCESS")
 _TERMINAL = ("SUCCESS", "FAILED", "CANCELLED")
 
@@ -395,10 +568,36 @@ def cloudwatch_driver_stream(
     return f"{prefix or ''}/applications/{application_id}/jobs/{job_run_id}/SPARK_DRIVER/{log_type}"
 
 
+def applied_monitoring(
+    application: Optional[Dict[str, Any]], run: Optional[Dict[str, Any]]
+) -> Dict[str, Any]:
+    """The monitoring configuration EMR Serverless applies to a run (patch 18).
+
+    EMR Serverless User Guide, "Default application configuration for EMR Serverless"
+    (https://docs.aws.amazon.com/emr/latest/EMR-Serverless-UserGuide/default-configs.html#default-configs-override):
+    a run inherits the application's ``monitoringConfiguration``; what the run's
+    ``configurationOverrides`` set for a logging destination overrides that destination's fields,
+    the rest of the application's stays.
+
+    >>> applied_monitoring({"cloudWatchLoggingConfiguration": {"enabled": True}},
+    ...                    {"cloudWatchLoggingConfiguration": {"logGroupName": "/g"}})
+    {'cloudWatchLoggingConfiguration': {'enabled': True, 'logGroupName': '/g'}}
+    """
+    applied: Dict[str, Any] = {}
+    for layer in (application or {}, run or {}):
+        for destination, fields in layer.items():
+            applied[destination] = {**applied.get(destination, {}), **(fields or {})}
+    return applied
+
+
 def _write_driver_logs(backend: Any, job_run: Any) -> None:
     import gzip
 
-    monitoring = (job_run.configuration_overrides or {}).get("monitoringConfiguration") or {}
+    application = backend.get_application(job_run.application_id)
+    monitoring = applied_monitoring(
+        getattr(application, "monitoring_configuration", None),
+        (job_run.configuration_overrides or {}).get("monitoringConfiguration"),
+    )
     attempt = getattr(job_run, "attempt", 1) or 1
     attempt_dir = f"/attempts/{attempt}" if attempt > 1 else ""  # patch 16
     suffix = f"applications/{job_run.application_id}/jobs/{job_run.id}{attempt_dir}/SPARK_DRIVER"
@@ -458,6 +657,60 @@ def _advance(backend: Any, job_run: Any) -> None:
         _write_driver_logs(backend, job_run)
 
 
+def _release(label: str) -> tuple:
+    match = re.match(r"^emr-(?:spark-)?(\d+)\.(\d+)\.(\d+)", label or "")
+    return tuple(int(part) for part in match.groups()) if match else ()
+
+
+def _refuse_what_the_release_refuses(handler: Any) -> None:
+    """Patches 16 and 19: StartJobRun options the application's release or the run's mode refuse.
+
+    EMR Serverless User Guide, "Job resiliency"
+    (https://docs.aws.amazon.com/emr/latest/EMR-Serverless-UserGuide/jobs-resiliency.html):
+    retry policies need release 7.1.0 or later. API reference, RetryPolicy
+    (https://docs.aws.amazon.com/emr-serverless/latest/APIReference/API_RetryPolicy.html):
+    ``maxAttempts`` applies to BATCH runs only, ``maxFailedAttemptsPerHour`` to STREAMING runs only.
+    API reference, StartJobRun
+    (https://docs.aws.amazon.com/emr-serverless/latest/APIReference/API_StartJobRun.html),
+    ``executionTimeoutMinutes``: from release 7.11.0 a batch run's timeout is at most 10080
+    minutes and 0 (no timeout) is no longer accepted. The service's exact messages are not
+    documented; these name the rule.
+    """
+    from moto.emrserverless.exceptions import ValidationException
+
+    application = handler.emrserverless_backend.get_application(handler._get_param("applicationId"))
+    release = _release(application.release_label)
+    policy = handler._get_param("retryPolicy") or {}
+    mode = str(handler._get_param("mode") or "BATCH").upper()
+    if policy and release and release < (7, 1, 0):
+        raise ValidationException(
+            f"retryPolicy is not supported for release label {application.release_label}: job "
+            "retries need emr-7.1.0 or later"
+        )
+    if "maxFailedAttemptsPerHour" in policy and mode != "STREAMING":
+        raise ValidationException("maxFailedAttemptsPerHour is only applicable for STREAMING mode")
+    if "maxAttempts" in policy and mode != "BATCH":
+        raise ValidationException("maxAttempts is only applicable for BATCH mode")
+    timeout = handler._get_param("executionTimeoutMinutes")
+    bounded = mode == "BATCH" and release >= (7, 11, 0)
+    if bounded and timeout is not None and not 1 <= int(timeout) <= 10080:
+        raise ValidationException(
+            f"executionTimeoutMinutes must be between 1 and 10080 for release label "
+            f"{application.release_label}"
+        )
+
+
+#: What makes two StartJobRun requests with one clientToken "the same request" (patch 6); the
+#: tags are left out (the service's comparison is undocumented; sparkpg's tokens cover the rest).
+_IDEMPOTENT_FIELDS = (
+    "execution_role_arn",
+    "job_driver",
+    "configuration_overrides",
+    "execution_timeout_minutes",
+    "name",
+)
+
+
 def apply_job_run_patches() -> None:
     """Job-run behaviour of the service that moto lacks (module docstring, 6-11, 15, 16). Idempotent."""
     from moto.emrserverless import models
@@ -472,10 +725,19 @@ def apply_job_run_patches() -> None:
 
     def start_job_run(self: Any, **kwargs: Any) -> Any:
         application_id, token = kwargs["application_id"], kwargs["client_token"]
+        request = {k: kwargs.get(k) for k in _IDEMPOTENT_FIELDS}
         for existing in self.job_runs.get(application_id, []):
-            if token and existing.client_token == token:
-                return existing  # patch 6
+            if token and existing.client_token == token:  # patch 6
+                if getattr(existing, "_sparkpg_request", request) != request:
+                    from moto.core.exceptions import JsonRESTError
+
+                    raise JsonRESTError(
+                        "ConflictException",
+                        f"clientToken {token} was already used for another request",
+                    )
+                return existing
         job_run = original_start(self, **kwargs)
+        job_run._sparkpg_request = request
         tags = job_run.tags or {}
         script = [
             state.strip().upper()
@@ -487,6 +749,10 @@ def apply_job_run_patches() -> None:
         job_run.state = job_run._sparkpg_script[0]
         job_run.retry_policy = None  # patch 16 (set by the response, which sees the request)
         job_run.attempt = int(tags.get(JOB_ATTEMPT_TAG, "1"))
+        # Patch 20: the time of creation, backdated by the knob moto:created-days-ago.
+        days_ago = float(tags.get(JOB_CREATED_DAYS_AGO_TAG, "0"))
+        job_run.created_at = models.utcnow() - datetime.timedelta(days=days_ago)
+        job_run.updated_at = job_run.created_at
         return job_run
 
     def get_job_run(self: Any, application_id: str, job_run_id: str) -> Any:
@@ -543,6 +809,7 @@ def apply_job_run_patches() -> None:
     original_start_response: Callable[..., Any] = response_cls.start_job_run
 
     def start_job_run_response(self: Any) -> Any:  # patch 16: keep the retryPolicy
+        _refuse_what_the_release_refuses(self)
         result = original_start_response(self)
         policy = self._get_param("retryPolicy")
         token = self._get_param("clientToken")

@@ -63,10 +63,15 @@ class AwsReader:
         return bytes(response["Body"].read())
 
     def bucket_region(self, bucket: str) -> str:
-        """The bucket's region (s3:GetBucketLocation; ``None`` means us-east-1)."""
+        """The bucket's region (s3:GetBucketLocation).
+
+        S3 API reference, GetBucketLocation: ``None`` (empty) means us-east-1, and buckets of
+        eu-west-1 may answer the legacy ``EU``.
+        """
         client = self.client("s3")
         response = self._call("s3:GetBucketLocation", client.get_bucket_location, Bucket=bucket)
-        return str(response.get("LocationConstraint") or "us-east-1")
+        location = str(response.get("LocationConstraint") or "us-east-1")
+        return {"EU": "eu-west-1"}.get(location, location)
 
     def secret_arn(self, secret_id: str) -> str:
         """The full ARN of a secret given by name or ARN (secretsmanager:DescribeSecret)."""

@@ -12,7 +12,12 @@ from typing import Any, List, Mapping, Sequence, Tuple
 
 from connectors.errors import AwsRequestError
 from diagnostics.context import DoctorContext, lookup_failed
-from diagnostics.policy import PolicyDecision, evaluate_policies, trust_allows_service
+from diagnostics.policy import (
+    PolicyDecision,
+    evaluate_policies,
+    parse_document,
+    trust_allows_service,
+)
 from diagnostics.results import FAIL, PASS, WARN, CheckResult
 
 logger = logging.getLogger(__name__)
@@ -20,6 +25,17 @@ logger = logging.getLogger(__name__)
 EMR_SERVERLESS_PRINCIPAL = "emr-serverless.amazonaws.com"
 
 FIX_SECRETS_POLICY = "Verify EMR execution role has `EMRSecretsManagerPolicy`"
+
+# The inline policies the doctor's fixes create. PutRolePolicy replaces a policy of the same name,
+# so a fix never names a policy the role may already have (the infrastructure note's role has its
+# own EMRServerlessS3Policy and EMRSecretsManagerPolicy): only names of sparkpg's own, one per
+# thing granted, so a second fix does not undo the first.
+FIX_POLICY_PREFIX = "sparkpg-doctor-"
+
+
+def fix_policy_name(purpose: str) -> str:
+    """The name of the inline policy a fix adds, e.g. ``sparkpg-doctor-secret-aurora``."""
+    return f"{FIX_POLICY_PREFIX}{purpose}"[:128]
 
 
 def role_name_from_arn(role_arn: str) -> str:
@@ -35,15 +51,22 @@ def evaluate_trust(role: Mapping[str, Any]) -> CheckResult:
     )
     if trusted:
         return CheckResult("role-trust", PASS, f"{arn}: {evidence}", ref="execution-role")
+    # UpdateAssumeRolePolicy replaces the whole trust policy: the fix keeps the role's own
+    # statements and adds one for EMR Serverless.
+    current = parse_document(role.get("AssumeRolePolicyDocument") or {})
+    statements = current.get("Statement") or []
+    if isinstance(statements, Mapping):
+        statements = [statements]
     trust = json.dumps(
         {
-            "Version": "2012-10-17",
+            "Version": current.get("Version", "2012-10-17"),
             "Statement": [
+                *statements,
                 {
                     "Effect": "Allow",
                     "Principal": {"Service": EMR_SERVERLESS_PRINCIPAL},
                     "Action": "sts:AssumeRole",
-                }
+                },
             ],
         },
         separators=(",", ":"),
@@ -101,8 +124,12 @@ def evaluate_role_permission(
     return CheckResult(name, FAIL, evidence, fix, ref)
 
 
-def secrets_policy_fix(role_arn: str, secret_arn: str) -> str:
-    """The EMRSecretsManagerPolicy for one secret, as an ``aws iam put-role-policy``."""
+def secrets_policy_fix(role_arn: str, secret_arn: str, connection: str) -> str:
+    """A policy of sparkpg's own that lets the role read one secret, as an ``aws iam put-role-policy``.
+
+    It is added beside the role's own policies (``EMRSecretsManagerPolicy`` included), never in
+    their place.
+    """
     document = json.dumps(
         {
             "Version": "2012-10-17",
@@ -118,13 +145,14 @@ def secrets_policy_fix(role_arn: str, secret_arn: str) -> str:
     )
     return (
         f"{FIX_SECRETS_POLICY} (docs/troubleshooting.md#secrets-manager-access-denied): aws iam put-role-policy --role-name "
-        f"{role_name_from_arn(role_arn)} --policy-name EMRSecretsManagerPolicy --policy-document "
+        f"{role_name_from_arn(role_arn)} --policy-name {fix_policy_name(f'secret-{connection}')} "
+        "--policy-document "
         f"'{document}' (if the secret uses a customer-managed KMS key, also allow kms:Decrypt)"
     )
 
 
 def jar_policy_fix(role_arn: str, object_arn: str) -> str:
-    """An inline policy that lets the role read the JAR."""
+    """An inline policy of sparkpg's own that lets the role read the JAR (beside the role's own)."""
     document = json.dumps(
         {
             "Version": "2012-10-17",
@@ -134,7 +162,8 @@ def jar_policy_fix(role_arn: str, object_arn: str) -> str:
     )
     return (
         f"aws iam put-role-policy --role-name {role_name_from_arn(role_arn)} --policy-name "
-        f"EMRServerlessS3Policy --policy-document '{document}' (S3 read permissions: docs/troubleshooting.md#execution-role)"
+        f"{fix_policy_name('jdbc-jar')} --policy-document '{document}' (S3 read permissions, "
+        "added beside the role's own policies: docs/troubleshooting.md#execution-role)"
     )
 
 
@@ -202,7 +231,7 @@ def check_role(ctx: DoctorContext) -> List[CheckResult]:
                     role_arn,
                     decision,
                     method,
-                    secrets_policy_fix(role_arn, secret_arn),
+                    secrets_policy_fix(role_arn, secret_arn, connection.name),
                     "secrets-manager-access-denied",
                 )
             )
@@ -211,7 +240,8 @@ def check_role(ctx: DoctorContext) -> List[CheckResult]:
             from connectors.aws import parse_s3_uri
 
             bucket, key = parse_s3_uri(path)
-            object_arn = f"arn:aws:s3:::{bucket}/{key}"
+            partition = role_arn.split(":")[1] if role_arn.count(":") >= 5 else "aws"
+            object_arn = f"arn:{partition}:s3:::{bucket}/{key}"  # aws-cn in China
             decision, method = _decide(ctx, role_arn, "s3:GetObject", object_arn)
             results.append(
                 evaluate_role_permission(

@@ -10,7 +10,13 @@ from connectors.errors import AwsRequestError
 from diagnostics.context import DoctorContext, lookup_failed
 from diagnostics.databases import check_databases
 from diagnostics.results import FAIL, PASS, SKIP, WARN, CheckResult
-from diagnostics.vpc import AppNetwork, find_rule, nat_subnets, route_table_for
+from diagnostics.vpc import (
+    AppNetwork,
+    egress_routes,
+    find_rule,
+    one_subnet_per_zone,
+    route_table_for,
+)
 
 HTTPS = 443
 
@@ -21,8 +27,17 @@ FIX_ENDPOINT_SG = "Check security group allows traffic to VPC endpoint"
 FIX_SECRETS_ENDPOINT = "Ensure Secrets Manager VPC endpoint exists"
 
 
-def _service_name(region: str, service: str) -> str:
-    return f"com.amazonaws.{region}.{service}"
+def service_name(region: str, service: str) -> str:
+    """The VPC endpoint service name of an AWS service in ``region``: ``cn.com.amazonaws.`` in China.
+
+    AWS PrivateLink guide, "AWS services that integrate with AWS PrivateLink": service names are
+    ``com.amazonaws.<region>.<service>``, in the China regions ``cn.com.amazonaws.<region>.<service>``.
+
+    >>> service_name("cn-northwest-1", "logs")
+    'cn.com.amazonaws.cn-northwest-1.logs'
+    """
+    prefix = "cn.com.amazonaws" if region.startswith("cn-") else "com.amazonaws"
+    return f"{prefix}.{region}.{service}"
 
 
 def evaluate_interface_endpoint(
@@ -46,29 +61,30 @@ def evaluate_interface_endpoint(
         "logs": "cloudwatch-logs-timeout",
         "secretsmanager": "secrets-manager-access-denied",
     }.get(service, "private-subnet-routes")
-    service_name = _service_name(region, service)
+    endpoint_service = service_name(region, service)
     endpoint_fix = FIX_LOGS_ENDPOINT if service == "logs" else FIX_SECRETS_ENDPOINT
     candidates = [
         e
         for e in endpoints
-        if e.get("ServiceName") == service_name
+        if e.get("ServiceName") == endpoint_service
         and str(e.get("VpcEndpointType", "")).lower() == "interface"
         and e.get("VpcId") == app.vpc_id
         and str(e.get("State", "")).lower() not in ("deleted", "deleting")
     ]
     create = (
         f"aws ec2 create-vpc-endpoint --vpc-id {app.vpc_id} --vpc-endpoint-type Interface "
-        f"--service-name {service_name} --subnet-ids {' '.join(app.subnet_ids)} "
+        f"--service-name {endpoint_service} --subnet-ids "
+        f"{' '.join(one_subnet_per_zone(app.subnet_ids, vpc_subnets))} "
         f"--security-group-ids {' '.join(app.security_group_ids)} --private-dns-enabled"
     )
     if not candidates:
-        evidence = f"no {service_name} interface endpoint in {app.vpc_id}"
+        evidence = f"no {endpoint_service} interface endpoint in {app.vpc_id}"
         if nat and set(nat) == set(app.subnet_ids):
             return CheckResult(
                 name,
                 WARN,
-                f"{evidence}; the application's subnets reach {label} through NAT "
-                f"({', '.join(sorted(set(nat.values())))}), so jobs work, at NAT data prices",
+                f"{evidence}; the application's subnets reach {label} through their default route "
+                f"({', '.join(sorted(set(nat.values())))}), so jobs work, at that route's data prices",
                 f"optional (docs/troubleshooting.md#private-subnet-routes): {create}",
                 ref,
             )
@@ -80,7 +96,8 @@ def evaluate_interface_endpoint(
         return CheckResult(
             name,
             FAIL,
-            f"{evidence} and no NAT route from the application's subnets: jobs fail with {timeout}",
+            f"{evidence} and no default route out of the VPC (NAT, transit gateway, firewall) from "
+            f"every application subnet: jobs fail with {timeout}",
             f"{endpoint_fix} (docs/troubleshooting.md#{ref}): {create}",
             ref,
         )
@@ -107,7 +124,7 @@ def evaluate_interface_endpoint(
         endpoint, endpoint_subnets, app, security_groups, vpc_subnets, ref, findings
     )
     facts = (
-        f"{endpoint_id} ({service_name}) {state}, private DNS "
+        f"{endpoint_id} ({endpoint_service}) {state}, private DNS "
         f"{'on' if endpoint.get('PrivateDnsEnabled') else 'off'}, zones "
         f"{', '.join(sorted(endpoint_zones)) or '-'}"
     )
@@ -149,7 +166,7 @@ def _check_zones(
         findings.problems.append("it has no subnets")
         findings.fixes.append(
             f"aws ec2 modify-vpc-endpoint --vpc-endpoint-id {endpoint_id} --add-subnet-ids "
-            + " ".join(app.subnet_ids)
+            + " ".join(one_subnet_per_zone(app.subnet_ids, vpc_subnets))
         )
     elif missing_zones:
         findings.warnings.append(
@@ -159,9 +176,14 @@ def _check_zones(
         findings.fixes.append(
             f"aws ec2 modify-vpc-endpoint --vpc-endpoint-id {endpoint_id} --add-subnet-ids "
             + " ".join(
-                s
-                for s in app.subnet_ids
-                if vpc_subnets.get(s, {}).get("AvailabilityZone") in missing_zones
+                one_subnet_per_zone(
+                    [
+                        s
+                        for s in app.subnet_ids
+                        if vpc_subnets.get(s, {}).get("AvailabilityZone") in missing_zones
+                    ],
+                    vpc_subnets,
+                )
             )
         )
     return endpoint_zones
@@ -216,20 +238,25 @@ def evaluate_s3_reachability(
     endpoints: Sequence[Mapping[str, Any]],
     route_tables: Sequence[Mapping[str, Any]],
 ) -> CheckResult:
-    """Every application subnet reaches S3: gateway endpoint on its route table, interface endpoint, or NAT."""
-    service_name = _service_name(region, "s3")
+    """Every application subnet reaches S3: gateway endpoint on its route table, interface endpoint
+    with private DNS, or a default route out of the VPC (NAT, transit gateway, firewall)."""
+    endpoint_service = service_name(region, "s3")
     s3_endpoints = [
         e
         for e in endpoints
-        if e.get("ServiceName") == service_name
+        if e.get("ServiceName") == endpoint_service
         and e.get("VpcId") == app.vpc_id
         and str(e.get("State", "available")).lower() == "available"
     ]
-    interface = [
+    # An S3 interface endpoint serves the SDK's default S3 names only with private DNS; without
+    # it, only its own endpoint-specific names reach it, which jobs do not use.
+    interfaces = [
         e for e in s3_endpoints if str(e.get("VpcEndpointType", "")).lower() == "interface"
     ]
+    interface = [e for e in interfaces if e.get("PrivateDnsEnabled")]
+    no_dns = [str(e.get("VpcEndpointId")) for e in interfaces if not e.get("PrivateDnsEnabled")]
     gateway = [e for e in s3_endpoints if str(e.get("VpcEndpointType", "")).lower() == "gateway"]
-    nat = nat_subnets(app, route_tables)
+    nat = egress_routes(app, route_tables)
     how: Dict[str, List[str]] = {}
     unreachable: List[str] = []
     for subnet in app.subnet_ids:
@@ -241,7 +268,7 @@ def evaluate_s3_reachability(
                 subnet
             )
         elif subnet in nat:
-            how.setdefault(f"route table {table_id} -> NAT {nat[subnet]}", []).append(subnet)
+            how.setdefault(f"route table {table_id} -> {nat[subnet]}", []).append(subnet)
         elif interface:
             how.setdefault(f"interface endpoint {interface[0]['VpcEndpointId']}", []).append(subnet)
         else:
@@ -255,7 +282,7 @@ def evaluate_s3_reachability(
         )
         fix = (
             f"add an S3 gateway endpoint on the subnets' route tables: aws ec2 create-vpc-endpoint "
-            f"--vpc-id {app.vpc_id} --vpc-endpoint-type Gateway --service-name {service_name} "
+            f"--vpc-id {app.vpc_id} --vpc-endpoint-type Gateway --service-name {endpoint_service} "
             f"--route-table-ids {' '.join(tables)}"
         )
         if gateway:
@@ -266,8 +293,15 @@ def evaluate_s3_reachability(
         return CheckResult(
             "s3-reachable",
             FAIL,
-            f"no S3 gateway endpoint, S3 interface endpoint or NAT route for "
-            f"{', '.join(unreachable)}: jobs cannot fetch the JAR, code or write logs to S3",
+            f"no S3 gateway endpoint, S3 interface endpoint with private DNS or default route out of "
+            f"the VPC for "
+            f"{', '.join(unreachable)}: jobs cannot fetch the JAR, code or write logs to S3"
+            + (
+                f" (S3 interface endpoint {', '.join(no_dns)} has private DNS off, so the default "
+                "S3 names the jobs use do not reach it)"
+                if no_dns
+                else ""
+            ),
             fix,
             "private-subnet-routes",
         )
@@ -297,7 +331,8 @@ def check_network(ctx: DoctorContext) -> List[CheckResult]:
     except AwsRequestError as exc:
         return [lookup_failed("vpc", exc, "private-subnet-routes")]
     ctx.vpc_endpoints = list(endpoints)
-    nat = nat_subnets(app, route_tables)
+    ctx.vpc_endpoints_read = True
+    nat = egress_routes(app, route_tables)
     for service in ("logs", "secretsmanager"):
         results.append(
             evaluate_interface_endpoint(service, region, app, endpoints, groups, vpc_subnets, nat)

@@ -155,7 +155,16 @@ def run_doctor(
     results.extend(check_bundle_fit(ctx, bundle_location))
     if settings.spark.emr_postgres_application_id:
         results.extend(check_network(ctx))
-    results.append(evaluate_fixed_cost(ctx.applications, ctx.vpc_endpoints))
+    if ctx.applications or ctx.vpc_endpoints_read:
+        results.append(evaluate_fixed_cost(ctx.applications, ctx.vpc_endpoints))
+    else:
+        results.append(
+            CheckResult(
+                "fixed-cost",
+                SKIP,
+                "nothing to price: neither the applications nor the VPC endpoints could be read",
+            )
+        )
     if probe is not None:
         if any(r.status == FAIL for r in results):
             results.append(

@@ -34,6 +34,27 @@ class AppNetwork:
         )
 
 
+def one_subnet_per_zone(
+    subnet_ids: Sequence[str], vpc_subnets: Mapping[str, Mapping[str, Any]]
+) -> Tuple[str, ...]:
+    """The subnets an interface endpoint may take: the lowest subnet id of each zone.
+
+    AWS refuses an interface endpoint with two subnets in one Availability Zone
+    (``DuplicateSubnetsInSameZone``); the Terraform module picks the same subnets. A subnet whose
+    zone is unknown is kept.
+
+    >>> subnets = {"subnet-b": {"AvailabilityZone": "z1"}, "subnet-a": {"AvailabilityZone": "z1"},
+    ...            "subnet-c": {"AvailabilityZone": "z2"}}
+    >>> one_subnet_per_zone(["subnet-b", "subnet-a", "subnet-c"], subnets)
+    ('subnet-a', 'subnet-c')
+    """
+    chosen: Dict[str, str] = {}
+    for subnet in sorted(subnet_ids):
+        zone = str(vpc_subnets.get(subnet, {}).get("AvailabilityZone") or subnet)
+        chosen.setdefault(zone, subnet)
+    return tuple(sorted(chosen.values(), key=list(subnet_ids).index))
+
+
 def _rule_covers_port(rule: Mapping[str, Any], port: int) -> bool:
     protocol = str(rule.get("IpProtocol", ""))
     if protocol == "-1":
@@ -108,12 +129,47 @@ def route_table_for(
     return main
 
 
-def nat_subnets(app: AppNetwork, route_tables: Sequence[Mapping[str, Any]]) -> Dict[str, str]:
-    """Application subnets whose default route goes to a NAT gateway: subnet -> NAT id."""
+def _egress_target(route: Mapping[str, Any]) -> Optional[str]:
+    """What a default route leads to, if it can carry a job's traffic to AWS services, else None.
+
+    A NAT gateway, a Transit Gateway (to a shared egress VPC), a NAT instance or appliance (an
+    instance or network interface) and an AWS Network Firewall endpoint (a ``vpce-`` gateway id)
+    count; a ``blackhole`` route (its target deleted), the ``local`` route and an internet gateway
+    do not (EMR Serverless gives a job's network interfaces no public address).
+    """
+    if str(route.get("State", "active")).lower() != "active":
+        return None
+    if route.get("NatGatewayId"):
+        return f"NAT gateway {route['NatGatewayId']}"
+    if route.get("TransitGatewayId"):
+        return f"transit gateway {route['TransitGatewayId']}"
+    if route.get("InstanceId"):
+        return f"NAT instance {route['InstanceId']}"
+    if route.get("NetworkInterfaceId"):
+        return f"network interface {route['NetworkInterfaceId']}"
+    if route.get("CoreNetworkArn"):
+        return f"core network {route['CoreNetworkArn']}"
+    gateway = str(route.get("GatewayId") or "")
+    if gateway.startswith("vpce-"):
+        return f"firewall endpoint {gateway}"
+    return None
+
+
+def egress_routes(app: AppNetwork, route_tables: Sequence[Mapping[str, Any]]) -> Dict[str, str]:
+    """Application subnets whose default route leads out of the VPC: subnet -> what it leads to.
+
+    >>> app = AppNetwork("vpc-1", ("subnet-a",), ("sg-1",), ("z1",), ())
+    >>> egress_routes(app, [{"Associations": [{"Main": True}], "Routes": [
+    ...     {"DestinationCidrBlock": "0.0.0.0/0", "TransitGatewayId": "tgw-1", "State": "active"}]}])
+    {'subnet-a': 'transit gateway tgw-1'}
+    """
     found: Dict[str, str] = {}
     for subnet in app.subnet_ids:
         table = route_table_for(subnet, route_tables)
         for route in (table or {}).get("Routes") or []:
-            if route.get("DestinationCidrBlock") == "0.0.0.0/0" and route.get("NatGatewayId"):
-                found[subnet] = str(route["NatGatewayId"])
+            if route.get("DestinationCidrBlock") != "0.0.0.0/0":
+                continue
+            target = _egress_target(route)
+            if target:
+                found[subnet] = target
     return found

@@ -23,7 +23,13 @@ import sys
 import time
 from typing import Any, Dict, List, Optional, Tuple
 
-from connectors.aws import AWS_ERRORS, emr_serverless_client, logs_client, s3_client
+from connectors.aws import (
+    AWS_ERRORS,
+    emr_serverless_client,
+    logs_client,
+    region_from_arn,
+    s3_client,
+)
 from connectors.errors import (
     AwsRequestError,
     BundleError,
@@ -35,7 +41,7 @@ from connectors.errors import (
 from connectors.settings import Settings, load_settings
 from entrypoints.errors import EXIT_OK
 from submission.bundle import BundleManifest, load_bundle
-from submission.compat import bundle_mismatches
+from submission.compat import bundle_mismatches, run_option_problems
 from submission.links import console_links
 from submission.logs import CloudWatchTail, driver_error, fetch_driver_log
 from submission.request import (
@@ -48,6 +54,7 @@ from submission.request import (
 from submission.runs import (
     DeadlineReached,
     JobRunStatus,
+    application_monitoring,
     cancel_run,
     dashboard_url,
     dumps,
@@ -91,7 +98,9 @@ def register(subcommands: Any) -> None:
         "--execution-timeout-minutes",
         type=int,
         default=180,
-        help="the run's timeout (default 180; the API's range, 0..1000000, is checked)",
+        help="the run's timeout (default 180). Its limits are those of the application's "
+        "release: 0..1000000 (0: none) before emr-7.11.0 (emr-7.0.0 included), 1..10080 "
+        "from emr-7.11.0; checked against the application before submitting",
     )
     submit.add_argument("--role", help="execution role ARN (default spark.emr_execution_role_arn)")
     submit.add_argument(
@@ -111,12 +120,16 @@ def register(subcommands: Any) -> None:
         help="CloudWatch log group of the run (default spark.emr_cloudwatch_log_group)",
     )
     submit.add_argument(
-        "--max-attempts", type=int, help="retryPolicy.maxAttempts (1-10, emr-7.1.0 and later)"
+        "--max-attempts",
+        type=int,
+        help="retryPolicy.maxAttempts (1-10): the service re-runs a failed run; needs an "
+        "application on emr-7.1.0 or later (refused on emr-7.0.0)",
     )
     submit.add_argument(
         "--max-failed-attempts-per-hour",
         type=int,
-        help="retryPolicy.maxFailedAttemptsPerHour (streaming jobs)",
+        help="refused: retryPolicy.maxFailedAttemptsPerHour applies only to streaming runs, and "
+        "sparkpg submits batch runs",
     )
     submit.add_argument("--dry-run", action="store_true", help="print the request, start nothing")
     _waiting_options(submit)
@@ -261,6 +274,21 @@ def check_bundle_fits(bundle: BundleManifest, application: Dict[str, Any]) -> No
         )
 
 
+def check_release_accepts(spec: JobSpec, application: Dict[str, Any]) -> None:
+    """Refuse options the application's release refuses (retries before emr-7.1.0, timeouts)."""
+    release = str(application.get("releaseLabel") or "")
+    problems = run_option_problems(
+        release,
+        max_attempts=spec.max_attempts,
+        execution_timeout_minutes=spec.execution_timeout_minutes,
+    )
+    if problems:
+        raise SettingsError(
+            f"application {application.get('applicationId')} ({release}) would refuse this run: "
+            + "; ".join(problems)
+        )
+
+
 def submit_command(args: argparse.Namespace) -> int:
     """``sparkpg submit``."""
     settings = with_log_overrides(load_settings(args.settings), args)
@@ -278,6 +306,7 @@ def submit_command(args: argparse.Namespace) -> int:
         application = get_application(args, choose_application(settings, spec))
         if application is not None:
             check_bundle_fits(bundle, application)
+            check_release_accepts(spec, application)
     request = build_start_job_run_request(
         settings,
         spec,
@@ -291,6 +320,11 @@ def submit_command(args: argparse.Namespace) -> int:
         return EXIT_OK
     client = emr_serverless_client(args.region, args.profile)
     status, attached = start_or_attach(client, request, new_run=args.new_run)
+    # The application's own logging applies under the run's (the infrastructure note's application
+    # configures CloudWatch itself): where the run's logs are comes from both.
+    monitoring = dict((application or {}).get("monitoringConfiguration") or {})
+    if monitoring:
+        status = get_run(client, status.application_id, status.job_run_id, monitoring)
     verb = "re-attached to" if attached else "started"
     _say(
         args,
@@ -307,7 +341,7 @@ def submit_command(args: argparse.Namespace) -> int:
         if args.json:
             print(dumps(result))
         return EXIT_OK
-    final = follow(args, status)
+    final = follow(args, status, monitoring)
     return finish(args, final, {"attached": attached})
 
 
@@ -321,8 +355,15 @@ def run_links(args: argparse.Namespace, status: JobRunStatus) -> Dict[str, str]:
     return links
 
 
-def follow(args: argparse.Namespace, status: JobRunStatus) -> JobRunStatus:
-    """Wait for the run; on the deadline or Ctrl-C offer to cancel it."""
+def follow(
+    args: argparse.Namespace,
+    status: JobRunStatus,
+    application_monitoring: Optional[Dict[str, Any]] = None,
+) -> JobRunStatus:
+    """Wait for the run; on the deadline or Ctrl-C offer to cancel it.
+
+    ``application_monitoring``: the application's own logging, applied under the run's.
+    """
     client = emr_serverless_client(args.region, args.profile)
     deadline = time.monotonic() + args.timeout if args.timeout else None
     printed = [status.state]
@@ -336,6 +377,7 @@ def follow(args: argparse.Namespace, status: JobRunStatus) -> JobRunStatus:
 
     def on_poll(current: JobRunStatus) -> None:
         if tail is not None and current.state in ("RUNNING", "SUCCESS", "FAILED", "CANCELLED"):
+            tail.follow(current)  # a service retry writes its own stream
             for line in tail.read_new() or []:
                 print(f"driver| {line}", file=sys.stderr, flush=True)
 
@@ -349,6 +391,7 @@ def follow(args: argparse.Namespace, status: JobRunStatus) -> JobRunStatus:
             deadline=deadline,
             initial_interval=args.poll_interval,
             max_interval=args.max_poll_interval,
+            application_monitoring=application_monitoring,
         )
     except DeadlineReached as reached:
         why, last = f"--timeout {args.timeout:g} s reached", reached.status
@@ -358,12 +401,10 @@ def follow(args: argparse.Namespace, status: JobRunStatus) -> JobRunStatus:
 
 
 def _driver_tail(args: argparse.Namespace, status: JobRunStatus) -> Optional[CloudWatchTail]:
-    where = status.driver_log_locations("stderr").get("cloudwatch")
-    if where is None:
+    tail = CloudWatchTail.for_run(logs_client(args.region, args.profile), status)
+    if tail is None:
         _say(args, "--follow: the run has no CloudWatch logging, so its log shows only at the end")
-        return None
-    group, _, stream = where.partition(":")
-    return CloudWatchTail(logs_client(args.region, args.profile), group, stream)
+    return tail
 
 
 def _cancel_or_detach(args: argparse.Namespace, status: JobRunStatus, why: str) -> JobRunStatus:
@@ -477,6 +518,8 @@ def resolve_run(args: argparse.Namespace) -> Tuple[str, str]:
     """``(application id, job run id)`` from an ARN, ``--application-id`` or the settings."""
     match = _RUN_ARN.match(args.run)
     if match:
+        # The ARN names the run's region: it wins over the default region (not over --region).
+        args.region = args.region or region_from_arn(args.run)
         return match.group(1), match.group(2)
     if args.application_id:
         return args.application_id, args.run
@@ -491,8 +534,10 @@ def resolve_run(args: argparse.Namespace) -> Tuple[str, str]:
         for application_id in candidates:
             try:
                 get_run(client, application_id, args.run)
-            except AwsRequestError:  # not in this application; try the next
-                continue
+            except AwsRequestError as exc:
+                if exc.not_found:  # not in this application; try the next
+                    continue
+                raise  # unreachable, access denied, ...: say so, not "in none of them"
             return application_id, args.run
         raise SettingsError(
             f"job run {args.run} is in none of the applications of {args.settings}: {candidates}"
@@ -505,7 +550,8 @@ def resolve_run(args: argparse.Namespace) -> Tuple[str, str]:
 def status_command(args: argparse.Namespace) -> int:
     """``sparkpg status RUN``: exit code 0 running/succeeded, 6 failed, 7 cancelled."""
     application_id, run_id = resolve_run(args)
-    status = get_run(emr_serverless_client(args.region, args.profile), application_id, run_id)
+    client = emr_serverless_client(args.region, args.profile)
+    status = get_run(client, application_id, run_id, application_monitoring(client, application_id))
     if not status.terminal:
         if args.json:
             print(dumps(status.to_dict()))
@@ -520,7 +566,8 @@ def status_command(args: argparse.Namespace) -> int:
 def logs_command(args: argparse.Namespace) -> int:
     """``sparkpg logs RUN``: the driver's stderr (or stdout), or just its error with --error."""
     application_id, run_id = resolve_run(args)
-    status = get_run(emr_serverless_client(args.region, args.profile), application_id, run_id)
+    client = emr_serverless_client(args.region, args.profile)
+    status = get_run(client, application_id, run_id, application_monitoring(client, application_id))
     log = fetch_driver_log(
         status,
         s3=s3_client(args.region, args.profile),

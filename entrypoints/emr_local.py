@@ -16,7 +16,11 @@ What EMR does with a sparkpg job, and what this does instead:
   packages, and nothing else of the dev environment, on ``PYTHONPATH``).
 
 The process gets a clean environment: no ``PYTHONPATH`` or virtualenv of ours; ``AWS_*``,
-``SPARKPG__*``, ``JAVA_HOME`` and locale variables pass through.
+``SPARKPG_*``, ``JAVA_HOME`` and locale variables pass through, and for ``sparkpg run
+--emr-like`` the ``<PREFIX>_USERNAME`` / ``_PASSWORD`` variables of the settings'
+``credentials_env`` (:func:`credential_variables`). Relative ``--settings`` and ``--output``
+paths are made absolute against the caller's working directory first (the job runs in a
+temporary folder, deleted afterwards).
 """
 
 from __future__ import annotations
@@ -102,6 +106,7 @@ def prepare(
     master: str = "local[2]",
     environ: Optional[Mapping[str, str]] = None,
     spark_home: Optional[Path] = None,
+    extra_env: Optional[Mapping[str, str]] = None,
 ) -> EmrLikeRun:
     """Lay out ``workdir`` like an EMR Serverless job's and build the spark-submit command.
 
@@ -151,6 +156,7 @@ def prepare(
 
     source = os.environ if environ is None else environ
     clean = {k: v for k, v in source.items() if k in _PASS_THROUGH or k.startswith(_PASS_PREFIXES)}
+    clean.update(extra_env or {})  # e.g. the credentials of credentials_env (credential_variables)
     clean.update(env)
     clean.update({"SPARK_HOME": str(spark_home), "PYTHONPATH": str(spark_python)})
     command = [
@@ -173,6 +179,7 @@ def run_emr_like(
     capture: bool = False,
     timeout: Optional[float] = None,
     spark_home: Optional[Path] = None,
+    extra_env: Optional[Mapping[str, str]] = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run ``entry_point`` of the bundle in ``dist`` with ``arguments``, like EMR would."""
     with tempfile.TemporaryDirectory(prefix="sparkpg-emr-like-") as tmp:
@@ -185,6 +192,7 @@ def run_emr_like(
             master=master,
             environ=environ,
             spark_home=spark_home,
+            extra_env=extra_env,
         )
         return subprocess.run(
             run.command,
@@ -213,6 +221,41 @@ def add_options(parser: argparse.ArgumentParser) -> None:
 
 
 _OWN_OPTIONS = {"emr_like", "python_for_bundle", "handler", "command", "verbose"}
+#: Options that name a local file or folder: the job runs in a temporary folder, so a relative
+#: path is made absolute against the caller's working directory (an output written inside the
+#: temporary folder would be deleted with it).
+_PATH_OPTIONS = {"settings", "output"}
+
+
+def _callers_path(value: str) -> str:
+    """``value`` as the caller meant it: URIs (``s3://...``) as they are, local paths absolute."""
+    if "://" in value or os.path.isabs(value):
+        return value
+    return os.path.abspath(value)
+
+
+def credential_variables(settings: str, environ: Mapping[str, str]) -> Dict[str, str]:
+    """The ``<PREFIX>_USERNAME`` / ``_PASSWORD`` variables of the settings' ``credentials_env``.
+
+    The job's environment is otherwise clean (only ``AWS_*``, ``SPARKPG_*`` and the basics pass),
+    so the credentials of the README's local recipe would not reach it. The settings are read as
+    the job reads them (environment overrides ``SPARKPG__...`` included); when they cannot be
+    read, nothing is added and the job reports why.
+    """
+    from connectors.errors import SparkPgError
+    from connectors.settings import load_settings
+
+    try:
+        loaded = load_settings(settings)
+    except (SparkPgError, OSError, ValueError):
+        return {}
+    names = {
+        f"{connection.credentials_env}_{suffix}"
+        for connection in loaded.postgres.connections
+        if connection.credentials_env
+        for suffix in ("USERNAME", "PASSWORD")
+    }
+    return {name: environ[name] for name in sorted(names) if name in environ}
 
 
 def job_argv(parser: argparse.ArgumentParser, args: argparse.Namespace) -> List[str]:
@@ -225,6 +268,8 @@ def job_argv(parser: argparse.ArgumentParser, args: argparse.Namespace) -> List[
         if value is None or value == action.default:
             continue
         option = action.option_strings[-1]
+        if action.dest in _PATH_OPTIONS and isinstance(value, str):
+            value = _callers_path(value)
         if isinstance(action, argparse._StoreTrueAction):
             argv.append(option)
         elif isinstance(value, list):
@@ -249,6 +294,7 @@ def with_emr_like(
             job_argv(parser, args),
             python=args.python_for_bundle,
             master=getattr(args, "master", None) or "local[2]",
+            extra_env=credential_variables(_callers_path(args.settings), os.environ),
         )
         return int(result.returncode)
 

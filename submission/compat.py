@@ -111,3 +111,53 @@ def bundle_mismatches(
             f"use an emr-7.x release for Spark 3.5 (emr-spark-8.x runs Spark 4)"
         )
     return problems
+
+
+#: The first release with job retries (EMR Serverless User Guide, "Job resiliency").
+RETRY_RELEASE = (7, 1, 0)
+#: From this release a batch run's executionTimeoutMinutes must be 1..10080 (0, no timeout, is
+#: refused); before it the API's range 0..1000000 applies, 0 meaning no timeout.
+BOUNDED_TIMEOUT_RELEASE = (7, 11, 0)
+MAX_BOUNDED_TIMEOUT = 10080
+
+
+def release_version(release_label: str) -> Optional[Tuple[int, ...]]:
+    """The version of an EMR release label on the emr-7 scale: emr-spark-8.x counts as 8.x.
+
+    >>> release_version("emr-7.0.0"), release_version("emr-spark-8.0.0"), release_version("x")
+    ((7, 0, 0), (8, 0, 0), None)
+    """
+    match = re.match(r"^emr-(?:spark-)?(\d+)\.(\d+)\.(\d+)", release_label)
+    return tuple(int(match.group(i)) for i in (1, 2, 3)) if match else None
+
+
+def run_option_problems(
+    release_label: str, *, max_attempts: Optional[int], execution_timeout_minutes: int
+) -> List[str]:
+    """Options of a run that the application's release refuses, each with its fix.
+
+    ``--max-attempts`` (``retryPolicy``) needs emr-7.1.0 or later (User Guide, "Job resiliency");
+    the execution timeout is 0..1000000 minutes (0: none) before emr-7.11.0 and 1..10080 from it.
+    An unknown release label gives no problems (nothing can be said about it).
+    """
+    version = release_version(release_label)
+    if version is None:
+        return []
+    problems: List[str] = []
+    if max_attempts is not None and version < RETRY_RELEASE:
+        problems.append(
+            f"--max-attempts {max_attempts} (retryPolicy) needs EMR Serverless release "
+            f"emr-{format_version(RETRY_RELEASE)} or later and the application runs "
+            f"{release_label}: drop --max-attempts, or submit to an application on "
+            f"emr-{format_version(RETRY_RELEASE)} or later (docs/deploy.md, section 5)"
+        )
+    if (
+        version >= BOUNDED_TIMEOUT_RELEASE
+        and not 1 <= execution_timeout_minutes <= MAX_BOUNDED_TIMEOUT
+    ):
+        problems.append(
+            f"--execution-timeout-minutes {execution_timeout_minutes} is refused by "
+            f"{release_label}: from emr-{format_version(BOUNDED_TIMEOUT_RELEASE)} a batch run's "
+            f"timeout is 1..{MAX_BOUNDED_TIMEOUT} minutes (7 days); give a value in that range"
+        )
+    return problems

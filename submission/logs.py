@@ -77,6 +77,28 @@ class CloudWatchTail:
     max_pages: int = MAX_LOG_PAGES
     token: Optional[str] = field(default=None, init=False)
 
+    @classmethod
+    def for_run(cls, logs: Any, status: JobRunStatus) -> Optional[CloudWatchTail]:
+        """A tail of the run's driver stderr in CloudWatch; None when the run has no CloudWatch."""
+        where = status.driver_log_locations("stderr").get("cloudwatch")
+        if where is None:
+            return None
+        group, _, stream = where.partition(":")
+        return cls(logs, group, stream)
+
+    def follow(self, status: JobRunStatus) -> None:
+        """Move to the stream of the run's current service attempt (retryPolicy, emr-7.1+).
+
+        Attempt n > 1 writes under ``.../jobs/<run>/attempts/<n>/``; the new stream is read from
+        its start.
+        """
+        where = status.driver_log_locations("stderr").get("cloudwatch")
+        if where is None:
+            return
+        group, _, stream = where.partition(":")
+        if (group, stream) != (self.group, self.stream):
+            self.group, self.stream, self.token = group, stream, None
+
     def read_new(self) -> Optional[List[str]]:
         """The lines written since the last call (all of them on the first)."""
         lines: List[str] = []

@@ -45,6 +45,14 @@ RUN_KEY_TAG = "sparkpg:run-key"
 _CLIENT_TOKEN = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
+#: Why ``maxFailedAttemptsPerHour`` is refused (API reference, RetryPolicy).
+STREAMING_ONLY = (
+    "max_failed_attempts_per_hour={value} (--max-failed-attempts-per-hour) applies only to "
+    "STREAMING job runs and sparkpg submits batch runs: leave it out; --max-attempts retries a "
+    "batch run on emr-7.1.0 and later (docs/deploy.md, section 5)"
+)
+
+
 class JobSpec(_Frozen):
     """What to run: an entry point of the bundle, its arguments, and run options.
 
@@ -69,6 +77,13 @@ class JobSpec(_Frozen):
     run_key: Optional[str] = Field(default=None, min_length=1, max_length=256)
     max_attempts: Optional[int] = Field(default=None, ge=1, le=10)
     max_failed_attempts_per_hour: Optional[int] = Field(default=None, ge=1, le=10)
+
+    @field_validator("max_failed_attempts_per_hour")
+    @classmethod
+    def _streaming_only(cls, value: Optional[int]) -> Optional[int]:
+        if value is not None:
+            raise ValueError(STREAMING_ONLY.format(value=value))
+        return value
 
     @field_validator("tables")
     @classmethod
@@ -188,15 +203,24 @@ def spec_id(request: Mapping[str, Any], run_key: Optional[str] = None) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:40]
 
 
-def client_token(spec_digest: str, attempt: int = 1) -> str:
-    """The StartJobRun ``clientToken`` of an attempt: ``sparkpg-<spec id>-<attempt>`` (<= 64 chars).
+def client_token(spec_digest: str, attempt: int = 1, nonce: Optional[str] = None) -> str:
+    """The StartJobRun ``clientToken`` of an attempt (<= 64 characters).
+
+    Without ``nonce``: ``sparkpg-<spec id>-<attempt>``, the deterministic token of a ``--run-key``
+    run. With one (unkeyed submissions, :func:`submission.runs.start_or_attach`): the spec id's
+    first 20 characters, the attempt and the nonce, so the token is never sent for another run.
 
     >>> client_token("0" * 40, 2)
     'sparkpg-0000000000000000000000000000000000000000-2'
+    >>> client_token("0" * 40, 2, "ab12")
+    'sparkpg-00000000000000000000-2-ab12'
     """
     if attempt < 1:
         raise ValueError(f"attempt must be >= 1, got {attempt}")
-    token = f"sparkpg-{spec_digest}-{attempt}"
+    if nonce is None:
+        token = f"sparkpg-{spec_digest}-{attempt}"
+    else:
+        token = f"sparkpg-{spec_digest[:20]}-{attempt}-{nonce}"
     if not _CLIENT_TOKEN.match(token):
         raise ValueError(f"client token {token!r} is not 1-64 of [A-Za-z0-9._-]")
     return token
@@ -264,7 +288,8 @@ def build_start_job_run_request(
     - ``--jars``: :func:`jdbc_jar` (PostgreSQL jobs), refused below 42.7.12 unless ``allow_old_jdbc``;
     - driver/executor sizes: :func:`submission.resources.capacity_conf` of ``initial_capacity``
       (GetApplication's, else ``spark.emr_initial_capacity``); the spec's ``--conf`` wins;
-    - ``retryPolicy`` from the spec's ``max_attempts`` / ``max_failed_attempts_per_hour``;
+    - ``retryPolicy`` from the spec's ``max_attempts`` (``max_failed_attempts_per_hour``, for
+      streaming runs only, is refused);
     - ``--py-files``, ``spark.archives`` and the PYSPARK_PYTHON confs: the uploaded bundle;
     - ``entryPoint`` and ``entryPointArguments``: the spec's entry point in the bundle;
     - ``configurationOverrides.monitoringConfiguration``: :func:`monitoring_configuration`;
@@ -312,13 +337,10 @@ def build_start_job_run_request(
         "executionTimeoutMinutes": spec.execution_timeout_minutes,
         "tags": dict(spec.tags),
     }
-    retry: Dict[str, int] = {}
-    if spec.max_attempts is not None:
-        retry["maxAttempts"] = spec.max_attempts
     if spec.max_failed_attempts_per_hour is not None:
-        retry["maxFailedAttemptsPerHour"] = spec.max_failed_attempts_per_hour
-    if retry:
-        request["retryPolicy"] = retry
+        raise SettingsError(STREAMING_ONLY.format(value=spec.max_failed_attempts_per_hour))
+    if spec.max_attempts is not None:
+        request["retryPolicy"] = {"maxAttempts": spec.max_attempts}
     digest = spec_id(request, spec.run_key)
     ours = {SPEC_TAG: digest, ATTEMPT_TAG: str(attempt)}
     if spec.run_key is not None:
@@ -329,9 +351,14 @@ def build_start_job_run_request(
     return request
 
 
-def with_attempt(request: Mapping[str, Any], attempt: int) -> Dict[str, Any]:
-    """The same request as attempt ``attempt`` of its spec (new token and attempt tag)."""
+def with_attempt(
+    request: Mapping[str, Any], attempt: int, nonce: Optional[str] = None
+) -> Dict[str, Any]:
+    """The same request as attempt ``attempt`` of its spec (new token and attempt tag).
+
+    ``nonce`` makes the token unique (:func:`client_token`).
+    """
     tags = dict(request.get("tags") or {})
     digest = tags.get(SPEC_TAG) or spec_id(request)
     tags.update({SPEC_TAG: digest, ATTEMPT_TAG: str(attempt)})
-    return {**request, "tags": tags, "clientToken": client_token(digest, attempt)}
+    return {**request, "tags": tags, "clientToken": client_token(digest, attempt, nonce)}

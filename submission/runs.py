@@ -11,15 +11,19 @@ is still active (:data:`ACTIVE_STATES`); a finished run, SUCCESS included, never
 (a daily cron with the same arguments runs every day). With a ``--run-key`` (``sparkpg:run-key``,
 part of the spec id) the key says which logical run this is: a run of the same key is re-used
 unless it FAILED or was CANCELLED, so a scheduler's retry of a succeeded task starts nothing.
-The next attempt gets its own ``clientToken``; the token makes two clients racing on the same
-attempt get the same run from the service.
+Tokens: a ``--run-key`` run's ``clientToken`` is derived from the spec and the attempt (two
+clients racing on the same attempt get the same run from the service); an unkeyed submission's
+token also carries a random part, so it is never reused, however long the service remembers
+tokens (undocumented): re-attachment comes from the runs listed, never from a token.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import time
+import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Tuple
 
@@ -36,6 +40,8 @@ from submission.request import (
 if TYPE_CHECKING:
     from mypy_boto3_emr_serverless import EMRServerlessClient
 
+logger = logging.getLogger(__name__)
+
 #: Terminal states of a job run; every other state (QUEUED included) means "still going".
 TERMINAL_STATES = frozenset({"SUCCESS", "FAILED", "CANCELLED"})
 
@@ -44,8 +50,9 @@ ACTIVE_STATES = frozenset({"SUBMITTED", "PENDING", "SCHEDULED", "RUNNING", "QUEU
 
 #: The usual fix per error code of the EMR Serverless calls.
 EMR_FIXES = {
-    "AccessDeniedException": "the caller needs emr-serverless:StartJobRun/GetJobRun/ListJobRuns/"
-    "CancelJobRun on the application and iam:PassRole on the execution role",
+    "AccessDeniedException": "the caller needs emr-serverless:StartJobRun, TagResource (every "
+    "submit tags its run), GetJobRun, ListJobRuns, CancelJobRun, GetApplication and "
+    "GetDashboardForJobRun on the application, and iam:PassRole on the execution role",
     "ResourceNotFoundException": "check the application id / job run id and the region",
     "ValidationException": "the request was rejected as invalid",
     "ConflictException": "the clientToken was used before with different parameters",
@@ -138,9 +145,54 @@ class JobRunStatus:
         }
 
 
-def status_from_job_run(job_run: Mapping[str, Any]) -> JobRunStatus:
-    """A :class:`JobRunStatus` from GetJobRun's ``jobRun``."""
-    monitoring = (job_run.get("configurationOverrides") or {}).get("monitoringConfiguration") or {}
+def monitoring_applied_to_run(
+    application_monitoring: Optional[Mapping[str, Any]], run_monitoring: Optional[Mapping[str, Any]]
+) -> Dict[str, Any]:
+    """The monitoring configuration a run gets: the application's, with the run's own over it.
+
+    EMR Serverless applies an application's ``monitoringConfiguration`` to every run of it; for
+    each destination (S3, CloudWatch, managed persistence) the fields the run's
+    ``configurationOverrides`` set win (EMR Serverless User Guide, "Default application
+    configuration for EMR Serverless", "Override default configurations during job run"). The
+    infrastructure note's application configures CloudWatch this way for its backend's runs.
+    """
+    application_monitoring = application_monitoring or {}
+    run_monitoring = run_monitoring or {}
+    return {
+        destination: {
+            **(application_monitoring.get(destination) or {}),
+            **(run_monitoring.get(destination) or {}),
+        }
+        for destination in {*application_monitoring, *run_monitoring}
+    }
+
+
+def application_monitoring(client: EMRServerlessClient, application_id: str) -> Dict[str, Any]:
+    """The application's own ``monitoringConfiguration`` (GetApplication), or {} when unreadable.
+
+    A caller without ``emr-serverless:GetApplication`` still gets the run's own locations.
+    """
+    try:
+        application = client.get_application(applicationId=application_id)["application"]
+    except AWS_ERRORS as exc:
+        logger.warning(
+            "could not read the monitoring configuration of application %s (%s); using the "
+            "run's own log locations only",
+            application_id,
+            aws_error(f"GetApplication {application_id}", exc),
+        )
+        return {}
+    return dict(application.get("monitoringConfiguration") or {})
+
+
+def status_from_job_run(
+    job_run: Mapping[str, Any], application_monitoring: Optional[Mapping[str, Any]] = None
+) -> JobRunStatus:
+    """A :class:`JobRunStatus` from GetJobRun's ``jobRun``, with its application's monitoring."""
+    monitoring = monitoring_applied_to_run(
+        application_monitoring,
+        (job_run.get("configurationOverrides") or {}).get("monitoringConfiguration"),
+    )
     s3 = monitoring.get("s3MonitoringConfiguration") or {}
     cloudwatch = monitoring.get("cloudWatchLoggingConfiguration") or {}
     cloudwatch_on = bool(cloudwatch.get("enabled"))
@@ -162,63 +214,119 @@ def status_from_job_run(job_run: Mapping[str, Any]) -> JobRunStatus:
     )
 
 
-def get_run(client: EMRServerlessClient, application_id: str, job_run_id: str) -> JobRunStatus:
-    """GetJobRun as a :class:`JobRunStatus`."""
+def get_run(
+    client: EMRServerlessClient,
+    application_id: str,
+    job_run_id: str,
+    application_monitoring: Optional[Mapping[str, Any]] = None,
+) -> JobRunStatus:
+    """GetJobRun as a :class:`JobRunStatus` (``application_monitoring``: see status_from_job_run)."""
     try:
         response = client.get_job_run(applicationId=application_id, jobRunId=job_run_id)
     except AWS_ERRORS as exc:
         raise emr_error(f"GetJobRun {application_id}/{job_run_id}", exc) from None
-    return status_from_job_run(response["jobRun"])
+    return status_from_job_run(response["jobRun"], application_monitoring)
 
 
-def runs_of_spec(
+def newest_run_of_spec(
     client: EMRServerlessClient,
     application_id: str,
     name: str,
     spec_digest: str,
     *,
     now: Optional[dt.datetime] = None,
-) -> List[JobRunStatus]:
-    """Runs of the spec ``spec_digest`` (by name, then tag), newest attempt first."""
+) -> Optional[JobRunStatus]:
+    """The newest run of the spec ``spec_digest`` in the look-back window, or None.
+
+    ListJobRuns once (its summaries carry name, state and creation time, not tags), keep the runs
+    of this ``name``, newest first, and read them (GetJobRun, for the tags) only until one of the
+    spec turns up: an hourly job's re-attach costs one GetJobRun, not one per run of the week.
+    """
     since = (now or dt.datetime.now(dt.timezone.utc)) - dt.timedelta(days=REATTACH_LOOKBACK_DAYS)
-    found: List[JobRunStatus] = []
     try:
         pages = client.get_paginator("list_job_runs").paginate(
             applicationId=application_id, createdAtAfter=since
         )
-        for page in pages:
-            for summary in page.get("jobRuns", []):
-                if summary.get("name") != name:
-                    continue
-                status = get_run(client, application_id, summary["id"])
-                if status.tags.get(SPEC_TAG) == spec_digest:
-                    found.append(status)
+        listed = [summary for page in pages for summary in page.get("jobRuns", [])]
     except AWS_ERRORS as exc:
         raise emr_error(f"ListJobRuns {application_id}", exc) from None
-    return sorted(found, key=lambda s: s.attempt, reverse=True)
+    # Newest first; ListJobRuns lists newest first, which breaks ties of createdAt.
+    named = [(i, s) for i, s in enumerate(listed) if s.get("name") == name]
+    named.sort(key=lambda item: (item[1].get("createdAt") or since, -item[0]), reverse=True)
+    for _, summary in named:
+        status = get_run(client, application_id, str(summary["id"]))
+        if status.tags.get(SPEC_TAG) == spec_digest:
+            return status
+    return None
+
+
+#: A run created this long before the StartJobRun that returned it is an earlier run answering a
+#: reused ``clientToken`` (allows for the difference between our clock and the service's).
+CLOCK_SKEW = dt.timedelta(minutes=5)
+#: How many earlier runs of reused tokens :func:`start_or_attach` steps over before giving up.
+MAX_EARLIER_RUNS = 20
+
+
+def token_nonce() -> str:
+    """24 random hex characters: what makes an unkeyed submission's token unique."""
+    return uuid.uuid4().hex[:24]
 
 
 def start_or_attach(
-    client: EMRServerlessClient, request: Mapping[str, Any], *, new_run: bool = False
+    client: EMRServerlessClient,
+    request: Mapping[str, Any],
+    *,
+    new_run: bool = False,
+    nonce: Callable[[], str] = token_nonce,
+    now: Optional[Callable[[], dt.datetime]] = None,
 ) -> Tuple[JobRunStatus, bool]:
     """Start the run, or re-attach to the run of the same spec; returns ``(status, attached)``.
 
     Re-attaches to the newest run of the spec while it is active; with a run key (tag
     ``sparkpg:run-key``) also to a finished one unless it FAILED or was CANCELLED. ``new_run``
     always starts a new one.
+
+    Tokens: an unkeyed submission's token carries a random ``nonce``, so it is never sent for
+    another run (how long the service remembers a token is undocumented). A keyed submission's
+    token is deterministic; when StartJobRun answers with a run created before this call (the
+    service remembered the token of a run older than the look-back window), that run is treated
+    as any run of the spec: re-attached if reusable, else the next attempt is started.
     """
     application_id = str(request["applicationId"])
     spec_digest = str(request["tags"][SPEC_TAG])
-    previous = runs_of_spec(client, application_id, str(request["name"]), spec_digest)
-    if previous and not new_run and reusable(previous[0], keyed=RUN_KEY_TAG in request["tags"]):
-        return previous[0], True
-    attempt = max([run.attempt for run in previous], default=0) + 1
-    final = with_attempt(request, attempt)
-    try:
-        response = client.start_job_run(**final)
-    except AWS_ERRORS as exc:
-        raise emr_error(f"StartJobRun on application {application_id}", exc) from None
-    return get_run(client, application_id, response["jobRunId"]), False
+    keyed = RUN_KEY_TAG in request["tags"]
+    previous = newest_run_of_spec(client, application_id, str(request["name"]), spec_digest)
+    if previous is not None and not new_run and reusable(previous, keyed=keyed):
+        return previous, True
+    attempt = (previous.attempt if previous is not None else 0) + 1
+    submitted_at = (now or (lambda: dt.datetime.now(dt.timezone.utc)))()
+    for _ in range(MAX_EARLIER_RUNS):
+        final = with_attempt(request, attempt, None if keyed else nonce())
+        try:
+            response = client.start_job_run(**final)
+        except AWS_ERRORS as exc:
+            raise emr_error(f"StartJobRun on application {application_id}", exc) from None
+        status = get_run(client, application_id, response["jobRunId"])
+        if not answered_by_earlier_run(status, submitted_at):
+            return status, False
+        if not new_run and reusable(status, keyed=keyed):
+            return status, True
+        attempt = max(attempt, status.attempt) + 1
+    raise AwsRequestError(
+        f"StartJobRun on application {application_id} answered {MAX_EARLIER_RUNS} times with "
+        f"an earlier run of the same client token (spec {spec_digest}); start it with "
+        "--new-run or another --run-key"
+    )
+
+
+def answered_by_earlier_run(status: JobRunStatus, submitted_at: dt.datetime) -> bool:
+    """Whether StartJobRun returned a run created before the call (a reused client token)."""
+    created = status.created_at
+    if created is None:
+        return False
+    if created.tzinfo is None:
+        created = created.replace(tzinfo=dt.timezone.utc)
+    return created < submitted_at - CLOCK_SKEW
 
 
 def reusable(run: JobRunStatus, *, keyed: bool) -> bool:
@@ -248,6 +356,7 @@ def wait_for_run(
     max_interval: float = 30.0,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
+    application_monitoring: Optional[Mapping[str, Any]] = None,
 ) -> JobRunStatus:
     """Poll GetJobRun with exponential backoff until a terminal state; call ``on_change`` per state.
 
@@ -255,11 +364,12 @@ def wait_for_run(
 
     ``deadline`` is a ``clock()`` value; past it :class:`DeadlineReached` is raised (the run keeps
     running: cancelling is the caller's decision). Ctrl-C propagates as KeyboardInterrupt.
+    ``application_monitoring``: the application's own logging (:func:`status_from_job_run`).
     """
     interval = initial_interval
     last_state = ""
     while True:
-        status = get_run(client, application_id, job_run_id)
+        status = get_run(client, application_id, job_run_id, application_monitoring)
         if status.state != last_state:
             on_change(status)
             last_state = status.state

@@ -28,6 +28,8 @@ from typing import Any, Dict, List, Sequence
 
 import boto3
 
+from tests.note_account import EMR_SERVERLESS_TRUST
+
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 BUCKET = "sparkpg-artifacts-123456789012"
@@ -179,16 +181,7 @@ def build_healthy(
         Name=SECRET_NAME, SecretString=json.dumps({"username": "spark", "password": "s3cr3t"})
     )["ARN"]
 
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": "emr-serverless.amazonaws.com"},
-                "Action": "sts:AssumeRole",
-            }
-        ],
-    }
+    trust = EMR_SERVERLESS_TRUST
     role_arn = iam.create_role(RoleName=ROLE_NAME, AssumeRolePolicyDocument=json.dumps(trust))[
         "Role"
     ]["Arn"]

@@ -218,8 +218,14 @@ def test_show_stdout_follow_links_and_json(
 
 
 def test_retry_policy_attempts_and_the_runs_listing(
-    settings_file: Path, emr_setup: Dict[str, str], capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, deployed: str, emr_setup: Dict[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # Retries need emr-7.1.0 or later (User Guide, "Job resiliency"): an application of its own.
+    resilient = client("emr-serverless").create_application(
+        name="resilient", releaseLabel="emr-7.1.0", type="Spark", clientToken="resilient"
+    )["applicationId"]
+    apps = {"plain": resilient, "postgres": resilient}
+    settings_file = write_settings(tmp_path / "settings.json", apps, deployed)
     args = _submit(
         settings_file,
         *("--wait", "--json", *FAST, "--max-attempts", "3", "--tag", "moto:attempt=2"),
@@ -229,22 +235,22 @@ def test_retry_policy_attempts_and_the_runs_listing(
     run = _json(capsys)
     assert run["serviceAttempt"] == 2
     assert run["driverLogs"]["s3"] == (
-        f"s3://{LOG_BUCKET}/override/applications/{emr_setup['postgres']}/jobs/"
+        f"s3://{LOG_BUCKET}/override/applications/{apps['postgres']}/jobs/"
         f"{run['jobRunId']}/attempts/2/SPARK_DRIVER/stderr.gz"
     )
     assert run["driverLogs"]["cloudwatch"].startswith("/sparkpg/override:/applications/")
     detail = client("emr-serverless").get_job_run(
-        applicationId=emr_setup["postgres"], jobRunId=run["jobRunId"]
+        applicationId=apps["postgres"], jobRunId=run["jobRunId"]
     )
     assert detail["jobRun"]["retryPolicy"] == {"maxAttempts": 3}
-    assert main(["logs", run["jobRunId"], "--application-id", emr_setup["postgres"]]) == EXIT_OK
+    assert main(["logs", run["jobRunId"], "--application-id", apps["postgres"]]) == EXIT_OK
     assert "/attempts/2/SPARK_DRIVER/stderr.gz" in capsys.readouterr().err
     assert main(["runs", "--settings", str(settings_file)]) == EXIT_OK
     listing = capsys.readouterr().out.splitlines()
     assert listing[0].split() == ["CREATED", "STATE", "DURATION", "ATTEMPT", "RUN", "NAME"]
     [row] = [line for line in listing[1:] if run["jobRunId"] in line]
     assert "SUCCESS" in row and "read_tables-aurora.public.orders" in row
-    assert main(["runs", "--application-id", emr_setup["postgres"], "--json"]) == EXIT_OK
+    assert main(["runs", "--application-id", apps["postgres"], "--json"]) == EXIT_OK
     [listed] = _json_list(capsys)
     assert listed["id"] == run["jobRunId"] and listed["state"] == "SUCCESS"
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Dict, List
 
 import pytest
+from botocore.exceptions import ClientError
 
 from devtools.build_bundle import REPO_ROOT
 from entrypoints.cli import main
@@ -236,6 +237,11 @@ def test_the_client_token_is_idempotent_at_the_api(emr_setup: Dict[str, str]) ->
         "jobDriver": {"sparkSubmit": {"entryPoint": "s3://b/x.py"}},
     }
     assert emr.start_job_run(**kwargs)["jobRunId"] == emr.start_job_run(**kwargs)["jobRunId"]
+    # The same token with another request is a conflict (API reference, StartJobRun; patch 6).
+    other = {**kwargs, "jobDriver": {"sparkSubmit": {"entryPoint": "s3://b/y.py"}}}
+    with pytest.raises(ClientError) as conflict:
+        emr.start_job_run(**other)
+    assert conflict.value.response["Error"]["Code"] == "ConflictException"
 
 
 def test_status_and_logs_of_a_run_started_elsewhere(

@@ -14,10 +14,12 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Sequence
+from typing import Any, Dict, Iterator, List, Optional, Sequence
 
+import boto3
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -149,3 +151,79 @@ def bundle_dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("bundle-dist")
     build(out, log=False)
     return out
+
+
+# --- roots of the module on a moto server (test_moto_existing_role, test_moto_note_account) -----
+
+#: The provider of a root that applies the module to a moto server (AWS_ENDPOINT_URL in the env).
+MOTO_ROOT_HEADER = """\
+terraform {
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = "~> 5.100"
+    }
+  }
+}
+
+provider "aws" {
+  region                      = "us-east-1"
+  skip_credentials_validation = true
+  skip_metadata_api_check     = true
+  skip_region_validation      = true
+  s3_use_path_style           = true
+}
+
+variable "vpc_id" {
+  type = string
+}
+
+variable "subnet_ids" {
+  type = list(string)
+}
+
+variable "execution_role_arn" {
+  type = string
+}
+
+variable "jdbc_jar_source" {
+  type = string
+}
+"""
+
+
+def write_moto_root(workdir: Path, module_call: str) -> Path:
+    """``workdir``: the module (as ``./sparkpg``), a root of MOTO_ROOT_HEADER + ``module_call``,
+    and a stand-in JDBC JAR; returns the JAR's path."""
+    shutil.copytree(
+        TERRAFORM_ROOT / MODULE_DIR,
+        workdir / "sparkpg",
+        ignore=shutil.ignore_patterns(".terraform", ".terraform.lock.hcl", "*.tfstate*", "tests"),
+    )
+    (workdir / "main.tf").write_text(MOTO_ROOT_HEADER + "\n" + module_call, encoding="utf-8")
+    jar = workdir / "postgresql-42.7.13.jar"
+    with zipfile.ZipFile(jar, "w") as archive:
+        archive.writestr("META-INF/MANIFEST.MF", "Manifest-Version: 1.0\n")
+    return jar
+
+
+@dataclass
+class MotoRoot:
+    """A Terraform root applied to a moto server: boto3 clients on it and ``terraform`` in it."""
+
+    terraform: Terraform
+    workdir: Path
+    env: Dict[str, str]
+    endpoint_url: str
+
+    def client(self, service: str) -> Any:
+        return boto3.client(
+            service,  # type: ignore[call-overload]
+            endpoint_url=self.endpoint_url,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
+    def tf(self, *args: str, ok_codes: tuple = (0,)) -> Any:
+        return self.terraform.run(list(args), self.workdir, env=self.env, ok_codes=ok_codes)

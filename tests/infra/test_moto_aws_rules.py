@@ -119,6 +119,80 @@ def test_private_dns_needs_dns_support_and_hostnames(aws: str) -> None:
     assert _interface_endpoint(ec2, net["vpc"], [net["b1"]])["PrivateDnsEnabled"] is True
 
 
+def test_a_second_private_dns_endpoint_for_a_service_is_refused(aws: str) -> None:
+    """AWS refuses a second interface endpoint with private DNS for one service in one VPC.
+
+    terraform-provider-aws issue 17535 quotes the service's answer; the infrastructure note's VPC
+    already has such endpoints for Logs and Secrets Manager.
+    """
+    ec2 = _client("ec2", aws)
+    net = _vpc(ec2)
+    first = _interface_endpoint(ec2, net["vpc"], [net["a1"], net["b1"]])
+    with pytest.raises(ClientError) as refused:
+        _interface_endpoint(ec2, net["vpc"], [net["a2"]])
+    error = refused.value.response["Error"]
+    assert error["Code"] == "InvalidParameter"
+    assert error["Message"] == (
+        "private-dns-enabled cannot be set because there is already a conflicting DNS domain "
+        f"for logs.{REGION}.amazonaws.com in the VPC {net['vpc']}"
+    )
+    # Without private DNS a second endpoint is allowed; so is private DNS for another service,
+    # or in another VPC, or once the first endpoint is gone.
+    _interface_endpoint(ec2, net["vpc"], [net["a2"]], private_dns=False)
+    ec2.create_vpc_endpoint(
+        VpcId=net["vpc"],
+        ServiceName=f"com.amazonaws.{REGION}.secretsmanager",
+        VpcEndpointType="Interface",
+        SubnetIds=[net["a1"]],
+        PrivateDnsEnabled=True,
+    )
+    ec2.delete_vpc_endpoints(VpcEndpointIds=[first["VpcEndpointId"]])
+    assert _interface_endpoint(ec2, net["vpc"], [net["b1"]])["PrivateDnsEnabled"] is True
+
+
+def test_bucket_policy_conditions_are_evaluated_as_aws_would(aws: str) -> None:
+    """Patch 4: a conditional Deny applies when its condition holds for the request, as in AWS.
+
+    Requests of sparkpg's clients reach AWS over TLS, so the module's "Deny unless
+    aws:SecureTransport" lets them through; a Deny for callers outside another account applies.
+    """
+    import json
+
+    s3 = _client("s3", aws)
+    s3.create_bucket(Bucket="policy-bucket")
+    s3.put_object(Bucket="policy-bucket", Key="k", Body=b"x")
+
+    def deny(condition: Dict[str, Any]) -> None:
+        statement = {
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:GetObject",
+            "Resource": "arn:aws:s3:::policy-bucket/*",
+            "Condition": condition,
+        }
+        document = {"Version": "2012-10-17", "Statement": [statement]}
+        s3.put_bucket_policy(Bucket="policy-bucket", Policy=json.dumps(document))
+
+    def readable() -> bool:
+        try:
+            s3.get_object(Bucket="policy-bucket", Key="k")
+        except ClientError as exc:
+            assert exc.response["Error"]["Code"] in ("403", "AccessDenied")
+            return False
+        return True
+
+    deny({"Bool": {"aws:SecureTransport": "false"}})
+    assert readable()  # TLS: the condition does not hold
+    deny({"StringNotEquals": {"aws:PrincipalAccount": "999999999999"}})
+    assert not readable()  # the caller's account is not 999999999999: denied, as AWS would
+    deny({"StringEquals": {"aws:PrincipalAccount": "999999999999"}})
+    assert readable()
+    deny({"NumericLessThan": {"s3:TlsVersion": "1.2"}})
+    assert readable()
+    deny({"StringEqualsIfExists": {"aws:SourceVpce": "vpce-1"}})
+    assert not readable()  # the key is absent: ...IfExists holds
+
+
 def test_missing_key_is_403_for_a_bucket_without_list_bucket(aws: str) -> None:
     s3 = _client("s3", aws)
     for bucket in ("listable", "no-list"):

@@ -11,86 +11,25 @@ from __future__ import annotations
 
 import contextlib
 import json
-import shutil
-import zipfile
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Dict, Iterator, List
 
-import boto3
 import pytest
 
 from devtools.moto_server import moto_server
-from tests.infra.conftest import MODULE_DIR, TERRAFORM_ROOT, Terraform
+from tests.infra.conftest import MotoRoot, Terraform, write_moto_root
+from tests.note_account import ROLE_NAME, create_note_role, inline_policies, note_policies
 
 pytestmark = [pytest.mark.infra, pytest.mark.slow]
 
 REGION = "us-east-1"
-ROLE_NAME = "EMRServerlessExecutionRole"
 # The note's existing inline policies (section 2.3 and 2.2), which jobs already depend on.
-EXISTING_POLICIES: Dict[str, Dict[str, Any]] = {
-    "EMRServerlessS3Policy": {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Action": ["s3:GetObject", "s3:PutObject", "s3:ListBucket"],
-                "Resource": ["arn:aws:s3:::spark-data-*", "arn:aws:s3:::spark-data-*/*"],
-            },
-            {
-                "Effect": "Allow",
-                "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-                "Resource": "*",
-            },
-        ],
-    },
-    "EMRSecretsManagerPolicy": {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
-                "Resource": "arn:aws:secretsmanager:us-east-1:123456789012:secret:spark/postgres/*",
-            }
-        ],
-    },
-}
+EXISTING_POLICIES = note_policies(
+    "123456789012", ["arn:aws:s3:::spark-data-*", "arn:aws:s3:::spark-data-*/*"]
+)
 MODULE_POLICIES = {"sparkpg-reuse-secrets", "sparkpg-reuse-s3", "sparkpg-reuse-logs"}
 
-ROOT_CONFIG = """\
-terraform {
-  required_providers {
-    aws = {
-      source  = "hashicorp/aws"
-      version = "~> 5.100"
-    }
-  }
-}
-
-provider "aws" {
-  region                      = "us-east-1"
-  skip_credentials_validation = true
-  skip_metadata_api_check     = true
-  skip_region_validation      = true
-  s3_use_path_style           = true
-}
-
-variable "vpc_id" {
-  type = string
-}
-
-variable "subnet_ids" {
-  type = list(string)
-}
-
-variable "execution_role_arn" {
-  type = string
-}
-
-variable "jdbc_jar_source" {
-  type = string
-}
-
+MODULE_CALL = """\
 module "sparkpg" {
   source = "./sparkpg"
 
@@ -127,29 +66,13 @@ output "settings_json" {
 
 
 @dataclass
-class Reuse:
+class Reuse(MotoRoot):
     """The applied root: its directory, environment, network and outputs."""
 
-    terraform: Terraform
-    workdir: Path
-    env: Dict[str, str]
-    endpoint_url: str
-    network: Dict[str, str]
-    role_arn: str
+    network: Dict[str, str] = field(default_factory=dict)
+    role_arn: str = ""
     outputs: Dict[str, Any] = field(default_factory=dict)
     destroyed: bool = False
-
-    def client(self, service: str) -> Any:
-        return boto3.client(
-            service,  # type: ignore[call-overload]
-            endpoint_url=self.endpoint_url,
-            region_name=REGION,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
-
-    def tf(self, *args: str, ok_codes: tuple = (0,)) -> Any:
-        return self.terraform.run(list(args), self.workdir, env=self.env, ok_codes=ok_codes)
 
 
 def _network(ec2: Any, cidr: str, *, dns_hostnames: bool) -> Dict[str, str]:
@@ -169,35 +92,6 @@ def _network(ec2: Any, cidr: str, *, dns_hostnames: bool) -> Dict[str, str]:
     return network
 
 
-def _existing_role(iam: Any) -> str:
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": "emr-serverless.amazonaws.com"},
-                "Action": "sts:AssumeRole",
-            }
-        ],
-    }
-    arn = iam.create_role(RoleName=ROLE_NAME, AssumeRolePolicyDocument=json.dumps(trust))["Role"][
-        "Arn"
-    ]
-    for name, document in EXISTING_POLICIES.items():
-        iam.put_role_policy(
-            RoleName=ROLE_NAME, PolicyName=name, PolicyDocument=json.dumps(document)
-        )
-    return str(arn)
-
-
-def _inline_policies(iam: Any) -> Dict[str, Any]:
-    found = {}
-    for name in iam.list_role_policies(RoleName=ROLE_NAME)["PolicyNames"]:
-        document = iam.get_role_policy(RoleName=ROLE_NAME, PolicyName=name)["PolicyDocument"]
-        found[name] = json.loads(document) if isinstance(document, str) else document
-    return found
-
-
 def _tfvars(network: Dict[str, str]) -> List[str]:
     subnets = json.dumps([network["a1"], network["a2"], network["b1"]])
     return ["-var", f"vpc_id={network['vpc']}", "-var", f"subnet_ids={subnets}"]
@@ -206,21 +100,13 @@ def _tfvars(network: Dict[str, str]) -> List[str]:
 @pytest.fixture(scope="module")
 def reuse(terraform: Terraform, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Reuse]:
     workdir = tmp_path_factory.mktemp("moto-reuse")
-    shutil.copytree(
-        TERRAFORM_ROOT / MODULE_DIR,
-        workdir / "sparkpg",
-        ignore=shutil.ignore_patterns(".terraform", ".terraform.lock.hcl", "*.tfstate*", "tests"),
-    )
-    (workdir / "main.tf").write_text(ROOT_CONFIG, encoding="utf-8")
-    jar = workdir / "postgresql-42.7.13.jar"
-    with zipfile.ZipFile(jar, "w") as archive:
-        archive.writestr("META-INF/MANIFEST.MF", "Manifest-Version: 1.0\n")
+    jar = write_moto_root(workdir, MODULE_CALL)
 
     with contextlib.ExitStack() as resources:
         endpoint_url = resources.enter_context(moto_server())
         clients = Reuse(terraform, workdir, {}, endpoint_url, {}, "")
         network = _network(clients.client("ec2"), "10.8", dns_hostnames=True)
-        role_arn = _existing_role(clients.client("iam"))
+        role_arn = create_note_role(clients.client("iam"), EXISTING_POLICIES)
         env = {
             "AWS_ENDPOINT_URL": endpoint_url,
             "AWS_REGION": REGION,
@@ -260,7 +146,7 @@ def test_interface_endpoints_take_one_subnet_per_zone(reuse: Reuse) -> None:
 
 
 def test_existing_role_keeps_its_own_policies(reuse: Reuse) -> None:
-    policies = _inline_policies(reuse.client("iam"))
+    policies = inline_policies(reuse.client("iam"))
     assert set(policies) == set(EXISTING_POLICIES) | MODULE_POLICIES
     for name, document in EXISTING_POLICIES.items():
         assert policies[name] == document, f"{name} was changed"
@@ -278,5 +164,5 @@ def test_a_vpc_without_dns_hostnames_is_refused_at_plan(reuse: Reuse) -> None:
 def test_destroy_leaves_the_existing_role_as_it_was(reuse: Reuse) -> None:
     reuse.tf("destroy", "-auto-approve", "-input=false", "-no-color", *_tfvars(reuse.network))
     reuse.destroyed = True
-    assert _inline_policies(reuse.client("iam")) == EXISTING_POLICIES
+    assert inline_policies(reuse.client("iam")) == EXISTING_POLICIES
     assert reuse.client("iam").get_role(RoleName=ROLE_NAME)["Role"]["Arn"] == reuse.role_arn

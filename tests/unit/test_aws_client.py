@@ -69,3 +69,19 @@ def test_run_commands_without_a_region_exit_3_with_one_line(
         "sparkpg: error: no AWS region for emr-serverless: set AWS_REGION (or AWS_DEFAULT_REGION), "
         "pass --region, or use an AWS profile that has a region\n"
     )
+
+
+def test_aws_region_alone_is_enough(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The variable the README and the other AWS SDKs use; boto3 itself reads AWS_DEFAULT_REGION."""
+    from connectors.aws import aws_client
+
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    aws_client.cache_clear()
+    try:
+        assert aws_client("secretsmanager").meta.region_name == "eu-west-1"
+        monkeypatch.setenv("AWS_DEFAULT_REGION", "us-west-2")  # boto3's own variable still wins
+        aws_client.cache_clear()
+        assert aws_client("secretsmanager").meta.region_name == "us-west-2"
+    finally:
+        aws_client.cache_clear()

@@ -386,11 +386,11 @@ def test_secretsmanager_endpoint_missing_points_at_the_secrets_entry() -> None:
 
 
 def test_missing_endpoint_with_nat_everywhere_is_a_warning() -> None:
-    nat = {"subnet-a": "nat-1", "subnet-b": "nat-1"}
+    nat = {"subnet-a": "NAT gateway nat-1", "subnet-b": "NAT gateway nat-1"}
     result = evaluate_interface_endpoint("logs", REGION, APP, [], GROUPS, SUBNETS, nat)
-    assert result.status == "warn" and "NAT (nat-1)" in result.evidence
+    assert result.status == "warn" and "(NAT gateway nat-1)" in result.evidence
     half = evaluate_interface_endpoint(
-        "logs", REGION, APP, [], GROUPS, SUBNETS, {"subnet-a": "nat-1"}
+        "logs", REGION, APP, [], GROUPS, SUBNETS, {"subnet-a": "NAT gateway nat-1"}
     )
     assert half.status == "fail"
 
@@ -416,7 +416,7 @@ def test_s3_reachability() -> None:
     )
     ok = evaluate_s3_reachability(REGION, APP, [gateway], ROUTES)
     assert ok.status == "pass"
-    assert "subnet-a: route table rtb-private -> NAT nat-1" in ok.evidence
+    assert "subnet-a: route table rtb-private -> NAT gateway nat-1" in ok.evidence
     assert "subnet-b: route table rtb-main -> gateway endpoint vpce-s3" in ok.evidence
     missing = evaluate_s3_reachability(REGION, APP, [], ROUTES)
     assert missing.status == "fail" and "subnet-b (route table rtb-main)" in missing.evidence

@@ -310,9 +310,9 @@ def test_timeouts_and_retries_the_api_accepts_pass(bundle: BundleManifest) -> No
             build_start_job_run_request(_settings(), spec, bundle)["executionTimeoutMinutes"]
             == minutes
         )
-    retried = SPEC.model_copy(update={"max_attempts": 3, "max_failed_attempts_per_hour": 2})
+    retried = SPEC.model_copy(update={"max_attempts": 3})
     request = build_start_job_run_request(_settings(), retried, bundle)
-    assert request["retryPolicy"] == {"maxAttempts": 3, "maxFailedAttemptsPerHour": 2}
+    assert request["retryPolicy"] == {"maxAttempts": 3}
     assert "retryPolicy" not in build_start_job_run_request(_settings(), SPEC, bundle)
     assert constraint_violations("emr-serverless", "StartJobRun", request) == []
 

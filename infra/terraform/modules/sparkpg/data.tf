@@ -26,3 +26,23 @@ data "aws_subnet" "endpoint_candidates" {
 
   id = local.endpoint_subnet_candidates[count.index]
 }
+
+# Interface endpoints given by id (network.tf): read, checked, never changed.
+data "aws_vpc_endpoint" "reused" {
+  for_each = local.reused_endpoint_ids
+
+  id = each.value
+
+  lifecycle {
+    postcondition {
+      condition = (
+        self.vpc_id == var.vpc_id
+        && self.service_name == "${data.aws_partition.current.reverse_dns_prefix}.${local.region}.${each.key}"
+        && self.vpc_endpoint_type == "Interface"
+        && self.private_dns_enabled
+        && self.state == "available"
+      )
+      error_message = "${each.key}_endpoint_id = ${each.value} must be an available Interface endpoint for ${data.aws_partition.current.reverse_dns_prefix}.${local.region}.${each.key} in ${var.vpc_id} with private DNS on; it is a ${self.vpc_endpoint_type} endpoint for ${self.service_name} in ${self.vpc_id}, state ${self.state}, private DNS ${self.private_dns_enabled ? "on" : "off"}. Give the id of the right endpoint (aws ec2 describe-vpc-endpoints --filters Name=vpc-id,Values=${var.vpc_id}), or leave it null to create one."
+    }
+  }
+}

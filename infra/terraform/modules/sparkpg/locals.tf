@@ -11,9 +11,22 @@ locals {
     var.endpoint_security_group_ids != null ? var.endpoint_security_group_ids : [local.emr_security_group_id]
   )
 
-  # Interface endpoints: given subnets, or one application subnet per availability zone (the
-  # lowest subnet id of each zone, so the choice is stable).
-  create_interface_endpoints = var.create_logs_endpoint || var.create_secretsmanager_endpoint
+  # Interface endpoints: reused by id (data.aws_vpc_endpoint.reused), or created with the given
+  # subnets, or one application subnet per availability zone (the lowest subnet id of each zone,
+  # so the choice is stable).
+  create_logs_endpoint           = var.create_logs_endpoint && var.logs_endpoint_id == null
+  create_secretsmanager_endpoint = var.create_secretsmanager_endpoint && var.secretsmanager_endpoint_id == null
+  create_interface_endpoints     = local.create_logs_endpoint || local.create_secretsmanager_endpoint
+  reused_endpoint_ids = {
+    for service, id in { logs = var.logs_endpoint_id, secretsmanager = var.secretsmanager_endpoint_id } :
+    service => id if id != null
+  }
+  # The groups of the reused endpoints that need HTTPS from the EMR security group: all of them,
+  # except the EMR group itself when it is given (a created group is never one of them).
+  reused_endpoint_security_group_ids = var.create_endpoint_ingress_rules ? toset([
+    for sg in distinct(flatten([for e in data.aws_vpc_endpoint.reused : tolist(e.security_group_ids)])) :
+    sg if var.create_security_group || sg != var.security_group_id
+  ]) : toset([])
   endpoint_subnet_candidates = var.endpoint_subnet_ids != null ? var.endpoint_subnet_ids : var.subnet_ids
   endpoint_subnet_zones      = { for s in data.aws_subnet.endpoint_candidates : s.id => s.availability_zone }
   endpoint_subnet_ids = (

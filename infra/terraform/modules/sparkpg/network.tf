@@ -1,5 +1,11 @@
 # Seed section 6: the EMR security group and its rules; section 1: the VPC endpoints.
 #
+# A VPC that already has a private-DNS interface endpoint for Logs or Secrets Manager (the
+# infrastructure note's) cannot get a second one: AWS refuses it ("private-dns-enabled cannot be
+# set because there is already a conflicting DNS domain"). logs_endpoint_id and
+# secretsmanager_endpoint_id reuse such endpoints: they are read (data.tf), never changed, and
+# only get an HTTPS ingress rule from the EMR security group on their groups (below).
+#
 # Interface endpoints take at most one subnet per availability zone (AWS answers
 # DuplicateSubnetsInSameZone otherwise) and bill per zone and hour: endpoint_subnet_ids, by
 # default one application subnet per zone (locals.tf). Their private DNS needs the VPC's DNS
@@ -52,7 +58,7 @@ resource "aws_vpc_security_group_ingress_rule" "database_from_emr" {
 }
 
 resource "aws_vpc_endpoint" "logs" {
-  count = var.create_logs_endpoint ? 1 : 0
+  count = local.create_logs_endpoint ? 1 : 0
 
   vpc_id              = var.vpc_id
   service_name        = "${data.aws_partition.current.reverse_dns_prefix}.${local.region}.logs"
@@ -71,7 +77,7 @@ resource "aws_vpc_endpoint" "logs" {
 }
 
 resource "aws_vpc_endpoint" "secretsmanager" {
-  count = var.create_secretsmanager_endpoint ? 1 : 0
+  count = local.create_secretsmanager_endpoint ? 1 : 0
 
   vpc_id              = var.vpc_id
   service_name        = "${data.aws_partition.current.reverse_dns_prefix}.${local.region}.secretsmanager"
@@ -97,4 +103,18 @@ resource "aws_vpc_endpoint" "s3" {
   vpc_endpoint_type = "Gateway"
   route_table_ids   = var.s3_route_table_ids
   tags              = merge(local.tags, { Name = "${var.name_prefix}-s3" })
+}
+
+# Reused endpoints (logs_endpoint_id, secretsmanager_endpoint_id): HTTPS from the EMR security
+# group to each of their security groups, except the EMR group itself (its self rule admits it).
+resource "aws_vpc_security_group_ingress_rule" "endpoint_https_from_emr" {
+  for_each = local.reused_endpoint_security_group_ids
+
+  security_group_id            = each.value
+  description                  = "HTTPS to the reused VPC endpoints from the EMR Serverless jobs of ${var.name_prefix}"
+  ip_protocol                  = "tcp"
+  from_port                    = 443
+  to_port                      = 443
+  referenced_security_group_id = local.emr_security_group_id
+  tags                         = local.tags
 }

@@ -49,10 +49,11 @@ output "security_group_id" {
 }
 
 output "vpc_endpoint_ids" {
-  description = "Ids of the VPC endpoints by service (logs, secretsmanager, s3); only the created ones."
+  description = "Ids of the VPC endpoints by service (logs, secretsmanager, s3): the created ones and those reused by id."
   value = merge(
-    var.create_logs_endpoint ? { logs = aws_vpc_endpoint.logs[0].id } : {},
-    var.create_secretsmanager_endpoint ? { secretsmanager = aws_vpc_endpoint.secretsmanager[0].id } : {},
+    local.create_logs_endpoint ? { logs = aws_vpc_endpoint.logs[0].id } : {},
+    local.create_secretsmanager_endpoint ? { secretsmanager = aws_vpc_endpoint.secretsmanager[0].id } : {},
+    local.reused_endpoint_ids,
     var.create_s3_endpoint ? { s3 = aws_vpc_endpoint.s3[0].id } : {},
   )
 }

@@ -114,6 +114,34 @@ variable "create_secretsmanager_endpoint" {
   default     = true
 }
 
+variable "logs_endpoint_id" {
+  description = "An existing CloudWatch Logs interface endpoint (vpce-...) in vpc_id, with private DNS, to use instead of creating one. AWS allows one private-DNS endpoint per service and VPC, so in a VPC that already has one (the infrastructure note's vpce-0f5bee5beccb281d8) creating another fails. When set, create_logs_endpoint is ignored and the module only adds HTTPS from the EMR security group to the endpoint's security groups (create_endpoint_ingress_rules)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.logs_endpoint_id == null || can(regex("^vpce-[0-9a-f]+$", coalesce(var.logs_endpoint_id, "x")))
+    error_message = "logs_endpoint_id must look like vpce-0f5bee5beccb281d8 (aws ec2 describe-vpc-endpoints --filters Name=vpc-id,Values=<vpc_id>), or be null."
+  }
+}
+
+variable "secretsmanager_endpoint_id" {
+  description = "An existing Secrets Manager interface endpoint (vpce-...) in vpc_id, with private DNS, to use instead of creating one (see logs_endpoint_id; the note's is vpce-0bc8e399a2bfa1009)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.secretsmanager_endpoint_id == null || can(regex("^vpce-[0-9a-f]+$", coalesce(var.secretsmanager_endpoint_id, "x")))
+    error_message = "secretsmanager_endpoint_id must look like vpce-0bc8e399a2bfa1009 (aws ec2 describe-vpc-endpoints --filters Name=vpc-id,Values=<vpc_id>), or be null."
+  }
+}
+
+variable "create_endpoint_ingress_rules" {
+  description = "For endpoints given by id (logs_endpoint_id, secretsmanager_endpoint_id): add an ingress rule for HTTPS (tcp/443) from the EMR security group to each of the endpoint's security groups, except the EMR security group itself (its self rule admits it). The rules are the module's own: destroy removes them and nothing else. false: the groups already admit the jobs."
+  type        = bool
+  default     = true
+}
+
 variable "create_s3_endpoint" {
   description = "Create the S3 gateway VPC endpoint on s3_route_table_ids, so jobs in private subnets reach S3 without NAT."
   type        = bool
@@ -478,6 +506,14 @@ variable "secret_arn" {
   validation {
     condition     = var.secret_arn == null || can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+$", coalesce(var.secret_arn, "x")))
     error_message = "secret_arn must be a Secrets Manager secret ARN, or null."
+  }
+
+  # IAM matches a secret's ARN exactly: a partial ARN (without the "-" and six random characters
+  # Secrets Manager appends to every secret's ARN) in the role's policy never matches, and jobs get
+  # AccessDeniedException.
+  validation {
+    condition     = var.secret_arn == null || can(regex("-[A-Za-z0-9]{6}$", coalesce(var.secret_arn, "x")))
+    error_message = "secret_arn = ${coalesce(var.secret_arn, "null")} must be the secret's full ARN, ending in '-' and the six characters Secrets Manager appends (such as ...:secret:spark/postgres/aurora-e9d9d867-9Bxwrf): an IAM policy naming a partial ARN never matches the secret. Get it with: aws secretsmanager describe-secret --secret-id <name> --query ARN --output text."
   }
 
   validation {

@@ -214,3 +214,51 @@ run "kms_keys" {
     error_message = "the secret and the bucket use the given keys"
   }
 }
+
+# The infrastructure note's VPC already has private-DNS endpoints for Logs and Secrets Manager, and
+# AWS refuses a second one: given by id, they are read, not created, and their security group gets
+# HTTPS from the EMR security group (a rule of the module's own).
+run "existing_endpoints_are_reused" {
+  command = plan
+
+  variables {
+    logs_endpoint_id           = "vpce-0f5bee5beccb281d8"
+    secretsmanager_endpoint_id = "vpce-0bc8e399a2bfa1009"
+  }
+
+  override_data {
+    target = data.aws_vpc_endpoint.reused["logs"]
+    values = {
+      vpc_id             = "vpc-0123456789abcdef0", service_name = "com.amazonaws.eu-west-1.logs",
+      vpc_endpoint_type  = "Interface", private_dns_enabled = true, state = "available",
+      security_group_ids = ["sg-098a735e14f9f2953"]
+    }
+  }
+
+  override_data {
+    target = data.aws_vpc_endpoint.reused["secretsmanager"]
+    values = {
+      vpc_id             = "vpc-0123456789abcdef0", service_name = "com.amazonaws.eu-west-1.secretsmanager",
+      vpc_endpoint_type  = "Interface", private_dns_enabled = true, state = "available",
+      security_group_ids = ["sg-098a735e14f9f2953"]
+    }
+  }
+
+  assert {
+    condition     = length(aws_vpc_endpoint.logs) == 0 && length(aws_vpc_endpoint.secretsmanager) == 0
+    error_message = "no interface endpoint is created where one is given by id"
+  }
+
+  assert {
+    condition = (
+      keys(aws_vpc_security_group_ingress_rule.endpoint_https_from_emr) == ["sg-098a735e14f9f2953"]
+      && aws_vpc_security_group_ingress_rule.endpoint_https_from_emr["sg-098a735e14f9f2953"].from_port == 443
+    )
+    error_message = "one HTTPS rule on the reused endpoints' group"
+  }
+
+  assert {
+    condition     = output.vpc_endpoint_ids == { logs = "vpce-0f5bee5beccb281d8", secretsmanager = "vpce-0bc8e399a2bfa1009" }
+    error_message = "the reused endpoints are the module's endpoint ids"
+  }
+}

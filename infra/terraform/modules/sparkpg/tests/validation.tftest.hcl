@@ -146,6 +146,20 @@ run "inconsistent_choices" {
   ]
 }
 
+run "secret_arn_without_its_suffix" {
+  command = plan
+
+  variables {
+    create_secret     = false
+    postgres_username = null
+    postgres_password = null
+    # a partial ARN: the policy would name it as given and never match the secret
+    secret_arn = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:spark/postgres/aurora"
+  }
+
+  expect_failures = [var.secret_arn]
+}
+
 run "bucket_name_too_long" {
   command = plan
 
@@ -176,4 +190,23 @@ run "vpc_without_dns_hostnames" {
   }
 
   expect_failures = [data.aws_vpc.this]
+}
+
+run "reused_endpoint_of_another_service" {
+  command = plan
+
+  variables {
+    logs_endpoint_id = "vpce-0bc8e399a2bfa1009" # the Secrets Manager endpoint, by mistake
+  }
+
+  override_data {
+    target = data.aws_vpc_endpoint.reused["logs"]
+    values = {
+      vpc_id             = "vpc-0123456789abcdef0", service_name = "com.amazonaws.eu-west-1.secretsmanager",
+      vpc_endpoint_type  = "Interface", private_dns_enabled = true, state = "available",
+      security_group_ids = ["sg-098a735e14f9f2953"]
+    }
+  }
+
+  expect_failures = [data.aws_vpc_endpoint.reused]
 }
