@@ -40,7 +40,7 @@ $(VENV_SPARK4)/.installed: pyproject.toml
 	touch $@
 
 # The COPY engine's JAR (jvm/), reproducible; local sessions put it next to the JDBC JAR.
-# pyspark 3.5.0, the Spark of emr-7.0.0, under Python 3.9: tests/deploy/test_bundle_spark.py runs
+# pyspark 3.5.0, the Spark of emr-7.0.0, under Python 3.9: tests/submission/test_bundle_spark.py runs
 # the bundle with it too. Only pyspark (and its py4j): the bundle brings everything else. pip
 # reuses its cache, so a rebuild downloads nothing.
 SPARK350_VENV := .venv39-spark350

@@ -30,7 +30,7 @@ psql's ``ru_maxrss``), CPU seconds of the client (the JVM, or all psql processes
 server (the postmaster's reaped backends), the plan of our read, versions and the CPU count. Ratios are the claim.
 
 The pure helpers (page ranges, medians, formatting, ``/proc`` parsing) are unit-tested in
-``tests/unit/test_read_benchmark.py``; the benchmark itself is not a test.
+``tests/unit/devtools/test_read_benchmark.py``; the benchmark itself is not a test.
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ corrected here, in this one file, never in production code:
    AWS: https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_SecurityGroupRule.html (``Description``, for CIDR and
    referenced-group rules alike)
 
-Job runs (the submission tests, ``tests/deploy``; :func:`apply_job_run_patches`):
+Job runs (the submission tests, ``tests/submission``; :func:`apply_job_run_patches`):
 
 6. ``StartJobRun`` ignores ``clientToken`` and starts a duplicate on every call; the service is
    idempotent on it (API reference, StartJobRun,

@@ -19,10 +19,10 @@ import json
 import re
 import shlex
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
-REPO = Path(__file__).resolve().parents[2]
+from tests import REPO
+
 SHELL_LANGS = {"bash", "sh", "shell", "console"}
 # The commands whose first words make an unlabelled block a shell block.
 COMMAND_WORDS = ("sparkpg", "python", "./build.sh", "make", "spark-submit", "aws", "terraform")

@@ -40,16 +40,16 @@ NOT_RUN: Dict[Tuple[str, str], str] = {
 }
 # Commands that parse but cannot run here: the first words -> reason.
 NOT_RUN_COMMANDS: Dict[Tuple[str, ...], str] = {
-    ("sparkpg", "run"): "--emr-like runs the built bundle (tests/deploy/test_emr_local.py)",
+    ("sparkpg", "run"): "--emr-like runs the built bundle (tests/submission/test_emr_local.py)",
     ("sparkpg", "submit"): "EMR Serverless",
     ("sparkpg", "status"): "EMR Serverless",
     ("sparkpg", "logs"): "EMR Serverless and CloudWatch Logs",
     ("sparkpg", "cancel"): "EMR Serverless",
     ("sparkpg", "runs"): "EMR Serverless",
     ("sparkpg", "deploy"): "S3",
-    ("sparkpg", "doctor"): "AWS (tests/aws/test_doctor_moto.py runs it against moto)",
-    ("./build.sh",): "builds the bundle (tests/deploy/test_bundle_contents.py)",
-    ("spark-submit",): "needs the built bundle (tests/deploy/test_emr_local.py runs it)",
+    ("sparkpg", "doctor"): "AWS (tests/diagnostics/test_doctor_moto.py runs it against moto)",
+    ("./build.sh",): "builds the bundle (tests/submission/test_bundle_contents.py)",
+    ("spark-submit",): "needs the built bundle (tests/submission/test_emr_local.py runs it)",
 }
 
 # The doc's placeholders, made local: (doc text, replacement with {tmp} for the run's folder).

@@ -22,8 +22,9 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence
 import boto3
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-TERRAFORM_ROOT = REPO_ROOT / "infra" / "terraform"
+from tests import REPO
+
+TERRAFORM_ROOT = REPO / "infra" / "terraform"
 MODULE_DIR = Path("modules") / "sparkpg"
 EXAMPLE_DIR = Path("examples") / "complete"
 

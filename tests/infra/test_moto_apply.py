@@ -23,7 +23,8 @@ import pytest
 from connectors.settings import load_settings
 from devtools.moto_server import cloudwatch_driver_stream
 from entrypoints.errors import EXIT_JOB_FAILED, EXIT_OK
-from tests.infra.conftest import EXAMPLE_DIR, REPO_ROOT, Terraform
+from tests import REPO
+from tests.infra.conftest import EXAMPLE_DIR, Terraform
 from tests.moto_support import reset_moto
 
 pytestmark = [pytest.mark.infra, pytest.mark.slow]
@@ -103,7 +104,7 @@ def stack(
 ) -> Iterator[Stack]:
     root = tmp_path_factory.mktemp("moto-apply") / "terraform"
     shutil.copytree(
-        Path(__file__).resolve().parents[2] / "infra" / "terraform",
+        REPO / "infra" / "terraform",
         root,
         ignore=shutil.ignore_patterns(".terraform", ".terraform.lock.hcl", "*.tfstate*"),
     )
@@ -357,7 +358,7 @@ def _sparkpg(stack: Stack, *args: str, cwd: Path) -> subprocess.CompletedProcess
         AWS_SECRET_ACCESS_KEY="testing",
         AWS_DEFAULT_REGION=REGION,
         AWS_REGION=REGION,
-        PYTHONPATH=str(REPO_ROOT),
+        PYTHONPATH=str(REPO),
     )
     return subprocess.run(
         [sys.executable, "-m", "entrypoints.cli", *args],

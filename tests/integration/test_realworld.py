@@ -23,6 +23,7 @@ from devtools.postgres_server import PostgresServer
 from spark_jobs import load_tables
 from spark_jobs.read.describe import describe_source
 from spark_jobs.read.types import plan_columns
+from tests import REPO
 from tests.integration.conftest import server_settings
 from tests.integration.test_types import output_texts, run_query_on
 from tests.realworld_compare import compare_rows
@@ -35,7 +36,7 @@ def _realworld_dir() -> Path:
     folder holding it, for git worktrees)."""
     if os.environ.get("SPARKPG_REALWORLD_DIR"):
         return Path(os.environ["SPARKPG_REALWORLD_DIR"])
-    root = Path(__file__).resolve().parents[2]
+    root = REPO
     candidates = [parent / "shared" / "realworld" for parent in root.parents]
     return next((c for c in candidates if c.is_dir()), candidates[0])
 

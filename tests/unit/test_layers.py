@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 import connectors
-
-REPO = Path(__file__).resolve().parents[2]
+from tests import REPO
 
 
 def _imports_after(statement: str) -> set[str]:

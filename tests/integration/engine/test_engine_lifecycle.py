@@ -13,9 +13,9 @@ from typing import Any, Callable, List
 
 import pytest
 
-from .conftest import APPLICATION, PASSWORD, EngineDb
+from tests import REPO
 
-REPO = Path(__file__).resolve().parents[3]
+from .conftest import APPLICATION, PASSWORD, EngineDb
 
 
 @pytest.fixture(scope="module")

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from spark_jobs.engine.session import ENGINE_JAR
+from tests import REPO
 
 from .conftest import PASSWORD, EngineDb
 
-REPO = Path(__file__).resolve().parents[3]
 JOB = """
 import json, sys
 from pyspark.sql import SparkSession
