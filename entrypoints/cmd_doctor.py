@@ -59,7 +59,7 @@ def doctor(args: argparse.Namespace) -> int:
     reader = AwsReader(region=args.region, profile=args.profile)
     probe = None
     if args.probe:
-        from diagnostics.probe import probe_runner
+        from diagnostics.probe_run import probe_runner
 
         probe = probe_runner(
             reader, bundle_location=args.bundle, timeout_minutes=args.probe_timeout

@@ -5,7 +5,7 @@ reads the credentials (Secrets Manager through the VPC endpoint, as a real job d
 ``SELECT 1`` through Spark's JDBC source with the product's own options
 (:func:`connectors.jdbc.jdbc_options`: the JAR from ``--jars``, the executors' network path),
 printing one ``SPARKPG-PROBE {json}`` line per connection to the driver's stdout. The doctor
-(:mod:`diagnostics.probe`) parses those lines.
+(:mod:`diagnostics.probe_run`) parses those lines.
 
 The job's settings travel as base64 JSON in its arguments: the settings the doctor checked
 (environment overrides applied), which hold secret *ids* only, never secret values.

@@ -456,7 +456,7 @@ def deploy_probe_bundle(env: Environment, entry_points: tuple[str, ...] = ("prob
 
 
 def run_probe(env: Environment, tags: Dict[str, str], **kwargs: Any) -> Dict[str, Any]:
-    from diagnostics.probe import probe_runner
+    from diagnostics.probe_run import probe_runner
 
     reader = AwsReader()
     probe = probe_runner(reader, tags=tags, sleep=lambda seconds: None, **kwargs)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from devtools.postgres_server import PostgresServer, _free_port
-from diagnostics.probe import fix_for_error, parse_probe_output
+from diagnostics.probe_run import fix_for_error, parse_probe_output
 from tests import REPO
 
 

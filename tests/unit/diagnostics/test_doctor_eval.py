@@ -17,7 +17,7 @@ from diagnostics.databases import evaluate_database_ingress, find_database
 from diagnostics.iam import decision_from_simulation, evaluate_role_permission
 from diagnostics.jar import evaluate_jar
 from diagnostics.network import evaluate_interface_endpoint, evaluate_s3_reachability
-from diagnostics.probe import evaluate_probe, fix_for_error, parse_probe_output
+from diagnostics.probe_run import evaluate_probe, fix_for_error, parse_probe_output
 from diagnostics.results import CheckResult, passed, render_json, render_table
 from diagnostics.run import evaluate_settings_content
 from diagnostics.vpc import AppNetwork, find_rule, route_table_for
