@@ -42,6 +42,7 @@ from connectors.settings import Settings, load_settings
 from entrypoints.errors import EXIT_OK
 from submission.bundle import BundleManifest, load_bundle
 from submission.compat import bundle_mismatches, run_option_problems
+from submission.interrupts import Interrupted, SignalGuard
 from submission.links import console_links
 from submission.logs import CloudWatchTail, driver_error, fetch_driver_log
 from submission.request import (
@@ -319,7 +320,31 @@ def submit_command(args: argparse.Namespace) -> int:
         print(dumps(request))
         return EXIT_OK
     client = emr_serverless_client(args.region, args.profile)
-    status, attached = start_or_attach(client, request, new_run=args.new_run)
+    # From before StartJobRun to the end: a Ctrl-C or SIGTERM once the run exists reaches
+    # _interrupted with the run in hand (held while StartJobRun is under way).
+    with SignalGuard() as signals:
+        started: Optional[Tuple[JobRunStatus, bool]] = None
+        try:
+            with signals.holding():
+                started = start_or_attach(
+                    client, request, new_run=args.new_run, before_start=signals.checkpoint
+                )
+            return _report_and_follow(args, *started, application)
+        except KeyboardInterrupt as interrupt:
+            if started is None:
+                raise
+            final = _interrupted(args, started[0], interrupt)
+            return finish(args, final, {"attached": started[1]})
+
+
+def _report_and_follow(
+    args: argparse.Namespace,
+    status: JobRunStatus,
+    attached: bool,
+    application: Optional[Dict[str, Any]],
+) -> int:
+    """Print the started (or re-attached) run and its links; with ``--wait`` follow it."""
+    client = emr_serverless_client(args.region, args.profile)
     # The application's own logging applies under the run's (the infrastructure note's application
     # configures CloudWatch itself): where the run's logs are comes from both.
     monitoring = dict((application or {}).get("monitoringConfiguration") or {})
@@ -394,10 +419,26 @@ def follow(
             application_monitoring=application_monitoring,
         )
     except DeadlineReached as reached:
-        why, last = f"--timeout {args.timeout:g} s reached", reached.status
-    except KeyboardInterrupt:
-        why, last = "interrupted", get_run(client, status.application_id, status.job_run_id)
-    return _cancel_or_detach(args, last, why)
+        return _cancel_or_detach(args, reached.status, f"--timeout {args.timeout:g} s reached")
+
+
+def _interrupted(
+    args: argparse.Namespace, status: JobRunStatus, interrupt: KeyboardInterrupt
+) -> JobRunStatus:
+    """Ctrl-C or SIGTERM once the run exists: with ``--wait`` cancel it (``--yes``) or ask.
+
+    Nobody answers a SIGTERM's question (a scheduler sent it), so then only ``--yes`` cancels.
+    Without ``--wait`` the run was to go on anyway: it is left running.
+    """
+    terminated = isinstance(interrupt, Interrupted) and interrupt.terminated
+    why = "terminated (SIGTERM)" if terminated else "interrupted"
+    client = emr_serverless_client(args.region, args.profile)
+    last = get_run(client, status.application_id, status.job_run_id)
+    if last.terminal:
+        raise interrupt  # nothing left to cancel (e.g. Ctrl-C while its logs are read): exit 130
+    if not args.wait:
+        raise _detached(last, f"{why} after the run started (no --wait)")
+    return _cancel_or_detach(args, last, why, ask=not terminated)
 
 
 def _driver_tail(args: argparse.Namespace, status: JobRunStatus) -> Optional[CloudWatchTail]:
@@ -407,15 +448,24 @@ def _driver_tail(args: argparse.Namespace, status: JobRunStatus) -> Optional[Clo
     return tail
 
 
-def _cancel_or_detach(args: argparse.Namespace, status: JobRunStatus, why: str) -> JobRunStatus:
+def _detached(status: JobRunStatus, why: str) -> JobRunDetachedError:
+    return JobRunDetachedError(
+        f"{why}; job run {status.job_run_id} left {status.state} on application "
+        f"{status.application_id}. Follow it with: sparkpg status {status.arn or status.job_run_id}",
+        state=status.state,
+        job_run_id=status.job_run_id,
+    )
+
+
+def _cancel_or_detach(
+    args: argparse.Namespace, status: JobRunStatus, why: str, *, ask: bool = True
+) -> JobRunStatus:
+    """Cancel the run with ``--yes`` or when the user says so (``ask``); else leave it (exit 9)."""
     client = emr_serverless_client(args.region, args.profile)
-    if not args.yes and not _confirm(f"{why}: cancel job run {status.job_run_id}? [y/N] "):
-        raise JobRunDetachedError(
-            f"{why}; job run {status.job_run_id} left {status.state} on application "
-            f"{status.application_id}. Follow it with: sparkpg status {status.arn or status.job_run_id}",
-            state=status.state,
-            job_run_id=status.job_run_id,
-        )
+    if not args.yes and not (
+        ask and _confirm(f"{why}: cancel job run {status.job_run_id}? [y/N] ")
+    ):
+        raise _detached(status, why if ask else f"{why} without --yes")
     _say(args, f"{why}: cancelling job run {status.job_run_id}")
     cancel_run(client, status.application_id, status.job_run_id)
     try:

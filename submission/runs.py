@@ -279,8 +279,12 @@ def start_or_attach(
     new_run: bool = False,
     nonce: Callable[[], str] = token_nonce,
     now: Optional[Callable[[], dt.datetime]] = None,
+    before_start: Callable[[], None] = lambda: None,
 ) -> Tuple[JobRunStatus, bool]:
     """Start the run, or re-attach to the run of the same spec; returns ``(status, attached)``.
+
+    ``before_start`` is called just before each StartJobRun (``sparkpg submit`` raises a held
+    Ctrl-C there, while no run of this call exists yet).
 
     Re-attaches to the newest run of the spec while it is active; with a run key (tag
     ``sparkpg:run-key``) also to a finished one unless it FAILED or was CANCELLED. ``new_run``
@@ -302,6 +306,7 @@ def start_or_attach(
     submitted_at = (now or (lambda: dt.datetime.now(dt.timezone.utc)))()
     for _ in range(MAX_EARLIER_RUNS):
         final = with_attempt(request, attempt, None if keyed else nonce())
+        before_start()
         try:
             response = client.start_job_run(**final)
         except AWS_ERRORS as exc:

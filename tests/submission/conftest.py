@@ -93,3 +93,9 @@ def write_settings(
     )
     path.write_text(json.dumps(data), encoding="utf-8")
     return path
+
+
+@pytest.fixture()
+def settings_file(tmp_path: Path, emr_setup: Dict[str, str], deployed: str) -> Path:
+    """``write_settings`` of the moto resources and the deployed bundle."""
+    return write_settings(tmp_path / "settings.json", emr_setup, deployed)

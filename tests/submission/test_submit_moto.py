@@ -10,9 +10,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
-import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any, Dict, List
@@ -42,11 +40,6 @@ JOB = [
     "--output",
     "s3://out/orders/",
 ]
-
-
-@pytest.fixture()
-def settings_file(tmp_path: Path, emr_setup: Dict[str, str], deployed: str) -> Path:
-    return write_settings(tmp_path / "settings.json", emr_setup, deployed)
 
 
 def _submit(settings: Path, *extra: str) -> List[str]:
@@ -277,34 +270,6 @@ def test_status_and_logs_of_a_run_started_elsewhere(
     key = f"other/applications/{emr_setup['plain']}/jobs/{run_id}/SPARK_DRIVER/stderr.gz"
     body = client("s3").get_object(Bucket=LOG_BUCKET, Key=key)["Body"].read()
     assert b"Traceback" in gzip.decompress(body)
-
-
-def test_ctrl_c_cancels_after_asking_nothing_with_yes(
-    settings_file: Path, emr_setup: Dict[str, str], aws_env: str
-) -> None:
-    """A real Ctrl-C (SIGINT) to ``sparkpg submit --wait --yes`` in its own process."""
-    env = {**os.environ, "AWS_ENDPOINT_URL": aws_env, "PYTHONPATH": str(REPO_ROOT)}
-    command = [sys.executable, "-m", "entrypoints.cli", *_submit(settings_file, "--wait", "--yes")]
-    command += [
-        "--poll-interval",
-        "0.05",
-        "--max-poll-interval",
-        "0.1",
-        "--tag",
-        "moto:states=RUNNING",
-    ]
-    process = subprocess.Popen(
-        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    deadline = time.monotonic() + 60
-    while not _runs(emr_setup["postgres"]) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    time.sleep(0.5)
-    process.send_signal(signal.SIGINT)
-    out, err = process.communicate(timeout=60)
-    assert process.returncode == EXIT_JOB_CANCELLED, (out, err)
-    assert "interrupted: cancelling job run" in out
-    assert [r["state"] for r in _runs(emr_setup["postgres"])] == ["CANCELLED"]
 
 
 def test_build_sh_upload_builds_then_uploads(
