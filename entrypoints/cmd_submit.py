@@ -8,7 +8,8 @@ executors to the pre-initialised workers, builds the StartJobRun request with
 run or re-attaches to an active run of the same spec (``--run-key``: the same logical run).
 With ``--wait`` it follows the run: state changes (QUEUED included), exponential backoff, a
 ``--timeout`` deadline (then, or on Ctrl-C, it offers to cancel; ``--yes`` cancels without asking;
-declining leaves it running, exit 9); ``--follow`` prints the driver log as it grows,
+declining leaves it running, exit 9; SIGTERM cancels with ``--yes`` and asks nobody; both are
+handled from the moment the run exists: :mod:`submission.interrupts`); ``--follow`` prints the driver log as it grows,
 ``--show-stdout`` the driver's stdout at the end. When the run fails it prints the Python
 traceback or Java exception from the driver's stderr (S3, else CloudWatch), not the
 256-character ``stateDetails``. ``runs`` lists an application's recent runs. Exit codes:
@@ -291,7 +292,12 @@ def check_release_accepts(spec: JobSpec, application: Dict[str, Any]) -> None:
 
 
 def submit_command(args: argparse.Namespace) -> int:
-    """``sparkpg submit``."""
+    """``sparkpg submit``; Ctrl-C and SIGTERM raise :class:`Interrupted` throughout."""
+    with SignalGuard() as signals:
+        return _submit(args, signals)
+
+
+def _submit(args: argparse.Namespace, signals: SignalGuard) -> int:
     settings = with_log_overrides(load_settings(args.settings), args)
     spec = job_spec_from_args(args)
     bundle_location = args.bundle or settings.spark.emr_bundle_uri or DEFAULT_BUNDLE
@@ -320,21 +326,20 @@ def submit_command(args: argparse.Namespace) -> int:
         print(dumps(request))
         return EXIT_OK
     client = emr_serverless_client(args.region, args.profile)
-    # From before StartJobRun to the end: a Ctrl-C or SIGTERM once the run exists reaches
-    # _interrupted with the run in hand (held while StartJobRun is under way).
-    with SignalGuard() as signals:
-        started: Optional[Tuple[JobRunStatus, bool]] = None
-        try:
-            with signals.holding():
-                started = start_or_attach(
-                    client, request, new_run=args.new_run, before_start=signals.checkpoint
-                )
-            return _report_and_follow(args, *started, application)
-        except KeyboardInterrupt as interrupt:
-            if started is None:
-                raise
-            final = _interrupted(args, started[0], interrupt)
-            return finish(args, final, {"attached": started[1]})
+    # A Ctrl-C or SIGTERM once the run exists reaches _interrupted with the run in hand (held
+    # while StartJobRun is under way, raised before it is sent).
+    started: Optional[Tuple[JobRunStatus, bool]] = None
+    try:
+        with signals.holding():
+            started = start_or_attach(
+                client, request, new_run=args.new_run, before_start=signals.checkpoint
+            )
+        return _report_and_follow(args, *started, application)
+    except KeyboardInterrupt as interrupt:
+        if started is None:
+            raise
+        final = _interrupted(args, started[0], interrupt)
+        return finish(args, final, {"attached": started[1]})
 
 
 def _report_and_follow(

@@ -6,7 +6,7 @@ Ctrl-C. While StartJobRun is under way they are held (:meth:`SignalGuard.holding
 next :meth:`SignalGuard.checkpoint` (before a run exists) or when the block ends (the caller then
 knows the run it may cancel). A second signal while one is held is raised at once: the user
 insists. A signal the process was started with ignored (SIGINT of a background job in a
-non-interactive shell, ``nohup``) stays ignored.
+non-interactive shell) stays ignored.
 """
 
 from __future__ import annotations
