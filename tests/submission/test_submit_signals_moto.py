@@ -55,8 +55,10 @@ def _states(application_id: str) -> List[str]:
 def signal_after(aws_env: str) -> Iterator[Any]:
     """``signal_after(operation, signum)``: ``signum`` to this process once ``operation`` returned.
 
-    The hook is on sparkpg's cached EMR Serverless client and fires once.
+    The hook is on sparkpg's cached EMR Serverless client and fires once. SIGINT raises
+    KeyboardInterrupt meanwhile, as in a terminal, even when pytest runs as a background job.
     """
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     events = emr_serverless_client().meta.events
     registered: List[Any] = []
 
@@ -75,52 +77,52 @@ def signal_after(aws_env: str) -> Iterator[Any]:
     yield arm
     for name, hook in registered:
         events.unregister(name, hook)
+    signal.signal(signal.SIGINT, previous)
 
 
-@pytest.mark.parametrize("operation", ["StartJobRun", "GetDashboardForJobRun"])
-def test_ctrl_c_right_after_start_cancels_with_yes(
+@pytest.mark.parametrize(
+    ("operation", "wait", "code", "said", "states"),
+    [
+        # StartJobRun answered: the signal is held until the run is known, then cancels it.
+        ("StartJobRun", ["--wait"], EXIT_JOB_CANCELLED, ["interrupted: cancelling"], ["CANCELLED"]),
+        # The links, before the wait loop: raised at once, and the run is known.
+        (
+            "GetDashboardForJobRun",
+            ["--wait"],
+            EXIT_JOB_CANCELLED,
+            ["interrupted: cancelling"],
+            ["CANCELLED"],
+        ),
+        # Without --wait the run was to go on anyway.
+        (
+            "StartJobRun",
+            [],
+            EXIT_JOB_DETACHED,
+            ["interrupted after the run started (no --wait); job run", "left RUNNING", "arn:aws:"],
+            ["RUNNING"],
+        ),
+        # Held during the look-up of earlier runs, raised before StartJobRun: nothing started.
+        ("ListJobRuns", ["--wait"], EXIT_INTERRUPTED, ["sparkpg: interrupted"], []),
+    ],
+)
+def test_ctrl_c_around_start_with_yes(
     settings_file: Path,
     emr_setup: Dict[str, str],
     signal_after: Any,
+    capsys: pytest.CaptureFixture[str],
     operation: str,
-    capsys: pytest.CaptureFixture[str],
+    wait: List[str],
+    code: int,
+    said: List[str],
+    states: List[str],
 ) -> None:
-    """StartJobRun's answer (signal held) or the links before the wait loop (signal raised)."""
+    """A real SIGINT to this process as ``operation`` returns, in ``submit --yes``."""
     signal_after(operation)
-    code = main(_submit(settings_file, "--wait", "--yes", "--tag", "moto:states=RUNNING"))
-    out = capsys.readouterr().out
-    assert code == EXIT_JOB_CANCELLED, out
-    assert "interrupted: cancelling job run" in out
-    assert _states(emr_setup["postgres"]) == ["CANCELLED"]
-
-
-def test_ctrl_c_right_after_start_without_wait_leaves_the_run(
-    settings_file: Path,
-    emr_setup: Dict[str, str],
-    signal_after: Any,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    signal_after("StartJobRun")
-    code = main(_submit(settings_file, "--yes", "--tag", "moto:states=RUNNING"))
-    err = capsys.readouterr().err
-    assert code == EXIT_JOB_DETACHED, err
-    assert "interrupted after the run started (no --wait); job run" in err
-    assert "left RUNNING" in err and "Follow it with: sparkpg status arn:aws:" in err
-    assert _states(emr_setup["postgres"]) == ["RUNNING"]
-
-
-def test_ctrl_c_before_start_starts_nothing(
-    settings_file: Path,
-    emr_setup: Dict[str, str],
-    signal_after: Any,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    """Held during the look-up of earlier runs, raised before StartJobRun: no run, exit 130."""
-    signal_after("ListJobRuns")
-    code = main(_submit(settings_file, "--wait", "--yes", "--tag", "moto:states=RUNNING"))
-    assert code == EXIT_INTERRUPTED
-    assert "sparkpg: interrupted" in capsys.readouterr().err
-    assert _states(emr_setup["postgres"]) == []
+    exit_code = main(_submit(settings_file, *wait, "--yes", "--tag", "moto:states=RUNNING"))
+    captured = capsys.readouterr()
+    assert exit_code == code, captured
+    assert all(text in captured.out + captured.err for text in said), captured
+    assert _states(emr_setup["postgres"]) == states
 
 
 class Child:
