@@ -66,12 +66,13 @@ EXIT_CODES: Tuple[Tuple[int, str, Tuple[Type[BaseException], ...]], ...] = (
     (EXIT_OUTPUT, "the job's output could not be written", (OutputError,)),
     (
         EXIT_JOB_CANCELLED,
-        "a submitted job run ended CANCELLED (deadline, Ctrl-C or someone else)",
+        "a submitted job run ended CANCELLED (deadline, Ctrl-C or SIGTERM with --yes, or "
+        "someone else)",
         (JobRunCancelledError,),
     ),
     (
         EXIT_JOB_DETACHED,
-        "stopped waiting (deadline or Ctrl-C) and left the job run running, as asked",
+        "stopped waiting (deadline, Ctrl-C or SIGTERM) and left the job run running, as asked",
         (JobRunDetachedError,),
     ),
     (
@@ -92,7 +93,8 @@ EXIT_CODES: Tuple[Tuple[int, str, Tuple[Type[BaseException], ...]], ...] = (
     ),
     (
         EXIT_INTERRUPTED,
-        "interrupted (Ctrl-C); the main job first cancels its Spark jobs and database sessions",
+        "interrupted (Ctrl-C, or SIGTERM before a job run exists); the main job first cancels its "
+        "Spark jobs and database sessions",
         (),
     ),
 )
