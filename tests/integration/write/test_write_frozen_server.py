@@ -66,6 +66,22 @@ def _server_frozen(server: PostgresServer) -> Iterator[None]:
         yield
 
 
+def _frozen_when(db: WriteDb, write: Background, waiting: str, what: str) -> BaseException:
+    """Freeze the server once a backend of the writer is ``waiting`` (SQL on pg_stat_activity);
+    what the write raised, within FAILS_WITHIN_SECONDS of the freeze."""
+    wait_for(
+        lambda: db.rows(f"SELECT pid FROM pg_stat_activity WHERE usename = '{ROLE}' AND {waiting}"),
+        timeout=120,
+        what=what,
+    )
+    with _server_frozen(db.server):
+        frozen_at = time.monotonic()
+        error = write.error(FAILS_WITHIN_SECONDS + 30)
+        failed_after = time.monotonic() - frozen_at
+    assert failed_after < FAILS_WITHIN_SECONDS, failed_after
+    return error
+
+
 def _writer_backends(db: WriteDb) -> List[Any]:
     return db.rows(f"SELECT pid, state, query FROM pg_stat_activity WHERE usename = '{ROLE}'")
 
@@ -84,19 +100,12 @@ def test_a_server_frozen_during_the_move_fails_the_write_within_the_socket_timeo
     with psycopg.connect(frozen_db.conninfo) as blocker:
         blocker.execute(f"LOCK TABLE {SCHEMA}.moved IN ACCESS EXCLUSIVE MODE")
         write = Background(lambda: write_table(df, settings, name, mode="upsert", key=["id"]))
-        wait_for(  # upsert: its one move runs in the driver's commit
-            lambda: frozen_db.rows(
-                f"SELECT pid FROM pg_stat_activity WHERE usename = '{ROLE}' AND state = 'active' "
-                "AND query LIKE 'INSERT INTO%' AND wait_event_type = 'Lock'"
-            ),
-            timeout=120,
-            what="the move to wait for the lock",
+        error = _frozen_when(  # upsert: its one move runs in the driver's commit
+            frozen_db,
+            write,
+            "state = 'active' AND query LIKE 'INSERT INTO%' AND wait_event_type = 'Lock'",
+            "the move to wait for the lock",
         )
-        with _server_frozen(frozen_db.server):
-            frozen_at = time.monotonic()
-            error = write.error(FAILS_WITHIN_SECONDS + 30)
-            failed_after = time.monotonic() - frozen_at
-    assert failed_after < FAILS_WITHIN_SECONDS, failed_after
     assert isinstance(error, DatabaseUnresponsiveError), error
     assert error.setting == "socket_timeout_seconds"
     text = str(error)
@@ -128,19 +137,12 @@ def test_a_server_frozen_during_the_commit_says_the_outcome_is_unknown(
     )
     settings = frozen_db.settings(socket_timeout_seconds=SOCKET_TIMEOUT)
     write = Background(lambda: write_table(spark.range(1), settings, name))
-    wait_for(
-        lambda: frozen_db.rows(
-            f"SELECT pid FROM pg_stat_activity WHERE usename = '{ROLE}' AND query = 'COMMIT' "
-            "AND wait_event = 'PgSleep'"
-        ),
-        timeout=120,
-        what="the commit to wait in its deferred trigger",
+    error = _frozen_when(
+        frozen_db,
+        write,
+        "query = 'COMMIT' AND wait_event = 'PgSleep'",
+        "the commit to wait in its deferred trigger",
     )
-    with _server_frozen(frozen_db.server):
-        frozen_at = time.monotonic()
-        error = write.error(FAILS_WITHIN_SECONDS + 30)
-        failed_after = time.monotonic() - frozen_at
-    assert failed_after < FAILS_WITHIN_SECONDS, failed_after
     assert isinstance(error, WriteFailedError), error
     text = str(error)
     assert text.startswith(
