@@ -294,10 +294,11 @@ def write_error(
         failure = moved
     state = _text(failure.getSqlState()) if failure is not None else None
     if failure is not None and failure.outcomeUnknown():
+        timeout = _timeout(failure, target, ref)
+        why = _describe(failure) if timeout is None else str(timeout)
         return WriteFailedError(
             f"writing {ref}: the connection was lost during the commit: whether the rows were "
-            f"committed is unknown: {_describe(failure)}. Check the target before retrying "
-            f"{_RECOVER}",
+            f"committed is unknown: {why}. Check the target before retrying {_RECOVER}",
             sqlstate=state,
         )
     done = _direct_outcome(outcome) if spec.mode == DIRECT else "the target is unchanged"
@@ -377,7 +378,8 @@ def _describe(failure: Any) -> str:
 
 def _timeout(failure: Any, target: DbTarget, ref: TableRef) -> Optional[DatabaseTimeoutError]:
     """A wait the connection's settings bound: the lock (``lock_timeout_seconds``) or the
-    server's silence (``socket_timeout_seconds``)."""
+    server's silence (``socket_timeout_seconds``: a task's socket timeout, or the engine's
+    watchdog of the move and the COMMIT, which reports its abort as one)."""
     state, network = _text(failure.getSqlState()), _text(failure.getNetwork())
     if state != "55P03" and network != "SocketTimeoutException":
         return None

@@ -28,7 +28,9 @@ import org.slf4j.LoggerFactory;
  * speculative copy), the transaction is rolled back and begun again, and every committed chunk is
  * moved then. Nothing is visible to others before the commit; a failure rolls everything back.
  * Failures are {@link WriteFailure}s: a refused value (SQLSTATE class 22) in a move is located
- * (its column and row) before the failure is reported.
+ * (its column and row) before the failure is reported. A move and the COMMIT send nothing back
+ * until they end, however long they rightly take: they run without the socket timeout, bounded
+ * instead by a {@link MoveWatchdog}, which aborts the connection when the server stops answering.
  */
 final class MoveTransaction implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(MoveTransaction.class);
@@ -57,6 +59,8 @@ final class MoveTransaction implements AutoCloseable {
   private volatile boolean cancelled;
   private volatile Statement running;
   private volatile WriteFailure failure;
+  /** Bounds the moves and the COMMIT, which run without a socket timeout; null: no bound. */
+  private MoveWatchdog watchdog;
 
   private MoveTransaction(WriteSpec spec, Connection connection) {
     this.spec = spec;
@@ -70,6 +74,7 @@ final class MoveTransaction implements AutoCloseable {
     try {
       connection.setAutoCommit(false);
       transaction.runCommitSql();
+      transaction.watchdog = MoveWatchdog.start(spec, connection);
     } catch (SQLException | RuntimeException e) {
       transaction.close();
       throw e;
@@ -169,23 +174,42 @@ final class MoveTransaction implements AutoCloseable {
     }
   }
 
-  /** Moves the chunks {@code tags}; a failure is a {@link WriteFailure} (phase moving). */
-  private void move(List<Long> tags) {
+  /**
+   * Moves the chunks {@code tags}, each move under the {@link #watchdog} (one may move every row
+   * of the write); a failure is a {@link WriteFailure} (phase moving).
+   */
+  private void move(List<Long> tags) throws SQLException {
     if (spec.streamed()) {
       for (long tag : tags) {
-        List<Long> one = Collections.singletonList(tag);
-        try (Statement move = connection.createStatement()) {
-          running = move;
-          movedRows += move.executeUpdate(WriteSpec.forChunk(spec.moveSql, tag));
-          moved.add(tag);
-        } catch (SQLException e) {
-          throw moveFailure(e, one);
-        } finally {
-          running = null;
-        }
+        watched(WriteFailure.MOVING, false, () -> moveChunk(tag));
       }
-      return;
+    } else {
+      watched(WriteFailure.MOVING, false, () -> moveTagged(tags));
     }
+  }
+
+  /** Runs {@code call} under the {@link #watchdog}, or as it is when there is none. */
+  private void watched(String phase, boolean commit, MoveWatchdog.Call call) throws SQLException {
+    if (watchdog == null) {
+      call.run();
+    } else {
+      watchdog.run(phase, commit, call);
+    }
+  }
+
+  private void moveChunk(long tag) {
+    try (Statement move = connection.createStatement()) {
+      running = move;
+      movedRows += move.executeUpdate(WriteSpec.forChunk(spec.moveSql, tag));
+      moved.add(tag);
+    } catch (SQLException e) {
+      throw moveFailure(e, Collections.singletonList(tag));
+    } finally {
+      running = null;
+    }
+  }
+
+  private void moveTagged(List<Long> tags) {
     try (PreparedStatement move = connection.prepareStatement(spec.moveSql)) {
       Array array = connection.createArrayOf("int8", tags.toArray(new Long[0]));
       move.setArray(1, array);
@@ -308,7 +332,7 @@ final class MoveTransaction implements AutoCloseable {
       throw WriteFailure.ofDriver(WriteFailure.MOVING, e, false);
     }
     try {
-      connection.commit();
+      watched(WriteFailure.COMMITTING, true, connection::commit);
     } catch (SQLException e) {
       throw WriteFailure.ofDriver(WriteFailure.COMMITTING, e, true);
     }
@@ -342,11 +366,7 @@ final class MoveTransaction implements AutoCloseable {
       }
     }
     if (!rest.isEmpty()) {
-      // The last move may be every row of the write: no socket timeout while it runs.
-      int socketTimeout = connection.getNetworkTimeout();
-      connection.setNetworkTimeout(Runnable::run, 0);
       move(rest);
-      connection.setNetworkTimeout(Runnable::run, socketTimeout);
     }
     if (spec.streamed() && movedRows != sent) { // an internal check: never seen
       throw new SQLException("moved " + movedRows + " rows, sent " + sent, "XX000");
@@ -382,6 +402,9 @@ final class MoveTransaction implements AutoCloseable {
   @Override
   public void close() {
     stopPolling(true);
+    if (watchdog != null) {
+      watchdog.close();
+    }
     try {
       if (!connection.getAutoCommit()) {
         connection.rollback();

@@ -77,6 +77,17 @@ public final class WriteFailure extends RuntimeException {
     return failure;
   }
 
+  /**
+   * The driver aborted the move's connection because the server stopped answering ({@link
+   * MoveWatchdog}: {@code why}): the same as a socket timeout of that connection (SQLSTATE 08006,
+   * network {@code SocketTimeoutException}). {@code duringCommit}: the outcome is unknown;
+   * otherwise the transaction cannot commit without us, so the target is unchanged.
+   */
+  static WriteFailure unanswered(String phase, String why, boolean duringCommit) {
+    return new WriteFailure(phase, "08006", why, null, null, "SocketTimeoutException",
+        duringCommit, -1, -1);
+  }
+
   /** A task attempt that stopped because the move failed with {@code sqlState}. */
   static WriteFailure stopped(String sqlState, int partitionId, long taskAttemptId) {
     return new WriteFailure(STOPPED, sqlState.isEmpty() ? null : sqlState, "", null, null, null,
