@@ -3,20 +3,24 @@
 >>> write_table(df, settings, "aurora.public.orders")  # doctest: +SKIP
 >>> write_table(df, settings, "aurora.orders", mode="upsert", key=["id"])  # doctest: +SKIP
 
-How a write runs (``docs/writing.md``):
+How a write runs (``docs/writing.md``; the engine's side: ``jvm/README.md``, "Writing"):
 
-1. The driver, through the JVM's pgjdbc (the read side's connection options, credentials, TLS,
-   timeouts, ``application_name``), refuses a reader endpoint or a ``read_only`` connection,
-   checks (or creates) the target, matches the DataFrame's columns to the target's, checks their
-   types and the upsert key, and creates an UNLOGGED staging table (``sparkpg_stage_<run>``, in
-   the target's schema or ``staging_schema``) with the DataFrame's types plus a task-attempt tag.
-2. Each task attempt streams its rows with ``COPY staging FROM STDIN (FORMAT binary)``
-   (the engine ``io.sparkpg.engine.write.WriteSource``), tagged with its task attempt id.
-3. Spark's commit coordinator lets one attempt per partition commit; the driver moves exactly
-   those attempts' rows into the target in one transaction (``INSERT ... SELECT`` casting to the
-   target's types, after ``DELETE`` for ``overwrite``, ``ON CONFLICT`` for ``upsert`` and
-   ``insert-missing``) and drops the staging table. Any failure drops it and leaves the target
-   unchanged.
+1. The driver, through the JVM's pgjdbc (the read side's URL and properties, TLS, timeouts,
+   ``application_name``), refuses a reader endpoint or a ``read_only`` connection, checks (or
+   creates) the target, matches the DataFrame's columns to the target's
+   (:mod:`~spark_jobs.write.columns`), checks the upsert key, cleans up what dead writes left
+   (:mod:`~spark_jobs.write.staging`) and creates this write's staging objects in one
+   transaction, each marked as sparkpg's.
+2. One Spark job runs the write engine with a typed spec (:mod:`~spark_jobs.write.contract`):
+   ``streamed`` (append, overwrite: each task COPYs chunks into chunk tables of its own and the
+   driver moves committed chunks while the tasks run), ``staged`` (upsert, insert-missing: tasks
+   stage tagged rows, one move at the commit) or ``direct`` (``atomic=False``: each task COPYs
+   into the target and commits on its own).
+3. Spark's commit coordinator lets one attempt per partition commit; the driver's one transaction
+   moves exactly those attempts' rows (``INSERT ... SELECT`` casting to the target's types,
+   after ``DELETE`` for ``overwrite``, ``ON CONFLICT`` for ``upsert`` and ``insert-missing``) and
+   commits. This side alone drops the staging objects, whatever happened. A failure is read from
+   the engine's ``WriteFailure`` fields and says what the target holds.
 
 This module imports on Python 3.9 without pyspark.
 """
