@@ -1,0 +1,351 @@
+"""The main job's ``--incremental`` (docs/incremental.md): each table's changed rows since the
+last successful run into that output, the state stored with the rows, never apart from them.
+
+- ``--output``: each run adds one batch folder per table, ``<output>/<table>/batch=<run id>``,
+  staged and published like any output (docs/output.md: one rename, or S3's copies and
+  manifest), with the state file :data:`STATE_FILE` inside it. The state is the newest
+  published batch's: a run that fails or is killed before its publication leaves the previous
+  state and no batch. A run that finds no change publishes nothing.
+- ``--write``: upsert by the key, and the state row in ``<target schema>.`` :data:`STATE_TABLE`
+  updated in the same transaction that commits the rows (compare-and-set on the previous state).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, List, Optional, Tuple
+
+from connectors.errors import IncrementalStateError, OutputError, SettingsError, SparkPgError
+from connectors.jdbc import TableRef, quote_ident, quote_literal
+from spark_jobs.job.summary import JobResult, TableOutcome, plan_outcome
+from spark_jobs.read.incremental_state import IncrementalState
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+    from connectors.settings import Settings
+    from spark_jobs.job.main import JobOptions
+    from spark_jobs.read.incremental import IncrementalRead
+
+logger = logging.getLogger(__name__)
+
+BATCH_PREFIX = "batch="
+"""Batch folders are ``batch=<run id>``: Spark reads ``<output>/<table>`` with a ``batch``
+column (the run ids sort by time)."""
+STATE_FILE = "_sparkpg_incremental.json"
+"""The state of a batch, inside it (a leading ``_``: Spark and Athena skip it as data)."""
+STATE_TABLE = "sparkpg_incremental_state"
+"""``--write``: one row per (target, source) in the target's schema."""
+DELETES_NOTE = "deletes not captured"
+
+
+def check_incremental_options(options: JobOptions) -> None:
+    """Refuse what ``--incremental`` cannot combine with, naming the option."""
+    if not options.incremental:
+        raise SettingsError("--incremental-reset goes with --incremental")
+    if options.sql:
+        raise SettingsError(
+            "--incremental reads each table's changed rows: it cannot run --sql over them "
+            "(read the batches afterwards)"
+        )
+    if not options.output and not options.write:
+        raise SettingsError("--incremental needs --output or --write: the state lives with them")
+    if options.output and options.mode not in ("errorifexists", "error"):
+        raise SettingsError(
+            f"--mode {options.mode} with --incremental: each run adds a batch folder per table "
+            "(docs/incremental.md); leave --mode out"
+        )
+    if options.snapshot:
+        raise SettingsError("--incremental reads each table in its own snapshot: drop --snapshot")
+
+
+def run_incremental(
+    spark: SparkSession, settings: Settings, options: JobOptions, run_id: str
+) -> JobResult:
+    """Read each table's changes and store them with their state (see the module)."""
+    if options.write:
+        return _run_write(spark, settings, options)
+    return _run_output(spark, settings, options, run_id)
+
+
+def _change_outcome(
+    changes: IncrementalRead, rows: int, seconds: float, output: str, status: str = ""
+) -> TableOutcome:
+    outcome = plan_outcome(changes.loaded, rows=rows, seconds=seconds, output=output, status=status)
+    return replace(outcome, change=f"{changes.describe_change()}, {DELETES_NOTE}")
+
+
+def _run_output(
+    spark: SparkSession, settings: Settings, options: JobOptions, run_id: str
+) -> JobResult:
+    from spark_jobs.job.main import materialize
+    from spark_jobs.job.output import OutputRun, store_for, table_targets
+    from spark_jobs.read.incremental import read_changes
+
+    assert options.output is not None
+    files = state_files(spark, options.output)
+    folders = table_targets(options.output, [(str(ref), ref.table) for ref in options.tables])
+    previous = {
+        label: None if options.incremental_reset else output_state(files, folder, label)
+        for label, folder in folders
+    }
+    batches = [(label, f"{folder}/{BATCH_PREFIX}{run_id}") for label, folder in folders]
+    output = OutputRun(store_for(spark, options.output), batches, "errorifexists", run_id)
+    outcomes: List[TableOutcome] = []
+    changed: List[str] = []
+    try:
+        for ref, (label, _) in zip(options.tables, folders):
+            started = time.monotonic()
+            with read_changes(spark, settings, ref, previous[label], options.read) as changes:
+                rows = materialize(changes.dataframe, options, output, label, [changes.loaded])
+            seconds = time.monotonic() - started
+            target = output.targets[label]
+            if rows or changes.full:
+                files.write_text(f"{target.staging}/{STATE_FILE}", changes.state.to_json())
+                changed.append(label)
+                outcomes.append(_change_outcome(changes, rows, seconds, target.path))
+            else:
+                output.discard_unfinished(label)
+                kept = "no change: no batch, state kept"
+                outcomes.append(_change_outcome(changes, rows, seconds, "", kept))
+        output.publish(changed)
+    except BaseException:
+        output.abort()
+        raise
+    return JobResult(tuple(outcomes))
+
+
+def output_state(files: StateFiles, folder: str, source: str) -> Optional[IncrementalState]:
+    """The state of the newest published batch in ``folder`` (None: no folder yet, a first
+    run); refuses a folder that holds something else than batches."""
+    if not files.exists(folder):
+        return None
+    batches = sorted(n for n in files.list_names(folder) if n.startswith(BATCH_PREFIX))
+    published = [b for b in batches if files.published(f"{folder}/{b}")]
+    if not published:
+        raise OutputError(
+            f"{folder} exists but holds no incremental batch ({BATCH_PREFIX}...): it is not an "
+            "incremental output; give --incremental another --output"
+        )
+    where = f"{folder}/{published[-1]}/{STATE_FILE}"
+    text = files.read_text(where)
+    if text is None:
+        raise IncrementalStateError(
+            f"{where} is missing: the batch has no state; read the table in full again with "
+            "--incremental-reset into a new --output (docs/incremental.md)"
+        )
+    return IncrementalState.from_json(text, where)
+
+
+class StateFiles:
+    """The few file operations the state needs, on a Hadoop file system (through the JVM)."""
+
+    def __init__(self, spark: SparkSession) -> None:
+        self._jvm: Any = spark.sparkContext._jvm
+        self._conf = spark.sparkContext._jsc.hadoopConfiguration()
+
+    def _fs(self, path: str) -> Tuple[Any, Any]:
+        jpath = self._jvm.org.apache.hadoop.fs.Path(path)
+        return jpath.getFileSystem(self._conf), jpath
+
+    def exists(self, path: str) -> bool:
+        """Whether ``path`` exists."""
+        fs, jpath = self._fs(path)
+        return bool(fs.exists(jpath))
+
+    def list_names(self, path: str) -> List[str]:
+        """The names directly below folder ``path``."""
+        fs, jpath = self._fs(path)
+        return [str(status.getPath().getName()) for status in fs.listStatus(jpath)]
+
+    def published(self, path: str) -> bool:
+        """Whether batch ``path`` is complete (a folder appears whole: always)."""
+        return True
+
+    def read_text(self, path: str) -> Optional[str]:
+        """The text of file ``path``, None when it does not exist."""
+        fs, jpath = self._fs(path)
+        if not fs.exists(jpath):
+            return None
+        stream = fs.open(jpath)
+        try:
+            return str(self._jvm.org.apache.commons.io.IOUtils.toString(stream, "UTF-8"))
+        finally:
+            stream.close()
+
+    def write_text(self, path: str, text: str) -> None:
+        """Create file ``path`` holding ``text`` (refused when it exists)."""
+        fs, jpath = self._fs(path)
+        stream = fs.create(jpath, False)
+        try:
+            stream.write(bytearray(text.encode("utf-8")))
+        finally:
+            stream.close()
+
+
+class S3StateFiles(StateFiles):
+    """The same on S3 (boto3): a batch counts once its manifest is written (docs/output.md)."""
+
+    def __init__(self) -> None:
+        from connectors.aws import aws_client
+
+        self.client = aws_client("s3")
+
+    def exists(self, path: str) -> bool:
+        from spark_jobs.job.output import parse_s3_path
+
+        bucket, prefix = parse_s3_path(path)
+        listed = self.client.list_objects_v2(Bucket=bucket, Prefix=prefix + "/", MaxKeys=1)
+        return bool(listed.get("KeyCount", 0))
+
+    def list_names(self, path: str) -> List[str]:
+        from spark_jobs.job.output import parse_s3_path
+
+        bucket, prefix = parse_s3_path(path)
+        names: List[str] = []
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=bucket, Prefix=prefix + "/", Delimiter="/"
+        )
+        for page in pages:
+            for common in page.get("CommonPrefixes", ()):
+                names.append(common["Prefix"][len(prefix) + 1 :].rstrip("/"))
+        return names
+
+    def published(self, path: str) -> bool:
+        from spark_jobs.job.output import MANIFEST
+
+        return self.read_text(f"{path}/{MANIFEST}") is not None
+
+    def read_text(self, path: str) -> Optional[str]:
+        from spark_jobs.job.output import parse_s3_path
+
+        bucket, key = parse_s3_path(path)
+        try:
+            body = self.client.get_object(Bucket=bucket, Key=key)["Body"]
+        except self.client.exceptions.NoSuchKey:
+            return None
+        return str(body.read().decode("utf-8"))
+
+    def write_text(self, path: str, text: str) -> None:
+        from spark_jobs.job.output import parse_s3_path
+
+        bucket, key = parse_s3_path(path)
+        self.client.put_object(Bucket=bucket, Key=key, Body=text.encode("utf-8"))
+
+
+def state_files(spark: SparkSession, path: str) -> StateFiles:
+    """The state's file operations for ``path`` (S3 or a Hadoop file system)."""
+    from spark_jobs.job.output import S3_SCHEMES
+
+    return S3StateFiles() if path.startswith(S3_SCHEMES) else StateFiles(spark)
+
+
+def _run_write(spark: SparkSession, settings: Settings, options: JobOptions) -> JobResult:
+    """``--write``: the one table's changes upserted, the state row updated in the commit."""
+    from spark_jobs.db.connection import connect
+    from spark_jobs.db.target import resolve_target
+    from spark_jobs.job.main import guard
+    from spark_jobs.read.incremental import read_changes
+    from spark_jobs.write.api import write_table
+
+    assert options.write is not None
+    if options.write_mode != "upsert" or not options.write_key:
+        raise SettingsError(
+            "--incremental --write upserts the changed rows: give --write-mode upsert and --key "
+            "(the target's primary key or a unique index)"
+        )
+    target = TableRef.parse(options.write)
+    source_ref = options.tables[0]
+    connection = settings.connection(target.connection)
+    db = connect(spark, resolve_target(connection))
+    try:
+        previous = None if options.incremental_reset else _stored_state(db, target, source_ref)
+    finally:
+        db.close()
+    started = time.monotonic()
+    with read_changes(spark, settings, source_ref, previous, options.read) as changes:
+        record = state_update_sql(
+            target, str(source_ref), previous, changes.state, reset=options.incremental_reset
+        )
+        guard(
+            [changes.loaded],
+            lambda: write_table(
+                changes.dataframe,
+                settings,
+                target,
+                mode="upsert",
+                key=list(options.write_key),
+                in_commit=[record],
+            ),
+            f"writing {target}",
+        )
+    outcome = _change_outcome(changes, 0, time.monotonic() - started, str(target))
+    return JobResult((replace(outcome, rows=None),))  # write_table does not count rows
+
+
+def state_table(target: TableRef) -> str:
+    """The qualified state table of a ``--write`` target (in the target's schema)."""
+    return f"{quote_ident(target.schema)}.{quote_ident(STATE_TABLE)}"
+
+
+def _stored_state(db: Any, target: TableRef, source: TableRef) -> Optional[IncrementalState]:
+    """The state row of (target, source), creating the state table when it is missing."""
+    table = state_table(target)
+    db.execute(
+        f"CREATE TABLE IF NOT EXISTS {table} (target text NOT NULL, source text NOT NULL, "
+        "state jsonb NOT NULL, updated_at timestamptz NOT NULL DEFAULT now(), "
+        "PRIMARY KEY (target, source))",
+        what=f"creating {table}",
+    )
+    rows = db.query(
+        f"SELECT state::text FROM {table} WHERE target = ? AND source = ?",
+        [str(target), str(source)],
+        what=f"reading the incremental state in {table}",
+    )
+    if not rows:
+        return None
+    return IncrementalState.from_json(
+        str(rows[0][0]), f"{table} (target {target}, source {source})"
+    )
+
+
+def state_update_sql(
+    target: TableRef,
+    source: str,
+    previous: Optional[IncrementalState],
+    state: IncrementalState,
+    *,
+    reset: bool = False,
+) -> str:
+    """The statement run in the upsert's transaction: the state row set to ``state`` only if
+    it still holds ``previous`` (absent: a first run), else the transaction fails (another run
+    moved the state meanwhile; nothing is committed). ``reset``: set whatever it holds."""
+    table = state_table(target)
+    keys = f"target = {quote_literal(str(target))} AND source = {quote_literal(source)}"
+    new = f"{quote_literal(state.to_json())}::jsonb"
+    if previous is None:
+        change = (
+            f"INSERT INTO {table} (target, source, state) VALUES ({quote_literal(str(target))}, "
+            f"{quote_literal(source)}, {new}) ON CONFLICT (target, source) "
+            + (
+                "DO UPDATE SET state = EXCLUDED.state, updated_at = now()"
+                if reset
+                else "DO NOTHING"
+            )
+        )
+    else:
+        change = (
+            f"UPDATE {table} SET state = {new}, updated_at = now() WHERE {keys} "
+            f"AND state = {quote_literal(previous.to_json())}::jsonb"
+        )
+    message = quote_literal(
+        f"sparkpg: the incremental state of {source} in {target} changed while this run ran "
+        "(another run of the same load?): nothing was committed; run again"
+    )
+    tag = "$sparkpg_state$"
+    body = f"BEGIN {change}; IF NOT FOUND THEN RAISE EXCEPTION {message}; END IF; END"
+    if tag in body:
+        raise SparkPgError(f"cannot quote the state of {source} (it contains {tag})")
+    return f"DO {tag} {body} {tag}"

@@ -1,0 +1,109 @@
+"""Fixtures of the incremental-load tests: a database whose role reads ``public`` and writes
+schema ``w`` (the ``--write`` targets and their state table), settings, and helpers to run the
+main job in this process and look at its batches."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Optional, Tuple
+
+import psycopg
+import pytest
+
+from connectors.secrets import clear_credentials_cache
+from devtools.postgres_server import PostgresServer
+from entrypoints import read_tables
+from tests.integration.databases import fresh_database
+
+DATABASE = "sparkpg_incremental"
+ROLE = "sparkpg_incr"
+PASSWORD = "incr;'pa\"ss' %20 é/?&="
+CONNECTION = "it"
+
+
+@dataclass(frozen=True)
+class IncrDb:
+    """The test database: admin conninfo, settings for the role, the main job."""
+
+    server: PostgresServer
+    conninfo: str
+    tmp: Path
+
+    def settings_file(self) -> Path:
+        """Settings with one writable connection ``it`` (credentials in a file)."""
+        creds = self.tmp / "creds.json"
+        creds.write_text(json.dumps({"username": ROLE, "password": PASSWORD}))
+        fields: Dict[str, Any] = {
+            "name": CONNECTION,
+            "host": "localhost",
+            "port": self.server.port,
+            "database": DATABASE,
+            "credentials_file": str(creds),
+            "max_connections": 2,
+            "read_only": False,
+        }
+        if self.server.ca_cert_path is not None:
+            fields.update(ssl_mode="verify-full", ssl_root_cert=str(self.server.ca_cert_path))
+        else:
+            fields.update(ssl_mode="disable")
+        path = self.tmp / "settings.json"
+        path.write_text(json.dumps({"postgres": {"connections": [fields]}}))
+        return path
+
+    def execute(self, statement: str) -> None:
+        """Run SQL as the superuser (autocommit)."""
+        with psycopg.connect(self.conninfo, autocommit=True) as conn:
+            conn.execute(statement)  # type: ignore[arg-type]
+
+    def rows(self, query: str) -> List[Tuple[Any, ...]]:
+        """Rows of ``query`` as the superuser."""
+        with psycopg.connect(self.conninfo, autocommit=True) as conn:
+            return [tuple(r) for r in conn.execute(query).fetchall()]  # type: ignore[arg-type]
+
+    def open(self) -> psycopg.Connection[Any]:
+        """A superuser connection in a transaction (the caller commits or rolls back)."""
+        return psycopg.connect(self.conninfo)
+
+    def run(self, *argv: str) -> int:
+        """The main job in this process (the tests' Spark session): its exit code."""
+        return read_tables.main(["--settings", str(self.settings_file()), *argv])
+
+
+@pytest.fixture(scope="session")
+def incr_db(postgres: PostgresServer, tmp_path_factory: Any) -> IncrDb:
+    conninfo = fresh_database(postgres, DATABASE, ROLE, PASSWORD, reader=True)
+    db = IncrDb(postgres, conninfo, tmp_path_factory.mktemp("incremental"))
+    db.execute(f"CREATE SCHEMA w AUTHORIZATION {ROLE}")
+    return db
+
+
+@pytest.fixture(autouse=True)
+def _fresh_credentials() -> Iterator[None]:
+    clear_credentials_cache()
+    yield
+    clear_credentials_cache()
+
+
+def batches(folder: Path) -> List[Path]:
+    """The published batch folders of a table, oldest first."""
+    return sorted(p for p in folder.glob("batch=*") if p.is_dir())
+
+
+def batch_rows(spark: Any, batch: Path) -> List[Tuple[Any, ...]]:
+    """The rows of one batch, sorted."""
+    return sorted(tuple(r) for r in spark.read.parquet(str(batch)).collect())
+
+
+def state_of(batch: Path) -> Dict[str, Any]:
+    """The state file of a batch, parsed."""
+    data: Dict[str, Any] = json.loads((batch / "_sparkpg_incremental.json").read_text())
+    return data
+
+
+def rewrite_state(batch: Path, **changes: Optional[Any]) -> None:
+    """Tamper with a batch's state file (simulating another cluster, a restore...)."""
+    data = state_of(batch)
+    data.update(changes)
+    (batch / "_sparkpg_incremental.json").write_text(json.dumps(data))
