@@ -166,12 +166,20 @@ class StateFiles:
 
     def read_text(self, path: str) -> Optional[str]:
         """The text of file ``path``, None when it does not exist."""
+        from py4j.protocol import Py4JJavaError
+
         fs, jpath = self._fs(path)
         if not fs.exists(jpath):
             return None
         stream = fs.open(jpath)
         try:
             return str(self._jvm.org.apache.commons.io.IOUtils.toString(stream, "UTF-8"))
+        except Py4JJavaError as exc:
+            cause = exc.java_exception.toString() if exc.java_exception is not None else exc
+            raise IncrementalStateError(
+                f"cannot read the incremental state {path}: {cause}: restore it, or read the "
+                "table in full with --incremental-reset into a new --output"
+            ) from None
         finally:
             stream.close()
 

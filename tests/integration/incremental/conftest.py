@@ -107,3 +107,4 @@ def rewrite_state(batch: Path, **changes: Optional[Any]) -> None:
     data = state_of(batch)
     data.update(changes)
     (batch / "_sparkpg_incremental.json").write_text(json.dumps(data))
+    (batch / "._sparkpg_incremental.json.crc").unlink()  # Hadoop's local checksum of the file
