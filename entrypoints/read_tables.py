@@ -122,6 +122,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="with --incremental: ignore the stored state, read in full and record a new state",
     )
+    parser.add_argument(
+        "--cursor",
+        metavar="COLUMN",
+        help="with --incremental: the cursor method on this timestamp column, set to now() on "
+        "insert and update (default: the snapshot method; docs/incremental.md)",
+    )
     local = parser.add_argument_group("local runs (ignored under spark-submit)")
     local.add_argument("--master", help="Spark master for a local run (default local[*])")
     local.add_argument(
@@ -217,6 +223,7 @@ def job_options(args: argparse.Namespace) -> JobOptions:
         write_key=tuple(args.key),
         incremental=args.incremental,
         incremental_reset=args.incremental_reset,
+        cursor=args.cursor,
     )
 
 

@@ -44,7 +44,7 @@ DELETES_NOTE = "deletes not captured"
 def check_incremental_options(options: JobOptions) -> None:
     """Refuse what ``--incremental`` cannot combine with, naming the option."""
     if not options.incremental:
-        raise SettingsError("--incremental-reset goes with --incremental")
+        raise SettingsError("--incremental-reset and --cursor go with --incremental")
     if options.sql:
         raise SettingsError(
             "--incremental reads each table's changed rows: it cannot run --sql over them "
@@ -98,7 +98,9 @@ def _run_output(
     try:
         for ref, (label, _) in zip(options.tables, folders):
             started = time.monotonic()
-            with read_changes(spark, settings, ref, previous[label], options.read) as changes:
+            with read_changes(
+                spark, settings, ref, previous[label], options.read, cursor=options.cursor
+            ) as changes:
                 rows = materialize(changes.dataframe, options, output, label, [changes.loaded])
             seconds = time.monotonic() - started
             target = output.targets[label]
@@ -273,7 +275,9 @@ def _run_write(spark: SparkSession, settings: Settings, options: JobOptions) -> 
     finally:
         db.close()
     started = time.monotonic()
-    with read_changes(spark, settings, source_ref, previous, options.read) as changes:
+    with read_changes(
+        spark, settings, source_ref, previous, options.read, cursor=options.cursor
+    ) as changes:
         record = state_update_sql(
             target, str(source_ref), previous, changes.state, reset=options.incremental_reset
         )

@@ -10,12 +10,18 @@ The pure rules (the state, the filters, when a state cannot be continued) are in
 from __future__ import annotations
 
 import logging
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterator, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Iterator, Optional, Tuple, Union
 
 from connectors.errors import DatabaseError, IncrementalStateError, SettingsError
-from connectors.jdbc import TableRef
+from connectors.jdbc import TableRef, quote_ident
+from spark_jobs.read.incremental_cursor import (
+    cursor_columns,
+    has_cursor_index,
+    safe_bound,
+    watermark_of,
+)
 from spark_jobs.read.incremental_state import (
     IncrementalState,
     ServerFacts,
@@ -71,6 +77,8 @@ def read_changes(
     table: Union[str, TableRef],
     state: Optional[IncrementalState] = None,
     options: Optional[ReadOptions] = None,
+    *,
+    cursor: Optional[str] = None,
 ) -> Iterator[IncrementalRead]:
     """The rows of ``table`` created or updated since ``state`` (all rows when ``state`` is
     None), with the state to record after they are stored. Run the Spark action INSIDE the
@@ -80,11 +88,10 @@ def read_changes(
             changes.dataframe.write.parquet(batch_path)  # your action
             store_state(changes.state)                   # only after the rows are stored
 
+    ``cursor``: the cursor method on that timestamp column (default: the snapshot method).
     Deletes are not seen. Raises :class:`~connectors.errors.IncrementalStateError` when
     ``state`` cannot be continued exactly (docs/incremental.md says when).
     """
-    from spark_jobs.db.connection import connect
-    from spark_jobs.db.target import resolve_target
     from spark_jobs.read.api import plan_table
     from spark_jobs.read.loading import load_read
     from spark_jobs.read.snapshots import consistent_snapshot
@@ -96,37 +103,86 @@ def read_changes(
             "an incremental read takes no where= and no snapshot=: it filters the changed rows "
             "itself, in its own snapshot (docs/incremental.md)"
         )
-    with consistent_snapshot(spark, settings, ref.connection) as snap:
-        source = connect(spark, resolve_target(settings.connection(ref.connection)))
-        try:
-            facts = _server_facts(source, snap.session_statements)
-            _check_table_kind(source, ref)
+    method = "snapshot" if cursor is None else "cursor"
+    bound = None
+    if cursor is not None:  # before the snapshot: every transaction open at it is seen
+        with _connected(spark, settings, ref) as source:
+            bound = safe_bound(source, ref)
+    with ExitStack() as stack:  # the snapshot first, held until the block ends
+        snap = stack.enter_context(consistent_snapshot(spark, settings, ref.connection))
+        source = stack.enter_context(_connected(spark, settings, ref))
+        facts = _server_facts(source, snap.session_statements)
+        _check_table_kind(source, ref)
+        found: Tuple[Any, ...] = (None, None, ())
+        if bound is None:
             where = None if state is None else changed_rows_filter(state, facts.snapshot)
-            read = plan_table(spark, settings, ref, opts, where=where, snapshot=snap)
-            columns = tuple((c.name, c.formatted_type) for c in read.described)
-            if state is not None:
-                check_continuation(state, facts, str(ref), columns, "snapshot")
-            sql = seen_xids_sql(read.from_sql, facts.snapshot)
-            seen: Tuple[int, ...] = ()
-            if sql is not None:
-                seen = tuple(sorted(int(r[0]) for r in source.query(sql, what=f"xids of {ref}")))
-            recorded = IncrementalState(
-                source=str(ref),
-                method="snapshot",
-                snapshot=facts.snapshot,
-                columns=columns,
-                seen=seen,
-                system_identifier=facts.system_identifier,
-                timeline=facts.timeline,
-            )
-            changes = IncrementalRead(load_read(spark, read), state, recorded)
-            logger.info("%s: incremental read, %s", ref, changes.describe_change())
-            yield changes
-        finally:
-            try:
-                source.rollback()
-            finally:
-                source.close()
+        else:
+            found = _cursor_window(source, ref, str(cursor), state, bound)
+            where = found[0]
+        read = plan_table(spark, settings, ref, opts, where=where, snapshot=snap)
+        columns = tuple((c.name, c.formatted_type) for c in read.described)
+        if state is not None:
+            check_continuation(state, facts, str(ref), columns, method, cursor)
+        seen: Tuple[int, ...] = ()
+        sql = seen_xids_sql(read.from_sql, facts.snapshot) if bound is None else None
+        if sql is not None:
+            seen = tuple(sorted(int(r[0]) for r in source.query(sql, what=f"xids of {ref}")))
+        recorded = IncrementalState(
+            source=str(ref),
+            method=method,
+            snapshot=facts.snapshot,
+            columns=columns,
+            seen=seen,
+            system_identifier=facts.system_identifier,
+            timeline=facts.timeline,
+            cursor=cursor,
+            key=found[2],
+            watermark=found[1],
+        )
+        changes = IncrementalRead(load_read(spark, read), state, recorded)
+        logger.info("%s: incremental read, %s", ref, changes.describe_change())
+        yield changes
+
+
+@contextmanager
+def _connected(
+    spark: SparkSession, settings: Settings, ref: TableRef
+) -> Iterator[DriverConnection]:
+    from spark_jobs.db.connection import connect
+    from spark_jobs.db.target import resolve_target
+
+    source = connect(spark, resolve_target(settings.connection(ref.connection)))
+    try:
+        yield source
+    finally:
+        source.close()  # ends an open transaction (rolled back)
+
+
+def _cursor_window(
+    source: DriverConnection,
+    ref: TableRef,
+    cursor: str,
+    state: Optional[IncrementalState],
+    bound: str,
+) -> Tuple[str, Optional[Tuple[str, ...]], Tuple[str, ...]]:
+    """The cursor method's filter, new watermark and key, in the read's snapshot."""
+    columns = cursor_columns(source, ref, cursor)
+    if not has_cursor_index(source, ref, cursor):
+        logger.warning(
+            "%s: no index leads with the cursor column %r: every incremental run scans the "
+            "whole table (CREATE INDEX ON %s (%s))",
+            ref,
+            cursor,
+            ref.qualified_name,
+            quote_ident(cursor),
+        )
+    low = state.watermark if state is not None and state.cursor == cursor else None
+    rows = source.query(
+        columns.watermark_sql(ref.qualified_name, low, bound),
+        what=f"finding the new watermark of {ref}",
+    )
+    high = watermark_of(rows[0]) if rows else low
+    return columns.between(low, high), high, columns.key
 
 
 def _server_facts(source: DriverConnection, import_statements: Tuple[str, ...]) -> ServerFacts:

@@ -90,7 +90,7 @@ class IncrementalState:
     timeline: Optional[int] = None
     cursor: Optional[str] = None
     key: Tuple[str, ...] = ()
-    watermark: Optional[Tuple[Optional[str], ...]] = None
+    watermark: Optional[Tuple[str, ...]] = None
     extra: Dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def to_json(self) -> str:
@@ -127,7 +127,7 @@ class IncrementalState:
                 timeline=body.get("timeline"),
                 cursor=body.get("cursor"),
                 key=tuple(body.get("key") or ()),
-                watermark=None if watermark is None else tuple(watermark),
+                watermark=None if watermark is None else tuple(str(v) for v in watermark),
             )
         except (ValueError, KeyError, TypeError, IncrementalStateError) as exc:
             raise IncrementalStateError(
@@ -193,6 +193,7 @@ def check_continuation(
     source: str,
     columns: Sequence[Tuple[str, str]],
     method: str,
+    cursor: Optional[str] = None,
 ) -> None:
     """Refuse to continue from ``state`` when the result would not be exact: another table or
     method, another cluster (system identifier, timeline), a server behind the state (restored
@@ -208,6 +209,11 @@ def check_continuation(
         raise IncrementalStateError(
             f"{source}: the stored state was made by the {state.method} method, this run asks "
             f"for the {method} method: keep the method, or {full}"
+        )
+    if state.cursor != cursor:
+        raise IncrementalStateError(
+            f"{source}: the stored state follows --cursor {state.cursor}, this run asks for "
+            f"--cursor {cursor}: keep the cursor, or {full}"
         )
     if state.system_identifier is not None and (facts.system_identifier != state.system_identifier):
         now = facts.system_identifier or "unknown (pg_control_system() not readable)"
@@ -229,7 +235,7 @@ def check_continuation(
             f"of the server (next {current.xmax}): the server was restored from a backup or failed "
             f"over to a replica that lost transactions: {full}"
         )
-    if current.xmax - state.snapshot.xmin >= WRAP_LIMIT:
+    if method == "snapshot" and current.xmax - state.snapshot.xmin >= WRAP_LIMIT:
         raise IncrementalStateError(
             f"{source}: {current.xmax - state.snapshot.xmin} transactions since the stored state, "
             f"more than 2^31: row xids can no longer be told apart (wraparound): {full}"
