@@ -30,6 +30,7 @@ class IncrDb:
     server: PostgresServer
     conninfo: str
     tmp: Path
+    database: str = DATABASE
 
     def settings_file(self) -> Path:
         """Settings with one writable connection ``it`` (credentials in a file)."""
@@ -39,7 +40,7 @@ class IncrDb:
             "name": CONNECTION,
             "host": "localhost",
             "port": self.server.port,
-            "database": DATABASE,
+            "database": self.database,
             "credentials_file": str(creds),
             "max_connections": 2,
             "read_only": False,
