@@ -87,12 +87,26 @@ def _run_output(
     assert options.output is not None
     files = state_files(spark, options.output)
     folders = table_targets(options.output, [(str(ref), ref.table) for ref in options.tables])
+    batch = BATCH_PREFIX + run_id
+    newest = {label: newest_batch(files, folder) for label, folder in folders}
+    for (_, folder), name in zip(folders, newest.values()):
+        if name is not None and name >= batch:
+            raise OutputError(
+                f"the newest batch {folder}/{name} does not sort before this run's {batch} "
+                "(the clock is behind it, or another run started in the same second): run again"
+            )
     previous = {
-        label: None if options.incremental_reset else output_state(files, folder, label)
+        label: None
+        if options.incremental_reset or newest[label] is None
+        else output_state(files, f"{folder}/{newest[label]}")
         for label, folder in folders
     }
-    batches = [(label, f"{folder}/{BATCH_PREFIX}{run_id}") for label, folder in folders]
-    output = OutputRun(store_for(spark, options.output), batches, "errorifexists", run_id)
+    output = OutputRun(
+        store_for(spark, options.output),
+        [(label, f"{folder}/{batch}") for label, folder in folders],
+        "errorifexists",
+        run_id,
+    )
     outcomes: List[TableOutcome] = []
     changed: List[str] = []
     try:
@@ -112,6 +126,13 @@ def _run_output(
                 output.discard_unfinished(label)
                 kept = "no change: no batch, state kept"
                 outcomes.append(_change_outcome(changes, rows, seconds, "", kept))
+        for label, folder in folders:  # another run published meanwhile: its state is newer
+            now = newest_batch(files, folder)
+            if label in changed and now != newest[label]:
+                raise OutputError(
+                    f"another run published {folder}/{now} while this one ran: nothing of this "
+                    "run is published (one incremental run at a time per output); run again"
+                )
         output.publish(changed)
     except BaseException:
         output.abort()
@@ -119,19 +140,25 @@ def _run_output(
     return JobResult(tuple(outcomes))
 
 
-def output_state(files: StateFiles, folder: str, source: str) -> Optional[IncrementalState]:
-    """The state of the newest published batch in ``folder`` (None: no folder yet, a first
-    run); refuses a folder that holds something else than batches."""
+def newest_batch(files: StateFiles, folder: str) -> Optional[str]:
+    """The newest published batch in ``folder`` (None: none yet, a first run). Hidden names
+    (a killed run's staging) are ignored; anything else than batches is refused."""
     if not files.exists(folder):
         return None
-    batches = sorted(n for n in files.list_names(folder) if n.startswith(BATCH_PREFIX))
-    published = [b for b in batches if files.published(f"{folder}/{b}")]
-    if not published:
+    names = [n for n in files.list_names(folder) if not n.startswith(("_", "."))]
+    others = [n for n in names if not n.startswith(BATCH_PREFIX)]
+    if others:
         raise OutputError(
-            f"{folder} exists but holds no incremental batch ({BATCH_PREFIX}...): it is not an "
-            "incremental output; give --incremental another --output"
+            f"{folder} holds {others[0]}, not an incremental batch ({BATCH_PREFIX}...): it is "
+            "not an incremental output; give --incremental another --output"
         )
-    where = f"{folder}/{published[-1]}/{STATE_FILE}"
+    published = sorted(n for n in names if files.published(f"{folder}/{n}"))
+    return published[-1] if published else None
+
+
+def output_state(files: StateFiles, batch: str) -> IncrementalState:
+    """The state stored in published ``batch``."""
+    where = f"{batch}/{STATE_FILE}"
     text = files.read_text(where)
     if text is None:
         raise IncrementalStateError(

@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 
 from entrypoints.errors import EXIT_DATABASE, EXIT_OK, EXIT_OUTPUT
-from spark_jobs.job.output import OutputRun
+from spark_jobs.job import main
+from spark_jobs.job.incremental import StateFiles
+from spark_jobs.job.output import HadoopStore, OutputRun
 
 from .conftest import IncrDb, batch_rows, batches, rewrite_state, state_of
 
@@ -65,25 +67,70 @@ def test_late_commit_is_delivered_once(
     assert spark.read.parquet(str(out / "late")).count() == 6 + 3 + 1
 
 
-def test_failed_publication_keeps_the_state(
-    spark: Any, incr_db: IncrDb, tmp_path: Path, monkeypatch: Any
-) -> None:
-    _table(incr_db, "crash", 3)
-    out = tmp_path / "out"
-    assert incr_db.run("--table", "it.crash", "--output", str(out), "--incremental") == EXIT_OK
-    incr_db.execute("INSERT INTO crash VALUES (4, 'new')")
+def _failing(real: Any, call: int) -> Any:
+    """``real`` that raises on its ``call``-th call, as a kill would there."""
+    calls = []
 
-    def crash(self: OutputRun, labels: Any) -> None:
-        raise OSError("killed after the files were written, before the state was published")
+    def failing(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == call:
+            raise OSError("killed")
+        return real(*args, **kwargs)
+
+    return failing
+
+
+@pytest.mark.parametrize(
+    ("owner", "name"),
+    [
+        (main, "materialize"),  # during the second table's read
+        (StateFiles, "write_text"),  # after the second table's files, before its state
+        (HadoopStore, "_rename"),  # during the publication: the first table's batch is in
+    ],
+)
+def test_a_run_killed_anywhere_publishes_nothing(
+    spark: Any, incr_db: IncrDb, tmp_path: Path, monkeypatch: Any, owner: Any, name: str
+) -> None:
+    _table(incr_db, "crash_a", 3)
+    _table(incr_db, "crash_b", 2)
+    out = tmp_path / "out"
+    both = ("--table", "it.crash_a", "--table", "it.crash_b", "--output", str(out))
+    assert incr_db.run(*both, "--incremental") == EXIT_OK
+    incr_db.execute("INSERT INTO crash_a VALUES (4, 'new a')")
+    incr_db.execute("INSERT INTO crash_b VALUES (3, 'new b')")
 
     with monkeypatch.context() as patch:
-        patch.setattr(OutputRun, "publish", crash)
-        assert incr_db.run("--table", "it.crash", "--output", str(out), "--incremental") != 0
-    assert len(batches(out / "crash")) == 1  # nothing published, no staging left visible
-    assert sorted(p.name for p in (out / "crash").iterdir() if p.name.startswith(".")) == []
+        patch.setattr(owner, name, _failing(getattr(owner, name), 2))
+        assert incr_db.run(*both, "--incremental") != EXIT_OK
+    for table in ("crash_a", "crash_b"):  # nothing published, no staging left
+        assert len(batches(out / table)) == 1
+        assert [p.name for p in (out / table).iterdir() if p.name.startswith(".batch")] == []
 
-    assert incr_db.run("--table", "it.crash", "--output", str(out), "--incremental") == EXIT_OK
-    assert batch_rows(spark, batches(out / "crash")[1]) == [(4, "new")]
+    assert incr_db.run(*both, "--incremental") == EXIT_OK
+    assert batch_rows(spark, batches(out / "crash_a")[1]) == [(4, "new a")]
+    assert batch_rows(spark, batches(out / "crash_b")[1]) == [(3, "new b")]
+
+
+def test_a_concurrent_run_is_refused(
+    spark: Any, incr_db: IncrDb, tmp_path: Path, monkeypatch: Any, capsys: Any
+) -> None:
+    _table(incr_db, "twice", 2)
+    out = tmp_path / "out"
+    args = ("--table", "it.twice", "--output", str(out), "--incremental")
+    assert incr_db.run(*args) == EXIT_OK
+    incr_db.execute("INSERT INTO twice VALUES (3, 'new')")
+    real = OutputRun.publish
+
+    def other_run_first(self: OutputRun, labels: Any) -> None:
+        (out / "twice" / "batch=99991231T235959Z-00000000").mkdir()  # published meanwhile
+        real(self, labels)
+
+    capsys.readouterr()
+    with monkeypatch.context() as patch:
+        patch.setattr(OutputRun, "publish", other_run_first)
+        assert incr_db.run(*args) == EXIT_OUTPUT
+    assert "while this one ran" in capsys.readouterr().err
+    assert [p.name for p in batches(out / "twice")][-1] == "batch=99991231T235959Z-00000000"
 
 
 def test_rows_frozen_since_the_last_run_are_delivered(
