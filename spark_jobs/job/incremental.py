@@ -1,7 +1,7 @@
 """The main job's ``--incremental`` (docs/incremental.md): each table's changed rows since the
 last successful run into that output, the state stored with the rows, never apart from them.
 
-- ``--output``: each run adds one batch folder per table, ``<output>/<table>/batch=<run id>``,
+- ``--output``: each run adds one batch folder per table, ``<output>/<table>/batch=<seq>-<run>``,
   staged and published like any output (docs/output.md: one rename, or S3's copies and
   manifest), with the state file :data:`STATE_FILE` inside it. The state is the newest
   published batch's: a run that fails or is killed before its publication leaves the previous
@@ -32,8 +32,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 BATCH_PREFIX = "batch="
-"""Batch folders are ``batch=<run id>``: Spark reads ``<output>/<table>`` with a ``batch``
-column (the run ids sort by time)."""
+"""Batch folders are ``batch=<sequence>-<run id>``: Spark reads ``<output>/<table>`` with a
+``batch`` column that sorts in run order."""
 STATE_FILE = "_sparkpg_incremental.json"
 """The state of a batch, inside it (a leading ``_``: Spark and Athena skip it as data)."""
 STATE_TABLE = "sparkpg_incremental_state"
@@ -87,14 +87,7 @@ def _run_output(
     assert options.output is not None
     files = state_files(spark, options.output)
     folders = table_targets(options.output, [(str(ref), ref.table) for ref in options.tables])
-    batch = BATCH_PREFIX + run_id
     newest = {label: newest_batch(files, folder) for label, folder in folders}
-    for (_, folder), name in zip(folders, newest.values()):
-        if name is not None and name >= batch:
-            raise OutputError(
-                f"the newest batch {folder}/{name} does not sort before this run's {batch} "
-                "(the clock is behind it, or another run started in the same second): run again"
-            )
     previous = {
         label: None
         if options.incremental_reset or newest[label] is None
@@ -103,7 +96,10 @@ def _run_output(
     }
     output = OutputRun(
         store_for(spark, options.output),
-        [(label, f"{folder}/{batch}") for label, folder in folders],
+        [
+            (label, f"{folder}/{next_batch(folder, newest[label], run_id)}")
+            for label, folder in folders
+        ],
         "errorifexists",
         run_id,
     )
@@ -154,6 +150,20 @@ def newest_batch(files: StateFiles, folder: str) -> Optional[str]:
         )
     published = sorted(n for n in names if files.published(f"{folder}/{n}"))
     return published[-1] if published else None
+
+
+def next_batch(folder: str, newest: Optional[str], run_id: str) -> str:
+    """The name of this run's batch: ``batch=<sequence>-<run id>``, the sequence one more than
+    the newest batch's (so batches sort in run order whatever the clocks)."""
+    if newest is None:
+        return f"{BATCH_PREFIX}{1:08d}-{run_id}"
+    number = newest[len(BATCH_PREFIX) :].split("-", 1)[0]
+    if not number.isdigit():
+        raise OutputError(
+            f"{folder}/{newest} is not a batch of sparkpg's (batch=<sequence>-<run id>): give "
+            "--incremental another --output"
+        )
+    return f"{BATCH_PREFIX}{int(number) + 1:08d}-{run_id}"
 
 
 def output_state(files: StateFiles, batch: str) -> IncrementalState:

@@ -12,7 +12,7 @@ import pytest
 from entrypoints.errors import EXIT_DATABASE, EXIT_OK, EXIT_OUTPUT
 from spark_jobs.job import main
 from spark_jobs.job.incremental import StateFiles
-from spark_jobs.job.output import HadoopStore, OutputRun
+from spark_jobs.job.output import HadoopStore
 
 from .conftest import IncrDb, batch_rows, batches, rewrite_state, state_of
 
@@ -119,18 +119,18 @@ def test_a_concurrent_run_is_refused(
     args = ("--table", "it.twice", "--output", str(out), "--incremental")
     assert incr_db.run(*args) == EXIT_OK
     incr_db.execute("INSERT INTO twice VALUES (3, 'new')")
-    real = OutputRun.publish
+    real = main.materialize
 
-    def other_run_first(self: OutputRun, labels: Any) -> None:
-        (out / "twice" / "batch=99991231T235959Z-00000000").mkdir()  # published meanwhile
-        real(self, labels)
+    def other_run_meanwhile(*args: Any) -> int:
+        (out / "twice" / "batch=99999999-another-run").mkdir()  # published meanwhile
+        return int(real(*args))
 
     capsys.readouterr()
     with monkeypatch.context() as patch:
-        patch.setattr(OutputRun, "publish", other_run_first)
+        patch.setattr(main, "materialize", other_run_meanwhile)
         assert incr_db.run(*args) == EXIT_OUTPUT
     assert "while this one ran" in capsys.readouterr().err
-    assert [p.name for p in batches(out / "twice")][-1] == "batch=99991231T235959Z-00000000"
+    assert [p.name for p in batches(out / "twice")][-1] == "batch=99999999-another-run"
 
 
 def test_rows_frozen_since_the_last_run_are_delivered(
