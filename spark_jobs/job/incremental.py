@@ -15,10 +15,11 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, List, Optional, Union
 
 from connectors.errors import IncrementalStateError, OutputError, SettingsError, SparkPgError
 from connectors.jdbc import TableRef, quote_ident, quote_literal
+from spark_jobs.job.output import MANIFEST, S3_SCHEMES, HadoopStore, S3Store, parse_s3_path
 from spark_jobs.job.summary import JobResult, TableOutcome, plan_outcome
 from spark_jobs.read.incremental_state import IncrementalState
 
@@ -136,7 +137,7 @@ def _run_output(
     return JobResult(tuple(outcomes))
 
 
-def newest_batch(files: StateFiles, folder: str) -> Optional[str]:
+def newest_batch(files: StateStore, folder: str) -> Optional[str]:
     """The newest published batch in ``folder`` (None: none yet, a first run). Hidden names
     (a killed run's staging) are ignored; anything else than batches is refused."""
     if not files.exists(folder):
@@ -166,7 +167,7 @@ def next_batch(folder: str, newest: Optional[str], run_id: str) -> str:
     return f"{BATCH_PREFIX}{int(number) + 1:08d}-{run_id}"
 
 
-def output_state(files: StateFiles, batch: str) -> IncrementalState:
+def output_state(files: StateStore, batch: str) -> IncrementalState:
     """The state stored in published ``batch``."""
     where = f"{batch}/{STATE_FILE}"
     text = files.read_text(where)
@@ -178,21 +179,8 @@ def output_state(files: StateFiles, batch: str) -> IncrementalState:
     return IncrementalState.from_json(text, where)
 
 
-class StateFiles:
-    """The few file operations the state needs, on a Hadoop file system (through the JVM)."""
-
-    def __init__(self, spark: SparkSession) -> None:
-        self._jvm: Any = spark.sparkContext._jvm
-        self._conf = spark.sparkContext._jsc.hadoopConfiguration()
-
-    def _fs(self, path: str) -> Tuple[Any, Any]:
-        jpath = self._jvm.org.apache.hadoop.fs.Path(path)
-        return jpath.getFileSystem(self._conf), jpath
-
-    def exists(self, path: str) -> bool:
-        """Whether ``path`` exists."""
-        fs, jpath = self._fs(path)
-        return bool(fs.exists(jpath))
+class StateFiles(HadoopStore):
+    """The state's file operations on a Hadoop file system (file://, hdfs://; the JVM's)."""
 
     def list_names(self, path: str) -> List[str]:
         """The names directly below folder ``path``."""
@@ -200,7 +188,7 @@ class StateFiles:
         return [str(status.getPath().getName()) for status in fs.listStatus(jpath)]
 
     def published(self, path: str) -> bool:
-        """Whether batch ``path`` is complete (a folder appears whole: always)."""
+        """Whether batch ``path`` is complete (a renamed folder appears whole: always)."""
         return True
 
     def read_text(self, path: str) -> Optional[str]:
@@ -232,42 +220,29 @@ class StateFiles:
             stream.close()
 
 
-class S3StateFiles(StateFiles):
+class S3StateFiles(S3Store):
     """The same on S3 (boto3): a batch counts once its manifest is written (docs/output.md)."""
 
-    def __init__(self) -> None:
-        from connectors.aws import aws_client
-
-        self.client = aws_client("s3")
-
-    def exists(self, path: str) -> bool:
-        from spark_jobs.job.output import parse_s3_path
-
-        bucket, prefix = parse_s3_path(path)
-        listed = self.client.list_objects_v2(Bucket=bucket, Prefix=prefix + "/", MaxKeys=1)
-        return bool(listed.get("KeyCount", 0))
-
     def list_names(self, path: str) -> List[str]:
-        from spark_jobs.job.output import parse_s3_path
-
+        """The names directly below prefix ``path``."""
         bucket, prefix = parse_s3_path(path)
-        names: List[str] = []
         pages = self.client.get_paginator("list_objects_v2").paginate(
             Bucket=bucket, Prefix=prefix + "/", Delimiter="/"
         )
-        for page in pages:
-            for common in page.get("CommonPrefixes", ()):
-                names.append(common["Prefix"][len(prefix) + 1 :].rstrip("/"))
+        names: List[str] = []
+        for page in pages:  # sub-prefixes ("folders") and the objects right below
+            names += [
+                p["Prefix"][len(prefix) + 1 :].rstrip("/") for p in page.get("CommonPrefixes", ())
+            ]
+            names += [o["Key"][len(prefix) + 1 :] for o in page.get("Contents", ())]
         return names
 
     def published(self, path: str) -> bool:
-        from spark_jobs.job.output import MANIFEST
-
+        """Whether batch ``path`` has its manifest (written last by the publication)."""
         return self.read_text(f"{path}/{MANIFEST}") is not None
 
     def read_text(self, path: str) -> Optional[str]:
-        from spark_jobs.job.output import parse_s3_path
-
+        """The text of object ``path``, None when it does not exist."""
         bucket, key = parse_s3_path(path)
         try:
             body = self.client.get_object(Bucket=bucket, Key=key)["Body"]
@@ -276,16 +251,16 @@ class S3StateFiles(StateFiles):
         return str(body.read().decode("utf-8"))
 
     def write_text(self, path: str, text: str) -> None:
-        from spark_jobs.job.output import parse_s3_path
-
+        """Write object ``path`` holding ``text``."""
         bucket, key = parse_s3_path(path)
         self.client.put_object(Bucket=bucket, Key=key, Body=text.encode("utf-8"))
 
 
-def state_files(spark: SparkSession, path: str) -> StateFiles:
-    """The state's file operations for ``path`` (S3 or a Hadoop file system)."""
-    from spark_jobs.job.output import S3_SCHEMES
+StateStore = Union[StateFiles, S3StateFiles]
 
+
+def state_files(spark: SparkSession, path: str) -> StateStore:
+    """The state's file operations for ``path`` (S3 or a Hadoop file system)."""
     return S3StateFiles() if path.startswith(S3_SCHEMES) else StateFiles(spark)
 
 

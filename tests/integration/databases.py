@@ -3,6 +3,8 @@ server, so that each area's objects and grants start from nothing."""
 
 from __future__ import annotations
 
+from typing import Any, Dict, List, Tuple
+
 import psycopg
 from psycopg import sql
 
@@ -36,3 +38,17 @@ def fresh_database(
                 ).format(sql.Identifier(role))
             )
     return conninfo
+
+
+def tls_fields(server: PostgresServer) -> Dict[str, str]:
+    """A settings connection's TLS fields for ``server``: verified when it has a CA."""
+    if server.ca_cert_path is None:
+        return {"ssl_mode": "disable"}
+    return {"ssl_mode": "verify-full", "ssl_root_cert": str(server.ca_cert_path)}
+
+
+def admin_rows(conninfo: str, query: str) -> List[Tuple[Any, ...]]:
+    """Run ``query`` through psycopg (autocommit) and return its rows, if any."""
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        cursor = conn.execute(query)  # type: ignore[arg-type]
+        return [tuple(r) for r in cursor.fetchall()] if cursor.description else []

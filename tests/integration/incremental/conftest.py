@@ -15,7 +15,7 @@ import pytest
 from connectors.secrets import clear_credentials_cache
 from devtools.postgres_server import PostgresServer
 from entrypoints import read_tables
-from tests.integration.databases import fresh_database
+from tests.integration.databases import admin_rows, fresh_database, tls_fields
 
 DATABASE = "sparkpg_incremental"
 ROLE = "sparkpg_incr"
@@ -44,24 +44,19 @@ class IncrDb:
             "credentials_file": str(creds),
             "max_connections": 2,
             "read_only": False,
+            **tls_fields(self.server),
         }
-        if self.server.ca_cert_path is not None:
-            fields.update(ssl_mode="verify-full", ssl_root_cert=str(self.server.ca_cert_path))
-        else:
-            fields.update(ssl_mode="disable")
         path = self.tmp / "settings.json"
         path.write_text(json.dumps({"postgres": {"connections": [fields]}}))
         return path
 
     def execute(self, statement: str) -> None:
         """Run SQL as the superuser (autocommit)."""
-        with psycopg.connect(self.conninfo, autocommit=True) as conn:
-            conn.execute(statement)  # type: ignore[arg-type]
+        admin_rows(self.conninfo, statement)
 
     def rows(self, query: str) -> List[Tuple[Any, ...]]:
         """Rows of ``query`` as the superuser."""
-        with psycopg.connect(self.conninfo, autocommit=True) as conn:
-            return [tuple(r) for r in conn.execute(query).fetchall()]  # type: ignore[arg-type]
+        return admin_rows(self.conninfo, query)
 
     def open(self) -> psycopg.Connection[Any]:
         """A superuser connection in a transaction (the caller commits or rolls back)."""
