@@ -65,8 +65,13 @@ class CursorColumns:
     def watermark_sql(self, from_sql: str, low: Optional[Watermark], bound: str) -> str:
         """The new watermark, run in the read's snapshot: the greatest ``(cursor, key)`` above
         ``low`` whose cursor is below the safe ``bound``."""
-        columns = ", ".join(f"{quote_ident(c)}::text" for c in (self.cursor, *self.key))
-        order = ", ".join(f"{quote_ident(c)} DESC" for c in (self.cursor, *self.key))
+        names = (self.cursor, *self.key)
+        # Aliased: ORDER BY must sort the columns' own values, not their text (10 < 9).
+        columns = ", ".join(
+            f"{quote_ident(c)}::text AS {quote_ident(f'__sparkpg_w{i}')}"
+            for i, c in enumerate(names)
+        )
+        order = ", ".join(f"{quote_ident(c)} DESC" for c in names)
         return (
             f"SELECT {columns} FROM {from_sql} WHERE {self.above(low)} AND "
             f"{quote_ident(self.cursor)} < {quote_literal(bound)}::timestamptz "

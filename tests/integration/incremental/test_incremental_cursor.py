@@ -34,8 +34,9 @@ def cursor_table(incr_db: IncrDb) -> IncrDb:
     incr_db.execute(
         "CREATE TRIGGER touch BEFORE UPDATE ON cur FOR EACH ROW EXECUTE FUNCTION touch()"
     )
-    # One statement, one now(): three rows with the same cursor value.
-    incr_db.execute("INSERT INTO cur (id, v) SELECT g, 'v' || g FROM generate_series(1, 3) g")
+    # One statement, one now(): three rows with the same cursor value (9 and 10: the key's own
+    # order, not its text's, decides which is the watermark).
+    incr_db.execute("INSERT INTO cur (id, v) SELECT g, 'v' || g FROM generate_series(8, 10) g")
     return incr_db
 
 
@@ -49,14 +50,14 @@ def test_open_transaction_holds_the_watermark(
     db = cursor_table
     out = tmp_path / "out"
     late = db.open()
-    late.execute("INSERT INTO cur (id, v) VALUES (10, 'late')")  # updated_at = its start
+    late.execute("INSERT INTO cur (id, v) VALUES (20, 'late')")  # updated_at = its start
     (started,) = late.execute("SELECT now()::text").fetchone()  # type: ignore[misc]
     db.execute(f"INSERT INTO cur VALUES (4, 'same cursor as the late row', '{started}')")
     db.execute("INSERT INTO cur (id, v) VALUES (5, 'after the late one began')")
 
     assert db.run("--table", "it.cur", "--output", str(out), *CURSOR) == EXIT_OK
     assert "cursor: full read -> updated_at <=" in capsys.readouterr().out
-    assert _ids(spark, batches(out / "cur")[0]) == [(1, "v1"), (2, "v2"), (3, "v3")]
+    assert _ids(spark, batches(out / "cur")[0]) == [(8, "v8"), (9, "v9"), (10, "v10")]
 
     late.commit()
     late.close()
@@ -64,12 +65,12 @@ def test_open_transaction_holds_the_watermark(
     assert _ids(spark, batches(out / "cur")[1]) == [
         (4, "same cursor as the late row"),
         (5, "after the late one began"),
-        (10, "late"),
+        (20, "late"),
     ]
 
-    db.execute("UPDATE cur SET v = 'again' WHERE id = 2")
+    db.execute("UPDATE cur SET v = 'again' WHERE id = 9")
     assert db.run("--table", "it.cur", "--output", str(out), *CURSOR) == EXIT_OK
-    assert _ids(spark, batches(out / "cur")[2]) == [(2, "again")]
+    assert _ids(spark, batches(out / "cur")[2]) == [(9, "again")]
 
 
 def test_cursor_refusals(cursor_table: IncrDb, tmp_path: Path, capsys: Any) -> None:
