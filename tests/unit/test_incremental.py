@@ -9,6 +9,7 @@ import pytest
 
 from connectors.errors import IncrementalStateError, SettingsError, SparkPgError
 from connectors.jdbc import TableRef
+from benchmarks.incremental_benchmark import ratios
 from entrypoints.read_tables import build_parser, job_options
 from spark_jobs.job.incremental import state_update_sql
 from spark_jobs.read.incremental_cursor import CursorColumns
@@ -143,3 +144,9 @@ def test_incremental_options() -> None:
     for argv, message in refusals.items():
         with pytest.raises(SettingsError, match=message):
             _parse(*argv)
+
+
+def test_benchmark_ratios_are_over_the_full_read() -> None:
+    medians = {"full": {"wall": 10.0, "rows": 100.0}, "snapshot": {"wall": 4.0, "rows": 1.0}}
+    assert ratios(medians)["snapshot"] == {"wall": 0.4, "rows": 0.01}
+    assert ratios({"full": {"rows": 0.0}})["full"] == {"rows": None}
