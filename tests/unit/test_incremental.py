@@ -7,9 +7,9 @@ from typing import Any, Dict
 
 import pytest
 
+from benchmarks.incremental_benchmark import ratios
 from connectors.errors import IncrementalStateError, SettingsError, SparkPgError
 from connectors.jdbc import TableRef
-from benchmarks.incremental_benchmark import ratios
 from entrypoints.read_tables import build_parser, job_options
 from spark_jobs.job.incremental import state_update_sql
 from spark_jobs.read.incremental_cursor import CursorColumns
