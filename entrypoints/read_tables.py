@@ -128,6 +128,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="with --incremental: the cursor method on this timestamp column, set to now() on "
         "insert and update (default: the snapshot method; docs/incremental.md)",
     )
+    parser.add_argument(
+        "--delete-missing",
+        action="store_true",
+        help="with --incremental --write: delete the target's rows whose key is gone from the "
+        "source, in the transaction that commits the upserts",
+    )
     local = parser.add_argument_group("local runs (ignored under spark-submit)")
     local.add_argument("--master", help="Spark master for a local run (default local[*])")
     local.add_argument(
@@ -224,6 +230,7 @@ def job_options(args: argparse.Namespace) -> JobOptions:
         incremental=args.incremental,
         incremental_reset=args.incremental_reset,
         cursor=args.cursor,
+        delete_missing=args.delete_missing,
     )
 
 

@@ -6,8 +6,7 @@ last successful run into that output, the state stored with the rows, never apar
   manifest), with the state file :data:`STATE_FILE` inside it. The state is the newest
   published batch's: a run that fails or is killed before its publication leaves the previous
   state and no batch. A run that finds no change publishes nothing.
-- ``--write``: upsert by the key, and the state row in ``<target schema>.`` :data:`STATE_TABLE`
-  updated in the same transaction that commits the rows (compare-and-set on the previous state).
+- ``--write``: :mod:`spark_jobs.job.incremental_write`.
 """
 
 from __future__ import annotations
@@ -15,10 +14,9 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, List, Optional, Union
+from typing import TYPE_CHECKING, List, Optional, Union
 
-from connectors.errors import IncrementalStateError, OutputError, SettingsError, SparkPgError
-from connectors.jdbc import TableRef, quote_ident, quote_literal
+from connectors.errors import IncrementalStateError, OutputError, SettingsError
 from spark_jobs.job.output import MANIFEST, S3_SCHEMES, HadoopStore, S3Store, parse_s3_path
 from spark_jobs.job.summary import JobResult, TableOutcome, plan_outcome
 from spark_jobs.read.incremental_state import IncrementalState
@@ -37,20 +35,22 @@ BATCH_PREFIX = "batch="
 ``batch`` column that sorts in run order."""
 STATE_FILE = "_sparkpg_incremental.json"
 """The state of a batch, inside it (a leading ``_``: Spark and Athena skip it as data)."""
-STATE_TABLE = "sparkpg_incremental_state"
-"""``--write``: one row per (target, source) in the target's schema."""
 DELETES_NOTE = "deletes not captured"
 
 
 def check_incremental_options(options: JobOptions) -> None:
     """Refuse what ``--incremental`` cannot combine with, naming the option."""
     if not options.incremental:
-        raise SettingsError("--incremental-reset and --cursor go with --incremental")
+        raise SettingsError(
+            "--incremental-reset, --cursor and --delete-missing go with --incremental"
+        )
     if options.sql:
         raise SettingsError(
             "--incremental reads each table's changed rows: it cannot run --sql over them "
             "(read the batches afterwards)"
         )
+    if options.delete_missing and not options.write:
+        raise SettingsError("--delete-missing deletes from a --write target: add --write")
     if not options.output and not options.write:
         raise SettingsError("--incremental needs --output or --write: the state lives with them")
     if options.output and options.mode not in ("errorifexists", "error"):
@@ -67,15 +67,24 @@ def run_incremental(
 ) -> JobResult:
     """Read each table's changes and store them with their state (see the module)."""
     if options.write:
-        return _run_write(spark, settings, options)
+        from spark_jobs.job.incremental_write import run_write
+
+        return run_write(spark, settings, options)
     return _run_output(spark, settings, options, run_id)
 
 
-def _change_outcome(
-    changes: IncrementalRead, rows: int, seconds: float, output: str, status: str = ""
+def change_outcome(
+    changes: IncrementalRead,
+    rows: int,
+    seconds: float,
+    output: str,
+    status: str = "",
+    deletes: str = DELETES_NOTE,
 ) -> TableOutcome:
+    """The summary line of a table read incrementally: the method, the state before -> after,
+    and what happened to deletes."""
     outcome = plan_outcome(changes.loaded, rows=rows, seconds=seconds, output=output, status=status)
-    return replace(outcome, change=f"{changes.describe_change()}, {DELETES_NOTE}")
+    return replace(outcome, change=f"{changes.describe_change()}, {deletes}")
 
 
 def _run_output(
@@ -118,11 +127,11 @@ def _run_output(
             if rows or changes.full:
                 files.write_text(f"{target.staging}/{STATE_FILE}", changes.state.to_json())
                 changed.append(label)
-                outcomes.append(_change_outcome(changes, rows, seconds, target.path))
+                outcomes.append(change_outcome(changes, rows, seconds, target.path))
             else:
                 output.discard_unfinished(label)
                 kept = "no change: no batch, state kept"
-                outcomes.append(_change_outcome(changes, rows, seconds, "", kept))
+                outcomes.append(change_outcome(changes, rows, seconds, "", kept))
         for label, folder in folders:  # another run published meanwhile: its state is newer
             now = newest_batch(files, folder)
             if label in changed and now != newest[label]:
@@ -262,114 +271,3 @@ StateStore = Union[StateFiles, S3StateFiles]
 def state_files(spark: SparkSession, path: str) -> StateStore:
     """The state's file operations for ``path`` (S3 or a Hadoop file system)."""
     return S3StateFiles() if path.startswith(S3_SCHEMES) else StateFiles(spark)
-
-
-def _run_write(spark: SparkSession, settings: Settings, options: JobOptions) -> JobResult:
-    """``--write``: the one table's changes upserted, the state row updated in the commit."""
-    from spark_jobs.db.connection import connect
-    from spark_jobs.db.target import resolve_target
-    from spark_jobs.job.main import guard
-    from spark_jobs.read.incremental import read_changes
-    from spark_jobs.write.api import write_table
-
-    assert options.write is not None
-    if options.write_mode != "upsert" or not options.write_key:
-        raise SettingsError(
-            "--incremental --write upserts the changed rows: give --write-mode upsert and --key "
-            "(the target's primary key or a unique index)"
-        )
-    target = TableRef.parse(options.write)
-    source_ref = options.tables[0]
-    connection = settings.connection(target.connection)
-    db = connect(spark, resolve_target(connection))
-    try:
-        previous = None if options.incremental_reset else _stored_state(db, target, source_ref)
-    finally:
-        db.close()
-    started = time.monotonic()
-    with read_changes(
-        spark, settings, source_ref, previous, options.read, cursor=options.cursor
-    ) as changes:
-        record = state_update_sql(
-            target, str(source_ref), previous, changes.state, reset=options.incremental_reset
-        )
-        guard(
-            [changes.loaded],
-            lambda: write_table(
-                changes.dataframe,
-                settings,
-                target,
-                mode="upsert",
-                key=list(options.write_key),
-                in_commit=[record],
-            ),
-            f"writing {target}",
-        )
-    outcome = _change_outcome(changes, 0, time.monotonic() - started, str(target))
-    return JobResult((replace(outcome, rows=None),))  # write_table does not count rows
-
-
-def state_table(target: TableRef) -> str:
-    """The qualified state table of a ``--write`` target (in the target's schema)."""
-    return f"{quote_ident(target.schema)}.{quote_ident(STATE_TABLE)}"
-
-
-def _stored_state(db: Any, target: TableRef, source: TableRef) -> Optional[IncrementalState]:
-    """The state row of (target, source), creating the state table when it is missing."""
-    table = state_table(target)
-    db.execute(
-        f"CREATE TABLE IF NOT EXISTS {table} (target text NOT NULL, source text NOT NULL, "
-        "state jsonb NOT NULL, updated_at timestamptz NOT NULL DEFAULT now(), "
-        "PRIMARY KEY (target, source))",
-        what=f"creating {table}",
-    )
-    rows = db.query(
-        f"SELECT state::text FROM {table} WHERE target = ? AND source = ?",
-        [str(target), str(source)],
-        what=f"reading the incremental state in {table}",
-    )
-    if not rows:
-        return None
-    return IncrementalState.from_json(
-        str(rows[0][0]), f"{table} (target {target}, source {source})"
-    )
-
-
-def state_update_sql(
-    target: TableRef,
-    source: str,
-    previous: Optional[IncrementalState],
-    state: IncrementalState,
-    *,
-    reset: bool = False,
-) -> str:
-    """The statement run in the upsert's transaction: the state row set to ``state`` only if
-    it still holds ``previous`` (absent: a first run), else the transaction fails (another run
-    moved the state meanwhile; nothing is committed). ``reset``: set whatever it holds."""
-    table = state_table(target)
-    keys = f"target = {quote_literal(str(target))} AND source = {quote_literal(source)}"
-    new = f"{quote_literal(state.to_json())}::jsonb"
-    if previous is None:
-        change = (
-            f"INSERT INTO {table} (target, source, state) VALUES ({quote_literal(str(target))}, "
-            f"{quote_literal(source)}, {new}) ON CONFLICT (target, source) "
-            + (
-                "DO UPDATE SET state = EXCLUDED.state, updated_at = now()"
-                if reset
-                else "DO NOTHING"
-            )
-        )
-    else:
-        change = (
-            f"UPDATE {table} SET state = {new}, updated_at = now() WHERE {keys} "
-            f"AND state = {quote_literal(previous.to_json())}::jsonb"
-        )
-    message = quote_literal(
-        f"sparkpg: the incremental state of {source} in {target} changed while this run ran "
-        "(another run of the same load?): nothing was committed; run again"
-    )
-    tag = "$sparkpg_state$"
-    body = f"BEGIN {change}; IF NOT FOUND THEN RAISE EXCEPTION {message}; END IF; END"
-    if tag in body:
-        raise SparkPgError(f"cannot quote the state of {source} (it contains {tag})")
-    return f"DO {tag} {body} {tag}"

@@ -73,6 +73,7 @@ class JobOptions:
     incremental: bool = False  # docs/incremental.md: the changed rows since the last run
     incremental_reset: bool = False
     cursor: Optional[str] = None  # --incremental's cursor method on this column
+    delete_missing: bool = False  # --incremental --write: delete keys gone from the source
 
     def __post_init__(self) -> None:
         refs: Sequence[Union[str, TableRef]] = self.tables
@@ -95,7 +96,7 @@ class JobOptions:
             raise SettingsError("--write writes the --sql result or the one --table: add --sql")
         if self.write and self.output:
             raise SettingsError("--write and --output: choose one destination")
-        if self.incremental or self.incremental_reset or self.cursor:
+        if self.incremental or self.incremental_reset or self.cursor or self.delete_missing:
             from spark_jobs.job.incremental import check_incremental_options
 
             check_incremental_options(self)

@@ -11,7 +11,7 @@ from benchmarks.incremental_benchmark import ratios
 from connectors.errors import IncrementalStateError, SettingsError, SparkPgError
 from connectors.jdbc import TableRef
 from entrypoints.read_tables import build_parser, job_options
-from spark_jobs.job.incremental import state_update_sql
+from spark_jobs.job.incremental_write import state_update_sql
 from spark_jobs.read.incremental_cursor import CursorColumns
 from spark_jobs.read.incremental_state import (
     IncrementalState,
@@ -140,6 +140,8 @@ def test_incremental_options() -> None:
         ("--incremental", "--sql", "SELECT 1", "--output", "/tmp/o"): "cannot run --sql",
         ("--incremental", "--output", "/tmp/o", "--mode", "overwrite"): "leave --mode out",
         ("--incremental", "--output", "/tmp/o", "--snapshot"): "drop --snapshot",
+        ("--incremental", "--output", "/tmp/o", "--delete-missing"): "add --write",
+        ("--write", "c.s.t", "--delete-missing"): "go with --incremental",
     }
     for argv, message in refusals.items():
         with pytest.raises(SettingsError, match=message):

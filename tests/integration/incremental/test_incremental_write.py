@@ -9,7 +9,7 @@ from typing import Any, List, Tuple
 import pytest
 
 from entrypoints.errors import EXIT_DATABASE, EXIT_OK
-from spark_jobs.job import incremental
+from spark_jobs.job import incremental_write as incremental
 
 from .conftest import ROLE, IncrDb
 
@@ -45,7 +45,9 @@ def test_late_commit_is_upserted_once_with_its_state(
     late.execute("RELEASE SAVEPOINT s")
     incr_db.execute("INSERT INTO src VALUES (7, 'before run 1')")
     assert incr_db.run("--table", "it.src", *WRITE) == EXIT_OK
-    assert "snapshot: full read -> xid" in capsys.readouterr().out
+    first_summary = capsys.readouterr().out
+    assert "snapshot: full read -> xid" in first_summary
+    assert "deletes not captured (--delete-missing deletes them)" in first_summary
     assert [r[0] for r in _copy(incr_db)] == [1, 2, 3, 4, 5, 7]
     (first,) = _state(incr_db)
     assert first[:2] == ("it.w.copy", "it.public.src")
@@ -104,3 +106,46 @@ def test_a_state_moved_by_another_run_is_refused(
         assert incr_db.run("--table", "it.src", *WRITE) == EXIT_DATABASE
     assert "changed while this run ran" in capsys.readouterr().err
     assert (4, "v4") in _copy(incr_db)
+
+
+def test_delete_missing_deletes_in_the_same_commit(
+    spark: Any, incr_db: IncrDb, capsys: Any
+) -> None:
+    _tables(incr_db)
+    deleting = (*WRITE, "--delete-missing")
+    assert incr_db.run("--table", "it.src", *deleting) == EXIT_OK
+    assert "0 row(s) whose key is gone from the source deleted" in capsys.readouterr().out
+    incr_db.execute("DELETE FROM src WHERE id = 2")
+    incr_db.execute("INSERT INTO src VALUES (6, 'new')")
+    late = incr_db.open()  # deletes row 3, commits after run 2
+    late.execute("DELETE FROM src WHERE id = 3")
+
+    assert incr_db.run("--table", "it.src", *deleting) == EXIT_OK
+    summary = capsys.readouterr().out
+    assert "1 row(s) whose key is gone from the source deleted" in summary
+    assert [r[0] for r in _copy(incr_db)] == [1, 3, 4, 5, 6]
+    late.commit()
+    late.close()
+    assert incr_db.run("--table", "it.src", *deleting) == EXIT_OK
+    assert [r[0] for r in _copy(incr_db)] == [1, 4, 5, 6]
+
+
+def test_a_failed_commit_keeps_the_deleted_rows(
+    spark: Any, incr_db: IncrDb, monkeypatch: Any
+) -> None:
+    _tables(incr_db)
+    deleting = (*WRITE, "--delete-missing")
+    assert incr_db.run("--table", "it.src", *deleting) == EXIT_OK
+    incr_db.execute("DELETE FROM src WHERE id = 4")
+    record = incremental.state_update_sql
+
+    def crashing(*args: Any, **kwargs: Any) -> str:
+        failing = "DO $$ BEGIN RAISE EXCEPTION 'injected crash before the commit'; END $$"
+        return record(*args, **kwargs) + "; " + failing
+
+    with monkeypatch.context() as patch:
+        patch.setattr(incremental, "state_update_sql", crashing)
+        assert incr_db.run("--table", "it.src", *deleting) == EXIT_DATABASE
+    assert [r[0] for r in _copy(incr_db)] == [1, 2, 3, 4, 5]
+    assert incr_db.run("--table", "it.src", *deleting) == EXIT_OK
+    assert [r[0] for r in _copy(incr_db)] == [1, 2, 3, 5]
