@@ -13,7 +13,7 @@ current snapshot.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Dict, Optional, Sequence, Tuple
 
 from connectors.errors import IncrementalStateError
@@ -91,7 +91,6 @@ class IncrementalState:
     cursor: Optional[str] = None
     key: Tuple[str, ...] = ()
     watermark: Optional[Tuple[str, ...]] = None
-    extra: Dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def to_json(self) -> str:
         """The state as one JSON document (:meth:`from_json` reads it back)."""
