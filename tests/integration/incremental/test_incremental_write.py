@@ -131,3 +131,17 @@ def test_delete_missing_deletes_in_the_same_commit(
     late.close()
     assert incr_db.run("--table", "it.src", *deleting) == EXIT_OK
     assert [r[0] for r in _copy(incr_db)] == [1, 4, 5, 6]
+
+
+def test_a_failure_during_the_move_keeps_the_state(spark: Any, incr_db: IncrDb) -> None:
+    _tables(incr_db)
+    incr_db.execute("ALTER TABLE w.copy ADD CONSTRAINT no_poison CHECK (v <> 'poison')")
+    assert incr_db.run("--table", "it.src", *WRITE) == EXIT_OK
+    state = _state(incr_db)
+    incr_db.execute("UPDATE src SET v = 'poison' WHERE id = 2")
+    incr_db.execute("UPDATE src SET v = 'fine' WHERE id = 5")
+    assert incr_db.run("--table", "it.src", *WRITE) == EXIT_DATABASE  # the move fails
+    assert _state(incr_db) == state and (5, "v5") in _copy(incr_db)
+    incr_db.execute("UPDATE src SET v = 'fixed' WHERE id = 2")
+    assert incr_db.run("--table", "it.src", *WRITE) == EXIT_OK
+    assert (2, "fixed") in _copy(incr_db) and (5, "fine") in _copy(incr_db)
