@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Iterator, Optional, Tuple, Union
 
 from connectors.errors import DatabaseError, IncrementalStateError, SettingsError
@@ -112,7 +112,7 @@ def read_changes(
         snap = stack.enter_context(consistent_snapshot(spark, settings, ref.connection))
         source = stack.enter_context(_connected(spark, settings, ref))
         facts = _server_facts(source, snap.session_statements)
-        _check_table_kind(source, ref)
+        facts = replace(facts, table_oid=_table_oid(source, ref))
         found: Tuple[Any, ...] = (None, None, ())
         if bound is None:
             where = None if state is None else changed_rows_filter(state, facts.snapshot)
@@ -135,6 +135,7 @@ def read_changes(
             seen=seen,
             system_identifier=facts.system_identifier,
             timeline=facts.timeline,
+            table_oid=facts.table_oid,
             cursor=cursor,
             key=found[2],
             watermark=found[1],
@@ -212,9 +213,11 @@ def _server_facts(source: DriverConnection, import_statements: Tuple[str, ...]) 
     )
 
 
-def _check_table_kind(source: DriverConnection, ref: TableRef) -> None:
+def _table_oid(source: DriverConnection, ref: TableRef) -> Optional[int]:
+    """The table's oid (None: not found; the planner says so); refuses views and the like."""
     rows = source.query(
-        "SELECT c.relkind::text FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
+        "SELECT c.relkind::text, c.oid::bigint FROM pg_catalog.pg_class c "
+        "JOIN pg_catalog.pg_namespace n "
         "ON n.oid = c.relnamespace WHERE n.nspname = ? AND c.relname = ?",
         [ref.schema, ref.table],
         what=f"looking up {ref}",
@@ -224,3 +227,4 @@ def _check_table_kind(source: DriverConnection, ref: TableRef) -> None:
             f"{ref} is not a table (relkind {rows[0][0]!r}): incremental reads need a table's "
             "row versions; read views and materialized views in full"
         )
+    return int(rows[0][1]) if rows else None

@@ -64,11 +64,12 @@ class XidSnapshot:
 @dataclass(frozen=True)
 class ServerFacts:
     """What the current read knows about its server: the cluster's identity (None where the
-    role may not read it) and the 64-bit snapshot every partition reads in."""
+    role may not read it), the 64-bit snapshot every partition reads in, the table's oid."""
 
     snapshot: XidSnapshot
     system_identifier: Optional[str] = None
     timeline: Optional[int] = None
+    table_oid: Optional[int] = None
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,7 @@ class IncrementalState:
     seen: Tuple[int, ...] = ()
     system_identifier: Optional[str] = None
     timeline: Optional[int] = None
+    table_oid: Optional[int] = None
     cursor: Optional[str] = None
     key: Tuple[str, ...] = ()
     watermark: Optional[Tuple[str, ...]] = None
@@ -103,6 +105,7 @@ class IncrementalState:
             "columns": [list(c) for c in self.columns],
             "system_identifier": self.system_identifier,
             "timeline": self.timeline,
+            "table_oid": self.table_oid,
         }
         if self.method == "cursor":
             body.update(cursor=self.cursor, key=list(self.key), watermark=self.watermark)
@@ -124,6 +127,7 @@ class IncrementalState:
                 seen=tuple(int(x) for x in body.get("seen", ())),
                 system_identifier=body.get("system_identifier"),
                 timeline=body.get("timeline"),
+                table_oid=body.get("table_oid"),
                 cursor=body.get("cursor"),
                 key=tuple(body.get("key") or ()),
                 watermark=None if watermark is None else tuple(str(v) for v in watermark),
@@ -226,6 +230,12 @@ def check_continuation(
             f"{source}: the server's timeline changed from {state.timeline} to "
             f"{facts.timeline} since the state was recorded (a point-in-time restore or a "
             f"failover): transactions after the state may have been lost: {full}"
+        )
+    if state.table_oid is not None and facts.table_oid not in (None, state.table_oid):
+        raise IncrementalStateError(
+            f"{source} was dropped and created again since the state was recorded (oid "
+            f"{state.table_oid}, now {facts.table_oid}): every row of the new table looks "
+            f"new: {full}"
         )
     current = facts.snapshot
     if state.snapshot.xmax > current.xmax:

@@ -31,8 +31,9 @@ STATE = IncrementalState(
     seen=(1001, 1005),
     system_identifier="7716308588304670081",
     timeline=1,
+    table_oid=16384,
 )
-NOW = ServerFacts(XidSnapshot(1100, 1100), "7716308588304670081", 1)
+NOW = ServerFacts(XidSnapshot(1100, 1100), "7716308588304670081", 1, 16384)
 
 
 def test_snapshot_text_round_trip_and_bad_text() -> None:
@@ -88,6 +89,9 @@ def test_states_that_cannot_be_continued() -> None:
     unknown = ServerFacts(NOW.snapshot, None, None)
     assert "pg_control_system() not readable" in _refused(unknown)
     assert "timeline changed from 2 to 1" in _refused(timeline=2)
+    assert "dropped and created again since the state was recorded (oid 1, now 16384)" in _refused(
+        table_oid=1
+    )
     assert "is ahead of the server" in _refused(snapshot=XidSnapshot(1000, 5000))
     far = ServerFacts(XidSnapshot(2**31 + 1000, 2**31 + 1000), NOW.system_identifier, 1)
     assert "more than 2^31" in _refused(far)

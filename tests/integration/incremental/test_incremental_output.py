@@ -186,6 +186,28 @@ def test_a_schema_change_is_refused(incr_db: IncrDb, tmp_path: Path, capsys: Any
     assert "added extra" in capsys.readouterr().err
 
 
+def test_a_recreated_table_is_refused(incr_db: IncrDb, tmp_path: Path, capsys: Any) -> None:
+    _table(incr_db, "recreated", 2)
+    args = ("--table", "it.recreated", "--output", str(tmp_path / "out"), "--incremental")
+    assert incr_db.run(*args) == EXIT_OK
+    _table(incr_db, "recreated", 2)  # the same rows, all with new xids
+    capsys.readouterr()
+    assert incr_db.run(*args) == EXIT_DATABASE
+    assert "was dropped and created again" in capsys.readouterr().err
+
+
+def test_the_jdbc_engine_reads_the_same_changes(
+    spark: Any, incr_db: IncrDb, tmp_path: Path
+) -> None:
+    _table(incr_db, "by_jdbc", 3)
+    out = tmp_path / "out"
+    args = ("--table", "it.by_jdbc", "--output", str(out), "--incremental", "--engine", "jdbc")
+    assert incr_db.run(*args) == EXIT_OK
+    incr_db.execute("UPDATE by_jdbc SET v = 'new' WHERE id = 2")
+    assert incr_db.run(*args) == EXIT_OK
+    assert batch_rows(spark, batches(out / "by_jdbc")[1]) == [(2, "new")]
+
+
 def test_a_non_incremental_folder_is_refused(incr_db: IncrDb, tmp_path: Path) -> None:
     _table(incr_db, "plain", 2)
     out = tmp_path / "out"
