@@ -56,17 +56,26 @@ def run_write(spark: SparkSession, settings: Settings, options: JobOptions) -> J
     keys = list(options.write_key)
     db = connect(spark, resolve_target(connection))
     try:
-        previous = None if options.incremental_reset else _stored_state(db, target, source_ref)
+        stored = None if options.incremental_reset else _stored_state(db, target, source_ref)
         key_types = _key_types(db, target, keys) if options.delete_missing else ()
     finally:
         db.close()
     started = time.monotonic()
     with read_changes(
-        spark, settings, source_ref, previous, options.read, cursor=options.cursor
+        spark,
+        settings,
+        source_ref,
+        None if stored is None else stored[0],
+        options.read,
+        cursor=options.cursor,
     ) as changes:
         statements = [
             state_update_sql(
-                target, str(source_ref), previous, changes.state, reset=options.incremental_reset
+                target,
+                str(source_ref),
+                None if stored is None else stored[1],
+                changes.state,
+                reset=options.incremental_reset,
             )
         ]
         deleted = "deletes not captured (--delete-missing deletes them)"
@@ -171,8 +180,11 @@ def state_table(target: TableRef) -> str:
     return f"{quote_ident(target.schema)}.{quote_ident(STATE_TABLE)}"
 
 
-def _stored_state(db: Any, target: TableRef, source: TableRef) -> Optional[IncrementalState]:
-    """The state row of (target, source), creating the state table when it is missing."""
+def _stored_state(
+    db: Any, target: TableRef, source: TableRef
+) -> Optional[Tuple[IncrementalState, str]]:
+    """The state row of (target, source) and its text as stored (what the commit compares
+    with), creating the state table when it is missing."""
     table = state_table(target)
     db.execute(
         f"CREATE TABLE IF NOT EXISTS {table} (target text NOT NULL, source text NOT NULL, "
@@ -187,21 +199,20 @@ def _stored_state(db: Any, target: TableRef, source: TableRef) -> Optional[Incre
     )
     if not rows:
         return None
-    return IncrementalState.from_json(
-        str(rows[0][0]), f"{table} (target {target}, source {source})"
-    )
+    text = str(rows[0][0])
+    return IncrementalState.from_json(text, f"{table} (target {target}, source {source})"), text
 
 
 def state_update_sql(
     target: TableRef,
     source: str,
-    previous: Optional[IncrementalState],
+    previous: Optional[str],
     state: IncrementalState,
     *,
     reset: bool = False,
 ) -> str:
     """The statement run in the upsert's transaction: the state row set to ``state`` only if
-    it still holds ``previous`` (absent: a first run), else the transaction fails (another run
+    it still holds ``previous`` (the JSON read before the run; None: a first run), else the transaction fails (another run
     moved the state meanwhile; nothing is committed). ``reset``: set whatever it holds."""
     table = state_table(target)
     keys = f"target = {quote_literal(str(target))} AND source = {quote_literal(source)}"
@@ -219,7 +230,7 @@ def state_update_sql(
     else:
         change = (
             f"UPDATE {table} SET state = {new}, updated_at = now() WHERE {keys} "
-            f"AND state = {quote_literal(previous.to_json())}::jsonb"
+            f"AND state = {quote_literal(previous)}::jsonb"
         )
     message = quote_literal(
         f"sparkpg: the incremental state of {source} in {target} changed while this run ran "
