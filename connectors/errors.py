@@ -180,6 +180,12 @@ class SnapshotError(DatabaseError):
     """A consistent snapshot was requested where the endpoint cannot provide one, or it expired."""
 
 
+class IncrementalStateError(DatabaseError):
+    """An incremental read cannot continue exactly from its stored state (another cluster, a
+    restore or failover, wraparound, a schema change, a state changed by another run): the
+    message says how to read the table in full again (docs/incremental.md)."""
+
+
 class OutputError(SparkPgError):
     """The job's output could not be written (path exists with mode error, bad format, ...)."""
 

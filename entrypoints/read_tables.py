@@ -110,6 +110,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="append",
     )
     parser.add_argument("--key", action="append", default=[], help="upsert key column (repeat)")
+    parser.add_argument(
+        "--incremental",
+        action="store_true",
+        help="read only the rows inserted or updated since the last run into this --output or "
+        "--write target (the first run reads everything; deletes are not seen; "
+        "docs/incremental.md)",
+    )
+    parser.add_argument(
+        "--incremental-reset",
+        action="store_true",
+        help="with --incremental: ignore the stored state, read in full and record a new state",
+    )
+    parser.add_argument(
+        "--cursor",
+        metavar="COLUMN",
+        help="with --incremental: the cursor method on this timestamp column, set to now() on "
+        "insert and update (default: the snapshot method; docs/incremental.md)",
+    )
+    parser.add_argument(
+        "--delete-missing",
+        action="store_true",
+        help="with --incremental --write: delete the target's rows whose key is gone from the "
+        "source, in the transaction that commits the upserts",
+    )
     local = parser.add_argument_group("local runs (ignored under spark-submit)")
     local.add_argument("--master", help="Spark master for a local run (default local[*])")
     local.add_argument(
@@ -203,6 +227,10 @@ def job_options(args: argparse.Namespace) -> JobOptions:
         write=args.write,
         write_mode=args.write_mode,
         write_key=tuple(args.key),
+        incremental=args.incremental,
+        incremental_reset=args.incremental_reset,
+        cursor=args.cursor,
+        delete_missing=args.delete_missing,
     )
 
 

@@ -70,6 +70,10 @@ class JobOptions:
     write: Optional[str] = None  # connection.schema.table: write_table's target (docs/writing.md)
     write_mode: str = "append"
     write_key: Tuple[str, ...] = ()
+    incremental: bool = False  # docs/incremental.md: the changed rows since the last run
+    incremental_reset: bool = False
+    cursor: Optional[str] = None  # --incremental's cursor method on this column
+    delete_missing: bool = False  # --incremental --write: delete keys gone from the source
 
     def __post_init__(self) -> None:
         refs: Sequence[Union[str, TableRef]] = self.tables
@@ -92,6 +96,10 @@ class JobOptions:
             raise SettingsError("--write writes the --sql result or the one --table: add --sql")
         if self.write and self.output:
             raise SettingsError("--write and --output: choose one destination")
+        if self.incremental or self.incremental_reset or self.cursor or self.delete_missing:
+            from spark_jobs.job.incremental import check_incremental_options
+
+            check_incremental_options(self)
 
     @property
     def counts_unrepresentable(self) -> bool:
@@ -118,9 +126,14 @@ def run_job(spark: SparkSession, settings: Settings, options: JobOptions) -> Job
     options = replace(options, tables=canonical)  # output labels = summary names = reads
     run_id = new_run_id()
     settings = with_run_application_name(settings, options, run_id)
+    job = _run
+    if options.incremental:
+        from spark_jobs.job.incremental import run_incremental
+
+        job = run_incremental
     return run_cancellable(
         spark,
-        lambda: _run(spark, settings, options, run_id),
+        lambda: job(spark, settings, options, run_id),
         lambda: cancel_run_queries(spark, settings, options),
     )
 
@@ -256,12 +269,12 @@ def _run_table(
     started = time.monotonic()
     path = output.targets[label].path if output is not None else ""
     try:
-        rows = _materialize(table.dataframe, options, output, label, [table])
+        rows = materialize(table.dataframe, options, output, label, [table])
     except DatabaseAuthenticationError:
         # The password may have rotated between planning and this action: re-read the secret
         # once, rebuild the DataFrame on the same plan and run the action again.
         table = _reloaded_with_fresh_credentials(table, output, label)
-        rows = _materialize(table.dataframe, options, output, label, [table])
+        rows = materialize(table.dataframe, options, output, label, [table])
     seconds = time.monotonic() - started
     outcome = plan_outcome(table, rows=rows, seconds=seconds, output=path)
     outcome = _with_nulled(outcome, table, options.strict)
@@ -288,7 +301,7 @@ def _run_sql(
     assert options.sql is not None
     started = time.monotonic()
     sql = options.sql
-    result = _guard(loaded, lambda: spark.sql(sql), "running --sql")
+    result = guard(loaded, lambda: spark.sql(sql), "running --sql")
     if output is not None and output.skips(SQL_RESULT):
         outcomes = [plan_outcome(t) for t in loaded]
         kept = output.targets[SQL_RESULT].path
@@ -298,7 +311,7 @@ def _run_sql(
             )
         )
         return JobResult(tuple(outcomes))
-    rows = _materialize(result, options, output, SQL_RESULT, loaded)
+    rows = materialize(result, options, output, SQL_RESULT, loaded)
     if output is not None:
         output.publish([SQL_RESULT])
     seconds = time.monotonic() - started
@@ -327,7 +340,7 @@ def _run_write(
     assert options.write is not None
     started = time.monotonic()
     sql = options.sql
-    df = _guard(loaded, lambda: spark.sql(sql), "running --sql") if sql else loaded[0].dataframe
+    df = guard(loaded, lambda: spark.sql(sql), "running --sql") if sql else loaded[0].dataframe
     key = options.write_key or None
     write_table(df, settings, options.write, mode=options.write_mode, key=key)
     seconds = time.monotonic() - started
@@ -353,7 +366,7 @@ def _with_nulled(outcome: TableOutcome, table: LoadedTable, strict: bool) -> Tab
     return replace(outcome, nulled=sum(lost.values()))
 
 
-def _materialize(
+def materialize(
     df: DataFrame,
     options: JobOptions,
     output: Optional[OutputRun],
@@ -369,13 +382,13 @@ def _materialize(
     observed = df.observe(observation, F.count(F.lit(1)).alias("rows"))
     if output is None:
         writer = observed.write.format("noop").mode("overwrite")
-        _guard(tables, lambda: writer.save(), "reading")
+        guard(tables, lambda: writer.save(), "reading")
     else:
         path = output.write_path(label)
         writer = observed.write.format(options.format).mode(output.spark_mode)
         writer = writer.options(**WRITE_OPTIONS.get(options.format, {}))
         target = output.targets[label].path
-        _guard(tables, lambda: writer.save(path), f"writing {target}", output=target)
+        guard(tables, lambda: writer.save(path), f"writing {target}", output=target)
         output.mark_written(label)
     return int(observation.get["rows"])
 
@@ -383,10 +396,10 @@ def _materialize(
 def _show(df: DataFrame, n: int, title: str, tables: List[LoadedTable]) -> None:
     if n > 0:
         print(f"== {title} (first {n} rows)")
-        _guard(tables, lambda: df.show(n, truncate=False), "showing rows")
+        guard(tables, lambda: df.show(n, truncate=False), "showing rows")
 
 
-def _guard(
+def guard(
     tables: List[LoadedTable], action: Callable[[], Any], what: str, output: Optional[str] = None
 ) -> Any:
     """Run a Spark action; turn pgjdbc and output failures into sparkpg errors."""

@@ -27,6 +27,8 @@ class TableOutcome:
     """Values read as NULL because their Spark type cannot hold them; None: not counted."""
     status: str = ""
     """Empty when done; else what happened instead (``FAILED: <why>``, ``not run``, ...)."""
+    change: str = ""
+    """``--incremental``: the method and the state before -> after (docs/incremental.md)."""
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,7 @@ def render_summary(outcomes: Sequence[TableOutcome], notes: Sequence[str] = ()) 
             for i, (cell, w) in enumerate(zip(line, widths))
         )
         where = f"  -> {outcome.output}" if outcome.output else ""
-        text.append(row + where + (f"  [{outcome.status}]" if outcome.status else ""))
+        change = f"  ({outcome.change})" if outcome.change else ""
+        text.append(row + where + change + (f"  [{outcome.status}]" if outcome.status else ""))
     text += [f"note: {note}" for note in notes]
     return "\n".join(text)

@@ -68,6 +68,7 @@ def consistent_snapshot(
             "they cannot share one snapshot. Use the cluster (writer) endpoint for --snapshot reads"
         )
     source = connect(spark, target)
+    began = False
     try:
         if catalog.is_in_recovery(source):
             raise SnapshotError(
@@ -77,6 +78,7 @@ def consistent_snapshot(
                 "Use the primary (writer) endpoint for --snapshot reads"
             )
         source.set_autocommit(False)
+        began = True
         source.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ", what="starting snapshot")
         snapshot_id = str(
             source.query("SELECT pg_export_snapshot()", what="exporting a snapshot")[0][0]
@@ -85,7 +87,8 @@ def consistent_snapshot(
         yield Snapshot(target.name, snapshot_id)
     finally:
         try:
-            source.rollback()
+            if began:  # a refusal before the transaction began has nothing to roll back
+                source.rollback()
         finally:
             source.close()
 

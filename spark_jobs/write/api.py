@@ -28,6 +28,7 @@ This module imports on Python 3.9 without pyspark.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import TYPE_CHECKING, List, Optional, Sequence, Tuple, Union
 
 from connectors.errors import (
@@ -80,6 +81,7 @@ def write_table(
     create: bool = False,
     atomic: bool = True,
     staging_schema: Optional[str] = None,
+    in_commit: Sequence[str] = (),
 ) -> None:
     """Write ``df`` to ``connection.schema.table`` atomically: all rows or none, each exactly once.
 
@@ -91,6 +93,8 @@ def write_table(
     where the DataFrame's column is not nullable, CHAR(n)/VARCHAR(n) as Spark declared them and,
     for upsert and insert-missing, ``key`` as the primary key.
     ``staging_schema``: where the staging table goes (default: the target's schema).
+    ``in_commit``: statements run in the transaction that commits the rows (atomic writes only;
+    e.g. recording how far an incremental load got, docs/incremental.md).
     ``atomic=False`` (append only): each task COPYs straight into the target and commits on its
     own: faster, NOT atomic (a failed job leaves the rows of the tasks that finished, a retried
     task writes its rows again); every column's Spark type must be the target's exact type.
@@ -114,6 +118,8 @@ def write_table(
         raise WriteRefusedError(f"atomic=False is only for mode='append', not mode={mode!r}")
     if mode not in ("upsert", "insert-missing") and keys:
         raise WriteRefusedError(f"key= is only for upsert and insert-missing, not mode={mode!r}")
+    if in_commit and not atomic:
+        raise WriteRefusedError("in_commit= needs atomic=True: a direct write has no one commit")
     connection = settings.connection(ref.connection)
     _check_writable(connection, ref)
     spark = df.sparkSession
@@ -128,7 +134,9 @@ def write_table(
     source = connect(spark, target)
     try:
         if atomic:
-            _write(df, spark, source, ref, new_columns, mode, keys, create, staging_schema)
+            _write(
+                df, spark, source, ref, new_columns, mode, keys, create, staging_schema, in_commit
+            )
         else:
             _write_direct(df, source, ref, new_columns, create)
     finally:
@@ -163,6 +171,7 @@ def _write(
     keys: List[str],
     create: bool,
     staging_schema: Optional[str],
+    in_commit: Sequence[str] = (),
 ) -> None:
     columns = _existing_or_created(source, ref, new_columns, create, keys)
     pairs = match_columns(_spark_columns(new_columns), columns, table=str(ref))
@@ -190,6 +199,7 @@ def _write(
             _session_sql(source),
             chunk_bytes(spark) if mode in STREAMING_MODES else None,
         )
+        spec = replace(spec, commit_sql=spec.commit_sql + tuple(in_commit))
         renamed = _bounded(df, source).toDF(*[p.staging_name for p in pairs])
         try:
             save(renamed, spec, source.target, ref)

@@ -70,10 +70,7 @@ class TestDatabase:
             "connect_timeout_seconds": 5,
             **self.DEFAULTS,
         }
-        if self.server.ca_cert_path is not None:
-            fields.update(ssl_mode="verify-full", ssl_root_cert=str(self.server.ca_cert_path))
-        else:
-            fields.update(ssl_mode="disable")
+        fields.update(tls_fields(self.server))
         fields.update(connection)
         return {"postgres": {"connections": [fields]}}
 
@@ -94,8 +91,7 @@ class TestDatabase:
 
     def rows(self, query: str) -> List[Tuple[Any, ...]]:
         """Rows of ``query`` as the superuser (through psycopg: the reference)."""
-        with psycopg.connect(self.conninfo, autocommit=True) as conn:
-            return [tuple(r) for r in conn.execute(query).fetchall()]  # type: ignore[arg-type]
+        return admin_rows(self.conninfo, query)
 
 
 def fresh_database(
@@ -125,3 +121,17 @@ def fresh_database(
                 ).format(sql.Identifier(role))
             )
     return conninfo
+
+
+def tls_fields(server: PostgresServer) -> Dict[str, str]:
+    """A settings connection's TLS fields for ``server``: verified when it has a CA."""
+    if server.ca_cert_path is None:
+        return {"ssl_mode": "disable"}
+    return {"ssl_mode": "verify-full", "ssl_root_cert": str(server.ca_cert_path)}
+
+
+def admin_rows(conninfo: str, query: str) -> List[Tuple[Any, ...]]:
+    """Run ``query`` through psycopg (autocommit) and return its rows, if any."""
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        cursor = conn.execute(query)  # type: ignore[arg-type]
+        return [tuple(r) for r in cursor.fetchall()] if cursor.description else []
