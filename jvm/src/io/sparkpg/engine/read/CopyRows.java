@@ -1,7 +1,6 @@
 package io.sparkpg.engine.read;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import org.apache.spark.sql.catalyst.InternalRow;
 import org.apache.spark.sql.catalyst.expressions.SpecificInternalRow;
 
@@ -34,12 +33,11 @@ final class CopyRows {
 
   /** Decode one message into {@link #row}; false when it held no row (header alone, trailer). */
   boolean decode(byte[] message) throws IOException {
-    ByteBuffer b = ByteBuffer.wrap(message);
-    int pos = headerRead ? 0 : header(b);
+    int pos = headerRead ? 0 : header(message);
     if (pos == message.length) {
       return false; // the header alone
     }
-    short fields = b.getShort(pos);
+    short fields = BinaryDecoder.int2(message, pos);
     if (fields == -1) {
       return false; // the trailer; readFromCopy returns null next
     }
@@ -47,24 +45,25 @@ final class CopyRows {
       throw new IOException(where + ": COPY sent " + fields + " fields, expected "
           + (columns.length + shape.talliesInto.length));
     }
-    decodeRow(b, pos + 2);
+    decodeRow(message, pos + 2);
     return true;
   }
 
-  private int header(ByteBuffer b) throws IOException {
+  private int header(byte[] b) throws IOException {
     for (int i = 0; i < SIGNATURE.length; i++) {
-      if (b.get(i) != SIGNATURE[i]) {
+      if (i >= b.length || b[i] != SIGNATURE[i]) {
         throw new IOException(where + ": not a binary COPY stream");
       }
     }
     headerRead = true;
-    return SIGNATURE.length + 8 + b.getInt(SIGNATURE.length + 4); // flags, extension length
+    // flags, extension length
+    return SIGNATURE.length + 8 + BinaryDecoder.int4(b, SIGNATURE.length + 4);
   }
 
-  private void decodeRow(ByteBuffer b, int pos) {
+  private void decodeRow(byte[] b, int pos) {
     InternalRow row = this.row;
     for (int i = 0; i < columns.length; i++) {
-      int len = b.getInt(pos);
+      int len = BinaryDecoder.int4(b, pos);
       pos += 4;
       if (len < 0) {
         row.setNullAt(i);
@@ -76,7 +75,7 @@ final class CopyRows {
       pos += len;
     }
     for (int column : shape.talliesInto) {
-      counts[column] += b.getLong(pos + 4); // int8, never NULL (a count)
+      counts[column] += BinaryDecoder.int8(b, pos + 4); // int8, never NULL (a count)
       pos += 12;
     }
   }
