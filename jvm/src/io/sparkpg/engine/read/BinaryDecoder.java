@@ -54,35 +54,23 @@ final class BinaryDecoder {
       case FLOAT4: row.setFloat(i, Float.intBitsToFloat(int4(b, off))); return true;
       case FLOAT8: row.setDouble(i, Double.longBitsToDouble(int8(b, off))); return true;
       case TEXT: row.update(i, UTF8String.fromBytes(b, off, len)); return true;
-      case DATE: {
-        int days = int4(b, off);
-        if (!representableDate(days)) {
-          row.setNullAt(i);
-          return false;
-        }
-        row.setInt(i, days + EPOCH_DAYS);
-        return true;
-      }
+      case DATE: return date(row, i, int4(b, off));
       case TIMESTAMP:
-      case TIMESTAMPTZ: {
-        long micros = int8(b, off);
-        if (!representableTimestamp(micros)) {
-          row.setNullAt(i);
-          return false;
-        }
-        row.setLong(i, micros + EPOCH_MICROS);
-        return true;
-      }
+      case TIMESTAMPTZ: return timestamp(row, i, int8(b, off));
       default:
-        Object v = c.kind == ColumnSpec.Kind.ARRAY
-            ? array(c, b, off, len) : scalar(c, c.kind, b, off, len);
-        if (v == UNREPRESENTABLE) {
-          row.setNullAt(i);
-          return false;
-        }
-        row.update(i, v);
-        return true;
+        return update(row, i, c.kind == ColumnSpec.Kind.ARRAY
+            ? array(c, b, off, len) : scalar(c, c.kind, b, off, len));
     }
+  }
+
+  /** Set field {@code i} to {@code v}, or to NULL (false) when it is unrepresentable. */
+  private static boolean update(InternalRow row, int i, Object v) {
+    if (v == UNREPRESENTABLE) {
+      row.setNullAt(i);
+      return false;
+    }
+    row.update(i, v);
+    return true;
   }
 
   static short int2(byte[] b, int off) {
@@ -98,15 +86,28 @@ final class BinaryDecoder {
     return ((long) int4(b, off) << 32) | (int4(b, off + 4) & 0xFFFF_FFFFL);
   }
 
-  /** Not ±infinity (PostgreSQL's DATEVAL_NOBEGIN/NOEND). */
-  private static boolean representableDate(int days) {
-    return days != Integer.MAX_VALUE && days != Integer.MIN_VALUE;
+  /** Days since 2000-01-01; ±infinity (DATEVAL_NOBEGIN/NOEND) is set to NULL (false). */
+  private static boolean date(InternalRow row, int i, int days) {
+    if (days == Integer.MAX_VALUE || days == Integer.MIN_VALUE) {
+      row.setNullAt(i);
+      return false;
+    }
+    row.setInt(i, days + EPOCH_DAYS);
+    return true;
   }
 
-  /** Not ±infinity, and not after 294247-01-10 04:00:54.775807 (Spark's last microsecond). */
-  private static boolean representableTimestamp(long micros) {
-    return micros != Long.MAX_VALUE && micros != Long.MIN_VALUE
-        && micros <= Long.MAX_VALUE - EPOCH_MICROS;
+  /**
+   * Microseconds since 2000-01-01; ±infinity, and instants after 294247-01-10 04:00:54.775807
+   * (Spark's last microsecond) are set to NULL (false).
+   */
+  private static boolean timestamp(InternalRow row, int i, long micros) {
+    if (micros == Long.MAX_VALUE || micros == Long.MIN_VALUE
+        || micros > Long.MAX_VALUE - EPOCH_MICROS) {
+      row.setNullAt(i);
+      return false;
+    }
+    row.setLong(i, micros + EPOCH_MICROS);
+    return true;
   }
 
   private static Object scalar(ColumnSpec c, ColumnSpec.Kind kind, byte[] b, int off, int len) {
@@ -157,6 +158,12 @@ final class BinaryDecoder {
     } catch (ArithmeticException overflow) {
       // more than 18 digits on the way: exact arithmetic below
     }
+    return exactNumeric(c, b, off, ndigits, sign, e);
+  }
+
+  /** numeric beyond a long on the way: BigInteger arithmetic, then Spark's Decimal of it. */
+  private static Decimal exactNumeric(ColumnSpec c, byte[] b, int off, int ndigits, int sign,
+      int e) {
     BigInteger d = BigInteger.ZERO;
     BigInteger base = BigInteger.valueOf(10_000L);
     for (int i = 0; i < ndigits; i++) {
