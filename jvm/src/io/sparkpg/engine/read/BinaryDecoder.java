@@ -35,15 +35,17 @@ final class BinaryDecoder {
 
   private BinaryDecoder() {}
 
-  /**
-   * Decode field {@code i} into {@code row} (primitives without boxing); false when the value is
-   * unrepresentable (the field is then set to NULL).
-   */
+  /** {@link #decodeInto(InternalRow, int, ColumnSpec, byte[], int, int)} on a heap buffer. */
   static boolean decodeInto(InternalRow row, int i, ColumnSpec c, ByteBuffer b, int off, int len) {
     return decodeInto(row, i, c, b.array(), b.arrayOffset() + off, len);
   }
 
-  /** {@link #decodeInto(InternalRow, int, ColumnSpec, ByteBuffer, int, int)} on a byte array. */
+  /**
+   * Decode field {@code i}, {@code len} bytes at {@code off} of a message, into {@code row}
+   * (primitives and long-backed decimals without boxing; text points into the message, which
+   * pgjdbc allocates per message); false when the value is unrepresentable (the field is then set
+   * to NULL).
+   */
   static boolean decodeInto(InternalRow row, int i, ColumnSpec c, byte[] b, int off, int len) {
     switch (c.kind) {
       case BOOL: row.setBoolean(i, b[off] != 0); return true;
