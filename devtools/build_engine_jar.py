@@ -6,7 +6,7 @@
 
 ``--test`` (``make test-jvm``) compiles ``jvm/src`` with ``jvm/test`` instead and runs the JVM
 tests (every ``*Test`` class, by ``io.sparkpg.engine.testing.RunTests``) on that class path; the
-JAR is not touched.
+JAR is not touched. ``--main CLASS ARGS...`` runs another class of that build (a JVM bench).
 """
 
 from __future__ import annotations
@@ -95,18 +95,19 @@ def test_classes(jvm_dir: Path = JVM_DIR) -> List[str]:
 def run_tests(*, jvm_dir: Path = JVM_DIR) -> subprocess.CompletedProcess[str]:
     """Compile the engine with its JVM tests and run them; the runner's output and exit code
     (0: all passed)."""
+    return run_main(TEST_RUNNER, test_classes(jvm_dir), jvm_dir=jvm_dir)
+
+
+def run_main(
+    main_class: str, args: List[str], *, jvm_dir: Path = JVM_DIR
+) -> subprocess.CompletedProcess[str]:
+    """Compile ``jvm/src`` with ``jvm/test`` and run ``main_class`` (the test runner, or a bench
+    such as ``io.sparkpg.engine.read.DecodeBench``) with ``args``; its output and exit code."""
     with tempfile.TemporaryDirectory(prefix="sparkpg-jvm-test-") as tmp:
         classes = Path(tmp)
         _compile(sources(jvm_dir) + sources(jvm_dir, "test"), classes)
         return subprocess.run(
-            [
-                "java",
-                *JAVA_OPENS,
-                "-cp",
-                f"{classes}:{_classpath()}",
-                TEST_RUNNER,
-                *test_classes(jvm_dir),
-            ],
+            ["java", *JAVA_OPENS, "-cp", f"{classes}:{_classpath()}", main_class, *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -117,7 +118,18 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_JAR, help="the JAR to write")
     parser.add_argument("--test", action="store_true", help="run the JVM tests instead")
-    args = parser.parse_args(argv)
+    parser.add_argument(
+        "--main",
+        metavar="CLASS",
+        help="run this class of the test build instead (a JVM bench), with the remaining arguments",
+    )
+    args, rest = parser.parse_known_args(argv)
+    if args.main:
+        result = run_main(args.main, rest)
+        print(result.stdout, end="")
+        return result.returncode
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     if args.test:
         result = run_tests()
         print(result.stdout, end="")

@@ -23,62 +23,110 @@ final class BinaryDecoder {
 
   private static final int NUMERIC_NEG = 0x4000;
   private static final byte[] HEX = "0123456789abcdef".getBytes();
+  /** 10^0 .. 10^18. */
+  private static final long[] POW10 = new long[19];
 
-  private BinaryDecoder() {}
-
-  /**
-   * Decode field {@code i} into {@code row} (primitives without boxing); false when the value is
-   * unrepresentable (the field is then set to NULL).
-   */
-  static boolean decodeInto(InternalRow row, int i, ColumnSpec c, ByteBuffer b, int off, int len) {
-    switch (c.kind) {
-      case BOOL: row.setBoolean(i, b.get(off) != 0); return true;
-      case INT2: row.setShort(i, b.getShort(off)); return true;
-      case INT4: row.setInt(i, b.getInt(off)); return true;
-      case INT8: row.setLong(i, b.getLong(off)); return true;
-      case FLOAT4: row.setFloat(i, b.getFloat(off)); return true;
-      case FLOAT8: row.setDouble(i, b.getDouble(off)); return true;
-      default:
-        Object v = c.kind == ColumnSpec.Kind.ARRAY
-            ? array(c, b, off, len) : scalar(c, c.kind, b, off, len);
-        if (v == UNREPRESENTABLE) {
-          row.setNullAt(i);
-          return false;
-        }
-        row.update(i, v);
-        return true;
+  static {
+    POW10[0] = 1;
+    for (int i = 1; i < POW10.length; i++) {
+      POW10[i] = POW10[i - 1] * 10;
     }
   }
 
-  private static Object scalar(ColumnSpec c, ColumnSpec.Kind kind, ByteBuffer b, int off,
-      int len) {
-    switch (kind) {
-      case BOOL: return b.get(off) != 0;
-      case INT2: return b.getShort(off);
-      case INT4: return b.getInt(off);
-      case INT8: return b.getLong(off);
-      case OID: return b.getInt(off) & 0xFFFF_FFFFL;
-      case FLOAT4: return b.getFloat(off);
-      case FLOAT8: return b.getDouble(off);
-      case TEXT: return UTF8String.fromBytes(b.array(), off, len);
-      case BYTEA: return Arrays.copyOfRange(b.array(), off, off + len);
-      case UUID: return uuid(b.array(), off);
-      case NUMERIC: return numeric(c, b, off);
-      case DATE: {
-        int days = b.getInt(off);
-        return days == Integer.MAX_VALUE || days == Integer.MIN_VALUE
-            ? UNREPRESENTABLE : days + EPOCH_DAYS;
-      }
+  private BinaryDecoder() {}
+
+  /** {@link #decodeInto(InternalRow, int, ColumnSpec, byte[], int, int)} on a heap buffer. */
+  static boolean decodeInto(InternalRow row, int i, ColumnSpec c, ByteBuffer b, int off, int len) {
+    return decodeInto(row, i, c, b.array(), b.arrayOffset() + off, len);
+  }
+
+  /**
+   * Decode field {@code i}, {@code len} bytes at {@code off} of a message, into {@code row}
+   * (primitives and long-backed decimals without boxing; text points into the message, which
+   * pgjdbc allocates per message); false when the value is unrepresentable (the field is then set
+   * to NULL).
+   */
+  static boolean decodeInto(InternalRow row, int i, ColumnSpec c, byte[] b, int off, int len) {
+    switch (c.kind) {
+      case BOOL: row.setBoolean(i, b[off] != 0); return true;
+      case INT2: row.setShort(i, int2(b, off)); return true;
+      case INT4: row.setInt(i, int4(b, off)); return true;
+      case INT8: row.setLong(i, int8(b, off)); return true;
+      case OID: row.setLong(i, int4(b, off) & 0xFFFF_FFFFL); return true;
+      case FLOAT4: row.setFloat(i, Float.intBitsToFloat(int4(b, off))); return true;
+      case FLOAT8: row.setDouble(i, Double.longBitsToDouble(int8(b, off))); return true;
+      case TEXT: row.update(i, UTF8String.fromBytes(b, off, len)); return true;
+      case DATE: return date(row, i, int4(b, off));
       case TIMESTAMP:
-      case TIMESTAMPTZ: {
-        long micros = b.getLong(off);
-        if (micros == Long.MAX_VALUE || micros == Long.MIN_VALUE
-            || micros > Long.MAX_VALUE - EPOCH_MICROS) {
-          return UNREPRESENTABLE; // ±infinity, or after 294247-01-10 04:00:54.775807
-        }
-        return micros + EPOCH_MICROS;
-      }
+      case TIMESTAMPTZ: return timestamp(row, i, int8(b, off));
       default:
+        return update(row, i, c.kind == ColumnSpec.Kind.ARRAY
+            ? array(c, b, off, len) : scalar(c, c.kind, b, off, len));
+    }
+  }
+
+  /** Set field {@code i} to {@code v}, or to NULL (false) when it is unrepresentable. */
+  private static boolean update(InternalRow row, int i, Object v) {
+    if (v == UNREPRESENTABLE) {
+      row.setNullAt(i);
+      return false;
+    }
+    row.update(i, v);
+    return true;
+  }
+
+  static short int2(byte[] b, int off) {
+    return (short) ((b[off] << 8) | (b[off + 1] & 0xFF));
+  }
+
+  static int int4(byte[] b, int off) {
+    return (b[off] << 24) | ((b[off + 1] & 0xFF) << 16) | ((b[off + 2] & 0xFF) << 8)
+        | (b[off + 3] & 0xFF);
+  }
+
+  static long int8(byte[] b, int off) {
+    return ((long) int4(b, off) << 32) | (int4(b, off + 4) & 0xFFFF_FFFFL);
+  }
+
+  /** Days since 2000-01-01; ±infinity (DATEVAL_NOBEGIN/NOEND) is set to NULL (false). */
+  private static boolean date(InternalRow row, int i, int days) {
+    if (days == Integer.MAX_VALUE || days == Integer.MIN_VALUE) {
+      row.setNullAt(i);
+      return false;
+    }
+    row.setInt(i, days + EPOCH_DAYS);
+    return true;
+  }
+
+  /**
+   * Microseconds since 2000-01-01; ±infinity, and instants after 294247-01-10 04:00:54.775807
+   * (Spark's last microsecond) are set to NULL (false).
+   */
+  private static boolean timestamp(InternalRow row, int i, long micros) {
+    if (micros == Long.MAX_VALUE || micros == Long.MIN_VALUE
+        || micros > Long.MAX_VALUE - EPOCH_MICROS) {
+      row.setNullAt(i);
+      return false;
+    }
+    row.setLong(i, micros + EPOCH_MICROS);
+    return true;
+  }
+
+  private static Object scalar(ColumnSpec c, ColumnSpec.Kind kind, byte[] b, int off, int len) {
+    switch (kind) {
+      case BOOL: return b[off] != 0;
+      case INT2: return int2(b, off);
+      case INT4: return int4(b, off);
+      case INT8: return int8(b, off);
+      case OID: return int4(b, off) & 0xFFFF_FFFFL;
+      case FLOAT4: return Float.intBitsToFloat(int4(b, off));
+      case FLOAT8: return Double.longBitsToDouble(int8(b, off));
+      case TEXT: return UTF8String.fromBytes(b, off, len);
+      case BYTEA: return Arrays.copyOfRange(b, off, off + len);
+      case UUID: return uuid(b, off);
+      case NUMERIC: return numeric(c, b, off);
+      default:
+        // date and timestamps are not array elements (ColumnSpec.fromJson) and not boxed here
         throw new IllegalStateException("no decoder for " + kind);
     }
   }
@@ -87,10 +135,10 @@ final class BinaryDecoder {
    * numeric: int16 ndigits, weight, sign, dscale, then ndigits base-10000 digits; the value is
    * sum(d[i] * 10000^(weight - i)). Exact, or an error if it does not fit DECIMAL(p, s).
    */
-  private static Object numeric(ColumnSpec c, ByteBuffer b, int off) {
-    int ndigits = b.getShort(off);
-    int weight = b.getShort(off + 2);
-    int sign = b.getShort(off + 4) & 0xFFFF;
+  private static Object numeric(ColumnSpec c, byte[] b, int off) {
+    int ndigits = int2(b, off);
+    int weight = int2(b, off + 2);
+    int sign = int2(b, off + 4) & 0xFFFF;
     if (sign != 0 && sign != NUMERIC_NEG) {
       return UNREPRESENTABLE; // NaN, +Infinity, -Infinity
     }
@@ -99,24 +147,29 @@ final class BinaryDecoder {
     try {
       long d = 0;
       for (int i = 0; i < ndigits; i++) {
-        d = Math.addExact(Math.multiplyExact(d, 10_000L), b.getShort(off + 8 + 2 * i));
+        d = Math.addExact(Math.multiplyExact(d, 10_000L), int2(b, off + 8 + 2 * i));
       }
       if (c.precision <= 18 && e >= -4 && e <= 18) {
-        long unscaled = e >= 0 ? Math.multiplyExact(d, pow10(e)) : exactDivide(c, d, pow10(-e));
-        Decimal out = new Decimal().setOrNull(sign == 0 ? unscaled : -unscaled, c.precision,
-            c.scale);
-        if (out == null) {
+        long unscaled = e >= 0 ? Math.multiplyExact(d, POW10[e]) : exactDivide(c, d, POW10[-e]);
+        if (unscaled >= POW10[c.precision]) {
           throw tooLarge(c);
         }
-        return out;
+        // A long-backed Decimal, as Decimal.set(long, precision, scale) makes after this check.
+        return Decimal.createUnsafe(sign == 0 ? unscaled : -unscaled, c.precision, c.scale);
       }
     } catch (ArithmeticException overflow) {
       // more than 18 digits on the way: exact arithmetic below
     }
+    return exactNumeric(c, b, off, ndigits, sign, e);
+  }
+
+  /** numeric beyond a long on the way: BigInteger arithmetic, then Spark's Decimal of it. */
+  private static Decimal exactNumeric(ColumnSpec c, byte[] b, int off, int ndigits, int sign,
+      int e) {
     BigInteger d = BigInteger.ZERO;
     BigInteger base = BigInteger.valueOf(10_000L);
     for (int i = 0; i < ndigits; i++) {
-      d = d.multiply(base).add(BigInteger.valueOf(b.getShort(off + 8 + 2 * i)));
+      d = d.multiply(base).add(BigInteger.valueOf(int2(b, off + 8 + 2 * i)));
     }
     BigInteger unscaled;
     if (e >= 0) {
@@ -149,30 +202,23 @@ final class BinaryDecoder {
         + c.precision + "," + c.scale + ") holds");
   }
 
-  private static long pow10(int n) {
-    long p = 1;
-    for (int i = 0; i < n; i++) {
-      p *= 10;
-    }
-    return p;
-  }
 
   /**
    * A 1-D array: int32 ndim, has-nulls flag, element oid, then per dimension size and lower
    * bound, then (int32 length or -1, bytes) per element. Other shapes are unrepresentable.
    */
-  private static Object array(ColumnSpec c, ByteBuffer b, int off, int len) {
-    int ndim = b.getInt(off);
+  private static Object array(ColumnSpec c, byte[] b, int off, int len) {
+    int ndim = int4(b, off);
     if (ndim == 0) {
       return new GenericArrayData(new Object[0]);
     }
-    if (ndim != 1 || b.getInt(off + 16) != 1) {
+    if (ndim != 1 || int4(b, off + 16) != 1) {
       return UNREPRESENTABLE;
     }
-    Object[] out = new Object[b.getInt(off + 12)];
+    Object[] out = new Object[int4(b, off + 12)];
     int p = off + 20;
     for (int i = 0; i < out.length; i++) {
-      int n = b.getInt(p);
+      int n = int4(b, p);
       p += 4;
       if (n >= 0) {
         out[i] = scalar(c, c.element, b, p, n);

@@ -2,7 +2,6 @@ package io.sparkpg.engine.read;
 
 import io.sparkpg.engine.CopyConnections;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -14,7 +13,6 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import org.apache.spark.TaskContext;
 import org.apache.spark.sql.catalyst.InternalRow;
-import org.apache.spark.sql.catalyst.expressions.SpecificInternalRow;
 import org.apache.spark.sql.connector.metric.CustomTaskMetric;
 import org.apache.spark.sql.connector.read.PartitionReader;
 import org.postgresql.PGConnection;
@@ -36,36 +34,27 @@ final class CopyPartitionReader implements PartitionReader<InternalRow> {
         t.setDaemon(true);
         return t;
       });
-  private static final byte[] SIGNATURE = "PGCOPY\n\377\r\n\0".getBytes(
-      java.nio.charset.StandardCharsets.ISO_8859_1);
 
   private final ReadSpec spec;
   private final RowShape shape;
-  private final ColumnSpec[] columns;
   private final CopyPartition partition;
   private final UnrepresentableCounts accumulator;
-  /** Values read as NULL so far, per column of the read (all of them, in the read's order). */
-  private final long[] counts;
+  private final CopyRows rows;
   private final int[] counted;
   private Connection connection;
   private CopyOut copy;
   private ScheduledFuture<?> watch;
-  private boolean headerRead;
   private boolean done;
   private boolean reported;
-  /** Reused for every row: Spark copies each row (UnsafeProjection) before the next call. */
-  private final SpecificInternalRow row;
 
   CopyPartitionReader(ReadSpec spec, RowShape shape, CopyPartition partition,
       UnrepresentableCounts accumulator) {
     this.spec = spec;
     this.shape = shape;
-    this.columns = shape.fields;
     this.partition = partition;
     this.accumulator = accumulator;
-    this.counts = new long[spec.columns.size()];
+    this.rows = new CopyRows(shape, spec.columns.size(), where());
     this.counted = shape.countedColumns();
-    this.row = new SpecificInternalRow(shape.schema());
   }
 
   @Override
@@ -83,21 +72,9 @@ final class CopyPartitionReader implements PartitionReader<InternalRow> {
           done = true;
           return false;
         }
-        ByteBuffer b = ByteBuffer.wrap(message);
-        int pos = headerRead ? 0 : header(b);
-        if (pos == message.length) {
-          continue; // the header alone
+        if (rows.decode(message)) {
+          return true;
         }
-        short fields = b.getShort(pos);
-        if (fields == -1) {
-          continue; // the trailer; readFromCopy returns null next
-        }
-        if (fields != columns.length + shape.talliesInto.length) {
-          throw new IOException(where() + ": COPY sent " + fields + " fields, expected "
-              + (columns.length + shape.talliesInto.length));
-        }
-        decodeRow(b, pos + 2);
-        return true;
       }
     } catch (SQLException e) {
       throw new IOException(where() + ": " + e.getMessage(), e);
@@ -134,45 +111,16 @@ final class CopyPartitionReader implements PartitionReader<InternalRow> {
     copy = pg.getCopyAPI().copyOut(partition.sql);
   }
 
-  private int header(ByteBuffer b) throws IOException {
-    for (int i = 0; i < SIGNATURE.length; i++) {
-      if (b.get(i) != SIGNATURE[i]) {
-        throw new IOException(where() + ": not a binary COPY stream");
-      }
-    }
-    headerRead = true;
-    return SIGNATURE.length + 8 + b.getInt(SIGNATURE.length + 4); // flags, extension length
-  }
-
-  private void decodeRow(ByteBuffer b, int pos) {
-    for (int i = 0; i < columns.length; i++) {
-      int len = b.getInt(pos);
-      pos += 4;
-      if (len < 0) {
-        row.setNullAt(i);
-        continue;
-      }
-      if (!BinaryDecoder.decodeInto(row, i, columns[i], b, pos, len)) {
-        counts[shape.fieldCountsInto[i]]++;
-      }
-      pos += len;
-    }
-    for (int column : shape.talliesInto) {
-      counts[column] += b.getLong(pos + 4); // int8, never NULL (a count)
-      pos += 12;
-    }
-  }
-
   @Override
   public InternalRow get() {
-    return row;
+    return rows.row;
   }
 
   @Override
   public CustomTaskMetric[] currentMetricsValues() {
     List<CustomTaskMetric> out = new ArrayList<>();
     for (int c : counted) {
-      out.add(UnrepresentableMetric.taskValue(c, counts[c]));
+      out.add(UnrepresentableMetric.taskValue(c, rows.counts[c]));
     }
     return out.toArray(new CustomTaskMetric[0]);
   }
@@ -184,7 +132,8 @@ final class CopyPartitionReader implements PartitionReader<InternalRow> {
     }
     if (!reported) {
       reported = true;
-      accumulator.add(new UnrepresentableCounts.PartitionCounts(partition.index, counts.clone()));
+      accumulator.add(new UnrepresentableCounts.PartitionCounts(partition.index,
+          rows.counts.clone()));
     }
     try {
       CopyConnections.cancelAndClose(copy, connection, where());
