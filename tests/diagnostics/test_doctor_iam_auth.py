@@ -83,17 +83,24 @@ def doctor(env: Environment, capsys: pytest.CaptureFixture[str]) -> tuple[int, D
 
 @pytest.fixture
 def iam_env(moto_env: str, tmp_path: Path) -> Environment:
+    """The healthy deployment with its connection switched to IAM; nothing granted or enabled."""
     env = build_healthy(moto_env, tmp_path)
     switch_to_iam(env)
     return env
 
 
-def test_healthy_iam_connection_passes_without_reading_a_secret(
-    iam_env: Environment, capsys: pytest.CaptureFixture[str]
-) -> None:
+@pytest.fixture
+def ready(iam_env: Environment) -> Environment:
+    """:func:`iam_env` with IAM authentication on the cluster and rds-db:connect for the user."""
     enable_iam_auth(iam_env)
     grant_connect(iam_env)
-    code, checks = doctor(iam_env, capsys)
+    return iam_env
+
+
+def test_healthy_iam_connection_passes_without_reading_a_secret(
+    ready: Environment, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, checks = doctor(ready, capsys)
     assert code == EXIT_OK, checks
     assert {c["status"] for c in checks.values()} == {"pass"}, checks
     # No secret step for an IAM connection (it has none; a stand-in would warn).
@@ -106,10 +113,10 @@ def test_healthy_iam_connection_passes_without_reading_a_secret(
     ]
     assert checks["settings-connections"]["evidence"] == f"enabled: aurora (iam-token:{USER})"
     assert checks["iam-auth-enabled:aurora"]["evidence"] == (
-        f"{iam_env.db_host} is cluster pg-database: IAM database authentication enabled"
+        f"{ready.db_host} is cluster pg-database: IAM database authentication enabled"
     )
     connect = checks["role-rds-connect:aurora"]["evidence"]
-    assert f"rds-db:connect on {dbuser_arn(iam_env)}: allowed by inline RdsConnect/#0" in connect
+    assert f"rds-db:connect on {dbuser_arn(ready)}: allowed by inline RdsConnect/#0" in connect
     assert "simulation unavailable (NotImplemented)" in connect
     assert checks["db-ingress:aurora"]["status"] == "pass"
 
@@ -169,23 +176,19 @@ def test_missing_rds_connect_fails_and_the_fix_keeps_the_roles_own_policies(
 
 
 def test_connect_for_another_user_is_not_enough(
-    iam_env: Environment, capsys: pytest.CaptureFixture[str]
+    ready: Environment, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    enable_iam_auth(iam_env)
-    grant_connect(iam_env)
-    switch_to_iam(iam_env, username="spark_writer")
-    check = doctor(iam_env, capsys)[1]["role-rds-connect:aurora"]
+    switch_to_iam(ready, username="spark_writer")
+    check = doctor(ready, capsys)[1]["role-rds-connect:aurora"]
     assert check["status"] == "fail", check
     assert "/spark_writer: implicit-deny" in check["evidence"]
 
 
 def test_sslmode_require_is_a_warning(
-    iam_env: Environment, capsys: pytest.CaptureFixture[str]
+    ready: Environment, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    enable_iam_auth(iam_env)
-    grant_connect(iam_env)
-    switch_to_iam(iam_env, ssl_mode="require")
-    code, checks = doctor(iam_env, capsys)
+    switch_to_iam(ready, ssl_mode="require")
+    code, checks = doctor(ready, capsys)
     check = checks["iam-tls:aurora"]
     assert code == EXIT_OK
     assert check["status"] == "warn", check
@@ -194,12 +197,10 @@ def test_sslmode_require_is_a_warning(
 
 
 def test_a_tunnel_is_looked_up_by_the_endpoint_the_tokens_are_signed_for(
-    iam_env: Environment, capsys: pytest.CaptureFixture[str]
+    ready: Environment, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    enable_iam_auth(iam_env)
-    grant_connect(iam_env)
-    switch_to_iam(iam_env, host="localhost", port=15432, iam_host=iam_env.db_host, iam_port=5432)
-    checks = doctor(iam_env, capsys)[1]
+    switch_to_iam(ready, host="localhost", port=15432, iam_host=ready.db_host, iam_port=5432)
+    checks = doctor(ready, capsys)[1]
     assert checks["iam-auth-enabled:aurora"]["status"] == "pass", checks
     assert checks["role-rds-connect:aurora"]["status"] == "pass", checks
 

@@ -204,6 +204,18 @@ def note(terraform: Terraform, tmp_path_factory: pytest.TempPathFactory) -> Iter
         yield account
 
 
+def assert_module_policies_beside_the_roles(policies: Dict[str, Any], *more: str) -> None:
+    """The role's own policies unchanged, the module's (and ``more``) beside them, nothing else."""
+    for name, document in EXISTING_POLICIES.items():
+        assert policies[name] == document
+    assert set(policies) - set(EXISTING_POLICIES) == {
+        "sparkpg-note-secrets",
+        "sparkpg-note-s3",
+        "sparkpg-note-logs",
+        *more,
+    }
+
+
 def test_new_endpoints_in_the_notes_vpc_are_refused(note: NoteAccount) -> None:
     """Without the endpoint ids the module would create a second private-DNS endpoint: AWS says no."""
     target = ["-target=module.sparkpg.aws_vpc_endpoint.logs"]
@@ -236,14 +248,7 @@ def test_apply_and_destroy_leave_the_notes_account_as_it_was(note: NoteAccount) 
         after = note.snapshot()
         # The note's endpoints: the same two, unchanged; no endpoint was added.
         assert after["endpoints"] == before["endpoints"]
-        # The role: its own policies unchanged, the module's beside them.
-        for name, document in EXISTING_POLICIES.items():
-            assert after["policies"][name] == document
-        assert set(after["policies"]) - set(EXISTING_POLICIES) == {
-            "sparkpg-note-secrets",
-            "sparkpg-note-s3",
-            "sparkpg-note-logs",
-        }
+        assert_module_policies_beside_the_roles(after["policies"])
         secrets = after["policies"]["sparkpg-note-secrets"]["Statement"][0]["Resource"]
         assert note.ids["secret_arn"] in secrets
         # The endpoints' group: its rules, plus HTTPS from the jobs' new group, nothing else.
@@ -291,14 +296,7 @@ def test_iam_connection_adds_only_the_rds_connect_policy(note: NoteAccount) -> N
     note.tf("apply", "-auto-approve", "-no-color", *args)
     try:
         after = note.snapshot()
-        for name, document in EXISTING_POLICIES.items():
-            assert after["policies"][name] == document
-        assert set(after["policies"]) - set(EXISTING_POLICIES) == {
-            "sparkpg-note-secrets",
-            "sparkpg-note-s3",
-            "sparkpg-note-logs",
-            "sparkpg-note-rds-connect",
-        }
+        assert_module_policies_beside_the_roles(after["policies"], "sparkpg-note-rds-connect")
         dbuser = f"arn:aws:rds-db:{REGION}:123456789012:dbuser:{resource_id}/spark_reader"
         assert after["policies"]["sparkpg-note-rds-connect"] == {
             "Version": "2012-10-17",
