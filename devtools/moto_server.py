@@ -142,6 +142,16 @@ More job runs (:func:`apply_job_run_patches`):
    Patched: the same refusal (``ValidationException``) on those releases.
    AWS: https://docs.aws.amazon.com/emr-serverless/latest/APIReference/API_StartJobRun.html (``executionTimeoutMinutes``)
 
+RDS (:func:`apply_patches`):
+
+21. ``ModifyDBCluster`` with ``EnableIAMDatabaseAuthentication`` answers but changes nothing:
+   moto stores the flag under another attribute than the one ``DescribeDBClusters`` reports as
+   ``IAMDatabaseAuthenticationEnabled``. The service turns IAM database authentication on or off
+   (with ``ApplyImmediately``, at once). Patched: the flag is what DescribeDBClusters reports.
+   AWS: https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_ModifyDBCluster.html
+   (``EnableIAMDatabaseAuthentication``) and
+   https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/UsingWithRDS.IAMDBAuth.Enabling.html
+
 Run it::
 
     python -m devtools.moto_server --port 5000
@@ -233,7 +243,27 @@ def apply_patches() -> None:
     _patch_security_group_rule_description()
     _patch_interface_endpoint_rules()
     _patch_s3_without_list_bucket()
+    _patch_rds_iam_auth()
     backend_cls._sparkpg_patched = True
+
+
+def _patch_rds_iam_auth() -> None:
+    """Patch 21: ModifyDBCluster's EnableIAMDatabaseAuthentication takes effect."""
+    from moto.rds.models import RDSBackend
+
+    backend_cls: Any = RDSBackend
+    original_modify: Callable[..., Any] = backend_cls.modify_db_cluster
+
+    def modify_db_cluster(self: Any, kwargs: Dict[str, Any]) -> Any:
+        enable = kwargs.get("enable_iam_database_authentication")
+        if enable is not None:
+            # moto's DescribeDBClusters reports IAMDatabaseAuthenticationEnabled from iam_auth.
+            self.describe_db_clusters(db_cluster_identifier=kwargs["db_cluster_identifier"])[
+                0
+            ].iam_auth = enable
+        return original_modify(self, kwargs)
+
+    backend_cls.modify_db_cluster = modify_db_cluster
 
 
 def _patch_interface_endpoint_rules() -> None:

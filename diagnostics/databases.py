@@ -15,17 +15,26 @@ FIX_DB_SG = "Verify RDS security group allows inbound from EMR security group"
 FIX_DB_NETWORK = "Check network connectivity between VPC subnets"
 
 
-def find_database(
-    host: str, clusters: Sequence[Mapping[str, Any]], instances: Sequence[Mapping[str, Any]]
-) -> Optional[Tuple[str, List[str], Optional[int]]]:
-    """The cluster or instance answering at ``host``: (description, security group ids, port)."""
+def find_cluster(host: str, clusters: Sequence[Mapping[str, Any]]) -> Optional[Mapping[str, Any]]:
+    """The DB cluster whose writer, reader or custom endpoint is ``host`` (any case)."""
     wanted = host.lower().rstrip(".")
     for cluster in clusters:
         names = [cluster.get("Endpoint"), cluster.get("ReaderEndpoint")]
         names += list(cluster.get("CustomEndpoints") or [])
         if wanted in {str(n).lower() for n in names if n}:
-            groups = [str(g["VpcSecurityGroupId"]) for g in cluster.get("VpcSecurityGroups") or []]
-            return f"cluster {cluster.get('DBClusterIdentifier')}", groups, cluster.get("Port")
+            return cluster
+    return None
+
+
+def find_database(
+    host: str, clusters: Sequence[Mapping[str, Any]], instances: Sequence[Mapping[str, Any]]
+) -> Optional[Tuple[str, List[str], Optional[int]]]:
+    """The cluster or instance answering at ``host``: (description, security group ids, port)."""
+    wanted = host.lower().rstrip(".")
+    cluster = find_cluster(host, clusters)
+    if cluster is not None:
+        groups = [str(g["VpcSecurityGroupId"]) for g in cluster.get("VpcSecurityGroups") or []]
+        return f"cluster {cluster.get('DBClusterIdentifier')}", groups, cluster.get("Port")
     for instance in instances:
         address = str((instance.get("Endpoint") or {}).get("Address", "")).lower()
         if address == wanted:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any, List, Mapping, Sequence, Tuple
+from typing import Any, List, Mapping, Sequence, Tuple, Union
 
 from connectors.errors import AwsRequestError
 from diagnostics.context import DoctorContext, lookup_failed
@@ -124,50 +124,52 @@ def evaluate_role_permission(
     return CheckResult(name, FAIL, evidence, fix, ref)
 
 
+def inline_policy_command(
+    role_arn: str, purpose: str, action: Union[str, List[str]], resource: str
+) -> str:
+    """``aws iam put-role-policy`` adding an inline policy of sparkpg's own (``sparkpg-doctor-<purpose>``)
+    that allows ``action`` on ``resource``: beside the role's own policies, never in their place."""
+    document = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": action, "Resource": resource}],
+        },
+        separators=(",", ":"),
+    )
+    return (
+        f"aws iam put-role-policy --role-name {role_name_from_arn(role_arn)} --policy-name "
+        f"{fix_policy_name(purpose)} --policy-document '{document}'"
+    )
+
+
 def secrets_policy_fix(role_arn: str, secret_arn: str, connection: str) -> str:
     """A policy of sparkpg's own that lets the role read one secret, as an ``aws iam put-role-policy``.
 
     It is added beside the role's own policies (``EMRSecretsManagerPolicy`` included), never in
     their place.
     """
-    document = json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
-                    "Resource": secret_arn,
-                }
-            ],
-        },
-        separators=(",", ":"),
+    command = inline_policy_command(
+        role_arn,
+        f"secret-{connection}",
+        ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+        secret_arn,
     )
     return (
-        f"{FIX_SECRETS_POLICY} (docs/troubleshooting.md#secrets-manager-access-denied): aws iam put-role-policy --role-name "
-        f"{role_name_from_arn(role_arn)} --policy-name {fix_policy_name(f'secret-{connection}')} "
-        "--policy-document "
-        f"'{document}' (if the secret uses a customer-managed KMS key, also allow kms:Decrypt)"
+        f"{FIX_SECRETS_POLICY} (docs/troubleshooting.md#secrets-manager-access-denied): {command} "
+        "(if the secret uses a customer-managed KMS key, also allow kms:Decrypt)"
     )
 
 
 def jar_policy_fix(role_arn: str, object_arn: str) -> str:
     """An inline policy of sparkpg's own that lets the role read the JAR (beside the role's own)."""
-    document = json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": object_arn}],
-        },
-        separators=(",", ":"),
-    )
+    command = inline_policy_command(role_arn, "jdbc-jar", "s3:GetObject", object_arn)
     return (
-        f"aws iam put-role-policy --role-name {role_name_from_arn(role_arn)} --policy-name "
-        f"{fix_policy_name('jdbc-jar')} --policy-document '{document}' (S3 read permissions, "
-        "added beside the role's own policies: docs/troubleshooting.md#execution-role)"
+        f"{command} (S3 read permissions, added beside the role's own policies: "
+        "docs/troubleshooting.md#execution-role)"
     )
 
 
-def _decide(
+def decide_permission(
     ctx: DoctorContext, role_arn: str, action: str, resource: str
 ) -> Tuple[PolicyDecision, str]:
     """Simulate if possible, else read the role's policy documents; say which evidence was used."""
@@ -224,7 +226,9 @@ def check_role(ctx: DoctorContext) -> List[CheckResult]:
     try:
         for connection in connections:
             secret_arn = ctx.secret_arns.get(connection.name, str(connection.secret_arn))
-            decision, method = _decide(ctx, role_arn, "secretsmanager:GetSecretValue", secret_arn)
+            decision, method = decide_permission(
+                ctx, role_arn, "secretsmanager:GetSecretValue", secret_arn
+            )
             results.append(
                 evaluate_role_permission(
                     f"role-secret:{connection.name}",
@@ -242,7 +246,7 @@ def check_role(ctx: DoctorContext) -> List[CheckResult]:
             bucket, key = parse_s3_uri(path)
             partition = role_arn.split(":")[1] if role_arn.count(":") >= 5 else "aws"
             object_arn = f"arn:{partition}:s3:::{bucket}/{key}"  # aws-cn in China
-            decision, method = _decide(ctx, role_arn, "s3:GetObject", object_arn)
+            decision, method = decide_permission(ctx, role_arn, "s3:GetObject", object_arn)
             results.append(
                 evaluate_role_permission(
                     "role-jar",

@@ -5,7 +5,7 @@ Three layers, so that everything but the AWS calls is testable without AWS:
 
 - :class:`~diagnostics.aws_reader.AwsReader` makes every AWS call of the doctor (one place);
 - ``evaluate_*`` functions (in :mod:`diagnostics.jar`, ``iam``, ``applications``, ``network``,
-  ``databases``, ``probe``) are pure: AWS descriptions (the dicts boto3 returns) in, a
+  ``databases``, ``iam_auth``, ``probe``) are pure: AWS descriptions (the dicts boto3 returns) in, a
   :class:`~diagnostics.results.CheckResult` out;
 - :func:`run_doctor` fetches, evaluates and returns the results in a stable order.
 
@@ -27,6 +27,7 @@ from diagnostics.aws_reader import AwsReader
 from diagnostics.context import DoctorContext
 from diagnostics.costs import evaluate_fixed_cost
 from diagnostics.iam import check_role
+from diagnostics.iam_auth import check_iam_auth
 from diagnostics.jar import check_jar
 from diagnostics.network import check_network
 from diagnostics.results import FAIL, PASS, SKIP, WARN, CheckResult
@@ -149,8 +150,13 @@ def run_doctor(
     ctx = DoctorContext(settings=settings, reader=reader or AwsReader(), role_arn=role)
     results.append(check_jar(ctx))
     for connection in settings.enabled_connections:
-        results.append(check_secret(ctx, connection))
+        if connection.auth_method == "iam":
+            # No secret to read: each login signs a token (docs/auth.md); the host is in the settings.
+            ctx.endpoints[connection.name] = resolve_endpoint(connection)
+        else:
+            results.append(check_secret(ctx, connection))
     results.extend(check_role(ctx))
+    results.extend(check_iam_auth(ctx))
     results.extend(check_applications(ctx))
     results.extend(check_bundle_fit(ctx, bundle_location))
     if settings.spark.emr_postgres_application_id:

@@ -21,7 +21,9 @@ from typing import Any, Dict, Iterator, List
 
 import pytest
 
+from connectors.settings import load_settings
 from devtools.moto_server import moto_server
+from diagnostics.policy import evaluate_policies
 from tests.infra.conftest import MotoRoot, Terraform, write_moto_root
 from tests.infra.test_moto_existing_role import EXISTING_POLICIES
 from tests.note_account import create_note_role, inline_policies
@@ -46,6 +48,16 @@ variable "secretsmanager_endpoint_id" {
   default = null
 }
 
+variable "connection" {
+  type    = any
+  default = { host = "pg-database.cluster-ro-c8lobwtocefp.us-east-1.rds.amazonaws.com" }
+}
+
+variable "iam_database_users" {
+  type    = list(object({ cluster_resource_id = string, user = string }))
+  default = []
+}
+
 module "sparkpg" {
   source = "./sparkpg"
 
@@ -63,7 +75,12 @@ module "sparkpg" {
   create_database_ingress_rule   = false
   jdbc_jar_source                = var.jdbc_jar_source
   force_destroy_bucket           = true
-  connection                     = { host = "pg-database.cluster-ro-c8lobwtocefp.us-east-1.rds.amazonaws.com" }
+  connection                     = var.connection
+  iam_database_users             = var.iam_database_users
+}
+
+output "settings_json" {
+  value = module.sparkpg.settings_json
 }
 
 output "vpc_endpoint_ids" {
@@ -187,6 +204,18 @@ def note(terraform: Terraform, tmp_path_factory: pytest.TempPathFactory) -> Iter
         yield account
 
 
+def assert_module_policies_beside_the_roles(policies: Dict[str, Any], *more: str) -> None:
+    """The role's own policies unchanged, the module's (and ``more``) beside them, nothing else."""
+    for name, document in EXISTING_POLICIES.items():
+        assert policies[name] == document
+    assert set(policies) - set(EXISTING_POLICIES) == {
+        "sparkpg-note-secrets",
+        "sparkpg-note-s3",
+        "sparkpg-note-logs",
+        *more,
+    }
+
+
 def test_new_endpoints_in_the_notes_vpc_are_refused(note: NoteAccount) -> None:
     """Without the endpoint ids the module would create a second private-DNS endpoint: AWS says no."""
     target = ["-target=module.sparkpg.aws_vpc_endpoint.logs"]
@@ -219,14 +248,7 @@ def test_apply_and_destroy_leave_the_notes_account_as_it_was(note: NoteAccount) 
         after = note.snapshot()
         # The note's endpoints: the same two, unchanged; no endpoint was added.
         assert after["endpoints"] == before["endpoints"]
-        # The role: its own policies unchanged, the module's beside them.
-        for name, document in EXISTING_POLICIES.items():
-            assert after["policies"][name] == document
-        assert set(after["policies"]) - set(EXISTING_POLICIES) == {
-            "sparkpg-note-secrets",
-            "sparkpg-note-s3",
-            "sparkpg-note-logs",
-        }
+        assert_module_policies_beside_the_roles(after["policies"])
         secrets = after["policies"]["sparkpg-note-secrets"]["Statement"][0]["Resource"]
         assert note.ids["secret_arn"] in secrets
         # The endpoints' group: its rules, plus HTTPS from the jobs' new group, nothing else.
@@ -242,3 +264,77 @@ def test_apply_and_destroy_leave_the_notes_account_as_it_was(note: NoteAccount) 
         note.tf("destroy", "-auto-approve", "-no-color", *note.vars())
     assert note.snapshot() == before
     assert ec2.describe_security_groups(GroupIds=[note.ids["sg"]])["SecurityGroups"]
+
+
+def test_iam_connection_adds_only_the_rds_connect_policy(note: NoteAccount) -> None:
+    """Switch the connection to IAM: one more policy of the module's own, settings with iam."""
+    cluster = note.client("rds").create_db_cluster(
+        DBClusterIdentifier="pg-database",
+        Engine="aurora-postgresql",
+        MasterUsername="postgres",
+        MasterUserPassword="not-a-real-password",
+        EnableIAMDatabaseAuthentication=True,
+    )["DBCluster"]
+    resource_id = cluster["DbClusterResourceId"]
+    host = cluster["ReaderEndpoint"]
+    connection = {
+        "host": host,
+        "auth_method": "iam",
+        "username": "spark_reader",
+        "ssl_mode": "verify-full",
+        "ssl_root_cert": "/etc/pki/rds/global-bundle.pem",
+    }
+    users = [{"cluster_resource_id": resource_id, "user": "spark_reader"}]
+    args = [
+        *note.vars(),
+        "-var",
+        f"connection={json.dumps(connection)}",
+        "-var",
+        f"iam_database_users={json.dumps(users)}",
+    ]
+    before = note.snapshot()
+    note.tf("apply", "-auto-approve", "-no-color", *args)
+    try:
+        after = note.snapshot()
+        assert_module_policies_beside_the_roles(after["policies"], "sparkpg-note-rds-connect")
+        dbuser = f"arn:aws:rds-db:{REGION}:123456789012:dbuser:{resource_id}/spark_reader"
+        assert after["policies"]["sparkpg-note-rds-connect"] == {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "ConnectAsDatabaseUsers",
+                    "Effect": "Allow",
+                    "Action": ["rds-db:connect"],
+                    "Resource": [dbuser],
+                }
+            ],
+        }
+        assert evaluate_policies(list(after["policies"].items()), "rds-db:connect", dbuser).allowed
+        assert after["endpoints"] == before["endpoints"]
+        settings = json.loads(
+            json.loads(note.tf("output", "-json", "-no-color").stdout)["settings_json"]["value"]
+        )
+        assert settings["postgres"]["connections"] == [
+            {
+                "name": "aurora",
+                "host": host,
+                "port": 5432,
+                "database": "postgres",
+                "auth_method": "iam",
+                "username": "spark_reader",
+                "ssl_mode": "verify-full",
+                "ssl_root_cert": "/etc/pki/rds/global-bundle.pem",
+                "enabled": True,
+            }
+        ]
+        path = note.workdir / "settings.json"
+        path.write_text(json.dumps(settings), encoding="utf-8")
+        loaded = load_settings(path).postgres.connections[0]
+        assert (loaded.auth_method, loaded.username, loaded.secret_arn) == (
+            "iam",
+            "spark_reader",
+            None,
+        )
+    finally:
+        note.tf("destroy", "-auto-approve", "-no-color", *args)
+    assert note.snapshot() == before

@@ -28,7 +28,7 @@ locals {
         Sid      = "ReadPostgresSecrets"
         Effect   = "Allow"
         Action   = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
-        Resource = var.create_secret ? [local.secret_prefix_arn] : distinct([local.secret_prefix_arn, var.secret_arn])
+        Resource = var.create_secret || var.secret_arn == null ? [local.secret_prefix_arn] : distinct([local.secret_prefix_arn, var.secret_arn])
       }],
       var.secret_kms_key_arn == null ? [] : [{
         Sid       = "DecryptSecretsThroughSecretsManager"
@@ -38,6 +38,21 @@ locals {
         Condition = { StringEquals = { "kms:ViaService" = "secretsmanager.${local.region}.amazonaws.com" } }
       }],
     )
+  }
+
+  # IAM database authentication (docs/auth.md): log in as these database users, named by the
+  # cluster's resource id (the ARN format of rds-db:connect).
+  rds_connect_policy = {
+    Version = "2012-10-17"
+    Statement = [{
+      Sid    = "ConnectAsDatabaseUsers"
+      Effect = "Allow"
+      Action = ["rds-db:connect"]
+      Resource = [
+        for u in var.iam_database_users :
+        "arn:${local.partition}:rds-db:${local.region}:${local.account_id}:dbuser:${u.cluster_resource_id}/${u.user}"
+      ]
+    }]
   }
 
   # S3: list and read the artifacts bucket; write only under the log and writable prefixes.
@@ -129,6 +144,16 @@ resource "aws_iam_role_policy" "logs" {
   name   = "${local.policy_name_prefix}-logs"
   role   = local.execution_role_name
   policy = jsonencode(local.logs_policy)
+}
+
+# Only when users are given: the grant is asked for by name, so it does not follow
+# manage_execution_role_policies.
+resource "aws_iam_role_policy" "rds_connect" {
+  count = length(var.iam_database_users) > 0 ? 1 : 0
+
+  name   = "${local.policy_name_prefix}-rds-connect"
+  role   = local.execution_role_name
+  policy = jsonencode(local.rds_connect_policy)
 }
 
 resource "aws_iam_role_policy_attachment" "additional" {

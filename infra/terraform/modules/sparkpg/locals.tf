@@ -103,6 +103,15 @@ locals {
 }
 
 locals {
+  # An IAM connection's own keys (docs/auth.md): the database user and the TLS settings given.
+  iam_connection = {
+    for key, value in {
+      username      = var.connection.username
+      ssl_mode      = var.connection.ssl_mode
+      ssl_root_cert = var.connection.ssl_root_cert
+    } : key => value if value != null
+  }
+
   # settings.json: the seed's keys (section 5.1), plus what `sparkpg submit` needs to run a job
   # with no other flag (connectors/settings.py SparkSettings): the execution role, the log group
   # and S3 log URI the role may write, the deployed bundle, and the pre-initialised capacity.
@@ -120,15 +129,18 @@ locals {
     postgres = {
       jdbc_driver_path = local.jdbc_jar_s3_uri
       connections = [
-        {
-          name        = var.connection.name
-          secret_arn  = local.secret_arn
-          host        = var.connection.host
-          port        = var.connection.port
-          database    = var.connection.database
-          auth_method = "user_password"
-          enabled     = true
-        },
+        merge(
+          {
+            name        = var.connection.name
+            host        = var.connection.host
+            port        = var.connection.port
+            database    = var.connection.database
+            auth_method = var.connection.auth_method
+            enabled     = true
+          },
+          # The two branches are objects of different shapes; as JSON they are one type.
+          jsondecode(var.connection.auth_method == "iam" ? jsonencode(local.iam_connection) : jsonencode({ secret_arn = local.secret_arn })),
+        ),
       ]
     }
   }

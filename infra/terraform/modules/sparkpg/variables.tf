@@ -468,13 +468,41 @@ variable "jdbc_jar_key" {
 # Secrets Manager and the connection (seed sections 5.1 and 7)
 # ---------------------------------------------------------------------------------------------
 variable "connection" {
-  description = "The PostgreSQL connection written to settings.json: name, host (the cluster's reader endpoint, say), port, database."
+  description = "The PostgreSQL connection written to settings.json: name, host (the cluster's reader endpoint, say), port, database; auth_method user_password (the secret's credentials) or iam (docs/auth.md: a token per connection for username, no secret; grant rds-db:connect with iam_database_users), and for iam the TLS settings ssl_mode (require, verify-ca, verify-full) and ssl_root_cert (the RDS CA bundle's path on the workers)."
   type = object({
-    name     = optional(string, "aurora")
-    host     = string
-    port     = optional(number, 5432)
-    database = optional(string, "postgres")
+    name          = optional(string, "aurora")
+    host          = string
+    port          = optional(number, 5432)
+    database      = optional(string, "postgres")
+    auth_method   = optional(string, "user_password")
+    username      = optional(string)
+    ssl_mode      = optional(string)
+    ssl_root_cert = optional(string)
   })
+
+  validation {
+    condition     = contains(["user_password", "iam"], var.connection.auth_method)
+    error_message = "connection.auth_method must be user_password or iam (docs/auth.md), not ${var.connection.auth_method}."
+  }
+
+  validation {
+    condition = (
+      var.connection.auth_method == "iam"
+      ? can(regex("^[A-Za-z_][A-Za-z0-9_$]{0,62}$", var.connection.username))
+      : var.connection.username == null && var.connection.ssl_mode == null && var.connection.ssl_root_cert == null
+    )
+    error_message = "connection.auth_method = iam needs connection.username, the database user (letters, digits, '_', '$'; max 63); username, ssl_mode and ssl_root_cert are for iam only (with user_password the user comes from the secret)."
+  }
+
+  validation {
+    condition     = var.connection.ssl_mode == null || contains(["require", "verify-ca", "verify-full"], coalesce(var.connection.ssl_mode, "require"))
+    error_message = "connection.ssl_mode must be require, verify-ca or verify-full (RDS refuses IAM logins without TLS), or null (require)."
+  }
+
+  validation {
+    condition     = var.connection.auth_method != "iam" || !var.create_secret
+    error_message = "connection.auth_method = iam has no secret: set create_secret = false (and leave postgres_username and postgres_password unset)."
+  }
 
   validation {
     condition     = can(regex("^[A-Za-z_][A-Za-z0-9_-]{0,62}$", var.connection.name))
@@ -517,8 +545,8 @@ variable "secret_arn" {
   }
 
   validation {
-    condition     = var.create_secret || var.secret_arn != null
-    error_message = "create_secret = false needs the existing secret in secret_arn."
+    condition     = var.create_secret || var.secret_arn != null || var.connection.auth_method == "iam"
+    error_message = "create_secret = false needs the existing secret in secret_arn (or connection.auth_method = iam, which needs no secret)."
   }
 }
 
@@ -565,6 +593,25 @@ variable "secret_recovery_window_in_days" {
   validation {
     condition     = var.secret_recovery_window_in_days == 0 || (var.secret_recovery_window_in_days >= 7 && var.secret_recovery_window_in_days <= 30)
     error_message = "secret_recovery_window_in_days must be 0 or between 7 and 30."
+  }
+}
+
+variable "iam_database_users" {
+  description = "Database users the execution role may log in as with IAM database authentication: an inline policy sparkpg-<name_prefix>-rds-connect allowing rds-db:connect on arn:<partition>:rds-db:<region>:<account>:dbuser:<cluster_resource_id>/<user>. cluster_resource_id is the cluster's resource id (aws rds describe-db-clusters --db-cluster-identifier <name> --query 'DBClusters[0].DbClusterResourceId'), not its name. [] grants nothing."
+  type = list(object({
+    cluster_resource_id = string
+    user                = string
+  }))
+  default = []
+
+  validation {
+    condition     = alltrue([for u in var.iam_database_users : can(regex("^cluster-[A-Z0-9]+$", u.cluster_resource_id))])
+    error_message = "iam_database_users[*].cluster_resource_id must be a cluster's resource id such as cluster-ABCDEFGHIJKL01234 (not the cluster's name); got ${join(", ", [for u in var.iam_database_users : u.cluster_resource_id])}. Get it with: aws rds describe-db-clusters --db-cluster-identifier <name> --query 'DBClusters[0].DbClusterResourceId' --output text."
+  }
+
+  validation {
+    condition     = alltrue([for u in var.iam_database_users : can(regex("^[A-Za-z_][A-Za-z0-9_$]{0,62}$", u.user))])
+    error_message = "iam_database_users[*].user must be a database user name (letters, digits, '_', '$'; max 63; no wildcards)."
   }
 }
 
