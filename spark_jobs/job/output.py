@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -69,8 +70,10 @@ def new_run_id() -> str:
 
 
 def check_output_base(output: str) -> str:
-    """``output`` stripped of trailing slashes; refuses an empty one and a bare bucket/root
-    (staging needs a parent folder beside the target)."""
+    """``output`` stripped of trailing slashes, a relative local path made absolute (from this
+    process's folder: the JVM would resolve it from its own, which a caller may have left);
+    refuses an empty one and a bare bucket/root (staging needs a parent folder beside the
+    target)."""
     base = output.strip()
     if not base:
         raise SettingsError(
@@ -84,6 +87,8 @@ def check_output_base(output: str) -> str:
             f"--output {output!r} is a bucket or file-system root: give a folder inside it "
             "(s3://bucket/out): the job stages its output in a folder beside the target"
         )
+    if not scheme and not trimmed.startswith("/"):
+        return os.path.abspath(trimmed)
     return trimmed
 
 

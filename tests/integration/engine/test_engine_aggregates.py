@@ -43,6 +43,18 @@ BY_G = ("g < 2 OR g IS NULL", "g >= 2 AND g < 9", "g >= 9")
 OFF = {"Aggregate": False, "TopN": False, "Offset": False, "TableSample": False}
 
 
+@pytest.fixture(autouse=True)
+def _ansi_off(spark: Any) -> Iterator[None]:
+    """Spark's non-ANSI arithmetic (the default of Spark 3.5; Spark 4 turns ANSI on): the
+    comparisons below wrap and overflow as the pushed SQL must; ANSI mode has its own test."""
+    previous = spark.conf.get("spark.sql.ansi.enabled")
+    spark.conf.set("spark.sql.ansi.enabled", "false")
+    try:
+        yield
+    finally:
+        spark.conf.set("spark.sql.ansi.enabled", previous)
+
+
 @pytest.fixture(scope="module")
 def db(engine_db: EngineDb) -> EngineDb:
     engine_db.execute("DROP TABLE IF EXISTS aggs")

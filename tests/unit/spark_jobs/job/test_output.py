@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any, Dict, List
 
 import pytest
@@ -12,6 +13,7 @@ from spark_jobs.job.output import (
     MANIFEST,
     OutputRun,
     S3Store,
+    check_output_base,
     output_folder,
     staging_path,
     table_targets,
@@ -157,3 +159,14 @@ class _Wrapped:
 
     def __getattr__(self, name: str) -> Any:
         return self._replaced.get(name) or getattr(self._client, name)
+
+
+def test_a_relative_local_output_is_made_absolute_from_this_process_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Spark's JVM resolves a relative path from its own working folder, which may not be the
+    caller's any more (a notebook or a test that changed folder after the session started)."""
+    monkeypatch.chdir(tmp_path)
+    assert check_output_base("out/") == str(tmp_path / "out")
+    assert check_output_base("s3://bucket/out/") == "s3://bucket/out"
+    assert check_output_base("/data/out") == "/data/out"
