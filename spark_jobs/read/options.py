@@ -20,6 +20,15 @@ ENGINES = ("copy", "jdbc")
 
 Partitioning = Union[PartitionOverrides, Mapping[str, Any], None]
 
+PUSHDOWNS: Mapping[str, str] = {
+    "aggregate": "Aggregate",
+    "top_n": "TopN",
+    "offset": "Offset",
+    "sample": "TableSample",
+}
+"""What the COPY engine may push into PostgreSQL (``pushdown_off`` names), and the engine's name
+of each (``spark.sparkpg.read.pushDown<name>``, docs/reading.md)."""
+
 
 @dataclass(frozen=True)
 class ReadOptions:
@@ -35,7 +44,9 @@ class ReadOptions:
     read as NULL during the first action; ``snapshot`` (from
     :func:`spark_jobs.read.snapshots.consistent_snapshot`) makes every partition read one snapshot;
     ``engine`` picks the loader: ``"copy"`` (default, binary COPY decoded by sparkpg's engine) or
-    ``"jdbc"`` (Spark's JDBC source).
+    ``"jdbc"`` (Spark's JDBC source); ``pushdown_off`` names what the COPY engine must not push
+    into PostgreSQL for this read (any of :data:`PUSHDOWNS`; the Spark confs switch them off for
+    every read).
     """
 
     columns: Optional[Tuple[str, ...]] = None
@@ -47,6 +58,7 @@ class ReadOptions:
     report_unrepresentable: bool = True
     snapshot: Optional[Snapshot] = None
     engine: str = "copy"
+    pushdown_off: Tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.columns is not None:
@@ -67,6 +79,14 @@ class ReadOptions:
                 f"unrepresentable must be one of {', '.join(UNREPRESENTABLE_MODES)}, got "
                 f"{self.unrepresentable!r} (docs/types.md)"
             )
+        off = (self.pushdown_off,) if isinstance(self.pushdown_off, str) else self.pushdown_off
+        unknown = sorted(set(off) - set(PUSHDOWNS))
+        if unknown:
+            raise SettingsError(
+                f"pushdown_off: unknown pushdown(s) {', '.join(unknown)}; use any of "
+                f"{', '.join(PUSHDOWNS)} (docs/reading.md)"
+            )
+        object.__setattr__(self, "pushdown_off", tuple(off))
         if self.engine not in ENGINES:
             raise SettingsError(
                 f"engine must be one of {', '.join(ENGINES)}, got {self.engine!r} (docs/reading.md)"

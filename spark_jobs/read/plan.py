@@ -59,6 +59,8 @@ class TableRead:
     binary_transfer: bool = True
     report_unrepresentable: bool = True
     """Whether the load counts the values it reads as NULL (``ReadOptions``)."""
+    pushdown_off: Tuple[str, ...] = ()
+    """What the engine must not push into PostgreSQL (``ReadOptions.pushdown_off``)."""
     snapshot: Optional[Snapshot] = None
     planning_seconds: float = 0.0
     server_version_num: int = 0

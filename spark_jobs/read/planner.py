@@ -123,6 +123,7 @@ def plan_reads(
                 fetch_size=options.fetch_size or target.connection.fetch_size,
                 binary_transfer=options.binary_transfer,
                 report_unrepresentable=options.report_unrepresentable,
+                pushdown_off=options.pushdown_off,
                 snapshot=snapshot_for({}, target.name, options.snapshot),
                 server_version_num=limits.server_version_num,
             )

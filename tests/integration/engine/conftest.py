@@ -14,7 +14,8 @@ from connectors.settings import Settings
 from devtools.postgres_server import PostgresServer
 from spark_jobs.db.target import DbTarget, resolve_target
 from spark_jobs.engine.session import ENGINE_JAR
-from spark_jobs.read.copy_engine import UnrepresentableCounts, copy_read, engine_columns
+from spark_jobs.read.copy_columns import engine_columns
+from spark_jobs.read.copy_engine import UnrepresentableCounts, copy_read
 from spark_jobs.read.describe import describe_source
 from spark_jobs.read.types import plan_columns
 from tests.integration.databases import TestDatabase, fresh_database

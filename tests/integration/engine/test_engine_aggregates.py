@@ -12,6 +12,8 @@ import pytest
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from spark_jobs import load_read, plan_table
+
 from .conftest import EngineDb
 
 AGGS = """
@@ -319,3 +321,13 @@ def test_sample_is_a_repeatable_bernoulli_sample(spark: Any, db: EngineDb) -> No
     assert ids == sorted(r["id"] for r in sample.select("id").collect())
     assert 30 < len(ids) < 95 and set(ids) <= set(range(1, 206))
     assert "TABLESAMPLE" not in scan_of(df.sample(True, 0.5, seed=11)).description()
+
+
+def test_a_read_option_switches_each_pushdown_off_for_one_read(spark: Any, db: EngineDb) -> None:
+    off = plan_table(spark, db.settings, "eng.public.aggs", pushdown_off=("aggregate", "top_n"))
+    df = load_read(spark, off).dataframe
+    assert "PushedAggregates" not in scan_of(df.groupBy("g").count()).description()
+    assert "TopN" not in scan_of(df.orderBy("id").limit(3)).description()
+    on = load_read(spark, plan_table(spark, db.settings, "eng.public.aggs")).dataframe
+    assert "PushedAggregates" in scan_of(on.groupBy("g").count()).description()
+    assert "TopN" in scan_of(on.orderBy("id").limit(3)).description()

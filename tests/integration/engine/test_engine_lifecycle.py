@@ -148,7 +148,8 @@ def test_no_secret_in_plans_errors_or_reprs(spark: Any, engine_db: EngineDb, cap
 
 EVENT_LOG_JOB = """
 import json, sys
-from spark_jobs.read.copy_engine import EngineColumn, copy_read
+from spark_jobs.read.copy_columns import EngineColumn
+from spark_jobs.read.copy_engine import copy_read
 from spark_jobs.engine.session import local_session
 args = json.load(open(sys.argv[1]))
 spark = local_session(master="local[2]", conf={"spark.eventLog.enabled": "true",

@@ -18,7 +18,8 @@ from .conftest import PASSWORD, EngineDb
 JOB = """
 import json, sys
 from pyspark.sql import SparkSession
-from spark_jobs.read.copy_engine import EngineColumn, copy_read
+from spark_jobs.read.copy_columns import EngineColumn
+from spark_jobs.read.copy_engine import copy_read
 args = json.load(open(sys.argv[1]))
 spark = SparkSession.builder.getOrCreate()
 df, _ = copy_read(spark, url=args["url"], properties=args["properties"], source_sql='"public"."wide"',

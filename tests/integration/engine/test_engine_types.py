@@ -117,7 +117,8 @@ def test_dates_and_timestamps_exact_including_1582(spark: Any, native: EngineDb)
 
 
 def numeric_read(spark: Any, db: EngineDb, expr: str, precision: int, scale: int) -> Any:
-    from spark_jobs.read.copy_engine import EngineColumn, copy_read
+    from spark_jobs.read.copy_columns import EngineColumn
+    from spark_jobs.read.copy_engine import copy_read
 
     column = EngineColumn("n", "numeric", expr, precision=precision, scale=scale)
     return copy_read(
@@ -169,7 +170,8 @@ def test_numeric_that_does_not_fit_fails_naming_the_column(
 
 
 def test_a_bad_column_spec_is_refused_at_load(spark: Any, engine_db: EngineDb) -> None:
-    from spark_jobs.read.copy_engine import CopyEngineError, EngineColumn, copy_read
+    from spark_jobs.read.copy_columns import CopyEngineError, EngineColumn
+    from spark_jobs.read.copy_engine import copy_read
 
     with pytest.raises(CopyEngineError, match="column x: unknown kind 'int16'"):
         copy_read(

@@ -11,7 +11,7 @@ import pytest
 import connectors.errors
 from connectors.errors import SparkPgError, WriteRefusedError
 from entrypoints.errors import EXIT_CODES, EXIT_UNEXPECTED, exit_code_for, run_main
-from spark_jobs.read.copy_engine import CopyEngineError
+from spark_jobs.read.copy_columns import CopyEngineError
 from tests import REPO
 
 README = REPO / "README.md"

@@ -14,14 +14,13 @@ import pytest
 
 from connectors.errors import SettingsError
 from spark_jobs.engine.java import engine_missing
-from spark_jobs.read.copy_engine import (
+from spark_jobs.read.copy_columns import (
     CopyEngineError,
     EngineColumn,
     engine_column,
     engine_columns,
-    engine_options,
-    probe_sql,
 )
+from spark_jobs.read.copy_engine import engine_options, probe_sql
 from spark_jobs.read.options import ReadOptions
 from spark_jobs.read.partitioning import PartitionPlan, Split, Strategy
 from spark_jobs.read.plan import PARTITION_SESSION_SETTINGS, TableRead
@@ -307,3 +306,10 @@ def test_a_missing_engine_is_told_with_its_jar_and_doc() -> None:
     assert (
         engine_missing(ValueError("ClassNotFoundException DATA_SOURCE_NOT_FOUND"), "X", "d") is None
     )
+
+
+def test_pushdown_off_names_are_checked() -> None:
+    assert ReadOptions(pushdown_off=("aggregate", "sample")).pushdown_off == ("aggregate", "sample")
+    assert ReadOptions.of(pushdown_off="top_n").pushdown_off == ("top_n",)
+    with pytest.raises(SettingsError, match=r"unknown pushdown\(s\) limit; use any of aggregate"):
+        ReadOptions(pushdown_off=("limit",))
