@@ -30,7 +30,8 @@ $(VENV39)/.installed: pyproject.toml
 	$(PY39) -m pip install -q -e '.[test]'
 	touch $@
 
-# Spark 4 (EMR's emr-spark-8.0.0): the engine and the type suite on pyspark 4.0.x, same JAR.
+# Spark 4 (EMR's emr-spark-8.0.0): the engine, the type suite and IAM authentication (the token
+# plugin on Spark 4's classpath) on pyspark 4.0.x, same JAR.
 VENV_SPARK4 := .venv-spark4
 PY_SPARK4 := $(VENV_SPARK4)/bin/python
 $(VENV_SPARK4)/.installed: pyproject.toml
@@ -78,7 +79,7 @@ pytest: $(VENV)/.installed .venv-checkov/.installed $(ENGINE_JAR) $(SPARK350_VEN
 	SPARKPG_CHECKOV=$(CURDIR)/.venv-checkov/bin/checkov $(PY) -m pytest -q
 
 test-spark4: $(VENV_SPARK4)/.installed $(ENGINE_JAR)
-	$(PY_SPARK4) -m pytest -q tests/integration/engine tests/integration/test_types.py
+	$(PY_SPARK4) -m pytest -q tests/integration/engine tests/integration/test_types.py tests/integration/auth
 
 test: lint typecheck test-jvm unit39 pytest test-spark4
 
