@@ -44,6 +44,7 @@ SHIPPED_CONNECTORS = [
     "connectors/aws.py",
     "connectors/endpoints.py",
     "connectors/errors.py",
+    "connectors/iam.py",
     "connectors/jdbc.py",
     "connectors/lazy.py",
     "connectors/secrets.py",

@@ -201,7 +201,7 @@ def test_main_job_re_reads_a_secret_rotated_after_planning(
         "INSERT INTO rotated VALUES (1, 1.5), (2, 'NaN')"
     )
     error_tables.execute(f"GRANT SELECT ON rotated TO {role}")
-    materialize = job._materialize
+    materialize = job.materialize
     calls: list = []
 
     def rotate_then_materialize(*args: Any, **kwargs: Any) -> int:
@@ -211,7 +211,7 @@ def test_main_job_re_reads_a_secret_rotated_after_planning(
         calls.append(args[0])
         return materialize(*args, **kwargs)
 
-    monkeypatch.setattr(job, "_materialize", rotate_then_materialize)
+    monkeypatch.setattr(job, "materialize", rotate_then_materialize)
     try:
         settings = error_tables.settings(user=role, password=old, name="rotation-job")
         options = job.JobOptions(tables=("it.rotated",), output=str(tmp_path / "out"))
