@@ -22,7 +22,7 @@ from entrypoints.cli import main
 from entrypoints.errors import EXIT_OK
 from submission.runs import REATTACH_LOOKBACK_DAYS
 
-from .conftest import ARTIFACT_BUCKET, client, write_settings
+from .conftest import ARTIFACT_BUCKET, client
 
 pytestmark = pytest.mark.slow
 FAST = ["--poll-interval", "0.01", "--max-poll-interval", "0.05"]
@@ -30,11 +30,6 @@ JOB = [
     *("--job-settings", f"s3://{ARTIFACT_BUCKET}/settings.json"),
     *("--table", "aurora.public.orders", "--output", "s3://out/orders/"),
 ]
-
-
-@pytest.fixture()
-def settings_file(tmp_path: Path, emr_setup: Dict[str, str], deployed: str) -> Path:
-    return write_settings(tmp_path / "settings.json", emr_setup, deployed)
 
 
 def _old_run(settings: Path, capsys: pytest.CaptureFixture[str], state: str, *extra: str) -> str:

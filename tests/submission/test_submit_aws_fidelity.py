@@ -29,11 +29,6 @@ JOB = [
 SEED_JAR = "s3://spark-data-260005718447-us-east-1/jars/postgresql-42.7.8.jar"
 
 
-@pytest.fixture()
-def settings_file(tmp_path: Path, emr_setup: Dict[str, str], deployed: str) -> Path:
-    return write_settings(tmp_path / "settings.json", emr_setup, deployed)
-
-
 def _submit(settings: Path, *extra: str) -> List[str]:
     return ["submit", "--settings", str(settings), *JOB, *extra]
 
