@@ -22,6 +22,7 @@ from typing import Any, Callable, List, Sequence
 
 from connectors.errors import SparkPgError
 from connectors.settings import ConnectionSettings, Settings, settings_from_dict
+from spark_jobs.engine.java import py4j_quiet
 
 PROBE_MARKER = "SPARKPG-PROBE "
 
@@ -95,7 +96,9 @@ def spark_connector(spark: Any) -> Connector:
         endpoint = resolve_endpoint(connection, credentials)
         started = time.monotonic()
         options = dict(jdbc_options(connection, credentials), query=PROBE_QUERY)
-        rows = spark.read.format("jdbc").options(**options).load().collect()
+        with py4j_quiet():  # the options carry the password
+            reader = spark.read.format("jdbc").options(**options)
+        rows = reader.load().collect()
         elapsed = time.monotonic() - started
         return (
             f"connected to {endpoint.host}:{endpoint.port}/{endpoint.database} as "

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, 
 
 from connectors.errors import DatabaseError
 from connectors.jdbc import quote_ident
-from spark_jobs.engine.java import engine_missing, failure_of, find_java
+from spark_jobs.engine.java import engine_missing, failure_of, find_java, py4j_quiet
 from spark_jobs.engine.options import connection_options
 from spark_jobs.read.copy_columns import (
     CopyEngineError,
@@ -197,7 +197,8 @@ def copy_read(
         pushdown=pushdown,
     )
     try:
-        df = spark.read.format(SOURCE_CLASS).options(**options).load()
+        with py4j_quiet():  # the options carry the password
+            df = spark.read.format(SOURCE_CLASS).options(**options).load()
     except (Py4JJavaError, CapturedException) as exc:
         missing = engine_missing(exc, f"the COPY engine ({SOURCE_CLASS})", "docs/reading.md")
         if missing:

@@ -23,7 +23,7 @@ from connectors.errors import (
 )
 from connectors.jdbc import TableRef, quote_ident, quote_literal
 from spark_jobs.db.failures import classify_failure
-from spark_jobs.engine.java import JavaFailure, engine_missing, find_java, java_chain
+from spark_jobs.engine.java import JavaFailure, engine_missing, find_java, java_chain, py4j_quiet
 from spark_jobs.engine.options import connection_options
 from spark_jobs.write.columns import ColumnPair, staging_type
 from spark_jobs.write.staging import (
@@ -265,7 +265,9 @@ def save(df: DataFrame, spec: WriteSpec, target: DbTarget, ref: TableRef) -> Non
     from pyspark.errors.exceptions.captured import CapturedException
 
     try:
-        df.write.format(WRITE_SOURCE).options(**spec.options(target)).mode("append").save()
+        with py4j_quiet():  # the options carry the password
+            writer = df.write.format(WRITE_SOURCE).options(**spec.options(target))
+        writer.mode("append").save()
     except (Py4JJavaError, CapturedException) as exc:
         outcome = _take_outcome(df.sparkSession, spec.write_id)
         raise write_error(exc, outcome, spec, target, ref) from None
