@@ -313,3 +313,12 @@ def test_pushdown_off_names_are_checked() -> None:
     assert ReadOptions.of(pushdown_off="top_n").pushdown_off == ("top_n",)
     with pytest.raises(SettingsError, match=r"unknown pushdown\(s\) limit; use any of aggregate"):
         ReadOptions(pushdown_off=("limit",))
+
+
+def test_every_engine_option_has_an_engine_module() -> None:
+    from spark_jobs.read import engines, options
+
+    assert tuple(engines.ENGINES) == options.ENGINES
+    for module in engines.ENGINES.values():
+        assert callable(module.probe_sql) and callable(module.load)
+        assert callable(module.action_error)
