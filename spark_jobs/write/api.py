@@ -34,7 +34,6 @@ from typing import TYPE_CHECKING, List, Optional, Sequence, Tuple, Union
 from connectors.errors import (
     DatabaseConnectionError,
     SparkPgError,
-    WriteFailedError,
     WriteRefusedError,
 )
 from connectors.jdbc import TableRef, session_settings, set_statements
@@ -67,8 +66,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 MODES = ("append", "overwrite", "upsert", "insert-missing")
-#: SQLSTATE of "ON CONFLICT DO UPDATE command cannot affect row a second time".
-_TWICE_IN_ONE_COMMAND = "21000"
 
 
 def write_table(
@@ -201,16 +198,7 @@ def _write(
         )
         spec = replace(spec, commit_sql=spec.commit_sql + tuple(in_commit))
         renamed = _bounded(df, source).toDF(*[p.staging_name for p in pairs])
-        try:
-            save(renamed, spec, source.target, ref)
-        except WriteFailedError as exc:
-            if mode == "upsert" and exc.sqlstate == _TWICE_IN_ONE_COMMAND:
-                raise WriteFailedError(
-                    f"{exc}: two DataFrame rows have the same key {keys}: deduplicate the "
-                    'DataFrame on the key first (docs/writing.md, "Modes")',
-                    sqlstate=exc.sqlstate,
-                ) from None
-            raise
+        save(renamed, spec, source.target, ref)
     finally:
         _drop(spark, source, staging, ref)
 

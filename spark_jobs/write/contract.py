@@ -314,10 +314,19 @@ def write_error(
     hint = ""
     if state is not None and state.startswith("08"):
         hint = " (the connection to the server was lost: retry once it answers again)"
+    elif state == _TWICE_IN_ONE_COMMAND and spec.key:
+        hint = (
+            f": two DataFrame rows have the same key {list(spec.key)}: deduplicate the "
+            'DataFrame on the key first (docs/writing.md, "Modes")'
+        )
     return WriteFailedError(
         f"writing {ref} failed, {done}: {_phase(failure)}: {_describe(failure)}{hint}",
         sqlstate=state,
     )
+
+
+_TWICE_IN_ONE_COMMAND = "21000"
+"""``ON CONFLICT DO UPDATE command cannot affect row a second time``: a key twice in an upsert."""
 
 
 def _text(value: Any) -> Optional[str]:
