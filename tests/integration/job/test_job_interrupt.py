@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any, Iterator, List
@@ -14,7 +12,7 @@ from typing import Any, Iterator, List
 import psycopg
 import pytest
 
-from tests import REPO
+from tests.integration.jobs import start_job
 
 from .conftest import ROLE, ReadDb
 
@@ -56,21 +54,9 @@ def exclusive_lock(slow_tables: ReadDb) -> Iterator[None]:
 
 
 def _interrupt_job(db: ReadDb, jdbc_jar: Path, table: str, blocked: Any, tmp: Path) -> None:
-    env = {**os.environ, "SPARKPG_JDBC_JAR": str(jdbc_jar), "TZ": "UTC"}
-    env.pop("PYSPARK_GATEWAY_PORT", None)
-    env["PYSPARK_PYTHON"] = env["PYSPARK_DRIVER_PYTHON"] = sys.executable
-    argv = [sys.executable, "-m", "entrypoints.read_tables", "--settings", str(db.settings_file())]
-    argv += ["--table", table, "--output", str(tmp / "out"), "--master", "local[2]"]
-    argv += ["--conf", "spark.ui.enabled=false"]
-    job = subprocess.Popen(
-        argv,
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,  # its own process group, like a terminal's foreground job
-    )
+    args = ["--settings", str(db.settings_file()), "--table", table, "--output", str(tmp / "out")]
+    args += ["--master", "local[2]", "--conf", "spark.ui.enabled=false"]
+    job = start_job("entrypoints.read_tables", args, jdbc_jar)
     try:
         _wait_for(lambda: blocked(_ours(db)) or job.poll() is not None, 180, "the blocked read")
         assert job.poll() is None, job.communicate()

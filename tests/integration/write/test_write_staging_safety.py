@@ -17,7 +17,7 @@ from connectors.errors import WriteRefusedError
 from spark_jobs.write.api import write_table
 from spark_jobs.write.columns import ColumnPair, TargetColumn
 from spark_jobs.write.staging import Staging, one_transaction
-from tests import REPO
+from tests.integration.jobs import start_job
 from tests.integration.write.conftest import PASSWORD, ROLE, SCHEMA, WriteDb
 
 pytestmark = pytest.mark.spark
@@ -224,8 +224,6 @@ def test_a_job_stopped_while_creating_its_staging_objects_leaves_none(
     import json
     import os
     import signal
-    import subprocess
-    import sys
 
     from devtools.faults import wait_for
 
@@ -235,22 +233,11 @@ def test_a_job_stopped_while_creating_its_staging_objects_leaves_none(
     gate = write_db.table("gate", "id int").split(".", 1)[1]
     settings = tmp_path / "settings.json"
     settings.write_text(json.dumps(write_db.settings_data()))
-    env = dict(os.environ, TZ="UTC", PYSPARK_PYTHON=sys.executable, SPARKPG_JDBC_JAR=str(jdbc_jar))
-    env.pop("PYSPARK_GATEWAY_PORT", None)
-    argv = [sys.executable, "-m", "tests.integration.write.staging_interrupt_job", gate]
-    argv += ["--settings", str(settings), "--table", source, "--write", name]
-    argv += ["--master", "local[1]", "--conf", "spark.ui.enabled=false"]
+    args = [gate, "--settings", str(settings), "--table", source, "--write", name]
+    args += ["--master", "local[1]", "--conf", "spark.ui.enabled=false"]
     with psycopg.connect(write_db.conninfo) as holder:
         holder.execute(f"LOCK TABLE {gate} IN ACCESS EXCLUSIVE MODE")
-        job = subprocess.Popen(
-            argv,
-            cwd=REPO,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,  # its own process group, like a terminal's foreground job
-        )
+        job = start_job("tests.integration.write.staging_interrupt_job", args, jdbc_jar)
         try:
             wait_for(
                 lambda: (
