@@ -12,21 +12,22 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import org.apache.spark.TaskContext;
-import org.apache.spark.sql.catalyst.InternalRow;
 import org.apache.spark.sql.connector.metric.CustomTaskMetric;
 import org.apache.spark.sql.connector.read.PartitionReader;
+import org.apache.spark.sql.vectorized.ColumnarBatch;
 import org.postgresql.PGConnection;
 import org.postgresql.copy.CopyOut;
 
 /**
  * Streams one partition: its own pgjdbc connection, one transaction (the session statements,
- * then {@code COPY ... TO STDOUT (FORMAT binary)}), one CopyData message (one row) at a time.
+ * then {@code COPY ... TO STDOUT (FORMAT binary)}), one CopyData message (one row) at a time,
+ * handed to Spark as columnar batches ({@link CopyBatches}).
  * {@link #close} (Spark calls it when the task ends, however it ends) cancels an unfinished COPY
  * and closes the connection, so no backend keeps running. A task killed while it waits for the
  * server (a query that sorts before its first row) is noticed by a watchdog, which sends
  * PostgreSQL a cancel request so the wait ends.
  */
-final class CopyPartitionReader implements PartitionReader<InternalRow> {
+final class CopyPartitionReader implements PartitionReader<ColumnarBatch> {
   private static final long WATCH_MILLIS = 250;
   private static final ScheduledExecutorService WATCHDOG =
       Executors.newSingleThreadScheduledExecutor(r -> {
@@ -39,7 +40,7 @@ final class CopyPartitionReader implements PartitionReader<InternalRow> {
   private final RowShape shape;
   private final CopyPartition partition;
   private final UnrepresentableCounts accumulator;
-  private final CopyRows rows;
+  private final CopyBatches rows;
   private final int[] counted;
   private Connection connection;
   private CopyOut copy;
@@ -53,7 +54,7 @@ final class CopyPartitionReader implements PartitionReader<InternalRow> {
     this.shape = shape;
     this.partition = partition;
     this.accumulator = accumulator;
-    this.rows = new CopyRows(shape, spec.columns.size(), where());
+    this.rows = new CopyBatches(shape, spec.columns.size(), where());
     this.counted = shape.countedColumns();
   }
 
@@ -66,16 +67,16 @@ final class CopyPartitionReader implements PartitionReader<InternalRow> {
       if (copy == null) {
         start();
       }
-      while (true) {
+      rows.clear();
+      while (!rows.full()) {
         byte[] message = copy.readFromCopy();
         if (message == null) {
           done = true;
-          return false;
+          break;
         }
-        if (rows.decode(message)) {
-          return true;
-        }
+        rows.decode(message);
       }
+      return rows.rows() > 0;
     } catch (SQLException e) {
       throw new IOException(where() + ": " + e.getMessage(), e);
     }
@@ -112,8 +113,8 @@ final class CopyPartitionReader implements PartitionReader<InternalRow> {
   }
 
   @Override
-  public InternalRow get() {
-    return rows.row;
+  public ColumnarBatch get() {
+    return rows.finish();
   }
 
   @Override
@@ -140,6 +141,7 @@ final class CopyPartitionReader implements PartitionReader<InternalRow> {
     } finally {
       copy = null;
       connection = null;
+      rows.close();
     }
   }
 

@@ -4,6 +4,7 @@ import org.apache.spark.sql.catalyst.InternalRow;
 import org.apache.spark.sql.connector.read.InputPartition;
 import org.apache.spark.sql.connector.read.PartitionReader;
 import org.apache.spark.sql.connector.read.PartitionReaderFactory;
+import org.apache.spark.sql.vectorized.ColumnarBatch;
 
 /** Sent to executors with the task: the read (password included) and the counts accumulator. */
 final class CopyReaderFactory implements PartitionReaderFactory {
@@ -18,8 +19,20 @@ final class CopyReaderFactory implements PartitionReaderFactory {
     this.counts = counts;
   }
 
+  /** Every partition is read as columnar batches: no per-row object, no per-row projection. */
+  @Override
+  public boolean supportColumnarReads(InputPartition partition) {
+    return true;
+  }
+
+  @Override
+  public PartitionReader<ColumnarBatch> createColumnarReader(InputPartition partition) {
+    return new CopyPartitionReader(spec, shape, (CopyPartition) partition, counts);
+  }
+
+  /** Never called: {@link #supportColumnarReads} is true for every partition. */
   @Override
   public PartitionReader<InternalRow> createReader(InputPartition partition) {
-    return new CopyPartitionReader(spec, shape, (CopyPartition) partition, counts);
+    throw new UnsupportedOperationException("the sparkpg COPY engine reads columnar batches");
   }
 }

@@ -13,13 +13,15 @@ import java.util.Arrays;
 import java.util.List;
 import org.apache.spark.sql.catalyst.expressions.UnsafeProjection;
 import org.apache.spark.sql.catalyst.expressions.UnsafeRow;
+import org.apache.spark.sql.vectorized.ColumnarBatch;
 
 /**
  * CPU time per row of the COPY engine's decoding, without a server: a binary COPY stream of the
  * read benchmark's tables (benchmarks/read_benchmark.py: {@code narrow}, its 7-column table, and
  * {@code wide}, its 30-column one) built in memory as pgjdbc hands it over (one byte[] per
- * CopyData message), decoded by {@link CopyRows} as a partition reader does, then once more with
- * the {@link UnsafeProjection} Spark runs on every row a row-based scan returns. Prints the median
+ * CopyData message), decoded by {@link CopyBatches} as a partition reader does, then once more
+ * with an {@link UnsafeProjection} of every row of every batch (Spark's columnar-to-row step, as
+ * its interpreted form runs it). Prints the median
  * thread CPU time per row of several runs after warm-up, and a checksum of the projected rows and
  * of the NULL counts (equal checksums: equal decoded values). Not a test; run it with
  * {@code python -m devtools.build_engine_jar --main io.sparkpg.engine.read.DecodeBench [narrow|wide]...}.
@@ -53,19 +55,17 @@ public final class DecodeBench {
     // pgjdbc, so it is in the CPU's cache; a stream of many MiB would measure memory instead.
     byte[][] messages = wide ? stream(1_200, all.length, DecodeBench::wideRow)
         : stream(16_000, all.length, DecodeBench::narrowRow);
-    long rows = messages.length - 1;
+    long rows = messages.length - 2; // without the header and the trailer
     int passes = (int) Math.max(1, ROWS_PER_RUN / rows);
     UnsafeProjection projection = UnsafeProjection.create(shape.schema());
     ThreadMXBean cpu = ManagementFactory.getThreadMXBean();
     System.out.printf("%-6s checksum %016x of the projected rows%n", name,
-        decodeAll(shape, spec, messages, projection, true));
+        decodeAll(shape, spec, messages, 1, projection, true));
     for (boolean project : new boolean[] {false, true}) {
       long[] nanos = new long[RUNS];
       for (int run = -WARMUP; run < RUNS; run++) {
         long start = cpu.getCurrentThreadCpuTime();
-        for (int p = 0; p < passes; p++) {
-          decodeAll(shape, spec, messages, project ? projection : null, false);
-        }
+        decodeAll(shape, spec, messages, passes, project ? projection : null, false);
         if (run >= 0) {
           nanos[run] = cpu.getCurrentThreadCpuTime() - start;
         }
@@ -80,24 +80,37 @@ public final class DecodeBench {
   }
 
   /**
-   * One partition's stream through CopyRows, each row projected when {@code projection} is set;
+   * One partition's stream through CopyBatches, its rows {@code passes} times over (one reader, as
+   * a partition of that many rows has), batch by batch as the partition reader takes it, each row
+   * of each batch projected when {@code projection} is set (as Spark's columnar-to-row step does);
    * a checksum of the projected rows and the counts when {@code hash}, else their sizes.
    */
-  private static long decodeAll(RowShape shape, ReadSpec spec, byte[][] messages,
+  private static long decodeAll(RowShape shape, ReadSpec spec, byte[][] messages, int passes,
       UnsafeProjection projection, boolean hash) throws IOException {
-    CopyRows rows = new CopyRows(shape, spec.columns.size(), "bench");
     long sum = 0;
-    for (byte[] message : messages) {
-      if (rows.decode(message)) {
-        if (projection == null) {
-          sum += rows.row.isNullAt(0) ? 0 : 1;
-          continue;
+    try (CopyBatches rows = new CopyBatches(shape, spec.columns.size(), "bench")) {
+      rows.decode(messages[0]); // the header
+      int last = messages.length - 1; // the trailer
+      for (int pass = 0; pass < passes; pass++) {
+        int next = 1;
+        while (next < last) {
+          rows.clear();
+          while (!rows.full() && next < last) {
+            rows.decode(messages[next++]);
+          }
+          ColumnarBatch batch = rows.finish();
+          if (projection == null) {
+            sum += batch.numRows();
+            continue;
+          }
+          for (int r = 0; r < batch.numRows(); r++) {
+            UnsafeRow out = projection.apply(batch.getRow(r));
+            sum = hash ? sum * 31 + out.hashCode() : sum + out.getSizeInBytes();
+          }
         }
-        UnsafeRow out = projection.apply(rows.row);
-        sum = hash ? sum * 31 + out.hashCode() : sum + out.getSizeInBytes();
       }
+      return sum * 31 + Arrays.hashCode(rows.counts);
     }
-    return sum * 31 + Arrays.hashCode(rows.counts);
   }
 
   /** Appends row {@code i}'s fields to a message. */
@@ -105,14 +118,13 @@ public final class DecodeBench {
     void write(Wire w, long i);
   }
 
-  /** Header and first row in one message, one row per message after it, then the trailer. */
+  /** The header, one row per message, then the trailer. */
   private static byte[][] stream(int rows, int fields, RowWriter writer) {
     List<byte[]> out = new ArrayList<>();
+    out.add(new Wire().bytes("PGCOPY\n\377\r\n\0".getBytes(StandardCharsets.ISO_8859_1)).int4(0)
+        .int4(0).toBytes());
     for (long i = 1; i <= rows; i++) {
       Wire w = new Wire();
-      if (i == 1) {
-        w.bytes("PGCOPY\n\377\r\n\0".getBytes(StandardCharsets.ISO_8859_1)).int4(0).int4(0);
-      }
       w.int2(fields);
       writer.write(w, i);
       out.add(w.toBytes());

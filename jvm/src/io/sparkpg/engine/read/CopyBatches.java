@@ -1,37 +1,73 @@
 package io.sparkpg.engine.read;
 
 import java.io.IOException;
-import org.apache.spark.sql.catalyst.InternalRow;
-import org.apache.spark.sql.catalyst.expressions.SpecificInternalRow;
+import org.apache.spark.sql.execution.vectorized.OnHeapColumnVector;
+import org.apache.spark.sql.types.StructType;
+import org.apache.spark.sql.vectorized.ColumnarBatch;
 
 /**
  * The CopyData messages of one binary COPY (as pgjdbc's {@code CopyOut.readFromCopy} returns
  * them: the header with the first row, then one row per message, then the trailer) decoded into
- * one reused row, counting per column of the read the values read as NULL. No connection: the
- * partition reader feeds it, and so does the JVM decode benchmark.
+ * one reused columnar batch, counting per column of the read the values read as NULL. A batch
+ * holds at most {@link #MAX_ROWS} rows and ends after the row that brings it to
+ * {@link #MAX_BYTES} bytes of messages, so its memory stays bounded whatever the rows' widths.
+ * No connection: the partition reader feeds it, and so does the JVM decode benchmark.
  */
-final class CopyRows {
+final class CopyBatches implements AutoCloseable {
+  static final int MAX_ROWS = 4096;
+  /** Small enough for a batch to stay in the CPU's cache until Spark has read it. */
+  static final int MAX_BYTES = 1 << 20;
   private static final byte[] SIGNATURE = "PGCOPY\n\377\r\n\0".getBytes(
       java.nio.charset.StandardCharsets.ISO_8859_1);
 
   private final RowShape shape;
   private final ColumnSpec[] columns;
   private final String where;
+  private final OnHeapColumnVector[] vectors;
   /** Values read as NULL so far, per column of the read (all of them, in the read's order). */
   final long[] counts;
-  /** Reused for every row: Spark copies each row (UnsafeProjection) before the next call. */
-  final SpecificInternalRow row;
+  /** Reused for every batch: Spark is done with a batch before it asks for the next. */
+  final ColumnarBatch batch;
   private boolean headerRead;
+  private int rows;
+  private long bytes;
 
-  CopyRows(RowShape shape, int readColumns, String where) {
+  CopyBatches(RowShape shape, int readColumns, String where) {
     this.shape = shape;
     this.columns = shape.fields;
     this.where = where;
     this.counts = new long[readColumns];
-    this.row = new SpecificInternalRow(shape.schema());
+    StructType schema = shape.schema();
+    this.vectors = OnHeapColumnVector.allocateColumns(MAX_ROWS, schema);
+    this.batch = new ColumnarBatch(vectors, 0);
   }
 
-  /** Decode one message into {@link #row}; false when it held no row (header alone, trailer). */
+  /** Empty the batch for the next rows. */
+  void clear() {
+    for (OnHeapColumnVector v : vectors) {
+      v.reset();
+    }
+    rows = 0;
+    bytes = 0;
+  }
+
+  /** True once the batch holds {@link #MAX_ROWS} rows or {@link #MAX_BYTES} bytes. */
+  boolean full() {
+    return rows >= MAX_ROWS || bytes >= MAX_BYTES;
+  }
+
+  /** The rows decoded since {@link #clear}. */
+  int rows() {
+    return rows;
+  }
+
+  /** The batch of the rows decoded since {@link #clear}. */
+  ColumnarBatch finish() {
+    batch.setNumRows(rows);
+    return batch;
+  }
+
+  /** Decode one message, appending its row to the batch; false when it held no row. */
   boolean decode(byte[] message) throws IOException {
     int pos = headerRead ? 0 : header(message);
     if (pos == message.length) {
@@ -46,6 +82,8 @@ final class CopyRows {
           + (columns.length + shape.talliesInto.length));
     }
     decodeRow(message, pos + 2);
+    rows++;
+    bytes += message.length;
     return true;
   }
 
@@ -61,15 +99,14 @@ final class CopyRows {
   }
 
   private void decodeRow(byte[] b, int pos) {
-    InternalRow row = this.row;
     for (int i = 0; i < columns.length; i++) {
       int len = BinaryDecoder.int4(b, pos);
       pos += 4;
       if (len < 0) {
-        row.setNullAt(i);
+        vectors[i].appendNull();
         continue;
       }
-      if (!BinaryDecoder.decodeInto(row, i, columns[i], b, pos, len)) {
+      if (!BinaryDecoder.append(vectors[i], columns[i], b, pos, len)) {
         counts[shape.fieldCountsInto[i]]++;
       }
       pos += len;
@@ -78,5 +115,10 @@ final class CopyRows {
       counts[column] += BinaryDecoder.int8(b, pos + 4); // int8, never NULL (a count)
       pos += 12;
     }
+  }
+
+  @Override
+  public void close() {
+    batch.close();
   }
 }
