@@ -50,6 +50,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
+from benchmarks.chart import add_chart_arguments, redraw
 from benchmarks.common import machine, psql_command, psql_env, run_psql, short_error, versions
 from benchmarks.read_benchmark import (
     CONNECTION,
@@ -373,6 +374,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     )
     parser.add_argument("--master", default="local[*]", help="Spark master (local[*])")
     parser.add_argument("--driver-memory", default="1g", help="spark.driver.memory (Spark's 1g)")
+    add_chart_arguments(parser)
     args = parser.parse_args(argv)
     if args.rows < 1 or args.repeat < 1:
         parser.error("--rows and --repeat must be positive")
@@ -604,6 +606,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.json:
         args.json.write_text(json.dumps(report, indent=2) + "\n")
         print(f"\nwritten to {args.json}")
+    if args.chart:
+        redraw(args.chart, report, args.chart_with)
+        print(f"chart drawn in {args.chart}")
     return 0
 
 

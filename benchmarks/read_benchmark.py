@@ -1,6 +1,8 @@
 """The read benchmark of issue 3: our default read against the physical floor and plain Spark.
 
-Run ``python -m benchmarks.read_benchmark [--rows 5000000] [--repeat 3] [--json out.json]``.
+Run ``python -m benchmarks.read_benchmark [--rows 5000000] [--repeat 3] [--json out.json]``
+(``--chart out.svg`` also draws the standing chart, ``benchmarks/chart.py``, from this run and
+the ``--chart-with`` files).
 
 In one run it starts a throwaway PostgreSQL (``devtools.postgres_server``, TLS off unless
 ``--tls``), builds a table of ``--rows`` rows (bigint primary key, int, numeric(12,2), text with
@@ -37,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime
 import json
 import os
 import select
@@ -51,6 +54,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Dict, List, Optional, Sequence, Tuple
 
+from benchmarks.chart import add_chart_arguments, redraw
 from benchmarks.common import machine, psql_command, psql_env, run_psql, short_error, versions
 
 TABLE = "bench_read"
@@ -691,6 +695,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         choices=VARIANTS[1:],
         help="leave a variant out (repeatable)",
     )
+    add_chart_arguments(parser)
     parser.add_argument("--plain-worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.rows < 1 or args.repeat < 1:
@@ -896,6 +901,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     records = summarise([results[v] for v in variants], args.rows, wide_rows)
     report = {
+        "benchmark": "read",
+        "date": datetime.date.today().isoformat(),
         "rows": args.rows,
         "repeat": args.repeat,
         "command": "python -m benchmarks.read_benchmark " + " ".join(argv or sys.argv[1:]),
@@ -920,6 +927,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.json:
         args.json.write_text(json.dumps(report, indent=2) + "\n")
         print(f"\nwritten to {args.json}")
+    if args.chart:
+        redraw(args.chart, report, args.chart_with)
+        print(f"chart drawn in {args.chart}")
     return 0
 
 

@@ -171,8 +171,11 @@ def test_parse_args() -> None:
     args = pb.parse_args([])
     assert args.rows == 5_000_000 and args.repeat == 3 and args.json is None
     assert args.queries == list(pb.QUERIES) and args.variants == list(pb.VARIANTS)
-    args = pb.parse_args(["--queries", "top-10,count", "--variants", "psql,sparkpg"])
+    args = pb.parse_args(
+        ["--queries", "top-10,count", "--variants", "psql,sparkpg", "--chart", "c.svg"]
+    )
     assert args.queries == ["count", "top-10"] and args.variants == ["sparkpg", "psql"]
+    assert str(args.chart) == "c.svg" and args.chart_with == []
     for bad in (["--queries", "count,median"], ["--variants", ""], ["--rows", "0"]):
         with pytest.raises(SystemExit):
             pb.parse_args(bad)
