@@ -1,6 +1,8 @@
 """The read benchmark of issue 3: our default read against the physical floor and plain Spark.
 
-Run ``python -m benchmarks.read_benchmark [--rows 5000000] [--repeat 3] [--json out.json]``.
+Run ``python -m benchmarks.read_benchmark [--rows 5000000] [--repeat 3] [--json out.json]``
+(``--chart out.svg`` also draws the standing chart, ``benchmarks/chart.py``, from this run and
+the ``--chart-with`` files).
 
 In one run it starts a throwaway PostgreSQL (``devtools.postgres_server``, TLS off unless
 ``--tls``), builds a table of ``--rows`` rows (bigint primary key, int, numeric(12,2), text with
@@ -37,9 +39,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime
 import json
 import os
-import platform
 import select
 import shutil
 import signal
@@ -51,6 +53,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Dict, List, Optional, Sequence, Tuple
+
+from benchmarks.chart import add_chart_arguments, redraw
+from benchmarks.common import machine, psql_command, psql_env, run_psql, short_error, versions
 
 TABLE = "bench_read"
 CONNECTION = "bench"
@@ -436,42 +441,14 @@ def run_floor(
 ) -> Tuple[float, Optional[int], List[str], float]:
     """Time the concurrent binary COPY streams; returns seconds, psql's peak RSS, errors and
     the CPU seconds of all psql processes."""
-    env = dict(os.environ)
-    env.update(
-        PGHOST=server.host,
-        PGPORT=str(server.port),
-        PGUSER=server.user,
-        PGPASSWORD=server.password,
-        PGDATABASE=server.database,
-        PGSSLMODE="verify-full" if server.ca_cert_path else "disable",
+    run = run_psql(
+        [
+            psql_command(psql, copy_statement(table, low, high))
+            for low, high in page_ranges(pages, streams)
+        ],
+        psql_env(server),
     )
-    if server.ca_cert_path:
-        env["PGSSLROOTCERT"] = str(server.ca_cert_path)
-    commands = [
-        [psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", copy_statement(table, low, high)]
-        for low, high in page_ranges(pages, streams)
-    ]
-    started = time.monotonic()
-    procs = [
-        subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        for cmd in commands
-    ]
-    peak: Optional[int] = None
-    errors: List[str] = []
-    cpu = 0.0
-    for proc in procs:
-        _, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        peak = max(peak or 0, int(usage.ru_maxrss))
-        cpu += usage.ru_utime + usage.ru_stime
-        if proc.returncode != 0:
-            assert proc.stderr is not None
-            errors.append(proc.stderr.read().decode(errors="replace").strip())
-    elapsed = time.monotonic() - started
-    for proc in procs:
-        if proc.stderr is not None:
-            proc.stderr.close()
-    return elapsed, peak, errors, cpu
+    return run.seconds, run.peak_rss_kib, run.errors, run.cpu_seconds
 
 
 # --- the plain read, in a worker process --------------------------------------------------------
@@ -506,7 +483,7 @@ def plain_worker() -> int:
             df = spark.read.jdbc(config["url"], config["table"], properties=config["properties"])
             df.write.format("noop").mode("overwrite").save()
         except Exception as exc:  # reported to the parent, which carries on
-            _answer({"error": _short_error(exc)})
+            _answer({"error": short_error(exc)})
             continue
         _answer(
             {
@@ -526,15 +503,6 @@ def _answer(message: Dict[str, Any]) -> None:
     channel = _CHANNEL or sys.stdout
     channel.write(json.dumps(message) + "\n")
     channel.flush()
-
-
-def _short_error(exc: BaseException) -> str:
-    text = str(exc)
-    for marker in ("OutOfMemoryError", "GC overhead limit exceeded", "SQLException"):
-        if marker in text:
-            start = text.index(marker)
-            return text[max(0, start - 40) : start + 160].splitlines()[0]
-    return (text.strip().splitlines() or [type(exc).__name__])[0][:200]
 
 
 class PlainWorker:
@@ -727,6 +695,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         choices=VARIANTS[1:],
         help="leave a variant out (repeatable)",
     )
+    add_chart_arguments(parser)
     parser.add_argument("--plain-worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.rows < 1 or args.repeat < 1:
@@ -789,21 +758,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         )
         spark.sparkContext.setLogLevel("ERROR")
         pid = jvm_pid(spark)
-        jvm = spark.sparkContext._jvm
-        assert jvm is not None
         planned = plan_table(spark, settings, ref)
         partitions = max(1, len(planned.plan.predicates))
         wide_ref = f"{CONNECTION}.public.{WIDE_TABLE}"
         wide_partitions = max(1, len(plan_table(spark, settings, wide_ref).plan.predicates))
         url = planned.target.url
         props = {**planned.target.properties(binary_transfer=False), "driver": DRIVER_CLASS}
-        versions = {
-            "spark": spark.version,
-            "pgjdbc": str(jvm.org.postgresql.Driver.getVersion()),
-            "postgresql": table["server_version"],
-            "java": str(jvm.java.lang.System.getProperty("java.version")),
-            "python": platform.python_version(),
-        }
+        report_versions = versions(spark, table["server_version"])
         low_high = (1, args.rows)  # a careful user knows (or queries) the key's bounds
 
         def sparkpg(engine: str, source: str = ref) -> None:
@@ -883,7 +844,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 try:
                     in_process[name]()
                 except Exception as exc:
-                    result.error = _short_error(exc)
+                    result.error = short_error(exc)
                     return
                 seconds, peak = time.monotonic() - started, peak_rss_kib(pid)
                 cpu_after = cpu_seconds(pid)
@@ -940,6 +901,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     records = summarise([results[v] for v in variants], args.rows, wide_rows)
     report = {
+        "benchmark": "read",
+        "date": datetime.date.today().isoformat(),
         "rows": args.rows,
         "repeat": args.repeat,
         "command": "python -m benchmarks.read_benchmark " + " ".join(argv or sys.argv[1:]),
@@ -954,13 +917,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             "fetch_size": planned.fetch_size,
             "binary_transfer": planned.binary_transfer,
         },
-        "machine": {
-            "cpus": os.cpu_count(),
-            "platform": platform.platform(),
-            "load_average": [round(x, 2) for x in os.getloadavg()],
-        },
+        "machine": machine(),
         "spark": {"master": args.master, "driver_memory": args.driver_memory},
-        "versions": versions,
+        "versions": report_versions,
         "variants": records,
     }
     print()
@@ -968,6 +927,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.json:
         args.json.write_text(json.dumps(report, indent=2) + "\n")
         print(f"\nwritten to {args.json}")
+    if args.chart:
+        redraw(args.chart, report, args.chart_with)
+        print(f"chart drawn in {args.chart}")
     return 0
 
 

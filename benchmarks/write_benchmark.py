@@ -1,7 +1,8 @@
 """Write benchmark: the read benchmark's table (benchmarks/read_benchmark.py) written from Spark.
 
     python -m benchmarks.write_benchmark [--rows 5000000] [--repeat 1] [--streams 2]
-        [--variants sparkpg,floor,...] [--chunk-bytes N]
+        [--variants sparkpg,floor,...] [--chunk-bytes N] [--out out.json]
+        [--chart out.svg [--chart-with other.json ...]]
 
 A dedicated PostgreSQL server (devtools.postgres_server) and a local Spark (``local[streams]``).
 The rows are generated once in PostgreSQL, exported to Parquet (``streams`` files) and to binary
@@ -22,12 +23,14 @@ included) and is timed from the call to the committed rows:
 
 Each variant's CPU is measured too: the server's (the postmaster's children, finished and
 running) and the client's (the Spark JVM, and psql for the floor). Prints a table (median
-seconds, rows/s, ratios against sparkpg, CPU seconds) and writes JSON next to it.
+seconds, rows/s, ratios against sparkpg, CPU seconds) and writes JSON next to it; ``--chart``
+also draws the standing chart (``benchmarks/chart.py``) from it and the ``--chart-with`` files.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
 import statistics
@@ -38,6 +41,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
+from benchmarks.chart import add_chart_arguments, redraw
+from benchmarks.common import machine
 from benchmarks.read_benchmark import TABLE, build_table, cpu_seconds, jvm_pid, postmaster_pid
 
 TARGET = "bench_write_target"
@@ -71,6 +76,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         "--chunk-bytes", type=int, help="spark.sparkpg.write.chunkBytes (default: the engine's)"
     )
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/write_benchmark.json"))
+    add_chart_arguments(parser)
     args = parser.parse_args(argv)
     variants = [v for v in VARIANTS if v in args.variants.split(",")]
     if "sparkpg" not in variants or len(variants) != len(set(args.variants.split(","))):
@@ -273,24 +279,25 @@ def main(argv: Optional[List[str]] = None) -> int:
     for name, (ratio, goal, met) in targets.items():
         status = "" if met is None else "met" if met else "missed"
         print(f"{name:<42}{ratio:>7.2f}   target {goal:<8}{status}")
+    report = {
+        "benchmark": "write",
+        "date": datetime.date.today().isoformat(),
+        "rows": args.rows,
+        "streams": args.streams,
+        "repeat": args.repeat,
+        "load_average": os.getloadavg(),
+        "machine": machine(),
+        "results": records,
+        "targets": {
+            name: {"ratio": ratio, "target": goal, "met": met}
+            for name, (ratio, goal, met) in targets.items()
+        },
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(
-        json.dumps(
-            {
-                "rows": args.rows,
-                "streams": args.streams,
-                "repeat": args.repeat,
-                "load_average": os.getloadavg(),
-                "results": records,
-                "targets": {
-                    name: {"ratio": ratio, "target": goal, "met": met}
-                    for name, (ratio, goal, met) in targets.items()
-                },
-            },
-            indent=2,
-        )
-        + "\n"
-    )
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    if args.chart:
+        redraw(args.chart, report, args.chart_with)
+        print(f"chart drawn in {args.chart}")
     return 0
 
 
