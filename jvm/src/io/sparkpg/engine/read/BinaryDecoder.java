@@ -84,6 +84,27 @@ final class BinaryDecoder {
     return true;
   }
 
+  /** Kinds whose values Spark reads from the message's bytes as they are (or a text of them). */
+  static boolean staysInMessage(ColumnSpec.Kind kind) {
+    return kind == ColumnSpec.Kind.TEXT || kind == ColumnSpec.Kind.BYTEA
+        || kind == ColumnSpec.Kind.UUID;
+  }
+
+  /**
+   * Row {@code row} of a {@link #staysInMessage} column: the {@code len} bytes at {@code off}
+   * (NULL when {@code len} is -1), a uuid as its canonical text.
+   */
+  static void place(MessageBytesColumn v, int row, ColumnSpec.Kind kind, byte[] b, int off,
+      int len) {
+    if (len < 0) {
+      v.setNull(row);
+    } else if (kind == ColumnSpec.Kind.UUID) {
+      v.set(row, uuid(b, off), 0, 36);
+    } else {
+      v.set(row, b, off, len);
+    }
+  }
+
   /** A value of a kind every value of which Spark holds (array elements included). */
   private static void appendScalar(WritableColumnVector v, ColumnSpec.Kind kind, byte[] b, int off,
       int len) {

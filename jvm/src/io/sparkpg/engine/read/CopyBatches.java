@@ -2,13 +2,16 @@ package io.sparkpg.engine.read;
 
 import java.io.IOException;
 import org.apache.spark.sql.execution.vectorized.OnHeapColumnVector;
-import org.apache.spark.sql.types.StructType;
+import org.apache.spark.sql.types.DataType;
+import org.apache.spark.sql.vectorized.ColumnVector;
 import org.apache.spark.sql.vectorized.ColumnarBatch;
 
 /**
  * The CopyData messages of one binary COPY (as pgjdbc's {@code CopyOut.readFromCopy} returns
  * them: the header with the first row, then one row per message, then the trailer) decoded into
- * one reused columnar batch, counting per column of the read the values read as NULL. A batch
+ * one reused columnar batch, counting per column of the read the values read as NULL: text, uuid
+ * and bytea stay in their messages ({@link MessageBytesColumn}), every other kind is decoded into
+ * Spark's {@link OnHeapColumnVector}. A batch
  * holds at most {@link #MAX_ROWS} rows and ends after the row that brings it to
  * {@link #MAX_BYTES} bytes of messages, so its memory stays bounded whatever the rows' widths.
  * No connection: the partition reader feeds it, and so does the JVM decode benchmark.
@@ -23,7 +26,10 @@ final class CopyBatches implements AutoCloseable {
   private final RowShape shape;
   private final ColumnSpec[] columns;
   private final String where;
-  private final OnHeapColumnVector[] vectors;
+  /** Per field: the vector it is decoded into, or null when it stays in the message. */
+  private final OnHeapColumnVector[] decoded;
+  /** Per field: the column pointing into the messages, or null when it is decoded. */
+  private final MessageBytesColumn[] inMessage;
   /** Values read as NULL so far, per column of the read (all of them, in the read's order). */
   final long[] counts;
   /** Reused for every batch: Spark is done with a batch before it asks for the next. */
@@ -37,15 +43,28 @@ final class CopyBatches implements AutoCloseable {
     this.columns = shape.fields;
     this.where = where;
     this.counts = new long[readColumns];
-    StructType schema = shape.schema();
-    this.vectors = OnHeapColumnVector.allocateColumns(MAX_ROWS, schema);
+    this.decoded = new OnHeapColumnVector[columns.length];
+    this.inMessage = new MessageBytesColumn[columns.length];
+    ColumnVector[] vectors = new ColumnVector[columns.length];
+    for (int i = 0; i < columns.length; i++) {
+      DataType type = columns[i].dataType();
+      if (BinaryDecoder.staysInMessage(columns[i].kind)) {
+        vectors[i] = inMessage[i] = new MessageBytesColumn(type, MAX_ROWS);
+      } else {
+        vectors[i] = decoded[i] = new OnHeapColumnVector(MAX_ROWS, type);
+      }
+    }
     this.batch = new ColumnarBatch(vectors, 0);
   }
 
   /** Empty the batch for the next rows. */
   void clear() {
-    for (OnHeapColumnVector v : vectors) {
-      v.reset();
+    for (int i = 0; i < columns.length; i++) {
+      if (decoded[i] != null) {
+        decoded[i].reset();
+      } else {
+        inMessage[i].reset();
+      }
     }
     rows = 0;
     bytes = 0;
@@ -99,17 +118,19 @@ final class CopyBatches implements AutoCloseable {
   }
 
   private void decodeRow(byte[] b, int pos) {
+    int row = rows;
     for (int i = 0; i < columns.length; i++) {
       int len = BinaryDecoder.int4(b, pos);
       pos += 4;
-      if (len < 0) {
-        vectors[i].appendNull();
-        continue;
-      }
-      if (!BinaryDecoder.append(vectors[i], columns[i], b, pos, len)) {
+      OnHeapColumnVector v = decoded[i];
+      if (v == null) {
+        BinaryDecoder.place(inMessage[i], row, columns[i].kind, b, pos, len);
+      } else if (len < 0) {
+        v.appendNull();
+      } else if (!BinaryDecoder.append(v, columns[i], b, pos, len)) {
         counts[shape.fieldCountsInto[i]]++;
       }
-      pos += len;
+      pos += Math.max(len, 0);
     }
     for (int column : shape.talliesInto) {
       counts[column] += BinaryDecoder.int8(b, pos + 4); // int8, never NULL (a count)

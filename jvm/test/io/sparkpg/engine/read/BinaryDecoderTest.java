@@ -31,8 +31,13 @@ public final class BinaryDecoderTest {
   private static Object decode(String columnJson, Wire value) {
     ColumnSpec c = Specs.column(columnJson);
     byte[] bytes = new Wire().int4(0x5A5A5A5A).bytes(value.toBytes()).int4(0x5A5A5A5A).toBytes();
-    OnHeapColumnVector v = new OnHeapColumnVector(1, c.dataType());
     // The value sits inside a message (offset 4), as in a CopyData row.
+    if (BinaryDecoder.staysInMessage(c.kind)) {
+      MessageBytesColumn column = new MessageBytesColumn(c.dataType(), 1);
+      BinaryDecoder.place(column, 0, c.kind, bytes, 4, bytes.length - 8);
+      return new ColumnarBatch(new ColumnVector[] {column}, 1).getRow(0).get(0, c.dataType());
+    }
+    OnHeapColumnVector v = new OnHeapColumnVector(1, c.dataType());
     boolean ok = BinaryDecoder.append(v, c, bytes, 4, bytes.length - 8);
     assertEquals(1, v.getElementsAppended());
     if (!ok) {
@@ -114,6 +119,29 @@ public final class BinaryDecoderTest {
     assertEquals(decimal("10000.00", 12, 2), numeric(12, 2, numericWire(1, 0, 0, 1)));
     // numeric(5,-2) is read as DECIMAL(7,0): 9999900 = 999|9900.
     assertEquals(decimal("9999900", 7, 0), numeric(7, 0, numericWire(1, 0, 0, 999, 9900)));
+  }
+
+  /**
+   * The last base-10000 digit holding 1, 2 or 3 decimal digits beyond the scale (which must be
+   * zeros), each precision band of the vector (int up to 9 digits, long up to 18), and zero at
+   * any scale: the same values as the exact BigDecimal arithmetic.
+   */
+  public void testNumericFractionDigitsAndStorage() {
+    // 1.2 = 1 . 2000: scale 3 drops 1 digit, scale 2 drops 2, scale 1 drops 3.
+    assertEquals(decimal("1.200", 9, 3), numeric(9, 3, numericWire(0, 0, 1, 1, 2000)));
+    assertEquals(decimal("1.20", 18, 2), numeric(18, 2, numericWire(0, 0, 1, 1, 2000)));
+    assertEquals(decimal("-1.2", 4, 1), numeric(4, 1, numericWire(0, 0x4000, 1, 1, 2000)));
+    for (int scale = 1; scale <= 3; scale++) {
+      int s = scale;
+      // 0.0001 has more fraction digits than any of these scales.
+      assertContains(assertThrows(IllegalStateException.class,
+          () -> numeric(10, s, numericWire(-1, 0, 4, 1))).getMessage(),
+          "more fraction digits than DECIMAL(10," + s + ")");
+    }
+    assertEquals(decimal("999999999.999999999", 18, 9),
+        numeric(18, 9, numericWire(2, 0, 9, 9, 9999, 9999, 9999, 9999, 9000)));
+    assertEquals(decimal("0", 18, 17), numeric(18, 17, numericWire(0, 0, 0)));
+    assertEquals(decimal("0", 38, 20), numeric(38, 20, numericWire(0, 0, 0)));
   }
 
   /** numeric_send beyond a long: the BigDecimal path, exact. */
