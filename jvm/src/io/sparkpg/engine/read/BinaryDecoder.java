@@ -2,14 +2,21 @@ package io.sparkpg.engine.read;
 
 import java.math.BigDecimal;
 import java.math.BigInteger;
-import org.apache.spark.sql.execution.vectorized.WritableColumnVector;
+import java.nio.ByteBuffer;
+import java.util.Arrays;
+import org.apache.spark.sql.catalyst.InternalRow;
+import org.apache.spark.sql.catalyst.util.GenericArrayData;
 import org.apache.spark.sql.types.Decimal;
+import org.apache.spark.unsafe.types.UTF8String;
 
 /**
- * PostgreSQL's binary send formats appended to Spark's column vectors. A value Spark cannot hold
- * is appended as NULL and reported (the reader counts it).
+ * PostgreSQL's binary send formats to Spark's internal values. Values Spark cannot hold come back
+ * as {@link #UNREPRESENTABLE} (the reader counts them and sets NULL).
  */
 final class BinaryDecoder {
+  /** Returned for a value the column's Spark type cannot hold. */
+  static final Object UNREPRESENTABLE = new Object();
+
   /** Days and microseconds from 1970-01-01 to PostgreSQL's epoch, 2000-01-01. */
   static final int EPOCH_DAYS = 10957;
   static final long EPOCH_MICROS = 946_684_800_000_000L;
@@ -28,23 +35,44 @@ final class BinaryDecoder {
 
   private BinaryDecoder() {}
 
+  /** {@link #decodeInto(InternalRow, int, ColumnSpec, byte[], int, int)} on a heap buffer. */
+  static boolean decodeInto(InternalRow row, int i, ColumnSpec c, ByteBuffer b, int off, int len) {
+    return decodeInto(row, i, c, b.array(), b.arrayOffset() + off, len);
+  }
+
   /**
-   * Append field {@code len} bytes at {@code off} of a message to {@code v} as its next value:
-   * primitives, dates, timestamps and decimals of up to 18 digits written in place, text and bytea
-   * copied straight from the message, without an object per value. False when the value is
-   * unrepresentable (a NULL is appended instead).
+   * Decode field {@code i}, {@code len} bytes at {@code off} of a message, into {@code row}
+   * (primitives and long-backed decimals without boxing; text points into the message, which
+   * pgjdbc allocates per message); false when the value is unrepresentable (the field is then set
+   * to NULL).
    */
-  static boolean append(WritableColumnVector v, ColumnSpec c, byte[] b, int off, int len) {
+  static boolean decodeInto(InternalRow row, int i, ColumnSpec c, byte[] b, int off, int len) {
     switch (c.kind) {
-      case DATE: return date(v, int4(b, off));
+      case BOOL: row.setBoolean(i, b[off] != 0); return true;
+      case INT2: row.setShort(i, int2(b, off)); return true;
+      case INT4: row.setInt(i, int4(b, off)); return true;
+      case INT8: row.setLong(i, int8(b, off)); return true;
+      case OID: row.setLong(i, int4(b, off) & 0xFFFF_FFFFL); return true;
+      case FLOAT4: row.setFloat(i, Float.intBitsToFloat(int4(b, off))); return true;
+      case FLOAT8: row.setDouble(i, Double.longBitsToDouble(int8(b, off))); return true;
+      case TEXT: row.update(i, UTF8String.fromBytes(b, off, len)); return true;
+      case DATE: return date(row, i, int4(b, off));
       case TIMESTAMP:
-      case TIMESTAMPTZ: return timestamp(v, int8(b, off));
-      case NUMERIC: return numeric(v, c, b, off);
-      case ARRAY: return array(v, c, b, off);
+      case TIMESTAMPTZ: return timestamp(row, i, int8(b, off));
       default:
-        appendScalar(v, c.kind, b, off, len);
-        return true;
+        return update(row, i, c.kind == ColumnSpec.Kind.ARRAY
+            ? array(c, b, off, len) : scalar(c, c.kind, b, off, len));
     }
+  }
+
+  /** Set field {@code i} to {@code v}, or to NULL (false) when it is unrepresentable. */
+  private static boolean update(InternalRow row, int i, Object v) {
+    if (v == UNREPRESENTABLE) {
+      row.setNullAt(i);
+      return false;
+    }
+    row.update(i, v);
+    return true;
   }
 
   static short int2(byte[] b, int off) {
@@ -61,12 +89,12 @@ final class BinaryDecoder {
   }
 
   /** Days since 2000-01-01; ±infinity (DATEVAL_NOBEGIN/NOEND) is set to NULL (false). */
-  private static boolean date(WritableColumnVector v, int days) {
+  private static boolean date(InternalRow row, int i, int days) {
     if (days == Integer.MAX_VALUE || days == Integer.MIN_VALUE) {
-      v.appendNull();
+      row.setNullAt(i);
       return false;
     }
-    v.appendInt(days + EPOCH_DAYS);
+    row.setInt(i, days + EPOCH_DAYS);
     return true;
   }
 
@@ -74,53 +102,31 @@ final class BinaryDecoder {
    * Microseconds since 2000-01-01; ±infinity, and instants after 294247-01-10 04:00:54.775807
    * (Spark's last microsecond) are set to NULL (false).
    */
-  private static boolean timestamp(WritableColumnVector v, long micros) {
+  private static boolean timestamp(InternalRow row, int i, long micros) {
     if (micros == Long.MAX_VALUE || micros == Long.MIN_VALUE
         || micros > Long.MAX_VALUE - EPOCH_MICROS) {
-      v.appendNull();
+      row.setNullAt(i);
       return false;
     }
-    v.appendLong(micros + EPOCH_MICROS);
+    row.setLong(i, micros + EPOCH_MICROS);
     return true;
   }
 
-  /** Kinds whose values Spark reads from the message's bytes as they are (or a text of them). */
-  static boolean staysInMessage(ColumnSpec.Kind kind) {
-    return kind == ColumnSpec.Kind.TEXT || kind == ColumnSpec.Kind.BYTEA
-        || kind == ColumnSpec.Kind.UUID;
-  }
-
-  /**
-   * Row {@code row} of a {@link #staysInMessage} column: the {@code len} bytes at {@code off}
-   * (NULL when {@code len} is -1), a uuid as its canonical text.
-   */
-  static void place(MessageBytesColumn v, int row, ColumnSpec.Kind kind, byte[] b, int off,
-      int len) {
-    if (len < 0) {
-      v.setNull(row);
-    } else if (kind == ColumnSpec.Kind.UUID) {
-      v.set(row, uuid(b, off), 0, 36);
-    } else {
-      v.set(row, b, off, len);
-    }
-  }
-
-  /** A value of a kind every value of which Spark holds (array elements included). */
-  private static void appendScalar(WritableColumnVector v, ColumnSpec.Kind kind, byte[] b, int off,
-      int len) {
+  private static Object scalar(ColumnSpec c, ColumnSpec.Kind kind, byte[] b, int off, int len) {
     switch (kind) {
-      case BOOL: v.appendBoolean(b[off] != 0); return;
-      case INT2: v.appendShort(int2(b, off)); return;
-      case INT4: v.appendInt(int4(b, off)); return;
-      case INT8: v.appendLong(int8(b, off)); return;
-      case OID: v.appendLong(int4(b, off) & 0xFFFF_FFFFL); return;
-      case FLOAT4: v.appendFloat(Float.intBitsToFloat(int4(b, off))); return;
-      case FLOAT8: v.appendDouble(Double.longBitsToDouble(int8(b, off))); return;
-      case TEXT:
-      case BYTEA: v.appendByteArray(b, off, len); return;
-      case UUID: v.appendByteArray(uuid(b, off), 0, 36); return;
+      case BOOL: return b[off] != 0;
+      case INT2: return int2(b, off);
+      case INT4: return int4(b, off);
+      case INT8: return int8(b, off);
+      case OID: return int4(b, off) & 0xFFFF_FFFFL;
+      case FLOAT4: return Float.intBitsToFloat(int4(b, off));
+      case FLOAT8: return Double.longBitsToDouble(int8(b, off));
+      case TEXT: return UTF8String.fromBytes(b, off, len);
+      case BYTEA: return Arrays.copyOfRange(b, off, off + len);
+      case UUID: return uuid(b, off);
+      case NUMERIC: return numeric(c, b, off);
       default:
-        // numeric, date and timestamps are not array elements (ColumnSpec.fromJson)
+        // date and timestamps are not array elements (ColumnSpec.fromJson) and not boxed here
         throw new IllegalStateException("no decoder for " + kind);
     }
   }
@@ -129,37 +135,32 @@ final class BinaryDecoder {
    * numeric: int16 ndigits, weight, sign, dscale, then ndigits base-10000 digits; the value is
    * sum(d[i] * 10000^(weight - i)). Exact, or an error if it does not fit DECIMAL(p, s).
    */
-  private static boolean numeric(WritableColumnVector v, ColumnSpec c, byte[] b, int off) {
+  private static Object numeric(ColumnSpec c, byte[] b, int off) {
     int ndigits = int2(b, off);
     int weight = int2(b, off + 2);
     int sign = int2(b, off + 4) & 0xFFFF;
     if (sign != 0 && sign != NUMERIC_NEG) {
-      v.appendNull(); // NaN, +Infinity, -Infinity
-      return false;
+      return UNREPRESENTABLE; // NaN, +Infinity, -Infinity
     }
     // unscaled = D * 10^e with D the digits as one integer and e = 4*(weight-ndigits+1) + scale
     int e = 4 * (weight - ndigits + 1) + c.scale;
-    if (c.precision <= 18 && (ndigits == 0 || (e > -4 && e <= 18))) {
-      try {
-        long unscaled = ndigits == 0 ? 0 : unscaled(c, b, off, ndigits, e);
+    try {
+      long d = 0;
+      for (int i = 0; i < ndigits; i++) {
+        d = Math.addExact(Math.multiplyExact(d, 10_000L), int2(b, off + 8 + 2 * i));
+      }
+      if (c.precision <= 18 && e >= -4 && e <= 18) {
+        long unscaled = e >= 0 ? Math.multiplyExact(d, POW10[e]) : exactDivide(c, d, POW10[-e]);
         if (unscaled >= POW10[c.precision]) {
           throw tooLarge(c);
         }
-        // The unscaled value, stored as WritableColumnVector.putDecimal stores it.
-        long signed = sign == 0 ? unscaled : -unscaled;
-        if (c.precision <= Decimal.MAX_INT_DIGITS()) {
-          v.appendInt((int) signed);
-        } else {
-          v.appendLong(signed);
-        }
-        return true;
-      } catch (ArithmeticException overflow) {
-        // more than 18 digits on the way: exact arithmetic below
+        // A long-backed Decimal, as Decimal.set(long, precision, scale) makes after this check.
+        return Decimal.createUnsafe(sign == 0 ? unscaled : -unscaled, c.precision, c.scale);
       }
+    } catch (ArithmeticException overflow) {
+      // more than 18 digits on the way: exact arithmetic below
     }
-    Decimal exact = exactNumeric(c, b, off, ndigits, sign, e);
-    v.putDecimal(v.appendNotNull(), exact, c.precision);
-    return true;
+    return exactNumeric(c, b, off, ndigits, sign, e);
   }
 
   /** numeric beyond a long on the way: BigInteger arithmetic, then Spark's Decimal of it. */
@@ -188,40 +189,12 @@ final class BinaryDecoder {
     return Decimal.apply(value, c.precision, c.scale);
   }
 
-  /**
-   * The unscaled value of {@code ndigits} (at least one) base-10000 digits when {@code e} is -3 to
-   * 18: long arithmetic, an ArithmeticException past a long.
-   */
-  private static long unscaled(ColumnSpec c, byte[] b, int off, int ndigits, int e) {
-    // e < 0: only the last base-10000 digit holds decimal digits beyond the scale
-    int whole = e < 0 ? ndigits - 1 : ndigits;
-    long d = 0;
-    for (int i = 0; i < whole; i++) {
-      d = Math.addExact(Math.multiplyExact(d, 10_000L), int2(b, off + 8 + 2 * i));
-    }
-    if (e >= 0) {
-      return Math.multiplyExact(d, POW10[e]);
-    }
-    return Math.addExact(Math.multiplyExact(d, POW10[4 + e]),
-        lastDigitScaled(c, int2(b, off + 8 + 2 * whole), -e));
-  }
-
-  /**
-   * The last base-10000 digit without its {@code drop} (1 to 3) trailing decimal digits, which
-   * must be zeros; constant divisors, so no division instruction.
-   */
-  private static int lastDigitScaled(ColumnSpec c, int digit, int drop) {
-    int kept;
-    switch (drop) {
-      case 1: kept = digit / 10; break;
-      case 2: kept = digit / 100; break;
-      default: kept = digit / 1000; break;
-    }
-    if (kept * (int) POW10[drop] != digit) {
+  private static long exactDivide(ColumnSpec c, long d, long divisor) {
+    if (d % divisor != 0) {
       throw new IllegalStateException("column " + c.name + ": a value has more fraction digits "
           + "than DECIMAL(" + c.precision + "," + c.scale + ") holds");
     }
-    return kept;
+    return d / divisor;
   }
 
   private static IllegalStateException tooLarge(ColumnSpec c) {
@@ -234,34 +207,28 @@ final class BinaryDecoder {
    * A 1-D array: int32 ndim, has-nulls flag, element oid, then per dimension size and lower
    * bound, then (int32 length or -1, bytes) per element. Other shapes are unrepresentable.
    */
-  private static boolean array(WritableColumnVector v, ColumnSpec c, byte[] b, int off) {
+  private static Object array(ColumnSpec c, byte[] b, int off, int len) {
     int ndim = int4(b, off);
     if (ndim == 0) {
-      v.appendArray(0);
-      return true;
+      return new GenericArrayData(new Object[0]);
     }
     if (ndim != 1 || int4(b, off + 16) != 1) {
-      v.appendNull();
-      return false;
+      return UNREPRESENTABLE;
     }
-    int n = int4(b, off + 12);
-    v.appendArray(n); // before its elements: it points at the next element appended
-    WritableColumnVector elements = v.arrayData();
+    Object[] out = new Object[int4(b, off + 12)];
     int p = off + 20;
-    for (int i = 0; i < n; i++) {
-      int len = int4(b, p);
+    for (int i = 0; i < out.length; i++) {
+      int n = int4(b, p);
       p += 4;
-      if (len < 0) {
-        elements.appendNull();
-      } else {
-        appendScalar(elements, c.element, b, p, len);
-        p += len;
+      if (n >= 0) {
+        out[i] = scalar(c, c.element, b, p, n);
+        p += n;
       }
     }
-    return true;
+    return new GenericArrayData(out);
   }
 
-  private static byte[] uuid(byte[] b, int off) {
+  private static UTF8String uuid(byte[] b, int off) {
     byte[] out = new byte[36];
     int o = 0;
     for (int i = 0; i < 16; i++) {
@@ -271,6 +238,6 @@ final class BinaryDecoder {
       out[o++] = HEX[(b[off + i] >> 4) & 0xF];
       out[o++] = HEX[b[off + i] & 0xF];
     }
-    return out;
+    return UTF8String.fromBytes(out);
   }
 }

@@ -12,22 +12,21 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import org.apache.spark.TaskContext;
+import org.apache.spark.sql.catalyst.InternalRow;
 import org.apache.spark.sql.connector.metric.CustomTaskMetric;
 import org.apache.spark.sql.connector.read.PartitionReader;
-import org.apache.spark.sql.vectorized.ColumnarBatch;
 import org.postgresql.PGConnection;
 import org.postgresql.copy.CopyOut;
 
 /**
  * Streams one partition: its own pgjdbc connection, one transaction (the session statements,
- * then {@code COPY ... TO STDOUT (FORMAT binary)}), one CopyData message (one row) at a time,
- * handed to Spark as columnar batches ({@link CopyBatches}).
+ * then {@code COPY ... TO STDOUT (FORMAT binary)}), one CopyData message (one row) at a time.
  * {@link #close} (Spark calls it when the task ends, however it ends) cancels an unfinished COPY
  * and closes the connection, so no backend keeps running. A task killed while it waits for the
  * server (a query that sorts before its first row) is noticed by a watchdog, which sends
  * PostgreSQL a cancel request so the wait ends.
  */
-final class CopyPartitionReader implements PartitionReader<ColumnarBatch> {
+final class CopyPartitionReader implements PartitionReader<InternalRow> {
   private static final long WATCH_MILLIS = 250;
   private static final ScheduledExecutorService WATCHDOG =
       Executors.newSingleThreadScheduledExecutor(r -> {
@@ -40,7 +39,7 @@ final class CopyPartitionReader implements PartitionReader<ColumnarBatch> {
   private final RowShape shape;
   private final CopyPartition partition;
   private final UnrepresentableCounts accumulator;
-  private final CopyBatches rows;
+  private final CopyRows rows;
   private final int[] counted;
   private Connection connection;
   private CopyOut copy;
@@ -54,7 +53,7 @@ final class CopyPartitionReader implements PartitionReader<ColumnarBatch> {
     this.shape = shape;
     this.partition = partition;
     this.accumulator = accumulator;
-    this.rows = new CopyBatches(shape, spec.columns.size(), where());
+    this.rows = new CopyRows(shape, spec.columns.size(), where());
     this.counted = shape.countedColumns();
   }
 
@@ -67,16 +66,16 @@ final class CopyPartitionReader implements PartitionReader<ColumnarBatch> {
       if (copy == null) {
         start();
       }
-      rows.clear();
-      while (!rows.full()) {
+      while (true) {
         byte[] message = copy.readFromCopy();
         if (message == null) {
           done = true;
-          break;
+          return false;
         }
-        rows.decode(message);
+        if (rows.decode(message)) {
+          return true;
+        }
       }
-      return rows.rows() > 0;
     } catch (SQLException e) {
       throw new IOException(where() + ": " + e.getMessage(), e);
     }
@@ -113,8 +112,8 @@ final class CopyPartitionReader implements PartitionReader<ColumnarBatch> {
   }
 
   @Override
-  public ColumnarBatch get() {
-    return rows.finish();
+  public InternalRow get() {
+    return rows.row;
   }
 
   @Override
@@ -141,7 +140,6 @@ final class CopyPartitionReader implements PartitionReader<ColumnarBatch> {
     } finally {
       copy = null;
       connection = null;
-      rows.close();
     }
   }
 

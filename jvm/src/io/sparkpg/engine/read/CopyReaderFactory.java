@@ -4,7 +4,6 @@ import org.apache.spark.sql.catalyst.InternalRow;
 import org.apache.spark.sql.connector.read.InputPartition;
 import org.apache.spark.sql.connector.read.PartitionReader;
 import org.apache.spark.sql.connector.read.PartitionReaderFactory;
-import org.apache.spark.sql.vectorized.ColumnarBatch;
 
 /** Sent to executors with the task: the read (password included) and the counts accumulator. */
 final class CopyReaderFactory implements PartitionReaderFactory {
@@ -19,20 +18,8 @@ final class CopyReaderFactory implements PartitionReaderFactory {
     this.counts = counts;
   }
 
-  /** Every partition is read as columnar batches: no per-row object, no per-row projection. */
-  @Override
-  public boolean supportColumnarReads(InputPartition partition) {
-    return true;
-  }
-
-  @Override
-  public PartitionReader<ColumnarBatch> createColumnarReader(InputPartition partition) {
-    return new CopyPartitionReader(spec, shape, (CopyPartition) partition, counts);
-  }
-
-  /** Never called: {@link #supportColumnarReads} is true for every partition. */
   @Override
   public PartitionReader<InternalRow> createReader(InputPartition partition) {
-    throw new UnsupportedOperationException("the sparkpg COPY engine reads columnar batches");
+    return new CopyPartitionReader(spec, shape, (CopyPartition) partition, counts);
   }
 }

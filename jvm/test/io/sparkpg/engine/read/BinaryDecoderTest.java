@@ -7,12 +7,11 @@ import static io.sparkpg.engine.testing.Check.assertTrue;
 
 import io.sparkpg.engine.testing.Wire;
 import java.math.BigDecimal;
+import java.nio.ByteBuffer;
 import java.time.LocalDate;
+import org.apache.spark.sql.catalyst.expressions.GenericInternalRow;
 import org.apache.spark.sql.catalyst.util.ArrayData;
-import org.apache.spark.sql.execution.vectorized.OnHeapColumnVector;
 import org.apache.spark.sql.types.Decimal;
-import org.apache.spark.sql.vectorized.ColumnVector;
-import org.apache.spark.sql.vectorized.ColumnarBatch;
 import org.apache.spark.unsafe.types.UTF8String;
 
 /**
@@ -24,28 +23,19 @@ import org.apache.spark.unsafe.types.UTF8String;
 public final class BinaryDecoderTest {
   private static final long DAY_MICROS = 86_400_000_000L;
 
-  /** Returned by {@link #decode} for a value read as NULL and reported as unrepresentable. */
-  private static final Object UNREPRESENTABLE = new Object();
-
-  /** The field decoded as {@code kind}; {@link #UNREPRESENTABLE} when read as NULL. */
+  /** The field decoded as {@code kind}; {@link BinaryDecoder#UNREPRESENTABLE} when read as NULL. */
   private static Object decode(String columnJson, Wire value) {
     ColumnSpec c = Specs.column(columnJson);
     byte[] bytes = new Wire().int4(0x5A5A5A5A).bytes(value.toBytes()).int4(0x5A5A5A5A).toBytes();
+    GenericInternalRow row = new GenericInternalRow(1);
     // The value sits inside a message (offset 4), as in a CopyData row.
-    if (BinaryDecoder.staysInMessage(c.kind)) {
-      MessageBytesColumn column = new MessageBytesColumn(c.dataType(), 1);
-      BinaryDecoder.place(column, 0, c.kind, bytes, 4, bytes.length - 8);
-      return new ColumnarBatch(new ColumnVector[] {column}, 1).getRow(0).get(0, c.dataType());
-    }
-    OnHeapColumnVector v = new OnHeapColumnVector(1, c.dataType());
-    boolean ok = BinaryDecoder.append(v, c, bytes, 4, bytes.length - 8);
-    assertEquals(1, v.getElementsAppended());
+    boolean ok = BinaryDecoder.decodeInto(row, 0, c, ByteBuffer.wrap(bytes), 4,
+        bytes.length - 8);
     if (!ok) {
-      assertTrue(v.isNullAt(0), "an unrepresentable value is set to NULL");
-      return UNREPRESENTABLE;
+      assertTrue(row.isNullAt(0), "an unrepresentable value is set to NULL");
+      return BinaryDecoder.UNREPRESENTABLE;
     }
-    assertTrue(!v.isNullAt(0), "a value");
-    return new ColumnarBatch(new ColumnVector[] {v}, 1).getRow(0).get(0, c.dataType());
+    return row.get(0, c.dataType());
   }
 
   private static Object scalar(String kind, Wire value) {
@@ -123,8 +113,8 @@ public final class BinaryDecoderTest {
 
   /**
    * The last base-10000 digit holding 1, 2 or 3 decimal digits beyond the scale (which must be
-   * zeros), each precision band of the vector (int up to 9 digits, long up to 18), and zero at
-   * any scale: the same values as the exact BigDecimal arithmetic.
+   * zeros), the long arithmetic's largest values, and zero at any scale: the same values as the
+   * exact BigDecimal arithmetic.
    */
   public void testNumericFractionDigitsAndStorage() {
     // 1.2 = 1 . 2000: scale 3 drops 1 digit, scale 2 drops 2, scale 1 drops 3.
@@ -159,7 +149,7 @@ public final class BinaryDecoderTest {
   /** NUMERIC_NAN 0xC000, NUMERIC_PINF 0xD000, NUMERIC_NINF 0xF000 (numeric.c) are read as NULL. */
   public void testNumericNanAndInfinitiesAreUnrepresentable() {
     for (int sign : new int[] {0xC000, 0xD000, 0xF000}) {
-      assertEquals(UNREPRESENTABLE, numeric(12, 2, numericWire(0, sign, 0)));
+      assertEquals(BinaryDecoder.UNREPRESENTABLE, numeric(12, 2, numericWire(0, sign, 0)));
     }
   }
 
@@ -208,8 +198,8 @@ public final class BinaryDecoderTest {
     assertEquals(last, scalar("date", new Wire().int4(last - 10957)));
     int first = (int) LocalDate.of(-4712, 11, 24).toEpochDay(); // 4713-11-24 BC, Julian day 0
     assertEquals(first, scalar("date", new Wire().int4(first - 10957)));
-    assertEquals(UNREPRESENTABLE, scalar("date", new Wire().int4(Integer.MAX_VALUE)));
-    assertEquals(UNREPRESENTABLE, scalar("date", new Wire().int4(Integer.MIN_VALUE)));
+    assertEquals(BinaryDecoder.UNREPRESENTABLE, scalar("date", new Wire().int4(Integer.MAX_VALUE)));
+    assertEquals(BinaryDecoder.UNREPRESENTABLE, scalar("date", new Wire().int4(Integer.MIN_VALUE)));
   }
 
   /**
@@ -223,12 +213,12 @@ public final class BinaryDecoderTest {
       long gregorianChange = LocalDate.of(1582, 10, 10).toEpochDay() * DAY_MICROS;
       assertEquals(gregorianChange, scalar(kind, new Wire().int8(gregorianChange
           - 946684800000000L)));
-      assertEquals(UNREPRESENTABLE, scalar(kind, new Wire().int8(Long.MAX_VALUE)));
-      assertEquals(UNREPRESENTABLE, scalar(kind, new Wire().int8(Long.MIN_VALUE)));
+      assertEquals(BinaryDecoder.UNREPRESENTABLE, scalar(kind, new Wire().int8(Long.MAX_VALUE)));
+      assertEquals(BinaryDecoder.UNREPRESENTABLE, scalar(kind, new Wire().int8(Long.MIN_VALUE)));
       // Spark's last microsecond (294247-01-10 04:00:54.775807) reads; the next one cannot.
       long last = Long.MAX_VALUE - 946684800000000L;
       assertEquals(Long.MAX_VALUE, scalar(kind, new Wire().int8(last)));
-      assertEquals(UNREPRESENTABLE, scalar(kind, new Wire().int8(last + 1)));
+      assertEquals(BinaryDecoder.UNREPRESENTABLE, scalar(kind, new Wire().int8(last + 1)));
     }
   }
 
@@ -284,9 +274,9 @@ public final class BinaryDecoderTest {
 
   public void testOtherShapesAreUnrepresentable() {
     // Two dimensions ({{1},{2}}) and a lower bound other than 1 ('[0:0]={7}').
-    assertEquals(UNREPRESENTABLE, array("int4", arrayWire(23, new int[] {2, 1},
+    assertEquals(BinaryDecoder.UNREPRESENTABLE, array("int4", arrayWire(23, new int[] {2, 1},
         new int[] {1, 1}, new Wire().int4(1), new Wire().int4(2))));
-    assertEquals(UNREPRESENTABLE, array("int4", arrayWire(23, new int[] {1},
+    assertEquals(BinaryDecoder.UNREPRESENTABLE, array("int4", arrayWire(23, new int[] {1},
         new int[] {0}, new Wire().int4(7))));
   }
 }

@@ -13,15 +13,13 @@ import java.util.Arrays;
 import java.util.List;
 import org.apache.spark.sql.catalyst.expressions.UnsafeProjection;
 import org.apache.spark.sql.catalyst.expressions.UnsafeRow;
-import org.apache.spark.sql.vectorized.ColumnarBatch;
 
 /**
  * CPU time per row of the COPY engine's decoding, without a server: a binary COPY stream of the
  * read benchmark's tables (benchmarks/read_benchmark.py: {@code narrow}, its 7-column table, and
  * {@code wide}, its 30-column one) built in memory as pgjdbc hands it over (one byte[] per
- * CopyData message), decoded by {@link CopyBatches} as a partition reader does, then once more
- * with an {@link UnsafeProjection} of every row of every batch (Spark's columnar-to-row step, as
- * its interpreted form runs it). Prints the median
+ * CopyData message), decoded by {@link CopyRows} as a partition reader does, then once more with
+ * the {@link UnsafeProjection} Spark runs on every row a row-based scan returns. Prints the median
  * thread CPU time per row of several runs after warm-up, and a checksum of the projected rows and
  * of the NULL counts (equal checksums: equal decoded values). Not a test; run it with
  * {@code python -m devtools.build_engine_jar --main io.sparkpg.engine.read.DecodeBench [narrow|wide]...}.
@@ -80,37 +78,28 @@ public final class DecodeBench {
   }
 
   /**
-   * One partition's stream through CopyBatches, its rows {@code passes} times over (one reader, as
-   * a partition of that many rows has), batch by batch as the partition reader takes it, each row
-   * of each batch projected when {@code projection} is set (as Spark's columnar-to-row step does);
-   * a checksum of the projected rows and the counts when {@code hash}, else their sizes.
+   * One partition's stream through CopyRows, its rows {@code passes} times over (one reader, as a
+   * partition of that many rows has), each row projected when {@code projection} is set; a
+   * checksum of the projected rows and the counts when {@code hash}, else their sizes.
    */
   private static long decodeAll(RowShape shape, ReadSpec spec, byte[][] messages, int passes,
       UnsafeProjection projection, boolean hash) throws IOException {
+    CopyRows rows = new CopyRows(shape, spec.columns.size(), "bench");
+    rows.decode(messages[0]); // the header
+    int last = messages.length - 1; // the trailer
     long sum = 0;
-    try (CopyBatches rows = new CopyBatches(shape, spec.columns.size(), "bench")) {
-      rows.decode(messages[0]); // the header
-      int last = messages.length - 1; // the trailer
-      for (int pass = 0; pass < passes; pass++) {
-        int next = 1;
-        while (next < last) {
-          rows.clear();
-          while (!rows.full() && next < last) {
-            rows.decode(messages[next++]);
-          }
-          ColumnarBatch batch = rows.finish();
-          if (projection == null) {
-            sum += batch.numRows();
-            continue;
-          }
-          for (int r = 0; r < batch.numRows(); r++) {
-            UnsafeRow out = projection.apply(batch.getRow(r));
-            sum = hash ? sum * 31 + out.hashCode() : sum + out.getSizeInBytes();
-          }
+    for (int pass = 0; pass < passes; pass++) {
+      for (int m = 1; m < last; m++) {
+        rows.decode(messages[m]);
+        if (projection == null) {
+          sum += rows.row.isNullAt(0) ? 0 : 1;
+          continue;
         }
+        UnsafeRow out = projection.apply(rows.row);
+        sum = hash ? sum * 31 + out.hashCode() : sum + out.getSizeInBytes();
       }
-      return sum * 31 + Arrays.hashCode(rows.counts);
     }
+    return sum * 31 + Arrays.hashCode(rows.counts);
   }
 
   /** Appends row {@code i}'s fields to a message. */
