@@ -118,3 +118,34 @@ def test_a_query_source_is_checked_too(spark: Any, changing: EngineDb) -> None:
     changing.execute(f"ALTER TABLE {TABLE} ALTER COLUMN i8 TYPE numeric")
     error = action_error(table)
     assert (error.column, error.planned_type, error.actual_type) == ("i8", "bigint", "numeric")
+
+
+@pytest.mark.parametrize("pushed", [True, False])
+def test_a_numeric_that_lost_its_declared_precision_fails(
+    spark: Any, changing: EngineDb, pushed: bool
+) -> None:
+    """A numeric(p,s) column cannot hold ±Infinity, so the SQL pushed for it excludes only NaN:
+    retyped to plain numeric (same type oid) after planning, it could hold infinities that SQL
+    would let through, so each partition refuses it, pushed or not."""
+    from pyspark.sql import functions as F
+
+    changing.execute(f"ALTER TABLE {TABLE} ADD COLUMN amount numeric(12,2)")
+    changing.execute(f"UPDATE {TABLE} SET amount = id * 1.25")
+    table = loaded(spark, changing)
+    changing.execute(f"ALTER TABLE {TABLE} ALTER COLUMN amount TYPE numeric")
+    changing.execute(f"UPDATE {TABLE} SET amount = 'Infinity' WHERE id = 7")
+    frame = table.dataframe.agg(F.max("amount")) if pushed else table.dataframe.select("amount")
+    plan = frame._jdf.queryExecution().executedPlan().toString()
+    assert ("PushedAggregates" in plan) == pushed, plan
+    with pytest.raises(Exception) as caught:
+        frame.collect()
+    error = read_error_of(caught.value, table.read)
+    assert isinstance(error, PlanChangedError), repr(caught.value)
+    assert (error.column, error.planned_type, error.actual_type) == (
+        "amount",
+        "numeric(12,2)",
+        "numeric",
+    )
+    # Planned again, it reads the column as it is now (a numeric without precision: exact text).
+    again = loaded(spark, changing).dataframe.where("id IN (6, 7)").orderBy("id").collect()
+    assert [row["amount"] for row in again] == ["7.50", "Infinity"]

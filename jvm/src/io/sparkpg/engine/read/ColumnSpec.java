@@ -107,6 +107,15 @@ final class ColumnSpec implements Serializable {
     return oid;
   }
 
+  /**
+   * A numeric column planned with a declared precision ({@code numeric(p,s)}), which PostgreSQL
+   * refuses to let hold ±Infinity: NaN is its only value Spark cannot hold. Each partition checks
+   * that it still has one ({@link PlannedTypes}).
+   */
+  boolean declaredNumeric() {
+    return kind == Kind.NUMERIC && pgTypeName != null && pgTypeName.startsWith("numeric(");
+  }
+
   DataType dataType() {
     if (kind == Kind.ARRAY) {
       return DataTypes.createArrayType(scalarType(element), true);

@@ -123,8 +123,11 @@ final class FilterSql {
    */
   static String representable(ColumnSpec c) {
     switch (c.kind) {
-      case NUMERIC: // NaN - NaN and Infinity - Infinity are NaN (any server version)
-        return "((" + c.expr + " - " + c.expr + ") = 0)";
+      case NUMERIC:
+        // numeric(p,s) holds no infinities, and NaN equals only NaN: one comparison. Otherwise
+        // NaN - NaN and Infinity - Infinity are NaN (any server version).
+        return c.declaredNumeric() ? "(" + c.expr + " <> 'NaN'::numeric)"
+            : "((" + c.expr + " - " + c.expr + ") = 0)";
       case DATE:
         return "pg_catalog.isfinite(" + c.expr + ")";
       case TIMESTAMP:

@@ -37,7 +37,9 @@ final class PlannedTypes {
 
   /**
    * {@code SELECT pg_typeof(col)::oid, format_type(pg_typeof(col), NULL), ... FROM (one row)
-   * LEFT JOIN source ON false}: one row, the types of {@code checked}'s source columns.
+   * LEFT JOIN source ON false}: one row, the types of {@code checked}'s source columns; then each
+   * {@link ColumnSpec#declaredNumeric} column itself, whose declared precision the result's
+   * metadata carries (PostgreSQL passes a column's type modifier through views and subqueries).
    */
   static String sql(String source, List<ColumnSpec> checked) {
     StringBuilder sql = new StringBuilder("SELECT ");
@@ -48,6 +50,11 @@ final class PlannedTypes {
       String type = "pg_catalog.pg_typeof(" + quoteIdent(checked.get(i).pgColumn) + ")";
       sql.append(i == 0 ? "" : ", ").append(type).append("::oid::int8, pg_catalog.format_type(")
           .append(type).append(", NULL)");
+    }
+    for (ColumnSpec c : checked) {
+      if (c.declaredNumeric()) {
+        sql.append(", ").append(quoteIdent(c.pgColumn));
+      }
     }
     return sql.append(" FROM (SELECT 1 AS _sparkpg_probe) AS _sparkpg_one LEFT JOIN ")
         .append(source).append(" ON false").toString();
@@ -60,10 +67,16 @@ final class PlannedTypes {
     try (Statement statement = connection.createStatement();
         ResultSet rs = statement.executeQuery(sql(spec.source, checked))) {
       rs.next();
+      int declared = 2 * checked.size();
       for (int i = 0; i < checked.size(); i++) {
         ColumnSpec c = checked.get(i);
         long actual = rs.getLong(2 * i + 1);
         if (actual != c.pgType) {
+          throw typeChanged(where, spec.label, c, rs.getString(2 * i + 2));
+        }
+        // Without its declared precision the column may hold ±Infinity, which the pushed SQL
+        // of a numeric(p,s) column does not exclude.
+        if (c.declaredNumeric() && rs.getMetaData().getPrecision(++declared) == 0) {
           throw typeChanged(where, spec.label, c, rs.getString(2 * i + 2));
         }
       }

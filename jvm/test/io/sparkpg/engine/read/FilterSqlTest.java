@@ -189,4 +189,20 @@ public final class FilterSqlTest {
     // TIMESTAMP_NTZ literals are another type than the column's TIMESTAMP.
     assertEquals(null, sql(p("=", col("ts"), lit(0L, DataTypes.TimestampNTZType))));
   }
+
+  /**
+   * numeric(p,s) cannot hold ±Infinity (PostgreSQL: "A field with precision 12, scale 2 cannot
+   * hold an infinite value"), so its guard is one comparison with NaN; a numeric planned without
+   * a declared precision (or through a domain) keeps the guard that also excludes infinities.
+   */
+  public void testADeclaredNumericIsGuardedAgainstNaNAlone() {
+    ColumnSpec declared = Specs.column("{'name': 'n', 'kind': 'numeric', 'precision': 12, "
+        + "'scale': 2, 'expr': '\\\"n\\\"', 'pgColumn': 'n', 'pgType': 1700, "
+        + "'pgTypeName': 'numeric(12,2)'}");
+    assertEquals("(\"n\" <> 'NaN'::numeric)", FilterSql.representable(declared));
+    ColumnSpec domain = Specs.column("{'name': 'n', 'kind': 'numeric', 'precision': 12, "
+        + "'scale': 2, 'expr': '\\\"n\\\"', 'pgColumn': 'n', 'pgType': 16385, "
+        + "'pgTypeName': 'money_amount'}");
+    assertEquals(NUMERIC_GUARD, FilterSql.representable(domain));
+  }
 }

@@ -171,6 +171,21 @@ public final class ReadSpecTest {
             Collections.<ColumnSpec>emptyList()));
   }
 
+  /** A numeric(p,s) column is also selected itself: its metadata says it still has p. */
+  public void testADeclaredNumericIsProbedForItsPrecision() {
+    ColumnSpec declared = Specs.column("{'name': 'n', 'kind': 'numeric', 'precision': 12, "
+        + "'scale': 2, 'expr': 'n', 'pgColumn': 'n', 'pgType': 1700, "
+        + "'pgTypeName': 'numeric(12,2)'}");
+    ColumnSpec plain = Specs.column("{'name': 'm', 'kind': 'numeric', 'precision': 38, "
+        + "'scale': 6, 'expr': 'm', 'pgColumn': 'm', 'pgType': 1700, 'pgTypeName': 'numeric'}");
+    assertTrue(declared.declaredNumeric() && !plain.declaredNumeric(), "numeric(p,s) only");
+    assertEquals("SELECT pg_catalog.pg_typeof(\"m\")::oid::int8, pg_catalog.format_type("
+        + "pg_catalog.pg_typeof(\"m\"), NULL), pg_catalog.pg_typeof(\"n\")::oid::int8, "
+        + "pg_catalog.format_type(pg_catalog.pg_typeof(\"n\"), NULL), \"n\" FROM (SELECT 1 AS "
+        + "_sparkpg_probe) AS _sparkpg_one LEFT JOIN t ON false",
+        PlannedTypes.sql("t", Arrays.asList(plain, declared)));
+  }
+
   public void testATypeChangeNamesTableColumnTypesAndTheFix() {
     ColumnSpec i8 = Specs.column("{'name': 'v', 'kind': 'int8', 'expr': 'v', 'pgColumn': 'v', "
         + "'pgType': 20, 'pgTypeName': 'bigint'}");
