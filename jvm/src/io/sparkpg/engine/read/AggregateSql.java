@@ -33,8 +33,9 @@ import org.apache.spark.sql.connector.expressions.aggregate.Sum;
  *   <li>{@code GROUP BY} plain columns with Spark's equality, not floats (Spark turns -0.0 into
  *       0.0; PostgreSQL returns the group's first value);
  *   <li>numeric, date and timestamp columns (whose NaN, infinities and far timestamps the decoder
- *       reads as NULL and counts) are aggregated and grouped over
- *       {@code CASE WHEN <representable> THEN col END}, and each such column adds a last field
+ *       reads as NULL and counts) are aggregated with {@code FILTER (WHERE <representable>)}
+ *       and grouped over {@code CASE WHEN <representable> THEN col END}, and each such column
+ *       adds a last field
  *       counting, per group, the values left out: the reader adds them to the read's counts, so
  *       the report says what a non-pushed read would have said.
  * </ul>
@@ -137,7 +138,7 @@ final class AggregateSql {
           || (count.isDistinct() && (!complete || c.filter == ColumnSpec.Filter.NONE))) {
         return null;
       }
-      String sql = "count(" + (count.isDistinct() ? "DISTINCT " : "") + value(c) + ")";
+      String sql = over("count", (count.isDistinct() ? "DISTINCT " : ""), c);
       return ColumnSpec.computed(name, ColumnSpec.Kind.INT8, 0, 0, sql);
     }
     if (f instanceof Min || f instanceof Max) {
@@ -148,7 +149,7 @@ final class AggregateSql {
       }
       String fn = c.kind == ColumnSpec.Kind.BOOL ? (min ? "bool_and" : "bool_or")
           : (min ? "min" : "max");
-      return ColumnSpec.computed(name, c.kind, c.precision, c.scale, fn + "(" + value(c) + ")");
+      return ColumnSpec.computed(name, c.kind, c.precision, c.scale, over(fn, "", c));
     }
     if (f instanceof Sum && !((Sum) f).isDistinct()) {
       return sum(FilterSql.column(spec, ((Sum) f).column()), name);
@@ -167,16 +168,16 @@ final class AggregateSql {
           return null; // Spark would cast each partition's sum back to the column's type
         }
         return ColumnSpec.computed(name, ColumnSpec.Kind.INT8, 0, 0,
-            ansi ? "sum(" + value(c) + ")" : wrapped("sum(" + value(c) + "::int8)"));
+            ansi ? over("sum", "", c) : wrapped("sum(" + value(c) + "::int8)"));
       case INT8:
         return ansi ? null : ColumnSpec.computed(name, ColumnSpec.Kind.INT8, 0, 0,
-            wrapped("sum(" + value(c) + ")"));
+            wrapped(over("sum", "", c)));
       case NUMERIC: {
         if (!complete || c.precision > MAX_SUM_PRECISION) {
           return null;
         }
         int precision = c.precision + 10;
-        String sum = "sum(" + value(c) + ")";
+        String sum = over("sum", "", c);
         String sql = ansi ? sum : "(CASE WHEN abs(" + sum + ") < 1e" + (precision - c.scale)
             + " THEN " + sum + " END)";
         return ColumnSpec.computed(name, ColumnSpec.Kind.NUMERIC, precision, c.scale, sql);
@@ -190,6 +191,21 @@ final class AggregateSql {
   private static String wrapped(String sum) {
     return "((((" + sum + " + " + HALF + ") % " + WRAP + " + " + WRAP + ") % " + WRAP + ") - "
         + HALF + ")::int8";
+  }
+
+  /**
+   * {@code fn(prefix column)} over the column's values as Spark reads them: a counted column's
+   * values the decoder reads as NULL are left out with a FILTER (noted), which PostgreSQL checks
+   * once per row instead of building a CASE value.
+   */
+  private String over(String fn, String prefix, ColumnSpec c) {
+    int index = spec.indexOf(c.name);
+    checked.add(index);
+    if (!c.kind.counted()) {
+      return fn + "(" + prefix + c.expr + ")";
+    }
+    guarded.add(index);
+    return fn + "(" + prefix + c.expr + ") FILTER (WHERE " + FilterSql.representable(c) + ")";
   }
 
   /** The column's value as Spark reads it: NULL for what the decoder reads as NULL (noted). */

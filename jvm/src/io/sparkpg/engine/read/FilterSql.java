@@ -132,8 +132,10 @@ final class FilterSql {
         return "pg_catalog.isfinite(" + c.expr + ")";
       case TIMESTAMP:
       case TIMESTAMPTZ:
-        return "(pg_catalog.isfinite(" + c.expr + ") AND " + c.expr + " <= " + timestampLiteral(
-            c.kind, MAX_TIMESTAMP + (c.kind == ColumnSpec.Kind.TIMESTAMPTZ ? "+00" : "")) + ")";
+        // two comparisons of 64-bit integers: +infinity is above Spark's last microsecond
+        return "(" + c.expr + " > " + timestampLiteral(c.kind, "-infinity") + " AND " + c.expr
+            + " <= " + timestampLiteral(c.kind, MAX_TIMESTAMP
+                + (c.kind == ColumnSpec.Kind.TIMESTAMPTZ ? "+00" : "")) + ")";
       default:
         return null;
     }

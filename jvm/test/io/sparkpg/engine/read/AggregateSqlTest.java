@@ -47,6 +47,17 @@ public final class AggregateSqlTest {
         p.shape.schema().simpleString());
   }
 
+  /** A guarded column is aggregated over its representable values with a FILTER. */
+  public void testAggregatesOfAGuardedColumnFilterItsUnrepresentableValues() {
+    String guard = "FILTER (WHERE ((\"n\" - \"n\") = 0))";
+    AggregateSql.Pushed p = push(true, false, new Expression[0], new Min(col("n")),
+        new Count(col("n"), true), new Sum(col("n"), false));
+    assertEquals(java.util.Arrays.asList("min(\"n\") " + guard,
+        "count(DISTINCT \"n\") " + guard,
+        "(CASE WHEN abs(sum(\"n\") " + guard + ") < 1e20 THEN sum(\"n\") " + guard + " END)",
+        "count(*) FILTER (WHERE NOT ((\"n\" - \"n\") = 0))"), p.select);
+  }
+
   public void testSumsFollowSparkTypesAndOverflow() {
     Expression[] none = new Expression[0];
     assertEquals("((((sum(\"l\") + 9223372036854775808) % 18446744073709551616 + "
