@@ -7,12 +7,16 @@ every psql (``os.wait4``); the environment that points psql at the server is bui
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import subprocess
 import time
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Sequence
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Optional, Sequence
+
+from benchmarks.chart import redraw
 
 
 def psql_env(server: Any) -> Dict[str, str]:
@@ -112,3 +116,32 @@ def versions(spark: Any, server_version: str) -> Dict[str, str]:
         "java": str(jvm.java.lang.System.getProperty("java.version")),
         "python": platform.python_version(),
     }
+
+
+def setting_lines(report: Mapping[str, Any]) -> List[str]:
+    """The last lines of a printed report: the versions, the machine and the Spark session."""
+    v = report["versions"]
+    m = report["machine"]
+    return [
+        f"versions: Spark {v['spark']}, {v['pgjdbc']}, PostgreSQL {v['postgresql']}, "
+        f"Java {v['java']}, Python {v['python']}",
+        f"machine: {m['cpus']} CPUs, {m['platform']}, load average at the end "
+        f"{' '.join(str(x) for x in m['load_average'])}; Spark {report['spark']['master']}, "
+        f"driver memory {report['spark']['driver_memory']}; median of {report['repeat']}",
+    ]
+
+
+def publish(
+    report: Mapping[str, Any],
+    json_path: Optional[Path],
+    chart: Optional[Path],
+    chart_with: Sequence[Path],
+) -> None:
+    """Write the report's JSON and redraw the chart with it, as asked, saying where each went."""
+    if json_path:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(report, indent=2) + "\n")
+        print(f"\nwritten to {json_path}")
+    if chart:
+        redraw(chart, report, chart_with)
+        print(f"chart drawn in {chart}")

@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import os
 import re
 import shutil
@@ -50,8 +49,17 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from benchmarks.chart import add_chart_arguments, redraw
-from benchmarks.common import machine, psql_command, psql_env, run_psql, short_error, versions
+from benchmarks.chart import add_chart_arguments
+from benchmarks.common import (
+    machine,
+    psql_command,
+    psql_env,
+    publish,
+    run_psql,
+    setting_lines,
+    short_error,
+    versions,
+)
 from benchmarks.read_benchmark import (
     CONNECTION,
     TABLE,
@@ -603,31 +611,20 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     }
     print()
     print(format_report(report))
-    if args.json:
-        args.json.write_text(json.dumps(report, indent=2) + "\n")
-        print(f"\nwritten to {args.json}")
-    if args.chart:
-        redraw(args.chart, report, args.chart_with)
-        print(f"chart drawn in {args.chart}")
+    publish(report, args.json, args.chart, args.chart_with)
     return 0
 
 
 def format_report(report: Dict[str, Any]) -> str:
     """The printed report: the table, the plan, versions, machine."""
     plan = report["plan"]
-    v = report["versions"]
-    m = report["machine"]
     return "\n".join(
         [
             format_table(report["results"]),
             "",
             f"table: {report['rows']:,} rows, {report['table']['pages']:,} pages; sparkpg plan: "
             f"{plan['strategy']}, {plan['partitions']} partitions ({plan['reason']})",
-            f"versions: Spark {v['spark']}, {v['pgjdbc']}, PostgreSQL {v['postgresql']}, "
-            f"Java {v['java']}, Python {v['python']}",
-            f"machine: {m['cpus']} CPUs, {m['platform']}, load average at the end "
-            f"{' '.join(str(x) for x in m['load_average'])}; Spark {report['spark']['master']}, "
-            f"driver memory {report['spark']['driver_memory']}; median of {report['repeat']}",
+            *setting_lines(report),
         ]
     )
 

@@ -54,8 +54,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Dict, List, Optional, Sequence, Tuple
 
-from benchmarks.chart import add_chart_arguments, redraw
-from benchmarks.common import machine, psql_command, psql_env, run_psql, short_error, versions
+from benchmarks.chart import add_chart_arguments
+from benchmarks.common import (
+    machine,
+    psql_command,
+    psql_env,
+    publish,
+    run_psql,
+    setting_lines,
+    short_error,
+    versions,
+)
 
 TABLE = "bench_read"
 CONNECTION = "bench"
@@ -924,12 +933,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     }
     print()
     print(format_report(report))
-    if args.json:
-        args.json.write_text(json.dumps(report, indent=2) + "\n")
-        print(f"\nwritten to {args.json}")
-    if args.chart:
-        redraw(args.chart, report, args.chart_with)
-        print(f"chart drawn in {args.chart}")
+    publish(report, args.json, args.chart, args.chart_with)
     return 0
 
 
@@ -937,8 +941,6 @@ def format_report(report: Dict[str, Any]) -> str:
     """The printed report: table, plan, versions, machine."""
     plan = report["plan"]
     table = report["table"]
-    v = report["versions"]
-    m = report["machine"]
     return "\n".join(
         [
             format_table(report["variants"]),
@@ -956,11 +958,7 @@ def format_report(report: Dict[str, Any]) -> str:
             f"sparkpg plan: {plan['strategy']}, {plan['partitions']} partitions, fetch size "
             f"{plan['fetch_size']:,}, binary transfer {'on' if plan['binary_transfer'] else 'off'}"
             f" ({plan['reason']})",
-            f"versions: Spark {v['spark']}, {v['pgjdbc']}, PostgreSQL {v['postgresql']}, "
-            f"Java {v['java']}, Python {v['python']}",
-            f"machine: {m['cpus']} CPUs, {m['platform']}, load average at the end "
-            f"{' '.join(str(x) for x in m['load_average'])}; Spark {report['spark']['master']}, "
-            f"driver memory {report['spark']['driver_memory']}; median of {report['repeat']}",
+            *setting_lines(report),
         ]
     )
 

@@ -41,8 +41,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from benchmarks.chart import add_chart_arguments, redraw
-from benchmarks.common import machine
+from benchmarks.chart import add_chart_arguments
+from benchmarks.common import machine, publish
 from benchmarks.read_benchmark import TABLE, build_table, cpu_seconds, jvm_pid, postmaster_pid
 
 TARGET = "bench_write_target"
@@ -293,11 +293,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             for name, (ratio, goal, met) in targets.items()
         },
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
-    if args.chart:
-        redraw(args.chart, report, args.chart_with)
-        print(f"chart drawn in {args.chart}")
+    publish(report, args.out, args.chart, args.chart_with)
     return 0
 
 
