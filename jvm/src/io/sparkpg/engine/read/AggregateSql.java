@@ -35,9 +35,8 @@ import org.apache.spark.sql.connector.expressions.aggregate.Sum;
  *   <li>numeric, date and timestamp columns (whose NaN, infinities and far timestamps the decoder
  *       reads as NULL and counts) are aggregated with {@code FILTER (WHERE <representable>)}
  *       and grouped over {@code CASE WHEN <representable> THEN col END}, and each such column
- *       adds a last field
- *       counting, per group, the values left out: the reader adds them to the read's counts, so
- *       the report says what a non-pushed read would have said.
+ *       adds a last field counting, per group, the values left out: the reader adds them to the
+ *       read's counts, so the report says what a non-pushed read would have said.
  * </ul>
  */
 final class AggregateSql {
