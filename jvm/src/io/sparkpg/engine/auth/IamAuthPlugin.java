@@ -1,5 +1,6 @@
 package io.sparkpg.engine.auth;
 
+import io.sparkpg.engine.BufferedSocketFactory;
 import java.io.IOException;
 import java.time.Instant;
 import java.util.Arrays;
@@ -34,6 +35,11 @@ public final class IamAuthPlugin implements AuthenticationPlugin {
    */
   private static final InheritableThreadLocal<AtomicBoolean> SERVED_CACHED =
       new InheritableThreadLocal<>();
+  /**
+   * One driver for every engine connection: a pgjdbc {@code Driver} reads its default properties
+   * (a look for a resource in every jar of the class path) once per instance.
+   */
+  private static final org.postgresql.Driver DRIVER = new org.postgresql.Driver();
   private static final AwsCredentialChain CREDENTIALS = new AwsCredentialChain(System.getenv());
 
   private final String host;
@@ -88,24 +94,26 @@ public final class IamAuthPlugin implements AuthenticationPlugin {
   }
 
   /**
-   * A connection to {@code url}: when the login is refused (SQLSTATE class 28) after this thread
-   * was given a cached IAM token, the cache is dropped and the login tried once more with a
-   * freshly signed token (the credentials that signed the cached one may have expired).
-   * Connections without the plugin are opened once, as pgjdbc does.
+   * A connection to {@code url}, through {@link BufferedSocketFactory#withDefaults}'s sockets and
+   * send buffer (every engine connection opens here). When the login is refused (SQLSTATE class
+   * 28) after this thread was given a cached IAM token, the cache is dropped and the login tried
+   * once more with a freshly signed token (the credentials that signed the cached one may have
+   * expired). Connections without the plugin are opened once, as pgjdbc does.
    */
   public static java.sql.Connection connectRetrying(String url, Properties properties)
       throws java.sql.SQLException {
     AtomicBoolean servedCached = new AtomicBoolean();
     SERVED_CACHED.set(servedCached);
+    Properties buffered = BufferedSocketFactory.withDefaults(properties);
     try {
-      return new org.postgresql.Driver().connect(url, properties);
+      return DRIVER.connect(url, buffered);
     } catch (java.sql.SQLException e) {
       String state = e.getSQLState();
       if (state == null || !state.startsWith("28") || !servedCached.get()) {
         throw e;
       }
       forgetCachedTokens();
-      return new org.postgresql.Driver().connect(url, properties);
+      return DRIVER.connect(url, buffered);
     } finally {
       SERVED_CACHED.remove();
     }
