@@ -59,6 +59,13 @@ final class BinaryDecoder {
       case DATE: return date(row, i, int4(b, off));
       case TIMESTAMP:
       case TIMESTAMPTZ: return timestamp(row, i, int8(b, off));
+      case NUMERIC:
+        long unscaled = shortNumeric(c, b, off);
+        if (unscaled != NOT_SHORT) {
+          row.update(i, Decimal.createUnsafe(unscaled, c.precision, c.scale));
+          return true;
+        }
+        return update(row, i, numeric(c, b, off));
       default:
         return update(row, i, c.kind == ColumnSpec.Kind.ARRAY
             ? array(c, b, off, len) : scalar(c, c.kind, b, off, len));
@@ -129,6 +136,51 @@ final class BinaryDecoder {
         // date and timestamps are not array elements (ColumnSpec.fromJson) and not boxed here
         throw new IllegalStateException("no decoder for " + kind);
     }
+  }
+
+  /** {@link #shortNumeric}'s answer for a value it leaves to {@link #numeric}. */
+  private static final long NOT_SHORT = Long.MIN_VALUE;
+
+  /**
+   * The unscaled long of a finite numeric of at most 4 base-10000 digits (16 decimal digits) that
+   * fits {@code c}'s DECIMAL(p &lt;= 18, s) exactly, without overflow checks or 64-bit division;
+   * {@link #NOT_SHORT} for any other value (NaN, infinities, longer, or one that does not fit:
+   * {@link #numeric} decides those).
+   */
+  private static long shortNumeric(ColumnSpec c, byte[] b, int off) {
+    int ndigits = int2(b, off);
+    int sign = int2(b, off + 4) & 0xFFFF;
+    if (ndigits > 4 || c.precision > 18 || (sign != 0 && sign != NUMERIC_NEG)) {
+      return NOT_SHORT;
+    }
+    if (ndigits == 0) {
+      return 0;
+    }
+    long d = 0;
+    for (int k = 0; k < ndigits - 1; k++) {
+      d = d * 10_000 + int2(b, off + 8 + 2 * k);
+    }
+    int last = int2(b, off + 8 + 2 * (ndigits - 1));
+    int e = 4 * (int2(b, off + 2) - ndigits + 1) + c.scale;
+    long unscaled;
+    if (e >= 0) {
+      if (e > 2) {
+        return NOT_SHORT; // 10^16 * 10^3 might not fit a long
+      }
+      unscaled = (d * 10_000 + last) * POW10[e];
+    } else if (e >= -4) {
+      int divisor = (int) POW10[-e];
+      if (last % divisor != 0) {
+        return NOT_SHORT;
+      }
+      unscaled = d * POW10[4 + e] + last / divisor;
+    } else {
+      return NOT_SHORT;
+    }
+    if (unscaled >= POW10[c.precision]) {
+      return NOT_SHORT;
+    }
+    return sign == 0 ? unscaled : -unscaled;
   }
 
   /**

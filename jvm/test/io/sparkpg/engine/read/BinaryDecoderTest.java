@@ -146,6 +146,49 @@ public final class BinaryDecoderTest {
             9999, 9999, 9999, 9999))).toJavaBigDecimal());
   }
 
+  /**
+   * Random numeric_send values (0 to 6 base-10000 digits, any weight and sign) into random
+   * DECIMAL(p, s): the decoded value, or the error, is what exact BigDecimal arithmetic says.
+   */
+  public void testNumericMatchesExactArithmetic() {
+    java.util.Random random = new java.util.Random(23);
+    for (int n = 0; n < 20_000; n++) {
+      int[] digits = new int[random.nextInt(7)];
+      for (int k = 0; k < digits.length; k++) {
+        digits[k] = random.nextInt(4) == 0 ? 0 : random.nextInt(10_000);
+      }
+      int weight = random.nextInt(9) - 4;
+      int sign = random.nextBoolean() ? 0 : 0x4000;
+      int precision = 1 + random.nextInt(random.nextBoolean() ? 18 : 38);
+      int scale = random.nextInt(precision + 1);
+      BigDecimal exact = BigDecimal.ZERO;
+      for (int k = 0; k < digits.length; k++) {
+        exact = exact.add(BigDecimal.valueOf(digits[k]).scaleByPowerOfTen(4 * (weight - k)));
+      }
+      if (sign != 0) {
+        exact = exact.negate();
+      }
+      String what = exact.toPlainString() + " as DECIMAL(" + precision + "," + scale + ")";
+      Wire wire = numericWire(weight, sign, 0, digits);
+      BigDecimal scaled;
+      try {
+        scaled = exact.setScale(scale, java.math.RoundingMode.UNNECESSARY);
+      } catch (ArithmeticException inexact) {
+        assertContains(assertThrows(IllegalStateException.class,
+            () -> numeric(precision, scale, wire)).getMessage(), "more fraction digits");
+        continue;
+      }
+      if (scaled.signum() != 0 && scaled.precision() > precision) {
+        assertContains(assertThrows(IllegalStateException.class,
+            () -> numeric(precision, scale, wire)).getMessage(), "more digits");
+        continue;
+      }
+      Object v = numeric(precision, scale, wire);
+      assertEquals(what + ": " + scaled.toPlainString(),
+          what + ": " + ((Decimal) v).toJavaBigDecimal().toPlainString());
+    }
+  }
+
   /** NUMERIC_NAN 0xC000, NUMERIC_PINF 0xD000, NUMERIC_NINF 0xF000 (numeric.c) are read as NULL. */
   public void testNumericNanAndInfinitiesAreUnrepresentable() {
     for (int sign : new int[] {0xC000, 0xD000, 0xF000}) {
