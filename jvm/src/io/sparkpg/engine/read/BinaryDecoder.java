@@ -3,10 +3,12 @@ package io.sparkpg.engine.read;
 import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.Arrays;
 import org.apache.spark.sql.catalyst.InternalRow;
 import org.apache.spark.sql.catalyst.util.GenericArrayData;
 import org.apache.spark.sql.types.Decimal;
+import org.apache.spark.unsafe.Platform;
 import org.apache.spark.unsafe.types.UTF8String;
 
 /**
@@ -21,6 +23,8 @@ final class BinaryDecoder {
   static final int EPOCH_DAYS = 10957;
   static final long EPOCH_MICROS = 946_684_800_000_000L;
 
+  private static final boolean LITTLE_ENDIAN =
+      ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN;
   private static final int NUMERIC_NEG = 0x4000;
   private static final byte[] HEX = "0123456789abcdef".getBytes();
   /** 10^0 .. 10^18. */
@@ -86,13 +90,30 @@ final class BinaryDecoder {
     return (short) ((b[off] << 8) | (b[off + 1] & 0xFF));
   }
 
+  /*
+   * int4 and int8 are one load each (Spark's Platform, bounds checked here), not one per byte:
+   * a fifth of the decoding's CPU time (DecodeBench). The wire is big-endian.
+   */
+
   static int int4(byte[] b, int off) {
-    return (b[off] << 24) | ((b[off + 1] & 0xFF) << 16) | ((b[off + 2] & 0xFF) << 8)
-        | (b[off + 3] & 0xFF);
+    if (off < 0 || off > b.length - 4) {
+      throw outside(b, off);
+    }
+    int v = Platform.getInt(b, Platform.BYTE_ARRAY_OFFSET + off);
+    return LITTLE_ENDIAN ? Integer.reverseBytes(v) : v;
   }
 
   static long int8(byte[] b, int off) {
-    return ((long) int4(b, off) << 32) | (int4(b, off + 4) & 0xFFFF_FFFFL);
+    if (off < 0 || off > b.length - 8) {
+      throw outside(b, off);
+    }
+    long v = Platform.getLong(b, Platform.BYTE_ARRAY_OFFSET + off);
+    return LITTLE_ENDIAN ? Long.reverseBytes(v) : v;
+  }
+
+  private static ArrayIndexOutOfBoundsException outside(byte[] b, int off) {
+    return new ArrayIndexOutOfBoundsException("offset " + off + " of a " + b.length
+        + "-byte message");
   }
 
   /** Days since 2000-01-01; ±infinity (DATEVAL_NOBEGIN/NOEND) is set to NULL (false). */

@@ -49,6 +49,10 @@ final class CopyRows {
     return true;
   }
 
+  private IOException pastTheEnd() {
+    return new IOException(where + ": a field of the COPY row runs past the end of its message");
+  }
+
   private int header(byte[] b) throws IOException {
     for (int i = 0; i < SIGNATURE.length; i++) {
       if (i >= b.length || b[i] != SIGNATURE[i]) {
@@ -60,19 +64,28 @@ final class CopyRows {
     return SIGNATURE.length + 8 + BinaryDecoder.int4(b, SIGNATURE.length + 4);
   }
 
-  private void decodeRow(byte[] b, int pos) {
+  private void decodeRow(byte[] b, int pos) throws IOException {
     InternalRow row = this.row;
     for (int i = 0; i < columns.length; i++) {
+      if (pos > b.length - 4) {
+        throw pastTheEnd();
+      }
       int len = BinaryDecoder.int4(b, pos);
       pos += 4;
       if (len < 0) {
         row.setNullAt(i);
         continue;
       }
+      if (len > b.length - pos) {
+        throw pastTheEnd(); // the decoders (and UTF8String) read within these bounds only
+      }
       if (!BinaryDecoder.decodeInto(row, i, columns[i], b, pos, len)) {
         counts[shape.fieldCountsInto[i]]++;
       }
       pos += len;
+    }
+    if (pos > b.length - 12 * shape.talliesInto.length) {
+      throw pastTheEnd();
     }
     for (int column : shape.talliesInto) {
       counts[column] += BinaryDecoder.int8(b, pos + 4); // int8, never NULL (a count)

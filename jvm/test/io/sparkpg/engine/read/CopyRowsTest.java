@@ -93,4 +93,17 @@ public final class CopyRowsTest {
         () -> rows.decode(header().int2(3).toBytes())).getMessage(),
         "test partition 0: COPY sent 3 fields, expected 4");
   }
+
+  /** A field longer than what is left of its message is refused, never read past the message. */
+  public void testAFieldPastTheEndOfItsMessageIsRefused() throws IOException {
+    for (int cut : new int[] {1, 4, 9}) {
+      CopyRows rows = rows();
+      rows.decode(header().toBytes());
+      byte[] whole = new Wire().int2(4).int4(8).int8(7).int4(-1).field(new Wire().utf8("note"))
+          .int4(4).int4(0).toBytes();
+      byte[] cutShort = java.util.Arrays.copyOf(whole, whole.length - cut);
+      assertContains(assertThrows(IOException.class, () -> rows.decode(cutShort)).getMessage(),
+          "test partition 0: a field of the COPY row runs past the end of its message");
+    }
+  }
 }
