@@ -1,4 +1,4 @@
-"""Incremental benchmark (issue 22): a table with 1% of its rows changed since the last run,
+"""Incremental benchmark: a table with 1% of its rows changed since the last run,
 read incrementally by each method against a full read, in one run, as ratios.
 
     python -m benchmarks.incremental_benchmark [--rows 5000000] [--repeat 3]

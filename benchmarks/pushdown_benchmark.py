@@ -1,4 +1,4 @@
-"""The pushdown benchmark of issue 23: count, group-by and top-N, pushed into PostgreSQL or not.
+"""The pushdown benchmark: count, group-by and top-N, pushed into PostgreSQL or not.
 
 Run ``python -m benchmarks.pushdown_benchmark [--rows 5000000] [--repeat 3] [--json out.json]``.
 

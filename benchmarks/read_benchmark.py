@@ -1,4 +1,4 @@
-"""The read benchmark of issue 3: our default read against the physical floor and plain Spark.
+"""The read benchmark: our default read against the physical floor and plain Spark.
 
 Run ``python -m benchmarks.read_benchmark [--rows 5000000] [--repeat 3] [--json out.json]``
 (``--chart out.svg`` also draws the standing chart, ``benchmarks/chart.py``, from this run and
