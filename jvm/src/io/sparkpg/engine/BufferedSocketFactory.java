@@ -41,34 +41,33 @@ public final class BufferedSocketFactory extends SocketFactory {
 
   @Override
   public Socket createSocket(String host, int port) throws IOException {
-    return connected(new InetSocketAddress(host, port), null);
+    return createSocket(host, port, null, 0);
   }
 
   @Override
   public Socket createSocket(String host, int port, InetAddress localHost, int localPort)
       throws IOException {
-    return connected(new InetSocketAddress(host, port),
-        new InetSocketAddress(localHost, localPort));
+    return connected(new InetSocketAddress(host, port), localHost, localPort);
   }
 
   @Override
   public Socket createSocket(InetAddress host, int port) throws IOException {
-    return connected(new InetSocketAddress(host, port), null);
+    return createSocket(host, port, null, 0);
   }
 
   @Override
   public Socket createSocket(InetAddress host, int port, InetAddress localHost, int localPort)
       throws IOException {
-    return connected(new InetSocketAddress(host, port),
-        new InetSocketAddress(localHost, localPort));
+    return connected(new InetSocketAddress(host, port), localHost, localPort);
   }
 
-  private static Socket connected(InetSocketAddress remote, InetSocketAddress local)
+  /** A connected socket, bound first when a local address or port is given. */
+  private static Socket connected(InetSocketAddress remote, InetAddress localHost, int localPort)
       throws IOException {
     Socket socket = new BufferedSocket();
     try {
-      if (local != null) {
-        socket.bind(local);
+      if (localHost != null || localPort != 0) {
+        socket.bind(new InetSocketAddress(localHost, localPort));
       }
       socket.connect(remote);
       return socket;
