@@ -29,20 +29,26 @@ import io
 import os
 import re
 import shutil
-import stat
 import subprocess
 import sys
 import tarfile
 import tempfile
 import urllib.error
 import urllib.request
-import zipfile
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
+from devtools import build_engine_jar
+from devtools.artifacts import (
+    FIXED_EPOCH,
+    JDBC_SHA256,
+    JDBC_VERSION,
+    REPO_ROOT,
+    maven_cache_jar,
+    write_zip,
+)
 from submission.bundle import Artifact, BundleManifest, Runtime
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 #: What the job imports, and nothing else: submission/, diagnostics/ and the operator CLI
 #: (entrypoints/cli.py, cmd_*.py) never run on EMR.
 CODE_PACKAGES = ("connectors", "spark_jobs")
@@ -55,15 +61,9 @@ JOB_MODULES = (
 DEFAULT_ENTRYPOINTS = ("entrypoints/read_tables.py", "entrypoints/probe.py")
 LOCK_DIR = REPO_ROOT / "devtools" / "locks"
 
-JDBC_VERSION = "42.7.13"
-# sha256 of org.postgresql:postgresql:42.7.13 (the JAR in ~/.m2 here; >= 42.7.12 for CVE fixes).
-JDBC_SHA256 = "6e0e4cc2d8cae902084f8a2b18728b073a6fd9d1f87c9d8bff8f298c18185b93"
 JDBC_MAVEN_URL = "https://repo1.maven.org/maven2/org/postgresql/postgresql/{v}/postgresql-{v}.jar"
 
 ARCHITECTURES = {"x86_64": ("X86_64", "x86_64"), "arm64": ("ARM64", "aarch64")}
-# 1980-01-01T00:00:00Z: the earliest time a zip entry can carry; also used for tar members.
-FIXED_EPOCH = 315532800
-ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
 
 class BuildError(RuntimeError):
@@ -132,17 +132,6 @@ def code_files(root: Path = REPO_ROOT) -> List[Tuple[str, Path]]:
             raise BuildError(f"{path} is missing")
         found.append((module, path))
     return sorted(found)
-
-
-def write_zip(target: Path, entries: Iterable[Tuple[str, bytes]]) -> None:
-    """A reproducible zip: sorted names, fixed dates and permissions."""
-    with zipfile.ZipFile(target, "w") as archive:
-        for name, data in sorted(entries):
-            info = zipfile.ZipInfo(name, date_time=ZIP_DATE)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.create_system = 3
-            info.external_attr = (stat.S_IFREG | 0o644) << 16
-            archive.writestr(info, data, compresslevel=9)
 
 
 # --- environment archive -------------------------------------------------------------------
@@ -397,12 +386,6 @@ def write_environment_tar(
 # --- JDBC JAR ------------------------------------------------------------------------------
 
 
-def maven_cache_jar(version: str) -> Path:
-    """Where Maven keeps the JAR in the local repository cache."""
-    m2 = Path(os.environ.get("MAVEN_REPO", Path.home() / ".m2" / "repository"))
-    return m2 / "org" / "postgresql" / "postgresql" / version / f"postgresql-{version}.jar"
-
-
 def fetch_jdbc_jar(
     target: Path, *, jar: Optional[Path], version: str, sha256: str, timeout: float = 20.0
 ) -> str:
@@ -510,8 +493,6 @@ def build(
 
     jar_path = out / f"postgresql-{JDBC_VERSION}.jar"
     jar_source = fetch_jdbc_jar(jar_path, jar=jar, version=JDBC_VERSION, sha256=JDBC_SHA256)
-    from devtools import build_engine_jar  # imports this module: not at the top
-
     engine_path = out / build_engine_jar.DEFAULT_JAR.name
     build_engine_jar.build(engine_path)
 

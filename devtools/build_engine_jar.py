@@ -2,7 +2,7 @@
 
 ``javac --release 8`` against the Spark jars of the installed pyspark and the pinned pgjdbc JAR
 (Maven cache), then a zip with sorted entries, fixed dates and permissions
-(:func:`devtools.build_bundle.write_zip`): the same sources and compiler give the same bytes.
+(:func:`devtools.artifacts.write_zip`): the same sources and compiler give the same bytes.
 
 ``--test`` (``make test-jvm``) compiles ``jvm/src`` with ``jvm/test`` instead and runs the JVM
 tests (every ``*Test`` class, by ``io.sparkpg.engine.testing.RunTests``) on that class path; the
@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 from typing import List, Optional, Tuple
 
-from devtools.build_bundle import JDBC_VERSION, REPO_ROOT, maven_cache_jar, write_zip
+from devtools.artifacts import JDBC_VERSION, REPO_ROOT, maven_cache_jar, write_zip
 
 JVM_DIR = REPO_ROOT / "jvm"
 DEFAULT_JAR = REPO_ROOT / "build" / "jvm" / "sparkpg-engine.jar"

@@ -9,7 +9,8 @@ from typing import Any, Dict
 import boto3
 import pytest
 
-from devtools.build_bundle import REPO_ROOT, build
+from devtools.artifacts import REPO_ROOT
+from devtools.build_bundle import build
 
 ACCOUNT = "123456789012"  # moto's account: the execution role must be in it
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/EMRServerlessExecutionRole"

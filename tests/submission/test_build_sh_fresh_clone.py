@@ -13,7 +13,7 @@ import sys
 import venv
 from pathlib import Path
 
-from devtools.build_bundle import REPO_ROOT
+from devtools.artifacts import REPO_ROOT
 
 
 def test_missing_dependencies_are_one_line_with_the_command(tmp_path: Path) -> None:

@@ -14,7 +14,8 @@ from typing import Dict, List
 import pytest
 
 from devtools import build_bundle
-from devtools.build_bundle import REPO_ROOT, BuildError, build, fetch_jdbc_jar
+from devtools.artifacts import REPO_ROOT
+from devtools.build_bundle import BuildError, build, fetch_jdbc_jar
 
 pytestmark = pytest.mark.slow
 

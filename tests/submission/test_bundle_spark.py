@@ -22,7 +22,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from devtools.build_bundle import REPO_ROOT
+from devtools.artifacts import REPO_ROOT
 from devtools.postgres_server import PostgresServer
 from entrypoints.emr_local import find_interpreter, run_emr_like
 

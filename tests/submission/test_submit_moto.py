@@ -18,7 +18,7 @@ from typing import Any, Dict, List
 import pytest
 from botocore.exceptions import ClientError
 
-from devtools.build_bundle import REPO_ROOT
+from devtools.artifacts import REPO_ROOT
 from entrypoints.cli import main
 from entrypoints.errors import (
     EXIT_BUNDLE,

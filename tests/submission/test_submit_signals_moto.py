@@ -20,7 +20,7 @@ from typing import Any, Dict, Iterator, List
 import pytest
 
 from connectors.aws import emr_serverless_client
-from devtools.build_bundle import REPO_ROOT
+from devtools.artifacts import REPO_ROOT
 from entrypoints.cli import main
 from entrypoints.errors import (
     EXIT_INTERRUPTED,
