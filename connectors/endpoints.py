@@ -1,15 +1,6 @@
-"""Where a connection points, and what kind of host that is: the one place for host classification.
+"""Where a connection points: host, port and database, from the settings and the secret (what
+kind of host that is: :mod:`connectors.hosts`). Pure (no AWS, no JVM).
 
-Pure (no AWS, no JVM). A host is one of:
-
-- ``local``: loopback (``localhost``, ``127.0.0.0/8``, ``::1``), where TLS may be optional;
-- ``aurora-reader``: an Aurora reader endpoint, ``<cluster>.cluster-ro-<id>.<region>.rds.amazonaws.com``;
-- ``aurora-writer``: an Aurora cluster (writer) endpoint, ``<cluster>.cluster-<id>.<region>.rds...``;
-- ``rds``: any other RDS/Aurora name (an instance or a custom endpoint), ``*.rds.amazonaws.com``;
-- ``other``: anything else (a self-managed server, a proxy, a tunnel).
-
->>> host_kind("pg.cluster-ro-c8lobwtocefp.us-east-1.rds.amazonaws.com")
-'aurora-reader'
 >>> from connectors.settings import ConnectionSettings
 >>> resolve_endpoint(ConnectionSettings(name="db", host="::1", credentials_env="DB")).port
 5432
@@ -17,12 +8,11 @@ Pure (no AWS, no JVM). A host is one of:
 
 from __future__ import annotations
 
-import ipaddress
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Optional
 
 from connectors.errors import SettingsError
+from connectors.hosts import host_kind, is_cluster_endpoint, is_reader_endpoint
 
 if TYPE_CHECKING:
     from connectors.secrets import Credentials
@@ -30,44 +20,6 @@ if TYPE_CHECKING:
 
 DEFAULT_PORT = 5432
 DEFAULT_DATABASE = "postgres"
-_LOCAL_HOSTS = {"localhost", "localhost.localdomain"}
-_RDS_HOST = re.compile(r"\.rds\.amazonaws\.com(\.cn)?\.?$", re.IGNORECASE)
-
-
-def is_local_host(host: str) -> bool:
-    """True for loopback hosts (``localhost``, ``127.0.0.0/8``, ``::1``), where TLS may be optional."""
-    if host.lower() in _LOCAL_HOSTS:
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def is_reader_endpoint(host: str) -> bool:
-    """True for an Aurora reader endpoint (``<cluster>.cluster-ro-<id>.<region>.rds.amazonaws.com``)."""
-    return ".cluster-ro-" in host.lower()
-
-
-def is_cluster_endpoint(host: str) -> bool:
-    """True for an Aurora cluster (writer) endpoint: ``.cluster-`` but not ``.cluster-ro-``."""
-    return ".cluster-" in host.lower() and not is_reader_endpoint(host)
-
-
-def is_rds_host(host: str) -> bool:
-    """True for an RDS/Aurora endpoint name (``*.rds.amazonaws.com``), whatever its kind."""
-    return bool(_RDS_HOST.search(host))
-
-
-def host_kind(host: str) -> str:
-    """``local``, ``aurora-reader``, ``aurora-writer``, ``rds`` or ``other`` (see the module doc)."""
-    if is_local_host(host):
-        return "local"
-    if is_reader_endpoint(host):
-        return "aurora-reader"
-    if is_cluster_endpoint(host):
-        return "aurora-writer"
-    return "rds" if is_rds_host(host) else "other"
 
 
 @dataclass(frozen=True)

@@ -17,12 +17,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Dict, Optional
 from urllib.parse import quote
 
 from connectors.errors import CredentialsError
+from connectors.hosts import region_of_host
 
 if TYPE_CHECKING:
     from connectors.endpoints import Endpoint
@@ -38,7 +38,6 @@ TOKEN_LIFETIME_SECONDS = 900
 SERVICE = "rds-db"
 _ALGORITHM = "AWS4-HMAC-SHA256"
 _EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
-_RDS_REGION = re.compile(r"\.([a-z]{2}(?:-[a-z]+)+-\d+)\.rds\.amazonaws\.com(?:\.cn)?\.?$", re.I)
 
 
 @dataclass(frozen=True)
@@ -69,12 +68,6 @@ class IamSigning:
             zip(PLUGIN_PROPERTIES, (self.host, str(self.port), self.region)),
             authenticationPluginClassName=PLUGIN_CLASS,
         )
-
-
-def region_of_host(host: str) -> Optional[str]:
-    """The AWS region in an RDS/Aurora endpoint name (``...c8lo.us-east-1.rds.amazonaws.com``)."""
-    match = _RDS_REGION.search(host)
-    return match.group(1).lower() if match else None
 
 
 def iam_signing(connection: ConnectionSettings, endpoint: Endpoint) -> IamSigning:

@@ -16,10 +16,10 @@ from connectors.endpoints import (  # noqa: F401  (re-exported: the old import p
     DEFAULT_DATABASE,
     DEFAULT_PORT,
     Endpoint,
-    is_local_host,
     resolve_endpoint,
 )
 from connectors.errors import IdentifierError
+from connectors.hosts import is_local_host
 from connectors.iam import iam_signing
 from connectors.settings import ConnectionSettings
 

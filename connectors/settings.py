@@ -26,9 +26,8 @@ from typing import Any, Dict, List, Literal, Mapping, Optional, Type, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from connectors.endpoints import is_local_host
 from connectors.errors import ConnectionNotFoundError, SettingsError
-from connectors.iam import region_of_host
+from connectors.hosts import is_local_host, region_of_host
 from connectors.settings_sources import apply_env_overrides, deep_merge, read_source
 
 _SENSITIVE_FIELD = re.compile(r"pass|pwd|token|private|secret_string", re.IGNORECASE)

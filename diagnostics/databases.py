@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from connectors.endpoints import is_rds_host, resolve_endpoint
+from connectors.endpoints import resolve_endpoint
 from connectors.errors import AwsRequestError
+from connectors.hosts import is_rds_host
 from diagnostics.context import DoctorContext, lookup_failed
 from diagnostics.results import FAIL, PASS, SKIP, WARN, CheckResult
 from diagnostics.vpc import AppNetwork, find_rule

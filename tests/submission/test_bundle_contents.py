@@ -45,6 +45,7 @@ SHIPPED_CONNECTORS = [
     "connectors/aws.py",
     "connectors/endpoints.py",
     "connectors/errors.py",
+    "connectors/hosts.py",
     "connectors/iam.py",
     "connectors/jdbc.py",
     "connectors/lazy.py",

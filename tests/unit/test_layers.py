@@ -27,6 +27,7 @@ def _imports_after(statement: str) -> set[str]:
         "connectors",
         "connectors.settings",
         "connectors.endpoints",
+        "connectors.hosts",
         "connectors.errors",
         "connectors.jdbc",
         "connectors.secrets",

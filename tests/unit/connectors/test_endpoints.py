@@ -1,11 +1,12 @@
-"""Host classification and endpoint resolution: the one place (connectors/endpoints.py)."""
+"""Host classification (connectors/hosts.py) and endpoint resolution (connectors/endpoints.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from connectors.endpoints import Endpoint, host_kind, is_rds_host, resolve_endpoint
+from connectors.endpoints import Endpoint, resolve_endpoint
 from connectors.errors import SettingsError
+from connectors.hosts import host_kind, is_rds_host
 from connectors.secrets import Credentials
 from connectors.settings import ConnectionSettings
 

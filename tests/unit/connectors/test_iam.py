@@ -15,6 +15,7 @@ import pytest
 from pydantic import SecretStr
 
 from connectors.errors import CredentialsError, DatabaseAuthenticationError, SettingsError
+from connectors.hosts import region_of_host
 from connectors.iam import (
     PLUGIN_CLASS,
     AwsKeys,
@@ -22,7 +23,6 @@ from connectors.iam import (
     default_aws_keys,
     generate_auth_token,
     iam_signing,
-    region_of_host,
 )
 from connectors.jdbc import jdbc_options, jdbc_url, resolve_endpoint
 from connectors.secrets import Credentials, resolve_credentials

@@ -10,7 +10,7 @@ from typing import Any, Dict, List, Optional
 
 import pytest
 
-from connectors.endpoints import is_rds_host
+from connectors.hosts import is_rds_host
 from connectors.settings import settings_from_dict
 from diagnostics.applications import evaluate_application
 from diagnostics.databases import evaluate_database_ingress, find_database
