@@ -39,7 +39,7 @@ if not __package__:  # run as a script (spark-submit entrypoints/read_tables.py)
 from connectors.errors import SettingsError
 from connectors.settings import load_settings
 from entrypoints.errors import EXIT_OK, run_main
-from spark_jobs.job.main import FORMATS, MODES, JobOptions
+from spark_jobs.job.options import FORMATS, MODES, JobOptions
 from spark_jobs.read.options import ENGINES, ReadOptions
 from spark_jobs.read.partitioning import STRATEGIES, PartitionOverrides
 

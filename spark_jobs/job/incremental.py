@@ -13,20 +13,19 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import replace
 from typing import TYPE_CHECKING, List, Optional, Union
 
-from connectors.errors import IncrementalStateError, OutputError, SettingsError
+from connectors.errors import IncrementalStateError, OutputError
+from spark_jobs.job.actions import materialize
 from spark_jobs.job.output import MANIFEST, S3_SCHEMES, HadoopStore, S3Store, parse_s3_path
-from spark_jobs.job.summary import JobResult, TableOutcome, plan_outcome
+from spark_jobs.job.summary import JobResult, TableOutcome, change_outcome
 from spark_jobs.read.incremental_state import IncrementalState
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
     from connectors.settings import Settings
-    from spark_jobs.job.main import JobOptions
-    from spark_jobs.read.incremental import IncrementalRead
+    from spark_jobs.job.options import JobOptions
 
 logger = logging.getLogger(__name__)
 
@@ -35,31 +34,6 @@ BATCH_PREFIX = "batch="
 ``batch`` column that sorts in run order."""
 STATE_FILE = "_sparkpg_incremental.json"
 """The state of a batch, inside it (a leading ``_``: Spark and Athena skip it as data)."""
-DELETES_NOTE = "deletes not captured"
-
-
-def check_incremental_options(options: JobOptions) -> None:
-    """Refuse what ``--incremental`` cannot combine with, naming the option."""
-    if not options.incremental:
-        raise SettingsError(
-            "--incremental-reset, --cursor and --delete-missing go with --incremental"
-        )
-    if options.sql:
-        raise SettingsError(
-            "--incremental reads each table's changed rows: it cannot run --sql over them "
-            "(read the batches afterwards)"
-        )
-    if options.delete_missing and not options.write:
-        raise SettingsError("--delete-missing deletes from a --write target: add --write")
-    if not options.output and not options.write:
-        raise SettingsError("--incremental needs --output or --write: the state lives with them")
-    if options.output and options.mode not in ("errorifexists", "error"):
-        raise SettingsError(
-            f"--mode {options.mode} with --incremental: each run adds a batch folder per table "
-            "(docs/incremental.md); leave --mode out"
-        )
-    if options.snapshot:
-        raise SettingsError("--incremental reads each table in its own snapshot: drop --snapshot")
 
 
 def run_incremental(
@@ -73,24 +47,9 @@ def run_incremental(
     return _run_output(spark, settings, options, run_id)
 
 
-def change_outcome(
-    changes: IncrementalRead,
-    rows: int,
-    seconds: float,
-    output: str,
-    status: str = "",
-    deletes: str = DELETES_NOTE,
-) -> TableOutcome:
-    """The summary line of a table read incrementally: the method, the state before -> after,
-    and what happened to deletes."""
-    outcome = plan_outcome(changes.loaded, rows=rows, seconds=seconds, output=output, status=status)
-    return replace(outcome, change=f"{changes.describe_change()}, {deletes}")
-
-
 def _run_output(
     spark: SparkSession, settings: Settings, options: JobOptions, run_id: str
 ) -> JobResult:
-    from spark_jobs.job.main import materialize
     from spark_jobs.job.output import OutputRun, store_for, table_targets
     from spark_jobs.read.incremental import read_changes
 

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any, List, Optional, Sequence, Tuple
 
 from connectors.errors import IncrementalStateError, SettingsError, WriteRefusedError
 from connectors.jdbc import TableRef, quote_ident, quote_literal
-from spark_jobs.job.incremental import change_outcome
-from spark_jobs.job.summary import JobResult
+from spark_jobs.job.actions import guard
+from spark_jobs.job.summary import JobResult, change_outcome
 from spark_jobs.read.incremental_state import IncrementalState
 from spark_jobs.read.options import ReadOptions
 
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
     from connectors.settings import Settings
     from spark_jobs.db.connection import DriverConnection
-    from spark_jobs.job.main import JobOptions
+    from spark_jobs.job.options import JobOptions
     from spark_jobs.read.incremental import IncrementalRead
 
 STATE_TABLE = "sparkpg_incremental_state"
@@ -40,7 +40,6 @@ def run_write(spark: SparkSession, settings: Settings, options: JobOptions) -> J
 
     from spark_jobs.db.connection import connect
     from spark_jobs.db.target import resolve_target
-    from spark_jobs.job.main import guard
     from spark_jobs.read.incremental import read_changes
     from spark_jobs.write.api import write_table
 

@@ -1,7 +1,8 @@
 """The main job: read tables (one snapshot per connection when asked), run each table's action
 (or ``--sql`` over them), count and report values read as NULL, write or show; per-table
 outcomes. Output targets, staging and publication: :mod:`spark_jobs.job.output` (docs/output.md);
-Ctrl-C: :mod:`spark_jobs.job.interrupt`.
+Ctrl-C: :mod:`spark_jobs.job.interrupt`; the options: :mod:`spark_jobs.job.options`; the Spark
+actions: :mod:`spark_jobs.job.actions`.
 
 :func:`run_job` is what ``entrypoints/read_tables.py`` (and ``sparkpg run``) calls with a typed
 :class:`JobOptions`; it returns a :class:`JobResult` and raises sparkpg errors
@@ -13,17 +14,17 @@ from __future__ import annotations
 import logging
 import time
 from contextlib import ExitStack
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+from dataclasses import replace
+from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
 
 from connectors.errors import (
     DatabaseAuthenticationError,
-    OutputError,
-    SettingsError,
     SparkPgError,
 )
 from connectors.jdbc import TableRef
-from spark_jobs.job.output import check_output_base, table_targets
+from spark_jobs.job.actions import guard, materialize
+from spark_jobs.job.options import JobOptions
+from spark_jobs.job.output import table_targets
 from spark_jobs.job.summary import JobResult, TableOutcome, plan_outcome
 from spark_jobs.read.options import ReadOptions
 
@@ -37,76 +38,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("sparkpg.read_tables")
 
-FORMATS = ("parquet", "csv", "json")
-MODES = ("errorifexists", "error", "overwrite", "append", "ignore")
 SQL_RESULT = "--sql result"
-_MICROS = {  # Spark's default text pattern keeps milliseconds only: microseconds would be lost
-    "timestampFormat": "yyyy-MM-dd'T'HH:mm:ss.SSSSSSXXX",
-    "timestampNTZFormat": "yyyy-MM-dd'T'HH:mm:ss.SSSSSS",
-}
-WRITE_OPTIONS: Dict[str, Dict[str, str]] = {"csv": {"header": "true", **_MICROS}, "json": _MICROS}
-"""Writer options per output format (read the files back with the same timestamp patterns)."""
-
-
-@dataclass(frozen=True)
-class JobOptions:
-    """What the main job does (the command line's arguments, typed).
-
-    ``read`` applies to every table (partitioning, fetch size, binary transfer, type policy);
-    ``sql`` runs over the tables' temp views; ``output`` receives one folder per table (or the
-    ``sql`` result); ``show`` prints the first rows; ``snapshot`` reads everything in one
-    snapshot per connection; ``strict`` fails on values read as NULL.
-    """
-
-    tables: Tuple[TableRef, ...]
-    read: ReadOptions = field(default_factory=ReadOptions)
-    sql: Optional[str] = None
-    output: Optional[str] = None
-    format: str = "parquet"
-    mode: str = "errorifexists"
-    show: int = 0
-    snapshot: bool = False
-    strict: bool = False
-    write: Optional[str] = None  # connection.schema.table: write_table's target (docs/writing.md)
-    write_mode: str = "append"
-    write_key: Tuple[str, ...] = ()
-    incremental: bool = False  # docs/incremental.md: the changed rows since the last run
-    incremental_reset: bool = False
-    cursor: Optional[str] = None  # --incremental's cursor method on this column
-    delete_missing: bool = False  # --incremental --write: delete keys gone from the source
-
-    def __post_init__(self) -> None:
-        refs: Sequence[Union[str, TableRef]] = self.tables
-        if not refs:
-            raise SettingsError("no table to read: give at least one --table")
-        parsed = tuple(r if isinstance(r, TableRef) else TableRef.parse(r) for r in refs)
-        object.__setattr__(self, "tables", parsed)
-        if self.format not in FORMATS:
-            raise SettingsError(f"format {self.format!r}: use one of {', '.join(FORMATS)}")
-        if self.mode not in MODES:
-            raise SettingsError(f"mode {self.mode!r}: use one of {', '.join(MODES)}")
-        if self.show < 0:
-            raise SettingsError(f"--show must be >= 0, got {self.show}")
-        if self.output is not None:
-            object.__setattr__(self, "output", check_output_base(self.output))
-            if not self.sql:  # two refs to one folder: refused before Spark starts
-                table_targets(self.output, [(str(r), r.table) for r in parsed])
-        self.read.only_source_wide("the main job")
-        if self.write and not self.sql and len(parsed) != 1:
-            raise SettingsError("--write writes the --sql result or the one --table: add --sql")
-        if self.write and self.output:
-            raise SettingsError("--write and --output: choose one destination")
-        if self.incremental or self.incremental_reset or self.cursor or self.delete_missing:
-            from spark_jobs.job.incremental import check_incremental_options
-
-            check_incremental_options(self)
-
-    @property
-    def counts_unrepresentable(self) -> bool:
-        """Whether the tables' reads count values read as NULL: always without ``sql``; with it
-        only under ``strict`` (observing a table stops Spark pushing the query's filters into
-        PostgreSQL, as for the row counts, which ``sql`` skips too)."""
-        return not self.sql or self.strict
 
 
 def run_job(spark: SparkSession, settings: Settings, options: JobOptions) -> JobResult:
@@ -366,65 +298,7 @@ def _with_nulled(outcome: TableOutcome, table: LoadedTable, strict: bool) -> Tab
     return replace(outcome, nulled=sum(lost.values()))
 
 
-def materialize(
-    df: DataFrame,
-    options: JobOptions,
-    output: Optional[OutputRun],
-    label: str,
-    tables: List[LoadedTable],
-) -> int:
-    """Write ``df`` to its output's write path (or the noop sink) in one pass, counting rows as
-    they go by."""
-    from pyspark.sql import Observation
-    from pyspark.sql import functions as F
-
-    observation = Observation("sparkpg_rows")
-    observed = df.observe(observation, F.count(F.lit(1)).alias("rows"))
-    if output is None:
-        writer = observed.write.format("noop").mode("overwrite")
-        guard(tables, lambda: writer.save(), "reading")
-    else:
-        path = output.write_path(label)
-        writer = observed.write.format(options.format).mode(output.spark_mode)
-        writer = writer.options(**WRITE_OPTIONS.get(options.format, {}))
-        target = output.targets[label].path
-        guard(tables, lambda: writer.save(path), f"writing {target}", output=target)
-        output.mark_written(label)
-    return int(observation.get["rows"])
-
-
 def _show(df: DataFrame, n: int, title: str, tables: List[LoadedTable]) -> None:
     if n > 0:
         print(f"== {title} (first {n} rows)")
         guard(tables, lambda: df.show(n, truncate=False), "showing rows")
-
-
-def guard(
-    tables: List[LoadedTable], action: Callable[[], Any], what: str, output: Optional[str] = None
-) -> Any:
-    """Run a Spark action; turn pgjdbc and output failures into sparkpg errors."""
-    from py4j.protocol import Py4JJavaError
-    from pyspark.errors import AnalysisException
-
-    from spark_jobs.read.loading import read_error_of
-
-    try:
-        return action()
-    except AnalysisException as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        if output is not None:
-            raise OutputError(f"cannot write {output}: {first}") from None
-        raise OutputError(f"{what} failed: {first}") from None
-    except Py4JJavaError as exc:
-        for table in tables:
-            error = read_error_of(exc, table.read)
-            if error is not None:
-                raise error from None
-        if output is not None:
-            raise OutputError(f"{what} failed: {_java_message(exc)}") from None
-        raise
-
-
-def _java_message(exc: Any) -> str:
-    java = getattr(exc, "java_exception", None)
-    return str(java.toString()) if java is not None else str(exc).splitlines()[0]

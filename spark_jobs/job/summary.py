@@ -1,14 +1,16 @@
 """The main job's summary: one :class:`TableOutcome` per table (or ``--sql`` result), the
-:class:`JobResult` of a run, and :func:`render_summary`, the table printed at the end."""
+:class:`JobResult` of a run, :func:`render_summary`, the table printed at the end, and
+:func:`change_outcome`, the line of a table read incrementally."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Optional, Sequence, Tuple
 
 from connectors.errors import SparkPgError
 
 if TYPE_CHECKING:
+    from spark_jobs.read.incremental import IncrementalRead
     from spark_jobs.read.loading import LoadedTable
 
 
@@ -95,3 +97,20 @@ def render_summary(outcomes: Sequence[TableOutcome], notes: Sequence[str] = ()) 
         text.append(row + where + change + (f"  [{outcome.status}]" if outcome.status else ""))
     text += [f"note: {note}" for note in notes]
     return "\n".join(text)
+
+
+DELETES_NOTE = "deletes not captured"
+
+
+def change_outcome(
+    changes: IncrementalRead,
+    rows: int,
+    seconds: float,
+    output: str,
+    status: str = "",
+    deletes: str = DELETES_NOTE,
+) -> TableOutcome:
+    """The summary line of a table read incrementally: the method, the state before -> after,
+    and what happened to deletes."""
+    outcome = plan_outcome(changes.loaded, rows=rows, seconds=seconds, output=output, status=status)
+    return replace(outcome, change=f"{changes.describe_change()}, {deletes}")

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from entrypoints.errors import EXIT_DATABASE, EXIT_OK, EXIT_OUTPUT
-from spark_jobs.job import main
+from spark_jobs.job import incremental
 from spark_jobs.job.incremental import StateFiles
 from spark_jobs.job.output import HadoopStore
 
@@ -83,7 +83,7 @@ def _failing(real: Any, call: int) -> Any:
 @pytest.mark.parametrize(
     ("owner", "name"),
     [
-        (main, "materialize"),  # during the second table's read
+        (incremental, "materialize"),  # during the second table's read
         (StateFiles, "write_text"),  # after the second table's files, before its state
         (HadoopStore, "_rename"),  # during the publication: the first table's batch is in
     ],
@@ -119,7 +119,7 @@ def test_a_concurrent_run_is_refused(
     args = ("--table", "it.twice", "--output", str(out), "--incremental")
     assert incr_db.run(*args) == EXIT_OK
     incr_db.execute("INSERT INTO twice VALUES (3, 'new')")
-    real = main.materialize
+    real = incremental.materialize
 
     def other_run_meanwhile(*args: Any) -> int:
         (out / "twice" / "batch=99999999-another-run").mkdir()  # published meanwhile
@@ -127,7 +127,7 @@ def test_a_concurrent_run_is_refused(
 
     capsys.readouterr()
     with monkeypatch.context() as patch:
-        patch.setattr(main, "materialize", other_run_meanwhile)
+        patch.setattr(incremental, "materialize", other_run_meanwhile)
         assert incr_db.run(*args) == EXIT_OUTPUT
     assert "while this one ran" in capsys.readouterr().err
     assert [p.name for p in batches(out / "twice")][-1] == "batch=99999999-another-run"

@@ -12,7 +12,7 @@ import pytest
 from connectors.errors import OutputError
 from entrypoints import read_tables
 from entrypoints.errors import EXIT_DATABASE, EXIT_OK, EXIT_SETTINGS
-from spark_jobs.job.main import WRITE_OPTIONS
+from spark_jobs.job.actions import WRITE_OPTIONS
 from spark_jobs.job.output import HadoopStore, output_folder
 
 from .conftest import ReadDb

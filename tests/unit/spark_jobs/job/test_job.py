@@ -7,7 +7,7 @@ import pytest
 from connectors.errors import IdentifierError, SettingsError
 from connectors.jdbc import TableRef
 from entrypoints.read_tables import build_parser, job_options
-from spark_jobs.job.main import JobOptions
+from spark_jobs.job.options import JobOptions
 from spark_jobs.read.options import ReadOptions
 from spark_jobs.read.partitioning import PartitionOverrides, Strategy
 
