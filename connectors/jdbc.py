@@ -28,6 +28,9 @@ if TYPE_CHECKING:  # no AWS code at import time: the model lives beside the Secr
 
 #: The pgjdbc driver class (the one definition; the doctor's JAR check uses it too).
 DRIVER_CLASS = "org.postgresql.Driver"
+#: Spark's JDBC source's driver for an IAM connection: pgjdbc's, with the engine JAR's retry of a
+#: refused cached token (the JAR is on the class path for IAM anyway: it holds the plugin).
+IAM_DRIVER_CLASS = "io.sparkpg.engine.auth.IamRetryingDriver"
 DEFAULT_SCHEMA = "public"
 _MAX_IDENTIFIER_BYTES = 63
 
@@ -132,13 +135,14 @@ def jdbc_options(
     fetch_size: Optional[int] = None,
 ) -> Dict[str, str]:
     """The options of Spark's JDBC source for ``connection``: :func:`pgjdbc_properties` plus the
-    Spark-only ``url``, ``driver`` and ``fetchsize`` (``fetch_size`` overrides the connection's
-    rows per round trip). PASSWORD INCLUDED: never log them. Spark redacts option values whose
-    key matches ``spark.redaction.regex`` (``password`` does) in plans and the UI.
+    Spark-only ``url``, ``driver`` (:data:`IAM_DRIVER_CLASS` for an IAM connection) and
+    ``fetchsize`` (``fetch_size`` overrides the connection's rows per round trip). PASSWORD
+    INCLUDED: never log them. Spark redacts option values whose key matches
+    ``spark.redaction.regex`` (``password`` does) in plans and the UI.
     """
     return {
         "url": jdbc_url(connection, credentials, endpoint=endpoint),
-        "driver": DRIVER_CLASS,
+        "driver": IAM_DRIVER_CLASS if connection.auth_method == "iam" else DRIVER_CLASS,
         "fetchsize": str(fetch_size or connection.fetch_size),
         **pgjdbc_properties(connection, credentials, binary_transfer=binary_transfer),
     }

@@ -56,7 +56,9 @@ def wait_until(condition: Callable[[], bool], what: str, timeout: float = 60.0) 
         time.sleep(0.2)
 
 
-def run_past_token_lifetime(spark: Any, iam_db: IamDb, cache_millis: int) -> None:
+def run_past_token_lifetime(
+    spark: Any, iam_db: IamDb, cache_millis: int, engine: str = "copy"
+) -> None:
     """Two actions on one DataFrame, the second after every token of the first expired (the
     verifier's lifetime shortened to 3 s, the JVM's token cache set to ``cache_millis``)."""
     system = spark.sparkContext._jvm.java.lang.System
@@ -64,7 +66,11 @@ def run_past_token_lifetime(spark: Any, iam_db: IamDb, cache_millis: int) -> Non
     iam_db.verifier.max_age = dt.timedelta(seconds=3)
     try:
         df = read_table(
-            spark, iam_db.settings(), "iamdb.public.items", partitioning={"num_partitions": 2}
+            spark,
+            iam_db.settings(),
+            "iamdb.public.items",
+            partitioning={"num_partitions": 2},
+            engine=engine,
         )
         assert df.count() == 4
         signing = IamSigning(ENDPOINT.host, ENDPOINT.port, ENDPOINT.region, USER)
@@ -85,13 +91,14 @@ def test_a_job_longer_than_the_token_lifetime_signs_new_tokens(spark: Any, iam_d
     assert all(d.accepted for d in iam_db.verifier.decisions[start:])
 
 
+@pytest.mark.parametrize("engine", ["copy", "jdbc"])
 def test_a_refused_cached_token_is_signed_afresh_and_retried_once(
-    spark: Any, iam_db: IamDb
+    spark: Any, iam_db: IamDb, engine: str
 ) -> None:
     """The same job with a token cache longer than the (shortened) lifetime: the server refuses
     each expired cached token once, the engine signs a new one and the login succeeds."""
     start = len(iam_db.verifier.decisions)
-    run_past_token_lifetime(spark, iam_db, cache_millis=600_000)
+    run_past_token_lifetime(spark, iam_db, cache_millis=600_000, engine=engine)
     refused = [d for d in iam_db.verifier.decisions[start:] if not d.accepted]
     assert refused and all(d.reason.startswith("expired") for d in refused)
     assert iam_db.verifier.decisions[-1].accepted

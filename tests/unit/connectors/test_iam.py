@@ -158,6 +158,8 @@ def test_iam_properties_name_the_plugin_and_carry_no_password() -> None:
     assert options["authenticationPluginClassName"] == PLUGIN_CLASS
     assert (options["sparkpgIamHost"], options["sparkpgIamPort"]) == (HOST, "5432")
     assert options["sparkpgIamRegion"] == "us-east-1"
+    # Spark's JDBC source logs in through the engine's driver, which retries a refused cached token
+    assert options["driver"] == "io.sparkpg.engine.auth.IamRetryingDriver"
     assert "sslmode=require&" in jdbc_url(connection)  # never "prefer", even on localhost
 
 
