@@ -55,6 +55,12 @@ _ERROR_FIXES = (
         "connectivity between VPC subnets (docs/troubleshooting.md#postgresql-connection-timeout)",
     ),
     (
+        r"The IAM auth token was signed for",
+        "the database refused the IAM auth token: compare what it was signed for (in the error) "
+        "with the cluster's endpoint, port and region, the role's rds-db:connect and the user's "
+        "rds_iam grant (docs/auth.md#troubleshooting)",
+    ),
+    (
         r"28P01|password authentication failed",
         "the secret's username/password were refused by the database: update the secret (an "
         "Aurora-managed secret may have just rotated: retry) (docs/troubleshooting.md#credentials)",

@@ -57,6 +57,14 @@ def _first_line(error: BaseException) -> str:
     return text.strip()[:1000]
 
 
+def _login_refused(exc: BaseException) -> bool:
+    """True when the server refused the login (SQLSTATE class 28, anywhere in the cause chain)."""
+    from spark_jobs.engine.java import failure_of
+
+    state = failure_of(exc).sqlstate
+    return state is not None and state.startswith("28")
+
+
 def probe_connections(
     settings: Settings, connect: Connector, names: Sequence[str] = ()
 ) -> List[ConnectionProbe]:
@@ -95,10 +103,20 @@ def spark_connector(spark: Any) -> Connector:
 
         endpoint = resolve_endpoint(connection, credentials)
         started = time.monotonic()
-        options = dict(jdbc_options(connection, credentials), query=PROBE_QUERY)
+        options = dict(jdbc_options(connection, credentials, endpoint=endpoint), query=PROBE_QUERY)
         with py4j_quiet():  # the options carry the password
             reader = spark.read.format("jdbc").options(**options)
-        rows = reader.load().collect()
+        try:
+            rows = reader.load().collect()
+        except Exception as exc:
+            if connection.auth_method == "iam" and _login_refused(exc):
+                from connectors.errors import DatabaseAuthenticationError
+                from connectors.iam import iam_login_advice
+
+                # RDS says only "PAM authentication failed": add what the token was signed for
+                advice = iam_login_advice(connection, endpoint)
+                raise DatabaseAuthenticationError(_first_line(exc) + "." + advice) from None
+            raise
         elapsed = time.monotonic() - started
         return (
             f"connected to {endpoint.host}:{endpoint.port}/{endpoint.database} as "

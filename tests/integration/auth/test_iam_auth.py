@@ -132,3 +132,33 @@ def test_a_wrong_token_is_refused_with_the_likely_causes(
     for cause in ("iam_host/iam_port", "iam_region", "rds_iam", "docs/auth.md#troubleshooting"):
         assert cause in message
     assert "X-Amz" not in message and KEYS.secret_access_key not in message
+
+
+def test_the_doctor_probe_job_logs_in_with_a_token(spark: Any, iam_db: IamDb) -> None:
+    """``sparkpg doctor --probe``'s job (Spark's JDBC source with the product's options) on an
+    IAM connection: it signs a token, the server accepts it, and the probe reports the login."""
+    from spark_jobs.job.connection_probe import probe_connections, spark_connector
+
+    start = len(iam_db.verifier.decisions)
+    [probe] = probe_connections(iam_db.settings(), spark_connector(spark))
+    assert probe.ok, probe.detail
+    assert (probe.connection, probe.stage) == ("iamdb", "connect")
+    assert f"as {USER}; SELECT 1 AS sparkpg_probe returned 1 row(s)" in probe.detail
+    assert accepted_since(iam_db, start), "the server saw the probe's IAM login"
+    assert "X-Amz" not in probe.detail
+
+
+def test_the_doctor_probe_explains_a_refused_token(spark: Any, iam_db: IamDb) -> None:
+    """A token signed for the wrong region: the probe's error says what it was signed for, and
+    the doctor's fix points at the IAM checks."""
+    from diagnostics.probe_run import fix_for_error
+    from spark_jobs.job.connection_probe import probe_connections, spark_connector
+
+    settings = iam_db.settings(iam_region="eu-west-1")
+    [probe] = probe_connections(settings, spark_connector(spark))
+    assert not probe.ok and probe.stage == "connect"
+    assert probe.detail.startswith("org.postgresql.util.PSQLException: FATAL:"), probe.detail
+    assert "The IAM auth token was signed for rds-db:connect as 'iam_app'" in probe.detail
+    assert "(eu-west-1). Likely causes:" in probe.detail
+    assert "X-Amz" not in probe.detail
+    assert "docs/auth.md#troubleshooting" in fix_for_error(probe.detail)
