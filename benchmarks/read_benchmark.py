@@ -29,7 +29,9 @@ It also times the planning of many small tables: ``read_tables`` of the Pagila t
 It prints the median and minimum seconds, rows/s, ratios to the floor and to ``sparkpg``, peak
 RSS (the Spark driver JVM's ``VmHWM``, reset before each run through ``/proc/<pid>/clear_refs``;
 psql's ``ru_maxrss``), CPU seconds of the client (the JVM, or all psql processes) and of the
-server (the postmaster's reaped backends), the plan of our read, versions and the CPU count. Ratios are the claim.
+server (the postmaster's reaped backends), for in-process variants the client's CPU in Spark's
+task threads (the read itself) and in the JIT compilers (warming up code, most of it not ours),
+the plan of our read, versions and the CPU count. Ratios are the claim.
 
 The pure helpers (page ranges, medians, formatting, ``/proc`` parsing) are unit-tested in
 ``tests/unit/devtools/test_read_benchmark.py``; the benchmark itself is not a test.
@@ -236,6 +238,44 @@ def cpu_seconds(pid: int, *, children: bool = False) -> Optional[float]:
     return parse_stat_cpu_ticks(stat, children=children) / os.sysconf("SC_CLK_TCK")
 
 
+def thread_group(name: str) -> str:
+    """The group of a JVM thread, by its (15-character) name, in the client-CPU breakdown:
+    ``task`` (Spark's executor task threads: the read itself), ``jit`` (the JIT compilers) or
+    ``other`` (GC, py4j, Spark's scheduler and listeners).
+
+    >>> [thread_group(n) for n in ("Executor task l", "C2 CompilerThre", "GC Thread#0")]
+    ['task', 'jit', 'other']
+    """
+    if name.startswith("Executor task"):
+        return "task"
+    return "jit" if "CompilerThre" in name else "other"
+
+
+def thread_cpu_ticks(pid: int) -> Dict[int, Tuple[str, int]]:
+    """Each live thread of ``pid``: its :func:`thread_group` and CPU clock ticks so far."""
+    threads: Dict[int, Tuple[str, int]] = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            stat = Path(f"/proc/{pid}/task/{tid}/stat").read_text()
+        except OSError:
+            continue  # the thread ended meanwhile
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        threads[int(tid)] = (thread_group(name), parse_stat_cpu_ticks(stat))
+    return threads
+
+
+def group_cpu_seconds(
+    before: Dict[int, Tuple[str, int]], after: Dict[int, Tuple[str, int]]
+) -> Dict[str, float]:
+    """CPU seconds per thread group between two :func:`thread_cpu_ticks` snapshots (a thread
+    started meanwhile counts from zero; one that ended meanwhile is not counted)."""
+    seconds: Dict[str, float] = {"task": 0.0, "jit": 0.0, "other": 0.0}
+    tick = os.sysconf("SC_CLK_TCK")
+    for tid, (group, ticks) in after.items():
+        seconds[group] += (ticks - before.get(tid, (group, 0))[1]) / tick
+    return seconds
+
+
 @dataclass
 class VariantResult:
     """The measurements of one variant."""
@@ -246,6 +286,8 @@ class VariantResult:
     peak_rss_kib: Optional[int] = None
     client_cpu: List[float] = field(default_factory=list)
     server_cpu: List[float] = field(default_factory=list)
+    task_cpu: List[float] = field(default_factory=list)
+    jit_cpu: List[float] = field(default_factory=list)
     error: Optional[str] = None
     note: Optional[str] = None
 
@@ -302,6 +344,8 @@ def summarise(
                 "peak_rss_mib": round(r.peak_rss_kib / 1024) if r.peak_rss_kib else None,
                 "client_cpu_seconds": _round(_median(r.client_cpu), 2),
                 "server_cpu_seconds": _round(_median(r.server_cpu), 2),
+                "client_task_cpu_seconds": _round(_median(r.task_cpu), 2),
+                "client_jit_cpu_seconds": _round(_median(r.jit_cpu), 2),
             }
         )
     return records
@@ -327,12 +371,14 @@ def format_table(records: Sequence[Dict[str, Any]]) -> str:
         "peak RSS",
         "client CPU s",
         "server CPU s",
+        "task CPU s",
+        "JIT CPU s",
     )
     lines = [header]
     notes = []
     for rec in records:
         if rec["status"] != "ok":
-            lines.append((rec["variant"], "FAILED", *[""] * 7))
+            lines.append((rec["variant"], "FAILED", *[""] * (len(header) - 2)))
             notes.append(f"{rec['variant']}: {rec['error']}")
             continue
         lines.append(
@@ -346,6 +392,8 @@ def format_table(records: Sequence[Dict[str, Any]]) -> str:
                 _mib(rec["peak_rss_mib"]),
                 _fmt(rec.get("client_cpu_seconds"), "{:.2f}"),
                 _fmt(rec.get("server_cpu_seconds"), "{:.2f}"),
+                _fmt(rec.get("client_task_cpu_seconds"), "{:.2f}"),
+                _fmt(rec.get("client_jit_cpu_seconds"), "{:.2f}"),
             )
         )
         if rec.get("note"):
@@ -848,7 +896,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 client_cpu = answer.get("cpu_seconds")
             else:
                 reset_peak_rss(pid)
-                cpu_before = cpu_seconds(pid)
+                cpu_before, threads_before = cpu_seconds(pid), thread_cpu_ticks(pid)
                 started = time.monotonic()
                 try:
                     in_process[name]()
@@ -859,6 +907,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 cpu_after = cpu_seconds(pid)
                 if cpu_before is not None and cpu_after is not None:
                     client_cpu = cpu_after - cpu_before
+                groups = group_cpu_seconds(threads_before, thread_cpu_ticks(pid))
+                if record:
+                    result.task_cpu.append(groups["task"])
+                    result.jit_cpu.append(groups["jit"])
             result.add_peak(peak)
             server_cpu: Optional[float] = None
             if server_before is not None and postmaster:

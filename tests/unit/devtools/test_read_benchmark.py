@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from benchmarks import read_benchmark as rb
@@ -62,6 +64,33 @@ def test_summarise_and_format() -> None:
     assert lines[0].split()[:3] == ["variant", "median", "s"]
     assert "FAILED" in text and "OutOfMemoryError" in text
     assert any(line.startswith("sparkpg") and "1.25" in line for line in lines)
+
+
+def test_thread_groups_split_the_client_cpu() -> None:
+    """Per-thread CPU deltas by group: a new thread counts from zero, an ended one not at all."""
+    tick = os.sysconf("SC_CLK_TCK")
+    before = {1: ("task", 10), 2: ("jit", 5), 3: ("other", 7), 4: ("task", 3)}
+    after = {1: ("task", 10 + 2 * tick), 2: ("jit", 5 + tick), 3: ("other", 7), 5: ("task", tick)}
+    assert rb.group_cpu_seconds(before, after) == {"task": 3.0, "jit": 1.0, "other": 0.0}
+    assert rb.thread_group("Executor task l") == "task"
+    assert rb.thread_group("C1 CompilerThre") == "jit"
+    assert rb.thread_group("Thread-4") == "other"
+
+
+def test_thread_cpu_ticks_reads_this_process() -> None:
+    threads = rb.thread_cpu_ticks(os.getpid())
+    assert os.getpid() in threads  # the main thread's id is the process's
+    group, ticks = threads[os.getpid()]
+    assert group == "other" and ticks >= 0
+
+
+def test_task_and_jit_cpu_are_reported() -> None:
+    ours = rb.VariantResult("sparkpg", "d", seconds=[1.0, 1.2], task_cpu=[0.7, 0.9], jit_cpu=[0.2])
+    [record] = rb.summarise([ours], rows=10)
+    assert (record["client_task_cpu_seconds"], record["client_jit_cpu_seconds"]) == (0.8, 0.2)
+    header, _, row = rb.format_table([record]).splitlines()
+    assert header.endswith("task CPU s  JIT CPU s")
+    assert row.split()[-2:] == ["0.80", "0.20"]
 
 
 def test_format_report_and_args() -> None:
