@@ -112,6 +112,44 @@ def spark_options(read: TableRead) -> Dict[str, str]:
     return options
 
 
+CREDENTIAL_PROPERTIES = ("user", "password")
+"""The pgjdbc properties that never go into a URL (Spark shows the URL in plans)."""
+
+
+def properties_in_url(
+    url: str, options: Dict[str, str], pgjdbc_names: Sequence[str]
+) -> Tuple[str, Dict[str, str]]:
+    """``url`` with the pgjdbc properties of ``options`` named in ``pgjdbc_names`` appended as
+    parameters, and the options left (the credentials stay there).
+
+    Spark 4's ``DataFrameReader.jdbc(url, table, predicates, properties)`` lower-cases the
+    properties' names, and pgjdbc's are case-sensitive (``prepareThreshold``,
+    ``authenticationPluginClassName``: they would be dropped without a word); in the URL pgjdbc
+    reads them as written. A parameter already in the URL (the connection's ``jdbc_properties``)
+    stays and wins, as it does over a property.
+
+    >>> properties_in_url("jdbc:postgresql://h/d?ssl=true", {"user": "u", "prepareThreshold": "-1",
+    ...     "fetchsize": "10"}, ["user", "prepareThreshold"])
+    ('jdbc:postgresql://h/d?ssl=true&prepareThreshold=-1', {'user': 'u', 'fetchsize': '10'})
+    """
+    from urllib.parse import parse_qsl, quote, urlsplit
+
+    present = {name for name, _ in parse_qsl(urlsplit(url).query, keep_blank_values=True)}
+    moved = {
+        name: value
+        for name, value in options.items()
+        if name in pgjdbc_names and name not in CREDENTIAL_PROPERTIES
+    }
+    extra = "&".join(
+        f"{quote(name, safe='')}={quote(value, safe='')}"
+        for name, value in moved.items()
+        if name not in present
+    )
+    if extra:
+        url += ("&" if "?" in url else "?") + extra
+    return url, {name: value for name, value in options.items() if name not in moved}
+
+
 def load(spark: SparkSession, read: TableRead) -> Tuple[DataFrame, UnrepresentableReport]:
     """The DataFrame of ``read`` (lazy: Spark reads when an action runs) and its report."""
     from py4j.protocol import Py4JJavaError
@@ -122,6 +160,8 @@ def load(spark: SparkSession, read: TableRead) -> Tuple[DataFrame, Unrepresentab
     try:
         with py4j_quiet():
             if parts:
+                pgjdbc_names = list(read.target.properties(binary_transfer=read.binary_transfer))
+                url, options = properties_in_url(url, options, pgjdbc_names)
                 df = spark.read.jdbc(url, dbtable_sql(read), predicates=parts, properties=options)
             else:
                 df = spark.read.jdbc(url, dbtable_sql(read), properties=options)

@@ -33,6 +33,7 @@ from spark_jobs.read.spark_jdbc import (
     dbtable_sql,
     lost_masks,
     predicates,
+    properties_in_url,
     spark_options,
 )
 from spark_jobs.read.types import ColumnPlan
@@ -277,3 +278,34 @@ def test_summary_has_a_nulled_column_and_notes() -> None:
     ]
     assert lines[1].split()[-1] == "3" and lines[2].split()[-1] == "-"
     assert lines[3] == "note: not counted"
+
+
+def test_pgjdbc_properties_travel_in_the_url_for_partitioned_jdbc_reads() -> None:
+    """Spark 4 lower-cases the names of reader.jdbc(..., predicates, properties): pgjdbc's
+    case-sensitive ones go into the URL, the credentials stay properties, a URL parameter wins."""
+    options = {
+        "user": "app",
+        "password": "p&w=d",
+        "prepareThreshold": "-1",
+        "authenticationPluginClassName": "io.sparkpg.engine.auth.IamAuthPlugin",
+        "sparkpgIamHost": "db.cluster-x.us-east-1.rds.amazonaws.com",
+        "fetchsize": "10000",
+        "sessionInitStatement": "SET LOCAL jit = off",
+    }
+    names = ["user", "password", "prepareThreshold", "authenticationPluginClassName"]
+    names.append("sparkpgIamHost")
+    url, left = properties_in_url("jdbc:postgresql://h:5432/d?prepareThreshold=5", options, names)
+    assert url == (
+        "jdbc:postgresql://h:5432/d?prepareThreshold=5"
+        "&authenticationPluginClassName=io.sparkpg.engine.auth.IamAuthPlugin"
+        "&sparkpgIamHost=db.cluster-x.us-east-1.rds.amazonaws.com"
+    )
+    assert left == {
+        "user": "app",
+        "password": "p&w=d",
+        "fetchsize": "10000",
+        "sessionInitStatement": "SET LOCAL jit = off",
+    }
+    assert properties_in_url("jdbc:postgresql://h/d", {"a b": "c&d"}, ["a b"])[0] == (
+        "jdbc:postgresql://h/d?a%20b=c%26d"
+    )
