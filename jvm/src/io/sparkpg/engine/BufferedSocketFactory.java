@@ -28,7 +28,10 @@ public final class BufferedSocketFactory extends SocketFactory {
    */
   public static Properties withDefaults(Properties properties) {
     Properties out = new Properties();
-    out.putAll(properties);
+    // as pgjdbc reads them: string properties, a Properties' defaults included
+    for (String name : properties.stringPropertyNames()) {
+      out.setProperty(name, properties.getProperty(name));
+    }
     out.putIfAbsent("socketFactory", BufferedSocketFactory.class.getName());
     out.putIfAbsent("maxSendBufferSize", Integer.toString(BUFFER_BYTES));
     return out;

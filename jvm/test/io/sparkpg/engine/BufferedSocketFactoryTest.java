@@ -92,6 +92,12 @@ public final class BufferedSocketFactoryTest {
     Properties chosen = BufferedSocketFactory.withDefaults(given);
     assertEquals("com.example.Mine", chosen.getProperty("socketFactory"));
     assertEquals("4096", chosen.getProperty("maxSendBufferSize"));
+    Properties layered = new Properties(given); // pgjdbc reads a Properties' defaults too
+    layered.setProperty("ApplicationName", "job");
+    Properties copied = BufferedSocketFactory.withDefaults(layered);
+    assertEquals("app", copied.getProperty("user"));
+    assertEquals("com.example.Mine", copied.getProperty("socketFactory"));
+    assertEquals("job", copied.getProperty("ApplicationName"));
   }
 
   public void testASocketStreamsBothWaysAndReportsItsClose() throws IOException {
