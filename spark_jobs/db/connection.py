@@ -15,9 +15,21 @@ from __future__ import annotations
 
 import decimal
 import logging
+import struct
 import threading
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Iterator, List, NamedTuple, Optional, Sequence, Tuple
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Dict,
+    Iterator,
+    List,
+    NamedTuple,
+    Optional,
+    Sequence,
+    Tuple,
+)
 
 from connectors.errors import (
     DatabaseAuthenticationError,
@@ -38,6 +50,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 Row = Tuple[Any, ...]
+#: The engine JAR's class that packs a whole result for one py4j call (:func:`decode_rows`).
+RESULT_ROWS_CLASS = "io.sparkpg.engine.ResultRows"
+_NULL = ord("n")
 _CANCEL_WAIT_SECONDS = 5.0
 
 
@@ -54,7 +69,8 @@ class DriverConnection:
 
     Call it (``source(sql, params)``) or use :meth:`query`: a parameterised query (``?``
     placeholders) returning rows as tuples of Python values (text, int, float, bool, Decimal;
-    other Java objects as their ``toString()``). Not for bulk data: every value is one py4j call.
+    other Java objects as their ``toString()``). Not for bulk data: a result crosses py4j whole
+    (one call with the engine JAR loaded, else one per value).
     """
 
     def __init__(self, spark: SparkSession, target: DbTarget, jconn: Any) -> None:
@@ -64,6 +80,7 @@ class DriverConnection:
         self._server_version: Optional[int] = None
         self._activity = "a metadata query"
         self._running: Any = None
+        self._encode_rows: Any = None
 
     def __repr__(self) -> str:
         return f"DriverConnection({self.target.name!r}, {self.target.host_port})"
@@ -101,16 +118,26 @@ class DriverConnection:
                     self._running = None
                 if not has_rows:
                     return []
-                result = statement.getResultSet()
-                width = result.getMetaData().getColumnCount()
-                rows: List[Row] = []
-                while result.next():
-                    rows.append(tuple(_value(result.getObject(i)) for i in range(1, width + 1)))
-                return rows
+                return self._rows(statement.getResultSet())
             finally:
                 statement.close()
         except Py4JJavaError as exc:
             raise translate_error(exc, self.target, what=what or self._activity, sql=sql) from None
+
+    def _rows(self, result: Any) -> List[Row]:
+        """Every row of ``result``: in one py4j call through the engine JAR's ``ResultRows`` when
+        the JAR is loaded, else one call per value."""
+        if self._encode_rows is None:
+            rows_class = _engine_class(self._spark.sparkContext._jvm, RESULT_ROWS_CLASS)
+            # the static method, looked up once (each lookup is a py4j call)
+            self._encode_rows = rows_class.encode if rows_class is not None else False
+        if self._encode_rows:
+            return decode_rows(self._encode_rows(result))
+        width = result.getMetaData().getColumnCount()
+        rows: List[Row] = []
+        while result.next():
+            rows.append(tuple(_value(result.getObject(i)) for i in range(1, width + 1)))
+        return rows
 
     def _interrupted(self) -> None:
         """Ctrl-C while the JVM runs our statement: this thread's py4j connection still waits
@@ -239,13 +266,15 @@ def _connect_once(spark: SparkSession, target: DbTarget, binary_transfer: bool) 
     try:
         with py4j_quiet():
             props = jvm.java.util.Properties()
-            for key, value in target.properties(binary_transfer=binary_transfer).items():
+            properties = target.properties(binary_transfer=binary_transfer)
+            for key, value in properties.items():
                 props.setProperty(key, value)
             if target.connection.auth_method == "iam":
                 jconn = _iam_plugin(jvm).connectRetrying(target.url, props)
             else:
                 jconn = driver.connect(target.url, props)
-            props.clear()
+            for key in properties:  # not props.clear(): py4j's clear() pops one key per call
+                del props[key]
     except Py4JJavaError as exc:
         raise translate_error(exc, target, what="connecting") from None
     if jconn is None:  # pragma: no cover - the driver refuses URLs it does not handle
@@ -262,12 +291,20 @@ def _connect_once(spark: SparkSession, target: DbTarget, binary_transfer: bool) 
     return source
 
 
-def _iam_plugin(jvm: Any) -> Any:
-    """The engine JAR's IAM plugin class, or an :class:`EngineError` saying how to add the JAR."""
+def _engine_class(jvm: Any, name: str) -> Any:
+    """The engine JAR's class ``name``, or None when the JAR is not on the driver's class path."""
     from py4j.java_gateway import JavaClass
 
-    plugin = jvm.io.sparkpg.engine.auth.IamAuthPlugin
-    if not isinstance(plugin, JavaClass):
+    found = jvm
+    for part in name.split("."):
+        found = getattr(found, part)
+    return found if isinstance(found, JavaClass) else None
+
+
+def _iam_plugin(jvm: Any) -> Any:
+    """The engine JAR's IAM plugin class, or an :class:`EngineError` saying how to add the JAR."""
+    plugin = _engine_class(jvm, PLUGIN_CLASS)
+    if plugin is None:
         raise EngineError(
             f"connections with auth_method iam need {PLUGIN_CLASS} from the engine JAR on the "
             "classpath of every JVM that connects: run `make jvm` and add "
@@ -292,7 +329,42 @@ def _bind(statement: Any, index: int, value: Any) -> None:
         statement.setString(index, str(value))
 
 
+_DECODERS: Dict[int, Callable[[bytes], Any]] = {
+    ord("s"): lambda raw: raw.decode("utf-8"),
+    ord("i"): int,
+    ord("f"): float,
+    ord("d"): lambda raw: decimal.Decimal(raw.decode("ascii")),
+    ord("b"): lambda raw: raw == b"t",
+    ord("x"): bytes,
+    ord("o"): lambda raw: raw.decode("utf-8"),
+}
+
+
+def decode_rows(data: bytes) -> List[Row]:
+    """The rows ``io.sparkpg.engine.ResultRows.encode`` packed into ``data`` (its Javadoc has the
+    layout): the Python values :func:`_value` gives for the same pgjdbc values."""
+    width, count = struct.unpack_from(">ii", data, 0)
+    pos = 8
+    rows: List[Row] = []
+    for _ in range(count):
+        row: List[Any] = []
+        for _ in range(width):
+            tag = data[pos]
+            pos += 1
+            if tag == _NULL:
+                row.append(None)
+                continue
+            (length,) = struct.unpack_from(">i", data, pos)
+            pos += 4
+            row.append(_DECODERS[tag](data[pos : pos + length]))
+            pos += length
+        rows.append(tuple(row))
+    if pos != len(data):
+        raise ValueError(f"{len(data) - pos} bytes after the last row of an encoded result")
+    return rows
+
+
 def _value(value: Any) -> Any:
-    if value is None or isinstance(value, (str, int, float, bool, decimal.Decimal)):
+    if value is None or isinstance(value, (str, int, float, bool, decimal.Decimal, bytes)):
         return value
     return str(value.toString())
