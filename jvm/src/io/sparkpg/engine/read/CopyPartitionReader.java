@@ -5,8 +5,6 @@ import java.io.IOException;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -40,7 +38,8 @@ final class CopyPartitionReader implements PartitionReader<InternalRow> {
   private final CopyPartition partition;
   private final UnrepresentableCounts accumulator;
   private final CopyRows rows;
-  private final int[] counted;
+  /** The task's counts per counted column, live (Spark reads them every 100 rows). */
+  private final CustomTaskMetric[] metrics;
   private Connection connection;
   private CopyOut copy;
   private ScheduledFuture<?> watch;
@@ -54,7 +53,11 @@ final class CopyPartitionReader implements PartitionReader<InternalRow> {
     this.partition = partition;
     this.accumulator = accumulator;
     this.rows = new CopyRows(shape, spec.columns.size(), where());
-    this.counted = shape.countedColumns();
+    int[] counted = shape.countedColumns();
+    this.metrics = new CustomTaskMetric[counted.length];
+    for (int k = 0; k < counted.length; k++) {
+      metrics[k] = UnrepresentableMetric.taskValue(counted[k], rows.counts);
+    }
   }
 
   @Override
@@ -118,11 +121,7 @@ final class CopyPartitionReader implements PartitionReader<InternalRow> {
 
   @Override
   public CustomTaskMetric[] currentMetricsValues() {
-    List<CustomTaskMetric> out = new ArrayList<>();
-    for (int c : counted) {
-      out.add(UnrepresentableMetric.taskValue(c, rows.counts[c]));
-    }
-    return out.toArray(new CustomTaskMetric[0]);
+    return metrics;
   }
 
   @Override

@@ -38,8 +38,11 @@ public final class UnrepresentableMetric extends CustomSumMetric {
     return description;
   }
 
-  /** One task's count for one column. */
-  static CustomTaskMetric taskValue(int column, long value) {
+  /**
+   * One task's count for one column, read live from {@code counts[column]}: Spark asks for the
+   * task's metrics every 100 rows, so one object serves the whole task.
+   */
+  static CustomTaskMetric taskValue(int column, long[] counts) {
     final String metric = metricName(column);
     return new CustomTaskMetric() {
       @Override
@@ -49,7 +52,7 @@ public final class UnrepresentableMetric extends CustomSumMetric {
 
       @Override
       public long value() {
-        return value;
+        return counts[column];
       }
     };
   }
