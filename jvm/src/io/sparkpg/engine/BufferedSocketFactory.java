@@ -6,6 +6,8 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.util.Properties;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.LongConsumer;
 import javax.net.SocketFactory;
 
 /**
@@ -113,23 +115,51 @@ public final class BufferedSocketFactory extends SocketFactory {
    * One socket read per refill, of as much as the kernel holds up to the buffer's size; unlike
    * {@link java.io.BufferedInputStream} it never asks the socket how much is available (a system
    * call of its own) in the middle of a read.
+   *
+   * <p>A refill that got a stream's piece but little of it ({@value #STREAM_PIECE_BYTES} to
+   * {@value #SMALL_REFILL_BYTES} bytes: the server sends a COPY in 8 KiB pieces, slower than the
+   * reader takes them) waits {@value #COALESCE_NANOS} ns before the next read, so that the next
+   * read finds several pieces instead of waking the thread once per piece. The kernel keeps
+   * receiving meanwhile; smaller answers (a query's reply) and full refills never wait.
    */
   static final class ReadAhead extends InputStream {
+    static final int STREAM_PIECE_BYTES = 4096;
+    static final int SMALL_REFILL_BYTES = 32 * 1024;
+    static final long COALESCE_NANOS = 500_000;
+
     private final InputStream source;
+    private final LongConsumer pause;
     private final byte[] buffer = new byte[BUFFER_BYTES];
     private int position;
     private int limit;
+    private boolean small;
 
     ReadAhead(InputStream source) {
+      this(source, LockSupport::parkNanos);
+    }
+
+    /** {@code pause}: waits the nanoseconds it is given (tests record them instead). */
+    ReadAhead(InputStream source, LongConsumer pause) {
       this.source = source;
+      this.pause = pause;
     }
 
     /** False at the end of the stream. */
     private boolean refill() throws IOException {
-      int n = source.read(buffer, 0, buffer.length);
+      int n = fetch(buffer, 0, buffer.length);
       position = 0;
       limit = Math.max(n, 0);
       return n > 0;
+    }
+
+    /** One read of the source, after the wait above when the last one was small. */
+    private int fetch(byte[] b, int off, int len) throws IOException {
+      if (small) {
+        pause.accept(COALESCE_NANOS);
+      }
+      int n = source.read(b, off, len);
+      small = n >= STREAM_PIECE_BYTES && n < SMALL_REFILL_BYTES;
+      return n;
     }
 
     @Override
@@ -150,7 +180,7 @@ public final class BufferedSocketFactory extends SocketFactory {
       }
       if (position == limit) {
         if (len >= buffer.length) {
-          return source.read(b, off, len);
+          return fetch(b, off, len);
         }
         if (!refill()) {
           return -1;

@@ -69,6 +69,36 @@ public final class BufferedSocketFactoryTest {
     }
   }
 
+  public void testARefillOfAFewStreamPiecesWaitsBeforeTheNextRead() throws IOException {
+    int[] sizes = {100, 8192, 9000, 40_000, 4096, 32 * 1024 - 1, 32 * 1024, 300};
+    StringBuilder events = new StringBuilder();
+    InputStream source = new InputStream() {
+      private int next;
+
+      @Override
+      public int read() {
+        throw new AssertionError("ReadAhead reads blocks");
+      }
+
+      @Override
+      public int read(byte[] b, int off, int len) {
+        if (next == sizes.length) {
+          events.append("end");
+          return -1;
+        }
+        events.append(sizes[next]).append(' ');
+        return Math.min(len, sizes[next++]);
+      }
+    };
+    InputStream in = new BufferedSocketFactory.ReadAhead(source, nanos -> {
+      assertEquals(BufferedSocketFactory.ReadAhead.COALESCE_NANOS, nanos);
+      events.append("wait ");
+    });
+    drain(in, 3);
+    assertEquals("100 8192 wait 9000 wait 40000 4096 wait 32767 wait 32768 300 end",
+        events.toString());
+  }
+
   public void testAvailableCountsTheBufferedBytes() throws IOException {
     byte[] data = random(100, 2);
     InputStream in = new BufferedSocketFactory.ReadAhead(trickling(data, 60));
