@@ -210,6 +210,20 @@ def test_aggregates_that_differ_stay_in_spark(spark: Any, db: EngineDb, query: A
     assert "PushedAggregates" not in scan.description()
 
 
+def test_a_date_filter_after_year_9999_is_pushed_as_postgresql_writes_it(
+    spark: Any, db: EngineDb
+) -> None:
+    """A date literal after 9999 was sent as ISO's DATE '+5874897-12-31', which PostgreSQL
+    refused (the query failed); one PostgreSQL cannot hold stays in Spark."""
+    last = "d <= date_from_unix_date(2145042905)"  # 5874897-12-31, PostgreSQL's last date
+    scan = same_as_spark(spark, db, lambda df: df.where(last).agg(F.count("*"), F.max("d")))
+    assert "DATE '5874897-12-31'" in scan.description()
+    df, _ = read(spark, db, ONE)
+    assert df.where(last).count() == 120  # +-infinity are NULL to Spark
+    beyond = df.where("d < date_from_unix_date(2147483647)")  # Spark's last date, +5881580
+    assert "DATE" not in scan_of(beyond).description() and beyond.count() == 120
+
+
 def test_partial_sums_of_int_and_distinct_counts_stay_in_spark(spark: Any, db: EngineDb) -> None:
     for query in (lambda df: df.agg(F.sum("i4")), lambda df: df.agg(F.countDistinct("g"))):
         assert "PushedAggregates" not in same_as_spark(spark, db, query, BY_ID).description()

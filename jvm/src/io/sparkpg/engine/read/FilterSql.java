@@ -33,6 +33,9 @@ import org.apache.spark.unsafe.types.UTF8String;
 final class FilterSql {
   /** Spark's largest timestamp, the last one PostgreSQL can hold that Spark can read. */
   private static final String MAX_TIMESTAMP = "294247-01-10 04:00:54.775807";
+  /** PostgreSQL's first and last dates, 4714-11-24 BC and 5874897-12-31, in days from 1970. */
+  private static final int FIRST_DATE = -2440588;
+  private static final int LAST_DATE = 2145042905;
 
   private final ReadSpec spec;
 
@@ -185,9 +188,16 @@ final class FilterSql {
         String s = ((UTF8String) v).toString();
         return s.indexOf('\0') >= 0 ? null : "'" + s.replace("'", "''") + "'";
       }
-      case DATE:
-        return "DATE '" + yearText(LocalDate.ofEpochDay((Integer) v).getYear(),
-            LocalDate.ofEpochDay((Integer) v).toString()) + "'";
+      case DATE: {
+        int days = (Integer) v;
+        if (days < FIRST_DATE || days > LAST_DATE) {
+          return null; // outside PostgreSQL's dates: it would refuse the literal
+        }
+        LocalDate d = LocalDate.ofEpochDay(days);
+        return "DATE '" + String.format("%04d-%02d-%02d", d.getYear() <= 0 ? 1 - d.getYear()
+            : d.getYear(), d.getMonthValue(), d.getDayOfMonth())
+            + (d.getYear() <= 0 ? " BC" : "") + "'";
+      }
       case TIMESTAMP:
       case TIMESTAMPTZ: {
         long micros = (Long) v;
@@ -213,12 +223,4 @@ final class FilterSql {
     return "'" + text + (kind == ColumnSpec.Kind.TIMESTAMP ? "'::timestamp" : "'::timestamptz");
   }
 
-  /** ISO text of a proleptic date as PostgreSQL reads it: year 0 is 1 BC. */
-  private static String yearText(int year, String iso) {
-    if (year > 0) {
-      return iso;
-    }
-    String monthDay = iso.substring(iso.length() - 5);
-    return String.format("%04d-%s BC", 1 - year, monthDay);
-  }
 }

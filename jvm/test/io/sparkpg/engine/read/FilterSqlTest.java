@@ -173,6 +173,26 @@ public final class FilterSqlTest {
         lit((int) LocalDate.of(-4712, 1, 1).toEpochDay(), DataTypes.DateType))));
   }
 
+  /** Years after 9999 have no ISO '+'; dates PostgreSQL cannot hold stay in Spark. */
+  public void testDateLiteralsAtPostgresqlsLimits() {
+    String guard = " AND pg_catalog.isfinite(\"d\"))";
+    String[][] cases = {
+        {"10000-01-01", "DATE '10000-01-01'"},
+        {"5874897-12-31", "DATE '5874897-12-31'"},
+        {"-4713-11-24", "DATE '4714-11-24 BC'"},
+    };
+    for (String[] c : cases) {
+      LocalDate date = LocalDate.parse(c[0].startsWith("-") ? c[0] : "+" + c[0]);
+      assertEquals("(\"d\" >= " + c[1] + guard,
+          sql(p(">=", col("d"), lit((int) date.toEpochDay(), DataTypes.DateType))));
+    }
+    for (LocalDate outside : new LocalDate[] {LocalDate.of(5874898, 1, 1),
+        LocalDate.of(-4713, 11, 23)}) {
+      assertEquals(null, sql(p("<", col("d"),
+          lit((int) outside.toEpochDay(), DataTypes.DateType))));
+    }
+  }
+
   public void testTimestampLiterals() {
     String tzGuard = " AND (\"tz\" > '-infinity'::timestamptz AND \"tz\" <= "
         + "'294247-01-10 04:00:54.775807+00'::timestamptz))";
