@@ -24,8 +24,11 @@ import org.apache.spark.sql.connector.expressions.aggregate.Sum;
  *       filters, or a plain quoted column: not a SELECT-list item with an alias such as a text
  *       policy's {@code "n"::text AS "n"}); {@code COUNT(DISTINCT col)} on columns whose equality
  *       is Spark's (filter not {@code none}), complete pushdown only;
- *   <li>{@code MIN}/{@code MAX} on {@code ordering} columns (numbers, dates, timestamps, booleans
- *       as {@code bool_and}/{@code bool_or}, strings under a "C" collation);
+ *   <li>{@code MIN}/{@code MAX} on {@code ordering} columns (integers, decimals, dates,
+ *       timestamps, booleans as {@code bool_and}/{@code bool_or}, strings under a "C" collation),
+ *       not floats: -0.0 equals 0.0, and of equal values Spark's {@code MIN} keeps the first it
+ *       sees where PostgreSQL's {@code float8smaller} keeps the last, so the sign of a zero
+ *       result would depend on the order of rows;
  *   <li>{@code SUM} of integers (bigint; outside ANSI mode wrapped to 64 bits as Spark's long
  *       addition wraps; in ANSI mode smallint/integer only, whose bigint sum PostgreSQL refuses to
  *       overflow as Spark does), of DECIMAL(p,s) with p &lt;= 28 into DECIMAL(p+10,s) (outside ANSI
@@ -147,8 +150,8 @@ final class AggregateSql {
     if (f instanceof Min || f instanceof Max) {
       boolean min = f instanceof Min;
       ColumnSpec c = FilterSql.column(spec, f.children()[0]);
-      if (c == null || c.filter != ColumnSpec.Filter.ORDERING) {
-        return null;
+      if (c == null || c.filter != ColumnSpec.Filter.ORDERING || isFloat(c)) {
+        return null; // floats: of -0.0 and 0.0 Spark keeps the first, PostgreSQL the last
       }
       String fn = c.kind == ColumnSpec.Kind.BOOL ? (min ? "bool_and" : "bool_or")
           : (min ? "min" : "max");

@@ -86,6 +86,7 @@ public final class AggregateSqlTest {
     Expression[] none = new Expression[0];
     assertEquals(null, push(true, false, none, new Avg(col("i"), false)));
     assertEquals(null, push(true, false, none, new Min(col("s")))); // collated text
+    assertEquals(null, push(true, false, none, new Max(col("f")))); // float: -0.0 or 0.0
     assertEquals(null, push(true, false, new Expression[] {col("f")}, new CountStar()));
     assertEquals(null, push(false, false, none, new Count(col("i"), true))); // partial distinct
     assertEquals(null, push(true, false, none, new Max(col("nope"))));
