@@ -19,7 +19,7 @@ from .conftest import EngineDb
 AGGS = """
 CREATE TABLE aggs (id int NOT NULL, g int, s text COLLATE "C", t text, b bool, i2 int2, i4 int4,
                    i8 int8, f8 float8, n numeric(10,2), d date, ts timestamp, tz timestamptz,
-                   nu numeric);
+                   nu numeric, o oid);
 INSERT INTO aggs
 SELECT x, CASE WHEN x % 7 = 0 THEN NULL WHEN x % 5 = 0 THEN 9 ELSE x % 3 END,
        CASE WHEN x % 4 = 0 THEN NULL ELSE 'é' || chr(65 + x % 40) END, 'T' || x % 4,
@@ -28,7 +28,8 @@ SELECT x, CASE WHEN x % 7 = 0 THEN NULL WHEN x % 5 = 0 THEN 9 ELSE x % 3 END,
        CASE WHEN x % 2 = 0 THEN 9223372036854775807 - x ELSE x END,
        x * 0.25 - 3, x / 8.0 - 4, DATE '2001-01-01' + x * 37, TIMESTAMP '1999-12-31' + x * interval '1 h 7 s',
        TIMESTAMPTZ '1950-06-01 00:00:00+00' + x * interval '3 days 1 us',
-       CASE WHEN x % 9 = 0 THEN NULL WHEN x % 10 = 0 THEN 'NaN' ELSE x / 7.0 END
+       CASE WHEN x % 9 = 0 THEN NULL WHEN x % 10 = 0 THEN 'NaN' ELSE x / 7.0 END,
+       CASE WHEN x % 2 = 0 THEN 4294967295 ELSE x END::oid
 FROM generate_series(1, 120) x;
 INSERT INTO aggs (id, g, s, t, b, i2, i4, i8, f8, n, d, ts, tz) VALUES
  (201, 1, 'zz', 'T1', true, 32767, 2147483647, 9223372036854775807, 'NaN', 'NaN', 'infinity',
@@ -260,6 +261,20 @@ def test_count_of_a_column_read_as_text_is_exact(spark: Any, db: EngineDb) -> No
     assert "PushedAggregates" not in scan.description()
     df, _ = read(spark, db, ONE)
     assert df.agg(F.count("nu")).collect()[0][0] == 107  # NaN is text here
+
+
+def test_oid_filters_compare_as_spark_compares_longs(spark: Any, db: EngineDb) -> None:
+    """oid is unsigned: PostgreSQL read ``"o" > (-1)`` as ``"o" > 4294967295`` (no row, where
+    Spark keeps all 120) and failed ``"o" < (4294967296)`` (OID out of range)."""
+    for where in ("o > -1L", "o = -1L", "o < 4294967296L", "o >= 4294967295L"):
+
+        def query(df: DataFrame, where: str = where) -> DataFrame:
+            return df.where(where).agg(F.count("*"), F.max("o"))
+
+        same_as_spark(spark, db, query, BY_ID)
+    df, _ = read(spark, db, ONE)
+    assert [df.where(w).count() for w in ("o > -1L", "o = -1L", "o < 4294967296L")] == [120, 0, 120]
+    assert "'4294967295'::oid" in scan_of(df.where("o = 4294967295L")).description()
 
 
 def test_partial_sums_of_int_and_distinct_counts_stay_in_spark(spark: Any, db: EngineDb) -> None:

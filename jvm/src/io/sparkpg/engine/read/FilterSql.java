@@ -18,7 +18,9 @@ import org.apache.spark.unsafe.types.UTF8String;
  * everything else (Spark evaluates it). Rules:
  *
  * <ul>
- *   <li>a column only with a literal of exactly the column's Spark type;
+ *   <li>a column only with a literal of exactly the column's Spark type, and one PostgreSQL
+ *       holds in the column's type (an oid from 0 to 4294967295, a date from 4714-11-24 BC to
+ *       5874897-12-31, a timestamp from 4713 BC);
  *   <li>{@code =, <=>, IN, IS [NOT] NULL} on columns marked {@code equality} or {@code ordering};
  *       {@code <, <=, >, >=} only on {@code ordering} columns (numbers, dates, timestamps, booleans,
  *       strings under a "C" collation);
@@ -36,6 +38,7 @@ final class FilterSql {
   /** PostgreSQL's first and last dates, 4714-11-24 BC and 5874897-12-31, in days from 1970. */
   private static final int FIRST_DATE = -2440588;
   private static final int LAST_DATE = 2145042905;
+  private static final long MAX_OID = 0xFFFF_FFFFL;
 
   private final ReadSpec spec;
 
@@ -176,8 +179,12 @@ final class FilterSql {
       case INT2:
       case INT4:
       case INT8:
-      case OID:
         return "(" + v + ")";
+      case OID: {
+        // PostgreSQL would cast an integer to oid: -1 to 4294967295 (binary), 2^32 to an error
+        long oid = (Long) v;
+        return oid < 0 || oid > MAX_OID ? null : "'" + oid + "'::oid";
+      }
       case FLOAT4:
         return "'" + Float.toString((Float) v) + "'::float4";
       case FLOAT8:
