@@ -18,7 +18,8 @@ from .conftest import EngineDb
 
 AGGS = """
 CREATE TABLE aggs (id int NOT NULL, g int, s text COLLATE "C", t text, b bool, i2 int2, i4 int4,
-                   i8 int8, f8 float8, n numeric(10,2), d date, ts timestamp, tz timestamptz);
+                   i8 int8, f8 float8, n numeric(10,2), d date, ts timestamp, tz timestamptz,
+                   nu numeric, o oid);
 INSERT INTO aggs
 SELECT x, CASE WHEN x % 7 = 0 THEN NULL WHEN x % 5 = 0 THEN 9 ELSE x % 3 END,
        CASE WHEN x % 4 = 0 THEN NULL ELSE 'é' || chr(65 + x % 40) END, 'T' || x % 4,
@@ -26,7 +27,9 @@ SELECT x, CASE WHEN x % 7 = 0 THEN NULL WHEN x % 5 = 0 THEN 9 ELSE x % 3 END,
        (x * 311 % 65535) - 32767, x * 104729 % 2147483647 - 1073741823,
        CASE WHEN x % 2 = 0 THEN 9223372036854775807 - x ELSE x END,
        x * 0.25 - 3, x / 8.0 - 4, DATE '2001-01-01' + x * 37, TIMESTAMP '1999-12-31' + x * interval '1 h 7 s',
-       TIMESTAMPTZ '1950-06-01 00:00:00+00' + x * interval '3 days 1 us'
+       TIMESTAMPTZ '1950-06-01 00:00:00+00' + x * interval '3 days 1 us',
+       CASE WHEN x % 9 = 0 THEN NULL WHEN x % 10 = 0 THEN 'NaN' ELSE x / 7.0 END,
+       CASE WHEN x % 2 = 0 THEN 4294967295 ELSE x END::oid
 FROM generate_series(1, 120) x;
 INSERT INTO aggs (id, g, s, t, b, i2, i4, i8, f8, n, d, ts, tz) VALUES
  (201, 1, 'zz', 'T1', true, 32767, 2147483647, 9223372036854775807, 'NaN', 'NaN', 'infinity',
@@ -129,7 +132,7 @@ def every_aggregate() -> List[Any]:
     return [
     F.count("*"), F.count("n"), F.count("d"), F.count("ts"), F.count("s"), F.count("t"),
     F.min("i2"), F.max("i2"), F.min("i4"), F.max("i4"), F.min("i8"), F.max("i8"),
-    F.min("f8"), F.max("f8"), F.min("n"), F.max("n"), F.min("d"), F.max("d"),
+    F.min("n"), F.max("n"), F.min("d"), F.max("d"),
     F.min("ts"), F.max("ts"), F.min("tz"), F.max("tz"), F.min("b"), F.max("b"),
     F.min("s"), F.max("s"), F.sum("i8"),
     ]  # fmt: skip
@@ -199,15 +202,79 @@ def test_partial_group_by_is_merged_by_spark(spark: Any, db: EngineDb) -> None:
         lambda df: df.agg(F.avg("i4")),  # Spark sums a double: rounding differs
         lambda df: df.agg(F.sum("f8")),  # summation order
         lambda df: df.agg(F.min("t")),  # collation order
+        lambda df: df.where("f8 >= 0").agg(F.min("f8")),  # 0.0 or -0.0: see below
+        lambda df: df.where("f8 <= 0").agg(F.max("f8")),
         lambda df: df.groupBy("f8").count(),  # -0.0 and 0.0: Spark returns 0.0
         lambda df: df.agg(F.stddev("i4")),
         lambda df: df.agg(F.sum(F.col("i4") + 1)),  # an expression
     ],
-    ids=["avg", "sum-float", "min-collated-text", "group-by-float", "stddev", "expression"],
+    ids=[
+        "avg",
+        "sum-float",
+        "min-collated-text",
+        "min-float",
+        "max-float",
+        "group-by-float",
+        "stddev",
+        "expression",
+    ],
 )
 def test_aggregates_that_differ_stay_in_spark(spark: Any, db: EngineDb, query: Any) -> None:
     scan = same_as_spark(spark, db, query)
     assert "PushedAggregates" not in scan.description()
+
+
+def test_min_and_max_of_float_zeros_keep_sparks_sign(spark: Any, db: EngineDb) -> None:
+    """id 32 holds 0.0, id 204 -0.0: equal, so Spark's MIN and MAX keep the first they see,
+    PostgreSQL's float8smaller/float8larger the last; pushed, the answer was -0.0."""
+    for query in (
+        lambda df: df.where("f8 >= 0").agg(F.min("f8")),
+        lambda df: df.where("f8 <= 0").groupBy("b").agg(F.max("f8")),
+    ):
+        scan = same_as_spark(spark, db, query, BY_ID)
+        assert "PushedAggregates" not in scan.description()
+    on, _ = read(spark, db, ONE)
+    [(zero,)] = on.where("f8 >= 0").agg(F.min("f8")).collect()
+    assert zero == 0.0 and math.copysign(1.0, zero) == 1.0
+
+
+def test_a_date_filter_after_year_9999_is_pushed_as_postgresql_writes_it(
+    spark: Any, db: EngineDb
+) -> None:
+    """A date literal after 9999 was sent as ISO's DATE '+5874897-12-31', which PostgreSQL
+    refused (the query failed); one PostgreSQL cannot hold stays in Spark."""
+    last = "d <= date_from_unix_date(2145042905)"  # 5874897-12-31, PostgreSQL's last date
+    scan = same_as_spark(spark, db, lambda df: df.where(last).agg(F.count("*"), F.max("d")))
+    assert "DATE '5874897-12-31'" in scan.description()
+    df, _ = read(spark, db, ONE)
+    assert df.where(last).count() == 120  # +-infinity are NULL to Spark
+    beyond = df.where("d < date_from_unix_date(2147483647)")  # Spark's last date, +5881580
+    assert "DATE" not in scan_of(beyond).description() and beyond.count() == 120
+
+
+def test_count_of_a_column_read_as_text_is_exact(spark: Any, db: EngineDb) -> None:
+    """An unconstrained numeric is read as text (``"nu"::text AS "nu"``); its COUNT was pushed
+    as ``count("nu"::text AS "nu")``, a syntax error. It now stays in Spark."""
+    scan = same_as_spark(
+        spark, db, lambda df: df.groupBy("g").agg(F.count("nu"), F.count("*")), BY_G, "g"
+    )
+    assert "PushedAggregates" not in scan.description()
+    df, _ = read(spark, db, ONE)
+    assert df.agg(F.count("nu")).collect()[0][0] == 107  # NaN is text here
+
+
+def test_oid_filters_compare_as_spark_compares_longs(spark: Any, db: EngineDb) -> None:
+    """oid is unsigned: PostgreSQL read ``"o" > (-1)`` as ``"o" > 4294967295`` (no row, where
+    Spark keeps all 120) and failed ``"o" < (4294967296)`` (OID out of range)."""
+    for where in ("o > -1L", "o = -1L", "o < 4294967296L", "o >= 4294967295L"):
+
+        def query(df: DataFrame, where: str = where) -> DataFrame:
+            return df.where(where).agg(F.count("*"), F.max("o"))
+
+        same_as_spark(spark, db, query, BY_ID)
+    df, _ = read(spark, db, ONE)
+    assert [df.where(w).count() for w in ("o > -1L", "o = -1L", "o < 4294967296L")] == [120, 0, 120]
+    assert "'4294967295'::oid" in scan_of(df.where("o = 4294967295L")).description()
 
 
 def test_partial_sums_of_int_and_distinct_counts_stay_in_spark(spark: Any, db: EngineDb) -> None:

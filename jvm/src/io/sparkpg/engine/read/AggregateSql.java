@@ -20,10 +20,15 @@ import org.apache.spark.sql.connector.expressions.aggregate.Sum;
  * otherwise (Spark aggregates). Rules (docs/reading.md, "Pushdown"):
  *
  * <ul>
- *   <li>{@code COUNT(*)}; {@code COUNT(col)} on any column; {@code COUNT(DISTINCT col)} on columns
- *       whose equality is Spark's (filter not {@code none}), complete pushdown only;
- *   <li>{@code MIN}/{@code MAX} on {@code ordering} columns (numbers, dates, timestamps, booleans
- *       as {@code bool_and}/{@code bool_or}, strings under a "C" collation);
+ *   <li>{@code COUNT(*)}; {@code COUNT(col)} on any column selected as a value (a column with
+ *       filters, or a plain quoted column: not a SELECT-list item with an alias such as a text
+ *       policy's {@code "n"::text AS "n"}); {@code COUNT(DISTINCT col)} on columns whose equality
+ *       is Spark's (filter not {@code none}), complete pushdown only;
+ *   <li>{@code MIN}/{@code MAX} on {@code ordering} columns (integers, decimals, dates,
+ *       timestamps, booleans as {@code bool_and}/{@code bool_or}, strings under a "C" collation),
+ *       not floats: -0.0 equals 0.0, and of equal values Spark's {@code MIN} keeps the first it
+ *       sees where PostgreSQL's {@code float8smaller} keeps the last, so the sign of a zero
+ *       result would depend on the order of rows;
  *   <li>{@code SUM} of integers (bigint; outside ANSI mode wrapped to 64 bits as Spark's long
  *       addition wraps; in ANSI mode smallint/integer only, whose bigint sum PostgreSQL refuses to
  *       overflow as Spark does), of DECIMAL(p,s) with p &lt;= 28 into DECIMAL(p+10,s) (outside ANSI
@@ -44,6 +49,8 @@ final class AggregateSql {
   private static final int MAX_SUM_PRECISION = 28;
   private static final String WRAP = "18446744073709551616";
   private static final String HALF = "9223372036854775808";
+  private static final java.util.regex.Pattern QUOTED_NAME =
+      java.util.regex.Pattern.compile("\"(?:[^\"]|\"\")+\"");
 
   /** A pushed aggregation: what each partition selects and groups by, and its rows' shape. */
   static final class Pushed implements Serializable {
@@ -133,7 +140,7 @@ final class AggregateSql {
     if (f instanceof Count) {
       Count count = (Count) f;
       ColumnSpec c = FilterSql.column(spec, count.column());
-      if (c == null || !guardable(c)
+      if (c == null || !guardable(c) || !isValue(c)
           || (count.isDistinct() && (!complete || c.filter == ColumnSpec.Filter.NONE))) {
         return null;
       }
@@ -143,8 +150,8 @@ final class AggregateSql {
     if (f instanceof Min || f instanceof Max) {
       boolean min = f instanceof Min;
       ColumnSpec c = FilterSql.column(spec, f.children()[0]);
-      if (c == null || c.filter != ColumnSpec.Filter.ORDERING) {
-        return null;
+      if (c == null || c.filter != ColumnSpec.Filter.ORDERING || isFloat(c)) {
+        return null; // floats: of -0.0 and 0.0 Spark keeps the first, PostgreSQL the last
       }
       String fn = c.kind == ColumnSpec.Kind.BOOL ? (min ? "bool_and" : "bool_or")
           : (min ? "min" : "max");
@@ -221,6 +228,15 @@ final class AggregateSql {
   /** Counted columns need a SQL guard (arrays have none: never pushed). */
   private static boolean guardable(ColumnSpec c) {
     return !c.kind.counted() || FilterSql.representable(c) != null;
+  }
+
+  /**
+   * The column's expr is a value an aggregate can take: a column with filters (jvm/README.md:
+   * the plain column, or a cast of it), or a plain quoted column. Any other column's expr is a
+   * SELECT-list item that may end with an alias ({@code "n"::text AS "n"}).
+   */
+  private static boolean isValue(ColumnSpec c) {
+    return c.filter != ColumnSpec.Filter.NONE || QUOTED_NAME.matcher(c.expr).matches();
   }
 
   private static boolean isFloat(ColumnSpec c) {

@@ -18,7 +18,9 @@ import org.apache.spark.unsafe.types.UTF8String;
  * everything else (Spark evaluates it). Rules:
  *
  * <ul>
- *   <li>a column only with a literal of exactly the column's Spark type;
+ *   <li>a column only with a literal of exactly the column's Spark type, and one PostgreSQL
+ *       holds in the column's type (an oid from 0 to 4294967295, a date from 4714-11-24 BC to
+ *       5874897-12-31, a timestamp from 4713 BC);
  *   <li>{@code =, <=>, IN, IS [NOT] NULL} on columns marked {@code equality} or {@code ordering};
  *       {@code <, <=, >, >=} only on {@code ordering} columns (numbers, dates, timestamps, booleans,
  *       strings under a "C" collation);
@@ -33,6 +35,10 @@ import org.apache.spark.unsafe.types.UTF8String;
 final class FilterSql {
   /** Spark's largest timestamp, the last one PostgreSQL can hold that Spark can read. */
   private static final String MAX_TIMESTAMP = "294247-01-10 04:00:54.775807";
+  /** PostgreSQL's first and last dates, 4714-11-24 BC and 5874897-12-31, in days from 1970. */
+  private static final int FIRST_DATE = -2440588;
+  private static final int LAST_DATE = 2145042905;
+  private static final long MAX_OID = 0xFFFF_FFFFL;
 
   private final ReadSpec spec;
 
@@ -173,8 +179,12 @@ final class FilterSql {
       case INT2:
       case INT4:
       case INT8:
-      case OID:
         return "(" + v + ")";
+      case OID: {
+        // PostgreSQL would cast an integer to oid: -1 to 4294967295 (binary), 2^32 to an error
+        long oid = (Long) v;
+        return oid < 0 || oid > MAX_OID ? null : "'" + oid + "'::oid";
+      }
       case FLOAT4:
         return "'" + Float.toString((Float) v) + "'::float4";
       case FLOAT8:
@@ -185,9 +195,16 @@ final class FilterSql {
         String s = ((UTF8String) v).toString();
         return s.indexOf('\0') >= 0 ? null : "'" + s.replace("'", "''") + "'";
       }
-      case DATE:
-        return "DATE '" + yearText(LocalDate.ofEpochDay((Integer) v).getYear(),
-            LocalDate.ofEpochDay((Integer) v).toString()) + "'";
+      case DATE: {
+        int days = (Integer) v;
+        if (days < FIRST_DATE || days > LAST_DATE) {
+          return null; // outside PostgreSQL's dates: it would refuse the literal
+        }
+        LocalDate d = LocalDate.ofEpochDay(days);
+        return "DATE '" + String.format("%04d-%02d-%02d", d.getYear() <= 0 ? 1 - d.getYear()
+            : d.getYear(), d.getMonthValue(), d.getDayOfMonth())
+            + (d.getYear() <= 0 ? " BC" : "") + "'";
+      }
       case TIMESTAMP:
       case TIMESTAMPTZ: {
         long micros = (Long) v;
@@ -213,12 +230,4 @@ final class FilterSql {
     return "'" + text + (kind == ColumnSpec.Kind.TIMESTAMP ? "'::timestamp" : "'::timestamptz");
   }
 
-  /** ISO text of a proleptic date as PostgreSQL reads it: year 0 is 1 BC. */
-  private static String yearText(int year, String iso) {
-    if (year > 0) {
-      return iso;
-    }
-    String monthDay = iso.substring(iso.length() - 5);
-    return String.format("%04d-%s BC", 1 - year, monthDay);
-  }
 }

@@ -22,7 +22,9 @@ public final class AggregateSqlTest {
       + "{'name': 'f', 'kind': 'float8', 'expr': '@f@', 'filter': 'ordering'},"
       + "{'name': 'n', 'kind': 'numeric', 'precision': 12, 'scale': 2, 'expr': '@n@', "
       + "'filter': 'ordering'},"
-      + "{'name': 's', 'kind': 'text', 'expr': '@s@', 'filter': 'equality'}"
+      + "{'name': 's', 'kind': 'text', 'expr': '@s@', 'filter': 'equality'},"
+      + "{'name': 'c', 'kind': 'text', 'expr': '@c@', 'filter': 'none'},"
+      + "{'name': 'x', 'kind': 'text', 'expr': '@x@::text AS @x@', 'filter': 'none'}"
       + "]").replace('\'', '"').replace("@", "\\\""));
 
   private static AggregateSql.Pushed push(boolean complete, boolean ansi, Expression[] groups,
@@ -72,10 +74,19 @@ public final class AggregateSqlTest {
     assertEquals(null, push(true, false, none, new Sum(col("f"), false)));
   }
 
+  /** A column without filters is counted when it is selected as a plain column, no alias. */
+  public void testCountOfAColumnSelectedWithAnAliasStaysInSpark() {
+    Expression[] none = new Expression[0];
+    assertEquals("count(\"c\")",
+        push(false, false, none, new Count(col("c"), false)).select.get(0));
+    assertEquals(null, push(false, false, none, new Count(col("x"), false)));
+  }
+
   public void testRefusals() {
     Expression[] none = new Expression[0];
     assertEquals(null, push(true, false, none, new Avg(col("i"), false)));
     assertEquals(null, push(true, false, none, new Min(col("s")))); // collated text
+    assertEquals(null, push(true, false, none, new Max(col("f")))); // float: -0.0 or 0.0
     assertEquals(null, push(true, false, new Expression[] {col("f")}, new CountStar()));
     assertEquals(null, push(false, false, none, new Count(col("i"), true))); // partial distinct
     assertEquals(null, push(true, false, none, new Max(col("nope"))));

@@ -20,6 +20,7 @@ public final class FilterSqlTest {
   private static final ReadSpec SPEC = Specs.spec(("["
       + "{'name': 'i', 'kind': 'int4', 'expr': '@i@', 'filter': 'ordering'},"
       + "{'name': 'l', 'kind': 'int8', 'expr': '@l@', 'filter': 'ordering'},"
+      + "{'name': 'o', 'kind': 'oid', 'expr': '@o@', 'filter': 'ordering'},"
       + "{'name': 'b', 'kind': 'bool', 'expr': '@b@', 'filter': 'ordering'},"
       + "{'name': 'f', 'kind': 'float4', 'expr': '@f@', 'filter': 'ordering'},"
       + "{'name': 'd8', 'kind': 'float8', 'expr': '@d8@', 'filter': 'ordering'},"
@@ -63,6 +64,19 @@ public final class FilterSqlTest {
     assertEquals("(\"i\" IS NOT DISTINCT FROM (-7))", sql(p("<=>", col("i"), i(-7))));
     assertEquals("(\"l\" = (9223372036854775807))",
         sql(p("=", col("l"), lit(Long.MAX_VALUE, DataTypes.LongType))));
+  }
+
+  /**
+   * An oid is unsigned: PostgreSQL casts the integer -1 to oid 4294967295 and refuses 2^32, where
+   * Spark compares longs. Literals outside 0..4294967295 stay in Spark.
+   */
+  public void testOidLiteralsInItsRangeOnly() {
+    assertEquals("(\"o\" = '4294967295'::oid)",
+        sql(p("=", col("o"), lit(4294967295L, DataTypes.LongType))));
+    assertEquals("(\"o\" IN ('0'::oid, '7'::oid))", sql(p("IN", col("o"),
+        lit(0L, DataTypes.LongType), lit(7L, DataTypes.LongType))));
+    assertEquals(null, sql(p(">", col("o"), lit(-1L, DataTypes.LongType))));
+    assertEquals(null, sql(p("<", col("o"), lit(4294967296L, DataTypes.LongType))));
   }
 
   public void testOrderingOperators() {
@@ -171,6 +185,26 @@ public final class FilterSqlTest {
         lit((int) LocalDate.of(0, 12, 31).toEpochDay(), DataTypes.DateType))));
     assertEquals("(\"d\" = DATE '4713-01-01 BC'" + guard, sql(p("=", col("d"),
         lit((int) LocalDate.of(-4712, 1, 1).toEpochDay(), DataTypes.DateType))));
+  }
+
+  /** Years after 9999 have no ISO '+'; dates PostgreSQL cannot hold stay in Spark. */
+  public void testDateLiteralsAtPostgresqlsLimits() {
+    String guard = " AND pg_catalog.isfinite(\"d\"))";
+    String[][] cases = {
+        {"10000-01-01", "DATE '10000-01-01'"},
+        {"5874897-12-31", "DATE '5874897-12-31'"},
+        {"-4713-11-24", "DATE '4714-11-24 BC'"},
+    };
+    for (String[] c : cases) {
+      LocalDate date = LocalDate.parse(c[0].startsWith("-") ? c[0] : "+" + c[0]);
+      assertEquals("(\"d\" >= " + c[1] + guard,
+          sql(p(">=", col("d"), lit((int) date.toEpochDay(), DataTypes.DateType))));
+    }
+    for (LocalDate outside : new LocalDate[] {LocalDate.of(5874898, 1, 1),
+        LocalDate.of(-4713, 11, 23)}) {
+      assertEquals(null, sql(p("<", col("d"),
+          lit((int) outside.toEpochDay(), DataTypes.DateType))));
+    }
   }
 
   public void testTimestampLiterals() {
