@@ -38,8 +38,8 @@ final class CopyPartitionReader implements PartitionReader<InternalRow> {
   private final CopyPartition partition;
   private final UnrepresentableCounts accumulator;
   private final CopyRows rows;
-  /** The task's counts per counted column, live (Spark reads them every 100 rows). */
-  private final CustomTaskMetric[] metrics;
+  /** The task's counts per counted column, for Spark's metrics. */
+  private final UnrepresentableMetric.TaskValues metrics;
   private Connection connection;
   private CopyOut copy;
   private ScheduledFuture<?> watch;
@@ -53,11 +53,7 @@ final class CopyPartitionReader implements PartitionReader<InternalRow> {
     this.partition = partition;
     this.accumulator = accumulator;
     this.rows = new CopyRows(shape, spec.columns.size(), where());
-    int[] counted = shape.countedColumns();
-    this.metrics = new CustomTaskMetric[counted.length];
-    for (int k = 0; k < counted.length; k++) {
-      metrics[k] = UnrepresentableMetric.taskValue(counted[k], rows.counts);
-    }
+    this.metrics = new UnrepresentableMetric.TaskValues(shape.countedColumns(), rows.counts);
   }
 
   @Override
@@ -121,7 +117,7 @@ final class CopyPartitionReader implements PartitionReader<InternalRow> {
 
   @Override
   public CustomTaskMetric[] currentMetricsValues() {
-    return metrics;
+    return metrics.changed();
   }
 
   @Override

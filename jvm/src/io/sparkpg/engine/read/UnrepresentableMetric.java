@@ -39,10 +39,48 @@ public final class UnrepresentableMetric extends CustomSumMetric {
   }
 
   /**
-   * One task's count for one column, read live from {@code counts[column]}: Spark asks for the
-   * task's metrics every 100 rows, so one object serves the whole task.
+   * One task's counts for the counted columns, read live from {@code counts}, as the partition
+   * reader answers Spark's {@code currentMetricsValues}.
    */
-  static CustomTaskMetric taskValue(int column, long[] counts) {
+  static final class TaskValues {
+    private static final CustomTaskMetric[] UNCHANGED = new CustomTaskMetric[0];
+
+    private final int[] columns;
+    private final long[] counts;
+    private final long[] answered;
+    private final CustomTaskMetric[] metrics;
+
+    /** {@code columns}: the counted columns, indexes into {@code counts}. */
+    TaskValues(int[] columns, long[] counts) {
+      this.columns = columns.clone();
+      this.counts = counts;
+      this.answered = new long[columns.length];
+      this.metrics = new CustomTaskMetric[columns.length];
+      for (int k = 0; k < columns.length; k++) {
+        metrics[k] = taskValue(columns[k], counts);
+      }
+    }
+
+    /**
+     * Every counted column's count when one changed since the last answer, else none: Spark
+     * asks every 100 rows (and once when the task ends, however it ends) and keeps the last
+     * value it was given, so an empty answer leaves it right. Answering every time cost about
+     * 5% of a narrow read's task CPU (a map lookup per metric in Spark).
+     */
+    CustomTaskMetric[] changed() {
+      boolean changed = false;
+      for (int k = 0; k < columns.length; k++) {
+        long count = counts[columns[k]];
+        if (count != answered[k]) {
+          answered[k] = count;
+          changed = true;
+        }
+      }
+      return changed ? metrics : UNCHANGED;
+    }
+  }
+
+  private static CustomTaskMetric taskValue(int column, long[] counts) {
     final String metric = metricName(column);
     return new CustomTaskMetric() {
       @Override
