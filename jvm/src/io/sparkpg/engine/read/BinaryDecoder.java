@@ -6,6 +6,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Arrays;
 import org.apache.spark.sql.catalyst.InternalRow;
+import org.apache.spark.sql.catalyst.expressions.UnsafeArrayData;
 import org.apache.spark.sql.catalyst.util.GenericArrayData;
 import org.apache.spark.sql.types.Decimal;
 import org.apache.spark.unsafe.Platform;
@@ -280,6 +281,11 @@ final class BinaryDecoder {
    * A 1-D array: int32 ndim, has-nulls flag, element oid, then per dimension size and lower
    * bound, then (int32 length or -1, bytes) per element. Other shapes are unrepresentable.
    */
+  /**
+   * array_send: int32 ndim, int32 flags (1: has NULLs), element type oid, per dimension int32 size
+   * and lower bound, then per element int32 length (-1: NULL) and bytes. One dimension with lower
+   * bound 1, or none (empty); other shapes are unrepresentable.
+   */
   private static Object array(ColumnSpec c, byte[] b, int off, int len) {
     int ndim = int4(b, off);
     if (ndim == 0) {
@@ -288,17 +294,72 @@ final class BinaryDecoder {
     if (ndim != 1 || int4(b, off + 16) != 1) {
       return UNREPRESENTABLE;
     }
-    Object[] out = new Object[int4(b, off + 12)];
+    int n = int4(b, off + 12);
+    if (n < 0 || n > (len - 20) / 4) { // every element has at least its length
+      throw new ArrayIndexOutOfBoundsException("an array of " + n + " elements in " + len
+          + " bytes");
+    }
+    int size = fixedWidth(c.element);
+    if (size > 0) {
+      return fixedWidthArray(c.element, size, n, b, off + 20, off + len);
+    }
+    Object[] out = new Object[n];
     int p = off + 20;
-    for (int i = 0; i < out.length; i++) {
-      int n = int4(b, p);
+    for (int i = 0; i < n; i++) {
+      int length = int4(b, p);
       p += 4;
-      if (n >= 0) {
-        out[i] = scalar(c, c.element, b, p, n);
-        p += n;
+      if (length >= 0) {
+        out[i] = scalar(c, c.element, b, p, length);
+        p += length;
       }
     }
     return new GenericArrayData(out);
+  }
+
+  /** The bytes of an element of Spark's type for {@code kind} when fixed, else 0. */
+  private static int fixedWidth(ColumnSpec.Kind kind) {
+    switch (kind) {
+      case BOOL: return 1;
+      case INT2: return 2;
+      case INT4:
+      case FLOAT4: return 4;
+      case INT8:
+      case OID:
+      case FLOAT8: return 8;
+      default: return 0;
+    }
+  }
+
+  /**
+   * Fixed-width elements written straight into Spark's {@link UnsafeArrayData}: no boxing, and
+   * the projection into the row copies it whole instead of element by element.
+   */
+  private static UnsafeArrayData fixedWidthArray(ColumnSpec.Kind kind, int size, int n, byte[] b,
+      int p, int end) {
+    UnsafeArrayData out = UnsafeArrayData.createFreshArray(n, size);
+    for (int i = 0; i < n; i++) {
+      int length = int4(b, p);
+      p += 4;
+      if (length < 0) {
+        out.setNullAt(i);
+        continue;
+      }
+      if (length != (kind == ColumnSpec.Kind.OID ? 4 : size) || length > end - p) {
+        throw new ArrayIndexOutOfBoundsException("a " + length + "-byte " + kind
+            + " array element");
+      }
+      switch (kind) {
+        case BOOL: out.setBoolean(i, b[p] != 0); break;
+        case INT2: out.setShort(i, int2(b, p)); break;
+        case INT4: out.setInt(i, int4(b, p)); break;
+        case FLOAT4: out.setFloat(i, Float.intBitsToFloat(int4(b, p))); break;
+        case INT8: out.setLong(i, int8(b, p)); break;
+        case OID: out.setLong(i, int4(b, p) & 0xFFFF_FFFFL); break;
+        default: out.setDouble(i, Double.longBitsToDouble(int8(b, p))); break;
+      }
+      p += length;
+    }
+    return out;
   }
 
   private static UTF8String uuid(byte[] b, int off) {

@@ -10,6 +10,7 @@ import java.math.BigDecimal;
 import java.nio.ByteBuffer;
 import java.time.LocalDate;
 import org.apache.spark.sql.catalyst.expressions.GenericInternalRow;
+import org.apache.spark.sql.catalyst.expressions.UnsafeArrayData;
 import org.apache.spark.sql.catalyst.util.ArrayData;
 import org.apache.spark.sql.types.Decimal;
 import org.apache.spark.unsafe.types.UTF8String;
@@ -308,6 +309,53 @@ public final class BinaryDecoderTest {
         new Wire().int8(0).int8(1)));
     assertEquals(UTF8String.fromString("00000000-0000-0000-0000-000000000001"),
         uuids.getUTF8String(0));
+  }
+
+  public void testFixedWidthArraysAreSparksUnsafeArraysWithTheirNulls() {
+    ArrayData bools = (ArrayData) array("bool", arrayWire(16, new int[] {3}, new int[] {1},
+        new Wire().int1(1), null, new Wire().int1(0)));
+    assertTrue(bools instanceof UnsafeArrayData, "no boxed elements");
+    assertEquals(true, bools.getBoolean(0));
+    assertTrue(bools.isNullAt(1), "NULL element");
+    assertEquals(false, bools.getBoolean(2));
+    ArrayData shorts = (ArrayData) array("int2", arrayWire(21, new int[] {2}, new int[] {1},
+        new Wire().int2(-32768), new Wire().int2(32767)));
+    assertEquals((short) -32768, shorts.getShort(0));
+    assertEquals((short) 32767, shorts.getShort(1));
+    ArrayData longs = (ArrayData) array("int8", arrayWire(20, new int[] {2}, new int[] {1},
+        null, new Wire().int8(Long.MIN_VALUE)));
+    assertTrue(longs.isNullAt(0) && !longs.isNullAt(1), "NULL then a value");
+    assertEquals(Long.MIN_VALUE, longs.getLong(1));
+    ArrayData oids = (ArrayData) array("oid", arrayWire(26, new int[] {1}, new int[] {1},
+        new Wire().int4(-1)));
+    assertEquals(4294967295L, oids.getLong(0));
+    ArrayData floats = (ArrayData) array("float4", arrayWire(700, new int[] {2}, new int[] {1},
+        new Wire().int4(Float.floatToRawIntBits(Float.NaN)), new Wire().int4(
+            Float.floatToRawIntBits(-0.0f))));
+    assertTrue(Float.isNaN(floats.getFloat(0)), "NaN");
+    assertEquals(Float.floatToRawIntBits(-0.0f), Float.floatToRawIntBits(floats.getFloat(1)));
+    ArrayData doubles = (ArrayData) array("float8", arrayWire(701, new int[] {65},
+        new int[] {1}, manyDoubles(65)));
+    assertEquals(65, doubles.numElements()); // past one word of null bits
+    assertEquals(64.5, doubles.getDouble(64));
+    assertTrue(doubles.isNullAt(63) && !doubles.isNullAt(62), "the 64th element is NULL");
+  }
+
+  /** {@code n} float8 elements i + 0.5, the 64th NULL. */
+  private static Wire[] manyDoubles(int n) {
+    Wire[] out = new Wire[n];
+    for (int i = 0; i < n; i++) {
+      out[i] = i == 63 ? null : new Wire().int8(Double.doubleToRawLongBits(i + 0.5));
+    }
+    return out;
+  }
+
+  public void testAnArrayThatDoesNotFitItsFieldIsAnError() {
+    // An element of the wrong width, and more elements than the field has bytes for.
+    assertThrows(ArrayIndexOutOfBoundsException.class, () -> array("int4", arrayWire(23,
+        new int[] {1}, new int[] {1}, new Wire().int8(1))));
+    assertThrows(ArrayIndexOutOfBoundsException.class, () -> array("int8", arrayWire(20,
+        new int[] {1000}, new int[] {1}, new Wire().int8(1))));
   }
 
   public void testAnEmptyArrayHasNoDimensions() {
