@@ -5,9 +5,9 @@ tables (DDL and rows) and the same queries.
 A table is a list of :class:`Column` s (every kind the engine decodes, and the awkward values of
 each: NaN, infinities, -0, extremes, dates PostgreSQL holds and Spark does not read, strings
 with ``%``, ``_`` and non-ASCII) and rows of Python values; :func:`table_sql` writes it as SQL.
-A :class:`Query` is a filter (Spark SQL text) and one shape (select, count, aggregate, group by,
-top-N, offset, limit, distinct); :meth:`Query.code` is the PySpark line that runs it, so a
-failure can be reproduced by hand.
+A :class:`Query` is a list of DataFrame calls: filters (Spark SQL text), then a shape (select,
+count, aggregate, group by, top-N, offset, limit, distinct) or a combination;
+:meth:`Query.code` is the PySpark line that runs it, so a failure can be reproduced by hand.
 
 >>> tables = generate_tables(7)
 >>> [t.name for t in tables]
@@ -22,7 +22,7 @@ from __future__ import annotations
 import random
 import struct
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Context, Decimal
 from typing import Any, List, Optional, Tuple
 
@@ -167,6 +167,8 @@ def columns(icu: bool) -> List[Column]:
         _dec("n38", 38, 0),
         _dec("n5", 5, 5),
         _dec("n28", 28, 6),
+        Column("nd", "fz_amount", "dec", "DECIMAL(12,3)", precision=12, scale=3),
+        Column("m", "money", "dec", "DECIMAL(22,3)", precision=22, scale=3),
         Column("nu", "numeric", "nu", "STRING"),
         Column("f4", "float4", "float", "FLOAT"),
         Column("f8", "float8", "float", "DOUBLE"),
@@ -186,6 +188,9 @@ def columns(icu: bool) -> List[Column]:
 
 
 #: the collation the ``ci`` column uses (created when the server has ICU)
+#: the types the tables use besides the built-in ones: a domain over numeric(12,3), whose NaN
+#: the engine guards with (x - x) = 0 (it cannot see the declared precision)
+TYPES_SQL = "DROP DOMAIN IF EXISTS fz_amount CASCADE; CREATE DOMAIN fz_amount AS numeric(12,3)"
 NOCASE_COLLATION = (
     "CREATE COLLATION IF NOT EXISTS fz_nocase "
     "(provider = icu, locale = 'und-u-ks-level2', deterministic = false)"
@@ -242,6 +247,10 @@ def random_value(rng: random.Random, c: Column, pool: int) -> Any:
             if special
             else rng.randrange(pool)
         )
+    if c.pg_type == "money":  # an int8 of cents (lc_monetary C)
+        if special:
+            return decimal(rng.choice([2**63 - 1, -(2**63), 0, 1, -1]), 2)
+        return decimal(rng.randrange(-pool * 999, pool * 999), 2)
     if k == "dec":
         if special:
             return rng.choice([*_dec_boundaries(c), Decimal("NaN")])
@@ -286,7 +295,7 @@ def pg_literal(c: Column, v: Any) -> str:
     if k in ("int", "oid"):
         return str(v)
     if k in ("dec", "nu"):
-        return sql_string(str(v)) if not v.is_finite() else str(v)
+        return sql_string(str(v)) if not v.is_finite() or c.pg_type == "money" else str(v)
     if k == "float":
         return sql_string(repr(v).replace("inf", "Infinity").replace("nan", "NaN"))
     if k in ("text", "char", "uuid"):
@@ -397,7 +406,10 @@ PARTITIONINGS = ("one", "by_id", "by_g", "by_d")
 def spark_literal(rng: random.Random, c: Column, v: Any) -> str:
     """``v`` (a value of ``c``) as a Spark SQL literal: of the column's exact type mostly (what
     the engine pushes), sometimes of another type Spark coerces (widening the column, or
-    unwrapping the cast back onto the literal)."""
+    unwrapping the cast back onto the literal). Never one that makes Spark cast the column to a
+    type some of its values do not fit (a date after 294247 to a timestamp, a string to a number
+    in ANSI mode): Spark fails on those rows, and pushed filters that drop them first would
+    rightly avoid the failure, which this comparison cannot tell from a wrong answer."""
     k = c.kind
     other = rng.random() < 0.15
     if k in ("int", "oid"):
@@ -410,9 +422,8 @@ def spark_literal(rng: random.Random, c: Column, v: Any) -> str:
         return f"{v}L" if rng.random() < 0.5 else str(v)
     if k == "dec":
         if other:
-            return rng.choice(
-                [f"{v}1BD" if "." in str(v) else f"{v}.01BD", f"CAST('{v}' AS DOUBLE)"]
-            )
+            finer = f"{v}1BD" if "." in str(v) else f"{v}.01BD"
+            return rng.choice([finer if c.precision < 38 else f"{v}BD", f"CAST('{v}' AS DOUBLE)"])
         if rng.random() < 0.7:
             return f"CAST('{v}' AS {c.spark_type})"
         return f"{v}BD"
@@ -425,18 +436,16 @@ def spark_literal(rng: random.Random, c: Column, v: Any) -> str:
     if k == "bool":
         return "true" if v else "false"
     if k == "date":
-        if other and abs(v) < 2_900_000:  # a timestamp Spark can cast the column to
-            return f"timestamp_micros({v * 86_400_000_000 + rng.choice([0, 1, -1])})"
         y, m, d = civil_from_days(v)
         if 1 <= y <= 9999 and rng.random() < 0.5:
             return f"DATE '{y:04d}-{m:02d}-{d:02d}'"
         return f"date_from_unix_date({v})"
     if k in ("ts", "tstz"):
-        if other:
+        if other and abs(v) < 2**62:  # a date Spark can cast to a timestamp
             return f"date_from_unix_date({v // 86_400_000_000})"
         return f"timestamp_micros({v})"
     if other and c.is_string:
-        return rng.choice(["1", "0.5BD", spark_string("a\x00b")])
+        return spark_string("a\x00b")
     return spark_string(v if isinstance(v, str) else str(v))
 
 
@@ -518,64 +527,46 @@ def predicate(rng: random.Random, t: Table, depth: int = 0) -> str:
 # -- queries -----------------------------------------------------------------------------------
 
 
+#: one DataFrame call: ``("where", sql)``, ``("select", *columns)``, ``("distinct",)``,
+#: ``("agg", group columns, aggregates)``, ``("orderBy", *(column, descending, nulls first))``,
+#: ``("offset", m)``, ``("limit", n)``
+Step = Tuple[Any, ...]
+
+
 @dataclass(frozen=True)
 class Query:
-    """A DataFrame query: ``where`` filters (Spark SQL, may be empty), then a ``shape``:
+    """A DataFrame query as its calls (``steps``) and how its answer is compared: ``ordered``
+    (the order is total: every sort ends with the unique id, or is the order of a one-row or
+    scan-order result) or as a multiset; ``subset``: the last step is a limit without an order,
+    so any ``limit`` rows of the answer without it will do."""
 
-    ``select`` (``columns``), ``count``, ``agg`` (``aggregates``, grouped by ``group``),
-    ``distinct`` (``columns``), ``top`` (``order`` then ``limit``), ``offset`` (``order``,
-    ``offset`` and maybe ``limit``), ``limit`` (no order), ``agg_limit`` (an aggregate, then a
-    limit without order), ``scan_offset`` (an offset without an order: the rows after the first
-    ``offset`` in the order the partitions are read). ``ordered``: the result's order is total,
-    or the read's (compared in order);
-    ``subset``: only ``limit`` rows of a larger answer (compared as a subset of it).
-    """
-
-    where: Tuple[str, ...]
-    shape: str
-    columns: Tuple[str, ...] = ()
-    group: Tuple[str, ...] = ()
-    aggregates: Tuple[str, ...] = ()
-    order: Tuple[Tuple[str, bool, bool], ...] = ()  # (column, descending, nulls first)
-    limit: Optional[int] = None
-    offset: Optional[int] = None
-    select_after: Tuple[str, ...] = field(default=())
-    limit_first: bool = False  # ``.limit(n).offset(m)`` rather than ``.offset(m).limit(n)``
+    kind: str
+    steps: Tuple[Step, ...]
+    ordered: bool = False
+    subset: bool = False
 
     @property
-    def ordered(self) -> bool:
-        """The query orders its rows totally (the order ends with the unique id)."""
-        return self.shape in ("top", "offset", "scan_offset")
+    def limit(self) -> int:
+        """The last step's limit (``subset`` queries)."""
+        return int(self.steps[-1][1])
 
     @property
-    def subset(self) -> bool:
-        """A limit without an order: any ``limit`` rows of the unlimited answer."""
-        return self.shape in ("limit", "agg_limit")
+    def unlimited(self) -> Tuple[Step, ...]:
+        """The steps without the last limit (``subset`` queries)."""
+        return self.steps[:-1] if self.subset else self.steps
 
     def code(self) -> str:
         """The PySpark expression this query runs on ``df`` (``F`` is pyspark's functions)."""
         out = "df"
-        for w in self.where:
-            out += f".where({w!r})"
-        if self.shape in ("select", "distinct"):
-            out += f".select({', '.join(repr(c) for c in self.columns)})"
-            if self.shape == "distinct":
-                out += ".distinct()"
-        elif self.shape == "count":
-            out += ".groupBy().count()"
-        elif self.shape in ("agg", "agg_limit"):
-            aggs = ", ".join(f"F.expr({a!r})" for a in self.aggregates)
-            out += f".groupBy({', '.join(repr(g) for g in self.group)}).agg({aggs})"
-        if self.order:
-            out += f".orderBy({', '.join(sort_code(o) for o in self.order)})"
-        steps = []
-        if self.offset is not None:
-            steps.append(f".offset({self.offset})")
-        if self.limit is not None:
-            steps.append(f".limit({self.limit})")
-        out += "".join(reversed(steps) if self.limit_first else steps)
-        if self.select_after:
-            out += f".select({', '.join(repr(c) for c in self.select_after)})"
+        for step in self.steps:
+            name, args = step[0], step[1:]
+            if name == "agg":
+                aggs = ", ".join(f"F.expr({a!r})" for a in args[1])
+                out += f".groupBy({', '.join(repr(g) for g in args[0])}).agg({aggs})"
+            elif name == "orderBy":
+                out += f".orderBy({', '.join(sort_code(o) for o in args)})"
+            else:
+                out += f".{name}({', '.join(repr(a) for a in args)})"
         return out
 
 
@@ -622,51 +613,71 @@ FAVOURITE_GROUPS = ("g", "g", "g", "b", "sc", "st", "d", "n", "i2", "tz", "id")
 
 
 def generate_query(rng: random.Random, t: Table) -> Query:
-    """One random query over ``t``."""
+    """One random query over ``t``: filters, then one shape (select, count, aggregate,
+    distinct, top-N, offset, limit) or a combination (an aggregate over a top-N or a limit, a
+    top-N over an aggregate)."""
     names = [c.name for c in t.columns]
-    where = tuple(predicate(rng, t) for _ in range(rng.choice([0, 1, 1, 1, 2])))
+    where: Tuple[Step, ...] = tuple(
+        ("where", predicate(rng, t)) for _ in range(rng.choice([0, 1, 1, 1, 2]))
+    )
     roll = rng.random()
-    if roll < 0.12:
-        cols = tuple(rng.sample(names, rng.randint(1, 5)))
-        return Query(where, "select", columns=cols)
-    if roll < 0.18:
-        return Query(where, "count")
+    if roll < 0.1:
+        return Query("select", (*where, ("select", *rng.sample(names, rng.randint(1, 5)))))
+    if roll < 0.15:
+        return Query("count", (*where, ("agg", (), ("count(*)",))))
+    if roll < 0.52:
+        agg = aggregation(rng, t)
+        if roll < 0.42:
+            return Query("agg", (*where, agg))
+        if roll < 0.47:
+            return Query("agg_limit", (*where, agg, ("limit", rng.randint(1, 4))), subset=True)
+        keys = [("orderBy", *((g, False, True) for g in agg[1]))] if agg[1] else []
+        limit = ("limit", rng.randint(1, 4))
+        return Query("agg_top", (*where, agg, *keys, limit), ordered=True)
+    if roll < 0.56:
+        return Query("distinct", (*where, ("select", *rng.sample(names[1:], rng.randint(1, 2))), ("distinct",)))  # fmt: skip
     if roll < 0.6:
-        groupable = [c.name for c in t.columns[1:] if c.kind in GROUP_KINDS]
-        group: Tuple[str, ...] = ()
-        if rng.random() < 0.75:
-            pool = groupable if rng.random() < 0.3 else FAVOURITE_GROUPS
-            group = tuple(dict.fromkeys(rng.choice(pool) for _ in range(rng.choice([1, 1, 2]))))
-        pushable = rng.random() < 0.6
-        aggs = tuple(dict.fromkeys(aggregate(rng, t, pushable) for _ in range(rng.randint(1, 4))))
-        if roll < 0.54:
-            return Query(where, "agg", group=group, aggregates=aggs)
-        return Query(where, "agg_limit", group=group, aggregates=aggs, limit=rng.randint(1, 4))
-    if roll < 0.64:
-        cols = tuple(rng.sample(names[1:], rng.randint(1, 2)))
-        return Query(where, "distinct", columns=cols)
-    if roll < 0.7:
-        return Query(where, "limit", limit=rng.choice([1, 5, 30]))
-    if roll < 0.74:
-        return Query(where, "scan_offset", offset=rng.choice([1, 5, 40]))
-    if rng.random() < 0.5:
-        where = where[:1]
+        return Query("limit", (*where, ("limit", rng.choice([1, 5, 30]))), subset=True)
+    if roll < 0.63:
+        count = ("agg", (), ("count(*)",))
+        return Query("limit_count", (*where, ("limit", rng.choice([1, 5, 30])), count))
+    if roll < 0.67:
+        offset: Tuple[Step, ...] = (("offset", rng.choice([1, 5, 40])),)
+        if rng.random() < 0.4:
+            offset += (("limit", rng.choice([2, 9])),)
+        return Query("scan_offset", (*where, *offset), ordered=True)
+    where = where[:1] if rng.random() < 0.5 else where
     sortable = names[1:] if rng.random() < 0.3 else [c.name for c in t.columns if c.orderable][1:]
     chosen = dict.fromkeys(rng.choice(sortable) for _ in range(rng.randint(1, 3)))
     order = (
+        "orderBy",
         *((name, rng.random() < 0.5, rng.random() < 0.5) for name in chosen),
         ("id", rng.random() < 0.5, False),
     )
-    after: Tuple[str, ...] = ()
-    if rng.random() < 0.3:
-        after = tuple(dict.fromkeys(["id", *rng.sample(names, 2)]))
-    if roll < 0.88:
-        return Query(
-            where, "top", order=order, limit=rng.choice([1, 3, 10, 50]), select_after=after
-        )
-    offset, limit = rng.choice([1, 5, 40]), rng.choice([None, 2, 7, 45])
-    return Query(where, "offset", order=order, offset=offset, limit=limit,
-                 limit_first=limit is not None and rng.random() < 0.4)  # fmt: skip
+    if roll < 0.8:
+        top = (*where, order, ("limit", rng.choice([1, 3, 10, 50])))
+        if rng.random() < 0.3:
+            return Query("top", (*top, ("select", *dict.fromkeys(["id", *rng.sample(names, 2)]))), ordered=True)  # fmt: skip
+        return Query("top", top, ordered=True)
+    if roll < 0.86:
+        return Query("top_agg", (*where, order, ("limit", rng.choice([3, 20])), aggregation(rng, t)))  # fmt: skip
+    steps = [("offset", rng.choice([1, 5, 40]))]
+    if rng.random() < 0.6:
+        steps.insert(rng.randrange(2), ("limit", rng.choice([2, 7, 45])))
+    return Query("offset", (*where, order, *steps), ordered=True)
+
+
+def aggregation(rng: random.Random, t: Table) -> Step:
+    """A groupBy(...).agg(...) step: grouped by favourite columns (the partitioning's key, the
+    awkward ones) or any, or not grouped; aggregates the engine may push more often than not."""
+    groupable = [c.name for c in t.columns[1:] if c.kind in GROUP_KINDS]
+    group: Tuple[str, ...] = ()
+    if rng.random() < 0.75:
+        pool = groupable if rng.random() < 0.3 else FAVOURITE_GROUPS
+        group = tuple(dict.fromkeys(rng.choice(pool) for _ in range(rng.choice([1, 1, 2]))))
+    pushable = rng.random() < 0.6
+    aggs = tuple(dict.fromkeys(aggregate(rng, t, pushable) for _ in range(rng.randint(1, 4))))
+    return ("agg", group, aggs)
 
 
 def generate_queries(seed: int, t: Table, count: int) -> List[Query]:

@@ -52,8 +52,10 @@ from .conftest import EngineDb
 from .pushdown_fuzz import (
     NOCASE_COLLATION,
     PARTITIONINGS,
+    TYPES_SQL,
     Partitioning,
     Query,
+    Step,
     Table,
     generate_queries,
     generate_tables,
@@ -103,6 +105,7 @@ def tables(engine_db: EngineDb) -> List[Table]:
     [(icu,)] = engine_db.rows("SELECT count(*) > 0 FROM pg_collation WHERE collprovider = 'i'")
     if icu:
         engine_db.execute(NOCASE_COLLATION)
+    engine_db.execute(TYPES_SQL)
     generated = generate_tables(SEED, icu=bool(icu))
     for t in generated:
         engine_db.execute(table_sql(t))
@@ -133,28 +136,26 @@ def read(
     return df
 
 
-def apply(q: Query, df: DataFrame, *, limited: bool = True) -> DataFrame:
-    """``q`` on ``df`` (what :meth:`Query.code` prints); ``limited=False``: without its limit."""
-    for w in q.where:
-        df = df.where(w)
-    if q.shape in ("select", "distinct"):
-        df = df.select(*q.columns)
-        if q.shape == "distinct":
+def apply(steps: Sequence[Step], df: DataFrame) -> DataFrame:
+    """The query's ``steps`` on ``df`` (what :meth:`Query.code` prints)."""
+    for step in steps:
+        name, args = step[0], step[1:]
+        if name == "where":
+            df = df.where(args[0])
+        elif name == "select":
+            df = df.select(*args)
+        elif name == "distinct":
             df = df.distinct()
-    elif q.shape == "count":
-        df = df.groupBy().count()
-    elif q.shape in ("agg", "agg_limit"):
-        df = df.groupBy(*q.group).agg(*[F.expr(a) for a in q.aggregates])
-    if q.order:
-        df = df.orderBy(*[sort_column(o) for o in q.order])
-    if q.limit is not None and limited and q.limit_first:
-        df = df.limit(q.limit)
-    if q.offset is not None:
-        df = df.offset(q.offset)
-    if q.limit is not None and limited and not q.limit_first:
-        df = df.limit(q.limit)
-    if q.select_after:
-        df = df.select(*q.select_after)
+        elif name == "agg":
+            df = df.groupBy(*args[0]).agg(*[F.expr(a) for a in args[1]])
+        elif name == "orderBy":
+            df = df.orderBy(*[sort_column(o) for o in args])
+        elif name == "offset":
+            df = df.offset(args[0])
+        elif name == "limit":
+            df = df.limit(args[0])
+        else:
+            raise AssertionError(f"unknown step {step}")
     return df
 
 
@@ -229,34 +230,50 @@ def pushed_kinds(df: DataFrame) -> List[str]:
     return kinds
 
 
-def answer(df: DataFrame) -> Tuple[Optional[List[Tuple[Any, ...]]], str]:
-    """``df``'s rows, or None and Spark's error class (``[ARITHMETIC_OVERFLOW]``...)."""
+@dataclass
+class Answer:
+    """One side's answer: its schema and rows, or Spark's error class (``[CAST_INVALID_INPUT]``,
+    or the exception of a failed task), and the pushdowns in its plan."""
+
+    schema: Any = None
+    rows: Optional[List[Tuple[Any, ...]]] = None
+    error: str = ""
+    kinds: List[str] = field(default_factory=list)
+
+
+def answer(steps: Sequence[Step], df: DataFrame, *, plan: bool = False) -> Answer:
+    """``steps`` on ``df``, planned (``plan``: noting what was pushed) and collected."""
+    out = Answer()
     try:
-        return rows_of(df), ""
+        result = apply(steps, df)
+        if plan:
+            out.kinds = pushed_kinds(result)
+        out.schema = result.schema
+        out.rows = rows_of(result)
     except Exception as exc:  # both sides must fail alike
         text = str(exc)
         found = ERROR_CLASS.search(text) or TASK_ERROR.search(text)
-        return None, found.group(0) if found else text[:600]
+        out.error = found.group(0) if found else f"{type(exc).__name__}: {text[:600]}"
+    return out
 
 
-def compare(q: Query, pushed: DataFrame, plain: DataFrame, unlimited: DataFrame) -> Optional[str]:
+def compare(q: Query, pushed: Answer, plain: Answer) -> Optional[str]:
     """None when ``pushed`` answers ``q`` as ``plain`` does (or fails as it fails, as Spark's
-    ANSI arithmetic does on an overflow), else what differs; ``unlimited``: ``plain`` without
-    its limit (a limit without an order keeps any rows of it)."""
+    ANSI arithmetic does on an overflow), else what differs; for a ``subset`` query ``plain``
+    is the answer without its last limit (a limit without an order keeps any rows of it)."""
+    if pushed.rows is None or plain.rows is None:
+        if pushed.error == plain.error:
+            return None
+        return f"errors differ: pushed {pushed.error or 'none'}, not {plain.error or 'none'}"
     if pushed.schema != plain.schema:
         return f"schemas differ:\n  pushed {pushed.schema.simpleString()}\n" + (
             f"  plain  {plain.schema.simpleString()}\n"
             f"  nullable {[f.nullable for f in pushed.schema]} vs "
             f"{[f.nullable for f in plain.schema]}"
         )
-    got, got_error = answer(pushed)
-    want, want_error = answer(unlimited if q.subset else plain)
-    if got is None or want is None:
-        if got_error == want_error:
-            return None
-        return f"errors differ: pushed {got_error or 'none'}, not pushed {want_error or 'none'}"
+    got, want = pushed.rows, plain.rows
     if q.subset:
-        size = min(len(want), q.limit or 0)
+        size = min(len(want), q.limit)
         if len(got) == size and not Counter(got) - Counter(want):
             return None
         return f"{len(got)} rows (want {size}) not all in the unlimited answer: {got[:8]}"
@@ -295,7 +312,7 @@ def outcome(spark: Any, engine_db: EngineDb, tables: List[Table]) -> Iterator[Ou
                         out.failures[key].append(
                             f"query seed {seed} #{n} (generate_queries({seed}, table, "
                             f"{QUERIES[t.name]})[{n}]), table {t.name} = generate_tables("
-                            f"{SEED}, icu={len(t.columns) > 22})[{ti}] (table_sql), ansi {ansi}, "
+                            f"{SEED}, icu={t.columns[-1].name == 'ci'})[{ti}] (table_sql), ansi {ansi}, "
                             f"partitions {list(p.predicates)} key {p.column}:\n"
                             f"  {q.code()}\n  {problem}"
                         )
@@ -305,14 +322,13 @@ def outcome(spark: Any, engine_db: EngineDb, tables: List[Table]) -> Iterator[Ou
 
 
 def run_case(q: Query, on: DataFrame, reference: DataFrame, out: Outcome) -> Optional[str]:
-    try:
-        pushed, plain = apply(q, on), apply(q, reference)
-        kinds = pushed_kinds(pushed)
-        problem = compare(q, pushed, plain, apply(q, reference, limited=False))
-    except Exception as exc:  # reported with its query
-        return f"{type(exc).__name__}: {str(exc)[:600]}"
-    out.pushed.update(kinds)
-    return None if problem is None else f"{problem}\n  pushed: {kinds}"
+    pushed = answer(q.steps, on, plan=True)
+    plain = answer(q.unlimited, reference)
+    if q.subset and plain.rows is not None:  # the limited answer's schema
+        plain.schema = apply(q.steps, reference).schema
+    out.pushed.update(pushed.kinds)
+    problem = compare(q, pushed, plain)
+    return None if problem is None else f"{problem}\n  pushed: {pushed.kinds}"
 
 
 CASES = [f"{t}-{p}" for t in QUERIES for p in PARTITIONINGS]
