@@ -168,6 +168,8 @@ def columns(icu: bool) -> List[Column]:
         _dec("n5", 5, 5),
         _dec("n28", 28, 6),
         Column("nd", "fz_amount", "dec", "DECIMAL(12,3)", precision=12, scale=3),
+        Column("nneg", "numeric(5,-2)", "dec", "DECIMAL(7,0)", precision=7, scale=0),
+        Column("nsc", "numeric(2,5)", "dec", "DECIMAL(5,5)", precision=5, scale=5),
         Column("m", "money", "dec", "DECIMAL(22,3)", precision=22, scale=3),
         Column("nu", "numeric", "nu", "STRING"),
         Column("f4", "float4", "float", "FLOAT"),
@@ -247,6 +249,14 @@ def random_value(rng: random.Random, c: Column, pool: int) -> Any:
             if special
             else rng.randrange(pool)
         )
+    if c.pg_type == "numeric(5,-2)":  # hundreds up to 9999900
+        if special:
+            return rng.choice([decimal(9999900, 0), decimal(-9999900, 0), Decimal("NaN")])
+        return decimal(rng.randrange(-pool * 37, pool * 37) * 100, 0)
+    if c.pg_type == "numeric(2,5)":  # |x| < 0.001
+        if special:
+            return rng.choice([decimal(99, 5), decimal(-99, 5), decimal(1, 5), Decimal("NaN")])
+        return decimal(rng.randrange(-99, 100), 5)
     if c.pg_type == "money":  # an int8 of cents (lc_monetary C)
         if special:
             return decimal(rng.choice([2**63 - 1, -(2**63), 0, 1, -1]), 2)
