@@ -1,32 +1,41 @@
 """Differential fuzz of the COPY engine's pushdown: generated tables (``pushdown_fuzz.py``) and
-generated DataFrame queries, each answered twice, pushed and not, and compared exactly (rows and
-schema).
+generated DataFrame queries, each answered twice, pushed and not, and compared exactly (rows,
+schema, or the error Spark raises).
 
 * **Pushed**: the table read through the engine with every pushdown on (filters, aggregates,
-  top-N, limit, offset), the query applied to it.
+  top-N, limit, offset, sample), the query applied to it.
 * **Not pushed**: the same read with the four switches off (``OFF``) and checkpointed
   (``localCheckpoint``: Spark keeps the rows and forgets the source), the query applied to the
   checkpoint; the engine has no switch for filter pushdown, so this is how the reference
   evaluates the filters in Spark too.
+* **Sampled**: ``df.sample(0.6, 17)`` and a query, against a checkpoint of the same sample
+  pushed alone (PostgreSQL's ``BERNOULLI ... REPEATABLE`` keeps the same rows whatever else is
+  pushed; Spark's own sampler would keep others).
 
 Both sides read the same partitions (one; three by id ranges, where groups span partitions and
-aggregates are pushed partially; three by ``g``, where a ``groupBy("g")`` is complete) in the
-same row order (the tables have no index: every read is a sequential scan).
+aggregates are pushed partially; three by ``g``, where a ``groupBy("g")`` is complete, with
+Spark's ANSI mode on; two by the date ``d``, whose infinities sit in both) in the same row order
+(the tables have no index: every read is a sequential scan).
 
 Comparison: the schema exactly (names, types, decimal precision and scale, nullability); rows as
-multisets, in order where the query orders totally (every order ends with the unique id), and as
-a subset of the unlimited answer for a ``limit`` without an order. Floats compare exactly: NaN
-equals NaN, and **-0.0 and 0.0 are different values**. Spark itself normalizes -0.0 to 0.0 where
-it compares values as keys (group keys, DISTINCT), so its output there carries no sign to hide;
-everywhere else the sign in Spark's answer is a fact of the rows read (a selected value, the
-first of equal values a MIN keeps in the order it reads), which both sides read in the same
-order. A pushed MIN/MAX or GROUP BY that returned the other zero would be a real difference, as
-the one fixed in ``AggregateSql`` (MIN/MAX of floats stay in Spark) was.
+multisets, in order where the query orders totally (every order ends with the unique id; an
+offset without an order keeps the read's order), and as a subset of the unlimited answer for a
+``limit`` without an order; a failure by Spark's error class. Dates and timestamps are compared
+as Spark's integers (days, microseconds), so years after 9999 compare too. Floats compare
+exactly: NaN equals NaN, and **-0.0 and 0.0 are different values**. Spark itself normalizes
+-0.0 to 0.0 where it compares values as keys (group keys, DISTINCT), so its output there carries
+no sign to hide; everywhere else the sign in Spark's answer is a fact of the rows read (a
+selected value, the first of equal values a MIN keeps in the order it reads, a sum's order of
+addition), which both sides read in the same order. A pushed MIN/MAX or GROUP BY that returned
+the other zero would be a real difference, as the one fixed in ``AggregateSql`` (MIN/MAX of
+floats stay in Spark) was.
 
-Deterministic: fixed seeds; a failure prints the seed, the table (``table_sql`` rebuilds it from
-the seed), the partitioning and the PySpark line of the query. Bounded: about two minutes on two
-cores. The last test checks that the fuzz pushed each kind of pushdown often enough, so a
-pushdown that silently stopped working fails here too.
+Deterministic: fixed seeds; a failure prints the table (``table_sql(generate_tables(seed)[i])``
+rebuilds it), the partitioning, the query's seed and index and its PySpark line. Bounded: 442
+queries, about 1.5 minutes on two quiet cores (2.5 under another job's load).
+``SPARKPG_FUZZ_SEED`` / ``SPARKPG_FUZZ_SCALE`` run other seeds and more queries by hand. The last
+test checks that the fuzz pushed each kind of pushdown often enough, so a pushdown that silently
+stopped working fails here too.
 """
 
 from __future__ import annotations
@@ -72,12 +81,17 @@ QUERIES = {
     name: max(1, int(n * SCALE))
     for name, n in {"fz_wide": 50, "fz_dupes": 40, "fz_empty": 8}.items()
 }
+#: samples (fraction, seed) pushed on both sides: PostgreSQL's BERNOULLI ... REPEATABLE keeps
+#: the same rows whatever else the query pushes
+SAMPLE = (0.6, 17)
+QUERIES_SAMPLED = max(1, int(25 * SCALE))
 ANSI_PARTITIONING = "by_g"
 ERROR_CLASS = re.compile(r"\[[A-Z][A-Z_]+(?:\.[A-Z_]+)?\]")
 TASK_ERROR = re.compile(r"(?<=executor driver\): )[\w.$]+: [^\n]*")
 OFF = {"Aggregate": False, "TopN": False, "Offset": False, "TableSample": False}
-#: at least this many of the 392 queries must push each kind (the defaults push 232, 29, 36,
-#: 38, 37, 6 and 22); a pushdown that silently declines everything fails the last test
+#: at least this many of the 442 queries must push each kind (the default seed pushes filters
+#: in 237, aggregates in 21 complete and 39 partial, 34 with a GROUP BY, 46 top-N, 8 offsets,
+#: 21 limits, 45 samples); a pushdown that silently declines everything fails the last test
 MINIMUM_PUSHED = {
     "filters": 150,
     "aggregate complete": 15,
@@ -86,6 +100,7 @@ MINIMUM_PUSHED = {
     "top-N": 20,
     "offset": 3,
     "limit": 12,
+    "sample": QUERIES_SAMPLED,  # of 2 * QUERIES_SAMPLED (some plans are optimized to no scan)
 }
 
 
@@ -123,14 +138,22 @@ def string_filters(db: EngineDb, t: Table) -> Dict[str, str]:
 
 
 def read(
-    spark: Any, db: EngineDb, t: Table, p: Partitioning, filters: Dict[str, str], *, on: bool
+    spark: Any,
+    db: EngineDb,
+    t: Table,
+    p: Partitioning,
+    filters: Dict[str, str],
+    *,
+    on: bool,
+    sample: bool = False,
 ) -> DataFrame:
+    """``t`` through the engine: every pushdown ``on``, or none (``sample``: only TABLESAMPLE)."""
     df, _ = db.read(
         spark,
         f'"public"."{t.name}"',
         predicates=p.predicates,
         string_filters=filters,
-        pushdown=None if on else OFF,
+        pushdown=None if on else {**OFF, "TableSample": sample},
         partition_column=p.column,
     )
     return df
@@ -154,6 +177,8 @@ def apply(steps: Sequence[Step], df: DataFrame) -> DataFrame:
             df = df.offset(args[0])
         elif name == "limit":
             df = df.limit(args[0])
+        elif name == "sample":
+            df = df.sample(fraction=args[0], seed=args[1])
         else:
             raise AssertionError(f"unknown step {step}")
     return df
@@ -227,6 +252,8 @@ def pushed_kinds(df: DataFrame) -> List[str]:
         kinds.append("limit")
     if "PushedOffset" in text:
         kinds.append("offset")
+    if "PushedSample" in text:
+        kinds.append("sample")
     return kinds
 
 
@@ -291,7 +318,8 @@ def compare(q: Query, pushed: Answer, plain: Answer) -> Optional[str]:
 @pytest.fixture(scope="module")
 def outcome(spark: Any, engine_db: EngineDb, tables: List[Table]) -> Iterator[Outcome]:
     """Run every generated query on every table and partitioning, pushed and not (Spark's
-    ANSI mode on for the partitioning by g, off for the others)."""
+    ANSI mode on for the partitioning by g, off for the others); then on samples of the wide
+    table, pushed (TABLESAMPLE) on both sides."""
     previous = spark.conf.get("spark.sql.ansi.enabled")
     out = Outcome()
     try:
@@ -300,38 +328,74 @@ def outcome(spark: Any, engine_db: EngineDb, tables: List[Table]) -> Iterator[Ou
             for pi, p in enumerate(partitionings(t)):
                 ansi = p.name == ANSI_PARTITIONING
                 spark.conf.set("spark.sql.ansi.enabled", str(ansi).lower())
-                key = f"{t.name}-{p.name}"
-                out.failures[key] = []
                 on = read(spark, engine_db, t, p, filters, on=True)
                 reference = read(spark, engine_db, t, p, filters, on=False).localCheckpoint()
                 seed = SEED * 100 + ti * 10 + pi
-                for n, q in enumerate(generate_queries(seed, t, QUERIES[t.name])):
-                    out.cases += 1
-                    problem = run_case(q, on, reference, out)
-                    if problem:
-                        out.failures[key].append(
-                            f"query seed {seed} #{n} (generate_queries({seed}, table, "
-                            f"{QUERIES[t.name]})[{n}]), table {t.name} = generate_tables("
-                            f"{SEED}, icu={t.columns[-1].name == 'ci'})[{ti}] (table_sql), ansi {ansi}, "
-                            f"partitions {list(p.predicates)} key {p.column}:\n"
-                            f"  {q.code()}\n  {problem}"
-                        )
+                queries = generate_queries(seed, t, QUERIES[t.name])
+                where = (
+                    f"table {t.name} = generate_tables({SEED}, icu={t.columns[-1].name == 'ci'})"
+                    f"[{ti}] (table_sql), ansi {ansi}, partitions {list(p.predicates)} key "
+                    f"{p.column}, generate_queries({seed}, table, {len(queries)})"
+                )
+                fuzz(out, f"{t.name}-{p.name}", where, queries, on, reference)
+        spark.conf.set("spark.sql.ansi.enabled", "false")
+        t = tables[0]
+        filters = string_filters(engine_db, t)
+        for pi, p in enumerate(partitionings(t)[:2]):
+            on = read(spark, engine_db, t, p, filters, on=True)
+            sampled = read(spark, engine_db, t, p, filters, on=False, sample=True).sample(*SAMPLE)
+            assert "PushedSample" in str(sampled._jdf.queryExecution().sparkPlan())
+            seed = SEED * 100 + 90 + pi
+            queries = generate_queries(seed, t, QUERIES_SAMPLED)
+            where = (
+                f"table {t.name} = generate_tables({SEED}, ...)[0], partitions "
+                f"{list(p.predicates)}, sampled, generate_queries({seed}, table, {len(queries)})"
+            )
+            prefix = (("sample", *SAMPLE),)
+            fuzz(
+                out,
+                f"{t.name}-sample-{p.name}",
+                where,
+                queries,
+                on,
+                sampled.localCheckpoint(),
+                prefix,
+            )
         yield out
     finally:
         spark.conf.set("spark.sql.ansi.enabled", previous)
 
 
-def run_case(q: Query, on: DataFrame, reference: DataFrame, out: Outcome) -> Optional[str]:
-    pushed = answer(q.steps, on, plan=True)
-    plain = answer(q.unlimited, reference)
-    if q.subset and plain.rows is not None:  # the limited answer's schema
-        plain.schema = apply(q.steps, reference).schema
-    out.pushed.update(pushed.kinds)
-    problem = compare(q, pushed, plain)
-    return None if problem is None else f"{problem}\n  pushed: {pushed.kinds}"
+def fuzz(
+    out: Outcome,
+    key: str,
+    where: str,
+    queries: Sequence[Query],
+    on: DataFrame,
+    reference: DataFrame,
+    prefix: Tuple[Step, ...] = (),
+) -> None:
+    """Each query's steps (after ``prefix``) on ``on``, compared with the same steps on
+    ``reference`` (which has ``prefix`` applied already); mismatches under ``key``."""
+    out.failures[key] = []
+    for n, q in enumerate(queries):
+        out.cases += 1
+        pushed = answer((*prefix, *q.steps), on, plan=True)
+        plain = answer(q.unlimited, reference)
+        if q.subset and plain.rows is not None:  # the limited answer's schema
+            plain.schema = apply(q.steps, reference).schema
+        out.pushed.update(pushed.kinds)
+        problem = compare(q, pushed, plain)
+        if problem:
+            code = Query(q.kind, (*prefix, *q.steps)).code()
+            out.failures[key].append(
+                f"query #{n} of {where}:\n  {code}\n  {problem}\n  pushed: {pushed.kinds}"
+            )
 
 
-CASES = [f"{t}-{p}" for t in QUERIES for p in PARTITIONINGS]
+CASES = [f"{t}-{p}" for t in QUERIES for p in PARTITIONINGS] + [
+    f"fz_wide-sample-{p}" for p in PARTITIONINGS[:2]
+]
 
 
 def test_string_columns_get_the_filters_of_their_collation(
@@ -359,4 +423,4 @@ def test_the_fuzz_pushes_every_kind_of_pushdown(outcome: Outcome) -> None:
         k: outcome.pushed[k] for k, least in MINIMUM_PUSHED.items() if outcome.pushed[k] < least
     }
     assert not short, f"pushed too rarely: {short} (all: {dict(outcome.pushed)})"
-    assert outcome.cases == len(PARTITIONINGS) * sum(QUERIES.values())
+    assert outcome.cases == len(PARTITIONINGS) * sum(QUERIES.values()) + 2 * QUERIES_SAMPLED
