@@ -339,19 +339,20 @@ class Table:
 
 
 def generate_table(
-    name: str, seed: int, rows: int, *, null_rate: float, pool: int, icu: bool
+    name: str, seed: int, rows: int, *, null_rate: float, pool: int, icu: bool, all_null: bool
 ) -> Table:
     """``rows`` rows with ids 1..rows*3 (gaps, inserted shuffled), ``null_rate`` NULLs in every
-    nullable column (one random column all NULL), values from pools of about ``pool``."""
+    nullable column (``all_null``: one random column only NULLs), values from pools of about
+    ``pool``."""
     rng = random.Random(seed)
     cols = tuple(columns(icu))
     ids = rng.sample(range(1, rows * 3 + 1), rows)
-    all_null = rng.choice([c.name for c in cols[2:]])
+    nothing = rng.choice([c.name for c in cols[2:]]) if all_null else ""
     out = []
     for i in ids:
         row: List[Any] = [i]
         for c in cols[1:]:
-            nulls = 1.0 if c.name == all_null else null_rate
+            nulls = 1.0 if c.name == nothing else null_rate
             row.append(None if rng.random() < nulls else random_value(rng, c, pool))
         out.append(tuple(row))
     return Table(name, seed, cols, tuple(out))
@@ -359,11 +360,11 @@ def generate_table(
 
 def generate_tables(seed: int, *, icu: bool = False) -> List[Table]:
     """The fuzz's tables: a wide one, one of few distinct values (duplicates, skewed groups,
-    many NULLs), and an empty one."""
+    many NULLs, a column of NULLs only), and an empty one."""
     return [
-        generate_table("fz_wide", seed, 300, null_rate=0.12, pool=40, icu=icu),
-        generate_table("fz_dupes", seed + 1, 90, null_rate=0.3, pool=3, icu=icu),
-        generate_table("fz_empty", seed + 2, 0, null_rate=0.0, pool=1, icu=icu),
+        generate_table("fz_wide", seed, 300, null_rate=0.12, pool=40, icu=icu, all_null=False),
+        generate_table("fz_dupes", seed + 1, 90, null_rate=0.3, pool=3, icu=icu, all_null=True),
+        generate_table("fz_empty", seed + 2, 0, null_rate=0.0, pool=1, icu=icu, all_null=False),
     ]
 
 
