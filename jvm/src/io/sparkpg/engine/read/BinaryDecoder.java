@@ -278,10 +278,6 @@ final class BinaryDecoder {
 
 
   /**
-   * A 1-D array: int32 ndim, has-nulls flag, element oid, then per dimension size and lower
-   * bound, then (int32 length or -1, bytes) per element. Other shapes are unrepresentable.
-   */
-  /**
    * array_send: int32 ndim, int32 flags (1: has NULLs), element type oid, per dimension int32 size
    * and lower bound, then per element int32 length (-1: NULL) and bytes. One dimension with lower
    * bound 1, or none (empty); other shapes are unrepresentable.
