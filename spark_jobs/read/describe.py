@@ -23,16 +23,34 @@ RunQuery = Callable[[str, Sequence[Any]], List[Tuple[Any, ...]]]
 _VECTOR_TYPES = frozenset({"int2vector", "oidvector"})
 
 
+# A string column's filters (``PgColumn.string_filter``): ranges only where PostgreSQL orders its
+# strings as Spark does, by their UTF-8 bytes: a collation that compares bytes (libc "C"/"POSIX",
+# any of PostgreSQL 17's builtin provider: code point order), or the database's default
+# collation when that is one (``datcollate`` of a libc default, any builtin default), in an
+# encoding whose bytes keep code point order (UTF8, LATIN1, SQL_ASCII). Catalog columns that
+# older servers lack are read through ``to_jsonb``.
 _COLUMNS_OF_TABLES = """
+WITH db AS (
+    SELECT pg_catalog.pg_encoding_to_char(d.encoding) IN ('UTF8', 'LATIN1', 'SQL_ASCII')
+               AS keeps_order,
+           CASE coalesce(to_jsonb(d) ->> 'datlocprovider', 'c')
+               WHEN 'c' THEN d.datcollate IN ('C', 'POSIX')
+               WHEN 'b' THEN true
+               ELSE false END AS default_sorts_bytes
+    FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database()
+)
 SELECT a.attrelid::int8, a.attname::text, a.atttypid::int8, a.atttypmod::int8, a.attndims::int8,
     CASE WHEN co.oid IS NULL THEN 'none'
-         WHEN co.collname IN ('C', 'POSIX')
-              OR (co.collprovider = 'c' AND to_jsonb(co) ->> 'collcollate' IN ('C', 'POSIX'))
+         WHEN coalesce(db.keeps_order, false) AND (
+              (co.collprovider = 'c' AND to_jsonb(co) ->> 'collcollate' IN ('C', 'POSIX'))
+              OR co.collprovider = 'b'
+              OR (co.collprovider = 'd' AND db.default_sorts_bytes))
          THEN 'ordering'
          WHEN coalesce((to_jsonb(co) ->> 'collisdeterministic')::bool, true) THEN 'equality'
          ELSE 'none' END
 FROM pg_catalog.pg_attribute a
 LEFT JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation
+LEFT JOIN db ON true
 WHERE a.attrelid = ANY({oids}::oid[]) AND a.attnum > 0 AND NOT a.attisdropped
 ORDER BY a.attrelid, a.attnum
 """

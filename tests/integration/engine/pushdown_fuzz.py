@@ -155,7 +155,9 @@ def _dec(name: str, p: int, s: int) -> Column:
 
 
 def columns(icu: bool) -> List[Column]:
-    """The generated tables' columns; ``icu``: add a nondeterministic (case-insensitive) one."""
+    """The generated tables' columns; ``icu``: ``st`` under ICU's root collation (deterministic:
+    equality only, whatever the database's default) and a nondeterministic (case-insensitive)
+    one."""
     out = [
         _int("id", "int4 NOT NULL", "INT", 32),
         _int("g", "int4", "INT", 32),
@@ -175,7 +177,7 @@ def columns(icu: bool) -> List[Column]:
         Column("f4", "float4", "float", "FLOAT"),
         Column("f8", "float8", "float", "DOUBLE"),
         Column("sc", 'text COLLATE "C"', "text", "STRING"),
-        Column("st", "text", "text", "STRING"),
+        Column("st", 'text COLLATE "und-x-icu"' if icu else "text", "text", "STRING"),
         Column("sv", "varchar(12)", "text", "STRING"),
         Column("sch", "char(4)", "char", "STRING"),
         Column("b", "boolean", "bool", "BOOLEAN"),

@@ -25,7 +25,8 @@ import org.apache.spark.sql.connector.expressions.aggregate.Sum;
  *       policy's {@code "n"::text AS "n"}); {@code COUNT(DISTINCT col)} on columns whose equality
  *       is Spark's (filter not {@code none}), complete pushdown only;
  *   <li>{@code MIN}/{@code MAX} on {@code ordering} columns (integers, decimals, dates,
- *       timestamps, booleans as {@code bool_and}/{@code bool_or}, strings under a "C" collation),
+ *       timestamps, booleans as {@code bool_and}/{@code bool_or}, strings whose collation
+ *       orders bytes),
  *       not floats: -0.0 equals 0.0, and of equal values Spark's {@code MIN} keeps the first it
  *       sees where PostgreSQL's {@code float8smaller} keeps the last, so the sign of a zero
  *       result would depend on the order of rows;

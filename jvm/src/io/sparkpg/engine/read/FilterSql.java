@@ -23,7 +23,7 @@ import org.apache.spark.unsafe.types.UTF8String;
  *       5874897-12-31, a timestamp from 4713 BC);
  *   <li>{@code =, <=>, IN, IS [NOT] NULL} on columns marked {@code equality} or {@code ordering};
  *       {@code <, <=, >, >=} only on {@code ordering} columns (numbers, dates, timestamps, booleans,
- *       strings under a "C" collation);
+ *       strings whose collation orders bytes);
  *   <li>columns whose unrepresentable values are read as NULL (numeric, date, timestamp) are
  *       compared only where they cannot be negated, with a guard that excludes those values
  *       (false and NULL filter alike there); IS [NOT] NULL counts those values as NULL.
