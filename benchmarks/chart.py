@@ -40,6 +40,7 @@ LABELS: Dict[str, Dict[str, str]] = {
         "sparkpg": "sparkpg (COPY engine, default)",
         "sparkpg-text": "sparkpg, text protocol",
         "sparkpg-pages": "sparkpg, page ranges",
+        "sparkpg-snapshot": "sparkpg in one snapshot (page ranges)",
         "sparkpg-nocount": "sparkpg, no NULL counting",
     },
     "write": {

@@ -84,6 +84,7 @@ VARIANTS = (
     "hand-tuned",
     "sparkpg-jdbc",
     "sparkpg",
+    "sparkpg-snapshot",
     "wide-floor",
     "wide-sparkpg-jdbc",
     "wide-sparkpg",
@@ -94,6 +95,8 @@ DESCRIPTIONS = {
     "hand-tuned": "spark.read.jdbc(column='id', bounds, numPartitions=ours, fetchsize=10000)",
     "sparkpg-jdbc": "read_table(..., engine='jdbc'): Spark's JDBC source (counting on)",
     "sparkpg": "read_table(spark, settings, ref) with defaults: the COPY engine, counting on",
+    "sparkpg-snapshot": "read_table(..., snapshot=snap) in consistent_snapshot (exported and "
+    "ended in the run): one snapshot, page ranges",
     "wide-floor": "the floor on the wide table (30 columns)",
     "wide-sparkpg-jdbc": "read_table(..., engine='jdbc') of the wide table",
     "wide-sparkpg": "read_table(...) of the wide table with defaults (COPY engine)",
@@ -775,6 +778,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     from devtools.postgres_server import postgres_server
     from spark_jobs.engine.session import local_session
     from spark_jobs.read.api import plan_table, read_table, read_tables
+    from spark_jobs.read.snapshots import consistent_snapshot
 
     variants = [v for v in VARIANTS if v not in args.skip]
     results = {v: VariantResult(v, DESCRIPTIONS[v]) for v in variants}
@@ -828,6 +832,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             df = read_table(spark, settings, source, engine=engine)
             df.write.format("noop").mode("overwrite").save()
 
+        def sparkpg_in_snapshot() -> None:
+            with consistent_snapshot(spark, settings, CONNECTION) as snap:
+                df = read_table(spark, settings, ref, snapshot=snap)
+                df.write.format("noop").mode("overwrite").save()
+
         def hand_tuned() -> None:
             df = spark.read.jdbc(
                 url,
@@ -843,6 +852,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         in_process = {
             "sparkpg": lambda: sparkpg("copy"),
             "sparkpg-jdbc": lambda: sparkpg("jdbc"),
+            "sparkpg-snapshot": sparkpg_in_snapshot,
             "wide-sparkpg": lambda: sparkpg("copy", wide_ref),
             "wide-sparkpg-jdbc": lambda: sparkpg("jdbc", wide_ref),
             "hand-tuned": hand_tuned,

@@ -101,7 +101,8 @@ def find_relations(run_query: RunQuery, refs: Sequence[TableRef]) -> List[Relati
         "CASE WHEN c.relkind IN ('r', 'm') THEN pg_relation_size(c.oid) END, "
         "current_setting('block_size')::bigint, c.reltuples::float8, c.relispopulated, "
         f"CASE WHEN c.relkind = 'p' THEN {_PARTITION_TREE.format(agg='sum')} END, "
-        f"CASE WHEN c.relkind = 'p' THEN {_PARTITION_TREE.format(agg='max')} END "
+        f"CASE WHEN c.relkind = 'p' THEN {_PARTITION_TREE.format(agg='max')} END, "
+        "CASE WHEN c.relkind IN ('r', 'm') THEN pg_relation_filenode(c.oid)::bigint END "
         f"FROM (VALUES {wanted}) AS w(i, nspname, relname) "
         "JOIN pg_catalog.pg_namespace n ON n.nspname = w.nspname "
         "JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname = w.relname "
@@ -115,7 +116,7 @@ def find_relations(run_query: RunQuery, refs: Sequence[TableRef]) -> List[Relati
 def _relation(run_query: RunQuery, ref: TableRef, row: Optional[Tuple[Any, ...]]) -> Relation:
     if row is None:
         raise TableNotFoundError(_not_found_message(run_query, ref))
-    oid, kind, size, block_size, reltuples, populated, tree_size, tree_largest = row
+    oid, kind, size, block_size, reltuples, populated, tree_size, tree_largest, filenode = row
     if kind == "m" and not populated:
         raise MaterializedViewNotPopulatedError(
             f"materialized view {ref} has never been populated (it was created WITH NO DATA or "
@@ -135,6 +136,7 @@ def _relation(run_query: RunQuery, ref: TableRef, row: Optional[Tuple[Any, ...]]
         size_bytes=int(size) if size is not None else None,
         pages=pages,
         estimated_rows=estimated,
+        storage=(int(oid), int(filenode)) if filenode is not None else None,
     )
     return Relation(ref=ref, oid=int(oid), stats=stats)
 

@@ -32,6 +32,10 @@ class RelationStats:
     size_bytes: Optional[int] = None
     pages: Optional[int] = None
     estimated_rows: Optional[int] = None
+    storage: Optional[Tuple[int, int]] = None
+    """A table's or materialized view's oid and ``pg_relation_filenode`` (None for other
+    kinds): a rewrite (VACUUM FULL, CLUSTER, TRUNCATE, a rewriting ALTER TABLE, pg_repack)
+    gives it a new filenode."""
 
     @property
     def has_ctid(self) -> bool:
@@ -95,12 +99,15 @@ class KeyDistribution:
 
 @dataclass(frozen=True)
 class PlanLimits:
-    """What bounds a plan besides the source: the server's version, the connection's
-    ``max_connections`` and Spark's task slots (``defaultParallelism``, None when unknown)."""
+    """What shapes a plan besides the source: the server's version, the connection's
+    ``max_connections``, Spark's task slots (``defaultParallelism``, None when unknown) and
+    whether the read runs in one snapshot."""
 
     server_version_num: int
     max_connections: int
     parallelism: Optional[int] = None
+    in_snapshot: bool = False
+    """Whether every partition reads one exported snapshot (``ReadOptions.snapshot``)."""
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,8 @@ The rules (``docs/reading.md`` explains them to users):
   first cut, the last everything from the last cut up, so NULL keys and rows outside stale bounds
   are read exactly once;
 * without a suitable key (or when the key is not in physical order, ``pg_stats.correlation``), on
-  PostgreSQL 14+ by **page ranges** (``ctid``, TID range scans), the last range open-ended;
+  PostgreSQL 14+ by **page ranges** (``ctid``, TID range scans), the last range open-ended; so is
+  a table or materialized view read in one snapshot, where page ranges are exact and cheaper;
 * never a plan in which every partition scans the whole table: on PostgreSQL < 14 without a key
   the read is one partition, and the plan says why;
 * the number of partitions is capped by the connection's ``max_connections`` (each partition is a
@@ -127,6 +128,7 @@ def plan_partitions(
         max_connections=limits.max_connections,
         overrides=overrides,
         parallelism=limits.parallelism,
+        in_snapshot=limits.in_snapshot,
     )
     if choice.strategy is Strategy.SINGLE:
         return single_plan(choice)

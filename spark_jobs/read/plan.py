@@ -13,9 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Optional, Tuple
 
-from connectors.jdbc import session_settings, set_statements
+from connectors.jdbc import quote_literal, session_settings, set_statements
 from spark_jobs.read.partitioning import PartitionPlan
 from spark_jobs.read.snapshots import Snapshot
+from spark_jobs.read.strategy import Strategy
 from spark_jobs.read.types import ColumnPlan, PgColumn
 
 if TYPE_CHECKING:
@@ -31,6 +32,36 @@ PARTITION_SESSION_SETTINGS = "SET LOCAL jit = off"
 timeouts): JIT-compiling a bulk scan's expressions costs tens to hundreds of milliseconds per
 partition and gains nothing when every row is streamed out. ``LOCAL``: the setting ends with the
 read's transaction (poolers)."""
+
+
+REWRITTEN_MESSAGE = (
+    "the table was rewritten after the read was planned (VACUUM FULL, CLUSTER, TRUNCATE, a "
+    "rewriting ALTER TABLE or pg_repack gave it new storage): its rows are no longer where the "
+    "read's page ranges, or its snapshot, expect them, so the read could miss or repeat rows. "
+    "Plan the read again (read_table again, or re-run the job)"
+)
+
+
+def storage_check(from_sql: str, storage: Tuple[int, int]) -> str:
+    """The statement with which a partition fails, before it reads anything, when the table
+    ``from_sql`` (``storage``: its oid and the filenode it had at planning) was rewritten since:
+    it takes the ACCESS SHARE lock the read would take (held to the end of the partition's
+    transaction, so no rewrite can start before the read ends), then compares the filenode.
+
+    >>> print(storage_check('"public"."t"', (16384, 16390)))  # doctest: +ELLIPSIS
+    DO $sparkpg$BEGIN PERFORM FROM "public"."t" WHERE false; IF pg_catalog.pg_relation_filenode(16384::oid) IS DISTINCT FROM 16390 THEN RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state', MESSAGE = 'the table was rewritten ...'; END IF; END$sparkpg$
+    """
+    oid, filenode = storage
+    body = (
+        f"BEGIN PERFORM FROM {from_sql} WHERE false; "
+        f"IF pg_catalog.pg_relation_filenode({int(oid)}::oid) IS DISTINCT FROM {int(filenode)} "
+        "THEN RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state', "
+        f"MESSAGE = {quote_literal(REWRITTEN_MESSAGE)}; END IF; END"
+    )
+    tag = "$sparkpg$"
+    while tag in body:  # a quoted name holding the tag would end the body early
+        tag = tag[:-1] + "_$"
+    return f"DO {tag}{body}{tag}"
 
 
 @dataclass(frozen=True)
@@ -65,6 +96,9 @@ class TableRead:
     planning_seconds: float = 0.0
     server_version_num: int = 0
     """The server's ``server_version_num`` at planning (which session settings it knows)."""
+    storage: Optional[Tuple[int, int]] = None
+    """The table's oid and filenode at planning (``RelationStats.storage``; None for views,
+    partitioned tables, queries)."""
 
     @property
     def guarded(self) -> Tuple[ColumnPlan, ...]:
@@ -73,16 +107,33 @@ class TableRead:
         return tuple(plan for plan in self.columns if plan.null_when)
 
     @property
+    def checks_storage(self) -> bool:
+        """Whether each partition runs :func:`storage_check` first: page ranges address rows
+        by where they are stored, and a rewrite empties a table for an older snapshot (both
+        would silently lose or repeat rows)."""
+        return self.storage is not None and (
+            self.snapshot is not None or self.plan.strategy is Strategy.PAGE_RANGE
+        )
+
+    @property
     def session_statements(self) -> Tuple[str, ...]:
         """What each partition's transaction runs first: the snapshot's statements (they must
         precede any query), the connection's ``lock_timeout`` (and
-        ``client_connection_check_interval``: :func:`connectors.jdbc.session_settings`), then
-        :data:`PARTITION_SESSION_SETTINGS`."""
+        ``client_connection_check_interval``: :func:`connectors.jdbc.session_settings`),
+        :data:`PARTITION_SESSION_SETTINGS`, then the :func:`storage_check` when
+        :attr:`checks_storage` (under the lock timeout)."""
         snapshot = self.snapshot.session_statements if self.snapshot is not None else ()
         settings = session_settings(
             self.target.connection, server_version_num=self.server_version_num, planning=False
         )
-        return (*snapshot, *set_statements(settings, local=True), PARTITION_SESSION_SETTINGS)
+        checked = self.storage if self.checks_storage else None
+        check = (storage_check(self.from_sql, checked),) if checked is not None else ()
+        return (
+            *snapshot,
+            *set_statements(settings, local=True),
+            PARTITION_SESSION_SETTINGS,
+            *check,
+        )
 
     def partition_filters(self, column_sql: Optional[str] = None) -> Tuple[str, ...]:
         """Each partition's WHERE condition with the user's filter (``[]``: one partition

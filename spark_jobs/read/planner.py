@@ -100,6 +100,7 @@ def plan_reads(
         server_version_num=source.server_version_num,
         max_connections=target.connection.max_connections,
         parallelism=_parallelism(spark),
+        in_snapshot=options.snapshot is not None,
     )
     overrides = options.partitioning
     labels = [subject.label(target.name) for subject in subjects]
@@ -126,6 +127,7 @@ def plan_reads(
                 pushdown_off=options.pushdown_off,
                 snapshot=snapshot_for({}, target.name, options.snapshot),
                 server_version_num=limits.server_version_num,
+                storage=facts.partition.stats.storage,
             )
         )
     whats = [

@@ -108,12 +108,14 @@ def choose_strategy(
     max_connections: int,
     overrides: Optional[PartitionOverrides] = None,
     parallelism: Optional[int] = None,
+    in_snapshot: bool = False,
 ) -> StrategyChoice:
     """Pick the strategy, key and partition count (bounds come later, from one query).
 
     ``candidates`` are ordered best first (primary key, unique index, other index); when the user
     named a key column, pass exactly that column. ``parallelism`` is the number of Spark task
-    slots (``defaultParallelism``), used to round the automatic count.
+    slots (``defaultParallelism``), used to round the automatic count. ``in_snapshot``: every
+    partition reads one snapshot, in which page ranges are exact (see the automatic choice).
     """
     ov = overrides or PartitionOverrides()
     notes: List[str] = []
@@ -174,6 +176,16 @@ def choose_strategy(
     n = requested or _auto_count(stats, max_connections, parallelism)
     size_text = f"{_mib(size)} table" if size is not None else "table"
     tid_ranges = server_version_num >= TID_RANGE_SCAN_VERSION and stats.has_ctid
+    if in_snapshot and tid_ranges and stats.kind in ("r", "m"):
+        # In one snapshot every row version a partition can see sits on one page, so page
+        # ranges read each row once; a TID range scan reads its pages in order, without the
+        # key's index (less server CPU: benchmarks/README.md, sparkpg-snapshot).
+        return StrategyChoice(
+            Strategy.PAGE_RANGE,
+            _cap_pages(n, stats),
+            f"{size_text} read in one snapshot: page ranges",
+            notes=tuple(notes),
+        )
     key = _first_key(candidates)
     if key is not None and (key.in_physical_order or not tid_ranges):
         if not key.in_physical_order:
@@ -226,6 +238,7 @@ def split_key(
         max_connections=limits.max_connections,
         overrides=overrides,
         parallelism=limits.parallelism,
+        in_snapshot=limits.in_snapshot,
     )
     return choice.key if choice.strategy is Strategy.KEY_RANGE else None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 
@@ -104,3 +105,71 @@ def test_no_secret_in_plans_logs_reprs_or_conf(
         assert PASSWORD not in text
         assert "s3cr" not in text
     assert relation in texts[1]  # the plan was really rendered
+
+
+@pytest.fixture()
+def versioned(read_db: ReadDb) -> ReadDb:
+    """``snap_v``: 6,000 rows over about 30 pages, every value ``old``."""
+    read_db.execute("DROP TABLE IF EXISTS snap_v")
+    read_db.execute(
+        "CREATE TABLE snap_v (id int PRIMARY KEY, v text);"
+        "INSERT INTO snap_v SELECT g, 'old' FROM generate_series(1, 6000) g; ANALYZE snap_v"
+    )
+    return read_db
+
+
+@pytest.mark.parametrize("engine", ["copy", "jdbc"])
+def test_a_snapshot_read_by_page_ranges_reads_each_row_once_as_of_the_snapshot(
+    spark: Any, versioned: ReadDb, engine: str
+) -> None:
+    settings = versioned.settings()
+    with consistent_snapshot(spark, settings, "it") as snap:
+        read = plan_table(
+            spark, settings, "it.snap_v", snapshot=snap, engine=engine,
+            partitioning={"num_partitions": 4},
+        )  # fmt: skip
+        assert (read.plan.strategy, read.plan.num_partitions) == ("page_range", 4)
+        # After the snapshot: every row gets a new version on another page, more rows come.
+        versioned.execute(
+            "UPDATE snap_v SET v = 'new'; INSERT INTO snap_v SELECT g, 'new' "
+            "FROM generate_series(6001, 7000) g"
+        )
+        rows = load_read(spark, read).dataframe.collect()
+        assert sorted(r["id"] for r in rows) == list(range(1, 6001))
+        assert {r["v"] for r in rows} == {"old"}
+    now = load_read(spark, plan_table(spark, settings, "it.snap_v", engine=engine)).dataframe
+    assert now.count() == 7000 and now.where("v = 'old'").count() == 0
+
+
+@pytest.mark.parametrize("engine", ["copy", "jdbc"])
+@pytest.mark.parametrize(
+    ("in_snapshot", "partitioning", "fails"),
+    [
+        (True, {"num_partitions": 3}, True),  # page ranges in the snapshot
+        (True, {"key_column": "id", "num_partitions": 3}, True),  # the snapshot itself
+        (False, {"strategy": "page_range", "num_partitions": 3}, True),
+        (False, {"key_column": "id", "num_partitions": 3}, False),  # keys find every row
+    ],
+)
+def test_a_table_rewritten_after_planning_fails_the_reads_that_depend_on_its_storage(
+    spark: Any, versioned: ReadDb, engine: str, in_snapshot: bool, partitioning: Any, fails: bool
+) -> None:
+    settings = versioned.settings()
+    with contextlib.ExitStack() as stack:
+        snap = (
+            stack.enter_context(consistent_snapshot(spark, settings, "it")) if in_snapshot else None
+        )
+        read = plan_table(
+            spark, settings, "it.snap_v", snapshot=snap, engine=engine, partitioning=partitioning
+        )
+        assert read.checks_storage is fails
+        versioned.execute("VACUUM FULL snap_v")  # the same rows, in new storage
+        df = load_read(spark, read).dataframe
+        if not fails:
+            assert df.count() == 6000
+            return
+        with pytest.raises(Exception) as caught:
+            df.collect()
+        error = read_error_of(caught.value, read)
+        assert error is not None and "was rewritten after the read was planned" in str(error)
+        assert error.sqlstate == "55000"

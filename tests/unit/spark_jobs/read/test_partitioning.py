@@ -111,6 +111,24 @@ def test_uncorrelated_key_prefers_page_ranges_on_14_plus_only() -> None:
     assert any("not in physical order" in note for note in older.notes)
 
 
+def test_a_table_read_in_one_snapshot_uses_page_ranges() -> None:
+    """In one snapshot page ranges are exact, and cheaper on the server than the key's index."""
+    choice = choose(BIG, in_snapshot=True)
+    assert (choice.strategy, choice.key) == ("page_range", None)
+    assert "one snapshot" in choice.reason
+    matview = RelationStats("m", size_bytes=1024 * MIB, pages=131072)
+    assert choose(matview, in_snapshot=True).strategy == "page_range"
+    # what the user asked for wins; small tables stay one partition; before 14, no TID scans;
+    # a partitioned table keeps its key (page ranges would cut every leaf by the largest's pages)
+    wanted = choose(BIG, in_snapshot=True, overrides=PartitionOverrides(key_column="id"))
+    assert wanted.strategy == "key_range"
+    assert choose(SMALL, in_snapshot=True).strategy == "single"
+    assert choose(BIG, in_snapshot=True, server_version_num=PG13).strategy == "key_range"
+    parted = RelationStats("p", size_bytes=1024 * MIB, pages=30000)
+    assert choose(parted, in_snapshot=True).strategy == "key_range"
+    assert choose(BIG, in_snapshot=False).strategy == "key_range"
+
+
 def test_primary_key_preferred_over_other_indexes() -> None:
     other = KeyCandidate("created", "timestamp", "index", correlation=0.99)
     assert choose(BIG, candidates=[PK, other]).key == PK

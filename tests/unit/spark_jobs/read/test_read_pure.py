@@ -24,7 +24,7 @@ from spark_jobs.engine.options import connection_options
 from spark_jobs.engine.session import JAR_ENV, find_jdbc_jar
 from spark_jobs.read.options import ReadOptions
 from spark_jobs.read.partitioning import PartitionOverrides, PartitionPlan, Split, Strategy
-from spark_jobs.read.plan import TableRead
+from spark_jobs.read.plan import TableRead, storage_check
 from spark_jobs.read.report import UnrepresentableReport
 from spark_jobs.read.snapshots import Snapshot, snapshot_for
 from spark_jobs.read.spark_jdbc import (
@@ -170,6 +170,39 @@ def test_custom_schema_and_options_of_a_read() -> None:
     )
     with pytest.raises(dataclasses.FrozenInstanceError):
         read.fetch_size = 1  # type: ignore[misc]
+
+
+def test_partitions_check_the_table_storage_when_page_ranges_or_a_snapshot_depend_on_it() -> None:
+    plans = [ColumnPlan("id", '"id"', None, "x")]
+    pages = PartitionPlan(Strategy.PAGE_RANGE, Split("ctid", ("'(5,0)'::tid",)))
+    keyed = PartitionPlan(Strategy.KEY_RANGE, Split('"id"', ("10",)), key_column="id")
+    snap = Snapshot("db", "00000003-0000001B-1")
+    stored = (16384, 16390)
+    check = storage_check('"s"."t"', stored)
+    cases = [
+        (pages, None, stored, True),
+        (keyed, snap, stored, True),
+        (PartitionPlan("single", None, "small"), snap, stored, True),
+        (keyed, None, stored, False),  # key ranges find each row by its key
+        (pages, snap, None, False),  # no storage of its own: a partitioned table, a view
+    ]
+    for plan, snapshot, storage, checked in cases:
+        read = dataclasses.replace(_read(plan, plans), snapshot=snapshot, storage=storage)
+        assert read.checks_storage is checked
+        statements = read.session_statements
+        assert (check in statements) is checked
+        if checked:  # last: after the snapshot (first) and the lock timeout it waits under
+            assert statements[-1] == check and "lock_timeout" in " ".join(statements[:-1])
+            assert check in spark_options(read)["sessionInitStatement"]
+    # the lock first (held to the transaction's end), then the filenode, by oid
+    assert check.index('PERFORM FROM "s"."t" WHERE false') < check.index(
+        "pg_relation_filenode(16384::oid) IS DISTINCT FROM 16390"
+    )
+    assert "rewritten" in check and check.startswith("DO $sparkpg$") and check.endswith("$sparkpg$")
+    # a quoted name holding the dollar-quote tag cannot end the block early
+    odd = storage_check('"s"."a$sparkpg$b"', stored)
+    tag = odd[3 : odd.index("BEGIN")]
+    assert tag != "$sparkpg$" and odd.endswith(tag) and odd.count(tag) == 2
 
 
 def test_read_options_validate_and_merge_keywords() -> None:
