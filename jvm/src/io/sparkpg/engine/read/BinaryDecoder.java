@@ -2,7 +2,6 @@ package io.sparkpg.engine.read;
 
 import java.math.BigDecimal;
 import java.math.BigInteger;
-import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Arrays;
 import org.apache.spark.sql.catalyst.InternalRow;
@@ -40,41 +39,27 @@ final class BinaryDecoder {
 
   private BinaryDecoder() {}
 
-  /** {@link #decodeInto(InternalRow, int, ColumnSpec, byte[], int, int)} on a heap buffer. */
-  static boolean decodeInto(InternalRow row, int i, ColumnSpec c, ByteBuffer b, int off, int len) {
-    return decodeInto(row, i, c, b.array(), b.arrayOffset() + off, len);
+  /*
+   * A field's value into a row (FieldsDecoders generates, per row shape, the code that calls
+   * these): primitives, text, dates and timestamps in the generated code itself, decimals that
+   * fit a long without boxing, everything else as an object. Each returns false when the value is
+   * unrepresentable (the field is then set to NULL).
+   */
+
+  /** A numeric field, {@code c}'s DECIMAL(p, s). */
+  static boolean numericInto(InternalRow row, int i, ColumnSpec c, byte[] b, int off) {
+    long unscaled = shortNumeric(c, b, off);
+    if (unscaled != NOT_SHORT) {
+      row.update(i, Decimal.createUnsafe(unscaled, c.precision, c.scale));
+      return true;
+    }
+    return update(row, i, numeric(c, b, off));
   }
 
-  /**
-   * Decode field {@code i}, {@code len} bytes at {@code off} of a message, into {@code row}
-   * (primitives and long-backed decimals without boxing; text points into the message, which
-   * pgjdbc allocates per message); false when the value is unrepresentable (the field is then set
-   * to NULL).
-   */
-  static boolean decodeInto(InternalRow row, int i, ColumnSpec c, byte[] b, int off, int len) {
-    switch (c.kind) {
-      case BOOL: row.setBoolean(i, b[off] != 0); return true;
-      case INT2: row.setShort(i, int2(b, off)); return true;
-      case INT4: row.setInt(i, int4(b, off)); return true;
-      case INT8: row.setLong(i, int8(b, off)); return true;
-      case OID: row.setLong(i, int4(b, off) & 0xFFFF_FFFFL); return true;
-      case FLOAT4: row.setFloat(i, Float.intBitsToFloat(int4(b, off))); return true;
-      case FLOAT8: row.setDouble(i, Double.longBitsToDouble(int8(b, off))); return true;
-      case TEXT: row.update(i, UTF8String.fromBytes(b, off, len)); return true;
-      case DATE: return date(row, i, int4(b, off));
-      case TIMESTAMP:
-      case TIMESTAMPTZ: return timestamp(row, i, int8(b, off));
-      case NUMERIC:
-        long unscaled = shortNumeric(c, b, off);
-        if (unscaled != NOT_SHORT) {
-          row.update(i, Decimal.createUnsafe(unscaled, c.precision, c.scale));
-          return true;
-        }
-        return update(row, i, numeric(c, b, off));
-      default:
-        return update(row, i, c.kind == ColumnSpec.Kind.ARRAY
-            ? array(c, b, off, len) : scalar(c, c.kind, b, off, len));
-    }
+  /** A field whose Spark value is an object (bytea, uuid, arrays), {@code len} bytes at {@code off}. */
+  static boolean objectInto(InternalRow row, int i, ColumnSpec c, byte[] b, int off, int len) {
+    return update(row, i, c.kind == ColumnSpec.Kind.ARRAY
+        ? array(c, b, off, len) : scalar(c, c.kind, b, off, len));
   }
 
   /** Set field {@code i} to {@code v}, or to NULL (false) when it is unrepresentable. */
@@ -118,7 +103,7 @@ final class BinaryDecoder {
   }
 
   /** Days since 2000-01-01; ±infinity (DATEVAL_NOBEGIN/NOEND) is set to NULL (false). */
-  private static boolean date(InternalRow row, int i, int days) {
+  static boolean date(InternalRow row, int i, int days) {
     if (days == Integer.MAX_VALUE || days == Integer.MIN_VALUE) {
       row.setNullAt(i);
       return false;
@@ -131,7 +116,7 @@ final class BinaryDecoder {
    * Microseconds since 2000-01-01; ±infinity, and instants after 294247-01-10 04:00:54.775807
    * (Spark's last microsecond) are set to NULL (false).
    */
-  private static boolean timestamp(InternalRow row, int i, long micros) {
+  static boolean timestamp(InternalRow row, int i, long micros) {
     if (micros == Long.MAX_VALUE || micros == Long.MIN_VALUE
         || micros > Long.MAX_VALUE - EPOCH_MICROS) {
       row.setNullAt(i);

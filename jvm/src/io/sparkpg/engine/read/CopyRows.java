@@ -1,7 +1,6 @@
 package io.sparkpg.engine.read;
 
 import java.io.IOException;
-import org.apache.spark.sql.catalyst.InternalRow;
 import org.apache.spark.sql.catalyst.expressions.SpecificInternalRow;
 
 /**
@@ -15,7 +14,7 @@ final class CopyRows {
       java.nio.charset.StandardCharsets.ISO_8859_1);
 
   private final RowShape shape;
-  private final ColumnSpec[] columns;
+  private final FieldsDecoder decoder;
   private final String where;
   /** Values read as NULL so far, per column of the read (all of them, in the read's order). */
   final long[] counts;
@@ -25,7 +24,7 @@ final class CopyRows {
 
   CopyRows(RowShape shape, int readColumns, String where) {
     this.shape = shape;
-    this.columns = shape.fields;
+    this.decoder = FieldsDecoders.of(shape, where);
     this.where = where;
     this.counts = new long[readColumns];
     this.row = new SpecificInternalRow(shape.schema());
@@ -41,16 +40,12 @@ final class CopyRows {
     if (fields == -1) {
       return false; // the trailer; readFromCopy returns null next
     }
-    if (fields != columns.length + shape.talliesInto.length) {
+    if (fields != shape.fields.length + shape.talliesInto.length) {
       throw new IOException(where + ": COPY sent " + fields + " fields, expected "
-          + (columns.length + shape.talliesInto.length));
+          + (shape.fields.length + shape.talliesInto.length));
     }
     decodeRow(message, pos + 2);
     return true;
-  }
-
-  private IOException pastTheEnd() {
-    return new IOException(where + ": a field of the COPY row runs past the end of its message");
   }
 
   private int header(byte[] b) throws IOException {
@@ -65,27 +60,9 @@ final class CopyRows {
   }
 
   private void decodeRow(byte[] b, int pos) throws IOException {
-    InternalRow row = this.row;
-    for (int i = 0; i < columns.length; i++) {
-      if (pos > b.length - 4) {
-        throw pastTheEnd();
-      }
-      int len = BinaryDecoder.int4(b, pos);
-      pos += 4;
-      if (len < 0) {
-        row.setNullAt(i);
-        continue;
-      }
-      if (len > b.length - pos) {
-        throw pastTheEnd(); // the decoders (and UTF8String) read within these bounds only
-      }
-      if (!BinaryDecoder.decodeInto(row, i, columns[i], b, pos, len)) {
-        counts[shape.fieldCountsInto[i]]++;
-      }
-      pos += len;
-    }
+    pos = decoder.decode(row, b, pos, counts);
     if (pos > b.length - 12 * shape.talliesInto.length) {
-      throw pastTheEnd();
+      throw FieldsDecoders.pastTheEnd(where);
     }
     for (int column : shape.talliesInto) {
       counts[column] += BinaryDecoder.int8(b, pos + 4); // int8, never NULL (a count)

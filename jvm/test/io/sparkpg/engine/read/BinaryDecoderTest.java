@@ -7,9 +7,10 @@ import static io.sparkpg.engine.testing.Check.assertTrue;
 
 import io.sparkpg.engine.testing.Wire;
 import java.math.BigDecimal;
-import java.nio.ByteBuffer;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.time.LocalDate;
-import org.apache.spark.sql.catalyst.expressions.GenericInternalRow;
+import org.apache.spark.sql.catalyst.expressions.SpecificInternalRow;
 import org.apache.spark.sql.catalyst.expressions.UnsafeArrayData;
 import org.apache.spark.sql.catalyst.util.ArrayData;
 import org.apache.spark.sql.types.Decimal;
@@ -24,15 +25,27 @@ import org.apache.spark.unsafe.types.UTF8String;
 public final class BinaryDecoderTest {
   private static final long DAY_MICROS = 86_400_000_000L;
 
-  /** The field decoded as {@code kind}; {@link BinaryDecoder#UNREPRESENTABLE} when read as NULL. */
+  /**
+   * The field decoded (by the generated decoder of a one-field row) as {@code columnJson} says;
+   * {@link BinaryDecoder#UNREPRESENTABLE} when read as NULL.
+   */
   private static Object decode(String columnJson, Wire value) {
     ColumnSpec c = Specs.column(columnJson);
-    byte[] bytes = new Wire().int4(0x5A5A5A5A).bytes(value.toBytes()).int4(0x5A5A5A5A).toBytes();
-    GenericInternalRow row = new GenericInternalRow(1);
-    // The value sits inside a message (offset 4), as in a CopyData row.
-    boolean ok = BinaryDecoder.decodeInto(row, 0, c, ByteBuffer.wrap(bytes), 4,
-        bytes.length - 8);
-    if (!ok) {
+    byte[] v = value.toBytes();
+    // The field sits inside a message (4 bytes before it, 4 after), as in a CopyData row.
+    byte[] bytes = new Wire().int4(0x5A5A5A5A).int4(v.length).bytes(v).int4(0x5A5A5A5A)
+        .toBytes();
+    RowShape shape = new RowShape(new ColumnSpec[] {c}, new int[] {0}, new int[0],
+        new ColumnSpec[0]);
+    SpecificInternalRow row = new SpecificInternalRow(shape.schema());
+    long[] counts = new long[1];
+    try {
+      assertEquals(bytes.length - 4, FieldsDecoders.of(shape, "test").decode(row, bytes, 4, counts));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    if (counts[0] != 0) {
+      assertEquals(1L, counts[0]);
       assertTrue(row.isNullAt(0), "an unrepresentable value is set to NULL");
       return BinaryDecoder.UNREPRESENTABLE;
     }
