@@ -56,7 +56,7 @@ final class BinaryDecoder {
     return update(row, i, numeric(c, b, off));
   }
 
-  /** A field whose Spark value is an object (bytea, uuid, arrays), {@code len} bytes at {@code off}. */
+  /** A field whose Spark value is an object (bytea, uuid, arrays): {@code len} bytes. */
   static boolean objectInto(InternalRow row, int i, ColumnSpec c, byte[] b, int off, int len) {
     return update(row, i, c.kind == ColumnSpec.Kind.ARRAY
         ? array(c, b, off, len) : scalar(c, c.kind, b, off, len));

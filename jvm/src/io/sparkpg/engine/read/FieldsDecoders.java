@@ -19,6 +19,10 @@ import org.codehaus.janino.SimpleCompiler;
 public final class FieldsDecoders {
   private static final String CLASS = "SparkpgFieldsDecoder";
   private static final String SELF = FieldsDecoders.class.getName();
+  private static final String PARAMETERS =
+      "org.apache.spark.sql.catalyst.InternalRow row, byte[] b, int pos, long[] counts";
+  /** Fields per generated method: about 3 KB of bytecode. */
+  static final int FIELDS_PER_METHOD = 32;
   /** Constructors of the compiled decoders, by their source. */
   private static final ConcurrentHashMap<String, Constructor<?>> COMPILED =
       new ConcurrentHashMap<>();
@@ -39,7 +43,10 @@ public final class FieldsDecoders {
   /**
    * The source of the decoder of {@code fields}, whose values read as NULL are counted into
    * column {@code countsInto[i]} (-1: never read as NULL). Per field: its length, NULL or the
-   * value, each bounded by the message.
+   * value, each bounded by the message. {@code decode} calls one method per
+   * {@value #FIELDS_PER_METHOD} fields: HotSpot compiles no method of more than 8,000 bytes of
+   * bytecode (about 90 fields), and the JVM takes none over 64 KiB (PostgreSQL allows 1,600
+   * columns).
    */
   static String source(ColumnSpec[] fields, int[] countsInto) {
     StringBuilder s = new StringBuilder()
@@ -48,24 +55,41 @@ public final class FieldsDecoders {
         .append("  private final String where;\n")
         .append("  private final Object[] columns;\n")
         .append("  public ").append(CLASS).append("(String where, Object[] columns) {\n")
-        .append("    this.where = where;\n    this.columns = columns;\n  }\n")
-        .append("  public int decode(org.apache.spark.sql.catalyst.InternalRow row, byte[] b, ")
-        .append("int pos, long[] counts) throws java.io.IOException {\n")
-        .append("    int len;\n");
-    for (int i = 0; i < fields.length; i++) {
-      s.append("    if (pos > b.length - 4) throw ").append(SELF).append(".pastTheEnd(where);\n")
-          .append("    len = ").append(SELF).append(".int4(b, pos);\n")
-          .append("    pos += 4;\n")
-          .append("    if (len < 0) {\n")
-          .append("      row.setNullAt(").append(i).append(");\n")
-          .append("    } else {\n")
-          .append("      if (len > b.length - pos) throw ").append(SELF)
-          .append(".pastTheEnd(where);\n")
-          .append("      ").append(value(fields[i].kind, i, countsInto[i])).append('\n')
-          .append("      pos += len;\n")
-          .append("    }\n");
+        .append("    this.where = where;\n    this.columns = columns;\n  }\n");
+    int methods = Math.max(1, (fields.length + FIELDS_PER_METHOD - 1) / FIELDS_PER_METHOD);
+    if (methods > 1) {
+      method(s, "public int decode", "");
+      for (int m = 0; m < methods; m++) {
+        s.append("    pos = fields").append(m).append("(row, b, pos, counts);\n");
+      }
+      s.append("    return pos;\n  }\n");
     }
-    return s.append("    return pos;\n  }\n}\n").toString();
+    for (int m = 0; m < methods; m++) {
+      method(s, methods > 1 ? "private int fields" + m : "public int decode", "    int len;\n");
+      int end = Math.min(fields.length, (m + 1) * FIELDS_PER_METHOD);
+      for (int i = m * FIELDS_PER_METHOD; i < end; i++) {
+        s.append("    if (pos > b.length - 4) throw ").append(SELF)
+            .append(".pastTheEnd(where);\n")
+            .append("    len = ").append(SELF).append(".int4(b, pos);\n")
+            .append("    pos += 4;\n")
+            .append("    if (len < 0) {\n")
+            .append("      row.setNullAt(").append(i).append(");\n")
+            .append("    } else {\n")
+            .append("      if (len > b.length - pos) throw ").append(SELF)
+            .append(".pastTheEnd(where);\n")
+            .append("      ").append(value(fields[i].kind, i, countsInto[i])).append('\n')
+            .append("      pos += len;\n")
+            .append("    }\n");
+      }
+      s.append("    return pos;\n  }\n");
+    }
+    return s.append("}\n").toString();
+  }
+
+  /** Opens a method {@code head} (modifiers, type, name) of the decoder's parameters. */
+  private static void method(StringBuilder s, String head, String firstLines) {
+    s.append("  ").append(head).append("(").append(PARAMETERS)
+        .append(") throws java.io.IOException {\n").append(firstLines);
   }
 
   /** The statement that decodes field {@code i} ({@code len} bytes at {@code pos} of {@code b}). */
@@ -82,12 +106,14 @@ public final class FieldsDecoders {
         return "row.setDouble" + at + "Double.longBitsToDouble(" + SELF + ".int8(b, pos)));";
       // text points into the message, which pgjdbc allocates per message
       case TEXT:
-        return "row.update" + at + "org.apache.spark.unsafe.types.UTF8String.fromBytes(b, pos, len));";
+        return "row.update" + at
+            + "org.apache.spark.unsafe.types.UTF8String.fromBytes(b, pos, len));";
       case DATE: return counted(countInto, "date(row, " + i + ", " + SELF + ".int4(b, pos))");
       case TIMESTAMP:
       case TIMESTAMPTZ:
         return counted(countInto, "timestamp(row, " + i + ", " + SELF + ".int8(b, pos))");
-      case NUMERIC: return counted(countInto, "numeric(row, " + i + ", columns[" + i + "], b, pos)");
+      case NUMERIC:
+        return counted(countInto, "numeric(row, " + i + ", columns[" + i + "], b, pos)");
       default: return counted(countInto, "object(row, " + i + ", columns[" + i + "], b, pos, len)");
     }
   }

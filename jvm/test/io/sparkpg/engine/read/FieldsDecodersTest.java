@@ -67,6 +67,36 @@ public final class FieldsDecodersTest {
     assertEquals("[0, 0, 1]", java.util.Arrays.toString(counts));
   }
 
+  /**
+   * Wide rows (PostgreSQL allows 1,600 columns) decode through several generated methods, each
+   * small enough for HotSpot to compile; the fields keep their order across the methods.
+   */
+  public void testRowsOfUpTo1600FieldsAreSplitIntoCompilableMethods() throws IOException {
+    for (int n : new int[] {0, 1, 32, 33, 1600}) {
+      String[] json = new String[n];
+      int[] countsInto = new int[n];
+      Wire message = new Wire();
+      for (int i = 0; i < n; i++) {
+        json[i] = column("c" + i, i % 3 == 2 ? "text" : "int4");
+        countsInto[i] = -1;
+        message = i % 3 == 2 ? message.field(new Wire().utf8("t" + i)) : message.int4(4).int4(i);
+      }
+      RowShape shape = shape(countsInto, json);
+      String source = FieldsDecoders.source(shape.fields, shape.fieldCountsInto);
+      int methods = (n + FieldsDecoders.FIELDS_PER_METHOD - 1) / FieldsDecoders.FIELDS_PER_METHOD;
+      // one method: decode itself; more: decode calls each
+      assertEquals(methods <= 1 ? 0 : methods, source.split("private int fields", -1).length - 1);
+      byte[] bytes = message.toBytes();
+      SpecificInternalRow row = new SpecificInternalRow(shape.schema());
+      assertEquals(bytes.length, FieldsDecoders.of(shape, "p0").decode(row, bytes, 0,
+          new long[0]));
+      for (int i = 0; i < n; i++) {
+        assertEquals(i % 3 == 2 ? "t" + i : String.valueOf(i),
+            i % 3 == 2 ? row.getUTF8String(i).toString() : String.valueOf(row.getInt(i)));
+      }
+    }
+  }
+
   public void testAFieldPastTheEndNamesWhere() {
     RowShape shape = shape(new int[] {-1}, column("a", "int8"));
     FieldsDecoder decoder = FieldsDecoders.of(shape, "sparkpg copy engine, t partition 7");
