@@ -2,7 +2,8 @@ package io.sparkpg.engine.read;
 
 import java.io.IOException;
 import java.lang.reflect.Constructor;
-import java.util.concurrent.ConcurrentHashMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import org.apache.spark.sql.catalyst.InternalRow;
 import org.codehaus.commons.compiler.CompileException;
 import org.codehaus.janino.SimpleCompiler;
@@ -10,7 +11,8 @@ import org.codehaus.janino.SimpleCompiler;
 /**
  * The {@link FieldsDecoder} of a row shape: Java source with one block per field, in which the
  * field's index, kind and count column are constants, compiled with Janino (which Spark ships
- * for its own generated code) once per shape and JVM. A loop over the fields that looks each
+ * for its own generated code) once per shape and JVM (the last {@value #CACHED_SHAPES} shapes
+ * kept). A loop over the fields that looks each
  * field's kind up and switches on it took about 40% more CPU per row (DecodeBench, narrow).
  *
  * <p>The public static methods are what the generated code calls (it is loaded by a class loader
@@ -23,16 +25,31 @@ public final class FieldsDecoders {
       "org.apache.spark.sql.catalyst.InternalRow row, byte[] b, int pos, long[] counts";
   /** Fields per generated method: about 3 KB of bytecode. */
   static final int FIELDS_PER_METHOD = 32;
-  /** Constructors of the compiled decoders, by their source. */
-  private static final ConcurrentHashMap<String, Constructor<?>> COMPILED =
-      new ConcurrentHashMap<>();
+  /**
+   * Compiled decoders kept per JVM, the least recently used dropped beyond this many (each is a
+   * class in a class loader of its own, freed with the last decoder of it), as Spark bounds its
+   * own generated classes: a long job reading many tables must not fill the metaspace.
+   */
+  static final int CACHED_SHAPES = 256;
+  /** Constructors of the compiled decoders, by their source; guarded by itself. */
+  private static final Compiled COMPILED = new Compiled();
 
   private FieldsDecoders() {}
 
   /** A decoder of {@code shape}'s fields; {@code where} starts its error messages. */
   static FieldsDecoder of(RowShape shape, String where) {
-    Constructor<?> made = COMPILED.computeIfAbsent(
-        source(shape.fields, shape.fieldCountsInto), FieldsDecoders::compile);
+    String source = source(shape.fields, shape.fieldCountsInto);
+    Constructor<?> made;
+    synchronized (COMPILED) {
+      made = COMPILED.get(source);
+    }
+    if (made == null) {
+      made = compile(source); // outside the lock: other shapes compile meanwhile
+      synchronized (COMPILED) {
+        Constructor<?> first = COMPILED.putIfAbsent(source, made);
+        made = first != null ? first : made;
+      }
+    }
     try {
       return (FieldsDecoder) made.newInstance(where, shape.fields);
     } catch (ReflectiveOperationException e) {
@@ -125,6 +142,20 @@ public final class FieldsDecoders {
   private static String counted(int countInto, String call) {
     return countInto < 0 ? SELF + "." + call + ";"
         : "if (!" + SELF + "." + call + ") counts[" + countInto + "]++;";
+  }
+
+  /** An access-ordered map that drops its eldest entry beyond {@link #CACHED_SHAPES}. */
+  private static final class Compiled extends LinkedHashMap<String, Constructor<?>> {
+    private static final long serialVersionUID = 1L;
+
+    Compiled() {
+      super(16, 0.75f, true);
+    }
+
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<String, Constructor<?>> eldest) {
+      return size() > CACHED_SHAPES;
+    }
   }
 
   private static Constructor<?> compile(String source) {

@@ -42,6 +42,21 @@ public final class FieldsDecodersTest {
         "another count column: another class");
   }
 
+  /** The compiled classes are bounded: the least recently used shape is compiled again. */
+  public void testTheLeastRecentlyUsedShapesAreDropped() {
+    int n = FieldsDecoders.CACHED_SHAPES + 1;
+    Class<?>[] first = new Class<?>[n];
+    for (int k = 0; k < n; k++) { // one field counted into column k: n shapes
+      first[k] = FieldsDecoders.of(shape(new int[] {k}, column("d", "date")), "p").getClass();
+    }
+    Class<?> newest = FieldsDecoders.of(shape(new int[] {n - 1}, column("d", "date")), "p")
+        .getClass();
+    assertTrue(newest == first[n - 1], "the newest shape is kept");
+    Class<?> oldest = FieldsDecoders.of(shape(new int[] {0}, column("d", "date")), "p")
+        .getClass();
+    assertTrue(oldest != first[0], "the oldest shape was dropped and is compiled again");
+  }
+
   public void testNamesNeverReachTheGeneratedSource() throws IOException {
     RowShape shape = shape(new int[] {-1, -1}, column(HOSTILE, "text"), column(HOSTILE, "int4"));
     String source = FieldsDecoders.source(shape.fields, shape.fieldCountsInto);
