@@ -133,9 +133,7 @@ def choose_strategy(
     if ov.strategy == "page_range":
         _check_page_range_possible(stats, server_version_num)
         n = requested or _auto_count(stats, max_connections, parallelism)
-        return StrategyChoice(
-            Strategy.PAGE_RANGE, _cap_pages(n, stats), "page ranges requested", notes=tuple(notes)
-        )
+        return _page_ranges(n, stats, "page ranges requested", notes)
     if ov.wants_key:
         key = key or _first_key(candidates)
         if key is None:
@@ -180,12 +178,7 @@ def choose_strategy(
         # In one snapshot every row version a partition can see sits on one page, so page
         # ranges read each row once; a TID range scan reads its pages in order, without the
         # key's index (less server CPU: benchmarks/README.md, sparkpg-snapshot).
-        return StrategyChoice(
-            Strategy.PAGE_RANGE,
-            _cap_pages(n, stats),
-            f"{size_text} read in one snapshot: page ranges",
-            notes=tuple(notes),
-        )
+        return _page_ranges(n, stats, f"{size_text} read in one snapshot: page ranges", notes)
     key = _first_key(candidates)
     if key is not None and (key.in_physical_order or not tid_ranges):
         if not key.in_physical_order:
@@ -206,12 +199,7 @@ def choose_strategy(
             if key is not None
             else "no integer/date/timestamp column leads a b-tree index"
         )
-        return StrategyChoice(
-            Strategy.PAGE_RANGE,
-            _cap_pages(n, stats),
-            f"{size_text}, {why}: page ranges",
-            notes=tuple(notes),
-        )
+        return _page_ranges(n, stats, f"{size_text}, {why}: page ranges", notes)
     if stats.kind not in ("r", "p", "m"):
         reason = f"{size_text} of kind {stats.kind!r} without a key: one partition"
     else:
@@ -273,8 +261,11 @@ def _auto_count(
     return max(1, min(n, max_connections))
 
 
-def _cap_pages(n: int, stats: RelationStats) -> int:
-    return max(1, min(n, stats.pages or 1))
+def _page_ranges(n: int, stats: RelationStats, reason: str, notes: List[str]) -> StrategyChoice:
+    """A page-range choice of ``n`` partitions, no more than the relation has pages."""
+    return StrategyChoice(
+        Strategy.PAGE_RANGE, max(1, min(n, stats.pages or 1)), reason, notes=tuple(notes)
+    )
 
 
 def _check_page_range_possible(stats: RelationStats, server_version_num: int) -> None:

@@ -261,7 +261,6 @@ final class BinaryDecoder {
         + c.precision + "," + c.scale + ") holds");
   }
 
-
   /**
    * array_send: int32 ndim, int32 flags (1: has NULLs), element type oid, per dimension int32 size
    * and lower bound, then per element int32 length (-1: NULL) and bytes. One dimension with lower
