@@ -59,6 +59,9 @@ def jdbc_url_parameters(connection: ConnectionSettings, endpoint: Endpoint) -> D
         socketTimeout=str(connection.socket_timeout_seconds),
         tcpKeepAlive="true",
         ApplicationName=connection.application_name,
+        # Every supported server is newer: pgjdbc then sends the application name with the
+        # login instead of a SET after it (a round trip per connection, one per partition).
+        assumeMinServerVersion="9.0",
     )
     if connection.read_only:
         params["readOnly"] = "true"
@@ -86,7 +89,7 @@ def jdbc_url(
     >>> from connectors.settings import ConnectionSettings
     >>> c = ConnectionSettings(name="db", host="::1", port=5433, database="my db", credentials_env="DB")
     >>> jdbc_url(c)
-    'jdbc:postgresql://[::1]:5433/my%20db?sslmode=prefer&connectTimeout=10&loginTimeout=30&socketTimeout=300&tcpKeepAlive=true&ApplicationName=sparkpg&readOnly=true'
+    'jdbc:postgresql://[::1]:5433/my%20db?sslmode=prefer&connectTimeout=10&loginTimeout=30&socketTimeout=300&tcpKeepAlive=true&ApplicationName=sparkpg&assumeMinServerVersion=9.0&readOnly=true'
     """
     endpoint = endpoint or resolve_endpoint(connection, credentials)
     host = endpoint.host

@@ -51,6 +51,7 @@ RESERVED_JDBC_PROPERTIES: Dict[str, str] = {
     "readonly": "read_only",
     "readonlymode": "read_only",
     "applicationname": "application_name",
+    "assumeminserverversion": "sparkpg (9.0: the application name is sent with the login)",
     "targetservertype": "host (a cluster-ro reader endpoint prefers a replica, a cluster "
     "endpoint requires the primary)",
     "preparethreshold": "the binary_transfer read option (--no-binary-transfer)",

@@ -14,6 +14,7 @@ with an error that names the table and the cause (:mod:`spark_jobs.db.failures`)
 from __future__ import annotations
 
 import decimal
+import functools
 import logging
 import struct
 import threading
@@ -41,7 +42,7 @@ from connectors.iam import PLUGIN_CLASS
 from connectors.jdbc import DRIVER_CLASS, session_settings, set_statements
 from spark_jobs.db.failures import translate_error
 from spark_jobs.db.target import DbTarget, resolve_target
-from spark_jobs.engine.java import py4j_quiet
+from spark_jobs.engine.java import encode_pairs, jvm_class, py4j_quiet, tagged
 from spark_jobs.engine.session import DRIVER_NOT_FOUND_ADVICE
 
 if TYPE_CHECKING:
@@ -50,8 +51,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 Row = Tuple[Any, ...]
-#: The engine JAR's class that packs a whole result for one py4j call (:func:`decode_rows`).
-RESULT_ROWS_CLASS = "io.sparkpg.engine.ResultRows"
+#: The engine JAR's class that opens the planning connection, reads the server's version and
+#: runs a query, each in one py4j call (results packed as :func:`decode_rows` reads them).
+DRIVER_QUERIES_CLASS = "io.sparkpg.engine.DriverQueries"
 _NULL = ord("n")
 _CANCEL_WAIT_SECONDS = 5.0
 
@@ -69,18 +71,21 @@ class DriverConnection:
 
     Call it (``source(sql, params)``) or use :meth:`query`: a parameterised query (``?``
     placeholders) returning rows as tuples of Python values (text, int, float, bool, Decimal;
-    other Java objects as their ``toString()``). Not for bulk data: a result crosses py4j whole
-    (one call with the engine JAR loaded, else one per value).
+    other Java objects as their ``toString()``). Not for bulk data: a result crosses py4j whole.
+    ``queries`` are the engine JAR's :data:`DRIVER_QUERIES_CLASS` calls (a query is one py4j
+    call), or None without the JAR (one call per parameter, statement step and value).
     """
 
-    def __init__(self, spark: SparkSession, target: DbTarget, jconn: Any) -> None:
+    def __init__(
+        self, spark: SparkSession, target: DbTarget, jconn: Any, queries: Any = None
+    ) -> None:
         self._spark = spark
         self.target = target
         self._conn = jconn
+        self._queries = queries
         self._server_version: Optional[int] = None
         self._activity = "a metadata query"
-        self._running: Any = None
-        self._encode_rows: Any = None
+        self._running = False
 
     def __repr__(self) -> str:
         return f"DriverConnection({self.target.name!r}, {self.target.host_port})"
@@ -104,40 +109,35 @@ class DriverConnection:
         from py4j.protocol import Py4JJavaError
 
         try:
-            statement = self._conn.prepareStatement(sql)
+            self._running = True
             try:
-                for index, value in enumerate(params, start=1):
-                    _bind(statement, index, value)
-                self._running = statement
-                try:
-                    has_rows = statement.execute()
-                except KeyboardInterrupt:
-                    self._interrupted()
-                    raise
-                finally:
-                    self._running = None
-                if not has_rows:
-                    return []
-                return self._rows(statement.getResultSet())
+                if self._queries is not None:
+                    encoded = self._queries.query(self._conn, sql, encode_parameters(params))
+                    return decode_rows(encoded)
+                return self._query_per_value(sql, params)
+            except KeyboardInterrupt:
+                self._interrupted()
+                raise
             finally:
-                statement.close()
+                self._running = False
         except Py4JJavaError as exc:
             raise translate_error(exc, self.target, what=what or self._activity, sql=sql) from None
 
-    def _rows(self, result: Any) -> List[Row]:
-        """Every row of ``result``: in one py4j call through the engine JAR's ``ResultRows`` when
-        the JAR is loaded, else one call per value."""
-        if self._encode_rows is None:
-            rows_class = _engine_class(self._spark.sparkContext._jvm, RESULT_ROWS_CLASS)
-            # the static method, looked up once (each lookup is a py4j call)
-            self._encode_rows = rows_class.encode if rows_class is not None else False
-        if self._encode_rows:
-            return decode_rows(self._encode_rows(result))
-        width = result.getMetaData().getColumnCount()
-        rows: List[Row] = []
-        while result.next():
-            rows.append(tuple(_value(result.getObject(i)) for i in range(1, width + 1)))
-        return rows
+    def _query_per_value(self, sql: str, params: Sequence[Any]) -> List[Row]:
+        statement = self._conn.prepareStatement(sql)
+        try:
+            for index, value in enumerate(params, start=1):
+                _bind(statement, index, value)
+            if not statement.execute():
+                return []
+            result = statement.getResultSet()
+            width = result.getMetaData().getColumnCount()
+            rows: List[Row] = []
+            while result.next():
+                rows.append(tuple(_value(result.getObject(i)) for i in range(1, width + 1)))
+            return rows
+        finally:
+            statement.close()
 
     def _interrupted(self) -> None:
         """Ctrl-C while the JVM runs our statement: this thread's py4j connection still waits
@@ -155,11 +155,10 @@ class DriverConnection:
     def cancel(self) -> None:
         """Ask the server to cancel the running query, if any (pgjdbc sends a cancel request on a
         separate connection); errors are logged, not raised."""
-        statement = self._running
-        if statement is None:
+        if not self._running:
             return
         try:
-            statement.cancel()
+            self._conn.cancelQuery()
             logger.info("%r: cancelled the running query", self)
         except Exception as exc:  # a broken py4j or JDBC connection: nothing left to cancel
             logger.debug("cancelling on %r failed: %s", self, type(exc).__name__)
@@ -202,8 +201,11 @@ class DriverConnection:
     def server_version_num(self) -> int:
         """``server_version_num`` of the server (e.g. 150004)."""
         if self._server_version is None:
-            rows = self.query("SELECT current_setting('server_version_num')::int")
-            self._server_version = int(rows[0][0])
+            if self._queries is not None:  # as pgjdbc read it when connecting: no query
+                self._server_version = int(self._queries.server_version_num(self._conn))
+            else:
+                rows = self.query("SELECT current_setting('server_version_num')::int")
+                self._server_version = int(rows[0][0])
         return self._server_version
 
     def set_autocommit(self, enabled: bool) -> None:
@@ -252,37 +254,32 @@ def connect(
 
 
 def _connect_once(spark: SparkSession, target: DbTarget, binary_transfer: bool) -> DriverConnection:
-    from py4j.protocol import Py4JError, Py4JJavaError
+    from py4j.protocol import Py4JJavaError
 
     jvm = spark.sparkContext._jvm
     assert jvm is not None
-    try:
-        driver = jvm.org.postgresql.Driver()
-    except (Py4JError, TypeError):  # TypeError: py4j's JavaPackage is not callable
+    if jvm_class(jvm, DRIVER_CLASS) is None:
         raise JdbcDriverNotFoundError(
             f"the PostgreSQL JDBC driver ({DRIVER_CLASS}) is not on the Spark driver's classpath. "
             f"{DRIVER_NOT_FOUND_ADVICE}"
-        ) from None
+        )
+    queries = _driver_queries(jvm)
+    properties = target.properties(binary_transfer=binary_transfer)
     try:
-        with py4j_quiet():
-            props = jvm.java.util.Properties()
-            properties = target.properties(binary_transfer=binary_transfer)
-            for key, value in properties.items():
-                props.setProperty(key, value)
-            if target.connection.auth_method == "iam":
-                jconn = _iam_plugin(jvm).connectRetrying(target.url, props)
+        with py4j_quiet():  # the properties carry the password
+            if queries is not None:
+                jconn = queries.connect(target.url, encode_pairs(properties))
             else:
-                jconn = driver.connect(target.url, props)
-            for key in properties:  # not props.clear(): py4j's clear() pops one key per call
-                del props[key]
+                jconn = _connect_per_property(jvm, target, properties)
     except Py4JJavaError as exc:
         raise translate_error(exc, target, what="connecting") from None
     if jconn is None:  # pragma: no cover - the driver refuses URLs it does not handle
         raise DatabaseError(f"pgjdbc did not accept the URL of connection {target.name!r}")
-    source = DriverConnection(spark, target, jconn)
+    source = DriverConnection(spark, target, jconn, queries)
     try:
-        version = int(jconn.getMetaData().getDatabaseMajorVersion()) * 10000
-        settings = session_settings(target.connection, server_version_num=version, planning=True)
+        settings = session_settings(
+            target.connection, server_version_num=source.server_version_num, planning=True
+        )
         if settings:
             source.execute("; ".join(set_statements(settings, local=False)), what="connecting")
     except BaseException:
@@ -291,19 +288,39 @@ def _connect_once(spark: SparkSession, target: DbTarget, binary_transfer: bool) 
     return source
 
 
-def _engine_class(jvm: Any, name: str) -> Any:
-    """The engine JAR's class ``name``, or None when the JAR is not on the driver's class path."""
-    from py4j.java_gateway import JavaClass
+def _connect_per_property(jvm: Any, target: DbTarget, properties: Dict[str, str]) -> Any:
+    """The connection opened without the engine JAR: a py4j call per property."""
+    if target.connection.auth_method == "iam":
+        _iam_plugin(jvm)  # raises: the plugin is in the engine JAR
+    props = jvm.java.util.Properties()
+    for key, value in properties.items():
+        props.setProperty(key, value)
+    jconn = jvm_class(jvm, DRIVER_CLASS)().connect(target.url, props)
+    for key in properties:  # not props.clear(): py4j's clear() pops one key per call
+        del props[key]
+    return jconn
 
-    found = jvm
-    for part in name.split("."):
-        found = getattr(found, part)
-    return found if isinstance(found, JavaClass) else None
+
+class _DriverQueries(NamedTuple):
+    """The static methods of :data:`DRIVER_QUERIES_CLASS` (naming one is a py4j call)."""
+
+    connect: Any
+    server_version_num: Any
+    query: Any
+
+
+@functools.cache
+def _driver_queries(jvm: Any) -> Optional[_DriverQueries]:
+    """The engine JAR's driver-side calls, looked up once per JVM; None without the JAR."""
+    found = jvm_class(jvm, DRIVER_QUERIES_CLASS)
+    if found is None:
+        return None
+    return _DriverQueries(found.connect, found.serverVersionNum, found.query)
 
 
 def _iam_plugin(jvm: Any) -> Any:
     """The engine JAR's IAM plugin class, or an :class:`EngineError` saying how to add the JAR."""
-    plugin = _engine_class(jvm, PLUGIN_CLASS)
+    plugin = jvm_class(jvm, PLUGIN_CLASS)
     if plugin is None:
         raise EngineError(
             f"connections with auth_method iam need {PLUGIN_CLASS} from the engine JAR on the "
@@ -329,6 +346,24 @@ def _bind(statement: Any, index: int, value: Any) -> None:
         statement.setString(index, str(value))
 
 
+def encode_parameters(values: Sequence[Any]) -> bytes:
+    """``values`` as ``io.sparkpg.engine.DriverQueries`` reads a query's parameters (its Javadoc
+    has the layout), typed as :func:`_bind` binds them."""
+    items = [struct.pack(">i", len(values))]
+    for value in values:
+        if value is None:
+            items.append(b"n")
+        elif isinstance(value, bool):
+            items.append(tagged(b"b", b"t" if value else b"f"))
+        elif isinstance(value, int):
+            items.append(tagged(b"i", str(value).encode("ascii")))
+        elif isinstance(value, float):
+            items.append(tagged(b"f", struct.pack(">d", value)))
+        else:
+            items.append(tagged(b"s", str(value).encode("utf-8")))
+    return b"".join(items)
+
+
 _DECODERS: Dict[int, Callable[[bytes], Any]] = {
     ord("s"): lambda raw: raw.decode("utf-8"),
     ord("i"): int,
@@ -341,7 +376,7 @@ _DECODERS: Dict[int, Callable[[bytes], Any]] = {
 
 
 def decode_rows(data: bytes) -> List[Row]:
-    """The rows ``io.sparkpg.engine.ResultRows.encode`` packed into ``data`` (its Javadoc has the
+    """The rows ``io.sparkpg.engine.ResultRows`` packed into ``data`` (its Javadoc has the
     layout): the Python values :func:`_value` gives for the same pgjdbc values."""
     width, count = struct.unpack_from(">ii", data, 0)
     pos = 8

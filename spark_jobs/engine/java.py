@@ -7,10 +7,12 @@ This module imports on Python 3.9 without pyspark.
 
 from __future__ import annotations
 
+import functools
 import logging
+import struct
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Iterator, List, Optional, Tuple
+from typing import Any, Iterator, List, Mapping, Optional, Tuple
 
 _PY4J_LOGGERS = ("py4j", "py4j.clientserver", "py4j.java_gateway", "py4j.protocol")
 
@@ -30,6 +32,47 @@ def py4j_quiet() -> Iterator[None]:
     finally:
         for log, level in saved:
             log.setLevel(level)
+
+
+@functools.cache
+def jvm_class(jvm: Any, name: str) -> Any:
+    """The JVM's class ``name`` (one py4j call, once per JVM: a name that is no class is looked
+    for in every jar of the class path), or None when it is not on the driver's class path."""
+    from py4j.java_gateway import JavaClass
+
+    found = getattr(jvm, name)
+    return found if isinstance(found, JavaClass) else None
+
+
+@functools.cache
+def jvm_static(jvm: Any, class_name: str, method: str) -> Any:
+    """The static ``method`` of the JVM's class ``class_name``, looked up once per JVM (naming
+    a method is a py4j call of its own), or None when the class is not on the class path."""
+    found = jvm_class(jvm, class_name)
+    return None if found is None else getattr(found, method)
+
+
+def encode_pairs(pairs: Mapping[str, str]) -> bytes:
+    """Name/value pairs (connection properties, a data source's options) as the engine JAR's
+    ``io.sparkpg.engine.DriverQueries.pairs`` reads them: one py4j argument."""
+    items = [struct.pack(">i", 2 * len(pairs))]
+    for name, value in pairs.items():
+        items.append(tagged(b"s", name.encode("utf-8")))
+        items.append(tagged(b"s", value.encode("utf-8")))
+    return b"".join(items)
+
+
+def tagged(tag: bytes, payload: bytes) -> bytes:
+    """One item of the engine JAR's byte layout: tag, int32 length, payload."""
+    return tag + struct.pack(">i", len(payload)) + payload
+
+
+def missing_jar(what: str, doc: str) -> str:
+    """How to add the engine JAR when ``what`` (a class of it) is not on the classpath."""
+    return (
+        f"{what} is not on the Spark classpath: run `make jvm` and add "
+        f"build/jvm/sparkpg-engine.jar to spark.jars ({doc})"
+    )
 
 
 @dataclass(frozen=True)
@@ -127,8 +170,5 @@ def engine_missing(exc: BaseException, what: str, doc: str) -> Optional[str]:
     error_class = getattr(exc, "getErrorClass", None)
     not_found = callable(error_class) and error_class() == "DATA_SOURCE_NOT_FOUND"
     if not_found or failure_of(exc).has("ClassNotFoundException"):
-        return (
-            f"{what} is not on the Spark classpath: run `make jvm` and add "
-            f"build/jvm/sparkpg-engine.jar to spark.jars ({doc})"
-        )
+        return missing_jar(what, doc)
     return None

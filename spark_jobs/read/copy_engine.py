@@ -27,7 +27,14 @@ from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, 
 
 from connectors.errors import DatabaseError
 from connectors.jdbc import quote_ident
-from spark_jobs.engine.java import engine_missing, failure_of, find_java, py4j_quiet
+from spark_jobs.engine.java import (
+    encode_pairs,
+    failure_of,
+    find_java,
+    jvm_static,
+    missing_jar,
+    py4j_quiet,
+)
 from spark_jobs.engine.options import connection_options
 from spark_jobs.read.copy_columns import (
     CopyEngineError,
@@ -182,6 +189,7 @@ def copy_read(
     """
     from py4j.protocol import Py4JJavaError
     from pyspark.errors.exceptions.captured import CapturedException
+    from pyspark.sql import DataFrame
 
     read_id = uuid.uuid4().hex
     options = engine_options(
@@ -196,13 +204,13 @@ def copy_read(
         partition_column=partition_column,
         pushdown=pushdown,
     )
+    load_source = jvm_static(spark.sparkContext._jvm, SOURCE_CLASS, "load")
+    if load_source is None:
+        raise CopyEngineError(missing_jar(f"the COPY engine ({SOURCE_CLASS})", "docs/reading.md"))
     try:
         with py4j_quiet():  # the options carry the password
-            df = spark.read.format(SOURCE_CLASS).options(**options).load()
+            df = DataFrame(load_source(spark._jsparkSession, encode_pairs(options)), spark)
     except (Py4JJavaError, CapturedException) as exc:
-        missing = engine_missing(exc, f"the COPY engine ({SOURCE_CLASS})", "docs/reading.md")
-        if missing:
-            raise CopyEngineError(missing) from None
         raise CopyEngineError(
             f"{label}: the COPY engine rejected the read: {failure_of(exc).message}"
         ) from None

@@ -1,9 +1,10 @@
-"""The driver-side connection fetches a whole result in one py4j call (the engine JAR's
-ResultRows) with exactly the values the one-call-per-value path gives, on every kind of value
-pgjdbc returns."""
+"""The driver-side connection opens, binds a query's parameters and fetches its whole result in
+one py4j call each (the engine JAR's DriverQueries) with exactly the values the path without the
+JAR (a call per property, parameter and value) gives, on every kind of value pgjdbc returns."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any, Iterator, List, Tuple
 
 import pytest
@@ -42,13 +43,13 @@ def typed(rows: List[Tuple[Any, ...]]) -> List[List[Tuple[str, str]]]:
     return [[(type(v).__name__, repr(v)) for v in row] for row in rows]
 
 
-def per_value(driver: DriverConnection, sql: str) -> List[Tuple[Any, ...]]:
+def per_value(driver: DriverConnection, sql: str, params: Tuple[Any, ...] = ()) -> List[Any]:
     """``sql``'s rows fetched one value per py4j call (as without the engine JAR)."""
-    driver._encode_rows = False
+    queries, driver._queries = driver._queries, None
     try:
-        return driver.query(sql)
+        return driver.query(sql, params)
     finally:
-        driver._encode_rows = None
+        driver._queries = queries
 
 
 def py4j_calls(spark: Any, monkeypatch: Any, run: Any) -> int:
@@ -78,8 +79,31 @@ def py4j_calls(spark: Any, monkeypatch: Any, run: Any) -> int:
 )
 def test_one_call_results_equal_per_value_results(driver: DriverConnection, sql: str) -> None:
     whole = driver.query(sql)
-    assert driver._encode_rows  # the engine JAR's class was used
+    assert driver._queries is not None  # the engine JAR's class was used
     assert typed(whole) == typed(per_value(driver, sql))
+
+
+PARAMETERS = (None, True, False, -(2**63), 2**63 - 1, 0.1, -0.0, float("inf"), float("nan"),
+              "é😀 ' \\ ?", "", Decimal("12.50"))  # fmt: skip
+
+
+def test_parameters_bind_as_without_the_jar(driver: DriverConnection) -> None:
+    sql = "SELECT ?::text, " + ", ".join("?" for _ in PARAMETERS[1:])
+    (row,) = driver.query(sql, PARAMETERS)
+    assert typed([row]) == typed(per_value(driver, sql, PARAMETERS))
+    assert row[:5] == (None, True, False, -(2**63), 2**63 - 1)
+    assert repr(row[5:9]) == "(0.1, -0.0, inf, nan)"
+    assert row[9:] == ("é😀 ' \\ ?", "", "12.50")  # other values bind as text
+
+
+def test_the_server_version_comes_without_a_query(spark: Any, read_db: ReadDb) -> None:
+    connection = connect(spark, resolve_target(read_db.settings().connection("it")))
+    try:
+        version = connection.server_version_num
+        ((asked,),) = connection.query("SELECT current_setting('server_version_num')::int")
+        assert version == asked and version >= 120000
+    finally:
+        connection.close()
 
 
 def test_every_kind_reads_as_python_values(driver: DriverConnection) -> None:
@@ -98,13 +122,20 @@ def test_every_kind_reads_as_python_values(driver: DriverConnection) -> None:
     )  # PGInterval
 
 
-def test_a_result_crosses_py4j_in_a_constant_number_of_calls(
+def test_a_query_is_one_py4j_call_whatever_its_size(
     spark: Any, driver: DriverConnection, monkeypatch: Any
 ) -> None:
-    driver.query("SELECT 1")  # looks the engine class up once
-
     def rows(n: int) -> int:
-        sql = f"SELECT g, g::text FROM generate_series(1, {n}) g"
-        return py4j_calls(spark, monkeypatch, lambda: driver.query(sql))
+        sql = f"SELECT g, g::text FROM generate_series(1, {n}) g WHERE g > ?"
+        return py4j_calls(spark, monkeypatch, lambda: driver.query(sql, [0]))
 
-    assert rows(1) == rows(500) <= 5
+    assert rows(1) == rows(500) == 1
+
+
+def test_connecting_takes_a_few_py4j_calls(spark: Any, read_db: ReadDb, monkeypatch: Any) -> None:
+    target = resolve_target(read_db.settings().connection("it"))
+    connect(spark, target).close()  # the classes are looked up once per JVM
+    opened: List[DriverConnection] = []
+    calls = py4j_calls(spark, monkeypatch, lambda: opened.append(connect(spark, target)))
+    opened[0].close()
+    assert calls <= 3  # connect, the server's version, the session settings

@@ -49,6 +49,7 @@ def test_seed_connection_url() -> None:
     assert url == (
         f"jdbc:postgresql://{SEED_HOST}:5432/postgres?sslmode=require&connectTimeout=10"
         "&loginTimeout=30&socketTimeout=300&tcpKeepAlive=true&ApplicationName=sparkpg"
+        "&assumeMinServerVersion=9.0"
         "&readOnly=true&targetServerType=preferSecondary"
     )
 

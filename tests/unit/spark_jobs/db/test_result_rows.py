@@ -10,7 +10,8 @@ from typing import Any, List, Optional, Tuple
 
 import pytest
 
-from spark_jobs.db.connection import decode_rows
+from spark_jobs.db.connection import decode_rows, encode_parameters
+from spark_jobs.engine.java import encode_pairs
 
 
 def encoded(width: int, rows: List[List[Tuple[str, Optional[bytes]]]]) -> bytes:
@@ -61,3 +62,18 @@ def test_bytes_after_the_last_row_are_refused() -> None:
     data = encoded(1, [[("i", b"1")]]) + b"n"
     with pytest.raises(ValueError, match="1 bytes after the last row"):
         decode_rows(data)
+
+
+def test_parameters_and_pairs_cross_in_the_engine_jars_layout() -> None:
+    """The layout io.sparkpg.engine.DriverQueries reads (its Javadoc): a count, then per item a
+    tag and, unless NULL, a length and the bytes; floats as their IEEE bits, exactly."""
+    assert encode_parameters([None, True, -7, 0.1, "é"]) == (
+        b"\x00\x00\x00\x05n"
+        b"b\x00\x00\x00\x01t"
+        b"i\x00\x00\x00\x02-7"
+        b"f\x00\x00\x00\x08" + struct.pack(">d", 0.1) + b"s\x00\x00\x00\x02\xc3\xa9"
+    )
+    assert encode_pairs({"user": "u", "password": ""}) == (
+        b"\x00\x00\x00\x04s\x00\x00\x00\x04users\x00\x00\x00\x01u"
+        b"s\x00\x00\x00\x08passwords\x00\x00\x00\x00"
+    )

@@ -24,6 +24,11 @@ import java.sql.SQLException;
 public final class ResultRows {
   private ResultRows() {}
 
+  /** No columns and no rows, encoded as above (a statement without a result). */
+  public static byte[] empty() {
+    return new byte[8];
+  }
+
   /** Every row of {@code result} (read to its end), encoded as above. */
   public static byte[] encode(ResultSet result) throws SQLException {
     int width = result.getMetaData().getColumnCount();

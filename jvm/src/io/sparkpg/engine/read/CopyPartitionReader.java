@@ -5,6 +5,8 @@ import java.io.IOException;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -86,12 +88,11 @@ final class CopyPartitionReader implements PartitionReader<InternalRow> {
       throw new SQLException("the url option must start with jdbc:postgresql:");
     }
     connection.setAutoCommit(false);
+    List<String> statements = new ArrayList<>(spec.sessionStatements);
+    statements.add("SET LOCAL standard_conforming_strings = on"); // pushed filters' literals
     try (Statement statement = connection.createStatement()) {
-      for (String sql : spec.sessionStatements) {
-        statement.execute(sql);
-      }
-      // The literals of pushed filters use standard quoting.
-      statement.execute("SET LOCAL standard_conforming_strings = on");
+      // one round trip: pgjdbc sends the statements together, run in order
+      statement.execute(String.join(";\n", statements));
     }
     PGConnection pg = connection.unwrap(PGConnection.class);
     TaskContext task = TaskContext.get();

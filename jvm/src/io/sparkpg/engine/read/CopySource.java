@@ -1,6 +1,10 @@
 package io.sparkpg.engine.read;
 
+import io.sparkpg.engine.DriverQueries;
 import java.util.Map;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.connector.catalog.Table;
 import org.apache.spark.sql.connector.catalog.TableProvider;
 import org.apache.spark.sql.connector.expressions.Transform;
@@ -16,6 +20,15 @@ public final class CopySource implements TableProvider, DataSourceRegister {
   @Override
   public String shortName() {
     return "sparkpg_copy";
+  }
+
+  /**
+   * {@code spark.read.format(CopySource).options(options).load()} in one py4j call: the
+   * options as name/value pairs ({@link DriverQueries#pairs}), instead of a call per option.
+   */
+  public static Dataset<Row> load(SparkSession spark, byte[] options) {
+    return spark.read().format(CopySource.class.getName()).options(DriverQueries.pairs(options))
+        .load();
   }
 
   @Override
