@@ -291,7 +291,7 @@ def _connect_once(spark: SparkSession, target: DbTarget, binary_transfer: bool) 
 def _connect_per_property(jvm: Any, target: DbTarget, properties: Dict[str, str]) -> Any:
     """The connection opened without the engine JAR: a py4j call per property."""
     if target.connection.auth_method == "iam":
-        _iam_plugin(jvm)  # raises: the plugin is in the engine JAR
+        _iam_plugin(jvm)  # the token plugin is in the engine JAR: says how to add it
     props = jvm.java.util.Properties()
     for key, value in properties.items():
         props.setProperty(key, value)
