@@ -14,7 +14,6 @@ with an error that names the table and the cause (:mod:`spark_jobs.db.failures`)
 from __future__ import annotations
 
 import decimal
-import functools
 import logging
 import struct
 import threading
@@ -42,7 +41,7 @@ from connectors.iam import PLUGIN_CLASS
 from connectors.jdbc import DRIVER_CLASS, session_settings, set_statements
 from spark_jobs.db.failures import translate_error
 from spark_jobs.db.target import DbTarget, resolve_target
-from spark_jobs.engine.java import encode_pairs, jvm_class, py4j_quiet, tagged
+from spark_jobs.engine.java import encode_pairs, jvm_class, jvm_static, py4j_quiet, tagged
 from spark_jobs.engine.session import DRIVER_NOT_FOUND_ADVICE
 
 if TYPE_CHECKING:
@@ -309,13 +308,14 @@ class _DriverQueries(NamedTuple):
     query: Any
 
 
-@functools.cache
+#: The Java names of :class:`_DriverQueries`' fields, in their order.
+_DRIVER_QUERIES_METHODS = ("connect", "serverVersionNum", "query")
+
+
 def _driver_queries(jvm: Any) -> Optional[_DriverQueries]:
-    """The engine JAR's driver-side calls, looked up once per JVM; None without the JAR."""
-    found = jvm_class(jvm, DRIVER_QUERIES_CLASS)
-    if found is None:
-        return None
-    return _DriverQueries(found.connect, found.serverVersionNum, found.query)
+    """The engine JAR's driver-side calls (each looked up once per JVM); None without the JAR."""
+    methods = [jvm_static(jvm, DRIVER_QUERIES_CLASS, m) for m in _DRIVER_QUERIES_METHODS]
+    return None if any(m is None for m in methods) else _DriverQueries(*methods)
 
 
 def _iam_plugin(jvm: Any) -> Any:

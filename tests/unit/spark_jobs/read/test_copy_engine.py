@@ -8,6 +8,7 @@ import shutil
 import zipfile
 from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Optional
 
 import pytest
@@ -20,7 +21,7 @@ from spark_jobs.read.copy_columns import (
     engine_column,
     engine_columns,
 )
-from spark_jobs.read.copy_engine import engine_options, probe_sql
+from spark_jobs.read.copy_engine import copy_read, engine_options, probe_sql
 from spark_jobs.read.options import ReadOptions
 from spark_jobs.read.partitioning import PartitionPlan, Split, Strategy
 from spark_jobs.read.plan import PARTITION_SESSION_SETTINGS, TableRead
@@ -280,6 +281,30 @@ class FakeJavaException:
 
     def getCause(self) -> Optional[FakeJavaException]:
         return self._cause
+
+
+def test_a_read_without_the_engine_jar_says_how_to_add_it() -> None:
+    """The COPY source's class is looked up before any option crosses py4j; a JVM without it
+    (py4j answers a package for an unknown name) gets the JAR's advice, not a py4j error."""
+
+    class JvmWithoutTheJar:
+        def __getattr__(self, name: str) -> object:
+            return object()  # not a py4j JavaClass
+
+    spark = SimpleNamespace(sparkContext=SimpleNamespace(_jvm=JvmWithoutTheJar()))
+    with pytest.raises(CopyEngineError) as caught:
+        copy_read(
+            spark,  # type: ignore[arg-type]
+            url="jdbc:postgresql://h:5432/db",
+            properties={"user": "u", "password": "secret-pw"},
+            source_sql='"public"."t"',
+            columns=[EngineColumn("id", "int4", '"id"', "ordering")],
+            label="db.public.t",
+        )
+    assert str(caught.value) == (
+        "the COPY engine (io.sparkpg.engine.read.CopySource) is not on the Spark classpath: run "
+        "`make jvm` and add build/jvm/sparkpg-engine.jar to spark.jars (docs/reading.md)"
+    )
 
 
 def test_a_missing_engine_is_told_with_its_jar_and_doc() -> None:
